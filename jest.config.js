@@ -1,0 +1,15 @@
+// Root Jest configuration: one run over every package and service, one summary.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const dirs = ['proto', 'packages', 'services'].flatMap((group) => {
+  const base = path.join(__dirname, group);
+  if (group === 'proto') return [base];
+  return fs.existsSync(base) ? fs.readdirSync(base).map((name) => path.join(base, name)) : [];
+});
+
+module.exports = {
+  projects: dirs.filter((dir) => fs.existsSync(path.join(dir, 'jest.config.js'))),
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
+  maxWorkers: 2,
+};
