@@ -2,9 +2,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dirs = ['proto', 'packages', 'services'].flatMap((group) => {
+const dirs = ['proto', 'k8s', 'packages', 'services'].flatMap((group) => {
   const base = path.join(__dirname, group);
-  if (group === 'proto') return [base];
+  if (group === 'proto' || group === 'k8s') return [base];
   return fs.existsSync(base) ? fs.readdirSync(base).map((name) => path.join(base, name)) : [];
 });
 
