@@ -12,4 +12,6 @@ module.exports = {
   projects: dirs.filter((dir) => fs.existsSync(path.join(dir, 'jest.config.js'))),
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
   maxWorkers: 2,
+  // testTimeout is a global option: project-level values are ignored in a multi-project run.
+  testTimeout: 30000,
 };

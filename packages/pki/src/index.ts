@@ -1,8 +1,38 @@
 // @sigil/pki: the certificate authority and identity primitives every other Sigil package uses.
-export { createCertificateAuthority, createIntermediateCertificateAuthority, loadCertificateAuthority, DEFAULT_BACKDATE_SECONDS } from './ca';
-export type { CertificateAuthority, CertificateAuthorityOptions, CertificateProfile, IssueOptions, IssuedCertificate, LoadCertificateAuthorityOptions } from './ca';
-export { generateKeyPair, importPrivateKeyPem, keyTypeOf } from './keys';
-export type { KeyPair, KeyType } from './keys';
+export {
+  createCertificateAuthority,
+  createIntermediateCertificateAuthority,
+  loadCertificateAuthority,
+  DEFAULT_BACKDATE_SECONDS,
+} from './ca';
+export type {
+  CertificateAuthority,
+  CertificateAuthorityOptions,
+  CertificateProfile,
+  CsrSigningPolicy,
+  IssueOptions,
+  IssuedCertificate,
+  LoadCertificateAuthorityOptions,
+} from './ca';
+export { createCertificateSigningRequest } from './csr';
+export type { CertificateSigningRequestOptions } from './csr';
+export {
+  generateKeyPair,
+  importPrivateKeyPem,
+  keyTypeOf,
+  assertKeyMatchesCertificate,
+} from './keys';
+export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
 export { parseCertificatesPem, toPem, fingerprint } from './pem';
+export { readCertificateChainFile, readTrustBundleFile, readPrivateKeyFile } from './files';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';
+export {
+  validateX509Svid,
+  spiffeIdOfCertificate,
+  createTrustBundleSet,
+  X509_SVID_RULES,
+} from './svid';
+export type { TrustBundleSet, ValidateX509SvidOptions, X509SvidValidationResult } from './svid';
+export { setCryptoProvider, getCryptoProvider } from './crypto-provider';
+export type { CryptoProvider } from './crypto-provider';

@@ -1,13 +1,34 @@
-import { createPrivateKey, createPublicKey, generateKeyPair as nodeGenerateKeyPair, KeyObject, webcrypto } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair as nodeGenerateKeyPair,
+  KeyObject,
+  X509Certificate,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { SigilError } from '@sigil/errors';
 
 const generateKeyPairAsync = promisify(nodeGenerateKeyPair);
 
-/** Key algorithms Sigil issues and accepts. Ed25519 is for signing certificates and clients that support it in TLS 1.3. */
+/**
+ * Key algorithms Sigil issues and accepts. Ed25519 is for signing certificates and clients that support it in TLS 1.3.
+ *
+ * @example
+ * ```ts
+ * const key = await generateKeyPair('ed25519');
+ * ```
+ */
 export type KeyType = 'ec-p256' | 'rsa-2048' | 'ed25519';
 
-/** A key pair in the forms Sigil passes around: Node KeyObjects plus PEM. */
+/**
+ * A key pair in the forms Sigil passes around: Node KeyObjects plus PEM.
+ *
+ * @example
+ * ```ts
+ * const key: KeyPair = await generateKeyPair();
+ * const csrPem = await createCertificateSigningRequest(key);
+ * ```
+ */
 export interface KeyPair {
   readonly keyType: KeyType;
   readonly privateKey: KeyObject;
@@ -40,7 +61,10 @@ export async function generateKeyPair(keyType: KeyType = 'ec-p256'): Promise<Key
       pair = await generateKeyPairAsync('ed25519');
       break;
     default:
-      throw new SigilError('ERR_KEY_UNSUPPORTED', `unsupported key type "${String(keyType)}" (use ec-p256, rsa-2048 or ed25519)`);
+      throw new SigilError(
+        'ERR_KEY_UNSUPPORTED',
+        `unsupported key type "${String(keyType)}" (use ec-p256, rsa-2048 or ed25519)`,
+      );
   }
   return keyPairFromObjects(keyType, pair.privateKey, pair.publicKey);
 }
@@ -55,16 +79,85 @@ export async function generateKeyPair(keyType: KeyType = 'ec-p256'): Promise<Key
  */
 export function importPrivateKeyPem(pem: string, source = 'private key'): KeyPair {
   let privateKey: KeyObject;
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) {
+    throw new SigilError(
+      'ERR_KEY_UNSUPPORTED',
+      `${source}: the private key is encrypted; Sigil reads unencrypted PEM keys (protect the file with mode 0600)`,
+      {
+        details: { file: source },
+      },
+    );
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    const found = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)?.[1];
+    throw new SigilError(
+      'ERR_PEM_MALFORMED',
+      `${source}: no PEM private key found${found ? ` (found "${found}" instead)` : ''}`,
+      { details: { file: source } },
+    );
+  }
   try {
     privateKey = createPrivateKey({ key: pem, format: 'pem' });
   } catch (cause) {
-    throw new SigilError('ERR_PEM_MALFORMED', `${source}: not a readable PEM private key (${(cause as Error).message})`, {
-      cause,
-      details: { file: source },
-    });
+    throw new SigilError(
+      'ERR_PEM_MALFORMED',
+      `${source}: not a readable PEM private key, truncated or corrupt (${(cause as Error).message})`,
+      {
+        cause,
+        details: { file: source },
+      },
+    );
   }
   const keyType = keyTypeOf(privateKey, source);
   return keyPairFromObjects(keyType, privateKey, createPublicKey(privateKey));
+}
+
+/**
+ * Names used in the {@link assertKeyMatchesCertificate} error.
+ *
+ * @example
+ * ```ts
+ * assertKeyMatchesCertificate(key, leaf, { keySource: 'tls.key', certificateSource: 'tls.crt' });
+ * ```
+ */
+export interface KeyCertificateSources {
+  /** The key's file or description. Default `private key`. */
+  keySource?: string;
+  /** The certificate's file or description. Default `certificate`. */
+  certificateSource?: string;
+}
+
+/**
+ * Checks that `key` is the key pair of `certificate`'s public key; throws `ERR_KEY_MISMATCH`
+ * naming both files otherwise (the classic "tls.key is not the key of tls.crt" mistake).
+ *
+ * @example
+ * ```ts
+ * const [leaf] = readCertificateChainFile('tls.crt');
+ * assertKeyMatchesCertificate(readPrivateKeyFile('tls.key'), leaf!, { keySource: 'tls.key', certificateSource: 'tls.crt' });
+ * ```
+ */
+export function assertKeyMatchesCertificate(
+  key: KeyPair | KeyObject,
+  certificate: X509Certificate,
+  sources: KeyCertificateSources = {},
+): void {
+  const keySource = sources.keySource ?? 'private key';
+  const certificateSource = sources.certificateSource ?? 'certificate';
+  const object = key instanceof KeyObject ? key : key.privateKey;
+  const matches =
+    object.type === 'private'
+      ? certificate.checkPrivateKey(object)
+      : certificate.publicKey.equals(object);
+  if (!matches) {
+    throw new SigilError(
+      'ERR_KEY_MISMATCH',
+      `${keySource} is not the key of the certificate in ${certificateSource} (subject "${certificate.subject || '(empty)'}")`,
+      {
+        details: { file: keySource, keySource, certificateSource },
+      },
+    );
+  }
 }
 
 /**
@@ -81,42 +174,39 @@ export function keyTypeOf(key: KeyObject, source = 'key'): KeyType {
   if (type === 'ec' && details.namedCurve === 'prime256v1') return 'ec-p256';
   if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) return 'rsa-2048';
   if (type === 'ed25519') return 'ed25519';
-  const what = type === 'ec' ? `EC curve ${details.namedCurve}` : type === 'rsa' ? `RSA-${details.modulusLength}` : String(type);
-  throw new SigilError('ERR_KEY_UNSUPPORTED', `${source}: unsupported or weak key type ${what} (use ECDSA P-256, RSA-2048 or stronger, or Ed25519)`, {
-    details: { file: source, keyType: what },
-  });
+  const what =
+    type === 'ec'
+      ? `EC curve ${details.namedCurve}`
+      : type === 'rsa'
+        ? `RSA-${details.modulusLength}`
+        : String(type);
+  throw new SigilError(
+    'ERR_KEY_UNSUPPORTED',
+    `${source}: unsupported or weak key type ${what} (use ECDSA P-256, RSA-2048 or stronger, or Ed25519)`,
+    {
+      details: { file: source, keyType: what },
+    },
+  );
 }
 
-/** WebCrypto algorithm used for signing with a key of this type. @internal */
-export function signingAlgorithmFor(keyType: KeyType): webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams | webcrypto.Algorithm {
-  switch (keyType) {
-    case 'ec-p256':
-      return { name: 'ECDSA', namedCurve: 'P-256' };
-    case 'rsa-2048':
-      return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-    case 'ed25519':
-      return { name: 'Ed25519' };
-  }
-}
-
-/** Converts a Node private key to a WebCrypto CryptoKey for @peculiar/x509. @internal */
-export async function toWebCryptoPrivateKey(pair: KeyPair): Promise<webcrypto.CryptoKey> {
-  const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
-  return webcrypto.subtle.importKey('pkcs8', der, signingAlgorithmFor(pair.keyType), false, ['sign']);
-}
-
-/** Converts a Node public key to a WebCrypto CryptoKey. @internal */
-export async function toWebCryptoPublicKey(publicKey: KeyObject, keyType: KeyType): Promise<webcrypto.CryptoKey> {
-  const der = publicKey.export({ format: 'der', type: 'spki' });
-  return webcrypto.subtle.importKey('spki', der, signingAlgorithmFor(keyType), true, ['verify']);
-}
-
-function keyPairFromObjects(keyType: KeyType, privateKey: KeyObject, publicKey: KeyObject): KeyPair {
+// The PEM forms are encoded on first use: an OpenSSL 3 PEM export costs more than signing a
+// certificate, and most callers (issuance, CA loading) only need the KeyObjects.
+function keyPairFromObjects(
+  keyType: KeyType,
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+): KeyPair {
+  let privateKeyPem: string | undefined;
+  let publicKeyPem: string | undefined;
   return {
     keyType,
     privateKey,
     publicKey,
-    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    get privateKeyPem() {
+      return (privateKeyPem ??= privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    },
+    get publicKeyPem() {
+      return (publicKeyPem ??= publicKey.export({ format: 'pem', type: 'spki' }).toString());
+    },
   };
 }

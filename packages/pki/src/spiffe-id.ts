@@ -6,7 +6,15 @@ const MAX_TRUST_DOMAIN_BYTES = 255;
 const TRUST_DOMAIN_CHARS = /^[a-z0-9._-]+$/;
 const SEGMENT_CHARS = /^[A-Za-z0-9._-]+$/;
 
-/** A parsed, valid SPIFFE ID (SPIFFE-ID specification section 2). */
+/**
+ * A parsed, valid SPIFFE ID (SPIFFE-ID specification section 2).
+ *
+ * @example
+ * ```ts
+ * const id: SpiffeId = parseSpiffeId('spiffe://example.org/ns/prod/sa/api');
+ * id.segments[1]; // 'prod'
+ * ```
+ */
 export interface SpiffeId {
   /** The lowercase trust domain, e.g. `example.org`. */
   readonly trustDomain: string;
@@ -33,15 +41,25 @@ export interface SpiffeId {
  * ```
  */
 export function parseSpiffeId(input: string): SpiffeId {
-  const fail = (rule: string): never => {
-    throw new SigilError('ERR_SPIFFE_ID_INVALID', `invalid SPIFFE ID "${truncate(input)}": ${rule}`, {
-      details: { spiffeId: truncate(input), rule },
-    });
+  const fail = (section: string, reason: string): never => {
+    throw new SigilError(
+      'ERR_SPIFFE_ID_INVALID',
+      `invalid SPIFFE ID "${truncate(input)}": ${reason} (SPIFFE-ID ${section})`,
+      {
+        details: { spiffeId: truncate(input), rule: `SPIFFE-ID ${section}: ${reason}` },
+      },
+    );
   };
-  if (typeof input !== 'string' || input.length === 0) fail('the ID is empty');
-  if (Buffer.byteLength(input, 'utf8') > MAX_ID_BYTES) fail(`the ID is longer than ${MAX_ID_BYTES} bytes`);
+  if (typeof input !== 'string' || input.length === 0) fail('2', 'the ID is empty');
+  if (Buffer.byteLength(input, 'utf8') > MAX_ID_BYTES)
+    fail('2.3', `the ID is longer than ${MAX_ID_BYTES} bytes`);
   if (!input.startsWith(SCHEME)) {
-    fail(input.toLowerCase().startsWith(SCHEME) ? 'the scheme must be lowercase "spiffe"' : 'the scheme must be "spiffe://"');
+    fail(
+      '2',
+      input.toLowerCase().startsWith(SCHEME)
+        ? 'the scheme must be lowercase "spiffe"'
+        : 'the scheme must be "spiffe://"',
+    );
   }
   const rest = input.slice(SCHEME.length);
   const slash = rest.indexOf('/');
@@ -50,18 +68,25 @@ export function parseSpiffeId(input: string): SpiffeId {
   checkTrustDomain(trustDomain, fail);
   const segments = path === '' ? [] : path.slice(1).split('/');
   if (path !== '') {
-    if (path.endsWith('/')) fail('the path must not end with a slash');
+    if (path.includes('?')) fail('2', 'a query is not allowed');
+    if (path.includes('#')) fail('2', 'a fragment is not allowed');
+    if (path.endsWith('/')) fail('2.2', 'the path must not end with a slash');
     for (const segment of segments) {
-      if (segment === '') fail('the path must not contain empty segments');
-      if (segment === '.' || segment === '..') fail('the path must not contain "." or ".." segments');
-      if (segment.includes('%')) fail('percent-encoding is not allowed in the path');
-      if (segment.includes('?')) fail('a query is not allowed');
-      if (segment.includes('#')) fail('a fragment is not allowed');
-      if (!SEGMENT_CHARS.test(segment)) fail(`path segment "${truncate(segment)}" has characters outside [A-Za-z0-9.-_]`);
+      if (segment === '') fail('2.2', 'the path must not contain empty segments');
+      if (segment === '.' || segment === '..')
+        fail('2.2', 'the path must not contain "." or ".." segments');
+      if (segment.includes('%')) fail('2.2', 'percent-encoding is not allowed in the path');
+      if (!SEGMENT_CHARS.test(segment))
+        fail('2.2', `path segment "${truncate(segment)}" has characters outside [A-Za-z0-9.-_]`);
     }
   }
   const canonical = SCHEME + trustDomain + path;
-  return Object.freeze({ trustDomain, path, segments: Object.freeze(segments), toString: () => canonical });
+  return Object.freeze({
+    trustDomain,
+    path,
+    segments: Object.freeze(segments),
+    toString: () => canonical,
+  });
 }
 
 /**
@@ -75,10 +100,14 @@ export function parseSpiffeId(input: string): SpiffeId {
  * ```
  */
 export function parseTrustDomain(input: string): string {
-  checkTrustDomain(input, (rule) => {
-    throw new SigilError('ERR_TRUST_DOMAIN_INVALID', `invalid trust domain "${truncate(input)}": ${rule}`, {
-      details: { trustDomain: truncate(input), rule },
-    });
+  checkTrustDomain(input, (section, reason) => {
+    throw new SigilError(
+      'ERR_TRUST_DOMAIN_INVALID',
+      `invalid trust domain "${truncate(input)}": ${reason} (SPIFFE-ID ${section})`,
+      {
+        details: { trustDomain: truncate(input), rule: `SPIFFE-ID ${section}: ${reason}` },
+      },
+    );
   });
   return input;
 }
@@ -92,6 +121,19 @@ export function parseTrustDomain(input: string): string {
  * ```
  */
 export function formatSpiffeId(trustDomain: string, ...segments: string[]): SpiffeId {
+  const withSlash = segments.find((s) => typeof s === 'string' && s.includes('/'));
+  if (withSlash !== undefined) {
+    throw new SigilError(
+      'ERR_SPIFFE_ID_INVALID',
+      `path segment "${truncate(withSlash)}" contains "/"; pass each segment separately`,
+      {
+        details: {
+          segment: truncate(withSlash),
+          rule: 'SPIFFE-ID 2.2: a path segment must not contain "/"',
+        },
+      },
+    );
+  }
   return parseSpiffeId(SCHEME + trustDomain + segments.map((s) => '/' + s).join(''));
 }
 
@@ -112,17 +154,22 @@ export function isSpiffeId(input: string): boolean {
   }
 }
 
-function checkTrustDomain(trustDomain: string, fail: (rule: string) => never): void {
-  if (trustDomain === '') fail('the trust domain is empty');
-  if (trustDomain.includes('@')) fail('userinfo is not allowed in the trust domain');
-  if (trustDomain.startsWith('[')) fail('an IP literal is not a valid trust domain');
-  if (trustDomain.includes(':')) fail('a port is not allowed in the trust domain');
-  if (trustDomain.includes('%')) fail('percent-encoding is not allowed in the trust domain');
-  if (trustDomain.includes('?')) fail('a query is not allowed');
-  if (trustDomain.includes('#')) fail('a fragment is not allowed');
-  if (Buffer.byteLength(trustDomain, 'utf8') > MAX_TRUST_DOMAIN_BYTES) fail(`the trust domain is longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`);
-  if (/[A-Z]/.test(trustDomain)) fail('the trust domain must be lowercase');
-  if (!TRUST_DOMAIN_CHARS.test(trustDomain)) fail('the trust domain has characters outside [a-z0-9.-_]');
+function checkTrustDomain(
+  trustDomain: string,
+  fail: (section: string, reason: string) => never,
+): void {
+  if (typeof trustDomain !== 'string' || trustDomain === '') fail('2', 'the trust domain is empty');
+  if (trustDomain.includes('?')) fail('2', 'a query is not allowed');
+  if (trustDomain.includes('#')) fail('2', 'a fragment is not allowed');
+  if (trustDomain.includes('@')) fail('2.1', 'userinfo is not allowed in the trust domain');
+  if (trustDomain.startsWith('[')) fail('2.1', 'an IP literal is not a valid trust domain');
+  if (trustDomain.includes(':')) fail('2.1', 'a port is not allowed in the trust domain');
+  if (trustDomain.includes('%')) fail('2.1', 'percent-encoding is not allowed in the trust domain');
+  if (Buffer.byteLength(trustDomain, 'utf8') > MAX_TRUST_DOMAIN_BYTES)
+    fail('2.3', `the trust domain is longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`);
+  if (/[A-Z]/.test(trustDomain)) fail('2.1', 'the trust domain must be lowercase');
+  if (!TRUST_DOMAIN_CHARS.test(trustDomain))
+    fail('2.1', 'the trust domain has characters outside [a-z0-9.-_]');
 }
 
 function truncate(s: string): string {

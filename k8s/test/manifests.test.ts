@@ -1,0 +1,160 @@
+// Renders every kustomization of k8s/ offline, validates each object against its Kubernetes or
+// cert-manager schema, and runs Sigil's rules on every deployable render.
+import { join } from 'node:path';
+import { evaluatePolicy, loadAuthorizationPolicy } from '@sigil/interceptors';
+import { parse as parseYaml } from 'yaml';
+import { grpcMethodPaths } from './internal/grpc-methods';
+import { describeObject } from './internal/kinds';
+import type { KubernetesObject } from './internal/kinds';
+import { renderKustomization } from './internal/kustomize';
+import { K8S_ROOT, KUSTOMIZATIONS, findKustomizations } from './internal/layout';
+import { checkManifests, parseGoDuration } from './internal/rules';
+import { validateSchemas } from './internal/schema';
+import type { Loose } from './internal/loose';
+
+const grpcMethods = grpcMethodPaths();
+const render = (dir: string): KubernetesObject[] => renderKustomization(join(K8S_ROOT, dir));
+const find = (objects: readonly KubernetesObject[], kind: string, name: string): Loose => {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (found === undefined) throw new Error(`no ${kind}/${name}`);
+  return found;
+};
+const SERVICES = ['identity-service', 'user-service', 'content-service'] as const;
+
+test('every kustomization under k8s/ is rendered and checked here', () => {
+  expect(findKustomizations()).toEqual(KUSTOMIZATIONS.map((k) => k.dir).sort());
+});
+
+test('the gRPC method list comes from @sigil/proto', () => {
+  expect(grpcMethods).toEqual(
+    expect.arrayContaining([
+      '/sigil.identity.v1.IdentityService/ValidateToken',
+      '/sigil.content.v1.ContentService/WatchPosts',
+    ]),
+  );
+});
+
+describe.each(KUSTOMIZATIONS)('$dir', ({ dir, profile }) => {
+  const objects = render(dir);
+
+  test('renders objects with unique identities', () => {
+    expect(objects.length).toBeGreaterThan(0);
+    const ids = objects.map((o) => `${o.apiVersion} ${describeObject(o)}`);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test('every object matches its Kubernetes or cert-manager schema', () => {
+    expect(validateSchemas(objects)).toEqual([]);
+  });
+
+  if (profile !== undefined) {
+    test(`passes Sigil's ${profile} rules`, () => {
+      expect(checkManifests(objects, { profile, grpcMethods })).toEqual([]);
+    });
+  }
+});
+
+describe('overlays', () => {
+  const dev = render('overlays/dev');
+  const prod = render('overlays/prod');
+
+  test.each([
+    ['dev', dev, 'sigil.example', 1, '1h'],
+    ['prod', prod, 'prod.sigil.example', 3, '720h'],
+  ])(
+    '%s: trust domain, replicas and SVID lifetime',
+    (_name, objects, trustDomain, replicas, duration) => {
+      for (const service of SERVICES) {
+        expect(find(objects, 'Deployment', service).spec.replicas).toBe(replicas);
+        const certificate = find(objects, 'Certificate', service);
+        expect(certificate.spec.uris).toEqual([`spiffe://${trustDomain}/svc/${service}`]);
+        expect(certificate.spec.duration).toBe(duration);
+        expect(parseGoDuration(certificate.spec.renewBefore)).toBeLessThan(
+          parseGoDuration(duration),
+        );
+      }
+      expect(find(objects, 'Certificate', 'api-gateway').spec.uris).toEqual([
+        `spiffe://${trustDomain}/svc/api-gateway`,
+      ]);
+    },
+  );
+
+  test.each([
+    ['dev', dev, 'sigil.example'],
+    ['prod', prod, 'prod.sigil.example'],
+  ])(
+    '%s: each authorization policy admits exactly the expected caller (evaluated by @sigil/interceptors)',
+    (_name, objects, td) => {
+      const callers = {
+        'identity-service': 'user-service',
+        'user-service': 'content-service',
+        'content-service': 'api-gateway',
+      } as const;
+      const methods = {
+        'identity-service': '/sigil.identity.v1.IdentityService/ValidateToken',
+        'user-service': '/sigil.user.v1.UserService/GetUser',
+        'content-service': '/sigil.content.v1.ContentService/GetPost',
+      } as const;
+      for (const service of SERVICES) {
+        const volume = find(objects, 'Deployment', service).spec.template.spec.volumes.find(
+          (v: { name: string }) => v.name === 'authz-policy',
+        );
+        const configMap = find(objects, 'ConfigMap', volume.configMap.name);
+        const policy = loadAuthorizationPolicy(parseYaml(configMap.data['policy.yaml']), {
+          source: service,
+        });
+        for (const caller of [
+          'identity-service',
+          'user-service',
+          'content-service',
+          'api-gateway',
+        ]) {
+          const decision = evaluatePolicy(policy, {
+            spiffeId: `spiffe://${td}/svc/${caller}`,
+            method: methods[service],
+          });
+          expect([caller, decision.allowed]).toEqual([caller, caller === callers[service]]);
+        }
+        // The other environment's identity is a stranger.
+        const other = td === 'sigil.example' ? 'prod.sigil.example' : 'sigil.example';
+        expect(
+          evaluatePolicy(policy, {
+            spiffeId: `spiffe://${other}/svc/${callers[service]}`,
+            method: methods[service],
+          }).allowed,
+        ).toBe(false);
+        // Health stays open for the kubelet-less, certificate-less world of probes and debugging.
+        expect(evaluatePolicy(policy, { method: '/grpc.health.v1.Health/Check' }).allowed).toBe(
+          true,
+        );
+      }
+    },
+  );
+
+  test('prod keeps two of three replicas through disruptions and spreads them', () => {
+    for (const service of SERVICES) {
+      expect(find(prod, 'PodDisruptionBudget', service).spec).toEqual({
+        minAvailable: 2,
+        selector: { matchLabels: { 'app.kubernetes.io/name': service } },
+      });
+      const spread = find(prod, 'Deployment', service).spec.template.spec.topologySpreadConstraints;
+      expect(spread.map((c: { topologyKey: string }) => c.topologyKey)).toEqual([
+        'topology.kubernetes.io/zone',
+        'kubernetes.io/hostname',
+      ]);
+      expect(find(prod, 'Deployment', service).spec.template.spec.containers[0].image).toBe(
+        `sigil/${service}:0.1.0`,
+      );
+    }
+    expect(dev.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+  });
+
+  test('the CA stays in the cert-manager namespace, the workloads in sigil', () => {
+    for (const objects of [dev, prod]) {
+      expect(find(objects, 'Certificate', 'sigil-root-ca').metadata.namespace).toBe('cert-manager');
+      expect(find(objects, 'ClusterIssuer', 'sigil-ca').metadata.namespace).toBeUndefined();
+      for (const service of SERVICES)
+        expect(find(objects, 'Deployment', service).metadata.namespace).toBe('sigil');
+    }
+  });
+});

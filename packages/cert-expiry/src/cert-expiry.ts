@@ -1,0 +1,204 @@
+import type { X509Certificate } from 'node:crypto';
+import { SigilError } from '@sigil/errors';
+import { parseCertificatesPem, spiffeIdOfCertificate } from '@sigil/pki';
+import { formatDuration } from './internal/duration';
+
+const SECONDS_PER_DAY = 86_400;
+
+/** Where a certificate stands at a given time. */
+export type CertExpiryStatus = 'ok' | 'warning' | 'expired' | 'not-yet-valid';
+
+/** Options for {@link validateCertExpiration} and {@link assertCertValid}. */
+export interface CertExpiryOptions {
+  /** A certificate with fewer than this many days left is a `warning`. Default 30. */
+  warnDays?: number;
+  /** The time to check at. Default now. */
+  now?: Date;
+  /** What the certificate is, for messages: usually its file path. Default `certificate`. */
+  source?: string;
+}
+
+/** The expiry of one certificate of a chain. */
+export interface CertExpiryEntry {
+  /** Position in the chain: 0 is the leaf, then its intermediates in file order. */
+  index: number;
+  status: CertExpiryStatus;
+  /** Whole seconds until notAfter (floored); negative once expired. */
+  secondsLeft: number;
+  /** Whole days until notAfter (floored); negative once expired, 0 on the last day. */
+  daysLeft: number;
+  notBefore: Date;
+  notAfter: Date;
+  /** Subject DN as `CN=a, O=b`; empty for an X509-SVID without a subject. */
+  subject: string;
+  /** The SPIFFE ID in the URI SAN, if the certificate has exactly one (`spiffe://<td>` for a CA). */
+  spiffeId?: string;
+  /** Hex serial number, lowercase. */
+  serialNumber: string;
+  /** True for a CA (intermediate) certificate. */
+  isCa: boolean;
+}
+
+/**
+ * The verdict for a leaf or a whole chain. Its top-level fields describe the deciding
+ * certificate: the worst status wins (expired, then not-yet-valid, then warning, then ok) and
+ * among equals the soonest expiry, so a chain is only as good as its weakest link.
+ */
+export interface CertExpiryReport extends CertExpiryEntry {
+  /**
+   * Days until the first certificate of the chain expires, as a fraction (negative once
+   * expired): the value for a Prometheus gauge such as `grpc_tls_cert_expiry_days`.
+   */
+  gaugeValue: number;
+  /** The `source` option, when given. */
+  source?: string;
+  /** The warning window used, in days. */
+  warnDays: number;
+  /** The time the report was computed for. */
+  checkedAt: Date;
+  /** Every certificate of the chain, leaf first. */
+  certificates: CertExpiryEntry[];
+}
+
+const SEVERITY: Record<CertExpiryStatus, number> = { ok: 0, warning: 1, 'not-yet-valid': 2, expired: 3 };
+
+/**
+ * Checks how long a certificate (or every certificate of a chain) has left at `now`: seconds and
+ * days left, a status, and a gauge value. For a chain the worst certificate decides, and among
+ * equals the one that expires first. Does not throw for an expired certificate (see
+ * {@link assertCertValid} for that); throws `ERR_PEM_MALFORMED` naming `source` for bad PEM and
+ * `ERR_CONFIG_INVALID` for a bad option.
+ *
+ * @example
+ * ```ts
+ * import { Gauge } from 'prom-client';
+ *
+ * const report = validateCertExpiration(fs.readFileSync('/etc/grpc-tls/tls.crt', 'utf8'), {
+ *   warnDays: 30,
+ *   source: '/etc/grpc-tls/tls.crt',
+ * });
+ * new Gauge({ name: 'grpc_tls_cert_expiry_days', help: 'Days until the TLS certificate expires' }).set(report.gaugeValue);
+ * if (report.status === 'warning') logger.warn({ event: 'tls.cert.expiring', daysLeft: report.daysLeft });
+ * ```
+ */
+export function validateCertExpiration(pem: string | readonly X509Certificate[], options: CertExpiryOptions = {}): CertExpiryReport {
+  const warnDays = options.warnDays ?? 30;
+  if (typeof warnDays !== 'number' || !Number.isFinite(warnDays) || warnDays < 0) {
+    throw new SigilError('ERR_CONFIG_INVALID', `warnDays must be a non-negative number of days, got ${String(warnDays)}`, {
+      details: { option: 'warnDays' },
+    });
+  }
+  const now = options.now ?? new Date();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
+    throw new SigilError('ERR_CONFIG_INVALID', `now must be a valid Date, got ${String(now)}`, { details: { option: 'now' } });
+  }
+  const source = options.source ?? 'certificate';
+  const certificates = typeof pem === 'string' ? parseCertificatesPem(pem, source) : [...pem];
+  if (certificates.length === 0) {
+    throw new SigilError('ERR_PEM_MALFORMED', `${source}: no certificate to check`, { details: { file: source } });
+  }
+  const entries = certificates.map((certificate, index) => entryOf(certificate, index, now, warnDays));
+  const deciding = entries.reduce((worst, entry) => {
+    const bySeverity = SEVERITY[entry.status] - SEVERITY[worst.status];
+    if (bySeverity !== 0) return bySeverity > 0 ? entry : worst;
+    return entry.notAfter.getTime() < worst.notAfter.getTime() ? entry : worst;
+  });
+  return {
+    ...deciding,
+    gaugeValue: (Math.min(...entries.map((e) => e.notAfter.getTime())) - now.getTime()) / 1000 / SECONDS_PER_DAY,
+    ...(options.source === undefined ? {} : { source: options.source }),
+    warnDays,
+    checkedAt: now,
+    certificates: entries,
+  };
+}
+
+/**
+ * Fails fast at start-up: returns the report when every certificate of the chain is within its
+ * validity period (status `ok` or `warning` — log the latter), and otherwise throws
+ * `ERR_CERT_EXPIRED` or `ERR_CERT_NOT_YET_VALID` with a message naming the source, the
+ * certificate and the date.
+ *
+ * @example
+ * ```ts
+ * const report = assertCertValid(certificatePem, { source: '/etc/grpc-tls/tls.crt', warnDays: 15 });
+ * // throws: "/etc/grpc-tls/tls.crt: certificate spiffe://example.org/svc/api expired at 2025-01-01T00:00:00.000Z (3d 2h ago)"
+ * ```
+ */
+export function assertCertValid(pem: string | readonly X509Certificate[], options: CertExpiryOptions = {}): CertExpiryReport {
+  const report = validateCertExpiration(pem, options);
+  if (report.status === 'expired' || report.status === 'not-yet-valid') {
+    const source = options.source ?? 'certificate';
+    const code = report.status === 'expired' ? 'ERR_CERT_EXPIRED' : 'ERR_CERT_NOT_YET_VALID';
+    throw new SigilError(code, `${source}: ${formatCertExpiry(report)}`, {
+      details: {
+        file: source,
+        status: report.status,
+        index: report.index,
+        subject: report.subject,
+        spiffeId: report.spiffeId,
+        notBefore: report.notBefore.toISOString(),
+        notAfter: report.notAfter.toISOString(),
+      },
+    });
+  }
+  return report;
+}
+
+/**
+ * One human line for a report, naming the deciding certificate and when it expired, expires or
+ * becomes valid. The messages of {@link assertCertValid} and `sigil certs check` use it.
+ *
+ * @example
+ * ```ts
+ * formatCertExpiry(validateCertExpiration(pem));
+ * // 'certificate spiffe://example.org/svc/api expires at 2026-01-01T00:00:00.000Z (in 12d 3h)'
+ * ```
+ */
+export function formatCertExpiry(report: CertExpiryReport): string {
+  const what = `certificate ${describeCertificate(report)}`;
+  const now = report.checkedAt.getTime();
+  const notAfter = report.notAfter.toISOString();
+  switch (report.status) {
+    case 'expired':
+      return `${what} expired at ${notAfter} (${formatDuration((now - report.notAfter.getTime()) / 1000)} ago)`;
+    case 'not-yet-valid':
+      return `${what} is not valid until ${report.notBefore.toISOString()} (in ${formatDuration((report.notBefore.getTime() - now) / 1000)}; check the clock)`;
+    case 'warning':
+      return `${what} expires at ${notAfter} (in ${formatDuration(report.secondsLeft)}, within the ${report.warnDays}-day warning window)`;
+    case 'ok':
+      return `${what} expires at ${notAfter} (in ${formatDuration(report.secondsLeft)})`;
+  }
+}
+
+function describeCertificate(entry: CertExpiryEntry): string {
+  // A CA's SPIFFE ID is just its trust domain; its subject tells intermediates apart.
+  const subject = entry.subject === '' ? undefined : `"${entry.subject}"`;
+  const name = (entry.isCa ? (subject ?? entry.spiffeId) : (entry.spiffeId ?? subject)) ?? `serial ${entry.serialNumber}`;
+  return entry.index === 0 ? name : `#${entry.index + 1} in the chain (${name})`;
+}
+
+function entryOf(certificate: X509Certificate, index: number, now: Date, warnDays: number): CertExpiryEntry {
+  const notBefore = new Date(certificate.validFrom);
+  const notAfter = new Date(certificate.validTo);
+  const secondsLeft = Math.floor((notAfter.getTime() - now.getTime()) / 1000);
+  let status: CertExpiryStatus;
+  if (now.getTime() < notBefore.getTime()) status = 'not-yet-valid';
+  else if (now.getTime() > notAfter.getTime()) status = 'expired';
+  else if (secondsLeft < warnDays * SECONDS_PER_DAY) status = 'warning';
+  else status = 'ok';
+  const spiffeId = spiffeIdOfCertificate(certificate);
+  return {
+    index,
+    status,
+    secondsLeft,
+    daysLeft: Math.floor(secondsLeft / SECONDS_PER_DAY),
+    notBefore,
+    notAfter,
+    // Node gives undefined, not '', for an empty subject (common on X509-SVIDs).
+    subject: ((certificate.subject as string | undefined) ?? '').split('\n').filter(Boolean).join(', '),
+    ...(spiffeId === undefined ? {} : { spiffeId }),
+    serialNumber: certificate.serialNumber.toLowerCase(),
+    isCa: certificate.ca,
+  };
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sigil } from '../test/support';
+
+const COMMANDS = [[], ['ca'], ['ca', 'init'], ['certs'], ['certs', 'issue'], ['certs', 'generate'], ['certs', 'check'], ['svid'], ['svid', 'verify'], ['csr'], ['csr', 'sign']];
+
+describe('sigil command line', () => {
+  it.each(COMMANDS.map((path) => [path.join(' ') || '(root)', path]))('%s --help prints usage and exits 0', async (_name, path) => {
+    const run = await sigil([...path, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain(`Usage: sigil${path.length ? ` ${path.join(' ')}` : ''} [options]`);
+    if (path.length === 2) expect(run.stdout).toContain('--json');
+  });
+
+  it('documents the exit codes in the root help', async () => {
+    expect((await sigil(['--help'])).stdout).toContain('Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.');
+  });
+
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(await sigil(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('shows help on standard error and exits 64 when the command is incomplete', async () => {
+    for (const path of [[], ['certs']]) {
+      const run = await sigil(path);
+      expect(run.code).toBe(64);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('Usage: sigil');
+    }
+  });
+
+  it('explains an unknown command in one line, suggesting the closest one', async () => {
+    const run = await sigil(['certs', 'isue']);
+    expect(run).toEqual({ code: 64, stdout: '', stderr: "error: unknown command 'isue' (Did you mean issue?) (ERR_USAGE)\n" });
+  });
+
+  it('prints usage errors as JSON on standard output with --json', async () => {
+    const run = await sigil(['certs', 'check', 'tls.crt', '--warn-days', 'soon', '--json']);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: { code: 'ERR_USAGE', message: "option '--warn-days <days>' argument 'soon' is invalid. Expected a whole number of days, such as 30." },
+    });
+  });
+
+  it('supports "sigil help <command>"', async () => {
+    const run = await sigil(['help', 'certs']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: sigil certs [options] [command]');
+  });
+});

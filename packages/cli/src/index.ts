@@ -1,0 +1,22 @@
+// @sigil/cli: the `sigil` command, and the functions behind each of its commands for programs
+// that want the same behaviour without a child process.
+export { runCli } from './cli';
+export type { RunCliOptions } from './cli';
+export { ExitCode } from './exit-codes';
+export type { ExitCodeValue } from './exit-codes';
+export { processIo } from './io';
+export type { CliIo } from './io';
+export { initCertificateAuthority } from './commands/ca-init';
+export type { CaInitOptions, CaInitResult } from './commands/ca-init';
+export { issueCertificateFiles } from './commands/certs-issue';
+export type { CertsIssueOptions, CertsIssueResult, IssuedCertificateSummary } from './commands/certs-issue';
+export { generateCertificateSet } from './commands/certs-generate';
+export type { CertsGenerateOptions, CertsGenerateResult, GeneratedIdentity } from './commands/certs-generate';
+export { checkCertificateFiles } from './commands/certs-check';
+export type { CertsCheckOptions, CertsCheckResult, CertsCheckEntry, CertsCheckStatus } from './commands/certs-check';
+export { verifySvidFiles } from './commands/svid-verify';
+export type { SvidVerifyOptions, SvidVerifyResult, SvidVerifyAccepted, SvidVerifyRejected } from './commands/svid-verify';
+export { signCsrFile } from './commands/csr-sign';
+export type { CsrSignOptions, CsrSignResult } from './commands/csr-sign';
+export type { CliKeyType } from './internal/options';
+export type { CaPaths, LeafPaths, Layout } from './internal/layouts';

@@ -1,0 +1,108 @@
+import { InvalidArgumentError } from 'commander';
+import { collectList, parseDays, parseDuration, parseIdentityNames, parseIsoTime, parseSpiffeIdFlag, parseTrustDomainFlag } from './parse';
+
+function rejection(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    return (err as Error).message;
+  }
+  throw new Error('expected an InvalidArgumentError');
+}
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90],
+    ['15m', 900],
+    ['24h', 86_400],
+    ['30d', 2_592_000],
+    ['1y', 31_536_000],
+    [' 2h ', 7200],
+    ['100y', 3_153_600_000],
+  ])('%s -> %d seconds', (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds);
+  });
+
+  it.each(['', '24', 'h', '1.5h', '-1h', '1w', '1H', '2h30m', '24 h', 'forever'])('refuses %j with the accepted forms', (text) => {
+    expect(rejection(() => parseDuration(text))).toBe('Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.');
+  });
+
+  it('refuses zero and absurd lifetimes', () => {
+    expect(rejection(() => parseDuration('0s'))).toBe('The duration must be positive.');
+    expect(rejection(() => parseDuration('101y'))).toBe('The duration must be at most 100y.');
+  });
+});
+
+describe('parseDays', () => {
+  it('takes whole days, zero included', () => {
+    expect(parseDays('30')).toBe(30);
+    expect(parseDays('0')).toBe(0);
+  });
+
+  it.each(['-1', '1.5', 'x', '', '30d'])('refuses %j', (text) => {
+    expect(rejection(() => parseDays(text))).toBe('Expected a whole number of days, such as 30.');
+  });
+});
+
+describe('parseIsoTime', () => {
+  it.each([
+    ['2025-06-01', '2025-06-01T00:00:00.000Z'],
+    ['2025-06-01T12:30', '2025-06-01T12:30:00.000Z'],
+    ['2025-06-01T12:30:15Z', '2025-06-01T12:30:15.000Z'],
+    ['2025-06-01T12:30:15.25Z', '2025-06-01T12:30:15.250Z'],
+    ['2025-06-01T12:30:15+02:00', '2025-06-01T10:30:15.000Z'],
+    ['2025-06-01T12:30:15-0130', '2025-06-01T14:00:15.000Z'],
+    ['2025-06-01 12:30:15z', '2025-06-01T12:30:15.000Z'],
+  ])('%s -> %s (UTC when no zone is given)', (text, iso) => {
+    expect(parseIsoTime(text).toISOString()).toBe(iso);
+  });
+
+  it.each(['yesterday', '06/01/2025', '2025-6-1', '1717243200', '2025-06-01T12'])('refuses %j as not ISO-8601', (text) => {
+    expect(rejection(() => parseIsoTime(text))).toBe('Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.');
+  });
+
+  it.each(['2025-02-30', '2025-13-01', '2025-06-01T25:00:00Z', '2025-06-01T12:61Z'])('refuses the impossible time %j', (text) => {
+    expect(rejection(() => parseIsoTime(text))).toBe('Not a valid calendar date and time.');
+  });
+});
+
+describe('SPIFFE flags', () => {
+  it('accepts and canonicalises valid values', () => {
+    expect(parseSpiffeIdFlag('spiffe://example.org/svc/api')).toBe('spiffe://example.org/svc/api');
+    expect(parseTrustDomainFlag('example.org')).toBe('example.org');
+  });
+
+  it('names the SPIFFE rule that fails', () => {
+    expect(rejection(() => parseSpiffeIdFlag('https://example.org/api'))).toMatch(/^invalid SPIFFE ID "https:\/\/example\.org\/api": the scheme must be "spiffe:\/\/"/);
+    expect(rejection(() => parseSpiffeIdFlag('spiffe://example.org/a/../b'))).toContain('"." or ".."');
+    expect(rejection(() => parseTrustDomainFlag('Example.org'))).toMatch(/^invalid trust domain "Example\.org": the trust domain must be lowercase/);
+    expect(rejection(() => parseTrustDomainFlag('example.org:8443'))).toContain('a port is not allowed');
+  });
+});
+
+describe('collectList', () => {
+  it('accumulates repeated and comma-separated values', () => {
+    expect(collectList('b, c', collectList('a'))).toEqual(['a', 'b', 'c']);
+    expect(collectList(',a,,')).toEqual(['a']);
+  });
+});
+
+describe('parseIdentityNames', () => {
+  it('splits a comma-separated list', () => {
+    expect(parseIdentityNames('api, worker,db-1,api.v2')).toEqual(['api', 'worker', 'db-1', 'api.v2']);
+  });
+
+  it('refuses names that cannot be a DNS name, a SPIFFE segment and a directory', () => {
+    expect(rejection(() => parseIdentityNames(''))).toBe('Expected a comma-separated list of names, such as api,worker.');
+    expect(rejection(() => parseIdentityNames('api,Worker'))).toBe('"Worker" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).');
+    for (const bad of ['-api', 'api-', 'a_b', 'a/b', '..', 'a..b', 'x'.repeat(64)]) {
+      expect(rejection(() => parseIdentityNames(bad))).toMatch(/is not a valid name/);
+    }
+  });
+
+  it('refuses duplicates and the name of the CA directory', () => {
+    expect(rejection(() => parseIdentityNames('api,db,api'))).toBe('"api" is listed twice.');
+    expect(rejection(() => parseIdentityNames('api,ca'))).toBe('"ca" is reserved for the directory of the CA itself.');
+  });
+});

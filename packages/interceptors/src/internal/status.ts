@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { Metadata, status } from '@grpc/grpc-js';
+import type { ServerErrorResponse } from '@grpc/grpc-js';
+
+/** `PERMISSION_DENIED` for 7: the names grpc-js uses, for logs. */
+export function statusName(code: number): string {
+  return status[code] ?? `CODE_${code}`;
+}
+
+/**
+ * The `grpc_code` label values of go-grpc-prometheus (`codes.Code.String()` in Go), so the usual
+ * gRPC dashboards and alerts work unchanged.
+ */
+const PROMETHEUS_CODE_NAMES = [
+  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
+  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss',
+  'Unauthenticated',
+];
+
+export function prometheusCodeName(code: number): string {
+  return PROMETHEUS_CODE_NAMES[code] ?? `Code(${code})`;
+}
+
+/** An error a handler can pass to its callback (or throw from an async handler) to end the call with `code`. */
+export function grpcError(code: status, details: string): ServerErrorResponse {
+  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+}
+
+/** Tokens are never logged; this short SHA-256 prefix lets logs of one token be correlated. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 12);
+}

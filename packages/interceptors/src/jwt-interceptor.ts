@@ -1,0 +1,414 @@
+import { readFileSync } from 'node:fs';
+import { ServerInterceptingCall, status } from '@grpc/grpc-js';
+import type { Metadata, ServerInterceptor } from '@grpc/grpc-js';
+import { SigilError } from '@sigil/errors';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { findCallState, callStateOf, outboundContext } from './internal/call-state';
+import type { OutboundContext } from './internal/call-state';
+import { defaultLogger } from './internal/default-logger';
+import { methodMatcher, methodName } from './internal/method-path';
+import { counter } from './internal/metrics';
+import { resolvePeerIdentity } from './internal/resolve-peer-identity';
+import { grpcError, tokenHash } from './internal/status';
+
+/**
+ * Where the token signing keys come from: a local JWKS file (read once, at creation), or a JWKS
+ * URL (fetched on first use and cached by jose; refetched when a token names an unknown `kid`).
+ * The URL must be `https:`, except on a loopback host.
+ *
+ * @example
+ * ```ts
+ * const fromFile: JwksSource = { file: '/etc/sigil/jwks.json' };
+ * const fromUrl: JwksSource = { url: 'https://auth.example.org/.well-known/jwks.json', timeoutMs: 2000 };
+ * ```
+ */
+export type JwksSource =
+  | { file: string }
+  | {
+      url: string | URL;
+      /** HTTP timeout; default 5000. */
+      timeoutMs?: number;
+      /** Minimum time between two fetches; default 30000. */
+      cooldownMs?: number;
+      /** Refetch after this long even without an unknown `kid`; default 600000. */
+      cacheMaxAgeMs?: number;
+    };
+
+/**
+ * Tenant isolation by a token claim.
+ *
+ * @example
+ * ```ts
+ * const tenant: TenantIsolationOptions = {
+ *   claim: 'tenant_id',
+ *   fromRequest: (message) => (message as { tenantId?: string }).tenantId,
+ * };
+ * ```
+ */
+export interface TenantIsolationOptions {
+  /** The claim holding the caller's tenant; default `tenant_id`. A token without it is refused. */
+  claim?: string;
+  /** Request metadata naming the tenant a call is for; a different value is refused. Default `x-tenant-id`. */
+  metadataKey?: string;
+  /**
+   * Extracts the tenant a request message is for (`undefined`: the message names none); a
+   * different value is refused. Called for every request message, streaming ones included.
+   */
+  fromRequest?: (message: unknown, method: string) => string | undefined;
+}
+
+/**
+ * Options of {@link createJwtInterceptor}.
+ *
+ * @example
+ * ```ts
+ * const options: JwtInterceptorOptions = {
+ *   jwks: { url: 'https://auth.example.org/.well-known/jwks.json' },
+ *   issuer: 'https://auth.example.org/',
+ *   audience: 'sigil',
+ *   tenant: { claim: 'tenant_id' },
+ * };
+ * ```
+ */
+export interface JwtInterceptorOptions {
+  jwks: JwksSource;
+  /** Accepted `iss` values; set it (and `audience`) so tokens minted for others are refused. */
+  issuer?: string | string[];
+  /** Accepted `aud` values. */
+  audience?: string | string[];
+  /** Accepted signature algorithms; default the asymmetric JWS ones (RS*, PS*, ES*, EdDSA). */
+  algorithms?: string[];
+  /** Allowed clock skew for `exp`/`nbf`/`iat`, in seconds; default 0. */
+  clockToleranceSeconds?: number;
+  /** When false, calls without a token pass (with no claims); a token that is present must still verify. Default true. */
+  required?: boolean;
+  /** Methods that need no token (policy method patterns); default `['grpc.health.v1.Health/*']`. */
+  exemptMethods?: string[];
+  /** Turns on tenant isolation. */
+  tenant?: TenantIsolationOptions;
+  /** Receives `jwt.rejected` warnings; default: a pino logger to stdout. */
+  logger?: Logger;
+  /** Where `sigil_jwt_rejected_total` is registered; default prom-client's global registry. */
+  registry?: Registry;
+  /** The verification clock (tests); default the system clock. */
+  now?: () => Date;
+}
+
+const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const DEFAULT_TENANT_CLAIM = 'tenant_id';
+const DEFAULT_TENANT_METADATA_KEY = 'x-tenant-id';
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+type RejectReason = 'missing' | 'malformed' | 'invalid' | 'expired' | 'jwks-unavailable' | 'tenant-missing' | 'tenant-mismatch';
+
+/**
+ * A server interceptor that verifies the bearer JWT in the `authorization` metadata (jose; keys
+ * from a JWKS file or URL), makes its claims available to handlers ({@link getClaims}) and runs
+ * the handler in a context from which {@link createTokenForwardingInterceptor} forwards the token
+ * on onward calls. A missing, malformed, badly signed or expired token ends the call with
+ * `UNAUTHENTICATED`; a tenant mismatch (see {@link TenantIsolationOptions}) with
+ * `PERMISSION_DENIED`; an unreachable JWKS URL with `UNAVAILABLE`. Each refusal is logged as
+ * `jwt.rejected` (with a short token hash, never the token) and counted in
+ * `sigil_jwt_rejected_total{grpc_service,grpc_method,reason}`. Configuration errors (unreadable
+ * JWKS file, plain-http remote URL) throw `ERR_JWT_CONFIG_INVALID` here, at start-up.
+ *
+ * @example
+ * ```ts
+ * const server = new grpc.Server({
+ *   interceptors: [
+ *     createIdentityInterceptor(),
+ *     createJwtInterceptor({ jwks: { file: '/etc/sigil/jwks.json' }, issuer: 'https://auth.example.org/', audience: 'sigil' }),
+ *   ],
+ * });
+ * ```
+ */
+export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInterceptor {
+  const getKey = keySource(options.jwks);
+  const logger = options.logger ?? defaultLogger();
+  const required = options.required ?? true;
+  const tenant = options.tenant;
+  const tenantClaim = tenant?.claim ?? DEFAULT_TENANT_CLAIM;
+  const tenantMetadataKey = tenant?.metadataKey ?? DEFAULT_TENANT_METADATA_KEY;
+  const isExempt = methodMatcher(options.exemptMethods ?? ['grpc.health.v1.Health/*'], (pattern, problem) => {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWT options: exemptMethods "${pattern}" ${problem}`, { details: { option: 'exemptMethods', value: pattern } });
+  });
+  const verifyOptions = {
+    algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
+    ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+    ...(options.audience === undefined ? {} : { audience: options.audience }),
+    ...(options.clockToleranceSeconds === undefined ? {} : { clockTolerance: options.clockToleranceSeconds }),
+  };
+  const rejected = counter(options.registry, {
+    name: 'sigil_jwt_rejected_total',
+    help: 'gRPC calls refused because of their bearer token (missing, invalid, expired, wrong tenant).',
+    labelNames: ['grpc_service', 'grpc_method', 'reason'] as const,
+  });
+
+  return (methodDescriptor, call) => {
+    const name = methodName(methodDescriptor.path);
+    if (isExempt(name.fullName)) return new ServerInterceptingCall(call);
+    let refused = false;
+    // Pending while the token is verified (a JWKS fetch can take a while); `verified` once done.
+    let verification: Promise<boolean> | undefined;
+    let verified = false;
+    let outbound: OutboundContext | undefined;
+    let requestMetadata: Metadata;
+    let token: string | undefined;
+    let tenantId: string | undefined;
+    const inContext = (fn: () => void): void => (outbound === undefined ? fn() : outboundContext.run(outbound, fn));
+    const refuse = (code: status, reason: RejectReason, message: string, metadata: Metadata, refusedToken?: string, error?: string): void => {
+      refused = true;
+      rejected.inc({ grpc_service: name.service, grpc_method: name.method, reason });
+      logger.warn(
+        {
+          event: 'jwt.rejected',
+          method: name.fullName,
+          reason,
+          spiffeId: resolvePeerIdentity(call, metadata)?.spiffeId,
+          tokenHash: refusedToken === undefined ? undefined : tokenHash(refusedToken),
+          error,
+        },
+        'bearer token rejected',
+      );
+      call.sendStatus({ code, details: message });
+    };
+    const checkTenant = (requested: string | undefined, where: string): boolean => {
+      if (requested === undefined || requested === tenantId) return true;
+      refuse(status.PERMISSION_DENIED, 'tenant-mismatch', `tenant mismatch: ${where} names tenant "${requested}" but the token is for tenant "${tenantId}"`, requestMetadata, token);
+      return false;
+    };
+
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            requestMetadata = metadata;
+            const values = metadata.get('authorization');
+            if (values.length === 0) {
+              if (required) refuse(status.UNAUTHENTICATED, 'missing', 'missing bearer token: send metadata "authorization: Bearer <JWT>"', metadata);
+              else nextMetadata(metadata);
+              return;
+            }
+            const match = values.length === 1 ? BEARER.exec(String(values[0])) : null;
+            if (match === null) {
+              refuse(status.UNAUTHENTICATED, 'malformed', 'the authorization metadata is not a single "Bearer <JWT>" value', metadata);
+              return;
+            }
+            const bearer = match[1]!;
+            token = bearer;
+            verification = jwtVerify(bearer, getKey, { ...verifyOptions, ...(options.now === undefined ? {} : { currentDate: options.now() }) }).then(
+              ({ payload }) => {
+                if (refused) return false;
+                const claim = payload[tenantClaim];
+                tenantId = typeof claim === 'string' ? claim : typeof claim === 'number' ? String(claim) : undefined;
+                if (tenant !== undefined) {
+                  if (tenantId === undefined) {
+                    refuse(status.PERMISSION_DENIED, 'tenant-missing', `the bearer token has no "${tenantClaim}" claim; this service requires one`, metadata, bearer);
+                    return false;
+                  }
+                  const header = metadata.get(tenantMetadataKey);
+                  if (!checkTenant(header.length === 0 ? undefined : String(header[0]), `metadata "${tenantMetadataKey}"`)) return false;
+                }
+                const state = callStateOf(metadata);
+                state.claims = Object.freeze(payload);
+                state.token = bearer;
+                state.tokenHash = tokenHash(bearer);
+                state.tenantId = tenantId;
+                outbound = { token: bearer };
+                verified = true;
+                inContext(() => nextMetadata(metadata));
+                return true;
+              },
+              (error: unknown) => {
+                const [code, reason, message] = classify(error);
+                refuse(code, reason, message, metadata, bearer, (error as Error).message);
+                return false;
+              },
+            ).catch((error: unknown) => {
+              // Something downstream threw while the call was being started; end it rather than leak a rejection.
+              refused = true;
+              logger.error({ event: 'jwt.internal-error', method: name.fullName, error: (error as Error).message }, 'error after bearer token verification');
+              call.sendStatus({ code: status.INTERNAL, details: 'internal error' });
+              return false;
+            });
+          },
+          onReceiveMessage: (message, nextMessage) => {
+            const forward = (): void => {
+              if (refused) return;
+              if (tenant?.fromRequest !== undefined && !checkTenant(tenant.fromRequest(message, name.fullName), 'the request')) return;
+              inContext(() => nextMessage(message));
+            };
+            // A message arriving while the token is still being verified is checked after.
+            if (verification === undefined || verified) forward();
+            else void verification.then((ok) => ok && forward());
+          },
+          onReceiveHalfClose: (nextHalfClose) => {
+            const forward = (): void => {
+              if (!refused) inContext(nextHalfClose);
+            };
+            if (verification === undefined || verified) forward();
+            else void verification.then((ok) => ok && forward());
+          },
+        }),
+    });
+  };
+}
+
+/**
+ * The verified JWT claims of a call, or `undefined` when no token was verified (no JWT
+ * interceptor, or a call that needs none).
+ *
+ * @example
+ * ```ts
+ * getProfile(call, callback) {
+ *   const claims = getClaims(call);
+ *   callback(null, { userId: claims?.sub });
+ * }
+ * ```
+ */
+export function getClaims(call: { readonly metadata: Metadata }): Readonly<JWTPayload> | undefined {
+  return findCallState(call.metadata)?.claims;
+}
+
+/**
+ * Throws unless the call's verified token belongs to `tenantId` (the tenant claim configured on
+ * the JWT interceptor, `tenant_id` by default). The thrown error carries a gRPC code
+ * (`UNAUTHENTICATED` without a verified token, `PERMISSION_DENIED` for another tenant or no
+ * tenant claim): pass it to the callback, or throw it from an async handler.
+ *
+ * @example
+ * ```ts
+ * getDocument(call, callback) {
+ *   try {
+ *     requireTenant(call, call.request.tenantId);
+ *   } catch (err) {
+ *     callback(err as grpc.ServiceError);
+ *     return;
+ *   }
+ *   callback(null, load(call.request));
+ * }
+ * ```
+ */
+export function requireTenant(call: { readonly metadata: Metadata }, tenantId: string): void {
+  const state = findCallState(call.metadata);
+  if (state?.claims === undefined) throw grpcError(status.UNAUTHENTICATED, 'this call has no verified bearer token');
+  if (state.tenantId === undefined) throw grpcError(status.PERMISSION_DENIED, 'the bearer token names no tenant');
+  if (state.tenantId !== tenantId) {
+    throw grpcError(status.PERMISSION_DENIED, `tenant mismatch: the request is for tenant "${tenantId}" but the token is for tenant "${state.tenantId}"`);
+  }
+}
+
+/** The environment variables read by {@link jwtOptionsFromEnv}. */
+const JWT_ENV = {
+  jwksFile: 'SIGIL_JWT_JWKS_FILE',
+  jwksUrl: 'SIGIL_JWT_JWKS_URL',
+  issuer: 'SIGIL_JWT_ISSUER',
+  audience: 'SIGIL_JWT_AUDIENCE',
+  algorithms: 'SIGIL_JWT_ALGORITHMS',
+  required: 'SIGIL_JWT_REQUIRED',
+  tenantClaim: 'SIGIL_JWT_TENANT_CLAIM',
+} as const;
+
+/**
+ * JWT options from the environment, or `undefined` when neither `SIGIL_JWT_JWKS_FILE` nor
+ * `SIGIL_JWT_JWKS_URL` is set (JWT verification off). Also reads `SIGIL_JWT_ISSUER`,
+ * `SIGIL_JWT_AUDIENCE` and `SIGIL_JWT_ALGORITHMS` (comma-separated), `SIGIL_JWT_REQUIRED`
+ * (`true`/`false`, default true) and `SIGIL_JWT_TENANT_CLAIM` (turns on tenant isolation).
+ * Throws `ERR_JWT_CONFIG_INVALID` naming the variable for a bad value.
+ *
+ * @example
+ * ```ts
+ * const jwt = jwtOptionsFromEnv(process.env);
+ * const interceptors = createServerInterceptors({ policy, logger, ...(jwt ? { jwt } : {}) });
+ * ```
+ */
+export function jwtOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): JwtInterceptorOptions | undefined {
+  const read = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const list = (name: string): string[] | undefined => read(name)?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const file = read(JWT_ENV.jwksFile);
+  const url = read(JWT_ENV.jwksUrl);
+  if (file !== undefined && url !== undefined) {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `set only one of ${JWT_ENV.jwksFile} and ${JWT_ENV.jwksUrl}`, {
+      details: { variables: [JWT_ENV.jwksFile, JWT_ENV.jwksUrl] },
+    });
+  }
+  if (file === undefined && url === undefined) return undefined;
+  const required = read(JWT_ENV.required);
+  if (required !== undefined && required !== 'true' && required !== 'false') {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `${JWT_ENV.required} must be "true" or "false", not "${required}"`, { details: { variable: JWT_ENV.required } });
+  }
+  const issuer = list(JWT_ENV.issuer);
+  const audience = list(JWT_ENV.audience);
+  const algorithms = list(JWT_ENV.algorithms);
+  const tenantClaim = read(JWT_ENV.tenantClaim);
+  return {
+    jwks: file !== undefined ? { file } : { url: url! },
+    ...(issuer === undefined ? {} : { issuer }),
+    ...(audience === undefined ? {} : { audience }),
+    ...(algorithms === undefined ? {} : { algorithms }),
+    ...(required === undefined ? {} : { required: required === 'true' }),
+    ...(tenantClaim === undefined ? {} : { tenant: { claim: tenantClaim } }),
+  };
+}
+
+function keySource(source: JwksSource): JWTVerifyGetKey {
+  if ('file' in source) return localKeySet(source.file);
+  let url: URL;
+  try {
+    url = new URL(source.url);
+  } catch (cause) {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS URL "${String(source.url)}" is not a valid URL`, { cause, details: { url: String(source.url) } });
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS URL ${url.href} must use https: (plain http is only accepted on a loopback host)`, {
+      details: { url: url.href },
+    });
+  }
+  return createRemoteJWKSet(url, {
+    ...(source.timeoutMs === undefined ? {} : { timeoutDuration: source.timeoutMs }),
+    ...(source.cooldownMs === undefined ? {} : { cooldownDuration: source.cooldownMs }),
+    ...(source.cacheMaxAgeMs === undefined ? {} : { cacheMaxAge: source.cacheMaxAgeMs }),
+  });
+}
+
+function localKeySet(file: string): JWTVerifyGetKey {
+  const fail = (problem: string, cause?: unknown): never => {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS file ${file}: ${problem}`, { cause, details: { file } });
+  };
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    fail((cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read the file (${(cause as Error).message})`, cause);
+  }
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(text);
+  } catch (cause) {
+    fail(`not valid JSON (${(cause as Error).message})`, cause);
+  }
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) fail('expected a JSON Web Key Set: {"keys": [ ...at least one key... ]}');
+  (keys as unknown[]).forEach((key, i) => {
+    if (typeof (key as { kty?: unknown } | null)?.kty !== 'string') fail(`keys[${i}] has no "kty"`);
+    if ((key as { d?: unknown }).d !== undefined) fail(`keys[${i}] is a private key; publish only public keys`);
+  });
+  return createLocalJWKSet(jwks as JSONWebKeySet);
+}
+
+function classify(error: unknown): [status, RejectReason, string] {
+  if (error instanceof joseErrors.JWTExpired) return [status.UNAUTHENTICATED, 'expired', 'the bearer token has expired'];
+  if (
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    !(error instanceof joseErrors.JOSEError) ||
+    error.code === 'ERR_JOSE_GENERIC'
+  ) {
+    return [status.UNAVAILABLE, 'jwks-unavailable', 'cannot verify the bearer token: the JWKS is unavailable'];
+  }
+  return [status.UNAUTHENTICATED, 'invalid', `invalid bearer token: ${error.message}`];
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { SigilError } from '@sigil/errors';
+import { certificateInfo } from './internal/certificate-info';
+import { importPrivateKeyPem, KeyPair } from './keys';
+import { parseCertificatesPem } from './pem';
+
+/**
+ * Reads a certificate chain file (PEM with one or more certificates, leaf first, or a single DER
+ * certificate). Throws `ERR_FILE_UNREADABLE` or `ERR_PEM_MALFORMED`, both naming the file.
+ *
+ * @example
+ * ```ts
+ * const [leaf, ...intermediates] = readCertificateChainFile('/etc/grpc-tls/tls.crt');
+ * ```
+ */
+export function readCertificateChainFile(path: string): X509Certificate[] {
+  const data = readFile(path);
+  if (!data.includes('-----BEGIN') && data.length > 0 && data[0] === 0x30) {
+    try {
+      return [new X509Certificate(data)];
+    } catch (cause) {
+      throw new SigilError(
+        'ERR_PEM_MALFORMED',
+        `${path}: neither PEM nor a DER certificate (${(cause as Error).message})`,
+        { cause, details: { file: path } },
+      );
+    }
+  }
+  return parseCertificatesPem(data.toString('utf8'), path);
+}
+
+/**
+ * Reads a trust bundle file (`ca.crt`): one or more CA certificates, e.g. the old and the new root
+ * during a rotation. Throws `ERR_FILE_UNREADABLE`, `ERR_PEM_MALFORMED`, or `ERR_BUNDLE_INVALID`
+ * when a certificate in it is not a CA, naming the file.
+ *
+ * @example
+ * ```ts
+ * const roots = readTrustBundleFile('/etc/grpc-tls/ca.crt');
+ * validateX509Svid(chain, roots, { trustDomain: 'example.org' });
+ * ```
+ */
+export function readTrustBundleFile(path: string): X509Certificate[] {
+  const certificates = readCertificateChainFile(path);
+  certificates.forEach((certificate, index) => {
+    if (!certificateInfo(certificate).isCa) {
+      throw new SigilError(
+        'ERR_BUNDLE_INVALID',
+        `${path}: certificate #${index + 1} ("${certificate.subject || '(empty)'}") is not a CA certificate; a trust bundle holds CA certificates`,
+        {
+          details: { file: path, index: index + 1 },
+        },
+      );
+    }
+  });
+  return certificates;
+}
+
+/**
+ * Reads a PEM private key file (PKCS#8, SEC1 or PKCS#1). Throws `ERR_FILE_UNREADABLE`,
+ * `ERR_PEM_MALFORMED` or `ERR_KEY_UNSUPPORTED`, naming the file.
+ *
+ * @example
+ * ```ts
+ * const key = readPrivateKeyFile('/etc/grpc-tls/tls.key');
+ * key.keyType; // 'ec-p256'
+ * ```
+ */
+export function readPrivateKeyFile(path: string): KeyPair {
+  return importPrivateKeyPem(readFile(path).toString('utf8'), path);
+}
+
+function readFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (cause as Error).message;
+    throw new SigilError('ERR_FILE_UNREADABLE', `${path}: cannot read (${reason})`, {
+      cause,
+      details: { file: path, errno: code },
+    });
+  }
+}

@@ -1,0 +1,104 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SigilError } from '@sigil/errors';
+import { createCertificateAuthority, loadCertificateAuthority } from '@sigil/pki';
+import type { CertificateAuthority } from '@sigil/pki';
+
+/** File names under DATA_DIR. */
+export const DATA_FILES = {
+  bootstrapCaCertificate: 'bootstrap-ca.crt',
+  bootstrapCaKey: 'bootstrap-ca.key',
+  runtimeCaCertificate: 'runtime-ca.crt',
+  runtimeCaKey: 'runtime-ca.key',
+  sqliteDatabase: 'controller.db',
+} as const;
+
+/** The controller's two CAs: separate keys, separate trust. */
+export interface ControllerAuthorities {
+  /** Signs only the controller's own TLS certificate; agents pin it (CONTROLLER_CA_PATH) to enroll. */
+  bootstrap: CertificateAuthority;
+  /** Signs agent X509-SVIDs; its roots are the runtime trust bundle. */
+  runtime: CertificateAuthority;
+  /** True when this call generated the CAs (first start). */
+  created: boolean;
+}
+
+/**
+ * Loads the bootstrap and runtime CAs from `dataDir`, creating both on first start (keys 0600,
+ * written atomically so a crash never leaves half a file). A data dir created for another trust
+ * domain, or a key readable by others, is refused.
+ */
+export async function loadOrCreateAuthorities(options: { dataDir: string; trustDomain: string; now: Date }): Promise<ControllerAuthorities> {
+  const { dataDir, trustDomain } = options;
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    throw new SigilError('ERR_DATA_DIR_UNUSABLE', `DATA_DIR ${dataDir}: cannot create the directory (${(cause as Error).message})`, { cause, details: { file: dataDir } });
+  }
+  const bootstrap = await loadOrCreate(dataDir, DATA_FILES.bootstrapCaCertificate, DATA_FILES.bootstrapCaKey, trustDomain, `${trustDomain} controller bootstrap CA`, options.now);
+  const runtime = await loadOrCreate(dataDir, DATA_FILES.runtimeCaCertificate, DATA_FILES.runtimeCaKey, trustDomain, `${trustDomain} runtime CA`, options.now);
+  return { bootstrap: bootstrap.ca, runtime: runtime.ca, created: bootstrap.created || runtime.created };
+}
+
+async function loadOrCreate(
+  dataDir: string,
+  certificateFile: string,
+  keyFile: string,
+  trustDomain: string,
+  commonName: string,
+  now: Date,
+): Promise<{ ca: CertificateAuthority; created: boolean }> {
+  const certificatePath = join(dataDir, certificateFile);
+  const keyPath = join(dataDir, keyFile);
+  const haveCertificate = existsSync(certificatePath);
+  const haveKey = existsSync(keyPath);
+  if (!haveCertificate && !haveKey) {
+    const ca = await createCertificateAuthority({ trustDomain, commonName, now });
+    writeFileAtomic(keyPath, ca.privateKeyPem, 0o600);
+    writeFileAtomic(certificatePath, ca.certificatePem, 0o644);
+    return { ca, created: true };
+  }
+  if (!haveCertificate || !haveKey) {
+    const missing = haveCertificate ? keyPath : certificatePath;
+    throw new SigilError('ERR_DATA_DIR_UNUSABLE', `DATA_DIR ${dataDir}: ${missing} is missing but its pair exists; restore it from backup (deleting both creates a new CA that no enrolled agent trusts)`, {
+      details: { file: missing },
+    });
+  }
+  const mode = statSync(keyPath).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new SigilError('ERR_KEY_PERMISSIONS', `${keyPath} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${keyPath}`, { details: { file: keyPath } });
+  }
+  const ca = loadCertificateAuthority({
+    certificatePem: readFileSync(certificatePath, 'utf8'),
+    privateKeyPem: readFileSync(keyPath, 'utf8'),
+    certificateSource: certificatePath,
+    keySource: keyPath,
+  });
+  if (ca.trustDomain !== trustDomain) {
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `TRUST_DOMAIN=${trustDomain} but ${certificatePath} belongs to trust domain ${ca.trustDomain}; use TRUST_DOMAIN=${ca.trustDomain} or a new DATA_DIR`,
+      { details: { variable: 'TRUST_DOMAIN', file: certificatePath } },
+    );
+  }
+  return { ca, created: false };
+}
+
+/** Writes `path` via a temporary file, fsync and rename, so readers see the old or the new file, never half. */
+function writeFileAtomic(path: string, data: string, mode: number): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  const fd = openSync(tmp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}

@@ -1,0 +1,143 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { isSigilError } from '@sigil/errors';
+import type { IssuedCertificate } from '@sigil/pki';
+import { controlplaneV1 } from '@sigil/proto';
+import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../store/store';
+import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
+import { grpcStatus, trustBundleMessage } from './context';
+import type { ControllerContext } from './context';
+import { hashSecret, secretHint } from './secrets';
+
+/**
+ * The one refusal every unusable token gets, whether unknown, expired, already used or issued for
+ * another agent: a caller learns nothing about which tokens exist.
+ *
+ * @example
+ * ```ts
+ * if (err.code === grpc.status.UNAUTHENTICATED && err.details === TOKEN_REFUSAL_MESSAGE) exitWith('enrollment token refused');
+ * ```
+ */
+export const TOKEN_REFUSAL_MESSAGE = 'enrollment token is invalid, expired or already used';
+
+const KINDS: ReadonlyMap<controlplaneV1.AgentKind, AgentKind> = new Map([
+  [controlplaneV1.AgentKind.AGENT_KIND_CONNECTOR, 'connector'],
+  [controlplaneV1.AgentKind.AGENT_KIND_TUNNELER, 'tunneler'],
+]);
+
+type Rejection = grpc.ServerErrorResponse;
+
+/**
+ * EnrollmentService.Enroll: the only RPC reachable without a client certificate. Redeems a
+ * one-time token and certifies the CSR's public key as the agent's X509-SVID.
+ *
+ * The CSR is signed BEFORE the token is redeemed and the certificate is stored with the redemption,
+ * so redemption, registration and audit commit together, and an agent that lost the response (a
+ * controller crash) can retry with the same CSR key and receive the same certificate. A different
+ * key never gets a second certificate for the token.
+ */
+export function createEnrollmentService(ctx: ControllerContext, onEnrolled: (kind: AgentKind, token: EnrollmentTokenRecord) => void): controlplaneV1.EnrollmentServiceServer {
+  async function enroll(request: controlplaneV1.EnrollRequest, peerAddress: string): Promise<controlplaneV1.EnrollResponse> {
+    const kind = KINDS.get(request.kind);
+    const tokenHash = hashSecret(request.token);
+    const actor = `token:${secretHint(tokenHash)}`;
+    const subject = kind === undefined ? request.agentId.slice(0, 140) : agentSpiffeId(ctx.trustDomain, kind, request.agentId.slice(0, 140));
+
+    const refuse = async (reason: TokenRefusalReason | 'csr_invalid' | 'request_invalid', code: grpc.status, message: string): Promise<Rejection> => {
+      ctx.metrics.refusals.inc({ reason });
+      await ctx.audit.record({ action: 'enrollment.refused', outcome: 'refused', actor, subject, details: { reason, kind: kind ?? 'unknown', peer: peerAddress } });
+      return grpcStatus(code, message);
+    };
+
+    if (kind === undefined) throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, 'kind must be AGENT_KIND_CONNECTOR or AGENT_KIND_TUNNELER');
+    const idProblem = agentIdProblem(request.agentId, 'agent_id');
+    if (idProblem !== undefined) throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, idProblem);
+    if (request.csrPem.trim() === '') throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, 'csr_pem is required: a PEM PKCS#10 certificate signing request');
+
+    const now = ctx.clock();
+    const known = request.token === '' ? undefined : await ctx.store.findToken(tokenHash);
+    const early = precheck(known, kind, request.agentId, now.getTime());
+    if (early !== undefined) throw await refuse(early, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
+
+    const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
+    let issued: IssuedCertificate;
+    try {
+      issued = await ctx.runtime().ca.signCsr(request.csrPem, { spiffeId, ttlSeconds: ctx.lifetimes[kind], profile: 'svid', now });
+    } catch (err) {
+      if (!isSigilError(err)) throw err;
+      throw await refuse('csr_invalid', grpc.status.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
+    }
+    const audit = ctx.audit.entry({
+      action: 'enrollment.succeeded',
+      outcome: 'success',
+      actor,
+      subject: spiffeId,
+      details: { kind, serial: issued.serialNumber, not_after: issued.notAfter.toISOString(), peer: peerAddress },
+    });
+    const result = await ctx.store.redeemToken({
+      tokenHash,
+      kind,
+      agentId: request.agentId,
+      now: now.getTime(),
+      publicKeySha256: publicKeySha256(issued.certificatePem),
+      certificateSerial: issued.serialNumber,
+      certificateChainPem: issued.chainPem,
+      certificateNotAfter: issued.notAfter.getTime(),
+      privateIp: cleanPrivateIp(request.privateIp),
+      version: cleanVersion(request.version),
+      audit,
+    });
+    if (result.outcome === 'refused') throw await refuse(result.reason, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
+    const token = result.token;
+    if (result.outcome === 'redeemed') {
+      ctx.audit.logged(audit);
+      ctx.metrics.enrollments.inc({ kind });
+      ctx.registry.enrolled(kind, { id: request.agentId, connectorId: token.connectorId, privateIp: cleanPrivateIp(request.privateIp), version: cleanVersion(request.version), at: now.getTime() });
+      onEnrolled(kind, token);
+    } else {
+      await ctx.audit.record({ action: 'enrollment.retried', outcome: 'success', actor, subject: spiffeId, details: { kind, serial: token.certificateSerial, peer: peerAddress } });
+    }
+    return {
+      spiffeId,
+      certificateChainPem: token.certificateChainPem ?? '',
+      trustBundle: trustBundleMessage(ctx),
+      notAfter: token.certificateNotAfter ?? 0,
+      connectorId: token.connectorId ?? '',
+    };
+  }
+
+  return {
+    enroll(call, callback) {
+      enroll(call.request, call.getPeer()).then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          if (isStatus(err)) return callback(err);
+          ctx.logger.error({ event: 'enrollment.failed', err }, 'enrollment.failed');
+          callback(grpcStatus(grpc.status.INTERNAL, 'enrollment failed on the controller; see its log'));
+        },
+      );
+    },
+  };
+}
+
+/**
+ * Refuses without signing anything when the token cannot possibly redeem. A used token may still
+ * be a retry by the same key (decided after signing, by the store), as long as its certificate is valid.
+ */
+function precheck(token: EnrollmentTokenRecord | undefined, kind: AgentKind, agentId: string, now: number): TokenRefusalReason | undefined {
+  if (token === undefined) return 'token_unknown';
+  if (token.kind !== kind || token.agentId !== agentId) return 'token_mismatch';
+  if (token.usedAt !== null) return token.certificateNotAfter !== null && token.certificateNotAfter > now ? undefined : 'token_used';
+  if (token.expiresAt <= now) return 'token_expired';
+  return undefined;
+}
+
+/** SHA-256 (hex) of the certified public key's SPKI: identifies "the same key" across retries. */
+export function publicKeySha256(certificatePem: string): string {
+  const spki = new X509Certificate(certificatePem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('hex');
+}
+
+function isStatus(err: unknown): err is grpc.ServerErrorResponse {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number';
+}

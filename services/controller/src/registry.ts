@@ -1,0 +1,184 @@
+import type pino from 'pino';
+import type { ActivityBatch, AgentKind, ConnectorRecord, ControllerStore, TunnelerRecord } from './store/store';
+
+/** ONLINE while heartbeats arrive within the deadline, OFFLINE otherwise. */
+export type AgentStatus = 'ONLINE' | 'OFFLINE';
+
+/** A connector as the admin API reports it. */
+export interface ConnectorView {
+  id: string;
+  privateIp: string;
+  version: string;
+  /** Unix milliseconds, or null if never seen. */
+  lastSeen: number | null;
+  status: AgentStatus;
+  /** True while the connector has an open control stream to this controller. */
+  connected: boolean;
+}
+
+/** A tunneler as the admin API reports it. */
+export interface TunnelerView {
+  id: string;
+  connectorId: string;
+  version: string;
+  lastSeen: number | null;
+  status: AgentStatus;
+}
+
+/**
+ * ONLINE when the agent was seen less than `offlineAfterMs` ago. Pure, so tests pin the time.
+ *
+ * @example
+ * ```ts
+ * agentStatus(Date.now() - 5_000, Date.now(), 30_000); // 'ONLINE'
+ * agentStatus(null, Date.now(), 30_000); // 'OFFLINE'
+ * ```
+ */
+export function agentStatus(lastSeen: number | null, now: number, offlineAfterMs: number): AgentStatus {
+  return lastSeen !== null && now - lastSeen < offlineAfterMs ? 'ONLINE' : 'OFFLINE';
+}
+
+/**
+ * The live registry: connectors and tunnelers held in memory (loaded from the store at start),
+ * updated by enrollments and heartbeats. Heartbeat timestamps are written back to the store in
+ * batches (`flush`), not one write per heartbeat, so 10k agents do not mean 1k fsyncs a second.
+ */
+export class AgentRegistry {
+  private readonly connectors = new Map<string, ConnectorRecord>();
+  private readonly tunnelers = new Map<string, TunnelerRecord>();
+  private readonly dirtyConnectors = new Set<string>();
+  private readonly dirtyTunnelers = new Set<string>();
+  private readonly streaming = new Set<string>();
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: ControllerStore,
+    private readonly clock: () => Date,
+    private readonly offlineAfterMs: number,
+    private readonly logger: pino.Logger,
+  ) {}
+
+  async load(): Promise<void> {
+    for (const c of await this.store.listConnectors()) this.connectors.set(c.id, c);
+    for (const t of await this.store.listTunnelers()) this.tunnelers.set(t.id, t);
+  }
+
+  /** Records a successful enrollment (already persisted by the store's redemption). */
+  enrolled(kind: AgentKind, agent: { id: string; connectorId: string | null; privateIp: string; version: string; at: number }): void {
+    if (kind === 'connector') {
+      this.connectors.set(agent.id, { id: agent.id, privateIp: agent.privateIp, version: agent.version, lastSeen: agent.at, enrolledAt: agent.at });
+    } else {
+      this.tunnelers.set(agent.id, { id: agent.id, connectorId: agent.connectorId ?? '', version: agent.version, lastSeen: agent.at, enrolledAt: agent.at });
+    }
+  }
+
+  /** A heartbeat (or hello) from a connector on its control stream. */
+  connectorSeen(id: string, report: { privateIp?: string; version?: string }): void {
+    const now = this.clock().getTime();
+    const existing = this.connectors.get(id) ?? { id, privateIp: '', version: '', lastSeen: null, enrolledAt: now };
+    this.connectors.set(id, {
+      ...existing,
+      privateIp: report.privateIp || existing.privateIp,
+      version: report.version || existing.version,
+      lastSeen: Math.max(existing.lastSeen ?? 0, now),
+    });
+    this.dirtyConnectors.add(id);
+  }
+
+  /**
+   * A tunneler heartbeat forwarded by `viaConnector`. Returns false (and changes nothing) unless
+   * the tunneler is enrolled under that connector.
+   */
+  tunnelerSeen(id: string, viaConnector: string, report: { version?: string }): boolean {
+    const existing = this.tunnelers.get(id);
+    if (existing === undefined || existing.connectorId !== viaConnector) return false;
+    const now = this.clock().getTime();
+    this.tunnelers.set(id, { ...existing, version: report.version || existing.version, lastSeen: Math.max(existing.lastSeen ?? 0, now) });
+    this.dirtyTunnelers.add(id);
+    return true;
+  }
+
+  /** Marks a connector's control stream open or closed. */
+  setStreaming(id: string, open: boolean): void {
+    if (open) this.streaming.add(id);
+    else this.streaming.delete(id);
+  }
+
+  streamingCount(): number {
+    return this.streaming.size;
+  }
+
+  /** The tunneler ids enrolled under `connectorId`, sorted: what the connector must admit. */
+  approvedTunnelers(connectorId: string): string[] {
+    return [...this.tunnelers.values()]
+      .filter((t) => t.connectorId === connectorId)
+      .map((t) => t.id)
+      .sort();
+  }
+
+  tunnelerConnector(id: string): string | undefined {
+    return this.tunnelers.get(id)?.connectorId;
+  }
+
+  listConnectors(): ConnectorView[] {
+    const now = this.clock().getTime();
+    return [...this.connectors.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((c) => ({
+        id: c.id,
+        privateIp: c.privateIp,
+        version: c.version,
+        lastSeen: c.lastSeen,
+        status: agentStatus(c.lastSeen, now, this.offlineAfterMs),
+        connected: this.streaming.has(c.id),
+      }));
+  }
+
+  listTunnelers(): TunnelerView[] {
+    const now = this.clock().getTime();
+    return [...this.tunnelers.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((t) => ({ id: t.id, connectorId: t.connectorId, version: t.version, lastSeen: t.lastSeen, status: agentStatus(t.lastSeen, now, this.offlineAfterMs) }));
+  }
+
+  counts(): Record<AgentKind, { online: number; offline: number }> {
+    const tally = (views: Array<{ status: AgentStatus }>): { online: number; offline: number } => {
+      const online = views.filter((v) => v.status === 'ONLINE').length;
+      return { online, offline: views.length - online };
+    };
+    return { connector: tally(this.listConnectors()), tunneler: tally(this.listTunnelers()) };
+  }
+
+  /** Writes heartbeat timestamps seen since the last flush to the store, in one transaction. */
+  async flush(): Promise<void> {
+    // One flush at a time; a flush requested meanwhile runs after it.
+    while (this.flushing !== undefined) await this.flushing;
+    if (this.dirtyConnectors.size + this.dirtyTunnelers.size === 0) return;
+    const batch: ActivityBatch = {
+      connectors: [...this.dirtyConnectors].flatMap((id) => {
+        const c = this.connectors.get(id);
+        return c?.lastSeen == null ? [] : [{ id, lastSeen: c.lastSeen, version: c.version, privateIp: c.privateIp }];
+      }),
+      tunnelers: [...this.dirtyTunnelers].flatMap((id) => {
+        const t = this.tunnelers.get(id);
+        return t?.lastSeen == null ? [] : [{ id, lastSeen: t.lastSeen, version: t.version }];
+      }),
+    };
+    this.dirtyConnectors.clear();
+    this.dirtyTunnelers.clear();
+    this.flushing = this.store.recordActivity(batch).then(
+      () => undefined,
+      (err: unknown) => {
+        // Keep the entries dirty so the next flush retries them.
+        for (const c of batch.connectors) this.dirtyConnectors.add(c.id);
+        for (const t of batch.tunnelers) this.dirtyTunnelers.add(t.id);
+        this.logger.error({ event: 'registry.flush_failed', err }, 'registry.flush_failed');
+      },
+    );
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+}

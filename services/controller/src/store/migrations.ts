@@ -1,0 +1,105 @@
+/** One numbered schema migration, with its SQL for each dialect. */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+/** The table both stores use to record applied migrations. */
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/**
+ * Every migration, in order. Append only: never edit an applied migration, add the next number.
+ * Timestamps are Unix milliseconds in 64-bit integers in both dialects.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema: settings, enrollment tokens, registry, audit log',
+    sqlite: `
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        connector_id TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        public_key_sha256 TEXT,
+        certificate_serial TEXT,
+        certificate_chain_pem TEXT,
+        certificate_not_after INTEGER
+      );
+      CREATE INDEX enrollment_tokens_agent ON enrollment_tokens (kind, agent_id);
+      CREATE TABLE connectors (
+        id TEXT PRIMARY KEY,
+        private_ip TEXT NOT NULL DEFAULT '',
+        version TEXT NOT NULL DEFAULT '',
+        last_seen INTEGER,
+        enrolled_at INTEGER NOT NULL
+      );
+      CREATE TABLE tunnelers (
+        id TEXT PRIMARY KEY,
+        connector_id TEXT NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        last_seen INTEGER,
+        enrolled_at INTEGER NOT NULL
+      );
+      CREATE INDEX tunnelers_connector ON tunnelers (connector_id);
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_action ON audit_log (action, id);
+    `,
+    postgres: `
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        connector_id TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT,
+        public_key_sha256 TEXT,
+        certificate_serial TEXT,
+        certificate_chain_pem TEXT,
+        certificate_not_after BIGINT
+      );
+      CREATE INDEX enrollment_tokens_agent ON enrollment_tokens (kind, agent_id);
+      CREATE TABLE connectors (
+        id TEXT PRIMARY KEY,
+        private_ip TEXT NOT NULL DEFAULT '',
+        version TEXT NOT NULL DEFAULT '',
+        last_seen BIGINT,
+        enrolled_at BIGINT NOT NULL
+      );
+      CREATE TABLE tunnelers (
+        id TEXT PRIMARY KEY,
+        connector_id TEXT NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        last_seen BIGINT,
+        enrolled_at BIGINT NOT NULL
+      );
+      CREATE INDEX tunnelers_connector ON tunnelers (connector_id);
+      CREATE TABLE audit_log (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_action ON audit_log (action, id);
+    `,
+  },
+];

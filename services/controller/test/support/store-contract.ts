@@ -1,0 +1,180 @@
+import { MIGRATIONS } from '../../src/store/migrations';
+import type { ControllerStore, NewAuditRecord, TokenRedemption } from '../../src/store/store';
+
+/** A fresh, empty store for one test; `reopen` closes it and opens the same data again. */
+export interface StoreFixture {
+  store: ControllerStore;
+  reopen(): Promise<ControllerStore>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2030, 0, 1);
+const MINUTE = 60_000;
+
+function redemption(overrides: Partial<TokenRedemption> & Pick<TokenRedemption, 'tokenHash'>): TokenRedemption {
+  const audit: NewAuditRecord = { at: T0, action: 'enrollment.succeeded', outcome: 'success', actor: 'token:abc', subject: 'spiffe://td/connector/c1', details: {} };
+  return {
+    kind: 'connector',
+    agentId: 'c1',
+    now: T0 + MINUTE,
+    publicKeySha256: 'key-a',
+    certificateSerial: 'serial-a',
+    certificateChainPem: 'CHAIN-A',
+    certificateNotAfter: T0 + 60 * MINUTE,
+    privateIp: '10.0.0.5',
+    version: '1.2.3',
+    audit,
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every ControllerStore must have, run against SQLite and PostgreSQL alike.
+ * `factory` gives each test a fresh store, not yet migrated.
+ */
+export function describeStoreContract(name: string, factory: () => Promise<StoreFixture>): void {
+  describe(`ControllerStore contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: ControllerStore;
+
+    beforeEach(async () => {
+      fixture = await factory();
+      store = fixture.store;
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const createToken = (tokenHash: string, extra: Partial<Parameters<ControllerStore['createToken']>[0]> = {}) =>
+      store.createToken({ tokenHash, kind: 'connector', agentId: 'c1', createdAt: T0, expiresAt: T0 + 15 * MINUTE, ...extra });
+
+    it('applies every numbered migration once, and a second migrate applies none', async () => {
+      const fresh = await factory();
+      try {
+        expect(await fresh.store.schemaVersion()).toBe(0);
+        expect(await fresh.store.migrate()).toEqual(MIGRATIONS.map((m) => m.version));
+        expect(await fresh.store.migrate()).toEqual([]);
+        expect(await fresh.store.schemaVersion()).toBe(MIGRATIONS[MIGRATIONS.length - 1]!.version);
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+
+    it('stores and overwrites settings', async () => {
+      expect(await store.getSetting('k')).toBeUndefined();
+      await store.setSetting('k', 'v1');
+      await store.setSetting('k', 'v2');
+      expect(await store.getSetting('k')).toBe('v2');
+    });
+
+    it('redeems a token once, registering the connector and writing the audit record in the same transaction', async () => {
+      await createToken('h1');
+      const result = await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      expect(result.outcome).toBe('redeemed');
+      const token = await store.findToken('h1');
+      expect(token).toMatchObject({ kind: 'connector', agentId: 'c1', usedAt: T0 + MINUTE, publicKeySha256: 'key-a', certificateSerial: 'serial-a', certificateChainPem: 'CHAIN-A' });
+      expect(await store.listConnectors()).toEqual([{ id: 'c1', privateIp: '10.0.0.5', version: '1.2.3', lastSeen: T0 + MINUTE, enrolledAt: T0 + MINUTE }]);
+      const audit = await store.listAudit({ limit: 10 });
+      expect(audit.map((a) => a.action)).toEqual(['enrollment.succeeded']);
+    });
+
+    it('refuses a second redemption by another key, and answers a retry by the same key with the stored certificate', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', publicKeySha256: 'key-b', certificateSerial: 'serial-b', certificateChainPem: 'CHAIN-B' }))).toEqual({
+        outcome: 'refused',
+        reason: 'token_used',
+      });
+      const retry = await store.redeemToken(redemption({ tokenHash: 'h1', certificateSerial: 'serial-retry', certificateChainPem: 'CHAIN-RETRY' }));
+      expect(retry.outcome).toBe('retried');
+      expect(retry.outcome === 'retried' && retry.token.certificateChainPem).toBe('CHAIN-A');
+      expect(retry.outcome === 'retried' && retry.token.certificateSerial).toBe('serial-a');
+      // Neither attempt wrote an audit record or changed the token.
+      expect((await store.listAudit({ limit: 10 })).length).toBe(1);
+      expect((await store.findToken('h1'))!.certificateSerial).toBe('serial-a');
+    });
+
+    it('does not answer a same-key retry once the stored certificate has expired', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', now: T0 + 61 * MINUTE }))).toEqual({ outcome: 'refused', reason: 'token_used' });
+    });
+
+    it('refuses expired, unknown and mismatched tokens, and a mismatch leaves the token redeemable', async () => {
+      await createToken('h1');
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', now: T0 + 15 * MINUTE }))).toEqual({ outcome: 'refused', reason: 'token_expired' });
+      expect(await store.redeemToken(redemption({ tokenHash: 'nope' }))).toEqual({ outcome: 'refused', reason: 'token_unknown' });
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', agentId: 'c2' }))).toEqual({ outcome: 'refused', reason: 'token_mismatch' });
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', kind: 'tunneler' }))).toEqual({ outcome: 'refused', reason: 'token_mismatch' });
+      expect((await store.redeemToken(redemption({ tokenHash: 'h1' }))).outcome).toBe('redeemed');
+      expect(await store.listConnectors()).toHaveLength(1);
+    });
+
+    it('lets exactly one of many concurrent redemptions with different keys win', async () => {
+      await createToken('h1');
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.redeemToken(redemption({ tokenHash: 'h1', publicKeySha256: `key-${i}`, certificateSerial: `serial-${i}` }))),
+      );
+      expect(results.filter((r) => r.outcome === 'redeemed')).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === 'refused')).toHaveLength(7);
+      expect((await store.listAudit({ limit: 100 })).length).toBe(1);
+    });
+
+    it('registers a tunneler under the connector its token names', async () => {
+      await createToken('c-token');
+      await store.redeemToken(redemption({ tokenHash: 'c-token' }));
+      await createToken('t-token', { kind: 'tunneler', agentId: 't1', connectorId: 'c1' });
+      expect((await store.redeemToken(redemption({ tokenHash: 't-token', kind: 'tunneler', agentId: 't1' }))).outcome).toBe('redeemed');
+      expect(await store.listTunnelers()).toEqual([{ id: 't1', connectorId: 'c1', version: '1.2.3', lastSeen: T0 + MINUTE, enrolledAt: T0 + MINUTE }]);
+    });
+
+    it('knows a connector that is enrolled or has an unexpired token', async () => {
+      expect(await store.isConnectorKnown('c1', T0)).toBe(false);
+      await createToken('h1');
+      expect(await store.isConnectorKnown('c1', T0)).toBe(true);
+      expect(await store.isConnectorKnown('c1', T0 + 15 * MINUTE)).toBe(false);
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      expect(await store.isConnectorKnown('c1', T0 + 99 * MINUTE)).toBe(true);
+      expect(await store.isConnectorKnown('c2', T0)).toBe(false);
+    });
+
+    it('records heartbeat activity in a batch and never moves last_seen backwards', async () => {
+      await createToken('c-token');
+      await store.redeemToken(redemption({ tokenHash: 'c-token' }));
+      await createToken('t-token', { kind: 'tunneler', agentId: 't1', connectorId: 'c1' });
+      await store.redeemToken(redemption({ tokenHash: 't-token', kind: 'tunneler', agentId: 't1' }));
+      await store.recordActivity({ connectors: [{ id: 'c1', lastSeen: T0 + 5 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' }], tunnelers: [{ id: 't1', lastSeen: T0 + 6 * MINUTE, version: '2.0.1' }] });
+      await store.recordActivity({ connectors: [{ id: 'c1', lastSeen: T0 + 2 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' }], tunnelers: [] });
+      expect(await store.listConnectors()).toEqual([expect.objectContaining({ id: 'c1', lastSeen: T0 + 5 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' })]);
+      expect(await store.listTunnelers()).toEqual([expect.objectContaining({ id: 't1', lastSeen: T0 + 6 * MINUTE, version: '2.0.1' })]);
+    });
+
+    it('lists audit records newest first, with limit, paging and an action filter', async () => {
+      for (let i = 0; i < 5; i += 1) {
+        await store.appendAudit({ at: T0 + i, action: i % 2 === 0 ? 'a.even' : 'a.odd', outcome: 'success', actor: 'admin', subject: `s${i}`, details: { i, nested: { ok: true } } });
+      }
+      const all = await store.listAudit({ limit: 10 });
+      expect(all.map((r) => r.subject)).toEqual(['s4', 's3', 's2', 's1', 's0']);
+      expect(all[0]!.details).toEqual({ i: 4, nested: { ok: true } });
+      expect(all[0]!.at).toBe(T0 + 4);
+      expect((await store.listAudit({ limit: 2 })).map((r) => r.subject)).toEqual(['s4', 's3']);
+      expect((await store.listAudit({ limit: 10, beforeId: all[1]!.id })).map((r) => r.subject)).toEqual(['s2', 's1', 's0']);
+      expect((await store.listAudit({ limit: 10, action: 'a.odd' })).map((r) => r.subject)).toEqual(['s3', 's1']);
+    });
+
+    it('keeps everything across close and reopen', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      await createToken('h2');
+      await store.setSetting('k', 'v');
+      store = await fixture.reopen();
+      expect(await store.migrate()).toEqual([]);
+      expect((await store.findToken('h1'))!.usedAt).toBe(T0 + MINUTE);
+      expect((await store.findToken('h2'))!.usedAt).toBeNull();
+      expect(await store.getSetting('k')).toBe('v');
+      expect(await store.listConnectors()).toHaveLength(1);
+      expect(await store.listAudit({ limit: 10 })).toHaveLength(1);
+    });
+  });
+}
