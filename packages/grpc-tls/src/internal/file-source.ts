@@ -1,0 +1,134 @@
+import { FSWatcher, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { SigilError } from '@sigil/errors';
+import { readCertificateChainFile, readPrivateKeyFile, readTrustBundleFile } from '@sigil/pki';
+import type { TlsFileSetting, TlsReloadSettings } from '../config';
+import {
+  ApplyResult,
+  MaterialSources,
+  MaterialStore,
+  ParsedMaterial,
+  ValidationSettings,
+} from './material';
+
+/** The files of one endpoint, each with the setting that named it. */
+export interface MaterialFiles {
+  readonly certificate?: TlsFileSetting;
+  readonly privateKey?: TlsFileSetting;
+  readonly ca?: TlsFileSetting;
+}
+
+/**
+ * Material read from files and re-read when they change: a watch on each file's directory
+ * (cert-manager swaps the `..data` symlink there; editors and `cp` rewrite the file), a periodic
+ * re-read as a safety net, and SIGHUP. Changes are debounced so a certificate and key written one
+ * after the other are read together; a pair that does not validate is never served.
+ */
+export class FileMaterialSource {
+  readonly store: MaterialStore;
+  private readonly sources: MaterialSources;
+  private readonly watchers: FSWatcher[] = [];
+  private debounce: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly onSighup = () => this.reload('sighup');
+  private closed = false;
+
+  /** Reads and validates the files (throwing one error naming the variable and file), then starts watching. */
+  constructor(
+    private readonly files: MaterialFiles,
+    private readonly reloadSettings: TlsReloadSettings,
+    validation: ValidationSettings,
+    private readonly onWatchError: (error: Error) => void,
+  ) {
+    this.sources = {
+      certificate: describe(files.certificate, 'certificate'),
+      privateKey: describe(files.privateKey, 'private key'),
+      ca: describe(files.ca, 'CA bundle'),
+    };
+    this.store = new MaterialStore(this.read(), this.sources, validation);
+    this.start();
+  }
+
+  /** Re-reads the files now; `trigger` says why (`watch`, `poll`, `sighup`, `manual`). */
+  reload(trigger: string): ApplyResult {
+    return this.store.apply(() => this.read(), this.sources, trigger);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.debounce);
+    clearInterval(this.poll);
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers.length = 0;
+    process.removeListener('SIGHUP', this.onSighup);
+  }
+
+  private read(): ParsedMaterial {
+    const { certificate, privateKey, ca } = this.files;
+    return {
+      ...(certificate
+        ? { chain: withVariable(certificate, () => readCertificateChainFile(certificate.path)) }
+        : {}),
+      ...(privateKey
+        ? { key: withVariable(privateKey, () => readPrivateKeyFile(privateKey.path)) }
+        : {}),
+      ...(ca ? { ca: withVariable(ca, () => readTrustBundleFile(ca.path)) } : {}),
+    };
+  }
+
+  private start(): void {
+    const { watch: watching, pollIntervalMs, reloadOnSighup } = this.reloadSettings;
+    if (watching) {
+      const byDirectory = new Map<string, Set<string>>();
+      for (const file of [this.files.certificate, this.files.privateKey, this.files.ca]) {
+        if (!file) continue;
+        const names = byDirectory.get(dirname(file.path)) ?? new Set<string>();
+        names.add(basename(file.path));
+        byDirectory.set(dirname(file.path), names);
+      }
+      for (const [directory, names] of byDirectory) {
+        try {
+          const watcher = watch(directory, { persistent: false }, (_event, filename) => {
+            // kubelet's atomic update renames `..data` (and `..<timestamp>` directories) in place.
+            const name = filename === null ? null : String(filename);
+            if (name === null || names.has(name) || name.startsWith('..')) this.schedule();
+          });
+          watcher.on('error', (error) => this.onWatchError(error));
+          this.watchers.push(watcher);
+        } catch (error) {
+          this.onWatchError(error as Error);
+        }
+      }
+    }
+    if (pollIntervalMs > 0) {
+      this.poll = setInterval(() => this.reload('poll'), pollIntervalMs);
+      this.poll.unref();
+    }
+    if (reloadOnSighup) process.on('SIGHUP', this.onSighup);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => this.reload('watch'), this.reloadSettings.debounceMs);
+    this.debounce.unref();
+  }
+}
+
+/** `GRPC_SERVER_CERT_PATH (/etc/grpc-tls/tls.crt)`, or the file alone when a directory variable implied it. */
+function describe(file: TlsFileSetting | undefined, what: string): string {
+  return file ? `${file.origin} (${file.path})` : what;
+}
+
+/** Re-raises pki's file errors (which name the file) so they also name the setting. */
+function withVariable<T>(file: TlsFileSetting, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    const error = SigilError.from(err, 'ERR_FILE_UNREADABLE');
+    throw new SigilError(error.code, `${file.origin}: ${error.message}`, {
+      cause: err,
+      details: { ...error.details, variable: file.origin, file: file.path },
+    });
+  }
+}

@@ -1,0 +1,86 @@
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, PeerCertificate } from 'node:tls';
+import { SigilError } from '@sigil/errors';
+import { parseSpiffeId, spiffeIdOfCertificate } from '@sigil/pki';
+
+const SPIFFE_ID_CACHE_SIZE = 256;
+// The check runs on every handshake and a server presents the same certificate to every one of
+// them; reading the URI SAN means a full ASN.1 parse (milliseconds under load), so the result is
+// kept per certificate, keyed by the SHA-256 fingerprint Node computed already.
+const spiffeIds = new Map<string, string | null>();
+
+function spiffeIdOfPeer(certificate: PeerCertificate): string | undefined {
+  if (!certificate.raw) return undefined;
+  const key = certificate.fingerprint256;
+  let spiffeId = spiffeIds.get(key);
+  if (spiffeId === undefined) {
+    spiffeId = spiffeIdOfCertificate(new X509Certificate(certificate.raw)) ?? null;
+    if (spiffeIds.size >= SPIFFE_ID_CACHE_SIZE) spiffeIds.delete(spiffeIds.keys().next().value!);
+    spiffeIds.set(key, spiffeId);
+  }
+  return spiffeId ?? undefined;
+}
+
+/**
+ * A matcher for expected SPIFFE IDs: exact IDs, and trust-domain IDs (`spiffe://example.org`)
+ * that admit any ID of that trust domain. `spiffeId` must already be a valid SPIFFE ID.
+ */
+export function expectedSpiffeIdMatcher(
+  expected: readonly string[],
+): (spiffeId: string) => boolean {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const entry of expected) {
+    const id = parseSpiffeId(entry);
+    if (id.path === '') prefixes.push(`spiffe://${id.trustDomain}/`);
+    else exact.add(String(id));
+  }
+  return (spiffeId) =>
+    exact.has(spiffeId) || prefixes.some((prefix) => spiffeId.startsWith(prefix));
+}
+
+/**
+ * The client's check of the server certificate, run by Node after the chain verified against the
+ * CA bundle. With expected SPIFFE IDs the server is authenticated by its URI SAN alone (the
+ * X509-SVID way: host names do not matter, so a URI-SAN-only certificate works when dialling an IP).
+ * Without, Node's host-name check applies; a certificate with no DNS or IP name fails it with a
+ * hint to configure the expected SPIFFE ID instead of Node's opaque altname message.
+ */
+export function createServerIdentityCheck(
+  expected: readonly string[],
+  origin: string | undefined,
+): (host: string, certificate: PeerCertificate) => Error | undefined {
+  const setting = origin ?? 'expectedServerId';
+  const matches = expectedSpiffeIdMatcher(expected);
+  return (host, certificate) => {
+    if (expected.length > 0) {
+      const spiffeId = spiffeIdOfPeer(certificate);
+      if (spiffeId === undefined) {
+        return mismatch(
+          `the server certificate for ${host} carries no SPIFFE ID; ${setting} expects ${expected.join(' or ')}`,
+          { host, expected },
+        );
+      }
+      if (!matches(spiffeId)) {
+        return mismatch(
+          `the server presented ${spiffeId}; ${setting} expects ${expected.join(' or ')}`,
+          { host, spiffeId, expected },
+        );
+      }
+      return undefined;
+    }
+    const names = certificate.subjectaltname ?? '';
+    if (!/(^|, )(DNS|IP Address):/.test(names) && /(^|, )URI:spiffe:\/\//.test(names)) {
+      return mismatch(
+        `the server certificate for ${host} names only a SPIFFE ID (${names.replace(/^URI:/, '')}), no DNS name or IP: set GRPC_SERVER_SPIFFE_ID ` +
+          `(or <PREFIX>TLS_SERVER_SPIFFE_ID, option expectedServerId) to the server's SPIFFE ID or trust domain`,
+        { host },
+      );
+    }
+    return checkServerIdentity(host, certificate);
+  };
+}
+
+function mismatch(message: string, details: Record<string, unknown>): SigilError {
+  return new SigilError('ERR_TLS_PEER_IDENTITY_MISMATCH', message, { details });
+}

@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import { SigilError } from '@sigil/errors';
+import { formatListenAddress } from './listen-address';
+
+/**
+ * Options for {@link startHttpEndpoint}.
+ *
+ * @example
+ * ```ts
+ * const options: HttpEndpointOptions = { host: '127.0.0.1', port: 0, registry, logger, isReady: () => true };
+ * ```
+ */
+export interface HttpEndpointOptions {
+  /** Interface to bind, e.g. `0.0.0.0` (or `127.0.0.1` in tests). */
+  host: string;
+  /** Port to bind; 0 picks a free one (read it back from {@link HttpEndpoint.port}). */
+  port: number;
+  /** The prom-client registry served at `/metrics`. */
+  registry: Registry;
+  /** `/readyz` answers 200 while this returns true, 503 otherwise. */
+  isReady: () => boolean;
+  logger: pino.Logger;
+  /**
+   * Serves every other request. Return true when it answered; false makes the endpoint answer
+   * 404 with a JSON body. A throw or rejection answers 500 and is logged.
+   */
+  handler?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+}
+
+/**
+ * A running health/metrics HTTP endpoint.
+ *
+ * @example
+ * ```ts
+ * const endpoint: HttpEndpoint = await startHttpEndpoint(options);
+ * await fetch(`${endpoint.url}/readyz`);
+ * await endpoint.close();
+ * ```
+ */
+export interface HttpEndpoint {
+  /** `http://host:port` with the bound port. */
+  url: string;
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+async function serveProbe(path: string, options: HttpEndpointOptions, res: ServerResponse): Promise<void> {
+  if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path === '/readyz') {
+    return options.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' });
+  }
+  const text = await options.registry.metrics();
+  res.writeHead(200, { 'content-type': options.registry.contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function route(options: HttpEndpointOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://endpoint').pathname;
+  if (PROBE_PATHS.has(path)) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    return serveProbe(path, options, res);
+  }
+  const handled = options.handler === undefined ? false : await options.handler(req, res);
+  if (!handled) sendJson(res, 404, { error: 'not found', path });
+}
+
+/**
+ * Starts the HTTP endpoint every Sigil process exposes: `GET /healthz` (200 while the process
+ * runs), `GET /readyz` (200 when `isReady()`, else 503) and `GET /metrics` (Prometheus text from
+ * `registry`); anything else goes to `handler`, or gets a 404 JSON body. Resolves once listening;
+ * a bind failure rejects with `ERR_LISTEN_FAILED` naming the address.
+ *
+ * @example
+ * ```ts
+ * const http = await startHttpEndpoint({
+ *   host: '0.0.0.0', port: 9090, registry, logger,
+ *   isReady: () => grpcServerStarted,
+ * });
+ * logger.info({ event: 'http.started', url: http.url }, 'http.started');
+ * ```
+ */
+export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
+  const { logger } = options;
+  const server = createServer((req, res) => {
+    route(options, req, res).catch((err: unknown) => {
+      logger.error({ event: 'http.request_failed', method: req.method, url: req.url, err }, 'http.request_failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  const address = formatListenAddress({ host: options.host, port: options.port });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void =>
+      reject(new SigilError('ERR_LISTEN_FAILED', `cannot listen for HTTP on ${address}: ${err.message}`, { cause: err, details: { address } }));
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${formatListenAddress({ host: options.host, port })}`;
+  logger.debug({ event: 'http.listening', url }, 'http.listening');
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined ? resolve() : reject(err)));
+        server.closeAllConnections();
+      }),
+  };
+}
