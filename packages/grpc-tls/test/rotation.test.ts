@@ -279,7 +279,7 @@ it('SIGHUP reloads the files (a real signal to a real process)', async () => {
     process.execPath,
     [
       '-r',
-      join(__dirname, 'support/register-ts.js'),
+      join(__dirname, '../../../scripts/register-ts.js'),
       join(__dirname, 'support/sighup-child.ts'),
       secret,
     ],

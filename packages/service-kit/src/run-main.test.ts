@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const registerTs = path.join(__dirname, '../test/helpers/register-ts.js');
+const registerTs = path.join(__dirname, '../../../scripts/register-ts.js');
 const child = path.join(__dirname, '../test/fixtures/run-main-child.ts');
 
 function run(mode: string): { status: number | null; stdout: string; stderr: string } {

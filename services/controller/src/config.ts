@@ -7,7 +7,7 @@ import { parseTrustDomain } from '@sigil/pki';
 import { parseListenAddress, parseLogLevel } from '@sigil/service-kit';
 import type { LogLevel } from '@sigil/service-kit';
 import { parse as parseYaml } from 'yaml';
-import { parseDurationMs } from './internal/duration';
+import { parseDurationMs } from '@sigil/service-kit';
 
 /**
  * The controller's configuration, fully resolved: what {@link parseControllerConfig} returns and

@@ -7,6 +7,11 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 /**
  * Parses `90s`, `15m`, `1h`, `1h30m` into milliseconds, naming `source` (the env var or flag) in
  * the error. A unit is required so `10` never silently means ten milliseconds.
+ *
+ * @example
+ * ```ts
+ * parseDurationMs(env.CONNECTOR_CERT_TTL ?? '1h', 'CONNECTOR_CERT_TTL'); // 3_600_000
+ * ```
  */
 export function parseDurationMs(value: string, source: string): number {
   const text = value.trim();
