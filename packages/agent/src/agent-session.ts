@@ -1,0 +1,247 @@
+import { SigilError } from '@sigil/errors';
+import {
+  createClientCredentials,
+  createRotatingIdentity,
+  createServerCredentials,
+  loadClientTlsConfig,
+  loadServerTlsConfig,
+  type ClientCredentialsHandle,
+  type RotatingIdentity,
+  type ServerCredentialsHandle,
+} from '@sigil/grpc-tls';
+import { assertKeyMatchesCertificate, createCertificateSigningRequest, formatSpiffeId, generateKeyPair, validateX509Svid } from '@sigil/pki';
+import type { controlplaneV1 } from '@sigil/proto';
+import type pino from 'pino';
+import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
+import { createControllerDialer, type ControllerDialer } from './controller-dialer';
+import type { AgentIdentity } from './identity';
+import type { IdentityStore } from './identity-store';
+import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
+
+/** Options of {@link createAgentSession}. */
+export interface AgentSessionOptions {
+  /** The identity from enrollment or from STATE_DIR. */
+  identity: AgentIdentity;
+  /** Where renewed identities and bundles are persisted (in memory when ephemeral). */
+  store: IdentityStore;
+  controllerAddresses: readonly string[];
+  /** The bootstrap CA that verifies the controller. */
+  controllerCaPem: string;
+  controllerServerName?: string;
+  version: string;
+  logger: pino.Logger;
+  /** Renewal timing (30% remaining, 10% jitter by default) and retry backoff. */
+  renewal?: RenewalTimeOptions & { retryInitialMs?: number; retryMaxMs?: number };
+  /** Clock. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** A running agent identity, see {@link createAgentSession}. */
+export interface AgentSession {
+  /** The identity in use now (changes at each renewal and bundle update). */
+  readonly identity: AgentIdentity;
+  readonly metrics: AgentMetrics;
+  /** ControlPlaneService over mTLS with the current certificate, with failover. */
+  readonly dialer: ControllerDialer;
+  /** When the next renewal is planned. */
+  readonly nextRenewalAt: Date | undefined;
+  /** Server credentials for peers of the runtime trust domain (the connector's tunneler port); client certificates required. */
+  peerServerCredentials(): Promise<ServerCredentialsHandle>;
+  /** Client credentials to a peer of the runtime trust domain that must present `expectedServerId`. */
+  peerClientCredentials(expectedServerId: string): Promise<ClientCredentialsHandle>;
+  /** Starts the renewal schedule. */
+  start(): Promise<void>;
+  /** Stops renewing and releases the credentials. */
+  stop(): void;
+  /** Renews at once (RenewNow); joins one already in flight. */
+  renewNow(): Promise<void>;
+  /** Applies a trust bundle (BundleUpdate) when newer than the current one. */
+  applyBundle(bundle: controlplaneV1.TrustBundle): Promise<void>;
+}
+
+/**
+ * Holds an agent's identity while it runs: serves it to gRPC through two `@sigil/grpc-tls`
+ * rotating identities (one verifying the controller, one verifying peers against the runtime
+ * bundle), renews it by CSR at 30% remaining lifetime with jitter or on demand, swaps renewed
+ * certificates in memory without touching open streams, and persists each change to STATE_DIR
+ * (atomically; nothing when ephemeral). Exposes the agent metrics.
+ *
+ * The controller is verified by its SPIFFE ID `spiffe://<td>/controller`, chaining to the
+ * bootstrap CA; the runtime roots are in that bundle too because grpc-tls requires an identity's
+ * own issuer in its bundle, and the runtime CA never issues the controller's ID.
+ *
+ * @example
+ * ```ts
+ * const session = createAgentSession({ identity, store, controllerAddresses, controllerCaPem, version, logger });
+ * await session.start();
+ * const tunnelPort = await session.peerServerCredentials();
+ * ```
+ */
+export function createAgentSession(options: AgentSessionOptions): AgentSession {
+  const { logger, store } = options;
+  const now = options.now ?? (() => new Date());
+  let identity = options.identity;
+  const expiredHint = (cause: unknown): SigilError =>
+    new SigilError(
+      'ERR_IDENTITY_UNUSABLE',
+      `the ${identity.kind} identity ${identity.spiffeId}${store.stateDir ? ` in STATE_DIR ${store.stateDir}` : ''} cannot be used: ${(cause as Error).message}; enroll again with a new token`,
+      { cause, details: { stateDir: store.stateDir, notAfter: identity.notAfter.toISOString() } },
+    );
+  const controllerMaterial = (id: AgentIdentity) => ({
+    certificateChainPem: id.certificateChainPem,
+    privateKeyPem: id.privateKeyPem,
+    caPem: `${id.bundlePem.trim()}\n${options.controllerCaPem.trim()}\n`,
+  });
+  const peerMaterial = (id: AgentIdentity) => ({ certificateChainPem: id.certificateChainPem, privateKeyPem: id.privateKeyPem, caPem: id.bundlePem });
+  let controllerTls: RotatingIdentity;
+  let peerTls: RotatingIdentity;
+  try {
+    controllerTls = createRotatingIdentity(controllerMaterial(identity), { now });
+    peerTls = createRotatingIdentity(peerMaterial(identity), { now });
+  } catch (cause) {
+    throw expiredHint(cause);
+  }
+  const metrics = createAgentMetrics({
+    kind: identity.kind,
+    agentId: identity.agentId,
+    version: options.version,
+    certificateExpirySeconds: () => (identity.notAfter.getTime() - now().getTime()) / 1000,
+  });
+  const handles: { close(): void }[] = [];
+  const credentialsOptions = { logger, registry: metrics.registry, now };
+  let controllerCredentials: ClientCredentialsHandle | undefined;
+  const dialer = createControllerDialer({
+    addresses: options.controllerAddresses,
+    serverName: options.controllerServerName,
+    credentials: () => {
+      if (controllerCredentials === undefined) throw new Error('agent session not started');
+      return controllerCredentials.credentials;
+    },
+  });
+
+  // Renewals and bundle updates change the identity one at a time.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(task: () => Promise<T>): Promise<T> => {
+    const result = queue.then(task);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+
+  const install = async (next: AgentIdentity, event: string, fields: Record<string, unknown>): Promise<void> => {
+    controllerTls.update(controllerMaterial(next));
+    peerTls.update(peerMaterial(next));
+    identity = next;
+    try {
+      await store.save(next);
+    } catch (err) {
+      logger.error({ event: 'identity.persist_failed', stateDir: store.stateDir, err }, 'identity.persist_failed');
+    }
+    logger.info({ event, spiffeId: next.spiffeId, notAfter: next.notAfter.toISOString(), bundleVersion: next.bundleVersion, ...fields }, event);
+  };
+
+  const renewOnce = async (reason: RenewalReason): Promise<void> => {
+    const key = await generateKeyPair('ec-p256');
+    const response = await dialer.renew({ csrPem: await createCertificateSigningRequest(key) });
+    const obtainedAt = now();
+    const offered = response.trustBundle;
+    const bundle = offered !== undefined && offered.rootsPem !== '' && offered.version >= identity.bundleVersion ? offered : undefined;
+    const bundlePem = bundle?.rootsPem ?? identity.bundlePem;
+    let svid;
+    try {
+      svid = validateX509Svid(response.certificateChainPem, bundlePem, { trustDomain: identity.trustDomain, at: obtainedAt });
+      if (svid.spiffeId !== identity.spiffeId) throw new Error(`issued to ${svid.spiffeId}, not ${identity.spiffeId}`);
+      assertKeyMatchesCertificate(key, svid.leaf, { keySource: 'the renewal key', certificateSource: 'RenewResponse' });
+    } catch (cause) {
+      throw new SigilError('ERR_RENEWAL_INVALID', `the controller's renewal answer is unusable: ${(cause as Error).message}`, { cause });
+    }
+    const renewals = identity.renewals + 1;
+    await install(
+      {
+        ...identity,
+        privateKeyPem: key.privateKeyPem,
+        certificateChainPem: response.certificateChainPem,
+        bundlePem,
+        bundleVersion: bundle?.version ?? identity.bundleVersion,
+        notBefore: svid.notBefore,
+        notAfter: svid.notAfter,
+        obtainedAt,
+        renewals,
+      },
+      'renewal.completed',
+      { reason, renewals },
+    );
+  };
+
+  const renew = (reason: RenewalReason): Promise<void> =>
+    serialized(async () => {
+      try {
+        await renewOnce(reason);
+      } catch (err) {
+        metrics.renewals.inc({ result: 'failure' });
+        throw err;
+      }
+      metrics.renewals.inc({ result: 'success' });
+    });
+
+  const scheduler = createRenewalScheduler({
+    ...options.renewal,
+    current: () => identity,
+    renew,
+    now: () => now().getTime(),
+    onError: (err, retryInMs) => logger.warn({ event: 'renewal.failed', reason: (err as Error).message, retryInMs, notAfter: identity.notAfter.toISOString() }, 'renewal.failed'),
+  });
+
+  return {
+    get identity() {
+      return identity;
+    },
+    metrics,
+    dialer,
+    get nextRenewalAt() {
+      return scheduler.nextRenewalAt;
+    },
+    async peerServerCredentials() {
+      const handle = await createServerCredentials(
+        loadServerTlsConfig({ env: {}, configFile: false, identity: peerTls, requireClientCertificate: true }),
+        credentialsOptions,
+      );
+      handles.push(handle);
+      return handle;
+    },
+    async peerClientCredentials(expectedServerId) {
+      const handle = await createClientCredentials(loadClientTlsConfig({ env: {}, configFile: false, identity: peerTls, expectedServerId }), credentialsOptions);
+      handles.push(handle);
+      return handle;
+    },
+    async start() {
+      controllerCredentials = await createClientCredentials(
+        loadClientTlsConfig({
+          env: {},
+          configFile: false,
+          identity: controllerTls,
+          expectedServerId: String(formatSpiffeId(identity.trustDomain, 'controller')),
+          serverName: options.controllerServerName,
+        }),
+        credentialsOptions,
+      );
+      handles.push(controllerCredentials);
+      scheduler.start();
+      logger.info(
+        { event: 'renewal.scheduled', spiffeId: identity.spiffeId, notAfter: identity.notAfter.toISOString(), renewAt: scheduler.nextRenewalAt?.toISOString() },
+        'renewal.scheduled',
+      );
+    },
+    stop() {
+      scheduler.stop();
+      for (const handle of handles.splice(0)) handle.close();
+    },
+    renewNow: () => scheduler.renewNow(),
+    applyBundle: (bundle) =>
+      serialized(async () => {
+        if (bundle.version <= identity.bundleVersion && bundle.rootsPem === identity.bundlePem) return;
+        if (bundle.version < identity.bundleVersion) return;
+        await install({ ...identity, bundlePem: bundle.rootsPem, bundleVersion: bundle.version }, 'bundle.updated', { previousVersion: identity.bundleVersion });
+        metrics.bundleUpdates.inc();
+      }),
+  };
+}

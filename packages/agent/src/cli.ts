@@ -1,0 +1,169 @@
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { createLogger, installShutdownHandlers, runMain } from '@sigil/service-kit';
+import { startAgentRuntime, enrollFromConfig, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
+import { CONFIG_FILE_ENV, resolveAgentConfig, type AgentConfig } from './config';
+import type { AgentKind } from './identity';
+import { settingsFor, type AgentCommand, type AgentSettingName } from './settings';
+
+/** What the connector or tunneler adds on top of the shared runtime. */
+export interface AgentStartContext extends AgentRuntimeOptions {
+  runtime: AgentRuntime;
+}
+
+/** A started connector or tunneler part. */
+export interface RunningAgentPart {
+  /** Ends its streams and servers. */
+  stop(): Promise<void>;
+}
+
+/** A running agent, see {@link startAgent}. */
+export interface RunningAgent<TPart extends RunningAgentPart = RunningAgentPart> {
+  readonly runtime: AgentRuntime;
+  readonly part: TPart;
+  /** Stops the kind-specific part, then renewal, credentials and the HTTP endpoint. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an agent in this process: the shared runtime, then the kind-specific part. The bins
+ * call it through {@link runAgentCli}; tests and embedders call it directly.
+ *
+ * @example
+ * ```ts
+ * const agent = await startAgent({ config, version, logger }, (context) => startControlStream(context));
+ * await agent.stop();
+ * ```
+ */
+export async function startAgent<TPart extends RunningAgentPart>(
+  options: AgentRuntimeOptions,
+  start: (context: AgentStartContext) => Promise<TPart>,
+): Promise<RunningAgent<TPart>> {
+  const runtime = await startAgentRuntime(options);
+  let part: TPart;
+  try {
+    part = await start({ ...options, runtime });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  return {
+    runtime,
+    part,
+    async stop() {
+      await part.stop();
+      await runtime.close();
+    },
+  };
+}
+
+/** Options of {@link runAgentCli}. */
+export interface AgentCliOptions {
+  kind: AgentKind;
+  version: string;
+  /** The kind-specific part of `run`. */
+  start: (context: AgentStartContext) => Promise<RunningAgentPart>;
+  /** Default `process.argv`. */
+  argv?: readonly string[];
+  /** Default `process.env`; read here only, into the typed config. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const COMMANDS: Record<AgentCommand, string> = {
+  enroll: 'redeem a one-time token for an identity and store it in STATE_DIR',
+  run: 'run with the identity in STATE_DIR (or enroll first with --ephemeral)',
+};
+
+/**
+ * The `sigil-connector` / `sigil-tunneler` command line: `enroll` and `run`, every setting as an
+ * environment variable, a flag (the variable in kebab-case, e.g. `--controller-addr`) or a key in
+ * the YAML file of `--config` / AGENT_CONFIG_PATH; flags win. Errors print one line
+ * `error ERR_CODE: message`; exit codes: 0 done, 1 configuration or state error, 2 enrollment
+ * refused, 3 controller unreachable or untrusted.
+ *
+ * @example
+ * ```ts
+ * // services/connector/src/main.ts
+ * runAgentCli({ kind: 'connector', version, start: startConnectorPart });
+ * ```
+ */
+export function runAgentCli(options: AgentCliOptions): void {
+  const env = options.env ?? process.env;
+  quietTlsServernameWarning();
+  const program = new Command(`sigil-${options.kind}`)
+    .description(`Sigil ${options.kind}: enrolls with the controller, then keeps its mTLS stream, heartbeats and certificate renewal going.`)
+    .version(options.version)
+    .showHelpAfterError();
+  for (const command of ['enroll', 'run'] as const) {
+    const sub = program.command(command).description(COMMANDS[command]);
+    for (const setting of settingsFor(options.kind)) {
+      const fallback = setting.defaultValue === undefined ? '' : `, default ${setting.defaultValue}`;
+      sub.addOption(new Option(`--${setting.flag} <value>`, `${setting.description} (env ${setting.env}${fallback})`));
+    }
+    sub.option('--config <file>', `YAML config file (env ${CONFIG_FILE_ENV})`);
+    sub.option('--ephemeral', 'enroll and run in one process, keeping the identity in memory only');
+    if (command === 'enroll') sub.option('--json', 'print the result as JSON');
+    sub.action(async (flags: Record<string, string | boolean | undefined>) => {
+      const config = resolveAgentConfig({
+        kind: options.kind,
+        command: flags.ephemeral === true ? 'run' : command,
+        env,
+        flags: flagValues(options.kind, flags),
+        configFile: typeof flags.config === 'string' ? flags.config : undefined,
+        ephemeral: flags.ephemeral === true,
+      });
+      if (config.command === 'enroll') await enroll(config, options.version, flags.json === true);
+      else await run(config, options);
+    });
+  }
+  runMain(() => program.parseAsync([...(options.argv ?? process.argv)]).then(() => undefined));
+}
+
+function flagValues(kind: AgentKind, flags: Record<string, string | boolean | undefined>): Partial<Record<AgentSettingName, string>> {
+  const values: Partial<Record<AgentSettingName, string>> = {};
+  for (const setting of settingsFor(kind)) {
+    const value = flags[setting.flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())];
+    if (typeof value === 'string') values[setting.name] = value;
+  }
+  return values;
+}
+
+async function enroll(config: AgentConfig, version: string, json: boolean): Promise<void> {
+  // Standard output carries the result; logs go to standard error.
+  const logger = createLogger({ name: `sigil-${config.kind}`, level: config.logLevel, destination: pino.destination(2) });
+  const { identity, store } = await enrollFromConfig({ config, version, logger });
+  const result = {
+    kind: identity.kind,
+    agent_id: identity.agentId,
+    spiffe_id: identity.spiffeId,
+    not_after: identity.notAfter.toISOString(),
+    state_dir: store.stateDir,
+    ...(identity.connectorId === undefined ? {} : { connector_id: identity.connectorId }),
+  };
+  process.stdout.write(
+    json
+      ? `${JSON.stringify(result)}\n`
+      : `enrolled ${identity.kind} ${identity.agentId} as ${identity.spiffeId}; certificate valid until ${result.not_after}; identity stored in ${store.stateDir}\n` +
+          `next: sigil-${identity.kind} run (with STATE_DIR=${store.stateDir})\n`,
+  );
+}
+
+async function run(config: AgentConfig, options: AgentCliOptions): Promise<void> {
+  const logger = createLogger({ name: `sigil-${config.kind}`, level: config.logLevel });
+  const agent = await startAgent({ config, version: options.version, logger }, options.start);
+  installShutdownHandlers({ logger, shutdown: () => agent.stop() });
+}
+
+/**
+ * grpc-js passes the dialled host as the TLS server name even when it is an IP address, and Node
+ * prints a DEP0123 deprecation warning for it on the first connection. Agents dial IP addresses
+ * by design, so that one warning would only clutter their one-line errors; every other warning
+ * is still printed, in Node's format.
+ */
+function quietTlsServernameWarning(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code === 'DEP0123') return;
+    process.stderr.write(`(node:${process.pid}) ${warning.code === undefined ? '' : `[${warning.code}] `}${warning.name}: ${warning.message}\n`);
+  });
+}

@@ -1,0 +1,42 @@
+import * as grpc from '@grpc/grpc-js';
+
+/** Node/OpenSSL messages meaning "the peer's certificate did not verify against our roots". */
+const UNTRUSTED = [
+  'self-signed certificate',
+  'self signed certificate',
+  'unable to get local issuer certificate',
+  'unable to verify the first certificate',
+  'unable to get issuer certificate',
+  'certificate signature failure',
+  'certificate has expired',
+  'certificate is not yet valid',
+  'does not match certificate',
+  "Hostname/IP does not match certificate's altnames",
+  'unexpected SPIFFE ID',
+];
+
+/** True for a grpc-js error; such errors carry a status code and details. */
+export function isServiceError(err: unknown): err is grpc.ServiceError {
+  return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number';
+}
+
+/** The TLS verification failure hidden in an UNAVAILABLE error's details, if that is what it is. */
+export function untrustedPeerReason(err: unknown): string | undefined {
+  if (!isServiceError(err) || err.code !== grpc.status.UNAVAILABLE) return undefined;
+  const hit = UNTRUSTED.find((text) => err.details.includes(text));
+  if (hit === undefined) return undefined;
+  const match = /Last error: (?:\w*Error: )?(.*)$/.exec(cleanDetails(err.details));
+  return (match?.[1] ?? hit).trim();
+}
+
+// grpc-js appends an empty "Resolution note:" to connection failures.
+function cleanDetails(details: string): string {
+  return details.replace(/\.? Resolution note: ?$/, '').trim();
+}
+
+/** `UNAVAILABLE: details` — how messages quote a gRPC failure (an error or a call's final status). */
+export function describeServiceError(err: unknown): string {
+  const status = err as Partial<grpc.StatusObject> | undefined;
+  if (typeof status?.code === 'number' && typeof status.details === 'string') return `${grpc.status[status.code] ?? status.code}: ${cleanDetails(status.details)}`;
+  return err instanceof Error ? err.message : String(err);
+}

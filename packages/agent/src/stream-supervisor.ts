@@ -1,0 +1,228 @@
+import type * as grpc from '@grpc/grpc-js';
+import type pino from 'pino';
+import type { AgentMetrics } from './agent-metrics';
+import { createBackoff, type BackoffOptions } from './backoff';
+import { describeServiceError } from './internal/grpc-errors';
+
+/** What both long-lived agent streams receive: heartbeat acks and drains, plus their own commands. */
+export interface SupervisedMessage {
+  body?:
+    | { $case: 'heartbeatAck'; heartbeatAck: { sequence: number } }
+    | { $case: 'drain'; drain: { reason: string; reconnectAfterMs: number } }
+    | { $case: string }
+    | undefined;
+}
+
+/** One opened stream and how to release its connection. */
+export interface OpenedStream<TOut, TIn> {
+  stream: grpc.ClientDuplexStream<TOut, TIn>;
+  /** Closes the channel the stream ran on. */
+  close(): void;
+}
+
+/** Options of {@link createStreamSupervisor}. */
+export interface StreamSupervisorOptions<TOut, TIn extends SupervisedMessage> {
+  /** Names the stream in logs: `control` or `tunnel`. */
+  name: string;
+  /** Peer addresses in failover order; read at every attempt. */
+  addresses: () => readonly string[];
+  /** Opens the stream on its own connection, so a new attempt handshakes with the current certificate. */
+  open: (address: string) => OpenedStream<TOut, TIn>;
+  /** First message after opening (the connector's Hello). */
+  greeting?: () => TOut;
+  /** The heartbeat with this sequence number (1, 2, ... for the life of the process). */
+  heartbeat: (sequence: number) => TOut;
+  /** Every message that is not a heartbeat ack or a drain. */
+  onMessage?: (message: TIn) => void;
+  /** Up/down transitions (readiness). */
+  onStateChange?: (up: boolean) => void;
+  intervalMs: number;
+  /** Reconnect backoff (full jitter). */
+  backoff?: BackoffOptions;
+  /** No message from the peer for this long means the stream is dead. Default 3 heartbeat intervals + 5 s. */
+  livenessTimeoutMs?: number;
+  metrics: AgentMetrics;
+  logger: pino.Logger;
+}
+
+/** A supervised stream, see {@link createStreamSupervisor}. */
+export interface StreamSupervisor<TOut> {
+  start(): void;
+  /** Half-closes the stream, waits briefly for the peer, releases the connection, stops retrying. */
+  stop(): Promise<void>;
+  /** True from the peer's first message until the stream ends. */
+  readonly up: boolean;
+  /** The address of the current or last stream. */
+  readonly address: string | undefined;
+  /** Writes a message when the stream is open; false otherwise. */
+  send(message: TOut): boolean;
+  /** Ends the stream and reconnects after `reconnectAfterMs` (0: backoff), at the next address. */
+  drain(reason: string, reconnectAfterMs: number): void;
+}
+
+/**
+ * Keeps one long-lived bidirectional stream alive: opens it, sends the greeting and a heartbeat at
+ * once and every `intervalMs` (sequence numbers continue across reconnects, so a peer can spot a
+ * gap), counts acks, and on failure, silence or a Drain reconnects to the next address after an
+ * exponential backoff with full jitter. The backoff resets once the peer answers. Both agents use
+ * it: the connector's ControlPlaneService.Connect and the tunneler's ConnectorService.Tunnel.
+ *
+ * @example
+ * ```ts
+ * const control = createStreamSupervisor({
+ *   name: 'control', addresses: () => config.controllerAddresses, intervalMs: 10_000, metrics, logger,
+ *   open: (address) => dialer.openConnect(address),
+ *   greeting: () => ({ body: { $case: 'hello', hello: { version, privateIp } } }),
+ *   heartbeat: (sequence) => ({ body: { $case: 'heartbeat', heartbeat: { sequence, version, privateIp, sentAt: Date.now(), certificateNotAfter } } }),
+ *   onMessage: handleCommand,
+ * });
+ * control.start();
+ * ```
+ */
+export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(options: StreamSupervisorOptions<TOut, TIn>): StreamSupervisor<TOut> {
+  const { logger, metrics, name } = options;
+  const backoff = createBackoff(options.backoff);
+  const livenessMs = options.livenessTimeoutMs ?? options.intervalMs * 3 + 5_000;
+  let current: OpenedStream<TOut, TIn> | undefined;
+  let address: string | undefined;
+  let index = 0;
+  let sequence = 0;
+  let up = false;
+  let stopped = true;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let livenessTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let drainDelay: number | undefined;
+  let ended: Promise<void> = Promise.resolve();
+
+  const setUp = (value: boolean): void => {
+    if (up === value) return;
+    up = value;
+    metrics.streamUp.set(value ? 1 : 0);
+    options.onStateChange?.(value);
+  };
+
+  const watchLiveness = (stream: grpc.ClientDuplexStream<TOut, TIn>): void => {
+    if (livenessTimer) clearTimeout(livenessTimer);
+    livenessTimer = setTimeout(() => {
+      logger.warn({ event: 'stream.silent', stream: name, address, silentMs: livenessMs }, 'stream.silent');
+      stream.cancel();
+    }, livenessMs);
+  };
+
+  const sendHeartbeat = (stream: grpc.ClientDuplexStream<TOut, TIn>): void => {
+    sequence += 1;
+    stream.write(options.heartbeat(sequence));
+    metrics.heartbeatsSent.inc();
+  };
+
+  const open = (): void => {
+    retryTimer = undefined;
+    const addresses = options.addresses();
+    address = addresses[index % addresses.length]!;
+    logger.debug({ event: 'stream.opening', stream: name, address }, 'stream.opening');
+    let opened: OpenedStream<TOut, TIn>;
+    try {
+      opened = options.open(address);
+    } catch (err) {
+      finish(err);
+      return;
+    }
+    current = opened;
+    const { stream } = opened;
+    let finished = false;
+    let resolveEnded: () => void = () => undefined;
+    ended = new Promise((resolve) => (resolveEnded = resolve));
+    const done = (err?: unknown): void => {
+      if (finished) return;
+      finished = true;
+      opened.close();
+      if (current === opened) current = undefined;
+      finish(err);
+      resolveEnded();
+    };
+    stream.on('data', (message: TIn) => {
+      watchLiveness(stream);
+      if (!up) {
+        setUp(true);
+        backoff.reset();
+        metrics.streamConnects.inc();
+        logger.info({ event: 'stream.connected', stream: name, address }, 'stream.connected');
+      }
+      const body = message.body;
+      if (body?.$case === 'heartbeatAck') {
+        const ack = (body as { heartbeatAck: { sequence: number } }).heartbeatAck;
+        metrics.heartbeatAcks.inc();
+        metrics.lastAckedSequence.set(ack.sequence);
+      } else if (body?.$case === 'drain') {
+        const drain = (body as { drain: { reason: string; reconnectAfterMs: number } }).drain;
+        supervisor.drain(drain.reason, drain.reconnectAfterMs);
+      } else {
+        options.onMessage?.(message);
+      }
+    });
+    stream.on('error', (err) => done(err));
+    stream.on('status', (status: grpc.StatusObject) => done(status.code === 0 ? undefined : status));
+    stream.on('end', () => done());
+    const greeting = options.greeting?.();
+    if (greeting !== undefined) stream.write(greeting);
+    sendHeartbeat(stream);
+    heartbeatTimer = setInterval(() => sendHeartbeat(stream), options.intervalMs);
+    watchLiveness(stream);
+  };
+
+  const finish = (err: unknown): void => {
+    if (heartbeatTimer) clearInterval(heartbeatTimer);
+    if (livenessTimer) clearTimeout(livenessTimer);
+    heartbeatTimer = undefined;
+    livenessTimer = undefined;
+    const wasUp = up;
+    setUp(false);
+    if (stopped) return;
+    index += 1;
+    const delay = drainDelay ?? backoff.next();
+    drainDelay = undefined;
+    metrics.reconnects.inc();
+    const reason = err === undefined ? 'stream ended by the peer' : describeServiceError(err);
+    logger.warn({ event: 'stream.disconnected', stream: name, address, wasUp, reason, retryInMs: delay }, 'stream.disconnected');
+    retryTimer = setTimeout(open, delay);
+  };
+
+  const supervisor: StreamSupervisor<TOut> = {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      open();
+    },
+    async stop() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      const opened = current;
+      if (opened === undefined) return;
+      opened.stream.end();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+      clearTimeout(timer);
+      opened.stream.cancel();
+      await ended;
+    },
+    get up() {
+      return up;
+    },
+    get address() {
+      return address;
+    },
+    send(message) {
+      if (current === undefined) return false;
+      current.stream.write(message);
+      return true;
+    },
+    drain(reason, reconnectAfterMs) {
+      logger.info({ event: 'stream.drain', stream: name, address, reason, reconnectAfterMs }, 'stream.drain');
+      drainDelay = reconnectAfterMs > 0 ? reconnectAfterMs : undefined;
+      current?.stream.cancel();
+    },
+  };
+  return supervisor;
+}

@@ -1,0 +1,145 @@
+// End-to-end fixtures for the agents: a real controller on 127.0.0.1 (in this process, embedded
+// store in a temp dir, started with the controller's own test fixture), and connectors/tunnelers
+// started as the bins start them, from a typed config parsed from an env object. The tunneler
+// tests use these too.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Registry } from 'prom-client';
+import { resolveAgentConfig, startAgent, type RunningAgent, type AgentConfig, type AgentKind, type AgentRuntimeOptions } from '@sigil/agent';
+import { createCertificateAuthority } from '@sigil/pki';
+import type { Controller, ControllerOptions } from '../../../controller/src';
+import { memoryLogger, startController, type ControllerFixture } from '../../../controller/test/support/fixtures';
+import { startConnectorPart, type ConnectorPart } from '../../src';
+
+export type RunningConnector = RunningAgent<ConnectorPart>;
+
+export const VERSION = '0.1.0-test';
+
+/** Polls `probe` every 25 ms until it returns a truthy value; fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The value of a counter or gauge, or the count of a histogram, summed over the label sets matching `labels`. */
+export async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = registry.getSingleMetric(name);
+  if (found === undefined) throw new Error(`no metric ${name}`);
+  const { values } = await found.get();
+  const histogram = values.some((v) => 'metricName' in v && v.metricName !== undefined);
+  return values
+    .filter((v) => !histogram || ('metricName' in v && v.metricName === `${name}_count`))
+    .filter((v) => Object.entries(labels).every(([key, want]) => String(v.labels[key]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** A controller plus a temp directory for agent state and CA files. */
+export interface ControlPlaneFixture {
+  controller: Controller;
+  dataDir: string;
+  /** Scratch directory for state dirs and other files, removed by cleanup. */
+  scratch: string;
+  /** The controller's logs (of the current controller, after a restart). */
+  readonly lines: string[];
+  /** Env for an agent of `kind`, enrolling with a fresh token and a fresh STATE_DIR. */
+  enrollEnv(kind: AgentKind, id: string, extra?: { connectorId?: string; env?: Record<string, string> }): Promise<Record<string, string>>;
+  /** A config for `command`, parsed from `env` as the bins do. */
+  config(kind: AgentKind, command: 'enroll' | 'run', env: Record<string, string | undefined>, ephemeral?: boolean): AgentConfig;
+  /** Runtime options with a fresh memory logger (kept in `agentLines`). */
+  runtime(config: AgentConfig): AgentRuntimeOptions;
+  agentLines: string[];
+  /** Starts a connector from env (tracked and stopped by cleanup). */
+  startConnector(env: Record<string, string | undefined>, ephemeral?: boolean): Promise<RunningConnector>;
+  /** Stops the controller (its data dir stays). */
+  stopController(): Promise<void>;
+  /** Starts a new controller on the address and data dir of the stopped one. */
+  startControllerAgain(): Promise<void>;
+  /** stopController() then startControllerAgain(). */
+  restartController(): Promise<void>;
+  /** Tracks anything with stop() for cleanup. */
+  track<T extends { stop(): Promise<void> }>(agent: T): T;
+  cleanup(): Promise<void>;
+}
+
+export async function startControlPlane(options: Partial<ControllerOptions> = {}): Promise<ControlPlaneFixture> {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'sigil-agent-e2e-'));
+  const dataDir = path.join(scratch, 'controller');
+  const controllerOptions: Partial<ControllerOptions> = { trustDomain: 'e2e.sigil', ...options, dataDir };
+  let current: ControllerFixture = await startController(controllerOptions);
+  let address = current.controller.grpcAddress;
+  const agentLog = memoryLogger();
+  const tracked: { stop(): Promise<void> }[] = [];
+  let stateDirs = 0;
+
+  const fixture: ControlPlaneFixture = {
+    get controller() {
+      return current.controller;
+    },
+    dataDir,
+    scratch,
+    get lines() {
+      return current.lines;
+    },
+    agentLines: agentLog.lines,
+    async enrollEnv(kind, id, extra = {}) {
+      const { controller } = current;
+      const { token } = await controller.createEnrollmentToken({ kind, id, ...(extra.connectorId === undefined ? {} : { connectorId: extra.connectorId }) });
+      stateDirs += 1;
+      return {
+        ENROLLMENT_TOKEN: token,
+        CONTROLLER_ADDR: controller.grpcAddress,
+        CONTROLLER_CA_PATH: controller.bootstrapCaPath,
+        [kind === 'connector' ? 'CONNECTOR_ID' : 'TUNNELER_ID']: id,
+        STATE_DIR: path.join(scratch, `state-${stateDirs}-${id}`),
+        AGENT_HTTP_ADDR: '127.0.0.1:0',
+        HEARTBEAT_INTERVAL: '100ms',
+        RECONNECT_BACKOFF_INITIAL: '50ms',
+        RECONNECT_BACKOFF_MAX: '500ms',
+        PRIVATE_IP: '10.9.8.7',
+        ...(kind === 'connector' ? { CONNECTOR_LISTEN_ADDR: '127.0.0.1:0' } : {}),
+        ...extra.env,
+      };
+    },
+    config: (kind, command, env, ephemeral = false) => resolveAgentConfig({ kind, command, env, ephemeral }),
+    runtime: (config) => ({ config, version: VERSION, logger: agentLog.logger }),
+    async startConnector(env, ephemeral = false) {
+      const config = resolveAgentConfig({ kind: 'connector', command: 'run', env, ephemeral });
+      return fixture.track(await startAgent(fixture.runtime(config), startConnectorPart));
+    },
+    async stopController() {
+      address = current.controller.grpcAddress;
+      await current.cleanup();
+    },
+    async startControllerAgain() {
+      current = await startController({ ...controllerOptions, controllerListenAddress: address });
+    },
+    async restartController() {
+      await fixture.stopController();
+      await fixture.startControllerAgain();
+    },
+    track(agent) {
+      tracked.push(agent);
+      return agent;
+    },
+    async cleanup() {
+      for (const agent of tracked.splice(0).reverse()) await agent.stop().catch(() => undefined);
+      await current.cleanup().catch(() => undefined);
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+/** Writes the certificate of a fresh, unrelated CA: what an agent must NOT trust the controller with. */
+export async function writeForeignCa(directory: string): Promise<string> {
+  const ca = await createCertificateAuthority({ trustDomain: 'e2e.sigil', commonName: 'Impostor CA' });
+  const file = path.join(directory, 'impostor-ca.crt');
+  writeFileSync(file, ca.certificatePem);
+  return file;
+}

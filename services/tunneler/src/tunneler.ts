@@ -1,0 +1,64 @@
+import { createStreamSupervisor, type AgentStartContext, type RunningAgentPart, type StreamSupervisor } from '@sigil/agent';
+import { SigilError } from '@sigil/errors';
+import { formatSpiffeId } from '@sigil/pki';
+import { controlplaneV1 } from '@sigil/proto';
+
+/** The tunneler-specific part of a running tunneler. */
+export interface TunnelerPart extends RunningAgentPart {
+  /** The mTLS stream to the connector. */
+  readonly tunnel: StreamSupervisor<controlplaneV1.TunnelerMessage>;
+  /** CONNECTOR_ADDR in use. */
+  readonly connectorAddress: string;
+  /** The SPIFFE ID the connector must present. */
+  readonly connectorSpiffeId: string;
+}
+
+/**
+ * The tunneler on top of the shared agent runtime: ConnectorService.Tunnel over mTLS to
+ * CONNECTOR_ADDR (default: the address given at enrollment), verifying the connector as
+ * `spiffe://<td>/connector/<connector_id>` against the runtime bundle, with a
+ * `tunneler_heartbeat` every HEARTBEAT_INTERVAL; readiness follows the stream.
+ *
+ * @example
+ * ```ts
+ * runAgentCli({ kind: 'tunneler', version, start: startTunnelerPart });
+ * ```
+ */
+export async function startTunnelerPart(context: AgentStartContext): Promise<TunnelerPart> {
+  const { config, runtime, logger, version } = context;
+  const { session } = runtime;
+  const identity = session.identity;
+  const connectorAddress = config.connectorAddress ?? identity.connectorAddress;
+  if (connectorAddress === undefined) {
+    throw new SigilError('ERR_CONFIG_MISSING', 'CONNECTOR_ADDR is not set and was not given at enrollment (env CONNECTOR_ADDR, flag --connector-addr or connector.addr in the config file)', {
+      details: { variable: 'CONNECTOR_ADDR' },
+    });
+  }
+  const connectorSpiffeId = String(formatSpiffeId(identity.trustDomain, 'connector', identity.connectorId!));
+  const tls = await session.peerClientCredentials(connectorSpiffeId);
+  const channelOptions = { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 };
+
+  const tunnel = createStreamSupervisor<controlplaneV1.TunnelerMessage, controlplaneV1.ConnectorMessage>({
+    name: 'tunnel',
+    addresses: () => [connectorAddress],
+    // A connection per stream: a reconnect handshakes with the certificate current at that time.
+    open: (address) => {
+      const client = new controlplaneV1.ConnectorServiceClient(address, tls.credentials, channelOptions);
+      return { stream: client.tunnel(), close: () => client.close() };
+    },
+    heartbeat: (sequence) => ({ body: { $case: 'heartbeat', heartbeat: { tunnelerId: identity.agentId, sequence, version, sentAt: Date.now() } } }),
+    onStateChange: (up) => runtime.setReady(up),
+    intervalMs: config.heartbeatIntervalMs,
+    backoff: { initialMs: config.reconnect.initialMs, maxMs: config.reconnect.maxMs },
+    metrics: session.metrics,
+    logger,
+  });
+  tunnel.start();
+  logger.info({ event: 'tunneler.connecting', connectorAddress, connectorSpiffeId }, 'tunneler.connecting');
+  return {
+    tunnel,
+    connectorAddress,
+    connectorSpiffeId,
+    stop: () => tunnel.stop(),
+  };
+}
