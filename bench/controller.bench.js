@@ -71,7 +71,12 @@ function runWorker() {
     timers.add(timer);
   };
 
-  const credentials = (agent) => grpc.credentials.createSsl(Buffer.from(job.caPem), Buffer.from(agent.keyPem), Buffer.from(agent.chainPem));
+  const credentials = (agent) =>
+    grpc.credentials.createSsl(
+      Buffer.from(job.caPem),
+      Buffer.from(agent.keyPem),
+      Buffer.from(agent.chainPem),
+    );
   const channelOptions = { 'grpc.use_local_subchannel_pool': 1 };
 
   async function enrollAll() {
@@ -92,7 +97,15 @@ function runWorker() {
             privateIp: '127.0.0.1',
             timeoutMs: 120_000,
           });
-          agents.push({ id, keyPem: identity.privateKeyPem, chainPem: identity.certificateChainPem, validity: identity, sequence: 0, sent: new Map(), up: false });
+          agents.push({
+            id,
+            keyPem: identity.privateKeyPem,
+            chainPem: identity.certificateChainPem,
+            validity: identity,
+            sequence: 0,
+            sent: new Map(),
+            up: false,
+          });
         } catch (err) {
           failures += 1;
           if (failures <= 3) process.send({ type: 'log', text: `enroll ${id}: ${err.message}` });
@@ -107,7 +120,11 @@ function runWorker() {
   function connect(agent) {
     let settle;
     const settled = new Promise((resolve) => (settle = resolve));
-    const client = new controlplaneV1.ControlPlaneServiceClient(job.address, credentials(agent), channelOptions);
+    const client = new controlplaneV1.ControlPlaneServiceClient(
+      job.address,
+      credentials(agent),
+      channelOptions,
+    );
     const stream = client.connect();
     agent.client = client;
     agent.stream = stream;
@@ -128,7 +145,18 @@ function runWorker() {
     const beat = () => {
       agent.sequence += 1;
       agent.sent.set(agent.sequence, performance.now());
-      stream.write({ body: { $case: 'heartbeat', heartbeat: { sequence: agent.sequence, version: 'bench', privateIp: '127.0.0.1', sentAt: Date.now(), certificateNotAfter: agent.validity.notAfter.getTime() } } });
+      stream.write({
+        body: {
+          $case: 'heartbeat',
+          heartbeat: {
+            sequence: agent.sequence,
+            version: 'bench',
+            privateIp: '127.0.0.1',
+            sentAt: Date.now(),
+            certificateNotAfter: agent.validity.notAfter.getTime(),
+          },
+        },
+      });
     };
     // Spread the fleet over one interval, then beat on the interval.
     later(Math.floor(Math.random() * job.interval), () => {
@@ -148,23 +176,37 @@ function runWorker() {
     try {
       const key = await generateKeyPair('ec-p256');
       const csrPem = await createCertificateSigningRequest(key);
-      const client = new controlplaneV1.ControlPlaneServiceClient(job.address, credentials(agent), channelOptions);
+      const client = new controlplaneV1.ControlPlaneServiceClient(
+        job.address,
+        credentials(agent),
+        channelOptions,
+      );
       const response = await new Promise((resolve, reject) =>
-        client.renew({ csrPem }, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (err, res) => {
-          client.close();
-          if (err) reject(err);
-          else resolve(res);
-        }),
+        client.renew(
+          { csrPem },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 60_000 },
+          (err, res) => {
+            client.close();
+            if (err) reject(err);
+            else resolve(res);
+          },
+        ),
       );
       const obtainedAt = new Date();
       const leaf = new X509Certificate(response.certificateChainPem);
       agent.keyPem = key.privateKeyPem;
       agent.chainPem = response.certificateChainPem;
-      agent.validity = { notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), obtainedAt };
+      agent.validity = {
+        notBefore: new Date(leaf.validFrom),
+        notAfter: new Date(leaf.validTo),
+        obtainedAt,
+      };
       renewals += 1;
     } catch (err) {
       renewalFailures += 1;
-      if (renewalFailures <= 3) process.send({ type: 'log', text: `renew ${agent.id}: ${err.message}` });
+      if (renewalFailures <= 3)
+        process.send({ type: 'log', text: `renew ${agent.id}: ${err.message}` });
       agent.validity = { ...agent.validity, notBefore: new Date(), obtainedAt: new Date() };
     }
     if (reschedule) scheduleRenewal(agent);
@@ -210,7 +252,15 @@ function runWorker() {
         loop.reset();
         return;
       case 'report':
-        process.send({ type: 'report', rtts, renewals, renewalFailures, streamFailures, up: agents.filter((a) => a.up).length, loopP99: loop.percentile(99) / 1e6 });
+        process.send({
+          type: 'report',
+          rtts,
+          renewals,
+          renewalFailures,
+          streamFailures,
+          up: agents.filter((a) => a.up).length,
+          loopP99: loop.percentile(99) / 1e6,
+        });
         return;
       case 'renew-all':
         await renewAll();
@@ -243,7 +293,12 @@ function processStats(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
   // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (CLK_TCK = 100 on Linux).
-  return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100, rss: kb('VmRSS'), peakRss: kb('VmHWM'), at: performance.now() };
+  return {
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
+    rss: kb('VmRSS'),
+    peakRss: kb('VmHWM'),
+    at: performance.now(),
+  };
 }
 
 /** The controller's own view: event-loop lag p99 and the heartbeat latency histogram (agent sentAt -> controller receipt). */
@@ -252,7 +307,9 @@ async function controllerMetrics(adminUrl) {
   const buckets = [];
   let lagP99;
   for (const line of text.split('\n')) {
-    const bucket = /^sigil_controller_heartbeat_latency_seconds_bucket\{le="([^"]+)"\} (\S+)/.exec(line);
+    const bucket = /^sigil_controller_heartbeat_latency_seconds_bucket\{le="([^"]+)"\} (\S+)/.exec(
+      line,
+    );
     if (bucket !== null) buckets.push({ le: Number(bucket[1]), count: Number(bucket[2]) });
     const lag = /^sigil_controller_nodejs_eventloop_lag_p99_seconds (\S+)/.exec(line);
     if (lag !== null) lagP99 = Number(lag[1]) * 1000;
@@ -262,7 +319,10 @@ async function controllerMetrics(adminUrl) {
 
 /** The bucket bound under which `p` percent of the heartbeats between two scrapes fell. */
 function histogramPercentile(before, after, p) {
-  const deltas = after.buckets.map((b, i) => ({ le: b.le, count: b.count - (before.buckets[i]?.count ?? 0) }));
+  const deltas = after.buckets.map((b, i) => ({
+    le: b.le,
+    count: b.count - (before.buckets[i]?.count ?? 0),
+  }));
   const total = deltas[deltas.length - 1]?.count ?? 0;
   if (total === 0) return NaN;
   const found = deltas.find((b) => b.count >= (p / 100) * total);
@@ -271,20 +331,24 @@ function histogramPercentile(before, after, p) {
 
 async function startController(workDir, ttl) {
   const adminToken = randomBytes(24).toString('base64url');
-  const child = spawn(process.execPath, [path.join(ROOT, 'services/controller/bin/sigil-controller.js')], {
-    env: {
-      PATH: process.env.PATH,
-      DATA_DIR: path.join(workDir, 'controller'),
-      CONTROLLER_LISTEN_ADDR: '127.0.0.1:0',
-      ADMIN_LISTEN_ADDR: '127.0.0.1:0',
-      SIGIL_ADMIN_TOKEN: adminToken,
-      CONNECTOR_CERT_TTL: `${ttl}s`,
-      AGENT_OFFLINE_AFTER: '60s',
-      ENROLLMENT_TOKEN_TTL: '1h',
-      LOG_LEVEL: 'info',
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'services/controller/bin/sigil-controller.js')],
+    {
+      env: {
+        PATH: process.env.PATH,
+        DATA_DIR: path.join(workDir, 'controller'),
+        CONTROLLER_LISTEN_ADDR: '127.0.0.1:0',
+        ADMIN_LISTEN_ADDR: '127.0.0.1:0',
+        SIGIL_ADMIN_TOKEN: adminToken,
+        CONNECTOR_CERT_TTL: `${ttl}s`,
+        AGENT_OFFLINE_AFTER: '60s',
+        ENROLLMENT_TOKEN_TTL: '1h',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const started = await new Promise((resolve, reject) => {
     let buffer = '';
     const onData = (chunk) => {
@@ -297,7 +361,9 @@ async function startController(workDir, ttl) {
       resolve(JSON.parse(line));
     };
     child.stdout.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`sigil-controller exited with ${code} before starting`)));
+    child.on('exit', (code) =>
+      reject(new Error(`sigil-controller exited with ${code} before starting`)),
+    );
   });
   return { child, started, adminToken };
 }
@@ -314,7 +380,8 @@ async function createTokens(started, adminToken, count, prefix) {
         headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ kind: 'connector', id }),
       });
-      if (response.status !== 201) throw new Error(`POST /api/admin/tokens: HTTP ${response.status}`);
+      if (response.status !== 201)
+        throw new Error(`POST /api/admin/tokens: HTTP ${response.status}`);
       tokens[index] = { id, token: (await response.json()).token };
     }
   };
@@ -347,7 +414,10 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
 
     const count = Math.min(workerCount, agents);
     for (let i = 0; i < count; i += 1) {
-      const worker = fork(path.join(__dirname, 'controller.bench.js'), ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--disable-warning=DEP0123'] });
+      const worker = fork(path.join(__dirname, 'controller.bench.js'), ['--worker'], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: ['--disable-warning=DEP0123'],
+      });
       worker.send({
         type: 'job',
         address: started.grpcAddress,
@@ -360,14 +430,18 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
     }
     t = performance.now();
     const enrollStart = processStats(child.pid);
-    const enrolled = await Promise.all(workers.map((w) => request(w, { type: 'enroll' }, 'enrolled')));
+    const enrolled = await Promise.all(
+      workers.map((w) => request(w, { type: 'enroll' }, 'enrolled')),
+    );
     const enrollSeconds = (performance.now() - t) / 1000;
     const enrollCpu = (processStats(child.pid).cpuSeconds - enrollStart.cpuSeconds) / enrollSeconds;
     const enrolledCount = enrolled.reduce((s, r) => s + r.count, 0);
     const enrollFailures = enrolled.reduce((s, r) => s + r.failures, 0);
 
     t = performance.now();
-    const connected = await Promise.all(workers.map((w) => request(w, { type: 'connect' }, 'connected')));
+    const connected = await Promise.all(
+      workers.map((w) => request(w, { type: 'connect' }, 'connected')),
+    );
     const connectSeconds = (performance.now() - t) / 1000;
     const up = connected.reduce((s, r) => s + r.up, 0);
 
@@ -423,10 +497,14 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
   } finally {
     for (const worker of workers) {
       worker.send({ type: 'stop' });
-      await new Promise((resolve) => (worker.exitCode !== null ? resolve() : worker.once('exit', resolve)));
+      await new Promise((resolve) =>
+        worker.exitCode !== null ? resolve() : worker.once('exit', resolve),
+      );
     }
     child.kill('SIGTERM');
-    await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      child.exitCode !== null ? resolve() : child.once('exit', resolve),
+    );
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
@@ -440,12 +518,18 @@ async function main() {
   const interval = Number(option('interval', '10000'));
   const ttl = Number(option('ttl', '30'));
   const workers = Number(option('workers', '4'));
-  process.stdout.write(`controller load test on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${mib(os.totalmem())} RAM, Node ${process.version}\n`);
-  process.stdout.write(`heartbeat every ${interval} ms, certificates of ${ttl} s (renewed at ~30% remaining), ${duration} s windows, ${workers} agent processes\n\n`);
+  process.stdout.write(
+    `controller load test on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${mib(os.totalmem())} RAM, Node ${process.version}\n`,
+  );
+  process.stdout.write(
+    `heartbeat every ${interval} ms, certificates of ${ttl} s (renewed at ~30% remaining), ${duration} s windows, ${workers} agent processes\n\n`,
+  );
 
   // Baseline: one agent beating fast on the same machine: the round trip with nothing else going on.
   const baseline = await scenario({ agents: 1, duration: 5, interval: 100, ttl, workers: 1 });
-  process.stdout.write(`baseline (1 agent, heartbeat every 100 ms): p50 ${ms(baseline.p50)}, p99 ${ms(baseline.p99)}, controller RSS ${mib(baseline.rss)}\n\n`);
+  process.stdout.write(
+    `baseline (1 agent, heartbeat every 100 ms): p50 ${ms(baseline.p50)}, p99 ${ms(baseline.p99)}, controller RSS ${mib(baseline.rss)}\n\n`,
+  );
 
   const rows = [];
   for (const agents of sizes) {
@@ -467,22 +551,40 @@ async function main() {
     );
   }
 
-  process.stdout.write('| agents | enroll/s | heartbeat p50 | heartbeat p99 | renewals/s (storm) | controller RSS (peak) | controller CPU | errors |\n');
+  process.stdout.write(
+    '| agents | enroll/s | heartbeat p50 | heartbeat p99 | renewals/s (storm) | controller RSS (peak) | controller CPU | errors |\n',
+  );
   process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of rows) {
-    const errors = r.enrollFailures + r.renewalFailures + r.stormFailures + r.streamFailures + (r.enrolledCount - r.up);
-    process.stdout.write(`| ${r.agents} | ${r.enrollRate.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.stormRate.toFixed(0)} | ${mib(r.rss)} (${mib(r.peakRss)}) | ${(r.cpu * 100).toFixed(0)}% | ${errors} |\n`);
+    const errors =
+      r.enrollFailures +
+      r.renewalFailures +
+      r.stormFailures +
+      r.streamFailures +
+      (r.enrolledCount - r.up);
+    process.stdout.write(
+      `| ${r.agents} | ${r.enrollRate.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.stormRate.toFixed(0)} | ${mib(r.rss)} (${mib(r.peakRss)}) | ${(r.cpu * 100).toFixed(0)}% | ${errors} |\n`,
+    );
   }
   const largest = rows.find((r) => r.agents >= GOAL.agents);
   if (largest === undefined) {
-    process.stdout.write(`\ngoal (${GOAL.agents} agents, p99 < ${GOAL.p99Ms} ms, RSS < 1 GiB): not measured in this run; use --agents 1000,5000,10000\n`);
+    process.stdout.write(
+      `\ngoal (${GOAL.agents} agents, p99 < ${GOAL.p99Ms} ms, RSS < 1 GiB): not measured in this run; use --agents 1000,5000,10000\n`,
+    );
     return;
   }
   const misses = [];
-  if (largest.up < largest.agents) misses.push(`${largest.agents - largest.up} agents never got a stream up`);
-  if (!(largest.p99 < GOAL.p99Ms)) misses.push(`heartbeat p99 ${ms(largest.p99)} >= ${GOAL.p99Ms} ms`);
-  if (!(largest.peakRss < GOAL.rssBytes)) misses.push(`controller peak RSS ${mib(largest.peakRss)} >= 1 GiB`);
-  process.stdout.write(misses.length === 0 ? `\ngoal met at ${largest.agents} agents\n` : `\ngoal MISSED at ${largest.agents} agents: ${misses.join('; ')}\n`);
+  if (largest.up < largest.agents)
+    misses.push(`${largest.agents - largest.up} agents never got a stream up`);
+  if (!(largest.p99 < GOAL.p99Ms))
+    misses.push(`heartbeat p99 ${ms(largest.p99)} >= ${GOAL.p99Ms} ms`);
+  if (!(largest.peakRss < GOAL.rssBytes))
+    misses.push(`controller peak RSS ${mib(largest.peakRss)} >= 1 GiB`);
+  process.stdout.write(
+    misses.length === 0
+      ? `\ngoal met at ${largest.agents} agents\n`
+      : `\ngoal MISSED at ${largest.agents} agents: ${misses.join('; ')}\n`,
+  );
 }
 
 if (process.argv.includes('--worker')) {

@@ -30,13 +30,21 @@ const MODES = {
   // Live: renewals every minute or so, heartbeats every 2 s.
   live: { connectorTtl: '90s', tunnelerTtl: '60s', heartbeat: '2s', offlineAfter: '8s' },
   // --once: the first renewal of every agent within ~12 s of its enrollment.
-  once: { connectorTtl: '15s', tunnelerTtl: '15s', heartbeat: '1s', offlineAfter: '5s', deadlineMs: 50_000 },
+  once: {
+    connectorTtl: '15s',
+    tunnelerTtl: '15s',
+    heartbeat: '1s',
+    offlineAfter: '5s',
+    deadlineMs: 50_000,
+  },
 };
 const ONCE_MIN_HEARTBEATS = 3;
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write('usage: node scripts/demo.js [--once]\n  --once  run the flow, check heartbeats and renewals end to end, print a summary and exit (0 ok, 1 failed)\n');
+  process.stdout.write(
+    'usage: node scripts/demo.js [--once]\n  --once  run the flow, check heartbeats and renewals end to end, print a summary and exit (0 ok, 1 failed)\n',
+  );
   process.exit(0);
 }
 const unknown = args.filter((a) => a !== '--once');
@@ -59,8 +67,13 @@ function fail(message) {
 }
 
 function ensureBuilt() {
-  const missing = Object.keys(BINS).filter((name) => !fs.existsSync(path.join(ROOT, 'services', name, 'dist', 'main.js')));
-  if (missing.length > 0) throw fail(`not built: ${missing.map((m) => `services/${m}/dist`).join(', ')} missing; run \`pnpm demo\` (it builds) or \`pnpm build\` first`);
+  const missing = Object.keys(BINS).filter(
+    (name) => !fs.existsSync(path.join(ROOT, 'services', name, 'dist', 'main.js')),
+  );
+  if (missing.length > 0)
+    throw fail(
+      `not built: ${missing.map((m) => `services/${m}/dist`).join(', ')} missing; run \`pnpm demo\` (it builds) or \`pnpm build\` first`,
+    );
 }
 
 /** Starts a bin with its own process group (so Ctrl-C reaches the demo only, which then stops it) and logs to a file. */
@@ -83,7 +96,12 @@ function start(name, bin, argv, env) {
   });
   proc.stderr.on('data', (chunk) => {
     log.write(chunk);
-    child.stderr.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
+    child.stderr.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    );
   });
   child.exited = new Promise((resolve) =>
     proc.on('exit', (code, signal) => {
@@ -100,7 +118,10 @@ function start(name, bin, argv, env) {
 async function run(name, bin, argv, env) {
   const child = start(name, bin, argv, env);
   const code = await child.exited;
-  if (code !== 0) throw fail(`${name} exited with ${code}: ${child.stderr.filter((l) => l.startsWith('error ')).join(' ') || child.stderr.slice(-3).join(' ')}`);
+  if (code !== 0)
+    throw fail(
+      `${name} exited with ${code}: ${child.stderr.filter((l) => l.startsWith('error ')).join(' ') || child.stderr.slice(-3).join(' ')}`,
+    );
   return child;
 }
 
@@ -110,8 +131,14 @@ async function event(child, name, timeoutMs = 20_000) {
   for (;;) {
     const line = child.lines.find((l) => l.includes(`"event":"${name}"`));
     if (line !== undefined) return JSON.parse(line);
-    if (child.exitCode !== undefined) throw fail(`${child.name} exited with ${child.exitCode} before logging ${name}: ${child.stderr.slice(-3).join(' ')}`);
-    if (Date.now() > deadline) throw fail(`${child.name} did not log ${name} within ${timeoutMs / 1000} s (see ${child.logFile})`);
+    if (child.exitCode !== undefined)
+      throw fail(
+        `${child.name} exited with ${child.exitCode} before logging ${name}: ${child.stderr.slice(-3).join(' ')}`,
+      );
+    if (Date.now() > deadline)
+      throw fail(
+        `${child.name} did not log ${name} within ${timeoutMs / 1000} s (see ${child.logFile})`,
+      );
     await sleep(50);
   }
 }
@@ -124,11 +151,17 @@ function createAdminClient(adminUrl, adminToken) {
   return async (method, route, body) => {
     const response = await fetch(`${adminUrl}${route}`, {
       method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const payload = await response.json();
-    if (!response.ok) throw fail(`${method} ${route}: HTTP ${response.status} ${payload.error ?? ''} ${payload.message ?? ''}`.trim());
+    if (!response.ok)
+      throw fail(
+        `${method} ${route}: HTTP ${response.status} ${payload.error ?? ''} ${payload.message ?? ''}`.trim(),
+      );
     return payload;
   };
 }
@@ -184,24 +217,49 @@ async function startControlPlane() {
   };
 
   // The connector: a token through the admin API, `sigil-connector enroll`, then `run` from its STATE_DIR.
-  const connectorToken = await admin('POST', '/api/admin/tokens', { kind: 'connector', id: CONNECTOR_ID });
+  const connectorToken = await admin('POST', '/api/admin/tokens', {
+    kind: 'connector',
+    id: CONNECTOR_ID,
+  });
   const connectorState = path.join(workDir, CONNECTOR_ID);
-  await run(`${CONNECTOR_ID}-enroll`, BINS.connector, ['enroll'], { ...common, ENROLLMENT_TOKEN: connectorToken.token, CONNECTOR_ID, STATE_DIR: connectorState });
-  const connector = start(CONNECTOR_ID, BINS.connector, ['run'], { ...common, STATE_DIR: connectorState, CONNECTOR_LISTEN_ADDR: '127.0.0.1:0' });
+  await run(`${CONNECTOR_ID}-enroll`, BINS.connector, ['enroll'], {
+    ...common,
+    ENROLLMENT_TOKEN: connectorToken.token,
+    CONNECTOR_ID,
+    STATE_DIR: connectorState,
+  });
+  const connector = start(CONNECTOR_ID, BINS.connector, ['run'], {
+    ...common,
+    STATE_DIR: connectorState,
+    CONNECTOR_LISTEN_ADDR: '127.0.0.1:0',
+  });
   const connectorHttp = (await event(connector, 'agent.started')).httpUrl;
   const connectorAddr = (await event(connector, 'connector.listening')).address;
 
   // Two tunnelers whose tokens name the connector.
   const tunnelers = await Promise.all(
     TUNNELER_IDS.map(async (id) => {
-      const { token } = await admin('POST', '/api/admin/tokens', { kind: 'tunneler', id, connector_id: CONNECTOR_ID });
+      const { token } = await admin('POST', '/api/admin/tokens', {
+        kind: 'tunneler',
+        id,
+        connector_id: CONNECTOR_ID,
+      });
       const stateDir = path.join(workDir, id);
-      await run(`${id}-enroll`, BINS.tunneler, ['enroll'], { ...common, ENROLLMENT_TOKEN: token, TUNNELER_ID: id, CONNECTOR_ADDR: connectorAddr, STATE_DIR: stateDir });
+      await run(`${id}-enroll`, BINS.tunneler, ['enroll'], {
+        ...common,
+        ENROLLMENT_TOKEN: token,
+        TUNNELER_ID: id,
+        CONNECTOR_ADDR: connectorAddr,
+        STATE_DIR: stateDir,
+      });
       const child = start(id, BINS.tunneler, ['run'], { ...common, STATE_DIR: stateDir });
       return { kind: 'tunneler', id, child, http: (await event(child, 'agent.started')).httpUrl };
     }),
   );
-  const agents = [{ kind: 'connector', id: CONNECTOR_ID, child: connector, http: connectorHttp }, ...tunnelers];
+  const agents = [
+    { kind: 'connector', id: CONNECTOR_ID, child: connector, http: connectorHttp },
+    ...tunnelers,
+  ];
   for (const agent of agents) watchUnexpectedExit(agent.child);
   watchUnexpectedExit(controller);
   return { started, admin, adminToken, agents, connectorAddr };
@@ -210,16 +268,25 @@ async function startControlPlane() {
 function watchUnexpectedExit(child) {
   child.exited.then((code) => {
     if (shuttingDown) return;
-    void shutdown(1, `${child.name} exited unexpectedly with ${code}: ${child.stderr.slice(-3).join(' ') || `see ${child.logFile}`}`);
+    void shutdown(
+      1,
+      `${child.name} exited unexpectedly with ${code}: ${child.stderr.slice(-3).join(' ') || `see ${child.logFile}`}`,
+    );
   });
 }
 
 /** One row per agent: the controller's view (admin API) joined with the agent's own metrics. */
 async function snapshot(plane) {
-  const [connectors, tunnelers] = await Promise.all([plane.admin('GET', '/api/admin/connectors'), plane.admin('GET', '/api/admin/tunnelers')]);
+  const [connectors, tunnelers] = await Promise.all([
+    plane.admin('GET', '/api/admin/connectors'),
+    plane.admin('GET', '/api/admin/tunnelers'),
+  ]);
   return Promise.all(
     plane.agents.map(async (agent) => {
-      const view = (agent.kind === 'connector' ? connectors : tunnelers).find((entry) => entry.id === agent.id) ?? {};
+      const view =
+        (agent.kind === 'connector' ? connectors : tunnelers).find(
+          (entry) => entry.id === agent.id,
+        ) ?? {};
       const metrics = await scrape(agent.http);
       return {
         kind: agent.kind,
@@ -240,7 +307,17 @@ async function snapshot(plane) {
 }
 
 function table(rows) {
-  const header = ['KIND', 'ID', 'STATUS', 'LAST SEEN', 'VERSION', 'CERT EXPIRES', 'RENEWALS', 'HEARTBEATS', 'STREAMS'];
+  const header = [
+    'KIND',
+    'ID',
+    'STATUS',
+    'LAST SEEN',
+    'VERSION',
+    'CERT EXPIRES',
+    'RENEWALS',
+    'HEARTBEATS',
+    'STREAMS',
+  ];
   const body = rows.map((r) => [
     r.kind,
     r.via ? `${r.id} (via ${r.via})` : r.id,
@@ -253,7 +330,12 @@ function table(rows) {
     String(r.streams),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  return [header, ...body].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  return [header, ...body].map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 let drawn = 0;
@@ -291,7 +373,8 @@ async function live(plane) {
     try {
       const rows = await snapshot(plane);
       // Without a terminal, print a frame every 5 s instead of redrawing every second.
-      if (tty || tick % 5 === 0) draw([`${new Date().toISOString().slice(11, 19)}  agents:`, ...table(rows)]);
+      if (tty || tick % 5 === 0)
+        draw([`${new Date().toISOString().slice(11, 19)}  agents:`, ...table(rows)]);
     } catch (err) {
       if (!shuttingDown) draw([`status unavailable: ${err.message}`]);
     }
@@ -321,15 +404,33 @@ function checks(rows, audit) {
   const check = (ok, text) => list.push({ ok, text });
   for (const r of rows) {
     const name = `${r.kind} ${r.id}`;
-    const online = r.status === 'ONLINE' && r.lastSeen !== null && (r.kind === 'connector' || r.via === CONNECTOR_ID);
-    check(online, `${name} is ONLINE in GET /api/admin/${r.kind}s${r.kind === 'tunneler' ? ` via ${CONNECTOR_ID}` : ''} (status ${r.status}, last seen ${agoText(r.lastSeen)})`);
-    check(r.heartbeats >= ONCE_MIN_HEARTBEATS && r.heartbeats === r.lastAcked, `${name}: heartbeats 1..${r.lastAcked} acknowledged with no gap (acks: ${r.heartbeats})`);
+    const online =
+      r.status === 'ONLINE' &&
+      r.lastSeen !== null &&
+      (r.kind === 'connector' || r.via === CONNECTOR_ID);
+    check(
+      online,
+      `${name} is ONLINE in GET /api/admin/${r.kind}s${r.kind === 'tunneler' ? ` via ${CONNECTOR_ID}` : ''} (status ${r.status}, last seen ${agoText(r.lastSeen)})`,
+    );
+    check(
+      r.heartbeats >= ONCE_MIN_HEARTBEATS && r.heartbeats === r.lastAcked,
+      `${name}: heartbeats 1..${r.lastAcked} acknowledged with no gap (acks: ${r.heartbeats})`,
+    );
     check(r.renewals >= 1, `${name}: renewed its certificate (renewals: ${r.renewals})`);
-    check(r.streams === 1, `${name}: one stream for the whole run, not torn down by renewal (stream connects: ${r.streams})`);
-    check(audit.some((a) => a.subject.endsWith(`/${r.kind}/${r.id}`)), `${name}: renewal.succeeded in GET /api/admin/audit`);
+    check(
+      r.streams === 1,
+      `${name}: one stream for the whole run, not torn down by renewal (stream connects: ${r.streams})`,
+    );
+    check(
+      audit.some((a) => a.subject.endsWith(`/${r.kind}/${r.id}`)),
+      `${name}: renewal.succeeded in GET /api/admin/audit`,
+    );
   }
   const connector = rows.find((r) => r.kind === 'connector');
-  check((connector?.forwarded ?? 0) >= 1, `${CONNECTOR_ID} forwarded tunneler heartbeats to the controller (${connector?.forwarded ?? 0})`);
+  check(
+    (connector?.forwarded ?? 0) >= 1,
+    `${CONNECTOR_ID} forwarded tunneler heartbeats to the controller (${connector?.forwarded ?? 0})`,
+  );
   return list;
 }
 
@@ -340,7 +441,8 @@ async function shutdown(code, reason) {
   if (reason) process.stderr.write(`\ndemo: ${reason}\n`);
   if (code !== 0) {
     for (const child of children) {
-      if (child.stderr.length > 0 && child.exitCode !== 0) process.stderr.write(`  ${child.name}: ${child.stderr.slice(-2).join(' | ')}\n`);
+      if (child.stderr.length > 0 && child.exitCode !== 0)
+        process.stderr.write(`  ${child.name}: ${child.stderr.slice(-2).join(' | ')}\n`);
     }
   }
   // Tunnelers first, then the connector, then the controller: each gets SIGTERM and drains.
@@ -355,7 +457,10 @@ async function shutdown(code, reason) {
   const keep = code !== 0 && workDir !== undefined;
   if (keep) process.stderr.write(`demo: logs kept in ${path.join(workDir, 'logs')}\n`);
   else if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-  if (!once && code === 0) process.stdout.write('\nstopped: controller, connector and tunnelers are down; temp dir removed\n');
+  if (!once && code === 0)
+    process.stdout.write(
+      '\nstopped: controller, connector and tunnelers are down; temp dir removed\n',
+    );
   process.exit(code);
 }
 

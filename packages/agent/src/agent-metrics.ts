@@ -1,7 +1,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AgentKind } from './identity';
 
-/** The Prometheus metrics every agent exports on /metrics. */
+/**
+ * The Prometheus metrics every agent exports on /metrics.
+ *
+ * @example
+ * ```ts
+ * const metrics: AgentMetrics = createAgentMetrics({ kind: 'tunneler', agentId: 'laptop-7', version, certificateExpirySeconds });
+ * metrics.renewals.inc({ result: 'success' });
+ * const text = await metrics.registry.metrics();
+ * ```
+ */
 export interface AgentMetrics {
   readonly registry: Registry;
   /** Heartbeats written to the stream (the connector's own, or the tunneler's). */
@@ -22,7 +31,18 @@ export interface AgentMetrics {
   readonly bundleUpdates: Counter;
 }
 
-/** Options of {@link createAgentMetrics}. */
+/**
+ * Options of {@link createAgentMetrics}.
+ *
+ * @example
+ * ```ts
+ * const options: AgentMetricsOptions = {
+ *   kind: 'connector', agentId: 'edge-1', version: '0.1.0',
+ *   certificateExpirySeconds: () => (identity.notAfter.getTime() - Date.now()) / 1000,
+ * };
+ * const metrics = createAgentMetrics(options);
+ * ```
+ */
 export interface AgentMetricsOptions {
   kind: AgentKind;
   agentId: string;
@@ -48,7 +68,12 @@ export interface AgentMetricsOptions {
 export function createAgentMetrics(options: AgentMetricsOptions): AgentMetrics {
   const registry = options.registry ?? new Registry();
   if (options.registry === undefined) collectDefaultMetrics({ register: registry });
-  const info = new Gauge({ name: 'sigil_agent_info', help: 'Agent kind, id and version.', labelNames: ['kind', 'id', 'version'], registers: [registry] });
+  const info = new Gauge({
+    name: 'sigil_agent_info',
+    help: 'Agent kind, id and version.',
+    labelNames: ['kind', 'id', 'version'],
+    registers: [registry],
+  });
   info.set({ kind: options.kind, id: options.agentId, version: options.version }, 1);
   new Gauge({
     name: 'sigil_agent_certificate_expiry_seconds',
@@ -60,13 +85,46 @@ export function createAgentMetrics(options: AgentMetricsOptions): AgentMetrics {
   });
   return {
     registry,
-    heartbeatsSent: new Counter({ name: 'sigil_agent_heartbeats_sent_total', help: 'Heartbeats sent.', registers: [registry] }),
-    heartbeatAcks: new Counter({ name: 'sigil_agent_heartbeat_acks_total', help: 'Heartbeat acknowledgements received.', registers: [registry] }),
-    lastAckedSequence: new Gauge({ name: 'sigil_agent_last_acked_sequence', help: 'Sequence number of the latest acknowledged heartbeat.', registers: [registry] }),
-    streamConnects: new Counter({ name: 'sigil_agent_stream_connects_total', help: 'Streams established.', registers: [registry] }),
-    reconnects: new Counter({ name: 'sigil_agent_reconnects_total', help: 'Reconnect attempts after a stream failed.', registers: [registry] }),
-    streamUp: new Gauge({ name: 'sigil_agent_stream_up', help: '1 while the stream is up.', registers: [registry] }),
-    renewals: new Counter({ name: 'sigil_agent_renewals_total', help: 'Certificate renewals by result.', labelNames: ['result'], registers: [registry] }),
-    bundleUpdates: new Counter({ name: 'sigil_agent_bundle_updates_total', help: 'Trust bundle updates applied.', registers: [registry] }),
+    heartbeatsSent: new Counter({
+      name: 'sigil_agent_heartbeats_sent_total',
+      help: 'Heartbeats sent.',
+      registers: [registry],
+    }),
+    heartbeatAcks: new Counter({
+      name: 'sigil_agent_heartbeat_acks_total',
+      help: 'Heartbeat acknowledgements received.',
+      registers: [registry],
+    }),
+    lastAckedSequence: new Gauge({
+      name: 'sigil_agent_last_acked_sequence',
+      help: 'Sequence number of the latest acknowledged heartbeat.',
+      registers: [registry],
+    }),
+    streamConnects: new Counter({
+      name: 'sigil_agent_stream_connects_total',
+      help: 'Streams established.',
+      registers: [registry],
+    }),
+    reconnects: new Counter({
+      name: 'sigil_agent_reconnects_total',
+      help: 'Reconnect attempts after a stream failed.',
+      registers: [registry],
+    }),
+    streamUp: new Gauge({
+      name: 'sigil_agent_stream_up',
+      help: '1 while the stream is up.',
+      registers: [registry],
+    }),
+    renewals: new Counter({
+      name: 'sigil_agent_renewals_total',
+      help: 'Certificate renewals by result.',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    bundleUpdates: new Counter({
+      name: 'sigil_agent_bundle_updates_total',
+      help: 'Trust bundle updates applied.',
+      registers: [registry],
+    }),
   };
 }

@@ -16,15 +16,27 @@ describe('startAgentRuntime', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const config = (env: Record<string, string> = {}) => resolveAgentConfig({ kind: 'connector', command: 'run', env: { STATE_DIR: dir, AGENT_HTTP_ADDR: '127.0.0.1:0', ...env } });
+  const config = (env: Record<string, string> = {}) =>
+    resolveAgentConfig({
+      kind: 'connector',
+      command: 'run',
+      env: { STATE_DIR: dir, AGENT_HTTP_ADDR: '127.0.0.1:0', ...env },
+    });
 
   async function storeIdentity(issuedAt: Date, ttlSeconds: number): Promise<void> {
-    const ca = await createCertificateAuthority({ trustDomain: 'example.org', now: new Date(issuedAt.getTime() - 60_000) });
-    await createIdentityStore({ kind: 'connector', stateDir: dir }).save(await issueTestIdentity({ ca, issuedAt, ttlSeconds }));
+    const ca = await createCertificateAuthority({
+      trustDomain: 'example.org',
+      now: new Date(issuedAt.getTime() - 60_000),
+    });
+    await createIdentityStore({ kind: 'connector', stateDir: dir }).save(
+      await issueTestIdentity({ ca, issuedAt, ttlSeconds }),
+    );
   }
 
   it('refuses to run without an identity, saying how to enroll', async () => {
-    await expect(startAgentRuntime({ config: config(), version: '1.0.0', logger })).rejects.toMatchObject({
+    await expect(
+      startAgentRuntime({ config: config(), version: '1.0.0', logger }),
+    ).rejects.toMatchObject({
       code: 'ERR_NOT_ENROLLED',
       message: `no connector identity in STATE_DIR ${dir}: run \`sigil-connector enroll\` first (or \`run --ephemeral\`)`,
     });
@@ -37,12 +49,18 @@ describe('startAgentRuntime', () => {
       (err: unknown) => err as Error & { code: string },
     );
     expect(error?.code).toBe('ERR_IDENTITY_UNUSABLE');
-    expect(error?.message).toMatch(new RegExp(`^the connector identity spiffe://example.org/connector/edge-1 in STATE_DIR ${dir} cannot be used: .*expired.*; enroll again with a new token$`));
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^the connector identity spiffe://example.org/connector/edge-1 in STATE_DIR ${dir} cannot be used: .*expired.*; enroll again with a new token$`,
+      ),
+    );
   });
 
   it('refuses a CONNECTOR_ID that is not the one in STATE_DIR', async () => {
     await storeIdentity(new Date(), 600);
-    await expect(startAgentRuntime({ config: config({ CONNECTOR_ID: 'edge-2' }), version: '1.0.0', logger })).rejects.toMatchObject({
+    await expect(
+      startAgentRuntime({ config: config({ CONNECTOR_ID: 'edge-2' }), version: '1.0.0', logger }),
+    ).rejects.toMatchObject({
       code: 'ERR_CONFIG_INVALID',
       message: `CONNECTOR_ID=edge-2 but STATE_DIR ${dir} holds the identity of edge-1`,
     });

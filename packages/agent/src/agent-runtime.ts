@@ -8,7 +8,15 @@ import { enrollAgent } from './enrollment';
 import type { AgentIdentity } from './identity';
 import { createIdentityStore, type IdentityStore } from './identity-store';
 
-/** Options of {@link enrollFromConfig} and {@link startAgentRuntime}. */
+/**
+ * Options of {@link enrollFromConfig} and {@link startAgentRuntime}.
+ *
+ * @example
+ * ```ts
+ * const options: AgentRuntimeOptions = { config, version: '0.1.0', logger, renewal: { jitterFraction: 0 } };
+ * const runtime = await startAgentRuntime(options);
+ * ```
+ */
 export interface AgentRuntimeOptions {
   config: AgentConfig;
   /** Reported on enrollment and every heartbeat. */
@@ -18,7 +26,15 @@ export interface AgentRuntimeOptions {
   renewal?: AgentSessionOptions['renewal'];
 }
 
-/** What `enroll` produced. */
+/**
+ * What `enroll` produced.
+ *
+ * @example
+ * ```ts
+ * const { identity, store }: EnrollmentResult = await enrollFromConfig({ config, version, logger });
+ * console.log(`${identity.spiffeId} stored in ${store.stateDir ?? 'memory'}`);
+ * ```
+ */
 export interface EnrollmentResult {
   identity: AgentIdentity;
   store: IdentityStore;
@@ -53,13 +69,30 @@ export async function enrollFromConfig(options: AgentRuntimeOptions): Promise<En
   });
   await store.save(identity);
   options.logger.info(
-    { event: 'agent.enrolled', kind: identity.kind, agentId: identity.agentId, spiffeId: identity.spiffeId, notAfter: identity.notAfter.toISOString(), stateDir: store.stateDir ?? null },
+    {
+      event: 'agent.enrolled',
+      kind: identity.kind,
+      agentId: identity.agentId,
+      spiffeId: identity.spiffeId,
+      notAfter: identity.notAfter.toISOString(),
+      stateDir: store.stateDir ?? null,
+    },
     'agent.enrolled',
   );
   return { identity, store };
 }
 
-/** The shared part of a running agent, see {@link startAgentRuntime}. */
+/**
+ * The shared part of a running agent, see {@link startAgentRuntime}.
+ *
+ * @example
+ * ```ts
+ * const runtime: AgentRuntime = await startAgentRuntime({ config, version, logger });
+ * runtime.setReady(true);
+ * console.log(runtime.http.url, runtime.session.nextRenewalAt);
+ * await runtime.close();
+ * ```
+ */
 export interface AgentRuntime {
   readonly session: AgentSession;
   readonly http: HttpEndpoint;
@@ -83,12 +116,17 @@ export interface AgentRuntime {
  */
 export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<AgentRuntime> {
   const { config, logger } = options;
-  const { identity, store } = config.enrolls ? await enrollFromConfig(options) : await loadIdentity(config);
+  const { identity, store } = config.enrolls
+    ? await enrollFromConfig(options)
+    : await loadIdentity(config);
   const session = createAgentSession({
     identity,
     store,
     controllerAddresses: config.controllerAddresses ?? identity.controllerAddresses,
-    controllerCaPem: config.controllerCaPath === undefined ? identity.controllerCaPem : readControllerCa(config.controllerCaPath),
+    controllerCaPem:
+      config.controllerCaPath === undefined
+        ? identity.controllerCaPem
+        : readControllerCa(config.controllerCaPath),
     controllerServerName: config.controllerServerName,
     version: options.version,
     logger,
@@ -110,7 +148,15 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     throw err;
   }
   logger.info(
-    { event: 'agent.started', kind: identity.kind, agentId: identity.agentId, spiffeId: identity.spiffeId, httpUrl: http.url, ephemeral: config.ephemeral, stateDir: store.stateDir ?? null },
+    {
+      event: 'agent.started',
+      kind: identity.kind,
+      agentId: identity.agentId,
+      spiffeId: identity.spiffeId,
+      httpUrl: http.url,
+      ephemeral: config.ephemeral,
+      stateDir: store.stateDir ?? null,
+    },
     'agent.started',
   );
   return {
@@ -132,15 +178,23 @@ async function loadIdentity(config: AgentConfig): Promise<EnrollmentResult> {
   const store = createIdentityStore({ kind: config.kind, stateDir: config.stateDir });
   const identity = await store.load();
   if (identity === undefined) {
-    throw new SigilError('ERR_NOT_ENROLLED', `no ${config.kind} identity in STATE_DIR ${store.stateDir}: run \`sigil-${config.kind} enroll\` first (or \`run --ephemeral\`)`, {
-      details: { stateDir: store.stateDir },
-    });
+    throw new SigilError(
+      'ERR_NOT_ENROLLED',
+      `no ${config.kind} identity in STATE_DIR ${store.stateDir}: run \`sigil-${config.kind} enroll\` first (or \`run --ephemeral\`)`,
+      {
+        details: { stateDir: store.stateDir },
+      },
+    );
   }
   if (config.agentId !== undefined && config.agentId !== identity.agentId) {
     const variable = config.kind === 'connector' ? 'CONNECTOR_ID' : 'TUNNELER_ID';
-    throw new SigilError('ERR_CONFIG_INVALID', `${variable}=${config.agentId} but STATE_DIR ${store.stateDir} holds the identity of ${identity.agentId}`, {
-      details: { variable, stateDir: store.stateDir },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${variable}=${config.agentId} but STATE_DIR ${store.stateDir} holds the identity of ${identity.agentId}`,
+      {
+        details: { variable, stateDir: store.stateDir },
+      },
+    );
   }
   return { identity, store };
 }

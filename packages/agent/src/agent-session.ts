@@ -9,7 +9,13 @@ import {
   type RotatingIdentity,
   type ServerCredentialsHandle,
 } from '@sigil/grpc-tls';
-import { assertKeyMatchesCertificate, createCertificateSigningRequest, formatSpiffeId, generateKeyPair, validateX509Svid } from '@sigil/pki';
+import {
+  assertKeyMatchesCertificate,
+  createCertificateSigningRequest,
+  formatSpiffeId,
+  generateKeyPair,
+  validateX509Svid,
+} from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
@@ -18,7 +24,17 @@ import type { AgentIdentity } from './identity';
 import type { IdentityStore } from './identity-store';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
 
-/** Options of {@link createAgentSession}. */
+/**
+ * Options of {@link createAgentSession}.
+ *
+ * @example
+ * ```ts
+ * const options: AgentSessionOptions = {
+ *   identity, store, controllerAddresses: identity.controllerAddresses, controllerCaPem: identity.controllerCaPem, version, logger,
+ * };
+ * const session = createAgentSession(options);
+ * ```
+ */
 export interface AgentSessionOptions {
   /** The identity from enrollment or from STATE_DIR. */
   identity: AgentIdentity;
@@ -36,7 +52,18 @@ export interface AgentSessionOptions {
   now?: () => Date;
 }
 
-/** A running agent identity, see {@link createAgentSession}. */
+/**
+ * A running agent identity, see {@link createAgentSession}.
+ *
+ * @example
+ * ```ts
+ * const session: AgentSession = createAgentSession(options);
+ * await session.start();
+ * await session.renewNow();
+ * console.log(session.identity.notAfter, session.nextRenewalAt);
+ * session.stop();
+ * ```
+ */
 export interface AgentSession {
   /** The identity in use now (changes at each renewal and bundle update). */
   readonly identity: AgentIdentity;
@@ -92,7 +119,11 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     privateKeyPem: id.privateKeyPem,
     caPem: `${id.bundlePem.trim()}\n${options.controllerCaPem.trim()}\n`,
   });
-  const peerMaterial = (id: AgentIdentity) => ({ certificateChainPem: id.certificateChainPem, privateKeyPem: id.privateKeyPem, caPem: id.bundlePem });
+  const peerMaterial = (id: AgentIdentity) => ({
+    certificateChainPem: id.certificateChainPem,
+    privateKeyPem: id.privateKeyPem,
+    caPem: id.bundlePem,
+  });
   let controllerTls: RotatingIdentity;
   let peerTls: RotatingIdentity;
   try {
@@ -127,16 +158,32 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     return result;
   };
 
-  const install = async (next: AgentIdentity, event: string, fields: Record<string, unknown>): Promise<void> => {
+  const install = async (
+    next: AgentIdentity,
+    event: string,
+    fields: Record<string, unknown>,
+  ): Promise<void> => {
     controllerTls.update(controllerMaterial(next));
     peerTls.update(peerMaterial(next));
     identity = next;
     try {
       await store.save(next);
     } catch (err) {
-      logger.error({ event: 'identity.persist_failed', stateDir: store.stateDir, err }, 'identity.persist_failed');
+      logger.error(
+        { event: 'identity.persist_failed', stateDir: store.stateDir, err },
+        'identity.persist_failed',
+      );
     }
-    logger.info({ event, spiffeId: next.spiffeId, notAfter: next.notAfter.toISOString(), bundleVersion: next.bundleVersion, ...fields }, event);
+    logger.info(
+      {
+        event,
+        spiffeId: next.spiffeId,
+        notAfter: next.notAfter.toISOString(),
+        bundleVersion: next.bundleVersion,
+        ...fields,
+      },
+      event,
+    );
   };
 
   const renewOnce = async (reason: RenewalReason): Promise<void> => {
@@ -144,15 +191,29 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     const response = await dialer.renew({ csrPem: await createCertificateSigningRequest(key) });
     const obtainedAt = now();
     const offered = response.trustBundle;
-    const bundle = offered !== undefined && offered.rootsPem !== '' && offered.version >= identity.bundleVersion ? offered : undefined;
+    const bundle =
+      offered !== undefined && offered.rootsPem !== '' && offered.version >= identity.bundleVersion
+        ? offered
+        : undefined;
     const bundlePem = bundle?.rootsPem ?? identity.bundlePem;
     let svid;
     try {
-      svid = validateX509Svid(response.certificateChainPem, bundlePem, { trustDomain: identity.trustDomain, at: obtainedAt });
-      if (svid.spiffeId !== identity.spiffeId) throw new Error(`issued to ${svid.spiffeId}, not ${identity.spiffeId}`);
-      assertKeyMatchesCertificate(key, svid.leaf, { keySource: 'the renewal key', certificateSource: 'RenewResponse' });
+      svid = validateX509Svid(response.certificateChainPem, bundlePem, {
+        trustDomain: identity.trustDomain,
+        at: obtainedAt,
+      });
+      if (svid.spiffeId !== identity.spiffeId)
+        throw new Error(`issued to ${svid.spiffeId}, not ${identity.spiffeId}`);
+      assertKeyMatchesCertificate(key, svid.leaf, {
+        keySource: 'the renewal key',
+        certificateSource: 'RenewResponse',
+      });
     } catch (cause) {
-      throw new SigilError('ERR_RENEWAL_INVALID', `the controller's renewal answer is unusable: ${(cause as Error).message}`, { cause });
+      throw new SigilError(
+        'ERR_RENEWAL_INVALID',
+        `the controller's renewal answer is unusable: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     const renewals = identity.renewals + 1;
     await install(
@@ -188,7 +249,16 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     current: () => identity,
     renew,
     now: () => now().getTime(),
-    onError: (err, retryInMs) => logger.warn({ event: 'renewal.failed', reason: (err as Error).message, retryInMs, notAfter: identity.notAfter.toISOString() }, 'renewal.failed'),
+    onError: (err, retryInMs) =>
+      logger.warn(
+        {
+          event: 'renewal.failed',
+          reason: (err as Error).message,
+          retryInMs,
+          notAfter: identity.notAfter.toISOString(),
+        },
+        'renewal.failed',
+      ),
   });
 
   return {
@@ -202,14 +272,22 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     },
     async peerServerCredentials() {
       const handle = await createServerCredentials(
-        loadServerTlsConfig({ env: {}, configFile: false, identity: peerTls, requireClientCertificate: true }),
+        loadServerTlsConfig({
+          env: {},
+          configFile: false,
+          identity: peerTls,
+          requireClientCertificate: true,
+        }),
         credentialsOptions,
       );
       handles.push(handle);
       return handle;
     },
     async peerClientCredentials(expectedServerId) {
-      const handle = await createClientCredentials(loadClientTlsConfig({ env: {}, configFile: false, identity: peerTls, expectedServerId }), credentialsOptions);
+      const handle = await createClientCredentials(
+        loadClientTlsConfig({ env: {}, configFile: false, identity: peerTls, expectedServerId }),
+        credentialsOptions,
+      );
       handles.push(handle);
       return handle;
     },
@@ -227,7 +305,12 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       handles.push(controllerCredentials);
       scheduler.start();
       logger.info(
-        { event: 'renewal.scheduled', spiffeId: identity.spiffeId, notAfter: identity.notAfter.toISOString(), renewAt: scheduler.nextRenewalAt?.toISOString() },
+        {
+          event: 'renewal.scheduled',
+          spiffeId: identity.spiffeId,
+          notAfter: identity.notAfter.toISOString(),
+          renewAt: scheduler.nextRenewalAt?.toISOString(),
+        },
         'renewal.scheduled',
       );
     },
@@ -238,9 +321,14 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     renewNow: () => scheduler.renewNow(),
     applyBundle: (bundle) =>
       serialized(async () => {
-        if (bundle.version <= identity.bundleVersion && bundle.rootsPem === identity.bundlePem) return;
+        if (bundle.version <= identity.bundleVersion && bundle.rootsPem === identity.bundlePem)
+          return;
         if (bundle.version < identity.bundleVersion) return;
-        await install({ ...identity, bundlePem: bundle.rootsPem, bundleVersion: bundle.version }, 'bundle.updated', { previousVersion: identity.bundleVersion });
+        await install(
+          { ...identity, bundlePem: bundle.rootsPem, bundleVersion: bundle.version },
+          'bundle.updated',
+          { previousVersion: identity.bundleVersion },
+        );
         metrics.bundleUpdates.inc();
       }),
   };

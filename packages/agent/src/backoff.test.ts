@@ -10,7 +10,11 @@ describe('createBackoff', () => {
 
   it('uses full jitter: any delay from zero up to the ceiling', () => {
     const values = [0, 0.5, 0.25];
-    const backoff = createBackoff({ initialMs: 1_000, maxMs: 60_000, random: () => values.shift()! });
+    const backoff = createBackoff({
+      initialMs: 1_000,
+      maxMs: 60_000,
+      random: () => values.shift()!,
+    });
     expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([0, 1_000, 1_000]);
   });
 

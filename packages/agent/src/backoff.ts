@@ -1,4 +1,12 @@
-/** Options of {@link createBackoff}. */
+/**
+ * Options of {@link createBackoff}.
+ *
+ * @example
+ * ```ts
+ * const options: BackoffOptions = { initialMs: 500, maxMs: 30_000, multiplier: 2, random: () => 0.5 };
+ * createBackoff(options).next(); // 250
+ * ```
+ */
 export interface BackoffOptions {
   /** Ceiling of the first delay, in milliseconds. Default 500. */
   initialMs?: number;
@@ -10,7 +18,16 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-/** Exponential backoff with full jitter, see {@link createBackoff}. */
+/**
+ * Exponential backoff with full jitter, see {@link createBackoff}.
+ *
+ * @example
+ * ```ts
+ * const backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 });
+ * const delay = backoff.next();
+ * logger.warn({ event: 'stream.retry', attempt: backoff.attempts, retryInMs: delay }, 'stream.retry');
+ * ```
+ */
 export interface Backoff {
   /** The delay before the next attempt, and counts the attempt. */
   next(): number;

@@ -1,23 +1,54 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { createLogger, installShutdownHandlers, runMain } from '@sigil/service-kit';
-import { startAgentRuntime, enrollFromConfig, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
+import {
+  startAgentRuntime,
+  enrollFromConfig,
+  type AgentRuntime,
+  type AgentRuntimeOptions,
+} from './agent-runtime';
 import { CONFIG_FILE_ENV, resolveAgentConfig, type AgentConfig } from './config';
 import type { AgentKind } from './identity';
 import { settingsFor, type AgentCommand, type AgentSettingName } from './settings';
 
-/** What the connector or tunneler adds on top of the shared runtime. */
+/**
+ * What the connector or tunneler adds on top of the shared runtime.
+ *
+ * @example
+ * ```ts
+ * async function startConnectorPart(context: AgentStartContext): Promise<RunningAgentPart> {
+ *   const control = createStreamSupervisor({ ...controlOptions(context), onStateChange: (up) => context.runtime.setReady(up) });
+ *   control.start();
+ *   return { stop: () => control.stop() };
+ * }
+ * ```
+ */
 export interface AgentStartContext extends AgentRuntimeOptions {
   runtime: AgentRuntime;
 }
 
-/** A started connector or tunneler part. */
+/**
+ * A started connector or tunneler part.
+ *
+ * @example
+ * ```ts
+ * const part: RunningAgentPart = { stop: () => tunnel.stop() };
+ * ```
+ */
 export interface RunningAgentPart {
   /** Ends its streams and servers. */
   stop(): Promise<void>;
 }
 
-/** A running agent, see {@link startAgent}. */
+/**
+ * A running agent, see {@link startAgent}.
+ *
+ * @example
+ * ```ts
+ * const agent: RunningAgent = await startAgent({ config, version, logger }, startConnectorPart);
+ * installShutdownHandlers({ logger, shutdown: () => agent.stop() });
+ * ```
+ */
 export interface RunningAgent<TPart extends RunningAgentPart = RunningAgentPart> {
   readonly runtime: AgentRuntime;
   readonly part: TPart;
@@ -57,7 +88,15 @@ export async function startAgent<TPart extends RunningAgentPart>(
   };
 }
 
-/** Options of {@link runAgentCli}. */
+/**
+ * Options of {@link runAgentCli}.
+ *
+ * @example
+ * ```ts
+ * const options: AgentCliOptions = { kind: 'tunneler', version: '0.1.0', start: startTunnelerPart };
+ * runAgentCli(options);
+ * ```
+ */
 export interface AgentCliOptions {
   kind: AgentKind;
   version: string;
@@ -91,14 +130,22 @@ export function runAgentCli(options: AgentCliOptions): void {
   const env = options.env ?? process.env;
   quietTlsServernameWarning();
   const program = new Command(`sigil-${options.kind}`)
-    .description(`Sigil ${options.kind}: enrolls with the controller, then keeps its mTLS stream, heartbeats and certificate renewal going.`)
+    .description(
+      `Sigil ${options.kind}: enrolls with the controller, then keeps its mTLS stream, heartbeats and certificate renewal going.`,
+    )
     .version(options.version)
     .showHelpAfterError();
   for (const command of ['enroll', 'run'] as const) {
     const sub = program.command(command).description(COMMANDS[command]);
     for (const setting of settingsFor(options.kind)) {
-      const fallback = setting.defaultValue === undefined ? '' : `, default ${setting.defaultValue}`;
-      sub.addOption(new Option(`--${setting.flag} <value>`, `${setting.description} (env ${setting.env}${fallback})`));
+      const fallback =
+        setting.defaultValue === undefined ? '' : `, default ${setting.defaultValue}`;
+      sub.addOption(
+        new Option(
+          `--${setting.flag} <value>`,
+          `${setting.description} (env ${setting.env}${fallback})`,
+        ),
+      );
     }
     sub.option('--config <file>', `YAML config file (env ${CONFIG_FILE_ENV})`);
     sub.option('--ephemeral', 'enroll and run in one process, keeping the identity in memory only');
@@ -119,10 +166,14 @@ export function runAgentCli(options: AgentCliOptions): void {
   runMain(() => program.parseAsync([...(options.argv ?? process.argv)]).then(() => undefined));
 }
 
-function flagValues(kind: AgentKind, flags: Record<string, string | boolean | undefined>): Partial<Record<AgentSettingName, string>> {
+function flagValues(
+  kind: AgentKind,
+  flags: Record<string, string | boolean | undefined>,
+): Partial<Record<AgentSettingName, string>> {
   const values: Partial<Record<AgentSettingName, string>> = {};
   for (const setting of settingsFor(kind)) {
-    const value = flags[setting.flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())];
+    const value =
+      flags[setting.flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())];
     if (typeof value === 'string') values[setting.name] = value;
   }
   return values;
@@ -130,7 +181,11 @@ function flagValues(kind: AgentKind, flags: Record<string, string | boolean | un
 
 async function enroll(config: AgentConfig, version: string, json: boolean): Promise<void> {
   // Standard output carries the result; logs go to standard error.
-  const logger = createLogger({ name: `sigil-${config.kind}`, level: config.logLevel, destination: pino.destination(2) });
+  const logger = createLogger({
+    name: `sigil-${config.kind}`,
+    level: config.logLevel,
+    destination: pino.destination(2),
+  });
   const { identity, store } = await enrollFromConfig({ config, version, logger });
   const result = {
     kind: identity.kind,
@@ -164,6 +219,8 @@ function quietTlsServernameWarning(): void {
   process.removeAllListeners('warning');
   process.on('warning', (warning: Error & { code?: string }) => {
     if (warning.code === 'DEP0123') return;
-    process.stderr.write(`(node:${process.pid}) ${warning.code === undefined ? '' : `[${warning.code}] `}${warning.name}: ${warning.message}\n`);
+    process.stderr.write(
+      `(node:${process.pid}) ${warning.code === undefined ? '' : `[${warning.code}] `}${warning.name}: ${warning.message}\n`,
+    );
   });
 }

@@ -50,22 +50,39 @@ describe('resolveAgentConfig', () => {
 
   it('lets flags win over the environment, and the environment over the file', () => {
     const file = path.join(dir, 'agent.yaml');
-    writeFileSync(file, 'connector_id: from-file\nheartbeat_interval: 3s\ncontroller:\n  addr: [file-a:1, file-b:2]\n');
+    writeFileSync(
+      file,
+      'connector_id: from-file\nheartbeat_interval: 3s\ncontroller:\n  addr: [file-a:1, file-b:2]\n',
+    );
     const config = resolveAgentConfig({
       kind: 'connector',
       command: 'enroll',
-      env: { ...enrollEnv, CONNECTOR_ID: 'from-env', CONTROLLER_ADDR: undefined, AGENT_CONFIG_PATH: file },
+      env: {
+        ...enrollEnv,
+        CONNECTOR_ID: 'from-env',
+        CONTROLLER_ADDR: undefined,
+        AGENT_CONFIG_PATH: file,
+      },
       flags: { agentId: 'from-flag' },
     });
     expect(config.agentId).toBe('from-flag');
     expect(config.heartbeatIntervalMs).toBe(3_000);
     expect(config.controllerAddresses).toEqual(['file-a:1', 'file-b:2']);
-    const envWins = resolveAgentConfig({ kind: 'connector', command: 'enroll', env: { ...enrollEnv, CONNECTOR_ID: 'from-env' }, configFile: file });
+    const envWins = resolveAgentConfig({
+      kind: 'connector',
+      command: 'enroll',
+      env: { ...enrollEnv, CONNECTOR_ID: 'from-env' },
+      configFile: file,
+    });
     expect(envWins.agentId).toBe('from-env');
   });
 
   it('names the missing variable, its flag and its file key', () => {
-    const error = failure({ kind: 'tunneler', command: 'enroll', env: { ...enrollEnv, CONNECTOR_ID: undefined, TUNNELER_ID: 'laptop-1' } });
+    const error = failure({
+      kind: 'tunneler',
+      command: 'enroll',
+      env: { ...enrollEnv, CONNECTOR_ID: undefined, TUNNELER_ID: 'laptop-1' },
+    });
     expect(error.code).toBe('ERR_CONFIG_MISSING');
     expect(error.message).toBe(
       'CONNECTOR_ADDR is not set: sigil-tunneler enroll needs it (env CONNECTOR_ADDR, flag --connector-addr or connector.addr in the config file)',
@@ -73,19 +90,42 @@ describe('resolveAgentConfig', () => {
   });
 
   it('asks for no enrollment settings to run from a state dir', () => {
-    const config = resolveAgentConfig({ kind: 'tunneler', command: 'run', env: { STATE_DIR: '/state' } });
-    expect(config).toMatchObject({ enrolls: false, stateDir: '/state', httpAddress: { port: 9091 }, logLevel: 'info' });
+    const config = resolveAgentConfig({
+      kind: 'tunneler',
+      command: 'run',
+      env: { STATE_DIR: '/state' },
+    });
+    expect(config).toMatchObject({
+      enrolls: false,
+      stateDir: '/state',
+      httpAddress: { port: 9091 },
+      logLevel: 'info',
+    });
     expect(config.enrollmentToken).toBeUndefined();
   });
 
   it('falls back to systemd STATE_DIRECTORY, and needs a state dir unless ephemeral', () => {
-    expect(resolveAgentConfig({ kind: 'connector', command: 'run', env: { STATE_DIRECTORY: '/var/lib/sigil-connector:/x' } }).stateDir).toBe(
-      '/var/lib/sigil-connector',
+    expect(
+      resolveAgentConfig({
+        kind: 'connector',
+        command: 'run',
+        env: { STATE_DIRECTORY: '/var/lib/sigil-connector:/x' },
+      }).stateDir,
+    ).toBe('/var/lib/sigil-connector');
+    expect(failure({ kind: 'connector', command: 'run', env: {} }).message).toContain(
+      'STATE_DIR is not set',
     );
-    expect(failure({ kind: 'connector', command: 'run', env: {} }).message).toContain('STATE_DIR is not set');
-    const ephemeral = resolveAgentConfig({ kind: 'connector', command: 'run', ephemeral: true, env: enrollEnv });
+    const ephemeral = resolveAgentConfig({
+      kind: 'connector',
+      command: 'run',
+      ephemeral: true,
+      env: enrollEnv,
+    });
     expect(ephemeral).toMatchObject({ enrolls: true, ephemeral: true, stateDir: undefined });
-    expect(failure({ kind: 'connector', command: 'run', ephemeral: true, env: { STATE_DIR: '/s' } }).message).toContain('--ephemeral needs it');
+    expect(
+      failure({ kind: 'connector', command: 'run', ephemeral: true, env: { STATE_DIR: '/s' } })
+        .message,
+    ).toContain('--ephemeral needs it');
   });
 
   it.each([
@@ -95,38 +135,67 @@ describe('resolveAgentConfig', () => {
     [{ HEARTBEAT_INTERVAL: '10' }, 'HEARTBEAT_INTERVAL="10" is not a duration'],
     [{ AGENT_HTTP_ADDR: 'localhost' }, 'AGENT_HTTP_ADDR'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-    [{ RECONNECT_BACKOFF_MAX: '100ms' }, 'RECONNECT_BACKOFF_MAX=100ms is below RECONNECT_BACKOFF_INITIAL'],
+    [
+      { RECONNECT_BACKOFF_MAX: '100ms' },
+      'RECONNECT_BACKOFF_MAX=100ms is below RECONNECT_BACKOFF_INITIAL',
+    ],
   ])('refuses %p', (override, message) => {
-    const error = failure({ kind: 'connector', command: 'enroll', env: { ...enrollEnv, ...override } });
+    const error = failure({
+      kind: 'connector',
+      command: 'enroll',
+      env: { ...enrollEnv, ...override },
+    });
     expect(error.code).toBe('ERR_CONFIG_INVALID');
     expect(error.message).toContain(message);
   });
 
   it('names the flag when a flag is at fault', () => {
-    expect(failure({ kind: 'connector', command: 'enroll', env: enrollEnv, flags: { heartbeatInterval: 'soon' } }).message).toContain(
-      '--heartbeat-interval="soon" is not a duration',
-    );
+    expect(
+      failure({
+        kind: 'connector',
+        command: 'enroll',
+        env: enrollEnv,
+        flags: { heartbeatInterval: 'soon' },
+      }).message,
+    ).toContain('--heartbeat-interval="soon" is not a duration');
   });
 
   it('refuses unknown and misplaced keys in the config file, naming file and key', () => {
     const file = path.join(dir, 'agent.yaml');
     writeFileSync(file, 'controller:\n  adr: x:1\n');
-    const error = failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file });
+    const error = failure({
+      kind: 'connector',
+      command: 'run',
+      env: { STATE_DIR: '/s' },
+      configFile: file,
+    });
     expect(error.message).toContain(`config file ${file}: unknown key "controller.adr"`);
     writeFileSync(file, 'connector:\n  addr: x:1\n');
-    expect(failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file }).message).toContain('unknown key "connector.addr"');
+    expect(
+      failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file })
+        .message,
+    ).toContain('unknown key "connector.addr"');
     writeFileSync(file, 'heartbeat_interval: 10\n');
-    expect(failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file }).message).toContain(
-      `${file}: heartbeat_interval="10" is not a duration`,
-    );
+    expect(
+      failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file })
+        .message,
+    ).toContain(`${file}: heartbeat_interval="10" is not a duration`);
   });
 
   it('reports an unreadable or malformed config file', () => {
-    expect(failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: path.join(dir, 'none.yaml') }).code).toBe(
-      'ERR_FILE_UNREADABLE',
-    );
+    expect(
+      failure({
+        kind: 'connector',
+        command: 'run',
+        env: { STATE_DIR: '/s' },
+        configFile: path.join(dir, 'none.yaml'),
+      }).code,
+    ).toBe('ERR_FILE_UNREADABLE');
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(file, 'a: [1, 2\n');
-    expect(failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file }).message).toContain(`config file ${file}`);
+    expect(
+      failure({ kind: 'connector', command: 'run', env: { STATE_DIR: '/s' }, configFile: file })
+        .message,
+    ).toContain(`config file ${file}`);
   });
 });

@@ -1,11 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { SigilError } from '@sigil/errors';
-import { parseListenAddress, parseLogLevel, type ListenAddress, type LogLevel } from '@sigil/service-kit';
+import {
+  parseListenAddress,
+  parseLogLevel,
+  type ListenAddress,
+  type LogLevel,
+} from '@sigil/service-kit';
 import { parse as parseYaml } from 'yaml';
 import type { AgentKind } from './identity';
 import { parseDurationMs } from '@sigil/service-kit';
-import { settingsFor, type AgentCommand, type AgentSetting, type AgentSettingName } from './settings';
+import {
+  settingsFor,
+  type AgentCommand,
+  type AgentSetting,
+  type AgentSettingName,
+} from './settings';
 
 /**
  * The environment variable naming the optional YAML config file (also `--config`).
@@ -17,7 +27,15 @@ import { settingsFor, type AgentCommand, type AgentSetting, type AgentSettingNam
  */
 export const CONFIG_FILE_ENV = 'AGENT_CONFIG_PATH';
 
-/** Where the raw settings come from; see {@link resolveAgentConfig}. */
+/**
+ * Where the raw settings come from; see {@link resolveAgentConfig}.
+ *
+ * @example
+ * ```ts
+ * const sources: AgentConfigSources = { kind: 'tunneler', command: 'run', env: process.env, configFile: '/etc/sigil/tunneler.yaml' };
+ * const config = resolveAgentConfig(sources);
+ * ```
+ */
 export interface AgentConfigSources {
   kind: AgentKind;
   command: AgentCommand;
@@ -31,7 +49,15 @@ export interface AgentConfigSources {
   ephemeral?: boolean;
 }
 
-/** The typed configuration of a connector or tunneler. */
+/**
+ * The typed configuration of a connector or tunneler.
+ *
+ * @example
+ * ```ts
+ * const config: AgentConfig = resolveAgentConfig({ kind: 'connector', command: 'run', env: process.env });
+ * console.log(config.stateDir, config.heartbeatIntervalMs, `${config.httpAddress.host}:${config.httpAddress.port}`);
+ * ```
+ */
 export interface AgentConfig {
   kind: AgentKind;
   command: AgentCommand;
@@ -64,7 +90,10 @@ interface RawValue {
   source: string;
 }
 
-const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = { connector: '127.0.0.1:9090', tunneler: '127.0.0.1:9091' };
+const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = {
+  connector: '127.0.0.1:9090',
+  tunneler: '127.0.0.1:9091',
+};
 
 /**
  * Parses an agent's configuration once, at the edge: flags win over the environment, which wins
@@ -83,7 +112,8 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
   const ephemeral = sources.ephemeral ?? false;
   const enrolls = command === 'enroll' || ephemeral;
   const configFile = sources.configFile ?? nonEmpty(env[CONFIG_FILE_ENV]);
-  const fileValues = configFile === undefined ? new Map<string, RawValue>() : readConfigFile(configFile, settings);
+  const fileValues =
+    configFile === undefined ? new Map<string, RawValue>() : readConfigFile(configFile, settings);
 
   const raw = (name: AgentSettingName): RawValue | undefined => {
     const spec = settings.find((s) => s.name === name);
@@ -98,9 +128,13 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
     const value = raw(name);
     if (value !== undefined) return value;
     const spec = settings.find((s) => s.name === name)!;
-    throw new SigilError('ERR_CONFIG_MISSING', `${spec.env} is not set: ${why} (env ${spec.env}, flag --${spec.flag} or ${spec.yaml} in the config file)`, {
-      details: { variable: spec.env },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_MISSING',
+      `${spec.env} is not set: ${why} (env ${spec.env}, flag --${spec.flag} or ${spec.yaml} in the config file)`,
+      {
+        details: { variable: spec.env },
+      },
+    );
   };
   const withDefault = (name: AgentSettingName, fallback: string): RawValue => {
     const spec = settings.find((s) => s.name === name)!;
@@ -117,18 +151,28 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
   const controller = enrolls ? required('controllerAddr', need) : raw('controllerAddr');
   const caPath = enrolls ? required('controllerCaPath', need) : raw('controllerCaPath');
   const agentId = enrolls ? required('agentId', need) : raw('agentId');
-  const connectorAddr = kind === 'tunneler' && enrolls ? required('connectorAddr', need) : raw('connectorAddr');
-  const stateDir = ephemeral ? undefined : (raw('stateDir') ?? systemdStateDirectory(env) ?? required('stateDir', `${need} unless --ephemeral`));
+  const connectorAddr =
+    kind === 'tunneler' && enrolls ? required('connectorAddr', need) : raw('connectorAddr');
+  const stateDir = ephemeral
+    ? undefined
+    : (raw('stateDir') ??
+      systemdStateDirectory(env) ??
+      required('stateDir', `${need} unless --ephemeral`));
 
   const reconnectInitialMs = duration('reconnectInitial');
   const reconnectMax = withDefault('reconnectMax', '30s');
   const reconnectMaxMs = parseDurationMs(reconnectMax.value, reconnectMax.source);
   if (reconnectMaxMs < reconnectInitialMs) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${reconnectMax.source}=${reconnectMax.value} is below RECONNECT_BACKOFF_INITIAL`, {
-      details: { variable: reconnectMax.source },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${reconnectMax.source}=${reconnectMax.value} is below RECONNECT_BACKOFF_INITIAL`,
+      {
+        details: { variable: reconnectMax.source },
+      },
+    );
   }
-  const listen = kind === 'connector' ? withDefault('connectorListenAddr', '0.0.0.0:9443') : undefined;
+  const listen =
+    kind === 'connector' ? withDefault('connectorListenAddr', '0.0.0.0:9443') : undefined;
   const http = withDefault('httpAddr', DEFAULT_HTTP_ADDR[kind]);
   const logLevel = raw('logLevel');
 
@@ -143,26 +187,36 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
     controllerCaPath: caPath?.value,
     controllerServerName: raw('controllerServerName')?.value,
     connectorAddress: connectorAddr === undefined ? undefined : parseAddressList(connectorAddr)[0],
-    connectorListenAddress: listen === undefined ? undefined : parseListenAddress(listen.value, listen.source),
+    connectorListenAddress:
+      listen === undefined ? undefined : parseListenAddress(listen.value, listen.source),
     stateDir: stateDir?.value,
     httpAddress: parseListenAddress(http.value, http.source),
     heartbeatIntervalMs: duration('heartbeatInterval'),
     reconnect: { initialMs: reconnectInitialMs, maxMs: reconnectMaxMs },
     privateIp: raw('privateIp')?.value ?? firstPrivateIpv4(),
     // enroll is a one-shot command: its result or its one-line error says it all.
-    logLevel: logLevel === undefined ? (command === 'enroll' ? 'error' : 'info') : parseLogLevel(logLevel.value, logLevel.source),
+    logLevel:
+      logLevel === undefined
+        ? command === 'enroll'
+          ? 'error'
+          : 'info'
+        : parseLogLevel(logLevel.value, logLevel.source),
   };
 }
 
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 function parseAddressList(raw: RawValue): string[] {
-  const entries = raw.value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = raw.value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   if (entries.length === 0) throw invalid(raw, 'no address given');
   for (const entry of entries) {
     const match = HOST_PORT.exec(entry);
     const port = Number(match?.[1]);
-    if (match === null || port < 1 || port > 65535) throw invalid(raw, `"${entry}" is not host:port`);
+    if (match === null || port < 1 || port > 65535)
+      throw invalid(raw, `"${entry}" is not host:port`);
   }
   return entries;
 }
@@ -176,7 +230,11 @@ function parseAgentId(raw: RawValue): string {
 }
 
 function invalid(raw: RawValue, why: string): SigilError {
-  return new SigilError('ERR_CONFIG_INVALID', `${raw.source}=${JSON.stringify(raw.value)} is invalid: ${why}`, { details: { variable: raw.source } });
+  return new SigilError(
+    'ERR_CONFIG_INVALID',
+    `${raw.source}=${JSON.stringify(raw.value)} is invalid: ${why}`,
+    { details: { variable: raw.source } },
+  );
 }
 
 function readConfigFile(file: string, settings: readonly AgentSetting[]): Map<string, RawValue> {
@@ -184,34 +242,51 @@ function readConfigFile(file: string, settings: readonly AgentSetting[]): Map<st
   try {
     document = parseYaml(readFileSync(file, 'utf8'));
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code === undefined ? 'ERR_CONFIG_INVALID' : 'ERR_FILE_UNREADABLE';
-    throw new SigilError(code, `config file ${file}: ${(cause as Error).message.split('\n')[0]}`, { cause, details: { file } });
+    const code =
+      (cause as NodeJS.ErrnoException).code === undefined
+        ? 'ERR_CONFIG_INVALID'
+        : 'ERR_FILE_UNREADABLE';
+    throw new SigilError(code, `config file ${file}: ${(cause as Error).message.split('\n')[0]}`, {
+      cause,
+      details: { file },
+    });
   }
   const values = new Map<string, RawValue>();
   if (document === null || document === undefined) return values;
   const known = new Map(settings.map((s) => [s.yaml, s]));
   const visit = (node: unknown, prefix: string): void => {
     if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
-      for (const [key, child] of Object.entries(node)) visit(child, prefix === '' ? key : `${prefix}.${key}`);
+      for (const [key, child] of Object.entries(node))
+        visit(child, prefix === '' ? key : `${prefix}.${key}`);
       return;
     }
     const spec = known.get(prefix);
     if (spec === undefined) {
-      throw new SigilError('ERR_CONFIG_INVALID', `config file ${file}: unknown key "${prefix}" (known: ${[...known.keys()].join(', ')})`, {
-        details: { file, key: prefix },
-      });
+      throw new SigilError(
+        'ERR_CONFIG_INVALID',
+        `config file ${file}: unknown key "${prefix}" (known: ${[...known.keys()].join(', ')})`,
+        {
+          details: { file, key: prefix },
+        },
+      );
     }
     const value = Array.isArray(node) ? node.map(String).join(',') : String(node);
     values.set(spec.name, { value, source: `${file}: ${prefix}` });
   };
   if (typeof document !== 'object' || Array.isArray(document)) {
-    throw new SigilError('ERR_CONFIG_INVALID', `config file ${file}: expected a mapping of settings`, { details: { file } });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `config file ${file}: expected a mapping of settings`,
+      { details: { file } },
+    );
   }
   visit(document, '');
   return values;
 }
 
-function systemdStateDirectory(env: Readonly<Record<string, string | undefined>>): RawValue | undefined {
+function systemdStateDirectory(
+  env: Readonly<Record<string, string | undefined>>,
+): RawValue | undefined {
   // systemd's StateDirectory= exports STATE_DIRECTORY (colon-separated when several are set).
   const value = nonEmpty(env.STATE_DIRECTORY)?.split(':')[0];
   return value === undefined ? undefined : { value, source: 'STATE_DIRECTORY' };
@@ -222,10 +297,14 @@ function firstPrivateIpv4(): string {
   try {
     interfaces = networkInterfaces();
   } catch (cause) {
-    throw new SigilError('ERR_CONFIG_MISSING', `PRIVATE_IP is not set and the network interfaces cannot be listed (${(cause as Error).message}); set PRIVATE_IP`, {
-      cause,
-      details: { variable: 'PRIVATE_IP' },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_MISSING',
+      `PRIVATE_IP is not set and the network interfaces cannot be listed (${(cause as Error).message}); set PRIVATE_IP`,
+      {
+        cause,
+        details: { variable: 'PRIVATE_IP' },
+      },
+    );
   }
   for (const addresses of Object.values(interfaces)) {
     const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);

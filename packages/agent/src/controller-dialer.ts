@@ -4,7 +4,18 @@ import { controlplaneV1 } from '@sigil/proto';
 import type { OpenedStream } from './stream-supervisor';
 import { describeServiceError, isServiceError } from './internal/grpc-errors';
 
-/** Options of {@link createControllerDialer}. */
+/**
+ * Options of {@link createControllerDialer}.
+ *
+ * @example
+ * ```ts
+ * const options: ControllerDialerOptions = {
+ *   addresses: config.controllerAddresses!, serverName: config.controllerServerName, timeoutMs: 5_000,
+ *   credentials: () => controllerCredentials.credentials,
+ * };
+ * const dialer = createControllerDialer(options);
+ * ```
+ */
 export interface ControllerDialerOptions {
   /** CONTROLLER_ADDR entries, in failover order. */
   addresses: readonly string[];
@@ -16,18 +27,34 @@ export interface ControllerDialerOptions {
   timeoutMs?: number;
 }
 
-/** Reaches the controller's ControlPlaneService, see {@link createControllerDialer}. */
+/**
+ * Reaches the controller's ControlPlaneService, see {@link createControllerDialer}.
+ *
+ * @example
+ * ```ts
+ * const dialer: ControllerDialer = createControllerDialer({ addresses, credentials: () => controllerCredentials.credentials });
+ * const bundle = await dialer.getTrustBundle();
+ * await session.applyBundle(bundle);
+ * ```
+ */
 export interface ControllerDialer {
   readonly addresses: readonly string[];
   /** Opens Connect on a connection of its own (for a stream supervisor). */
-  openConnect(address: string): OpenedStream<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage>;
+  openConnect(
+    address: string,
+  ): OpenedStream<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage>;
   /** Renew with failover. */
   renew(request: controlplaneV1.RenewRequest): Promise<controlplaneV1.RenewResponse>;
   /** GetTrustBundle with failover. */
   getTrustBundle(): Promise<controlplaneV1.TrustBundle>;
 }
 
-type Unary<Req, Res> = (client: controlplaneV1.ControlPlaneServiceClient, request: Req, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res?: Res) => void) => void;
+type Unary<Req, Res> = (
+  client: controlplaneV1.ControlPlaneServiceClient,
+  request: Req,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, res?: Res) => void,
+) => void;
 
 /**
  * The agent's way to the controller over mTLS. Every call gets a connection of its own
@@ -44,16 +71,23 @@ type Unary<Req, Res> = (client: controlplaneV1.ControlPlaneServiceClient, reques
  * ```
  */
 export function createControllerDialer(options: ControllerDialerOptions): ControllerDialer {
-  if (options.addresses.length === 0) throw new SigilError('ERR_CONFIG_MISSING', 'no controller address (CONTROLLER_ADDR)');
+  if (options.addresses.length === 0)
+    throw new SigilError('ERR_CONFIG_MISSING', 'no controller address (CONTROLLER_ADDR)');
   let preferred = 0;
   const channelOptions: grpc.ChannelOptions = {
     'grpc.use_local_subchannel_pool': 1,
-    ...(options.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': options.serverName }),
+    ...(options.serverName === undefined
+      ? {}
+      : { 'grpc.ssl_target_name_override': options.serverName }),
   };
   const client = (address: string): controlplaneV1.ControlPlaneServiceClient =>
     new controlplaneV1.ControlPlaneServiceClient(address, options.credentials(), channelOptions);
 
-  const unary = async <Req, Res>(method: string, call: Unary<Req, Res>, request: Req): Promise<Res> => {
+  const unary = async <Req, Res>(
+    method: string,
+    call: Unary<Req, Res>,
+    request: Req,
+  ): Promise<Res> => {
     const failures: string[] = [];
     for (let attempt = 0; attempt < options.addresses.length; attempt += 1) {
       const index = (preferred + attempt) % options.addresses.length;
@@ -67,15 +101,23 @@ export function createControllerDialer(options: ControllerDialerOptions): Contro
         preferred = index;
         return response;
       } catch (err) {
-        if (!isServiceError(err) || (err.code !== grpc.status.UNAVAILABLE && err.code !== grpc.status.DEADLINE_EXCEEDED)) throw err;
+        if (
+          !isServiceError(err) ||
+          (err.code !== grpc.status.UNAVAILABLE && err.code !== grpc.status.DEADLINE_EXCEEDED)
+        )
+          throw err;
         failures.push(`${address}: ${describeServiceError(err)}`);
       } finally {
         channel.close();
       }
     }
-    throw new SigilError('ERR_CONTROLLER_UNREACHABLE', `${method}: no controller reachable (${failures.join('; ')})`, {
-      details: { addresses: options.addresses },
-    });
+    throw new SigilError(
+      'ERR_CONTROLLER_UNREACHABLE',
+      `${method}: no controller reachable (${failures.join('; ')})`,
+      {
+        details: { addresses: options.addresses },
+      },
+    );
   };
 
   return {
@@ -84,7 +126,13 @@ export function createControllerDialer(options: ControllerDialerOptions): Contro
       const channel = client(address);
       return { stream: channel.connect(), close: () => channel.close() };
     },
-    renew: (request) => unary('Renew', (c, req, opts, cb) => c.renew(req, new grpc.Metadata(), opts, cb), request),
-    getTrustBundle: () => unary('GetTrustBundle', (c, req, opts, cb) => c.getTrustBundle(req, new grpc.Metadata(), opts, cb), {}),
+    renew: (request) =>
+      unary('Renew', (c, req, opts, cb) => c.renew(req, new grpc.Metadata(), opts, cb), request),
+    getTrustBundle: () =>
+      unary(
+        'GetTrustBundle',
+        (c, req, opts, cb) => c.getTrustBundle(req, new grpc.Metadata(), opts, cb),
+        {},
+      ),
   };
 }

@@ -1,6 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
-import { assertKeyMatchesCertificate, createCertificateSigningRequest, generateKeyPair, validateX509Svid, type KeyPair } from '@sigil/pki';
+import {
+  assertKeyMatchesCertificate,
+  createCertificateSigningRequest,
+  generateKeyPair,
+  validateX509Svid,
+  type KeyPair,
+} from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import { createBackoff, type BackoffOptions } from './backoff';
@@ -8,7 +14,18 @@ import type { AgentIdentity, AgentKind } from './identity';
 import { describeServiceError, isServiceError, untrustedPeerReason } from './internal/grpc-errors';
 import { tokenFingerprint } from './token';
 
-/** Options of {@link enrollAgent}. */
+/**
+ * Options of {@link enrollAgent}.
+ *
+ * @example
+ * ```ts
+ * const options: EnrollAgentOptions = {
+ *   kind: 'tunneler', agentId: 'laptop-7', token, version: '0.1.0', privateIp: '10.0.1.20',
+ *   controllerAddresses: ['10.0.0.5:8443'], controllerCaPath, controllerCaPem, connectorAddress: '10.0.0.9:9443', logger,
+ * };
+ * const identity = await enrollAgent(options);
+ * ```
+ */
 export interface EnrollAgentOptions {
   kind: AgentKind;
   agentId: string;
@@ -102,7 +119,17 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
   for (let round = 1; round <= rounds; round += 1) {
     failures = [];
     for (const address of options.controllerAddresses) {
-      options.logger?.info({ event: 'enroll.attempt', address, round, kind: options.kind, agentId: options.agentId, token }, 'enroll.attempt');
+      options.logger?.info(
+        {
+          event: 'enroll.attempt',
+          address,
+          round,
+          kind: options.kind,
+          agentId: options.agentId,
+          token,
+        },
+        'enroll.attempt',
+      );
       let response: controlplaneV1.EnrollResponse;
       try {
         response = await callEnroll(address, request, options);
@@ -112,32 +139,68 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
           throw new SigilError(
             'ERR_CONTROLLER_UNTRUSTED',
             `the controller at ${address} is not trusted: its certificate does not verify against CONTROLLER_CA_PATH ${options.controllerCaPath} (${untrusted})`,
-            { cause: err, details: { address, file: options.controllerCaPath, exitCode: EXIT_CONTROLLER_UNREACHABLE } },
+            {
+              cause: err,
+              details: {
+                address,
+                file: options.controllerCaPath,
+                exitCode: EXIT_CONTROLLER_UNREACHABLE,
+              },
+            },
           );
         }
-        if (isServiceError(err) && (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)) {
+        if (
+          isServiceError(err) &&
+          (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)
+        ) {
           failures.push(`${address}: ${describeServiceError(err)}`);
-          options.logger?.warn({ event: 'enroll.unreachable', address, round, reason: describeServiceError(err) }, 'enroll.unreachable');
+          options.logger?.warn(
+            { event: 'enroll.unreachable', address, round, reason: describeServiceError(err) },
+            'enroll.unreachable',
+          );
           continue;
         }
         throw new SigilError(
           'ERR_ENROLLMENT_REFUSED',
           `the controller at ${address} refused enrollment of ${options.kind} ${options.agentId} with token ${token}: ${isServiceError(err) ? err.details : String(err)}`,
-          { cause: err, details: { address, token, exitCode: EXIT_ENROLLMENT_REFUSED, grpcCode: isServiceError(err) ? err.code : undefined } },
+          {
+            cause: err,
+            details: {
+              address,
+              token,
+              exitCode: EXIT_ENROLLMENT_REFUSED,
+              grpcCode: isServiceError(err) ? err.code : undefined,
+            },
+          },
         );
       }
       return identityFromResponse(response, key, options, now());
     }
     if (round < rounds) await new Promise((resolve) => setTimeout(resolve, backoff.next()));
   }
-  throw new SigilError('ERR_CONTROLLER_UNREACHABLE', `no controller reachable for enrollment after ${rounds} rounds: ${failures.join('; ')}`, {
-    details: { addresses: options.controllerAddresses, exitCode: EXIT_CONTROLLER_UNREACHABLE },
-  });
+  throw new SigilError(
+    'ERR_CONTROLLER_UNREACHABLE',
+    `no controller reachable for enrollment after ${rounds} rounds: ${failures.join('; ')}`,
+    {
+      details: { addresses: options.controllerAddresses, exitCode: EXIT_CONTROLLER_UNREACHABLE },
+    },
+  );
 }
 
-function callEnroll(address: string, request: controlplaneV1.EnrollRequest, options: EnrollAgentOptions): Promise<controlplaneV1.EnrollResponse> {
-  const channelOptions: grpc.ChannelOptions = options.controllerServerName === undefined ? {} : { 'grpc.ssl_target_name_override': options.controllerServerName };
-  const client = new controlplaneV1.EnrollmentServiceClient(address, grpc.credentials.createSsl(Buffer.from(options.controllerCaPem)), channelOptions);
+function callEnroll(
+  address: string,
+  request: controlplaneV1.EnrollRequest,
+  options: EnrollAgentOptions,
+): Promise<controlplaneV1.EnrollResponse> {
+  const channelOptions: grpc.ChannelOptions =
+    options.controllerServerName === undefined
+      ? {}
+      : { 'grpc.ssl_target_name_override': options.controllerServerName };
+  const client = new controlplaneV1.EnrollmentServiceClient(
+    address,
+    grpc.credentials.createSsl(Buffer.from(options.controllerCaPem)),
+    channelOptions,
+  );
   const deadline = new Date(Date.now() + (options.timeoutMs ?? 15_000));
   return new Promise<controlplaneV1.EnrollResponse>((resolve, reject) => {
     client.enroll(request, new grpc.Metadata(), { deadline }, (err, response) => {
@@ -148,20 +211,37 @@ function callEnroll(address: string, request: controlplaneV1.EnrollRequest, opti
   });
 }
 
-function identityFromResponse(response: controlplaneV1.EnrollResponse, key: KeyPair, options: EnrollAgentOptions, obtainedAt: Date): AgentIdentity {
+function identityFromResponse(
+  response: controlplaneV1.EnrollResponse,
+  key: KeyPair,
+  options: EnrollAgentOptions,
+  obtainedAt: Date,
+): AgentIdentity {
   const invalid = (why: string, cause?: unknown): SigilError =>
-    new SigilError('ERR_ENROLLMENT_INVALID', `the controller's enrollment answer for ${options.kind} ${options.agentId} is unusable: ${why}`, { cause });
+    new SigilError(
+      'ERR_ENROLLMENT_INVALID',
+      `the controller's enrollment answer for ${options.kind} ${options.agentId} is unusable: ${why}`,
+      { cause },
+    );
   const bundle = response.trustBundle;
   if (bundle === undefined || bundle.rootsPem === '') throw invalid('no runtime trust bundle');
   let svid;
   try {
-    svid = validateX509Svid(response.certificateChainPem, bundle.rootsPem, { trustDomain: bundle.trustDomain, at: obtainedAt });
+    svid = validateX509Svid(response.certificateChainPem, bundle.rootsPem, {
+      trustDomain: bundle.trustDomain,
+      at: obtainedAt,
+    });
   } catch (cause) {
     throw invalid((cause as Error).message, cause);
   }
-  if (!svid.spiffeId.endsWith(`/${options.kind}/${options.agentId}`)) throw invalid(`issued to ${svid.spiffeId}, not to ${options.kind} ${options.agentId}`);
-  assertKeyMatchesCertificate(key, svid.leaf, { keySource: 'the generated key', certificateSource: 'EnrollResponse' });
-  if (options.kind === 'tunneler' && response.connectorId === '') throw invalid('no connector_id for the tunneler');
+  if (!svid.spiffeId.endsWith(`/${options.kind}/${options.agentId}`))
+    throw invalid(`issued to ${svid.spiffeId}, not to ${options.kind} ${options.agentId}`);
+  assertKeyMatchesCertificate(key, svid.leaf, {
+    keySource: 'the generated key',
+    certificateSource: 'EnrollResponse',
+  });
+  if (options.kind === 'tunneler' && response.connectorId === '')
+    throw invalid('no connector_id for the tunneler');
   return {
     kind: options.kind,
     agentId: options.agentId,

@@ -11,7 +11,10 @@ let controllerCa: CertificateAuthority;
 
 beforeAll(async () => {
   ca = await createCertificateAuthority({ trustDomain: 'example.org', commonName: 'runtime' });
-  controllerCa = await createCertificateAuthority({ trustDomain: 'example.org', commonName: 'bootstrap' });
+  controllerCa = await createCertificateAuthority({
+    trustDomain: 'example.org',
+    commonName: 'bootstrap',
+  });
 });
 
 function issueIdentity(renewals = 0): Promise<AgentIdentity> {
@@ -34,12 +37,25 @@ describe('createIdentityStore', () => {
     await createIdentityStore({ kind: 'connector', stateDir: dir }).save(identity);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(dir, STATE_FILES.key)).mode & 0o777).toBe(0o600);
-    expect(readFileSync(path.join(dir, STATE_FILES.certificate), 'utf8')).toBe(identity.certificateChainPem);
+    expect(readFileSync(path.join(dir, STATE_FILES.certificate), 'utf8')).toBe(
+      identity.certificateChainPem,
+    );
     const metadata = JSON.parse(readFileSync(path.join(dir, STATE_FILES.metadata), 'utf8'));
-    expect(metadata).toMatchObject({ kind: 'connector', agent_id: 'edge-1', spiffe_id: identity.spiffeId, controller_addrs: ['127.0.0.1:8443'] });
+    expect(metadata).toMatchObject({
+      kind: 'connector',
+      agent_id: 'edge-1',
+      spiffe_id: identity.spiffeId,
+      controller_addrs: ['127.0.0.1:8443'],
+    });
     expect(JSON.stringify(metadata)).not.toContain('PRIVATE KEY');
     const loaded = await createIdentityStore({ kind: 'connector', stateDir: dir }).load();
-    expect(loaded).toEqual({ ...identity, connectorId: undefined, connectorAddress: undefined, notBefore: loaded!.notBefore, notAfter: loaded!.notAfter });
+    expect(loaded).toEqual({
+      ...identity,
+      connectorId: undefined,
+      connectorAddress: undefined,
+      notBefore: loaded!.notBefore,
+      notAfter: loaded!.notAfter,
+    });
     expect(Math.abs(loaded!.notAfter.getTime() - identity.notAfter.getTime())).toBeLessThan(1000);
   });
 
@@ -52,7 +68,9 @@ describe('createIdentityStore', () => {
     expect(loaded!.certificateChainPem).toBe(renewed.certificateChainPem);
     expect(loaded!.privateKeyPem).toBe(renewed.privateKeyPem);
     expect(loaded!.renewals).toBe(1);
-    expect(existsSync(path.join(dir, 'tls.crt.new')) || existsSync(path.join(dir, 'tls.key.new'))).toBe(false);
+    expect(
+      existsSync(path.join(dir, 'tls.crt.new')) || existsSync(path.join(dir, 'tls.key.new')),
+    ).toBe(false);
   });
 
   describe('after a crash in the middle of a renewal', () => {
@@ -89,10 +107,17 @@ describe('createIdentityStore', () => {
 
   it('refuses a key that does not match the certificate, naming both files', async () => {
     await createIdentityStore({ kind: 'connector', stateDir: dir }).save(await issueIdentity());
-    writeFileSync(path.join(dir, STATE_FILES.key), (await generateKeyPair('ec-p256')).privateKeyPem);
-    await expect(createIdentityStore({ kind: 'connector', stateDir: dir }).load()).rejects.toMatchObject({
+    writeFileSync(
+      path.join(dir, STATE_FILES.key),
+      (await generateKeyPair('ec-p256')).privateKeyPem,
+    );
+    await expect(
+      createIdentityStore({ kind: 'connector', stateDir: dir }).load(),
+    ).rejects.toMatchObject({
       code: 'ERR_KEY_MISMATCH',
-      message: expect.stringContaining(`${path.join(dir, 'tls.key')} is not the key of the certificate in ${path.join(dir, 'tls.crt')}`),
+      message: expect.stringContaining(
+        `${path.join(dir, 'tls.key')} is not the key of the certificate in ${path.join(dir, 'tls.crt')}`,
+      ),
     });
   });
 
@@ -102,7 +127,9 @@ describe('createIdentityStore', () => {
       'holds the identity of a connector (edge-1), not of a tunneler',
     );
     rmSync(path.join(dir, STATE_FILES.bundle));
-    await expect(createIdentityStore({ kind: 'connector', stateDir: dir }).load()).rejects.toThrow('incomplete identity, missing ca.crt');
+    await expect(createIdentityStore({ kind: 'connector', stateDir: dir }).load()).rejects.toThrow(
+      'incomplete identity, missing ca.crt',
+    );
   });
 
   it('keeps an ephemeral identity in memory only', async () => {
@@ -117,7 +144,9 @@ describe('createIdentityStore', () => {
   it('reports an unwritable state dir as one error naming it', async () => {
     writeFileSync(path.join(path.dirname(dir), 'blocker'), '');
     const blocked = path.join(path.dirname(dir), 'blocker', 'state');
-    await expect(createIdentityStore({ kind: 'connector', stateDir: blocked }).save(await issueIdentity())).rejects.toMatchObject({
+    await expect(
+      createIdentityStore({ kind: 'connector', stateDir: blocked }).save(await issueIdentity()),
+    ).rejects.toMatchObject({
       code: 'ERR_STATE_UNWRITABLE',
       message: expect.stringContaining(blocked),
     });

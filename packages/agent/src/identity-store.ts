@@ -29,7 +29,15 @@ export const STATE_FILES = {
 const PENDING = '.new';
 const FORMAT = 1;
 
-/** Options of {@link createIdentityStore}. */
+/**
+ * Options of {@link createIdentityStore}.
+ *
+ * @example
+ * ```ts
+ * const options: IdentityStoreOptions = { kind: 'tunneler', stateDir: process.env.STATE_DIRECTORY };
+ * const store = createIdentityStore(options);
+ * ```
+ */
 export interface IdentityStoreOptions {
   /** The agent kind whose identity this store holds; a state dir of the other kind is refused. */
   kind: AgentKind;
@@ -37,7 +45,16 @@ export interface IdentityStoreOptions {
   stateDir?: string;
 }
 
-/** Where an agent keeps its identity between restarts, see {@link createIdentityStore}. */
+/**
+ * Where an agent keeps its identity between restarts, see {@link createIdentityStore}.
+ *
+ * @example
+ * ```ts
+ * const store: IdentityStore = createIdentityStore({ kind: 'connector', stateDir: '/var/lib/sigil-connector' });
+ * const identity = await store.load();
+ * if (identity !== undefined) await store.save({ ...identity, bundlePem, bundleVersion: identity.bundleVersion + 1 });
+ * ```
+ */
 export interface IdentityStore {
   /** STATE_DIR, or undefined for an in-memory store. */
   readonly stateDir: string | undefined;
@@ -88,7 +105,9 @@ interface Metadata {
  * ```
  */
 export function createIdentityStore(options: IdentityStoreOptions): IdentityStore {
-  return options.stateDir === undefined ? createMemoryStore() : createDirectoryStore(options.kind, path.resolve(options.stateDir));
+  return options.stateDir === undefined
+    ? createMemoryStore()
+    : createDirectoryStore(options.kind, path.resolve(options.stateDir));
 }
 
 function createMemoryStore(): IdentityStore {
@@ -107,17 +126,26 @@ function createDirectoryStore(kind: AgentKind, stateDir: string): IdentityStore 
   let queue: Promise<unknown> = Promise.resolve();
 
   const write = async (identity: AgentIdentity): Promise<void> => {
-    if (identity.kind !== kind) throw new Error(`identity store for ${kind} given a ${identity.kind} identity`);
+    if (identity.kind !== kind)
+      throw new Error(`identity store for ${kind} given a ${identity.kind} identity`);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(file(STATE_FILES.bundle), identity.bundlePem, 0o644);
     await writeFileAtomic(file(STATE_FILES.controllerCa), identity.controllerCaPem, 0o644);
     const current = await readOptional(file(STATE_FILES.certificate));
     if (current !== identity.certificateChainPem) {
       await writeFileAtomic(file(STATE_FILES.key + PENDING), identity.privateKeyPem, 0o600);
-      await writeFileAtomic(file(STATE_FILES.certificate + PENDING), identity.certificateChainPem, 0o644);
+      await writeFileAtomic(
+        file(STATE_FILES.certificate + PENDING),
+        identity.certificateChainPem,
+        0o644,
+      );
       await commitPending(stateDir);
     }
-    await writeFileAtomic(file(STATE_FILES.metadata), `${JSON.stringify(toMetadata(identity), null, 2)}\n`, 0o644);
+    await writeFileAtomic(
+      file(STATE_FILES.metadata),
+      `${JSON.stringify(toMetadata(identity), null, 2)}\n`,
+      0o644,
+    );
   };
 
   return {
@@ -131,10 +159,14 @@ function createDirectoryStore(kind: AgentKind, stateDir: string): IdentityStore 
       const result = queue.then(() => write(identity));
       queue = result.catch(() => undefined);
       return result.catch((cause: unknown) => {
-        throw new SigilError('ERR_STATE_UNWRITABLE', `cannot write the identity to STATE_DIR ${stateDir}: ${(cause as Error).message}`, {
-          cause,
-          details: { stateDir },
-        });
+        throw new SigilError(
+          'ERR_STATE_UNWRITABLE',
+          `cannot write the identity to STATE_DIR ${stateDir}: ${(cause as Error).message}`,
+          {
+            cause,
+            details: { stateDir },
+          },
+        );
       });
     },
   };
@@ -158,13 +190,24 @@ async function read(kind: AgentKind, stateDir: string): Promise<AgentIdentity | 
   try {
     await commitPending(stateDir);
   } catch (cause) {
-    throw invalid(stateDir, `cannot complete an interrupted certificate replacement: ${(cause as Error).message}`, cause);
+    throw invalid(
+      stateDir,
+      `cannot complete an interrupted certificate replacement: ${(cause as Error).message}`,
+      cause,
+    );
   }
-  const names = [STATE_FILES.key, STATE_FILES.certificate, STATE_FILES.bundle, STATE_FILES.controllerCa, STATE_FILES.metadata];
+  const names = [
+    STATE_FILES.key,
+    STATE_FILES.certificate,
+    STATE_FILES.bundle,
+    STATE_FILES.controllerCa,
+    STATE_FILES.metadata,
+  ];
   const contents = await Promise.all(names.map((name) => readOptional(file(name))));
   const missing = names.filter((_, i) => contents[i] === undefined);
   if (missing.length === names.length) return undefined;
-  if (missing.length > 0) throw invalid(stateDir, `incomplete identity, missing ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw invalid(stateDir, `incomplete identity, missing ${missing.join(', ')}`);
   const [keyPem, chainPem, bundlePem, controllerCaPem, metadataText] = contents;
 
   let metadata: Metadata;
@@ -173,15 +216,28 @@ async function read(kind: AgentKind, stateDir: string): Promise<AgentIdentity | 
   } catch (cause) {
     throw invalid(stateDir, `${STATE_FILES.metadata} is not valid JSON`, cause);
   }
-  if (metadata.format !== FORMAT) throw invalid(stateDir, `${STATE_FILES.metadata} has unsupported format ${String(metadata.format)}`);
+  if (metadata.format !== FORMAT)
+    throw invalid(
+      stateDir,
+      `${STATE_FILES.metadata} has unsupported format ${String(metadata.format)}`,
+    );
   if (metadata.kind !== kind) {
-    throw invalid(stateDir, `holds the identity of a ${metadata.kind} (${metadata.agent_id}), not of a ${kind}`);
+    throw invalid(
+      stateDir,
+      `holds the identity of a ${metadata.kind} (${metadata.agent_id}), not of a ${kind}`,
+    );
   }
   const summary = summarizeCertificateChain(chainPem!, file(STATE_FILES.certificate));
   const key = importPrivateKeyPem(keyPem!, file(STATE_FILES.key));
-  assertKeyMatchesCertificate(key, summary.leaf, { keySource: file(STATE_FILES.key), certificateSource: file(STATE_FILES.certificate) });
+  assertKeyMatchesCertificate(key, summary.leaf, {
+    keySource: file(STATE_FILES.key),
+    certificateSource: file(STATE_FILES.certificate),
+  });
   if (summary.spiffeId !== metadata.spiffe_id) {
-    throw invalid(stateDir, `${STATE_FILES.certificate} is issued to ${summary.spiffeId} but ${STATE_FILES.metadata} says ${metadata.spiffe_id}`);
+    throw invalid(
+      stateDir,
+      `${STATE_FILES.certificate} is issued to ${summary.spiffeId} but ${STATE_FILES.metadata} says ${metadata.spiffe_id}`,
+    );
   }
   return {
     kind,
@@ -223,10 +279,14 @@ function toMetadata(identity: AgentIdentity): Metadata {
 }
 
 function invalid(stateDir: string, why: string, cause?: unknown): SigilError {
-  return new SigilError('ERR_STATE_INVALID', `STATE_DIR ${stateDir}: ${why}; enroll again with a new token (or restore the directory)`, {
-    cause,
-    details: { stateDir },
-  });
+  return new SigilError(
+    'ERR_STATE_INVALID',
+    `STATE_DIR ${stateDir}: ${why}; enroll again with a new token (or restore the directory)`,
+    {
+      cause,
+      details: { stateDir },
+    },
+  );
 }
 
 async function readOptional(file: string): Promise<string | undefined> {
@@ -234,7 +294,10 @@ async function readOptional(file: string): Promise<string | undefined> {
     return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SigilError('ERR_FILE_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, { cause: err, details: { file } });
+    throw new SigilError('ERR_FILE_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { file },
+    });
   }
 }
 

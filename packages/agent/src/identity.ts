@@ -2,12 +2,26 @@ import { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { parseCertificatesPem, spiffeIdOfCertificate } from '@sigil/pki';
 
-/** The two agent kinds of the control plane. */
+/**
+ * The two agent kinds of the control plane.
+ *
+ * @example
+ * ```ts
+ * const kind: AgentKind = 'connector';
+ * const store = createIdentityStore({ kind, stateDir: '/var/lib/sigil-connector' });
+ * ```
+ */
 export type AgentKind = 'connector' | 'tunneler';
 
 /**
  * Everything an agent holds after enrollment: its key, its X509-SVID, the runtime trust bundle
  * and where to reach the controller (and, for a tunneler, its connector).
+ *
+ * @example
+ * ```ts
+ * const identity: AgentIdentity | undefined = await store.load();
+ * if (identity) logger.info({ event: 'identity.loaded', spiffeId: identity.spiffeId, notAfter: identity.notAfter.toISOString() }, 'identity.loaded');
+ * ```
  */
 export interface AgentIdentity {
   kind: AgentKind;
@@ -41,7 +55,15 @@ export interface AgentIdentity {
   renewals: number;
 }
 
-/** What a certificate chain says about itself. */
+/**
+ * What a certificate chain says about itself.
+ *
+ * @example
+ * ```ts
+ * const summary: CertificateSummary = summarizeCertificateChain(identity.certificateChainPem, 'tls.crt');
+ * console.log(summary.spiffeId, summary.notAfter.toISOString(), summary.leaf.serialNumber);
+ * ```
+ */
 export interface CertificateSummary {
   leaf: X509Certificate;
   spiffeId: string;
@@ -60,10 +82,17 @@ export interface CertificateSummary {
  */
 export function summarizeCertificateChain(chainPem: string, source: string): CertificateSummary {
   const [leaf] = parseCertificatesPem(chainPem, source);
-  if (leaf === undefined) throw new SigilError('ERR_PEM_MALFORMED', `${source}: no certificate found`, { details: { source } });
+  if (leaf === undefined)
+    throw new SigilError('ERR_PEM_MALFORMED', `${source}: no certificate found`, {
+      details: { source },
+    });
   const spiffeId = spiffeIdOfCertificate(leaf);
   if (spiffeId === undefined) {
-    throw new SigilError('ERR_SVID_INVALID', `${source}: the certificate has no SPIFFE ID (URI SAN)`, { details: { source, subject: leaf.subject } });
+    throw new SigilError(
+      'ERR_SVID_INVALID',
+      `${source}: the certificate has no SPIFFE ID (URI SAN)`,
+      { details: { source, subject: leaf.subject } },
+    );
   }
   return { leaf, spiffeId, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo) };
 }

@@ -19,12 +19,18 @@ describe('renewalTime', () => {
 
   it('counts the lifetime from when the certificate was obtained, ignoring back-dating', () => {
     // A 10 s certificate back-dated by 60 s: counting from notBefore would renew at once, forever.
-    const backdated = { notBefore: new Date(T0 - 60_000), notAfter: new Date(T0 + 10_000), obtainedAt: new Date(T0) };
+    const backdated = {
+      notBefore: new Date(T0 - 60_000),
+      notAfter: new Date(T0 + 10_000),
+      obtainedAt: new Date(T0),
+    };
     expect(renewalTime(backdated, { random: () => 0 }).getTime()).toBe(T0 + 7_000);
   });
 
   it('honours other fractions', () => {
-    expect(renewalTime(validity, { remainingFraction: 0.5, jitterFraction: 0 }).getTime()).toBe(T0 + 50_000);
+    expect(renewalTime(validity, { remainingFraction: 0.5, jitterFraction: 0 }).getTime()).toBe(
+      T0 + 50_000,
+    );
   });
 });
 
@@ -35,7 +41,11 @@ describe('createRenewalScheduler', () => {
   beforeEach(() => {
     jest.useFakeTimers({ now: T0 });
     now = T0;
-    validity = { notBefore: new Date(T0), notAfter: new Date(T0 + 10_000), obtainedAt: new Date(T0) };
+    validity = {
+      notBefore: new Date(T0),
+      notAfter: new Date(T0 + 10_000),
+      obtainedAt: new Date(T0),
+    };
   });
   afterEach(() => {
     jest.useRealTimers();
@@ -47,7 +57,11 @@ describe('createRenewalScheduler', () => {
   };
 
   const issueFresh = (): void => {
-    validity = { notBefore: new Date(now), notAfter: new Date(now + 10_000), obtainedAt: new Date(now) };
+    validity = {
+      notBefore: new Date(now),
+      notAfter: new Date(now + 10_000),
+      obtainedAt: new Date(now),
+    };
   };
 
   it('renews at the planned time, then plans from the new certificate', async () => {
@@ -87,7 +101,12 @@ describe('createRenewalScheduler', () => {
           };
         }),
     );
-    const scheduler = createRenewalScheduler({ current: () => validity, renew, now: () => now, random: () => 0 });
+    const scheduler = createRenewalScheduler({
+      current: () => validity,
+      renew,
+      now: () => now,
+      random: () => 0,
+    });
     scheduler.start();
     const first = scheduler.renewNow();
     const second = scheduler.renewNow();

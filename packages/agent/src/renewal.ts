@@ -19,7 +19,15 @@ export const DEFAULT_RENEW_REMAINING_FRACTION = 0.3;
  */
 export const DEFAULT_RENEW_JITTER_FRACTION = 0.1;
 
-/** The validity a renewal decision is based on. */
+/**
+ * The validity a renewal decision is based on.
+ *
+ * @example
+ * ```ts
+ * const validity: CertificateValidity = { notBefore: identity.notBefore, notAfter: identity.notAfter, obtainedAt: identity.obtainedAt };
+ * const at = renewalTime(validity);
+ * ```
+ */
 export interface CertificateValidity {
   notBefore: Date;
   notAfter: Date;
@@ -31,7 +39,15 @@ export interface CertificateValidity {
   obtainedAt?: Date;
 }
 
-/** Options of {@link renewalTime}. */
+/**
+ * Options of {@link renewalTime}.
+ *
+ * @example
+ * ```ts
+ * const options: RenewalTimeOptions = { remainingFraction: 0.5, jitterFraction: 0, random: () => 0 };
+ * renewalTime({ notBefore, notAfter }, options); // exactly half-way through the lifetime
+ * ```
+ */
 export interface RenewalTimeOptions {
   /** Renew when this fraction of the lifetime is left. Default 0.3. */
   remainingFraction?: number;
@@ -57,16 +73,40 @@ export function renewalTime(validity: CertificateValidity, options: RenewalTimeO
   const jitterFraction = options.jitterFraction ?? DEFAULT_RENEW_JITTER_FRACTION;
   const random = options.random ?? Math.random;
   const end = validity.notAfter.getTime();
-  const start = Math.min(end, Math.max(validity.notBefore.getTime(), validity.obtainedAt?.getTime() ?? -Infinity));
+  const start = Math.min(
+    end,
+    Math.max(validity.notBefore.getTime(), validity.obtainedAt?.getTime() ?? -Infinity),
+  );
   const lifetime = end - start;
   const remaining = lifetime * (remainingFraction + jitterFraction * random());
   return new Date(end - remaining);
 }
 
-/** Why a renewal ran. */
+/**
+ * Why a renewal ran.
+ *
+ * @example
+ * ```ts
+ * const renew = async (reason: RenewalReason): Promise<void> => {
+ *   logger.info({ event: 'renewal.started', reason }, 'renewal.started');
+ *   await renewOnce();
+ * };
+ * ```
+ */
 export type RenewalReason = 'scheduled' | 'requested' | 'retry';
 
-/** Options of {@link createRenewalScheduler}. */
+/**
+ * Options of {@link createRenewalScheduler}.
+ *
+ * @example
+ * ```ts
+ * const options: RenewalSchedulerOptions = {
+ *   current: () => identity, renew, retryInitialMs: 1_000, retryMaxMs: 60_000,
+ *   onError: (err, retryInMs) => logger.warn({ event: 'renewal.failed', reason: (err as Error).message, retryInMs }, 'renewal.failed'),
+ * };
+ * const scheduler = createRenewalScheduler(options);
+ * ```
+ */
 export interface RenewalSchedulerOptions extends RenewalTimeOptions {
   /** The certificate currently in use. */
   current: () => CertificateValidity;
@@ -82,7 +122,17 @@ export interface RenewalSchedulerOptions extends RenewalTimeOptions {
   retryMaxMs?: number;
 }
 
-/** Keeps one certificate renewed, see {@link createRenewalScheduler}. */
+/**
+ * Keeps one certificate renewed, see {@link createRenewalScheduler}.
+ *
+ * @example
+ * ```ts
+ * const scheduler: RenewalScheduler = createRenewalScheduler({ current: () => identity, renew });
+ * scheduler.start();
+ * logger.info({ event: 'renewal.scheduled', renewAt: scheduler.nextRenewalAt?.toISOString() }, 'renewal.scheduled');
+ * scheduler.stop();
+ * ```
+ */
 export interface RenewalScheduler {
   /** Plans the next renewal from the current certificate. */
   start(): void;
@@ -114,7 +164,11 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function createRenewalScheduler(options: RenewalSchedulerOptions): RenewalScheduler {
   const now = options.now ?? Date.now;
-  const retry = createBackoff({ initialMs: options.retryInitialMs ?? 1_000, maxMs: options.retryMaxMs ?? 60_000, random: options.random });
+  const retry = createBackoff({
+    initialMs: options.retryInitialMs ?? 1_000,
+    maxMs: options.retryMaxMs ?? 60_000,
+    random: options.random,
+  });
   let timer: NodeJS.Timeout | undefined;
   let dueAt: number | undefined;
   let inFlight: Promise<void> | undefined;

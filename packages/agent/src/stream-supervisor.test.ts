@@ -5,10 +5,21 @@ import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
 import { createStreamSupervisor, type StreamSupervisor } from './stream-supervisor';
 
 type Behaviour = 'ack' | 'silent' | 'drain';
-type TunnelCall = grpc.ServerDuplexStream<controlplaneV1.TunnelerMessage, controlplaneV1.ConnectorMessage>;
+type TunnelCall = grpc.ServerDuplexStream<
+  controlplaneV1.TunnelerMessage,
+  controlplaneV1.ConnectorMessage
+>;
 
 /** A real gRPC server on 127.0.0.1 playing the peer of a supervised stream (plaintext: TLS is not what is under test here). */
-async function peer(behaviour: Behaviour): Promise<{ address: string; sequences: number[]; opened: number; ended: number; close(): Promise<void> }> {
+async function peer(
+  behaviour: Behaviour,
+): Promise<{
+  address: string;
+  sequences: number[];
+  opened: number;
+  ended: number;
+  close(): Promise<void>;
+}> {
   const state = { sequences: [] as number[], opened: 0, ended: 0 };
   const server = new grpc.Server();
   server.addService(controlplaneV1.ConnectorServiceService, {
@@ -18,8 +29,14 @@ async function peer(behaviour: Behaviour): Promise<{ address: string; sequences:
         if (message.body?.$case !== 'heartbeat') return;
         const { sequence } = message.body.heartbeat;
         state.sequences.push(sequence);
-        if (behaviour === 'ack') call.write({ body: { $case: 'heartbeatAck', heartbeatAck: { sequence, receivedAt: Date.now() } } });
-        if (behaviour === 'drain') call.write({ body: { $case: 'drain', drain: { reason: 'maintenance', reconnectAfterMs: 50 } } });
+        if (behaviour === 'ack')
+          call.write({
+            body: { $case: 'heartbeatAck', heartbeatAck: { sequence, receivedAt: Date.now() } },
+          });
+        if (behaviour === 'drain')
+          call.write({
+            body: { $case: 'drain', drain: { reason: 'maintenance', reconnectAfterMs: 50 } },
+          });
       });
       call.on('end', () => {
         state.ended += 1;
@@ -28,7 +45,11 @@ async function peer(behaviour: Behaviour): Promise<{ address: string; sequences:
       call.on('error', () => undefined);
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
   return {
     address: `127.0.0.1:${port}`,
     get sequences() {
@@ -53,18 +74,27 @@ async function until(what: string, probe: () => boolean | Promise<boolean>): Pro
 }
 
 const count = async (metrics: AgentMetrics, name: keyof AgentMetrics): Promise<number> =>
-  ((await (metrics[name] as { get(): Promise<{ values: { value: number }[] }> }).get()).values[0]?.value ?? 0);
+  (await (metrics[name] as { get(): Promise<{ values: { value: number }[] }> }).get()).values[0]
+    ?.value ?? 0;
 
 describe('createStreamSupervisor', () => {
   const events: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => events.push(JSON.parse(line).event) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => events.push(JSON.parse(line).event) },
+  );
   let supervisor: StreamSupervisor<controlplaneV1.TunnelerMessage> | undefined;
   let metrics: AgentMetrics;
   const peers: { close(): Promise<void> }[] = [];
 
   beforeEach(() => {
     events.length = 0;
-    metrics = createAgentMetrics({ kind: 'tunneler', agentId: 't1', version: '1.0.0', certificateExpirySeconds: () => 60 });
+    metrics = createAgentMetrics({
+      kind: 'tunneler',
+      agentId: 't1',
+      version: '1.0.0',
+      certificateExpirySeconds: () => 60,
+    });
   });
   afterEach(async () => {
     await supervisor?.stop();
@@ -72,15 +102,30 @@ describe('createStreamSupervisor', () => {
     await Promise.all(peers.splice(0).map((p) => p.close()));
   });
 
-  const supervise = (addresses: string[], extra: { livenessTimeoutMs?: number; onStateChange?: (up: boolean) => void } = {}) => {
-    supervisor = createStreamSupervisor<controlplaneV1.TunnelerMessage, controlplaneV1.ConnectorMessage>({
+  const supervise = (
+    addresses: string[],
+    extra: { livenessTimeoutMs?: number; onStateChange?: (up: boolean) => void } = {},
+  ) => {
+    supervisor = createStreamSupervisor<
+      controlplaneV1.TunnelerMessage,
+      controlplaneV1.ConnectorMessage
+    >({
       name: 'tunnel',
       addresses: () => addresses,
       open: (address) => {
-        const client = new controlplaneV1.ConnectorServiceClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+        const client = new controlplaneV1.ConnectorServiceClient(
+          address,
+          grpc.credentials.createInsecure(),
+          { 'grpc.use_local_subchannel_pool': 1 },
+        );
         return { stream: client.tunnel(), close: () => client.close() };
       },
-      heartbeat: (sequence) => ({ body: { $case: 'heartbeat', heartbeat: { tunnelerId: 't1', sequence, version: '1.0.0', sentAt: Date.now() } } }),
+      heartbeat: (sequence) => ({
+        body: {
+          $case: 'heartbeat',
+          heartbeat: { tunnelerId: 't1', sequence, version: '1.0.0', sentAt: Date.now() },
+        },
+      }),
       intervalMs: 20,
       backoff: { initialMs: 20, maxMs: 100 },
       metrics,
@@ -123,7 +168,10 @@ describe('createStreamSupervisor', () => {
     const healthy = await peer('ack');
     peers.push(draining, healthy);
     const stream = supervise([draining.address, healthy.address]);
-    await until('the stream on the second address', () => stream.up && stream.address === healthy.address);
+    await until(
+      'the stream on the second address',
+      () => stream.up && stream.address === healthy.address,
+    );
     expect(events).toContain('stream.drain');
     expect(draining.opened).toBe(1);
   });

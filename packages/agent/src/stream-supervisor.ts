@@ -4,7 +4,16 @@ import type { AgentMetrics } from './agent-metrics';
 import { createBackoff, type BackoffOptions } from './backoff';
 import { describeServiceError } from './internal/grpc-errors';
 
-/** What both long-lived agent streams receive: heartbeat acks and drains, plus their own commands. */
+/**
+ * What both long-lived agent streams receive: heartbeat acks and drains, plus their own commands.
+ *
+ * @example
+ * ```ts
+ * function handleCommand(message: SupervisedMessage): void {
+ *   if (message.body?.$case === 'renewNow') void session.renewNow();
+ * }
+ * ```
+ */
 export interface SupervisedMessage {
   body?:
     | { $case: 'heartbeatAck'; heartbeatAck: { sequence: number } }
@@ -13,14 +22,33 @@ export interface SupervisedMessage {
     | undefined;
 }
 
-/** One opened stream and how to release its connection. */
+/**
+ * One opened stream and how to release its connection.
+ *
+ * @example
+ * ```ts
+ * const opened: OpenedStream<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage> = dialer.openConnect('10.0.0.5:8443');
+ * opened.stream.end();
+ * opened.close();
+ * ```
+ */
 export interface OpenedStream<TOut, TIn> {
   stream: grpc.ClientDuplexStream<TOut, TIn>;
   /** Closes the channel the stream ran on. */
   close(): void;
 }
 
-/** Options of {@link createStreamSupervisor}. */
+/**
+ * Options of {@link createStreamSupervisor}.
+ *
+ * @example
+ * ```ts
+ * const options: StreamSupervisorOptions<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage> = {
+ *   name: 'control', addresses: () => dialer.addresses, open: (address) => dialer.openConnect(address),
+ *   heartbeat: (sequence) => heartbeatMessage(sequence), intervalMs: 10_000, metrics, logger,
+ * };
+ * ```
+ */
 export interface StreamSupervisorOptions<TOut, TIn extends SupervisedMessage> {
   /** Names the stream in logs: `control` or `tunnel`. */
   name: string;
@@ -45,7 +73,17 @@ export interface StreamSupervisorOptions<TOut, TIn extends SupervisedMessage> {
   logger: pino.Logger;
 }
 
-/** A supervised stream, see {@link createStreamSupervisor}. */
+/**
+ * A supervised stream, see {@link createStreamSupervisor}.
+ *
+ * @example
+ * ```ts
+ * const control: StreamSupervisor<controlplaneV1.AgentMessage> = createStreamSupervisor(options);
+ * control.start();
+ * if (!control.up) logger.warn({ event: 'stream.down', address: control.address }, 'stream.down');
+ * await control.stop();
+ * ```
+ */
 export interface StreamSupervisor<TOut> {
   start(): void;
   /** Half-closes the stream, waits briefly for the peer, releases the connection, stops retrying. */
@@ -79,7 +117,9 @@ export interface StreamSupervisor<TOut> {
  * control.start();
  * ```
  */
-export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(options: StreamSupervisorOptions<TOut, TIn>): StreamSupervisor<TOut> {
+export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
+  options: StreamSupervisorOptions<TOut, TIn>,
+): StreamSupervisor<TOut> {
   const { logger, metrics, name } = options;
   const backoff = createBackoff(options.backoff);
   const livenessMs = options.livenessTimeoutMs ?? options.intervalMs * 3 + 5_000;
@@ -105,7 +145,10 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(opti
   const watchLiveness = (stream: grpc.ClientDuplexStream<TOut, TIn>): void => {
     if (livenessTimer) clearTimeout(livenessTimer);
     livenessTimer = setTimeout(() => {
-      logger.warn({ event: 'stream.silent', stream: name, address, silentMs: livenessMs }, 'stream.silent');
+      logger.warn(
+        { event: 'stream.silent', stream: name, address, silentMs: livenessMs },
+        'stream.silent',
+      );
       stream.cancel();
     }, livenessMs);
   };
@@ -162,7 +205,9 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(opti
       }
     });
     stream.on('error', (err) => done(err));
-    stream.on('status', (status: grpc.StatusObject) => done(status.code === 0 ? undefined : status));
+    stream.on('status', (status: grpc.StatusObject) =>
+      done(status.code === 0 ? undefined : status),
+    );
     stream.on('end', () => done());
     const greeting = options.greeting?.();
     if (greeting !== undefined) stream.write(greeting);
@@ -184,7 +229,10 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(opti
     drainDelay = undefined;
     metrics.reconnects.inc();
     const reason = err === undefined ? 'stream ended by the peer' : describeServiceError(err);
-    logger.warn({ event: 'stream.disconnected', stream: name, address, wasUp, reason, retryInMs: delay }, 'stream.disconnected');
+    logger.warn(
+      { event: 'stream.disconnected', stream: name, address, wasUp, reason, retryInMs: delay },
+      'stream.disconnected',
+    );
     retryTimer = setTimeout(open, delay);
   };
 
@@ -202,7 +250,10 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(opti
       if (opened === undefined) return;
       opened.stream.end();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+      await Promise.race([
+        ended,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000))),
+      ]);
       clearTimeout(timer);
       opened.stream.cancel();
       await ended;
@@ -219,7 +270,10 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(opti
       return true;
     },
     drain(reason, reconnectAfterMs) {
-      logger.info({ event: 'stream.drain', stream: name, address, reason, reconnectAfterMs }, 'stream.drain');
+      logger.info(
+        { event: 'stream.drain', stream: name, address, reason, reconnectAfterMs },
+        'stream.drain',
+      );
       drainDelay = reconnectAfterMs > 0 ? reconnectAfterMs : undefined;
       current?.stream.cancel();
     },

@@ -24,8 +24,15 @@ describe('certificate files', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sigil-cert-expiry-'));
-    const ca = await createCertificateAuthority({ trustDomain: 'example.org', now: new Date(T0.getTime() - DAY * 1000) });
-    const leaf = await ca.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds: 10 * DAY, now: T0 });
+    const ca = await createCertificateAuthority({
+      trustDomain: 'example.org',
+      now: new Date(T0.getTime() - DAY * 1000),
+    });
+    const leaf = await ca.issue({
+      spiffeId: 'spiffe://example.org/svc/api',
+      ttlSeconds: 10 * DAY,
+      now: T0,
+    });
     notAfter = leaf.notAfter;
     chainFile = join(dir, 'tls.crt');
     writeFileSync(chainFile, leaf.chainPem);
@@ -46,7 +53,9 @@ describe('certificate files', () => {
     const late = new Date(notAfter.getTime() + 1000);
     const err = caught(() => assertCertFileValid(chainFile, { now: late }));
     expect(isSigilError(err, 'ERR_CERT_EXPIRED')).toBe(true);
-    expect((err as Error).message).toBe(`${chainFile}: certificate spiffe://example.org/svc/api expired at ${notAfter.toISOString()} (1s ago)`);
+    expect((err as Error).message).toBe(
+      `${chainFile}: certificate spiffe://example.org/svc/api expired at ${notAfter.toISOString()} (1s ago)`,
+    );
   });
 
   it('names a missing file', () => {

@@ -2,7 +2,15 @@ import { readCertificateChainFile } from '@sigil/pki';
 import { assertCertValid, validateCertExpiration } from './cert-expiry';
 import type { CertExpiryOptions, CertExpiryReport } from './cert-expiry';
 
-/** Options for the file variants: as {@link CertExpiryOptions}, the source being the path. */
+/**
+ * Options for the file variants: as {@link CertExpiryOptions}, the source being the path.
+ *
+ * @example
+ * ```ts
+ * const options: CertExpiryFileOptions = { warnDays: 15 };
+ * const report = validateCertExpirationFile('/etc/grpc-tls/tls.crt', options);
+ * ```
+ */
 export type CertExpiryFileOptions = Omit<CertExpiryOptions, 'source'>;
 
 /**
@@ -16,7 +24,10 @@ export type CertExpiryFileOptions = Omit<CertExpiryOptions, 'source'>;
  * console.log(report.status, report.daysLeft);
  * ```
  */
-export function validateCertExpirationFile(path: string, options: CertExpiryFileOptions = {}): CertExpiryReport {
+export function validateCertExpirationFile(
+  path: string,
+  options: CertExpiryFileOptions = {},
+): CertExpiryReport {
   const certificates = readCertificateChainFile(path);
   return validateCertExpiration(certificates, { ...options, source: path });
 }
@@ -32,7 +43,10 @@ export function validateCertExpirationFile(path: string, options: CertExpiryFile
  * if (report.status === 'warning') logger.warn({ event: 'tls.cert.expiring', file: report.source, daysLeft: report.daysLeft });
  * ```
  */
-export function assertCertFileValid(path: string, options: CertExpiryFileOptions = {}): CertExpiryReport {
+export function assertCertFileValid(
+  path: string,
+  options: CertExpiryFileOptions = {},
+): CertExpiryReport {
   const certificates = readCertificateChainFile(path);
   return assertCertValid(certificates, { ...options, source: path });
 }

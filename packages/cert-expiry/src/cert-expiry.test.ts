@@ -1,12 +1,17 @@
 import { X509Certificate } from 'node:crypto';
 import { isSigilError, SigilError } from '@sigil/errors';
-import { createCertificateAuthority, createIntermediateCertificateAuthority, parseCertificatesPem } from '@sigil/pki';
+import {
+  createCertificateAuthority,
+  createIntermediateCertificateAuthority,
+  parseCertificatesPem,
+} from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { assertCertValid, formatCertExpiry, validateCertExpiration } from './index';
 
 const DAY = 86_400;
 const T0 = new Date('2025-03-01T12:00:00.000Z');
-const at = (offsetSeconds: number, from: Date = T0): Date => new Date(from.getTime() + offsetSeconds * 1000);
+const at = (offsetSeconds: number, from: Date = T0): Date =>
+  new Date(from.getTime() + offsetSeconds * 1000);
 
 function thrown(fn: () => unknown): SigilError {
   try {
@@ -25,7 +30,8 @@ describe('validateCertExpiration', () => {
     ca = await createCertificateAuthority({ trustDomain: 'example.org', now: at(-365 * DAY) });
   });
 
-  const svid = (ttlSeconds: number, now: Date = T0) => ca.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds, now });
+  const svid = (ttlSeconds: number, now: Date = T0) =>
+    ca.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds, now });
 
   it('reports a fresh certificate as ok with whole days and seconds left', async () => {
     const leaf = await svid(90 * DAY);
@@ -55,7 +61,9 @@ describe('validateCertExpiration', () => {
     expect(inside.status).toBe('warning');
     expect(inside.daysLeft).toBe(29);
     expect(validateCertExpiration(leaf.chainPem, { now: T0, warnDays: 91 }).status).toBe('warning');
-    expect(validateCertExpiration(leaf.chainPem, { now: at(89 * DAY), warnDays: 0 }).status).toBe('ok');
+    expect(validateCertExpiration(leaf.chainPem, { now: at(89 * DAY), warnDays: 0 }).status).toBe(
+      'ok',
+    );
   });
 
   it('defaults the warning window to 30 days', async () => {
@@ -91,7 +99,9 @@ describe('validateCertExpiration', () => {
     expect(report.status).toBe('not-yet-valid');
     expect(report.secondsLeft).toBe(3 * DAY);
     // the default 60-second back-dating is still in the future here
-    expect(validateCertExpiration(leaf.chainPem, { now: at(-1, leaf.notBefore) }).status).toBe('not-yet-valid');
+    expect(validateCertExpiration(leaf.chainPem, { now: at(-1, leaf.notBefore) }).status).toBe(
+      'not-yet-valid',
+    );
     expect(validateCertExpiration(leaf.chainPem, { now: leaf.notBefore }).status).toBe('warning');
   });
 
@@ -104,7 +114,10 @@ describe('validateCertExpiration', () => {
 
   it('lets the soonest expiry of a chain decide', async () => {
     // A stale intermediate, about to expire, left in front of a fresh leaf.
-    const staleIntermediate = await createIntermediateCertificateAuthority(ca, { now: at(-360 * DAY), ttlSeconds: 365 * DAY });
+    const staleIntermediate = await createIntermediateCertificateAuthority(ca, {
+      now: at(-360 * DAY),
+      ttlSeconds: 365 * DAY,
+    });
     const leaf = await svid(90 * DAY);
     const chain = leaf.certificatePem + staleIntermediate.certificatePem;
     const report = validateCertExpiration(chain, { now: T0, source: 'tls.crt' });
@@ -118,12 +131,21 @@ describe('validateCertExpiration', () => {
       [0, 'ok', 90],
       [1, 'warning', 5],
     ]);
-    expect(formatCertExpiry(report)).toContain('#2 in the chain ("CN=example.org intermediate CA")');
+    expect(formatCertExpiry(report)).toContain(
+      '#2 in the chain ("CN=example.org intermediate CA")',
+    );
   });
 
   it('picks the earliest expiry among certificates of the same status', async () => {
-    const intermediate = await createIntermediateCertificateAuthority(ca, { now: T0, ttlSeconds: 200 * DAY });
-    const leaf = await intermediate.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds: 100 * DAY, now: T0 });
+    const intermediate = await createIntermediateCertificateAuthority(ca, {
+      now: T0,
+      ttlSeconds: 200 * DAY,
+    });
+    const leaf = await intermediate.issue({
+      spiffeId: 'spiffe://example.org/svc/api',
+      ttlSeconds: 100 * DAY,
+      now: T0,
+    });
     const report = validateCertExpiration(leaf.chainPem, { now: T0 });
     expect(leaf.chainPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     expect(report.status).toBe('ok');
@@ -135,10 +157,15 @@ describe('validateCertExpiration', () => {
     const expired = await svid(DAY, at(-10 * DAY));
     const future = await svid(DAY, at(10 * DAY));
     const soon = await svid(2 * DAY);
-    const all = validateCertExpiration(soon.certificatePem + future.certificatePem + expired.certificatePem, { now: T0 });
+    const all = validateCertExpiration(
+      soon.certificatePem + future.certificatePem + expired.certificatePem,
+      { now: T0 },
+    );
     expect(all.status).toBe('expired');
     expect(all.index).toBe(2);
-    const noExpired = validateCertExpiration(soon.certificatePem + future.certificatePem, { now: T0 });
+    const noExpired = validateCertExpiration(soon.certificatePem + future.certificatePem, {
+      now: T0,
+    });
     expect(noExpired.status).toBe('not-yet-valid');
     expect(noExpired.index).toBe(1);
     // The gauge still tracks the soonest expiry, not the deciding certificate.
@@ -170,12 +197,18 @@ describe('validateCertExpiration', () => {
   });
 
   it('names the source when the PEM is malformed', () => {
-    const err = thrown(() => validateCertExpiration('not a certificate', { source: '/etc/grpc-tls/tls.crt' }));
+    const err = thrown(() =>
+      validateCertExpiration('not a certificate', { source: '/etc/grpc-tls/tls.crt' }),
+    );
     expect(err.code).toBe('ERR_PEM_MALFORMED');
     expect(err.message).toContain('/etc/grpc-tls/tls.crt');
     const truncated = ca.certificatePem.slice(0, ca.certificatePem.length - 30);
-    expect(thrown(() => validateCertExpiration(truncated, { source: 'ca.crt' })).message).toMatch(/^ca\.crt: truncated PEM/);
-    expect(thrown(() => validateCertExpiration([], { source: 'empty.crt' })).message).toBe('empty.crt: no certificate to check');
+    expect(thrown(() => validateCertExpiration(truncated, { source: 'ca.crt' })).message).toMatch(
+      /^ca\.crt: truncated PEM/,
+    );
+    expect(thrown(() => validateCertExpiration([], { source: 'empty.crt' })).message).toBe(
+      'empty.crt: no certificate to check',
+    );
   });
 
   it('refuses a bad warning window or time', () => {
@@ -185,13 +218,22 @@ describe('validateCertExpiration', () => {
       expect(err.code).toBe('ERR_CONFIG_INVALID');
       expect(err.message).toMatch(/^warnDays must be a non-negative number of days/);
     }
-    expect(thrown(() => validateCertExpiration(pem, { now: new Date('nope') })).message).toMatch(/^now must be a valid Date/);
+    expect(thrown(() => validateCertExpiration(pem, { now: new Date('nope') })).message).toMatch(
+      /^now must be a valid Date/,
+    );
   });
 
   it('serialises to JSON with ISO dates', async () => {
     const leaf = await svid(DAY);
-    const json = JSON.parse(JSON.stringify(validateCertExpiration(leaf.chainPem, { now: T0, source: 'tls.crt' })));
-    expect(json).toMatchObject({ status: 'warning', source: 'tls.crt', notAfter: leaf.notAfter.toISOString(), checkedAt: T0.toISOString() });
+    const json = JSON.parse(
+      JSON.stringify(validateCertExpiration(leaf.chainPem, { now: T0, source: 'tls.crt' })),
+    );
+    expect(json).toMatchObject({
+      status: 'warning',
+      source: 'tls.crt',
+      notAfter: leaf.notAfter.toISOString(),
+      checkedAt: T0.toISOString(),
+    });
   });
 });
 
@@ -203,14 +245,27 @@ describe('assertCertValid', () => {
   });
 
   it('returns the report for a usable certificate, including one in the warning window', async () => {
-    const leaf = await ca.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds: 5 * DAY, now: T0 });
+    const leaf = await ca.issue({
+      spiffeId: 'spiffe://example.org/svc/api',
+      ttlSeconds: 5 * DAY,
+      now: T0,
+    });
     expect(assertCertValid(leaf.chainPem, { now: T0, warnDays: 1 }).status).toBe('ok');
     expect(assertCertValid(leaf.chainPem, { now: T0 }).status).toBe('warning');
   });
 
   it('fails fast with ERR_CERT_EXPIRED naming the source and the identity', async () => {
-    const leaf = await ca.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds: 3600, now: T0 });
-    const err = thrown(() => assertCertValid(leaf.chainPem, { now: at(2 * DAY + 2 * 3600), source: '/etc/grpc-tls/tls.crt' }));
+    const leaf = await ca.issue({
+      spiffeId: 'spiffe://example.org/svc/api',
+      ttlSeconds: 3600,
+      now: T0,
+    });
+    const err = thrown(() =>
+      assertCertValid(leaf.chainPem, {
+        now: at(2 * DAY + 2 * 3600),
+        source: '/etc/grpc-tls/tls.crt',
+      }),
+    );
     expect(isSigilError(err, 'ERR_CERT_EXPIRED')).toBe(true);
     expect(err.message).toBe(
       `/etc/grpc-tls/tls.crt: certificate spiffe://example.org/svc/api expired at ${leaf.notAfter.toISOString()} (2d 1h ago)`,
@@ -224,18 +279,36 @@ describe('assertCertValid', () => {
   });
 
   it('fails fast with ERR_CERT_NOT_YET_VALID when the clock is behind', async () => {
-    const leaf = await ca.issue({ dnsNames: ['api.internal'], ttlSeconds: DAY, now: at(3600), backdateSeconds: 0 });
+    const leaf = await ca.issue({
+      dnsNames: ['api.internal'],
+      ttlSeconds: DAY,
+      now: at(3600),
+      backdateSeconds: 0,
+    });
     const err = thrown(() => assertCertValid(leaf.chainPem, { now: T0, source: 'tls.crt' }));
     expect(err.code).toBe('ERR_CERT_NOT_YET_VALID');
-    expect(err.message).toBe(`tls.crt: certificate "CN=api.internal" is not valid until ${leaf.notBefore.toISOString()} (in 1h; check the clock)`);
+    expect(err.message).toBe(
+      `tls.crt: certificate "CN=api.internal" is not valid until ${leaf.notBefore.toISOString()} (in 1h; check the clock)`,
+    );
   });
 
   it('fails when any certificate of the chain has expired', async () => {
-    const old = await createIntermediateCertificateAuthority(ca, { now: at(-DAY), ttlSeconds: 3600 });
-    const leaf = await ca.issue({ spiffeId: 'spiffe://example.org/svc/api', ttlSeconds: DAY, now: T0 });
-    const err = thrown(() => assertCertValid(leaf.certificatePem + old.certificatePem, { now: T0 }));
+    const old = await createIntermediateCertificateAuthority(ca, {
+      now: at(-DAY),
+      ttlSeconds: 3600,
+    });
+    const leaf = await ca.issue({
+      spiffeId: 'spiffe://example.org/svc/api',
+      ttlSeconds: DAY,
+      now: T0,
+    });
+    const err = thrown(() =>
+      assertCertValid(leaf.certificatePem + old.certificatePem, { now: T0 }),
+    );
     expect(err.code).toBe('ERR_CERT_EXPIRED');
-    expect(err.message).toMatch(/^certificate: certificate #2 in the chain \("CN=example\.org intermediate CA"\) expired at /);
+    expect(err.message).toMatch(
+      /^certificate: certificate #2 in the chain \("CN=example\.org intermediate CA"\) expired at /,
+    );
     expect(err.details).toMatchObject({ index: 1 });
   });
 });
@@ -243,12 +316,18 @@ describe('assertCertValid', () => {
 describe('formatCertExpiry', () => {
   it('describes ok and warning certificates with the time left', async () => {
     const ca = await createCertificateAuthority({ trustDomain: 'example.org', now: at(-DAY) });
-    const leaf = await ca.issue({ dnsNames: ['db.internal'], ttlSeconds: 40 * DAY + 5 * 3600, now: T0 });
+    const leaf = await ca.issue({
+      dnsNames: ['db.internal'],
+      ttlSeconds: 40 * DAY + 5 * 3600,
+      now: T0,
+    });
     const [certificate] = parseCertificatesPem(leaf.certificatePem);
     expect(formatCertExpiry(validateCertExpiration([certificate!], { now: T0 }))).toBe(
       `certificate "CN=db.internal" expires at ${leaf.notAfter.toISOString()} (in 40d 5h)`,
     );
-    expect(formatCertExpiry(validateCertExpiration([certificate!], { now: at(30 * DAY), warnDays: 14 }))).toBe(
+    expect(
+      formatCertExpiry(validateCertExpiration([certificate!], { now: at(30 * DAY), warnDays: 14 })),
+    ).toBe(
       `certificate "CN=db.internal" expires at ${leaf.notAfter.toISOString()} (in 10d 5h, within the 14-day warning window)`,
     );
   });

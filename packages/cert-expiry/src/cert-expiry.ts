@@ -5,10 +5,26 @@ import { formatDuration } from './internal/duration';
 
 const SECONDS_PER_DAY = 86_400;
 
-/** Where a certificate stands at a given time. */
+/**
+ * Where a certificate stands at a given time.
+ *
+ * @example
+ * ```ts
+ * const status: CertExpiryStatus = validateCertExpiration(pem).status;
+ * if (status === 'expired' || status === 'not-yet-valid') process.exitCode = 2;
+ * ```
+ */
 export type CertExpiryStatus = 'ok' | 'warning' | 'expired' | 'not-yet-valid';
 
-/** Options for {@link validateCertExpiration} and {@link assertCertValid}. */
+/**
+ * Options for {@link validateCertExpiration} and {@link assertCertValid}.
+ *
+ * @example
+ * ```ts
+ * const options: CertExpiryOptions = { warnDays: 15, now: new Date('2025-06-01T00:00:00Z'), source: 'tls.crt' };
+ * const report = validateCertExpiration(pem, options);
+ * ```
+ */
 export interface CertExpiryOptions {
   /** A certificate with fewer than this many days left is a `warning`. Default 30. */
   warnDays?: number;
@@ -18,7 +34,16 @@ export interface CertExpiryOptions {
   source?: string;
 }
 
-/** The expiry of one certificate of a chain. */
+/**
+ * The expiry of one certificate of a chain.
+ *
+ * @example
+ * ```ts
+ * for (const entry of validateCertExpiration(chainPem).certificates) {
+ *   console.log(entry.index, entry.isCa ? entry.subject : entry.spiffeId, entry.status, entry.daysLeft);
+ * }
+ * ```
+ */
 export interface CertExpiryEntry {
   /** Position in the chain: 0 is the leaf, then its intermediates in file order. */
   index: number;
@@ -43,6 +68,12 @@ export interface CertExpiryEntry {
  * The verdict for a leaf or a whole chain. Its top-level fields describe the deciding
  * certificate: the worst status wins (expired, then not-yet-valid, then warning, then ok) and
  * among equals the soonest expiry, so a chain is only as good as its weakest link.
+ *
+ * @example
+ * ```ts
+ * const report: CertExpiryReport = validateCertExpiration(chainPem, { source: 'tls.crt' });
+ * if (report.status !== 'ok') console.warn(formatCertExpiry(report));
+ * ```
  */
 export interface CertExpiryReport extends CertExpiryEntry {
   /**
@@ -60,7 +91,12 @@ export interface CertExpiryReport extends CertExpiryEntry {
   certificates: CertExpiryEntry[];
 }
 
-const SEVERITY: Record<CertExpiryStatus, number> = { ok: 0, warning: 1, 'not-yet-valid': 2, expired: 3 };
+const SEVERITY: Record<CertExpiryStatus, number> = {
+  ok: 0,
+  warning: 1,
+  'not-yet-valid': 2,
+  expired: 3,
+};
 
 /**
  * Checks how long a certificate (or every certificate of a chain) has left at `now`: seconds and
@@ -81,23 +117,36 @@ const SEVERITY: Record<CertExpiryStatus, number> = { ok: 0, warning: 1, 'not-yet
  * if (report.status === 'warning') logger.warn({ event: 'tls.cert.expiring', daysLeft: report.daysLeft });
  * ```
  */
-export function validateCertExpiration(pem: string | readonly X509Certificate[], options: CertExpiryOptions = {}): CertExpiryReport {
+export function validateCertExpiration(
+  pem: string | readonly X509Certificate[],
+  options: CertExpiryOptions = {},
+): CertExpiryReport {
   const warnDays = options.warnDays ?? 30;
   if (typeof warnDays !== 'number' || !Number.isFinite(warnDays) || warnDays < 0) {
-    throw new SigilError('ERR_CONFIG_INVALID', `warnDays must be a non-negative number of days, got ${String(warnDays)}`, {
-      details: { option: 'warnDays' },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `warnDays must be a non-negative number of days, got ${String(warnDays)}`,
+      {
+        details: { option: 'warnDays' },
+      },
+    );
   }
   const now = options.now ?? new Date();
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
-    throw new SigilError('ERR_CONFIG_INVALID', `now must be a valid Date, got ${String(now)}`, { details: { option: 'now' } });
+    throw new SigilError('ERR_CONFIG_INVALID', `now must be a valid Date, got ${String(now)}`, {
+      details: { option: 'now' },
+    });
   }
   const source = options.source ?? 'certificate';
   const certificates = typeof pem === 'string' ? parseCertificatesPem(pem, source) : [...pem];
   if (certificates.length === 0) {
-    throw new SigilError('ERR_PEM_MALFORMED', `${source}: no certificate to check`, { details: { file: source } });
+    throw new SigilError('ERR_PEM_MALFORMED', `${source}: no certificate to check`, {
+      details: { file: source },
+    });
   }
-  const entries = certificates.map((certificate, index) => entryOf(certificate, index, now, warnDays));
+  const entries = certificates.map((certificate, index) =>
+    entryOf(certificate, index, now, warnDays),
+  );
   const deciding = entries.reduce((worst, entry) => {
     const bySeverity = SEVERITY[entry.status] - SEVERITY[worst.status];
     if (bySeverity !== 0) return bySeverity > 0 ? entry : worst;
@@ -105,7 +154,10 @@ export function validateCertExpiration(pem: string | readonly X509Certificate[],
   });
   return {
     ...deciding,
-    gaugeValue: (Math.min(...entries.map((e) => e.notAfter.getTime())) - now.getTime()) / 1000 / SECONDS_PER_DAY,
+    gaugeValue:
+      (Math.min(...entries.map((e) => e.notAfter.getTime())) - now.getTime()) /
+      1000 /
+      SECONDS_PER_DAY,
     ...(options.source === undefined ? {} : { source: options.source }),
     warnDays,
     checkedAt: now,
@@ -125,7 +177,10 @@ export function validateCertExpiration(pem: string | readonly X509Certificate[],
  * // throws: "/etc/grpc-tls/tls.crt: certificate spiffe://example.org/svc/api expired at 2025-01-01T00:00:00.000Z (3d 2h ago)"
  * ```
  */
-export function assertCertValid(pem: string | readonly X509Certificate[], options: CertExpiryOptions = {}): CertExpiryReport {
+export function assertCertValid(
+  pem: string | readonly X509Certificate[],
+  options: CertExpiryOptions = {},
+): CertExpiryReport {
   const report = validateCertExpiration(pem, options);
   if (report.status === 'expired' || report.status === 'not-yet-valid') {
     const source = options.source ?? 'certificate';
@@ -174,11 +229,18 @@ export function formatCertExpiry(report: CertExpiryReport): string {
 function describeCertificate(entry: CertExpiryEntry): string {
   // A CA's SPIFFE ID is just its trust domain; its subject tells intermediates apart.
   const subject = entry.subject === '' ? undefined : `"${entry.subject}"`;
-  const name = (entry.isCa ? (subject ?? entry.spiffeId) : (entry.spiffeId ?? subject)) ?? `serial ${entry.serialNumber}`;
+  const name =
+    (entry.isCa ? (subject ?? entry.spiffeId) : (entry.spiffeId ?? subject)) ??
+    `serial ${entry.serialNumber}`;
   return entry.index === 0 ? name : `#${entry.index + 1} in the chain (${name})`;
 }
 
-function entryOf(certificate: X509Certificate, index: number, now: Date, warnDays: number): CertExpiryEntry {
+function entryOf(
+  certificate: X509Certificate,
+  index: number,
+  now: Date,
+  warnDays: number,
+): CertExpiryEntry {
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);
   const secondsLeft = Math.floor((notAfter.getTime() - now.getTime()) / 1000);
@@ -196,7 +258,10 @@ function entryOf(certificate: X509Certificate, index: number, now: Date, warnDay
     notBefore,
     notAfter,
     // Node gives undefined, not '', for an empty subject (common on X509-SVIDs).
-    subject: ((certificate.subject as string | undefined) ?? '').split('\n').filter(Boolean).join(', '),
+    subject: ((certificate.subject as string | undefined) ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .join(', '),
     ...(spiffeId === undefined ? {} : { spiffeId }),
     serialNumber: certificate.serialNumber.toLowerCase(),
     isCa: certificate.ca,

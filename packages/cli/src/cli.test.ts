@@ -2,19 +2,38 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sigil } from '../test/support';
 
-const COMMANDS = [[], ['ca'], ['ca', 'init'], ['certs'], ['certs', 'issue'], ['certs', 'generate'], ['certs', 'check'], ['svid'], ['svid', 'verify'], ['csr'], ['csr', 'sign']];
+const COMMANDS = [
+  [],
+  ['ca'],
+  ['ca', 'init'],
+  ['certs'],
+  ['certs', 'issue'],
+  ['certs', 'generate'],
+  ['certs', 'check'],
+  ['svid'],
+  ['svid', 'verify'],
+  ['csr'],
+  ['csr', 'sign'],
+];
 
 describe('sigil command line', () => {
-  it.each(COMMANDS.map((path) => [path.join(' ') || '(root)', path]))('%s --help prints usage and exits 0', async (_name, path) => {
-    const run = await sigil([...path, '--help']);
-    expect(run.code).toBe(0);
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toContain(`Usage: sigil${path.length ? ` ${path.join(' ')}` : ''} [options]`);
-    if (path.length === 2) expect(run.stdout).toContain('--json');
-  });
+  it.each(COMMANDS.map((path) => [path.join(' ') || '(root)', path]))(
+    '%s --help prints usage and exits 0',
+    async (_name, path) => {
+      const run = await sigil([...path, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain(
+        `Usage: sigil${path.length ? ` ${path.join(' ')}` : ''} [options]`,
+      );
+      if (path.length === 2) expect(run.stdout).toContain('--json');
+    },
+  );
 
   it('documents the exit codes in the root help', async () => {
-    expect((await sigil(['--help'])).stdout).toContain('Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.');
+    expect((await sigil(['--help'])).stdout).toContain(
+      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.',
+    );
   });
 
   it('prints the package version', async () => {
@@ -33,7 +52,11 @@ describe('sigil command line', () => {
 
   it('explains an unknown command in one line, suggesting the closest one', async () => {
     const run = await sigil(['certs', 'isue']);
-    expect(run).toEqual({ code: 64, stdout: '', stderr: "error: unknown command 'isue' (Did you mean issue?) (ERR_USAGE)\n" });
+    expect(run).toEqual({
+      code: 64,
+      stdout: '',
+      stderr: "error: unknown command 'isue' (Did you mean issue?) (ERR_USAGE)\n",
+    });
   });
 
   it('prints usage errors as JSON on standard output with --json', async () => {
@@ -41,7 +64,11 @@ describe('sigil command line', () => {
     expect(run.code).toBe(64);
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({
-      error: { code: 'ERR_USAGE', message: "option '--warn-days <days>' argument 'soon' is invalid. Expected a whole number of days, such as 30." },
+      error: {
+        code: 'ERR_USAGE',
+        message:
+          "option '--warn-days <days>' argument 'soon' is invalid. Expected a whole number of days, such as 30.",
+      },
     });
   });
 

@@ -13,7 +13,15 @@ import { processIo } from './io';
 import type { CliIo } from './io';
 import type { CommandContext } from './internal/command';
 
-/** Options of {@link runCli}. */
+/**
+ * Options of {@link runCli}.
+ *
+ * @example
+ * ```ts
+ * const options: RunCliOptions = { now: new Date('2025-06-01T00:00:00Z') };
+ * const code = await runCli(['certs', 'check', 'tls.crt'], io, options);
+ * ```
+ */
 export interface RunCliOptions {
   /** Fixed time for every command (tests): issuance, expiry checks, SVID validation. Default the clock. */
   now?: Date;
@@ -33,10 +41,18 @@ const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'comman
  * process.exitCode = code;
  * ```
  */
-export async function runCli(argv: readonly string[], io: CliIo = processIo(), options: RunCliOptions = {}): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  options: RunCliOptions = {},
+): Promise<number> {
   const json = argv.includes('--json');
   let exitCode: number = ExitCode.Ok;
-  const context: CommandContext = { io, ...(options.now ? { now: options.now } : {}), setExitCode: (code) => (exitCode = code) };
+  const context: CommandContext = {
+    io,
+    ...(options.now ? { now: options.now } : {}),
+    setExitCode: (code) => (exitCode = code),
+  };
   try {
     await createProgram(context).parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -47,7 +63,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo(), o
 
 function createProgram(context: CommandContext): Command {
   const program = new Command('sigil')
-    .description('Sigil: a SPIFFE X.509 CA, certificates for gRPC mTLS, expiry checks and SVID verification.')
+    .description(
+      'Sigil: a SPIFFE X.509 CA, certificates for gRPC mTLS, expiry checks and SVID verification.',
+    )
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
@@ -56,7 +74,10 @@ function createProgram(context: CommandContext): Command {
       // Errors are printed once, by reportError, in the mode (human or JSON) asked for.
       outputError: () => undefined,
     })
-    .addHelpText('after', '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.\nSee docs/cli.md.');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.\nSee docs/cli.md.',
+    );
   // Subcommands created with .command() inherit exitOverride and the output configuration.
   const ca = program.command('ca').description('Manage a certificate authority.');
   registerCaInit(ca, context);
@@ -97,5 +118,7 @@ function reportError(err: unknown, io: CliIo, json: boolean): number {
 
 function packageVersion(): string {
   // dist/cli.js and src/cli.ts both sit one level below the package root.
-  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  return (
+    JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
 }

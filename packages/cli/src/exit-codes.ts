@@ -24,5 +24,13 @@ export const ExitCode = {
   Internal: 70,
 } as const;
 
-/** One of the values of {@link ExitCode}. */
+/**
+ * One of the values of {@link ExitCode}.
+ *
+ * @example
+ * ```ts
+ * const code = (await runCli(process.argv.slice(2))) as ExitCodeValue;
+ * if (code === ExitCode.Usage) console.error('see sigil --help');
+ * ```
+ */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

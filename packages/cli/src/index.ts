@@ -9,13 +9,31 @@ export type { CliIo } from './io';
 export { initCertificateAuthority } from './commands/ca-init';
 export type { CaInitOptions, CaInitResult } from './commands/ca-init';
 export { issueCertificateFiles } from './commands/certs-issue';
-export type { CertsIssueOptions, CertsIssueResult, IssuedCertificateSummary } from './commands/certs-issue';
+export type {
+  CertsIssueOptions,
+  CertsIssueResult,
+  IssuedCertificateSummary,
+} from './commands/certs-issue';
 export { generateCertificateSet } from './commands/certs-generate';
-export type { CertsGenerateOptions, CertsGenerateResult, GeneratedIdentity } from './commands/certs-generate';
+export type {
+  CertsGenerateOptions,
+  CertsGenerateResult,
+  GeneratedIdentity,
+} from './commands/certs-generate';
 export { checkCertificateFiles } from './commands/certs-check';
-export type { CertsCheckOptions, CertsCheckResult, CertsCheckEntry, CertsCheckStatus } from './commands/certs-check';
+export type {
+  CertsCheckOptions,
+  CertsCheckResult,
+  CertsCheckEntry,
+  CertsCheckStatus,
+} from './commands/certs-check';
 export { verifySvidFiles } from './commands/svid-verify';
-export type { SvidVerifyOptions, SvidVerifyResult, SvidVerifyAccepted, SvidVerifyRejected } from './commands/svid-verify';
+export type {
+  SvidVerifyOptions,
+  SvidVerifyResult,
+  SvidVerifyAccepted,
+  SvidVerifyRejected,
+} from './commands/svid-verify';
 export { signCsrFile } from './commands/csr-sign';
 export type { CsrSignOptions, CsrSignResult } from './commands/csr-sign';
 export type { CliKeyType } from './internal/options';

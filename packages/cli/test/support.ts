@@ -20,17 +20,26 @@ export interface CliRun {
 export async function sigil(args: string[], options: RunCliOptions = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { out: (text) => (stdout += text), err: (text) => (stderr += text) }, options);
+  const code = await runCli(
+    args,
+    { out: (text) => (stdout += text), err: (text) => (stderr += text) },
+    options,
+  );
   return { code, stdout, stderr };
 }
 
 /** Runs the built `sigil` (dist/main.js) as a child process. */
 export function sigilProcess(args: string[], cwd: string): Promise<CliRun> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI_DIST_MAIN, ...args], { cwd, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI_DIST_MAIN, ...args],
+      { cwd, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -40,12 +49,18 @@ export function openssl(...args: string[]): string {
     return execFileSync(OPENSSL, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`openssl ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
+    throw new Error(`openssl ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, {
+      cause: err,
+    });
   }
 }
 
 /** `openssl verify` of `certificate` against `caFile` at `at` (default now); returns its output. */
-export function opensslVerify(caFile: string, certificate: string, options: { at?: Date; untrusted?: string; purpose?: string } = {}): string {
+export function opensslVerify(
+  caFile: string,
+  certificate: string,
+  options: { at?: Date; untrusted?: string; purpose?: string } = {},
+): string {
   return openssl(
     'verify',
     '-CAfile',
@@ -74,6 +89,12 @@ export function temporaryDirectory(prefix: string): { dir: string; remove(): voi
 }
 
 /** The public key of a private key file and of a certificate, for comparing them. */
-export function publicKeysOf(keyFile: string, certificateFile: string): { fromKey: string; fromCertificate: string } {
-  return { fromKey: openssl('pkey', '-in', keyFile, '-pubout'), fromCertificate: openssl('x509', '-in', certificateFile, '-noout', '-pubkey') };
+export function publicKeysOf(
+  keyFile: string,
+  certificateFile: string,
+): { fromKey: string; fromCertificate: string } {
+  return {
+    fromKey: openssl('pkey', '-in', keyFile, '-pubout'),
+    fromCertificate: openssl('x509', '-in', certificateFile, '-noout', '-pubkey'),
+  };
 }

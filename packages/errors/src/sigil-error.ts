@@ -1,10 +1,24 @@
 /**
  * Every stable error code starts with `ERR_`; each package documents the codes it raises
  * (for example `ERR_TLS_ENV_MISSING`, `ERR_PEM_MALFORMED`, `ERR_SVID_INVALID`).
+ *
+ * @example
+ * ```ts
+ * const code: SigilErrorCode = 'ERR_PEM_MALFORMED';
+ * if (isSigilError(err, code)) process.exitCode = 2;
+ * ```
  */
 export type SigilErrorCode = `ERR_${string}`;
 
-/** Options accepted by the {@link SigilError} constructor. */
+/**
+ * Options accepted by the {@link SigilError} constructor.
+ *
+ * @example
+ * ```ts
+ * const options: SigilErrorOptions = { cause: err, details: { file: '/etc/grpc-tls/tls.key' } };
+ * throw new SigilError('ERR_PEM_MALFORMED', '/etc/grpc-tls/tls.key: no PEM block found', options);
+ * ```
+ */
 export interface SigilErrorOptions {
   /** The underlying error, kept for diagnostics. */
   cause?: unknown;

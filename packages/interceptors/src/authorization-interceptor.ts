@@ -41,7 +41,9 @@ export interface AuthorizationInterceptorOptions {
  * });
  * ```
  */
-export function createAuthorizationInterceptor(options: AuthorizationInterceptorOptions): ServerInterceptor {
+export function createAuthorizationInterceptor(
+  options: AuthorizationInterceptorOptions,
+): ServerInterceptor {
   const { policy } = options;
   const logger = options.logger ?? defaultLogger();
   const denied = counter(options.registry, {
@@ -56,25 +58,38 @@ export function createAuthorizationInterceptor(options: AuthorizationInterceptor
           onReceiveMetadata: (metadata, nextMetadata) => {
             const name = methodName(methodDescriptor.path);
             const identity = resolvePeerIdentity(call, metadata);
-            const decision = evaluatePolicy(policy, { spiffeId: identity?.spiffeId, method: name.fullName });
+            const decision = evaluatePolicy(policy, {
+              spiffeId: identity?.spiffeId,
+              method: name.fullName,
+            });
             if (decision.allowed) {
               nextMetadata(metadata);
               return;
             }
-            denied.inc({ grpc_service: name.service, grpc_method: name.method, reason: decision.reason });
+            denied.inc({
+              grpc_service: name.service,
+              grpc_method: name.method,
+              reason: decision.reason,
+            });
             logger.warn(
               {
                 event: 'authz.denied',
                 method: name.fullName,
                 spiffeId: identity?.spiffeId,
-                peerSubject: identity !== undefined && identity.spiffeId === undefined ? identity.subject : undefined,
+                peerSubject:
+                  identity !== undefined && identity.spiffeId === undefined
+                    ? identity.subject
+                    : undefined,
                 peerAddress: call.getPeer(),
                 reason: decision.reason,
                 policy: policy.source,
               },
               'authorization denied',
             );
-            call.sendStatus({ code: status.PERMISSION_DENIED, details: `${describeCaller(identity)} is not allowed to call ${name.fullName}` });
+            call.sendStatus({
+              code: status.PERMISSION_DENIED,
+              details: `${describeCaller(identity)} is not allowed to call ${name.fullName}`,
+            });
           },
         }),
     });

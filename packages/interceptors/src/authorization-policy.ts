@@ -106,7 +106,8 @@ export interface AuthorizationRule {
  * const reason: PolicyDecisionReason = evaluatePolicy(policy, request).reason;
  * ```
  */
-export type PolicyDecisionReason = 'rule-matched' | 'health-open' | 'no-spiffe-id' | 'no-matching-rule';
+export type PolicyDecisionReason =
+  'rule-matched' | 'health-open' | 'no-spiffe-id' | 'no-matching-rule';
 
 /**
  * The question asked of a policy.
@@ -160,7 +161,10 @@ const METHOD_INDEX_CACHE_SIZE = 4096;
 
 const HEALTH_OPEN: PolicyDecision = Object.freeze({ allowed: true, reason: 'health-open' });
 const NO_SPIFFE_ID: PolicyDecision = Object.freeze({ allowed: false, reason: 'no-spiffe-id' });
-const NO_MATCHING_RULE: PolicyDecision = Object.freeze({ allowed: false, reason: 'no-matching-rule' });
+const NO_MATCHING_RULE: PolicyDecision = Object.freeze({
+  allowed: false,
+  reason: 'no-matching-rule',
+});
 
 /**
  * Loads, validates and compiles an authorization policy, from a YAML or JSON file (JSON is read
@@ -204,7 +208,8 @@ export function authorizationPolicyFromEnv(
 ): AuthorizationPolicy {
   const path = env[AUTHZ_POLICY_ENV];
   if (path !== undefined && path !== '') return loadPolicyFile(path, AUTHZ_POLICY_ENV);
-  if (fallback === undefined) return compilePolicy({ rules: [] }, `empty policy (${AUTHZ_POLICY_ENV} not set)`, {});
+  if (fallback === undefined)
+    return compilePolicy({ rules: [] }, `empty policy (${AUTHZ_POLICY_ENV} not set)`, {});
   if (compiledPolicies.has(fallback as AuthorizationPolicy)) return fallback as AuthorizationPolicy;
   return compilePolicy(fallback, `default policy (${AUTHZ_POLICY_ENV} not set)`, {});
 }
@@ -228,7 +233,10 @@ export function authorizationPolicyFromEnv(
  * // { allowed: true, rule: 'user-service', reason: 'rule-matched' }
  * ```
  */
-export function evaluatePolicy(policy: AuthorizationPolicy, request: PolicyRequest): PolicyDecision {
+export function evaluatePolicy(
+  policy: AuthorizationPolicy,
+  request: PolicyRequest,
+): PolicyDecision {
   const compiled = compiledPolicies.get(policy) ?? compileForeign(policy);
   const name = methodName(request.method);
   if (compiled.healthOpen && name.service.startsWith(HEALTH_PACKAGE)) return HEALTH_OPEN;
@@ -285,7 +293,11 @@ function isValidSpiffeId(id: string): boolean {
 function methodIndex(compiled: CompiledPolicy, fullName: string, service: string): MethodIndex {
   let index = compiled.methodIndexes.get(fullName);
   if (index !== undefined) return index;
-  const ruleNumbers = [...(compiled.byMethod.get(fullName) ?? []), ...(compiled.byService.get(service) ?? []), ...compiled.anyMethod];
+  const ruleNumbers = [
+    ...(compiled.byMethod.get(fullName) ?? []),
+    ...(compiled.byService.get(service) ?? []),
+    ...compiled.anyMethod,
+  ];
   ruleNumbers.sort((a, b) => a - b);
   const exact = new Map<string, number>();
   const prefixes: { prefix: string; rule: number }[] = [];
@@ -302,7 +314,14 @@ function methodIndex(compiled: CompiledPolicy, fullName: string, service: string
 /** A policy object not made by this module (e.g. a hand-built literal): validate and compile it. */
 function compileForeign(policy: AuthorizationPolicy): CompiledPolicy {
   const rebuilt = compilePolicy(
-    { health: policy.health, rules: policy.rules.map((r) => ({ name: r.name, methods: [...r.methods], callers: [...r.callers] })) },
+    {
+      health: policy.health,
+      rules: policy.rules.map((r) => ({
+        name: r.name,
+        methods: [...r.methods],
+        callers: [...r.callers],
+      })),
+    },
     policy.source,
     {},
   );
@@ -323,37 +342,68 @@ function loadPolicyFile(path: string, variable?: string): AuthorizationPolicy {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
-    throw new SigilError('ERR_AUTHZ_POLICY_UNREADABLE', `authorization policy ${source}: cannot read the file (${reason})`, {
-      cause,
-      details: { ...context },
-    });
+    const reason =
+      (cause as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'no such file'
+        : (cause as Error).message;
+    throw new SigilError(
+      'ERR_AUTHZ_POLICY_UNREADABLE',
+      `authorization policy ${source}: cannot read the file (${reason})`,
+      {
+        cause,
+        details: { ...context },
+      },
+    );
   }
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0]!;
-    throw new SigilError('ERR_AUTHZ_POLICY_INVALID', `authorization policy ${source}: not valid YAML or JSON: ${first.message.split('\n')[0]!.replace(/:$/, '')}`, {
-      cause: first,
-      details: { ...context, line: first.linePos?.[0].line },
-    });
+    throw new SigilError(
+      'ERR_AUTHZ_POLICY_INVALID',
+      `authorization policy ${source}: not valid YAML or JSON: ${first.message.split('\n')[0]!.replace(/:$/, '')}`,
+      {
+        cause: first,
+        details: { ...context, line: first.linePos?.[0].line },
+      },
+    );
   }
   return compilePolicy(document.toJS() as unknown, source, context);
 }
 
 function compilePolicy(input: unknown, source: string, context: ErrorContext): AuthorizationPolicy {
-  const fail = (where: string | undefined, problem: string, details: Record<string, unknown> = {}): never => {
-    throw new SigilError('ERR_AUTHZ_POLICY_INVALID', `authorization policy ${source}: ${where === undefined ? '' : `${where}: `}${problem}`, {
-      details: { source, ...context, ...details },
-    });
+  const fail = (
+    where: string | undefined,
+    problem: string,
+    details: Record<string, unknown> = {},
+  ): never => {
+    throw new SigilError(
+      'ERR_AUTHZ_POLICY_INVALID',
+      `authorization policy ${source}: ${where === undefined ? '' : `${where}: `}${problem}`,
+      {
+        details: { source, ...context, ...details },
+      },
+    );
   };
-  if (input === null || input === undefined) fail(undefined, 'the policy is empty (expected a mapping with a "rules" list)');
+  if (input === null || input === undefined)
+    fail(undefined, 'the policy is empty (expected a mapping with a "rules" list)');
   if (!isPlainObject(input)) fail(undefined, 'the policy must be a mapping with a "rules" list');
   const document = input as Record<string, unknown>;
-  checkFields(document, TOP_LEVEL_FIELDS, (field) => fail(undefined, `unknown field "${field}" (expected one of ${TOP_LEVEL_FIELDS.join(', ')})`, { field }));
-  if (document.version !== undefined && document.version !== 1) fail('version', `unsupported version ${JSON.stringify(document.version)} (only 1 exists)`, { field: 'version' });
+  checkFields(document, TOP_LEVEL_FIELDS, (field) =>
+    fail(undefined, `unknown field "${field}" (expected one of ${TOP_LEVEL_FIELDS.join(', ')})`, {
+      field,
+    }),
+  );
+  if (document.version !== undefined && document.version !== 1)
+    fail('version', `unsupported version ${JSON.stringify(document.version)} (only 1 exists)`, {
+      field: 'version',
+    });
   const health = document.health ?? 'open';
-  if (health !== 'open' && health !== 'restricted') fail('health', `must be "open" or "restricted", not ${JSON.stringify(health)}`, { field: 'health' });
-  if (!Array.isArray(document.rules)) fail('rules', 'must be a list of rules (use [] to deny everything)', { field: 'rules' });
+  if (health !== 'open' && health !== 'restricted')
+    fail('health', `must be "open" or "restricted", not ${JSON.stringify(health)}`, {
+      field: 'health',
+    });
+  if (!Array.isArray(document.rules))
+    fail('rules', 'must be a list of rules (use [] to deny everything)', { field: 'rules' });
 
   const names = new Set<string>();
   const rules: AuthorizationRule[] = [];
@@ -364,20 +414,28 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
   (document.rules as unknown[]).forEach((raw, index) => {
     const label = `rules[${index}]`;
     let where = label;
-    const ruleFail = (problem: string, details: Record<string, unknown> = {}): never => fail(where, problem, { rule: label, ...details });
+    const ruleFail = (problem: string, details: Record<string, unknown> = {}): never =>
+      fail(where, problem, { rule: label, ...details });
     if (!isPlainObject(raw)) ruleFail('a rule must be a mapping with "methods" and "callers"');
     const rule = raw as Record<string, unknown>;
-    if (rule.name !== undefined && (typeof rule.name !== 'string' || rule.name.trim() === '')) ruleFail('"name" must be a non-empty string', { field: 'name' });
+    if (rule.name !== undefined && (typeof rule.name !== 'string' || rule.name.trim() === ''))
+      ruleFail('"name" must be a non-empty string', { field: 'name' });
     const name = (rule.name as string | undefined) ?? label;
     if (rule.name !== undefined) where = `${label} "${name}"`;
-    checkFields(rule, RULE_FIELDS, (field) => ruleFail(`unknown field "${field}" (expected one of ${RULE_FIELDS.join(', ')})`, { field }));
+    checkFields(rule, RULE_FIELDS, (field) =>
+      ruleFail(`unknown field "${field}" (expected one of ${RULE_FIELDS.join(', ')})`, { field }),
+    );
     if (names.has(name)) ruleFail(`duplicate rule name "${name}"`, { field: 'name' });
     names.add(name);
 
     const methods = stringList(rule.methods, 'methods', ruleFail).map((pattern, i) => {
       const normalized = normalizeMethodPattern(pattern);
       const problem = methodPatternProblem(normalized);
-      if (problem !== undefined) ruleFail(`methods[${i}] "${pattern}" ${problem}`, { field: `methods[${i}]`, value: pattern });
+      if (problem !== undefined)
+        ruleFail(`methods[${i}] "${pattern}" ${problem}`, {
+          field: `methods[${i}]`,
+          value: pattern,
+        });
       return normalized;
     });
     const exact: string[] = [];
@@ -389,10 +447,13 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
         parseSpiffeId(id);
       } catch (cause) {
         const rule = (cause as SigilError).details?.rule ?? (cause as Error).message;
-        ruleFail(`callers[${i}] "${pattern}" is not a valid SPIFFE ID${isPrefix ? ' prefix' : ''} (${String(rule)})`, {
-          field: `callers[${i}]`,
-          value: pattern,
-        });
+        ruleFail(
+          `callers[${i}] "${pattern}" is not a valid SPIFFE ID${isPrefix ? ' prefix' : ''} (${String(rule)})`,
+          {
+            field: `callers[${i}]`,
+            value: pattern,
+          },
+        );
       }
       if (isPrefix) prefixes.push(id + '/');
       else exact.push(id);
@@ -401,18 +462,27 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
 
     for (const method of methods) {
       if (method === '*') anyMethod.push(index);
-      else if (method.endsWith(PREFIX_SUFFIX)) push(byService, method.slice(0, -PREFIX_SUFFIX.length), index);
+      else if (method.endsWith(PREFIX_SUFFIX))
+        push(byService, method.slice(0, -PREFIX_SUFFIX.length), index);
       else push(byMethod, method, index);
     }
-    rules.push(Object.freeze({ name, methods: Object.freeze(methods), callers: Object.freeze(callers) }));
+    rules.push(
+      Object.freeze({ name, methods: Object.freeze(methods), callers: Object.freeze(callers) }),
+    );
     compiledRules.push({ exact, prefixes });
   });
 
-  const policy: AuthorizationPolicy = Object.freeze({ source, health: health as HealthAccess, rules: Object.freeze(rules) });
+  const policy: AuthorizationPolicy = Object.freeze({
+    source,
+    health: health as HealthAccess,
+    rules: Object.freeze(rules),
+  });
   compiledPolicies.set(policy, {
     healthOpen: health === 'open',
     rules: compiledRules,
-    allowedBy: rules.map((r) => Object.freeze({ allowed: true, rule: r.name, reason: 'rule-matched' as const })),
+    allowedBy: rules.map((r) =>
+      Object.freeze({ allowed: true, rule: r.name, reason: 'rule-matched' as const }),
+    ),
     byMethod,
     byService,
     anyMethod,
@@ -421,15 +491,27 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
   return policy;
 }
 
-function stringList(value: unknown, field: string, fail: (problem: string, details?: Record<string, unknown>) => never): string[] {
-  if (!Array.isArray(value) || value.length === 0) fail(`"${field}" must be a non-empty list`, { field });
+function stringList(
+  value: unknown,
+  field: string,
+  fail: (problem: string, details?: Record<string, unknown>) => never,
+): string[] {
+  if (!Array.isArray(value) || value.length === 0)
+    fail(`"${field}" must be a non-empty list`, { field });
   (value as unknown[]).forEach((item, i) => {
-    if (typeof item !== 'string' || item === '') fail(`${field}[${i}] must be a non-empty string, not ${JSON.stringify(item)}`, { field: `${field}[${i}]` });
+    if (typeof item !== 'string' || item === '')
+      fail(`${field}[${i}] must be a non-empty string, not ${JSON.stringify(item)}`, {
+        field: `${field}[${i}]`,
+      });
   });
   return value as string[];
 }
 
-function checkFields(object: Record<string, unknown>, allowed: readonly string[], fail: (field: string) => never): void {
+function checkFields(
+  object: Record<string, unknown>,
+  allowed: readonly string[],
+  fail: (field: string) => never,
+): void {
   for (const field of Object.keys(object)) if (!allowed.includes(field)) fail(field);
 }
 

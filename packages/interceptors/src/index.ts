@@ -9,7 +9,12 @@ export { createIdentityInterceptor, getPeerIdentity } from './peer-identity';
 export type { PeerIdentity, AuthContextCall } from './peer-identity';
 
 // Authorization.
-export { AUTHZ_POLICY_ENV, loadAuthorizationPolicy, authorizationPolicyFromEnv, evaluatePolicy } from './authorization-policy';
+export {
+  AUTHZ_POLICY_ENV,
+  loadAuthorizationPolicy,
+  authorizationPolicyFromEnv,
+  evaluatePolicy,
+} from './authorization-policy';
 export type {
   AuthorizationPolicy,
   AuthorizationPolicyDocument,
@@ -25,7 +30,12 @@ export { createAuthorizationInterceptor } from './authorization-interceptor';
 export type { AuthorizationInterceptorOptions } from './authorization-interceptor';
 
 // JWT claims and tenant isolation.
-export { createJwtInterceptor, getClaims, requireTenant, jwtOptionsFromEnv } from './jwt-interceptor';
+export {
+  createJwtInterceptor,
+  getClaims,
+  requireTenant,
+  jwtOptionsFromEnv,
+} from './jwt-interceptor';
 export type { JwtInterceptorOptions, JwksSource, TenantIsolationOptions } from './jwt-interceptor';
 export { createTokenForwardingInterceptor, runWithBearerToken } from './token-forwarding';
 

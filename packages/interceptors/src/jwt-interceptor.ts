@@ -97,13 +97,31 @@ export interface JwtInterceptorOptions {
   now?: () => Date;
 }
 
-const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const DEFAULT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 const DEFAULT_TENANT_CLAIM = 'tenant_id';
 const DEFAULT_TENANT_METADATA_KEY = 'x-tenant-id';
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
-type RejectReason = 'missing' | 'malformed' | 'invalid' | 'expired' | 'jwks-unavailable' | 'tenant-missing' | 'tenant-mismatch';
+type RejectReason =
+  | 'missing'
+  | 'malformed'
+  | 'invalid'
+  | 'expired'
+  | 'jwks-unavailable'
+  | 'tenant-missing'
+  | 'tenant-mismatch';
 
 /**
  * A server interceptor that verifies the bearer JWT in the `authorization` metadata (jose; keys
@@ -133,14 +151,23 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
   const tenant = options.tenant;
   const tenantClaim = tenant?.claim ?? DEFAULT_TENANT_CLAIM;
   const tenantMetadataKey = tenant?.metadataKey ?? DEFAULT_TENANT_METADATA_KEY;
-  const isExempt = methodMatcher(options.exemptMethods ?? ['grpc.health.v1.Health/*'], (pattern, problem) => {
-    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWT options: exemptMethods "${pattern}" ${problem}`, { details: { option: 'exemptMethods', value: pattern } });
-  });
+  const isExempt = methodMatcher(
+    options.exemptMethods ?? ['grpc.health.v1.Health/*'],
+    (pattern, problem) => {
+      throw new SigilError(
+        'ERR_JWT_CONFIG_INVALID',
+        `JWT options: exemptMethods "${pattern}" ${problem}`,
+        { details: { option: 'exemptMethods', value: pattern } },
+      );
+    },
+  );
   const verifyOptions = {
     algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     ...(options.audience === undefined ? {} : { audience: options.audience }),
-    ...(options.clockToleranceSeconds === undefined ? {} : { clockTolerance: options.clockToleranceSeconds }),
+    ...(options.clockToleranceSeconds === undefined
+      ? {}
+      : { clockTolerance: options.clockToleranceSeconds }),
   };
   const rejected = counter(options.registry, {
     name: 'sigil_jwt_rejected_total',
@@ -159,8 +186,16 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
     let requestMetadata: Metadata;
     let token: string | undefined;
     let tenantId: string | undefined;
-    const inContext = (fn: () => void): void => (outbound === undefined ? fn() : outboundContext.run(outbound, fn));
-    const refuse = (code: status, reason: RejectReason, message: string, metadata: Metadata, refusedToken?: string, error?: string): void => {
+    const inContext = (fn: () => void): void =>
+      outbound === undefined ? fn() : outboundContext.run(outbound, fn);
+    const refuse = (
+      code: status,
+      reason: RejectReason,
+      message: string,
+      metadata: Metadata,
+      refusedToken?: string,
+      error?: string,
+    ): void => {
       refused = true;
       rejected.inc({ grpc_service: name.service, grpc_method: name.method, reason });
       logger.warn(
@@ -178,7 +213,13 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
     };
     const checkTenant = (requested: string | undefined, where: string): boolean => {
       if (requested === undefined || requested === tenantId) return true;
-      refuse(status.PERMISSION_DENIED, 'tenant-mismatch', `tenant mismatch: ${where} names tenant "${requested}" but the token is for tenant "${tenantId}"`, requestMetadata, token);
+      refuse(
+        status.PERMISSION_DENIED,
+        'tenant-mismatch',
+        `tenant mismatch: ${where} names tenant "${requested}" but the token is for tenant "${tenantId}"`,
+        requestMetadata,
+        token,
+      );
       return false;
     };
 
@@ -189,57 +230,101 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
             requestMetadata = metadata;
             const values = metadata.get('authorization');
             if (values.length === 0) {
-              if (required) refuse(status.UNAUTHENTICATED, 'missing', 'missing bearer token: send metadata "authorization: Bearer <JWT>"', metadata);
+              if (required)
+                refuse(
+                  status.UNAUTHENTICATED,
+                  'missing',
+                  'missing bearer token: send metadata "authorization: Bearer <JWT>"',
+                  metadata,
+                );
               else nextMetadata(metadata);
               return;
             }
             const match = values.length === 1 ? BEARER.exec(String(values[0])) : null;
             if (match === null) {
-              refuse(status.UNAUTHENTICATED, 'malformed', 'the authorization metadata is not a single "Bearer <JWT>" value', metadata);
+              refuse(
+                status.UNAUTHENTICATED,
+                'malformed',
+                'the authorization metadata is not a single "Bearer <JWT>" value',
+                metadata,
+              );
               return;
             }
             const bearer = match[1]!;
             token = bearer;
-            verification = jwtVerify(bearer, getKey, { ...verifyOptions, ...(options.now === undefined ? {} : { currentDate: options.now() }) }).then(
-              ({ payload }) => {
-                if (refused) return false;
-                const claim = payload[tenantClaim];
-                tenantId = typeof claim === 'string' ? claim : typeof claim === 'number' ? String(claim) : undefined;
-                if (tenant !== undefined) {
-                  if (tenantId === undefined) {
-                    refuse(status.PERMISSION_DENIED, 'tenant-missing', `the bearer token has no "${tenantClaim}" claim; this service requires one`, metadata, bearer);
-                    return false;
+            verification = jwtVerify(bearer, getKey, {
+              ...verifyOptions,
+              ...(options.now === undefined ? {} : { currentDate: options.now() }),
+            })
+              .then(
+                ({ payload }) => {
+                  if (refused) return false;
+                  const claim = payload[tenantClaim];
+                  tenantId =
+                    typeof claim === 'string'
+                      ? claim
+                      : typeof claim === 'number'
+                        ? String(claim)
+                        : undefined;
+                  if (tenant !== undefined) {
+                    if (tenantId === undefined) {
+                      refuse(
+                        status.PERMISSION_DENIED,
+                        'tenant-missing',
+                        `the bearer token has no "${tenantClaim}" claim; this service requires one`,
+                        metadata,
+                        bearer,
+                      );
+                      return false;
+                    }
+                    const header = metadata.get(tenantMetadataKey);
+                    if (
+                      !checkTenant(
+                        header.length === 0 ? undefined : String(header[0]),
+                        `metadata "${tenantMetadataKey}"`,
+                      )
+                    )
+                      return false;
                   }
-                  const header = metadata.get(tenantMetadataKey);
-                  if (!checkTenant(header.length === 0 ? undefined : String(header[0]), `metadata "${tenantMetadataKey}"`)) return false;
-                }
-                const state = callStateOf(metadata);
-                state.claims = Object.freeze(payload);
-                state.token = bearer;
-                state.tokenHash = tokenHash(bearer);
-                state.tenantId = tenantId;
-                outbound = { token: bearer };
-                verified = true;
-                inContext(() => nextMetadata(metadata));
-                return true;
-              },
-              (error: unknown) => {
-                const [code, reason, message] = classify(error);
-                refuse(code, reason, message, metadata, bearer, (error as Error).message);
+                  const state = callStateOf(metadata);
+                  state.claims = Object.freeze(payload);
+                  state.token = bearer;
+                  state.tokenHash = tokenHash(bearer);
+                  state.tenantId = tenantId;
+                  outbound = { token: bearer };
+                  verified = true;
+                  inContext(() => nextMetadata(metadata));
+                  return true;
+                },
+                (error: unknown) => {
+                  const [code, reason, message] = classify(error);
+                  refuse(code, reason, message, metadata, bearer, (error as Error).message);
+                  return false;
+                },
+              )
+              .catch((error: unknown) => {
+                // Something downstream threw while the call was being started; end it rather than leak a rejection.
+                refused = true;
+                logger.error(
+                  {
+                    event: 'jwt.internal-error',
+                    method: name.fullName,
+                    error: (error as Error).message,
+                  },
+                  'error after bearer token verification',
+                );
+                call.sendStatus({ code: status.INTERNAL, details: 'internal error' });
                 return false;
-              },
-            ).catch((error: unknown) => {
-              // Something downstream threw while the call was being started; end it rather than leak a rejection.
-              refused = true;
-              logger.error({ event: 'jwt.internal-error', method: name.fullName, error: (error as Error).message }, 'error after bearer token verification');
-              call.sendStatus({ code: status.INTERNAL, details: 'internal error' });
-              return false;
-            });
+              });
           },
           onReceiveMessage: (message, nextMessage) => {
             const forward = (): void => {
               if (refused) return;
-              if (tenant?.fromRequest !== undefined && !checkTenant(tenant.fromRequest(message, name.fullName), 'the request')) return;
+              if (
+                tenant?.fromRequest !== undefined &&
+                !checkTenant(tenant.fromRequest(message, name.fullName), 'the request')
+              )
+                return;
               inContext(() => nextMessage(message));
             };
             // A message arriving while the token is still being verified is checked after.
@@ -295,10 +380,15 @@ export function getClaims(call: { readonly metadata: Metadata }): Readonly<JWTPa
  */
 export function requireTenant(call: { readonly metadata: Metadata }, tenantId: string): void {
   const state = findCallState(call.metadata);
-  if (state?.claims === undefined) throw grpcError(status.UNAUTHENTICATED, 'this call has no verified bearer token');
-  if (state.tenantId === undefined) throw grpcError(status.PERMISSION_DENIED, 'the bearer token names no tenant');
+  if (state?.claims === undefined)
+    throw grpcError(status.UNAUTHENTICATED, 'this call has no verified bearer token');
+  if (state.tenantId === undefined)
+    throw grpcError(status.PERMISSION_DENIED, 'the bearer token names no tenant');
   if (state.tenantId !== tenantId) {
-    throw grpcError(status.PERMISSION_DENIED, `tenant mismatch: the request is for tenant "${tenantId}" but the token is for tenant "${state.tenantId}"`);
+    throw grpcError(
+      status.PERMISSION_DENIED,
+      `tenant mismatch: the request is for tenant "${tenantId}" but the token is for tenant "${state.tenantId}"`,
+    );
   }
 }
 
@@ -326,20 +416,35 @@ const JWT_ENV = {
  * const interceptors = createServerInterceptors({ policy, logger, ...(jwt ? { jwt } : {}) });
  * ```
  */
-export function jwtOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): JwtInterceptorOptions | undefined {
-  const read = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  const list = (name: string): string[] | undefined => read(name)?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+export function jwtOptionsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): JwtInterceptorOptions | undefined {
+  const read = (name: string): string | undefined =>
+    env[name] === undefined || env[name] === '' ? undefined : env[name];
+  const list = (name: string): string[] | undefined =>
+    read(name)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   const file = read(JWT_ENV.jwksFile);
   const url = read(JWT_ENV.jwksUrl);
   if (file !== undefined && url !== undefined) {
-    throw new SigilError('ERR_JWT_CONFIG_INVALID', `set only one of ${JWT_ENV.jwksFile} and ${JWT_ENV.jwksUrl}`, {
-      details: { variables: [JWT_ENV.jwksFile, JWT_ENV.jwksUrl] },
-    });
+    throw new SigilError(
+      'ERR_JWT_CONFIG_INVALID',
+      `set only one of ${JWT_ENV.jwksFile} and ${JWT_ENV.jwksUrl}`,
+      {
+        details: { variables: [JWT_ENV.jwksFile, JWT_ENV.jwksUrl] },
+      },
+    );
   }
   if (file === undefined && url === undefined) return undefined;
   const required = read(JWT_ENV.required);
   if (required !== undefined && required !== 'true' && required !== 'false') {
-    throw new SigilError('ERR_JWT_CONFIG_INVALID', `${JWT_ENV.required} must be "true" or "false", not "${required}"`, { details: { variable: JWT_ENV.required } });
+    throw new SigilError(
+      'ERR_JWT_CONFIG_INVALID',
+      `${JWT_ENV.required} must be "true" or "false", not "${required}"`,
+      { details: { variable: JWT_ENV.required } },
+    );
   }
   const issuer = list(JWT_ENV.issuer);
   const audience = list(JWT_ENV.audience);
@@ -361,12 +466,23 @@ function keySource(source: JwksSource): JWTVerifyGetKey {
   try {
     url = new URL(source.url);
   } catch (cause) {
-    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS URL "${String(source.url)}" is not a valid URL`, { cause, details: { url: String(source.url) } });
+    throw new SigilError(
+      'ERR_JWT_CONFIG_INVALID',
+      `JWKS URL "${String(source.url)}" is not a valid URL`,
+      { cause, details: { url: String(source.url) } },
+    );
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS URL ${url.href} must use https: (plain http is only accepted on a loopback host)`, {
-      details: { url: url.href },
-    });
+  if (
+    url.protocol !== 'https:' &&
+    !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
+  ) {
+    throw new SigilError(
+      'ERR_JWT_CONFIG_INVALID',
+      `JWKS URL ${url.href} must use https: (plain http is only accepted on a loopback host)`,
+      {
+        details: { url: url.href },
+      },
+    );
   }
   return createRemoteJWKSet(url, {
     ...(source.timeoutMs === undefined ? {} : { timeoutDuration: source.timeoutMs }),
@@ -377,13 +493,21 @@ function keySource(source: JwksSource): JWTVerifyGetKey {
 
 function localKeySet(file: string): JWTVerifyGetKey {
   const fail = (problem: string, cause?: unknown): never => {
-    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS file ${file}: ${problem}`, { cause, details: { file } });
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `JWKS file ${file}: ${problem}`, {
+      cause,
+      details: { file },
+    });
   };
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    fail((cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read the file (${(cause as Error).message})`, cause);
+    fail(
+      (cause as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'no such file'
+        : `cannot read the file (${(cause as Error).message})`,
+      cause,
+    );
   }
   let jwks: unknown;
   try {
@@ -392,23 +516,30 @@ function localKeySet(file: string): JWTVerifyGetKey {
     fail(`not valid JSON (${(cause as Error).message})`, cause);
   }
   const keys = (jwks as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) fail('expected a JSON Web Key Set: {"keys": [ ...at least one key... ]}');
+  if (!Array.isArray(keys) || keys.length === 0)
+    fail('expected a JSON Web Key Set: {"keys": [ ...at least one key... ]}');
   (keys as unknown[]).forEach((key, i) => {
     if (typeof (key as { kty?: unknown } | null)?.kty !== 'string') fail(`keys[${i}] has no "kty"`);
-    if ((key as { d?: unknown }).d !== undefined) fail(`keys[${i}] is a private key; publish only public keys`);
+    if ((key as { d?: unknown }).d !== undefined)
+      fail(`keys[${i}] is a private key; publish only public keys`);
   });
   return createLocalJWKSet(jwks as JSONWebKeySet);
 }
 
 function classify(error: unknown): [status, RejectReason, string] {
-  if (error instanceof joseErrors.JWTExpired) return [status.UNAUTHENTICATED, 'expired', 'the bearer token has expired'];
+  if (error instanceof joseErrors.JWTExpired)
+    return [status.UNAUTHENTICATED, 'expired', 'the bearer token has expired'];
   if (
     error instanceof joseErrors.JWKSTimeout ||
     error instanceof joseErrors.JWKSInvalid ||
     !(error instanceof joseErrors.JOSEError) ||
     error.code === 'ERR_JOSE_GENERIC'
   ) {
-    return [status.UNAVAILABLE, 'jwks-unavailable', 'cannot verify the bearer token: the JWKS is unavailable'];
+    return [
+      status.UNAVAILABLE,
+      'jwks-unavailable',
+      'cannot verify the bearer token: the JWKS is unavailable',
+    ];
   }
   return [status.UNAUTHENTICATED, 'invalid', `invalid bearer token: ${error.message}`];
 }

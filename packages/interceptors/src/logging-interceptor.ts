@@ -22,7 +22,13 @@ export interface LoggingInterceptorOptions {
   logger: Logger;
 }
 
-const SERVER_FAULTS = new Set<number>([status.UNKNOWN, status.INTERNAL, status.UNAVAILABLE, status.DATA_LOSS, status.UNIMPLEMENTED]);
+const SERVER_FAULTS = new Set<number>([
+  status.UNKNOWN,
+  status.INTERNAL,
+  status.UNAVAILABLE,
+  status.DATA_LOSS,
+  status.UNIMPLEMENTED,
+]);
 const HEALTH_PACKAGE = 'grpc.health.v1.';
 
 /**
@@ -49,10 +55,18 @@ export function requestLogger(logger: Logger): CallObserver {
     const startedAt = performance.now();
     return (code, details, requestMetadata) => {
       const name = methodName(methodDescriptor.path);
-      const level = code === status.OK ? (name.service.startsWith(HEALTH_PACKAGE) ? 'debug' : 'info') : SERVER_FAULTS.has(code) ? 'error' : 'warn';
+      const level =
+        code === status.OK
+          ? name.service.startsWith(HEALTH_PACKAGE)
+            ? 'debug'
+            : 'info'
+          : SERVER_FAULTS.has(code)
+            ? 'error'
+            : 'warn';
       if (!logger.isLevelEnabled(level)) return;
       // Without request metadata the call never really started; do not touch its (closing) socket.
-      const identity = requestMetadata === undefined ? undefined : resolvePeerIdentity(call, requestMetadata);
+      const identity =
+        requestMetadata === undefined ? undefined : resolvePeerIdentity(call, requestMetadata);
       logger[level](
         {
           event: 'grpc.request',
@@ -61,7 +75,10 @@ export function requestLogger(logger: Logger): CallObserver {
           code,
           durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
           spiffeId: identity?.spiffeId,
-          peerSubject: identity !== undefined && identity.spiffeId === undefined ? identity.subject : undefined,
+          peerSubject:
+            identity !== undefined && identity.spiffeId === undefined
+              ? identity.subject
+              : undefined,
           peerAddress: call.getPeer(),
           tokenHash: findCallState(requestMetadata)?.tokenHash,
           details: code === status.OK ? undefined : details,

@@ -44,7 +44,9 @@ interface MethodLabels {
  * // later: res.end(await registry.metrics());
  * ```
  */
-export function createMetricsInterceptor(options: MetricsInterceptorOptions = {}): ServerInterceptor {
+export function createMetricsInterceptor(
+  options: MetricsInterceptorOptions = {},
+): ServerInterceptor {
   return createObservingInterceptor([requestMetrics(options)], { resolveIdentity: false });
 }
 
@@ -72,7 +74,14 @@ export function requestMetrics(options: MetricsInterceptorOptions): CallObserver
     let entry = byPath.get(definition.path);
     if (entry === undefined) {
       const name = methodName(definition.path);
-      entry = { labels: { grpc_type: rpcType(definition), grpc_service: name.service, grpc_method: name.method }, handled: [] };
+      entry = {
+        labels: {
+          grpc_type: rpcType(definition),
+          grpc_service: name.service,
+          grpc_method: name.method,
+        },
+        handled: [],
+      };
       byPath.set(definition.path, entry);
     }
     return entry;
@@ -83,7 +92,9 @@ export function requestMetrics(options: MetricsInterceptorOptions): CallObserver
     const startedAt = performance.now();
     return (code) => {
       seconds.observe(entry.labels, (performance.now() - startedAt) / 1000);
-      handled.inc((entry.handled[code] ??= { ...entry.labels, grpc_code: prometheusCodeName(code) }));
+      handled.inc(
+        (entry.handled[code] ??= { ...entry.labels, grpc_code: prometheusCodeName(code) }),
+      );
     };
   };
 }

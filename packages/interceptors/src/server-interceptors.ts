@@ -56,9 +56,25 @@ export function createServerInterceptors(options: ServerInterceptorsOptions): Se
   // Identity, logging and metrics share one interceptor layer (each layer costs per call).
   const observers: CallObserver[] = [];
   if (options.requestLogging ?? true) observers.push(requestLogger(logger));
-  if (options.requestMetrics ?? true) observers.push(requestMetrics(registry === undefined ? {} : { registry }));
-  const chain: ServerInterceptor[] = [createObservingInterceptor(observers, { resolveIdentity: true })];
-  if (options.jwt !== undefined) chain.push(createJwtInterceptor({ ...options.jwt, logger, ...(registry === undefined ? {} : { registry }) }));
-  chain.push(createAuthorizationInterceptor({ policy: options.policy, logger, ...(registry === undefined ? {} : { registry }) }));
+  if (options.requestMetrics ?? true)
+    observers.push(requestMetrics(registry === undefined ? {} : { registry }));
+  const chain: ServerInterceptor[] = [
+    createObservingInterceptor(observers, { resolveIdentity: true }),
+  ];
+  if (options.jwt !== undefined)
+    chain.push(
+      createJwtInterceptor({
+        ...options.jwt,
+        logger,
+        ...(registry === undefined ? {} : { registry }),
+      }),
+    );
+  chain.push(
+    createAuthorizationInterceptor({
+      policy: options.policy,
+      logger,
+      ...(registry === undefined ? {} : { registry }),
+    }),
+  );
   return chain;
 }

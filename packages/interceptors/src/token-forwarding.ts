@@ -25,7 +25,8 @@ export function createTokenForwardingInterceptor(): Interceptor {
     if (context === undefined) return new InterceptingCall(nextCall(options));
     return new InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
-        if (metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${context.token}`);
+        if (metadata.get('authorization').length === 0)
+          metadata.set('authorization', `Bearer ${context.token}`);
         next(metadata, listener);
       },
     });

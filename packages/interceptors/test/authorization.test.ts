@@ -21,8 +21,16 @@ const INTRUDER = `spiffe://${TRUST_DOMAIN}/svc/intruder`;
 
 const POLICY: AuthorizationPolicyDocument = {
   rules: [
-    { name: 'user-service-echo', methods: ['sigil.test.v1.EchoService/Echo', 'sigil.test.v1.EchoService/Chat'], callers: [USER_SERVICE] },
-    { name: 'team', methods: ['sigil.test.v1.EchoService/*'], callers: [`spiffe://${TRUST_DOMAIN}/team/*`] },
+    {
+      name: 'user-service-echo',
+      methods: ['sigil.test.v1.EchoService/Echo', 'sigil.test.v1.EchoService/Chat'],
+      callers: [USER_SERVICE],
+    },
+    {
+      name: 'team',
+      methods: ['sigil.test.v1.EchoService/*'],
+      callers: [`spiffe://${TRUST_DOMAIN}/team/*`],
+    },
   ],
 };
 
@@ -39,11 +47,21 @@ describe('identity and authorization over mTLS', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  async function serve(options: { document?: AuthorizationPolicyDocument; requireClientCert?: boolean; logs?: LogCapture; registry?: Registry; handlers?: Parameters<typeof startServer>[0]['handlers'] }) {
+  async function serve(options: {
+    document?: AuthorizationPolicyDocument;
+    requireClientCert?: boolean;
+    logs?: LogCapture;
+    registry?: Registry;
+    handlers?: Parameters<typeof startServer>[0]['handlers'];
+  }) {
     const logs = options.logs ?? captureLogs();
     const interceptors = [
       createIdentityInterceptor(),
-      createAuthorizationInterceptor({ policy: loadAuthorizationPolicy(options.document ?? POLICY, { source: 'test policy' }), logger: logs.logger, registry: options.registry ?? new Registry() }),
+      createAuthorizationInterceptor({
+        policy: loadAuthorizationPolicy(options.document ?? POLICY, { source: 'test policy' }),
+        logger: logs.logger,
+        registry: options.registry ?? new Registry(),
+      }),
     ];
     const server = await startServer({
       credentials: pki.serverCredentials({ requireClientCert: options.requireClientCert ?? true }),
@@ -54,8 +72,18 @@ describe('identity and authorization over mTLS', () => {
     return server;
   }
 
-  async function client<C extends grpc.Client>(Ctor: new (address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions) => C, server: RunningServer, spiffeId: string | null | { commonName: string; dnsNames: string[] }): Promise<C> {
-    const credentials = await pki.clientCredentials(spiffeId === null ? null : typeof spiffeId === 'string' ? { spiffeId } : spiffeId);
+  async function client<C extends grpc.Client>(
+    Ctor: new (
+      address: string,
+      credentials: grpc.ChannelCredentials,
+      options: grpc.ChannelOptions,
+    ) => C,
+    server: RunningServer,
+    spiffeId: string | null | { commonName: string; dnsNames: string[] },
+  ): Promise<C> {
+    const credentials = await pki.clientCredentials(
+      spiffeId === null ? null : typeof spiffeId === 'string' ? { spiffeId } : spiffeId,
+    );
     const c = new Ctor(server.address, credentials, CLIENT_OPTIONS);
     clients.push(c);
     return c;
@@ -72,7 +100,12 @@ describe('identity and authorization over mTLS', () => {
       },
     });
     await unary(await client(EchoClient, server, USER_SERVICE), 'echo');
-    expect(seen).toMatchObject({ spiffeId: USER_SERVICE, trustDomain: TRUST_DOMAIN, uris: [USER_SERVICE], dnsNames: [] });
+    expect(seen).toMatchObject({
+      spiffeId: USER_SERVICE,
+      trustDomain: TRUST_DOMAIN,
+      uris: [USER_SERVICE],
+      dnsNames: [],
+    });
     expect(seen!.fingerprint).toMatch(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
   });
 
@@ -106,9 +139,12 @@ describe('identity and authorization over mTLS', () => {
       });
       const first = await client(EchoClient, server, USER_SERVICE);
       const second = await client(EchoClient, server, `spiffe://${TRUST_DOMAIN}/team/bob`);
-      for (let i = 0; i < 3; i += 1) await Promise.all([unary(first, 'echo'), unary(second, 'echo')]);
+      for (let i = 0; i < 3; i += 1)
+        await Promise.all([unary(first, 'echo'), unary(second, 'echo')]);
       const serverPort = Number(server.address.split(':')[1]);
-      const serverSideReads = spy.mock.contexts.filter((socket) => (socket as TLSSocket).localPort === serverPort).length;
+      const serverSideReads = spy.mock.contexts.filter(
+        (socket) => (socket as TLSSocket).localPort === serverPort,
+      ).length;
       expect(serverSideReads).toBe(2);
       expect(seen.filter((id) => id === USER_SERVICE)).toHaveLength(3);
       expect(seen.filter((id) => id === `spiffe://${TRUST_DOMAIN}/team/bob`)).toHaveLength(3);
@@ -126,7 +162,11 @@ describe('identity and authorization over mTLS', () => {
     chat.on('data', (m: Json) => replies.push(m));
     chat.write({ n: 1 });
     chat.end();
-    await new Promise<void>((resolve, reject) => chat.on('status', (s: grpc.StatusObject) => (s.code === grpc.status.OK ? resolve() : reject(new Error(s.details)))));
+    await new Promise<void>((resolve, reject) =>
+      chat.on('status', (s: grpc.StatusObject) =>
+        s.code === grpc.status.OK ? resolve() : reject(new Error(s.details)),
+      ),
+    );
     expect(replies).toEqual([{ n: 1 }]);
   });
 
@@ -146,7 +186,9 @@ describe('identity and authorization over mTLS', () => {
     });
     const err = await failure(unary(await client(EchoClient, server, INTRUDER), 'echo'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(err.details).toBe(`caller ${INTRUDER} is not allowed to call sigil.test.v1.EchoService/Echo`);
+    expect(err.details).toBe(
+      `caller ${INTRUDER} is not allowed to call sigil.test.v1.EchoService/Echo`,
+    );
     expect(handled).toBe(0);
     expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
       level: 40,
@@ -156,12 +198,25 @@ describe('identity and authorization over mTLS', () => {
       policy: 'test policy',
     });
     const denied = await registry.getSingleMetric('sigil_authz_denied_total')!.get();
-    expect(denied.values).toEqual([{ value: 1, labels: { grpc_service: 'sigil.test.v1.EchoService', grpc_method: 'Echo', reason: 'no-matching-rule' } }]);
+    expect(denied.values).toEqual([
+      {
+        value: 1,
+        labels: {
+          grpc_service: 'sigil.test.v1.EchoService',
+          grpc_method: 'Echo',
+          reason: 'no-matching-rule',
+        },
+      },
+    ]);
   });
 
   it('refuses a streaming call from a disallowed caller', async () => {
     const server = await serve({});
-    const chat = (await client(EchoClient, server, INTRUDER) as unknown as { chat(): grpc.ClientDuplexStream<Json, Json> }).chat();
+    const chat = (
+      (await client(EchoClient, server, INTRUDER)) as unknown as {
+        chat(): grpc.ClientDuplexStream<Json, Json>;
+      }
+    ).chat();
     chat.on('data', () => undefined);
     chat.on('error', () => undefined);
     const status = await new Promise<grpc.StatusObject>((resolve) => chat.on('status', resolve));
@@ -173,13 +228,23 @@ describe('identity and authorization over mTLS', () => {
     const server = await serve({});
     const err = await failure(unary(await client(EchoClient, server, USER_SERVICE), 'admin'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(err.details).toBe(`caller ${USER_SERVICE} is not allowed to call sigil.test.v1.EchoService/Admin`);
+    expect(err.details).toBe(
+      `caller ${USER_SERVICE} is not allowed to call sigil.test.v1.EchoService/Admin`,
+    );
   });
 
   it('applies prefix rules', async () => {
     const server = await serve({});
-    await expect(unary(await client(EchoClient, server, `spiffe://${TRUST_DOMAIN}/team/alice`), 'admin')).resolves.toEqual({ ok: true });
-    expect((await failure(unary(await client(EchoClient, server, `spiffe://${TRUST_DOMAIN}/teams/alice`), 'admin'))).code).toBe(grpc.status.PERMISSION_DENIED);
+    await expect(
+      unary(await client(EchoClient, server, `spiffe://${TRUST_DOMAIN}/team/alice`), 'admin'),
+    ).resolves.toEqual({ ok: true });
+    expect(
+      (
+        await failure(
+          unary(await client(EchoClient, server, `spiffe://${TRUST_DOMAIN}/teams/alice`), 'admin'),
+        )
+      ).code,
+    ).toBe(grpc.status.PERMISSION_DENIED);
   });
 
   it('says "no client certificate" when the caller presented none', async () => {
@@ -187,30 +252,61 @@ describe('identity and authorization over mTLS', () => {
     const server = await serve({ requireClientCert: false, logs });
     const err = await failure(unary(await client(EchoClient, server, null), 'echo'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(err.details).toBe('caller with no client certificate is not allowed to call sigil.test.v1.EchoService/Echo');
-    expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({ reason: 'no-spiffe-id' });
+    expect(err.details).toBe(
+      'caller with no client certificate is not allowed to call sigil.test.v1.EchoService/Echo',
+    );
+    expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
+      reason: 'no-spiffe-id',
+    });
   });
 
   it('names the subject of a certificate without a SPIFFE ID', async () => {
     const server = await serve({});
-    const err = await failure(unary(await client(EchoClient, server, { commonName: 'legacy-client', dnsNames: ['legacy.example.org'] }), 'echo'));
+    const err = await failure(
+      unary(
+        await client(EchoClient, server, {
+          commonName: 'legacy-client',
+          dnsNames: ['legacy.example.org'],
+        }),
+        'echo',
+      ),
+    );
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(err.details).toBe('caller certificate "CN=legacy-client" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo');
+    expect(err.details).toBe(
+      'caller certificate "CN=legacy-client" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo',
+    );
   });
 
   it('leaves grpc.health.v1 open by default, even to callers the policy does not know', async () => {
     const server = await serve({ requireClientCert: false });
-    await expect(unary(await client(HealthClient, server, null), 'check')).resolves.toEqual({ status: 'SERVING' });
-    await expect(unary(await client(HealthClient, server, INTRUDER), 'check')).resolves.toEqual({ status: 'SERVING' });
+    await expect(unary(await client(HealthClient, server, null), 'check')).resolves.toEqual({
+      status: 'SERVING',
+    });
+    await expect(unary(await client(HealthClient, server, INTRUDER), 'check')).resolves.toEqual({
+      status: 'SERVING',
+    });
   });
 
   it('closes grpc.health.v1 when the policy restricts it', async () => {
     const server = await serve({
-      document: { health: 'restricted', rules: [{ name: 'probe', methods: ['grpc.health.v1.Health/Check'], callers: [`spiffe://${TRUST_DOMAIN}/probe`] }] },
+      document: {
+        health: 'restricted',
+        rules: [
+          {
+            name: 'probe',
+            methods: ['grpc.health.v1.Health/Check'],
+            callers: [`spiffe://${TRUST_DOMAIN}/probe`],
+          },
+        ],
+      },
     });
     const err = await failure(unary(await client(HealthClient, server, INTRUDER), 'check'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(err.details).toBe(`caller ${INTRUDER} is not allowed to call grpc.health.v1.Health/Check`);
-    await expect(unary(await client(HealthClient, server, `spiffe://${TRUST_DOMAIN}/probe`), 'check')).resolves.toEqual({ status: 'SERVING' });
+    expect(err.details).toBe(
+      `caller ${INTRUDER} is not allowed to call grpc.health.v1.Health/Check`,
+    );
+    await expect(
+      unary(await client(HealthClient, server, `spiffe://${TRUST_DOMAIN}/probe`), 'check'),
+    ).resolves.toEqual({ status: 'SERVING' });
   });
 });

@@ -5,9 +5,22 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
 import { Registry } from 'prom-client';
-import { createIdentityInterceptor, createJwtInterceptor, getClaims, jwtOptionsFromEnv, requireTenant } from '@sigil/interceptors';
+import {
+  createIdentityInterceptor,
+  createJwtInterceptor,
+  getClaims,
+  jwtOptionsFromEnv,
+  requireTenant,
+} from '@sigil/interceptors';
 import type { JwtInterceptorOptions } from '@sigil/interceptors';
-import { EchoClient, HealthClient, bearer, failure, startServer, unary } from './helpers/echo-service';
+import {
+  EchoClient,
+  HealthClient,
+  bearer,
+  failure,
+  startServer,
+  unary,
+} from './helpers/echo-service';
 import type { EchoHandlers, Json, RunningServer } from './helpers/echo-service';
 import { AUDIENCE, ISSUER, createTokenIssuer, serveJwks } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
@@ -42,13 +55,22 @@ describe('JWT verification', () => {
     echo: (call, callback) => callback(null, { claims: getClaims(call) ?? null }),
   };
 
-  async function serve(options: Partial<JwtInterceptorOptions> & { logs?: LogCapture; handlers?: EchoHandlers } = {}) {
+  async function serve(
+    options: Partial<JwtInterceptorOptions> & { logs?: LogCapture; handlers?: EchoHandlers } = {},
+  ) {
     const { logs = captureLogs(), handlers = claimsEcho, ...jwt } = options;
     const server = await startServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createIdentityInterceptor(),
-        createJwtInterceptor({ jwks: { file: jwksFile }, issuer: ISSUER, audience: AUDIENCE, logger: logs.logger, registry: new Registry(), ...jwt }),
+        createJwtInterceptor({
+          jwks: { file: jwksFile },
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          logger: logs.logger,
+          registry: new Registry(),
+          ...jwt,
+        }),
       ],
       handlers,
     });
@@ -56,8 +78,15 @@ describe('JWT verification', () => {
     return server;
   }
 
-  async function client<C extends grpc.Client>(server: RunningServer, Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C): Promise<C> {
-    const c = new Ctor(server.address, await pki.clientCredentials({ spiffeId: CALLER }), CLIENT_OPTIONS);
+  async function client<C extends grpc.Client>(
+    server: RunningServer,
+    Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C,
+  ): Promise<C> {
+    const c = new Ctor(
+      server.address,
+      await pki.clientCredentials({ spiffeId: CALLER }),
+      CLIENT_OPTIONS,
+    );
     clients.push(c);
     return c;
   }
@@ -66,7 +95,12 @@ describe('JWT verification', () => {
     const server = await serve();
     const token = await issuer.sign({ sub: 'user-1', tenant_id: 'acme' });
     const reply = await unary(await client(server, EchoClient), 'echo', {}, bearer(token));
-    expect(reply.claims).toMatchObject({ sub: 'user-1', tenant_id: 'acme', iss: ISSUER, aud: AUDIENCE });
+    expect(reply.claims).toMatchObject({
+      sub: 'user-1',
+      tenant_id: 'acme',
+      iss: ISSUER,
+      aud: AUDIENCE,
+    });
   });
 
   it('refuses a call without a token with UNAUTHENTICATED, before the handler runs', async () => {
@@ -90,7 +124,14 @@ describe('JWT verification', () => {
   it('refuses a token signed by another key', async () => {
     const server = await serve();
     const forger = await createTokenIssuer('test-key');
-    const err = await failure(unary(await client(server, EchoClient), 'echo', {}, bearer(await forger.sign({ sub: 'user-1' }))));
+    const err = await failure(
+      unary(
+        await client(server, EchoClient),
+        'echo',
+        {},
+        bearer(await forger.sign({ sub: 'user-1' })),
+      ),
+    );
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(err.details).toBe('invalid bearer token: signature verification failed');
   });
@@ -98,10 +139,19 @@ describe('JWT verification', () => {
   it('refuses a token for another audience or issuer', async () => {
     const server = await serve();
     const c = await client(server, EchoClient);
-    const aud = await failure(unary(c, 'echo', {}, bearer(await issuer.sign({ sub: 'u' }, { audience: 'someone-else' }))));
+    const aud = await failure(
+      unary(c, 'echo', {}, bearer(await issuer.sign({ sub: 'u' }, { audience: 'someone-else' }))),
+    );
     expect(aud.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(aud.details).toBe('invalid bearer token: unexpected "aud" claim value');
-    const iss = await failure(unary(c, 'echo', {}, bearer(await issuer.sign({ sub: 'u' }, { issuer: 'https://evil.example/' }))));
+    const iss = await failure(
+      unary(
+        c,
+        'echo',
+        {},
+        bearer(await issuer.sign({ sub: 'u' }, { issuer: 'https://evil.example/' })),
+      ),
+    );
     expect(iss.details).toBe('invalid bearer token: unexpected "iss" claim value');
   });
 
@@ -116,7 +166,9 @@ describe('JWT verification', () => {
   it('judges expiry by the injected clock', async () => {
     const token = await issuer.sign({ sub: 'u' }, { exp: Math.floor(Date.now() / 1000) + 3600 });
     const later = await serve({ now: () => new Date(Date.now() + 2 * 3600 * 1000) });
-    expect((await failure(unary(await client(later, EchoClient), 'echo', {}, bearer(token)))).details).toBe('the bearer token has expired');
+    expect(
+      (await failure(unary(await client(later, EchoClient), 'echo', {}, bearer(token)))).details,
+    ).toBe('the bearer token has expired');
   });
 
   it('logs and counts a refusal with a token hash, never the token', async () => {
@@ -124,21 +176,45 @@ describe('JWT verification', () => {
     const registry = new Registry();
     const server = await startServer({
       credentials: pki.serverCredentials(),
-      interceptors: [createJwtInterceptor({ jwks: { file: jwksFile }, audience: AUDIENCE, logger: logs.logger, registry })],
+      interceptors: [
+        createJwtInterceptor({
+          jwks: { file: jwksFile },
+          audience: AUDIENCE,
+          logger: logs.logger,
+          registry,
+        }),
+      ],
     });
     servers.push(server);
     const expired = await issuer.sign({ sub: 'u' }, { exp: Math.floor(Date.now() / 1000) - 60 });
     await failure(unary(await client(server, EchoClient), 'echo', {}, bearer(expired)));
     const record = logs.records.find((r) => r.event === 'jwt.rejected');
-    expect(record).toMatchObject({ level: 40, reason: 'expired', method: 'sigil.test.v1.EchoService/Echo', spiffeId: CALLER, tokenHash: expect.stringMatching(/^[0-9a-f]{12}$/) });
+    expect(record).toMatchObject({
+      level: 40,
+      reason: 'expired',
+      method: 'sigil.test.v1.EchoService/Echo',
+      spiffeId: CALLER,
+      tokenHash: expect.stringMatching(/^[0-9a-f]{12}$/),
+    });
     expect(JSON.stringify(logs.records)).not.toContain(expired);
     const counted = await registry.getSingleMetric('sigil_jwt_rejected_total')!.get();
-    expect(counted.values).toEqual([{ value: 1, labels: { grpc_service: 'sigil.test.v1.EchoService', grpc_method: 'Echo', reason: 'expired' } }]);
+    expect(counted.values).toEqual([
+      {
+        value: 1,
+        labels: {
+          grpc_service: 'sigil.test.v1.EchoService',
+          grpc_method: 'Echo',
+          reason: 'expired',
+        },
+      },
+    ]);
   });
 
   it('exempts grpc.health.v1 by default', async () => {
     const server = await serve();
-    await expect(unary(await client(server, HealthClient), 'check')).resolves.toEqual({ status: 'SERVING' });
+    await expect(unary(await client(server, HealthClient), 'check')).resolves.toEqual({
+      status: 'SERVING',
+    });
   });
 
   it('with required: false, lets a call without a token through but still refuses a bad one', async () => {
@@ -146,7 +222,9 @@ describe('JWT verification', () => {
     const c = await client(server, EchoClient);
     await expect(unary(c, 'echo')).resolves.toEqual({ claims: null });
     const forged = await (await createTokenIssuer()).sign({ sub: 'u' });
-    expect((await failure(unary(c, 'echo', {}, bearer(forged)))).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect((await failure(unary(c, 'echo', {}, bearer(forged)))).code).toBe(
+      grpc.status.UNAUTHENTICATED,
+    );
   });
 
   it('fetches keys from a JWKS URL once and caches them', async () => {
@@ -155,8 +233,12 @@ describe('JWT verification', () => {
       const server = await serve({ jwks: { url: jwksServer.url } });
       const c = await client(server, EchoClient);
       const token = await issuer.sign({ sub: 'remote-user' });
-      expect((await unary(c, 'echo', {}, bearer(token))).claims).toMatchObject({ sub: 'remote-user' });
-      expect((await unary(c, 'echo', {}, bearer(token))).claims).toMatchObject({ sub: 'remote-user' });
+      expect((await unary(c, 'echo', {}, bearer(token))).claims).toMatchObject({
+        sub: 'remote-user',
+      });
+      expect((await unary(c, 'echo', {}, bearer(token))).claims).toMatchObject({
+        sub: 'remote-user',
+      });
       expect(jwksServer.fetches()).toBe(1);
     } finally {
       await jwksServer.close();
@@ -167,7 +249,9 @@ describe('JWT verification', () => {
     const jwksServer = await serveJwks(issuer.jwks);
     await jwksServer.close();
     const server = await serve({ jwks: { url: jwksServer.url } });
-    const err = await failure(unary(await client(server, EchoClient), 'echo', {}, bearer(await issuer.sign({ sub: 'u' }))));
+    const err = await failure(
+      unary(await client(server, EchoClient), 'echo', {}, bearer(await issuer.sign({ sub: 'u' }))),
+    );
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(err.details).toBe('cannot verify the bearer token: the JWKS is unavailable');
   });
@@ -175,7 +259,11 @@ describe('JWT verification', () => {
   describe('configuration errors', () => {
     const configError = (options: JwtInterceptorOptions): SigilError => {
       try {
-        createJwtInterceptor({ logger: captureLogs().logger, registry: new Registry(), ...options });
+        createJwtInterceptor({
+          logger: captureLogs().logger,
+          registry: new Registry(),
+          ...options,
+        });
       } catch (err) {
         expect(err).toBeInstanceOf(SigilError);
         expect((err as SigilError).code).toBe('ERR_JWT_CONFIG_INVALID');
@@ -185,42 +273,57 @@ describe('JWT verification', () => {
     };
 
     it('names a missing JWKS file', () => {
-      expect(configError({ jwks: { file: join(dir, 'nope.json') } }).message).toBe(`JWKS file ${join(dir, 'nope.json')}: no such file`);
+      expect(configError({ jwks: { file: join(dir, 'nope.json') } }).message).toBe(
+        `JWKS file ${join(dir, 'nope.json')}: no such file`,
+      );
     });
 
     it('refuses a JWKS file that is not JSON or not a key set', () => {
       const notJson = join(dir, 'not-json.json');
       writeFileSync(notJson, '{ keys: ');
-      expect(configError({ jwks: { file: notJson } }).message).toContain(`JWKS file ${notJson}: not valid JSON`);
+      expect(configError({ jwks: { file: notJson } }).message).toContain(
+        `JWKS file ${notJson}: not valid JSON`,
+      );
       const noKeys = join(dir, 'no-keys.json');
       writeFileSync(noKeys, '{"keys": []}');
-      expect(configError({ jwks: { file: noKeys } }).message).toContain('expected a JSON Web Key Set');
+      expect(configError({ jwks: { file: noKeys } }).message).toContain(
+        'expected a JSON Web Key Set',
+      );
     });
 
     it('refuses a JWKS file holding a private key', () => {
       const leaked = join(dir, 'private.json');
       writeFileSync(leaked, JSON.stringify({ keys: [{ ...issuer.jwks.keys[0], d: 'c2VjcmV0' }] }));
-      expect(configError({ jwks: { file: leaked } }).message).toBe(`JWKS file ${leaked}: keys[0] is a private key; publish only public keys`);
+      expect(configError({ jwks: { file: leaked } }).message).toBe(
+        `JWKS file ${leaked}: keys[0] is a private key; publish only public keys`,
+      );
     });
 
     it('refuses a plain-http JWKS URL outside loopback', () => {
-      expect(configError({ jwks: { url: 'http://auth.example.org/jwks.json' } }).message).toContain('must use https:');
+      expect(configError({ jwks: { url: 'http://auth.example.org/jwks.json' } }).message).toContain(
+        'must use https:',
+      );
       expect(configError({ jwks: { url: 'not a url' } }).message).toContain('is not a valid URL');
     });
 
     it('refuses a bad exempt method pattern', () => {
-      expect(configError({ jwks: { file: jwksFile }, exemptMethods: ['Health'] }).message).toContain('exemptMethods "Health"');
+      expect(
+        configError({ jwks: { file: jwksFile }, exemptMethods: ['Health'] }).message,
+      ).toContain('exemptMethods "Health"');
     });
   });
 
   describe('tenant isolation', () => {
-    const tenantOf = (message: unknown): string | undefined => (message as Json).tenantId as string | undefined;
+    const tenantOf = (message: unknown): string | undefined =>
+      (message as Json).tenantId as string | undefined;
 
     it('accepts a call for the token tenant', async () => {
       const server = await serve({ tenant: { fromRequest: tenantOf } });
       const metadata = bearer(await issuer.sign({ sub: 'u', tenant_id: 'acme' }));
       metadata.set('x-tenant-id', 'acme');
-      await expect(unary(await client(server, EchoClient), 'echo', { tenantId: 'acme' }, metadata)).resolves.toMatchObject({ claims: { tenant_id: 'acme' } });
+      await expect(
+        unary(await client(server, EchoClient), 'echo', { tenantId: 'acme' }, metadata),
+      ).resolves.toMatchObject({ claims: { tenant_id: 'acme' } });
     });
 
     it('refuses a tenant metadata mismatch with PERMISSION_DENIED', async () => {
@@ -229,23 +332,34 @@ describe('JWT verification', () => {
       metadata.set('x-tenant-id', 'globex');
       const err = await failure(unary(await client(server, EchoClient), 'echo', {}, metadata));
       expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-      expect(err.details).toBe('tenant mismatch: metadata "x-tenant-id" names tenant "globex" but the token is for tenant "acme"');
+      expect(err.details).toBe(
+        'tenant mismatch: metadata "x-tenant-id" names tenant "globex" but the token is for tenant "acme"',
+      );
     });
 
     it('refuses a request message for another tenant before the handler sees it', async () => {
       let ran = false;
-      const server = await serve({ tenant: { fromRequest: tenantOf }, handlers: { echo: (_c, cb) => ((ran = true), cb(null, {})) } });
+      const server = await serve({
+        tenant: { fromRequest: tenantOf },
+        handlers: { echo: (_c, cb) => ((ran = true), cb(null, {})) },
+      });
       const token = await issuer.sign({ sub: 'u', tenant_id: 'acme' });
-      const err = await failure(unary(await client(server, EchoClient), 'echo', { tenantId: 'globex' }, bearer(token)));
+      const err = await failure(
+        unary(await client(server, EchoClient), 'echo', { tenantId: 'globex' }, bearer(token)),
+      );
       expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
-      expect(err.details).toBe('tenant mismatch: the request names tenant "globex" but the token is for tenant "acme"');
+      expect(err.details).toBe(
+        'tenant mismatch: the request names tenant "globex" but the token is for tenant "acme"',
+      );
       expect(ran).toBe(false);
     });
 
     it('checks every message of a stream', async () => {
       const server = await serve({ tenant: { fromRequest: tenantOf } });
       const c = await client(server, EchoClient);
-      const chat = (c as unknown as { chat(m: grpc.Metadata): grpc.ClientDuplexStream<Json, Json> }).chat(bearer(await issuer.sign({ sub: 'u', tenant_id: 'acme' })));
+      const chat = (
+        c as unknown as { chat(m: grpc.Metadata): grpc.ClientDuplexStream<Json, Json> }
+      ).chat(bearer(await issuer.sign({ sub: 'u', tenant_id: 'acme' })));
       const replies: Json[] = [];
       chat.on('data', (m: Json) => {
         replies.push(m);
@@ -261,7 +375,14 @@ describe('JWT verification', () => {
 
     it('refuses a token without the tenant claim', async () => {
       const server = await serve({ tenant: { claim: 'org' } });
-      const err = await failure(unary(await client(server, EchoClient), 'echo', {}, bearer(await issuer.sign({ sub: 'u', tenant_id: 'acme' }))));
+      const err = await failure(
+        unary(
+          await client(server, EchoClient),
+          'echo',
+          {},
+          bearer(await issuer.sign({ sub: 'u', tenant_id: 'acme' })),
+        ),
+      );
       expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
       expect(err.details).toBe('the bearer token has no "org" claim; this service requires one');
     });
@@ -283,10 +404,14 @@ describe('JWT verification', () => {
       });
       const c = await client(server, EchoClient);
       const token = await issuer.sign({ sub: 'u', tenant_id: 'acme' });
-      await expect(unary(c, 'echo', { tenantId: 'acme' }, bearer(token))).resolves.toEqual({ ok: true });
+      await expect(unary(c, 'echo', { tenantId: 'acme' }, bearer(token))).resolves.toEqual({
+        ok: true,
+      });
       const other = await failure(unary(c, 'echo', { tenantId: 'globex' }, bearer(token)));
       expect(other.code).toBe(grpc.status.PERMISSION_DENIED);
-      expect(other.details).toBe('tenant mismatch: the request is for tenant "globex" but the token is for tenant "acme"');
+      expect(other.details).toBe(
+        'tenant mismatch: the request is for tenant "globex" but the token is for tenant "acme"',
+      );
       const anonymous = await failure(unary(c, 'echo', { tenantId: 'acme' }));
       expect(anonymous.code).toBe(grpc.status.UNAUTHENTICATED);
     });
@@ -316,13 +441,17 @@ describe('jwtOptionsFromEnv', () => {
       required: false,
       tenant: { claim: 'org_id' },
     });
-    expect(jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/etc/jwks.json' })).toEqual({ jwks: { file: '/etc/jwks.json' } });
+    expect(jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/etc/jwks.json' })).toEqual({
+      jwks: { file: '/etc/jwks.json' },
+    });
   });
 
   it('names the variable at fault', () => {
-    expect(() => jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_JWKS_URL: 'https://b' })).toThrow(
-      'set only one of SIGIL_JWT_JWKS_FILE and SIGIL_JWT_JWKS_URL',
-    );
-    expect(() => jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_REQUIRED: 'yes' })).toThrow('SIGIL_JWT_REQUIRED must be "true" or "false", not "yes"');
+    expect(() =>
+      jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_JWKS_URL: 'https://b' }),
+    ).toThrow('set only one of SIGIL_JWT_JWKS_FILE and SIGIL_JWT_JWKS_URL');
+    expect(() =>
+      jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_REQUIRED: 'yes' }),
+    ).toThrow('SIGIL_JWT_REQUIRED must be "true" or "false", not "yes"');
   });
 });

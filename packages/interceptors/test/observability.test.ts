@@ -4,9 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
-import { createLoggingInterceptor, createMetricsInterceptor, createServerInterceptors, loadAuthorizationPolicy } from '@sigil/interceptors';
+import {
+  createLoggingInterceptor,
+  createMetricsInterceptor,
+  createServerInterceptors,
+  loadAuthorizationPolicy,
+} from '@sigil/interceptors';
 import type { ServerInterceptorsOptions } from '@sigil/interceptors';
-import { EchoClient, HealthClient, bearer, failure, startServer, unary } from './helpers/echo-service';
+import {
+  EchoClient,
+  HealthClient,
+  bearer,
+  failure,
+  startServer,
+  unary,
+} from './helpers/echo-service';
 import type { EchoHandlers, RunningServer } from './helpers/echo-service';
 import { AUDIENCE, ISSUER, createTokenIssuer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
@@ -17,7 +29,12 @@ import type { TestPki } from './helpers/tls';
 
 const ALLOWED = `spiffe://${TRUST_DOMAIN}/svc/user-service`;
 const INTRUDER = `spiffe://${TRUST_DOMAIN}/svc/intruder`;
-const policy = loadAuthorizationPolicy({ rules: [{ name: 'user-service', methods: ['sigil.test.v1.EchoService/*'], callers: [ALLOWED] }] }, { source: 'test' });
+const policy = loadAuthorizationPolicy(
+  {
+    rules: [{ name: 'user-service', methods: ['sigil.test.v1.EchoService/*'], callers: [ALLOWED] }],
+  },
+  { source: 'test' },
+);
 
 const handlers: EchoHandlers = {
   echo: (_call, callback) => callback(null, { ok: true }),
@@ -27,11 +44,17 @@ const handlers: EchoHandlers = {
 /** Values of a metric as { "label=value,...": value } without grpc_service; histograms give their _count. */
 async function metricValues(registry: Registry, name: string): Promise<Record<string, number>> {
   const metric = await registry.getSingleMetric(name)!.get();
-  const values = metric.values as (typeof metric.values[number] & { metricName?: string })[];
+  const values = metric.values as ((typeof metric.values)[number] & { metricName?: string })[];
   return Object.fromEntries(
     values
       .filter((v) => v.metricName === undefined || v.metricName === `${name}_count`)
-      .map((v) => [Object.entries(v.labels).filter(([k]) => k !== 'grpc_service').map(([k, val]) => `${k}=${String(val)}`).join(','), v.value]),
+      .map((v) => [
+        Object.entries(v.labels)
+          .filter(([k]) => k !== 'grpc_service')
+          .map(([k, val]) => `${k}=${String(val)}`)
+          .join(','),
+        v.value,
+      ]),
   );
 }
 
@@ -53,7 +76,9 @@ describe('request logging and metrics', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  async function serve(options: Partial<ServerInterceptorsOptions> & { extraHandlers?: EchoHandlers } = {}) {
+  async function serve(
+    options: Partial<ServerInterceptorsOptions> & { extraHandlers?: EchoHandlers } = {},
+  ) {
     const logs = captureLogs();
     const registry = new Registry();
     const server = await startServer({
@@ -65,7 +90,11 @@ describe('request logging and metrics', () => {
     return { server, logs, registry };
   }
 
-  async function client<C extends grpc.Client>(server: RunningServer, spiffeId: string, Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C): Promise<C> {
+  async function client<C extends grpc.Client>(
+    server: RunningServer,
+    spiffeId: string,
+    Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C,
+  ): Promise<C> {
     const c = new Ctor(server.address, await pki.clientCredentials({ spiffeId }), CLIENT_OPTIONS);
     clients.push(c);
     return c;
@@ -96,11 +125,19 @@ describe('request logging and metrics', () => {
     await failure(unary(await client(server, INTRUDER, EchoClient), 'echo'));
     await failure(unary(await client(server, ALLOWED, EchoClient), 'admin'));
     await unary(await client(server, ALLOWED, HealthClient), 'check');
-    expect(requests(logs).map((r) => [r.level, r.method, r.status, r.spiffeId, r.details])).toEqual([
-      [40, 'sigil.test.v1.EchoService/Echo', 'PERMISSION_DENIED', INTRUDER, `caller ${INTRUDER} is not allowed to call sigil.test.v1.EchoService/Echo`],
-      [50, 'sigil.test.v1.EchoService/Admin', 'INTERNAL', ALLOWED, 'database is down'],
-      [20, 'grpc.health.v1.Health/Check', 'OK', ALLOWED, undefined],
-    ]);
+    expect(requests(logs).map((r) => [r.level, r.method, r.status, r.spiffeId, r.details])).toEqual(
+      [
+        [
+          40,
+          'sigil.test.v1.EchoService/Echo',
+          'PERMISSION_DENIED',
+          INTRUDER,
+          `caller ${INTRUDER} is not allowed to call sigil.test.v1.EchoService/Echo`,
+        ],
+        [50, 'sigil.test.v1.EchoService/Admin', 'INTERNAL', ALLOWED, 'database is down'],
+        [20, 'grpc.health.v1.Health/Check', 'OK', ALLOWED, undefined],
+      ],
+    );
   });
 
   it('counts started and handled calls by code, and observes latency', async () => {
@@ -123,7 +160,9 @@ describe('request logging and metrics', () => {
       'grpc_type=unary,grpc_method=Echo': 3,
       'grpc_type=unary,grpc_method=Admin': 1,
     });
-    expect(await metricValues(registry, 'sigil_authz_denied_total')).toEqual({ 'grpc_method=Echo,reason=no-matching-rule': 1 });
+    expect(await metricValues(registry, 'sigil_authz_denied_total')).toEqual({
+      'grpc_method=Echo,reason=no-matching-rule': 1,
+    });
   });
 
   it('records a call the client cancels as CANCELLED', async () => {
@@ -131,12 +170,18 @@ describe('request logging and metrics', () => {
     const handlerRan = new Promise<void>((resolve) => (reached = resolve));
     const { server, logs, registry } = await serve({ extraHandlers: { echo: () => reached() } });
     const c = await client(server, ALLOWED, EchoClient);
-    const call = (c as unknown as { echo(r: object, cb: (e: grpc.ServiceError | null) => void): grpc.ClientUnaryCall }).echo({}, () => undefined);
+    const call = (
+      c as unknown as {
+        echo(r: object, cb: (e: grpc.ServiceError | null) => void): grpc.ClientUnaryCall;
+      }
+    ).echo({}, () => undefined);
     await handlerRan;
     call.cancel();
     const record = await logs.next((r) => r.event === 'grpc.request');
     expect(record).toMatchObject({ status: 'CANCELLED', level: 40, spiffeId: ALLOWED });
-    expect(await metricValues(registry, 'grpc_server_handled_total')).toEqual({ 'grpc_type=unary,grpc_method=Echo,grpc_code=Canceled': 1 });
+    expect(await metricValues(registry, 'grpc_server_handled_total')).toEqual({
+      'grpc_type=unary,grpc_method=Echo,grpc_code=Canceled': 1,
+    });
   });
 
   it('records a call that runs past its deadline as DEADLINE_EXCEEDED', async () => {
@@ -144,10 +189,17 @@ describe('request logging and metrics', () => {
     // The deadline travels only as grpc-timeout, so the server's timer (not a client cancel) ends the call.
     const metadata = new grpc.Metadata();
     metadata.set('grpc-timeout', '100m');
-    const err = await failure(unary(await client(server, ALLOWED, EchoClient), 'echo', {}, metadata));
+    const err = await failure(
+      unary(await client(server, ALLOWED, EchoClient), 'echo', {}, metadata),
+    );
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    expect(await logs.next((r) => r.event === 'grpc.request')).toMatchObject({ status: 'DEADLINE_EXCEEDED', spiffeId: ALLOWED });
-    expect(await metricValues(registry, 'grpc_server_handled_total')).toEqual({ 'grpc_type=unary,grpc_method=Echo,grpc_code=DeadlineExceeded': 1 });
+    expect(await logs.next((r) => r.event === 'grpc.request')).toMatchObject({
+      status: 'DEADLINE_EXCEEDED',
+      spiffeId: ALLOWED,
+    });
+    expect(await metricValues(registry, 'grpc_server_handled_total')).toEqual({
+      'grpc_type=unary,grpc_method=Echo,grpc_code=DeadlineExceeded': 1,
+    });
   });
 
   it('logging and metrics interceptors work on their own', async () => {
@@ -155,12 +207,17 @@ describe('request logging and metrics', () => {
     const registry = new Registry();
     const server = await startServer({
       credentials: pki.serverCredentials(),
-      interceptors: [createLoggingInterceptor({ logger: logs.logger }), createMetricsInterceptor({ registry })],
+      interceptors: [
+        createLoggingInterceptor({ logger: logs.logger }),
+        createMetricsInterceptor({ registry }),
+      ],
     });
     servers.push(server);
     await unary(await client(server, INTRUDER, EchoClient), 'echo');
     expect(requests(logs)[0]).toMatchObject({ status: 'OK', spiffeId: INTRUDER });
-    expect(await metricValues(registry, 'grpc_server_handled_total')).toEqual({ 'grpc_type=unary,grpc_method=Echo,grpc_code=OK': 1 });
+    expect(await metricValues(registry, 'grpc_server_handled_total')).toEqual({
+      'grpc_type=unary,grpc_method=Echo,grpc_code=OK': 1,
+    });
   });
 
   it('shares one registry between two chains without a duplicate-metric error', async () => {
@@ -172,26 +229,37 @@ describe('request logging and metrics', () => {
   });
 
   it('leaves out request logging or metrics when asked', async () => {
-    const { server, logs, registry } = await serve({ requestLogging: false, requestMetrics: false });
+    const { server, logs, registry } = await serve({
+      requestLogging: false,
+      requestMetrics: false,
+    });
     await unary(await client(server, ALLOWED, EchoClient), 'echo');
     await failure(unary(await client(server, INTRUDER, EchoClient), 'echo'));
     expect(requests(logs)).toEqual([]);
     expect(registry.getSingleMetric('grpc_server_handled_total')).toBeUndefined();
     // Authorization still logs and counts its denials.
     expect(logs.records.filter((r) => r.event === 'authz.denied')).toHaveLength(1);
-    expect(await metricValues(registry, 'sigil_authz_denied_total')).toEqual({ 'grpc_method=Echo,reason=no-matching-rule': 1 });
+    expect(await metricValues(registry, 'sigil_authz_denied_total')).toEqual({
+      'grpc_method=Echo,reason=no-matching-rule': 1,
+    });
   });
 
   describe('the standard chain with JWT', () => {
     it('runs JWT before authorization, and logs and counts both kinds of refusal', async () => {
-      const { server, logs, registry } = await serve({ jwt: { jwks: { file: issuer.writeJwks(dir) }, issuer: ISSUER, audience: AUDIENCE } });
+      const { server, logs, registry } = await serve({
+        jwt: { jwks: { file: issuer.writeJwks(dir) }, issuer: ISSUER, audience: AUDIENCE },
+      });
       const token = await issuer.sign({ sub: 'user-1' });
       const intruder = await client(server, INTRUDER, EchoClient);
       // No token: refused by JWT verification even though authorization would refuse too.
       expect((await failure(unary(intruder, 'echo'))).code).toBe(grpc.status.UNAUTHENTICATED);
       // Valid token, identity not allowed: authorization refuses.
-      expect((await failure(unary(intruder, 'echo', {}, bearer(token)))).code).toBe(grpc.status.PERMISSION_DENIED);
-      await expect(unary(await client(server, ALLOWED, EchoClient), 'echo', {}, bearer(token))).resolves.toEqual({ ok: true });
+      expect((await failure(unary(intruder, 'echo', {}, bearer(token)))).code).toBe(
+        grpc.status.PERMISSION_DENIED,
+      );
+      await expect(
+        unary(await client(server, ALLOWED, EchoClient), 'echo', {}, bearer(token)),
+      ).resolves.toEqual({ ok: true });
       expect(requests(logs).map((r) => [r.status, r.spiffeId, typeof r.tokenHash])).toEqual([
         ['UNAUTHENTICATED', INTRUDER, 'undefined'],
         ['PERMISSION_DENIED', INTRUDER, 'string'],

@@ -41,17 +41,35 @@ describe('bearer token propagation', () => {
 
     back = await startServer({
       credentials: pki.serverCredentials(),
-      interceptors: [createJwtInterceptor({ jwks, issuer: ISSUER, audience: AUDIENCE, logger, registry: new Registry() })],
+      interceptors: [
+        createJwtInterceptor({
+          jwks,
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          logger,
+          registry: new Registry(),
+        }),
+      ],
       handlers: { echo: (call, callback) => callback(null, { sub: getClaims(call)?.sub ?? null }) },
     });
     const forwarding = { ...CLIENT_OPTIONS, interceptors: [createTokenForwardingInterceptor()] };
-    backClient = new EchoClient(back.address, await pki.clientCredentials({ spiffeId: FRONT_ID }), forwarding);
-    backClientOutsideChain = new EchoClient(back.address, await pki.clientCredentials({ spiffeId: FRONT_ID }), forwarding);
+    backClient = new EchoClient(
+      back.address,
+      await pki.clientCredentials({ spiffeId: FRONT_ID }),
+      forwarding,
+    );
+    backClientOutsideChain = new EchoClient(
+      back.address,
+      await pki.clientCredentials({ spiffeId: FRONT_ID }),
+      forwarding,
+    );
 
     front = await startServer({
       credentials: pki.serverCredentials(),
       interceptors: createServerInterceptors({
-        policy: loadAuthorizationPolicy({ rules: [{ methods: ['sigil.test.v1.EchoService/*'], callers: [CLIENT_ID] }] }),
+        policy: loadAuthorizationPolicy({
+          rules: [{ methods: ['sigil.test.v1.EchoService/*'], callers: [CLIENT_ID] }],
+        }),
         jwt: { jwks, issuer: ISSUER, audience: AUDIENCE },
         logger,
         registry: new Registry(),
@@ -63,14 +81,19 @@ describe('bearer token propagation', () => {
             await nextTurn();
             const request = call.request as Json;
             const metadata = new grpc.Metadata();
-            if (typeof request.override === 'string') metadata.set('authorization', `Bearer ${request.override}`);
+            if (typeof request.override === 'string')
+              metadata.set('authorization', `Bearer ${request.override}`);
             const reply = await unary(backClient, 'echo', {}, metadata);
             callback(null, { frontSub: getClaims(call)?.sub ?? null, backSub: reply.sub });
           })().catch((err: grpc.ServiceError) => callback(err));
         },
       },
     });
-    frontClient = new EchoClient(front.address, await pki.clientCredentials({ spiffeId: CLIENT_ID }), CLIENT_OPTIONS);
+    frontClient = new EchoClient(
+      front.address,
+      await pki.clientCredentials({ spiffeId: CLIENT_ID }),
+      CLIENT_OPTIONS,
+    );
   });
 
   afterAll(async () => {
@@ -81,19 +104,29 @@ describe('bearer token propagation', () => {
 
   it('forwards the caller token from a handler to the next service automatically', async () => {
     const token = await issuer.sign({ sub: 'user-1' });
-    await expect(unary(frontClient, 'echo', {}, bearer(token))).resolves.toEqual({ frontSub: 'user-1', backSub: 'user-1' });
+    await expect(unary(frontClient, 'echo', {}, bearer(token))).resolves.toEqual({
+      frontSub: 'user-1',
+      backSub: 'user-1',
+    });
   });
 
   it('keeps concurrent requests apart', async () => {
     const subs = ['alice', 'bob', 'carol', 'dave'];
     const tokens = await Promise.all(subs.map((sub) => issuer.sign({ sub })));
-    const replies = await Promise.all(tokens.map((token) => unary(frontClient, 'echo', {}, bearer(token))));
+    const replies = await Promise.all(
+      tokens.map((token) => unary(frontClient, 'echo', {}, bearer(token))),
+    );
     expect(replies.map((r) => r.backSub)).toEqual(subs);
   });
 
   it('does not overwrite an authorization the handler set itself', async () => {
     const own = await issuer.sign({ sub: 'service-account' });
-    const reply = await unary(frontClient, 'echo', { override: own }, bearer(await issuer.sign({ sub: 'user-1' })));
+    const reply = await unary(
+      frontClient,
+      'echo',
+      { override: own },
+      bearer(await issuer.sign({ sub: 'user-1' })),
+    );
     expect(reply).toEqual({ frontSub: 'user-1', backSub: 'service-account' });
   });
 
@@ -104,6 +137,8 @@ describe('bearer token propagation', () => {
 
   it('forwards the token given to runWithBearerToken', async () => {
     const token = await issuer.sign({ sub: 'job' });
-    await expect(runWithBearerToken(token, () => unary(backClientOutsideChain, 'echo'))).resolves.toEqual({ sub: 'job' });
+    await expect(
+      runWithBearerToken(token, () => unary(backClientOutsideChain, 'echo')),
+    ).resolves.toEqual({ sub: 'job' });
   });
 });

@@ -13,10 +13,14 @@ describe('parseDurationMs', () => {
   });
 
   it.each(['10', '', 'h', '5 minutes', '-1s', '1x'])('refuses %p naming the variable', (text) => {
-    expect(() => parseDurationMs(text, 'CONNECTOR_CERT_TTL')).toThrow(/CONNECTOR_CERT_TTL=.* is not a duration/);
+    expect(() => parseDurationMs(text, 'CONNECTOR_CERT_TTL')).toThrow(
+      /CONNECTOR_CERT_TTL=.* is not a duration/,
+    );
   });
 
   it('refuses a zero duration', () => {
-    expect(() => parseDurationMs('0s', 'AGENT_OFFLINE_AFTER')).toThrow(/AGENT_OFFLINE_AFTER="0s": the duration must be greater than zero/);
+    expect(() => parseDurationMs('0s', 'AGENT_OFFLINE_AFTER')).toThrow(
+      /AGENT_OFFLINE_AFTER="0s": the duration must be greater than zero/,
+    );
   });
 });

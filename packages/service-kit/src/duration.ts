@@ -1,6 +1,12 @@
 import { SigilError } from '@sigil/errors';
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
@@ -16,15 +22,23 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 export function parseDurationMs(value: string, source: string): number {
   const text = value.trim();
   if (!DURATION.test(text)) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${source}=${JSON.stringify(value)} is not a duration (use a number with a unit: 90s, 15m, 1h)`, {
-      details: { variable: source, value },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${source}=${JSON.stringify(value)} is not a duration (use a number with a unit: 90s, 15m, 1h)`,
+      {
+        details: { variable: source, value },
+      },
+    );
   }
   let total = 0;
   for (const match of text.matchAll(PART)) total += Number(match[1]) * UNIT_MS[match[2]!]!;
   const ms = Math.round(total);
   if (ms <= 0) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${source}=${JSON.stringify(value)}: the duration must be greater than zero`, { details: { variable: source, value } });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${source}=${JSON.stringify(value)}: the duration must be greater than zero`,
+      { details: { variable: source, value } },
+    );
   }
   return ms;
 }

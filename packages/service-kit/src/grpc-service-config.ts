@@ -1,7 +1,24 @@
 import { SigilError } from '@sigil/errors';
-import { loadClientTlsConfig, loadServerTlsConfig, type ClientTlsConfig, type ServerTlsConfig } from '@sigil/grpc-tls';
-import { AUTHZ_POLICY_ENV, authorizationPolicyFromEnv, loadAuthorizationPolicy, type AuthorizationPolicy, type AuthorizationPolicyDocument } from '@sigil/interceptors';
-import { formatSpiffeId, parseSpiffeId, parseTrustDomain, readCertificateChainFile, spiffeIdOfCertificate } from '@sigil/pki';
+import {
+  loadClientTlsConfig,
+  loadServerTlsConfig,
+  type ClientTlsConfig,
+  type ServerTlsConfig,
+} from '@sigil/grpc-tls';
+import {
+  AUTHZ_POLICY_ENV,
+  authorizationPolicyFromEnv,
+  loadAuthorizationPolicy,
+  type AuthorizationPolicy,
+  type AuthorizationPolicyDocument,
+} from '@sigil/interceptors';
+import {
+  formatSpiffeId,
+  parseSpiffeId,
+  parseTrustDomain,
+  readCertificateChainFile,
+  spiffeIdOfCertificate,
+} from '@sigil/pki';
 import { parseListenAddress, type ListenAddress } from './listen-address';
 import { parseLogLevel, type LogLevel } from './logger';
 import { renderPolicyTemplate, type PolicyTemplateVariables } from './policy-template';
@@ -98,7 +115,8 @@ export function parsePositiveInteger(env: Environment, variable: string, fallbac
   const raw = nonEmpty(env, variable);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw configError(variable, `${variable}=${JSON.stringify(raw)} is not a positive integer`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw configError(variable, `${variable}=${JSON.stringify(raw)} is not a positive integer`);
   return value;
 }
 
@@ -111,7 +129,11 @@ export function parsePositiveInteger(env: Environment, variable: string, fallbac
  * const clients = parseSpiffeIdList(env, 'CONTENT_SERVICE_ALLOWED_CLIENTS', ['spiffe://example.org/client/web']);
  * ```
  */
-export function parseSpiffeIdList(env: Environment, variable: string, fallback: readonly string[]): string[] {
+export function parseSpiffeIdList(
+  env: Environment,
+  variable: string,
+  fallback: readonly string[],
+): string[] {
   const raw = nonEmpty(env, variable);
   if (raw === undefined) return [...fallback];
   return raw
@@ -122,20 +144,33 @@ export function parseSpiffeIdList(env: Environment, variable: string, fallback: 
       try {
         return String(parseSpiffeId(item));
       } catch (cause) {
-        throw configError(variable, `${variable}: "${item}" is not a SPIFFE ID (${(cause as Error).message})`, cause);
+        throw configError(
+          variable,
+          `${variable}: "${item}" is not a SPIFFE ID (${(cause as Error).message})`,
+          cause,
+        );
       }
     });
 }
 
 /** The trust domain of the certificate a server configuration serves, when it has a SPIFFE ID. */
-function trustDomainOfServerCertificate(tls: ServerTlsConfig): { trustDomain?: string; source: string } {
-  if (tls.mode === 'dev' && tls.devSpiffeId !== undefined) return { trustDomain: parseSpiffeId(tls.devSpiffeId).trustDomain, source: 'the dev-mode certificate' };
+function trustDomainOfServerCertificate(tls: ServerTlsConfig): {
+  trustDomain?: string;
+  source: string;
+} {
+  if (tls.mode === 'dev' && tls.devSpiffeId !== undefined)
+    return {
+      trustDomain: parseSpiffeId(tls.devSpiffeId).trustDomain,
+      source: 'the dev-mode certificate',
+    };
   if (tls.files === undefined) return { source: `TLS mode ${tls.mode}` };
   const { path, origin } = tls.files.certificate;
   const [leaf] = readCertificateChainFile(path);
   const spiffeId = leaf === undefined ? undefined : spiffeIdOfCertificate(leaf);
   const source = `the certificate ${path} (${origin})`;
-  return spiffeId === undefined ? { source } : { trustDomain: parseSpiffeId(spiffeId).trustDomain, source };
+  return spiffeId === undefined
+    ? { source }
+    : { trustDomain: parseSpiffeId(spiffeId).trustDomain, source };
 }
 
 function resolveTrustDomain(env: Environment, tls: ServerTlsConfig): string {
@@ -143,7 +178,10 @@ function resolveTrustDomain(env: Environment, tls: ServerTlsConfig): string {
   const configured = nonEmpty(env, TRUST_DOMAIN_ENV);
   if (configured === undefined) {
     if (fromCertificate.trustDomain !== undefined) return fromCertificate.trustDomain;
-    throw configError(TRUST_DOMAIN_ENV, `${TRUST_DOMAIN_ENV} is not set and ${fromCertificate.source} carries no SPIFFE ID to take the trust domain from; set ${TRUST_DOMAIN_ENV}`);
+    throw configError(
+      TRUST_DOMAIN_ENV,
+      `${TRUST_DOMAIN_ENV} is not set and ${fromCertificate.source} carries no SPIFFE ID to take the trust domain from; set ${TRUST_DOMAIN_ENV}`,
+    );
   }
   let trustDomain: string;
   try {
@@ -177,9 +215,18 @@ function resolveTrustDomain(env: Environment, tls: ServerTlsConfig): string {
  * });
  * ```
  */
-export function loadGrpcServiceConfig(env: Environment, options: LoadGrpcServiceConfigOptions): GrpcServiceConfig {
-  const listen = parseListenAddress(nonEmpty(env, 'GRPC_LISTEN_ADDR') ?? `0.0.0.0:${options.defaultPort}`, 'GRPC_LISTEN_ADDR');
-  const metricsListen = parseListenAddress(nonEmpty(env, 'METRICS_LISTEN_ADDR') ?? '0.0.0.0:9090', 'METRICS_LISTEN_ADDR');
+export function loadGrpcServiceConfig(
+  env: Environment,
+  options: LoadGrpcServiceConfigOptions,
+): GrpcServiceConfig {
+  const listen = parseListenAddress(
+    nonEmpty(env, 'GRPC_LISTEN_ADDR') ?? `0.0.0.0:${options.defaultPort}`,
+    'GRPC_LISTEN_ADDR',
+  );
+  const metricsListen = parseListenAddress(
+    nonEmpty(env, 'METRICS_LISTEN_ADDR') ?? '0.0.0.0:9090',
+    'METRICS_LISTEN_ADDR',
+  );
   const logLevel = parseLogLevel(env.LOG_LEVEL, 'LOG_LEVEL');
   const shutdownTimeoutMs = parsePositiveInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000);
   const tls = loadServerTlsConfig({ env });
@@ -187,11 +234,25 @@ export function loadGrpcServiceConfig(env: Environment, options: LoadGrpcService
   const authorization =
     nonEmpty(env, AUTHZ_POLICY_ENV) === undefined
       ? loadAuthorizationPolicy(
-          renderPolicyTemplate(options.defaultPolicyPath, { trustDomain, ...options.policyVariables?.(trustDomain) }) as AuthorizationPolicyDocument,
-          { source: `${options.defaultPolicyPath} (default policy of ${options.name}, trust domain ${trustDomain})` },
+          renderPolicyTemplate(options.defaultPolicyPath, {
+            trustDomain,
+            ...options.policyVariables?.(trustDomain),
+          }) as AuthorizationPolicyDocument,
+          {
+            source: `${options.defaultPolicyPath} (default policy of ${options.name}, trust domain ${trustDomain})`,
+          },
         )
       : authorizationPolicyFromEnv(env);
-  return { name: options.name, listen, metricsListen, logLevel, shutdownTimeoutMs, tls, trustDomain, authorization };
+  return {
+    name: options.name,
+    listen,
+    metricsListen,
+    logLevel,
+    shutdownTimeoutMs,
+    tls,
+    trustDomain,
+    authorization,
+  };
 }
 
 /**
@@ -241,11 +302,23 @@ export interface LoadUpstreamConfigOptions {
  * });
  * ```
  */
-export function loadUpstreamConfig(env: Environment, options: LoadUpstreamConfigOptions): UpstreamConfig {
+export function loadUpstreamConfig(
+  env: Environment,
+  options: LoadUpstreamConfigOptions,
+): UpstreamConfig {
   const address = nonEmpty(env, options.variable) ?? options.defaultAddress;
   parseListenAddress(address, options.variable);
   const tls = loadClientTlsConfig({ env });
-  if (tls.expectedServerIds.length > 0 || tls.insecureSkipVerify || tls.mode === 'insecure') return { name: options.name, address, tls };
+  if (tls.expectedServerIds.length > 0 || tls.insecureSkipVerify || tls.mode === 'insecure')
+    return { name: options.name, address, tls };
   const expected = String(formatSpiffeId(options.trustDomain, 'svc', options.name));
-  return { name: options.name, address, tls: { ...tls, expectedServerIds: [expected], expectedServerIdOrigin: `the default identity of ${options.name}` } };
+  return {
+    name: options.name,
+    address,
+    tls: {
+      ...tls,
+      expectedServerIds: [expected],
+      expectedServerIdOrigin: `the default identity of ${options.name}`,
+    },
+  };
 }

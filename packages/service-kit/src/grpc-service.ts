@@ -88,20 +88,27 @@ export interface RunningGrpcService {
  * installShutdownHandlers({ logger, shutdown: () => running.close() });
  * ```
  */
-export async function startGrpcService(options: StartGrpcServiceOptions): Promise<RunningGrpcService> {
+export async function startGrpcService(
+  options: StartGrpcServiceOptions,
+): Promise<RunningGrpcService> {
   const { config, logger } = options;
   const registry = options.registry ?? createMetricsRegistry();
   const closeGivenResources = async (): Promise<void> => {
     for (const resource of options.resources ?? []) await resource.close();
   };
-  const tls = await createServerCredentials(config.tls, { logger, registry }).catch(async (err: unknown) => {
-    await closeGivenResources();
-    throw err;
-  });
+  const tls = await createServerCredentials(config.tls, { logger, registry }).catch(
+    async (err: unknown) => {
+      await closeGivenResources();
+      throw err;
+    },
+  );
   const health = createHealthService();
-  const server = new grpc.Server({ interceptors: createServerInterceptors({ policy: config.authorization, logger, registry }) });
+  const server = new grpc.Server({
+    interceptors: createServerInterceptors({ policy: config.authorization, logger, registry }),
+  });
   server.addService(health.definition, health.implementation);
-  for (const service of options.services) server.addService(service.definition, service.implementation);
+  for (const service of options.services)
+    server.addService(service.definition, service.implementation);
 
   const closeAllResources = async (): Promise<void> => {
     await closeGivenResources();
@@ -116,21 +123,31 @@ export async function startGrpcService(options: StartGrpcServiceOptions): Promis
       server.bindAsync(requested, tls.credentials, (err, bound) =>
         err
           ? reject(
-              new SigilError('ERR_LISTEN_FAILED', `cannot listen for gRPC on ${requested} (GRPC_LISTEN_ADDR): ${err.message}`, {
-                cause: err,
-                details: { variable: 'GRPC_LISTEN_ADDR', address: requested },
-              }),
+              new SigilError(
+                'ERR_LISTEN_FAILED',
+                `cannot listen for gRPC on ${requested} (GRPC_LISTEN_ADDR): ${err.message}`,
+                {
+                  cause: err,
+                  details: { variable: 'GRPC_LISTEN_ADDR', address: requested },
+                },
+              ),
             )
           : resolve(bound),
       ),
     );
-    http = await startHttpEndpoint({ ...config.metricsListen, registry, logger, isReady: () => serving });
+    http = await startHttpEndpoint({
+      ...config.metricsListen,
+      registry,
+      logger,
+      isReady: () => serving,
+    });
   } catch (err) {
     server.forceShutdown();
     await closeAllResources();
     throw err;
   }
-  for (const service of options.services) health.setServing(serviceNameOf(service.definition), true);
+  for (const service of options.services)
+    health.setServing(serviceNameOf(service.definition), true);
   const address = formatListenAddress({ host: config.listen.host, port });
   logger.info(
     {
@@ -159,12 +176,22 @@ export async function startGrpcService(options: StartGrpcServiceOptions): Promis
     const clean = await Promise.race([drained, timedOut]);
     clearTimeout(timer);
     if (!clean) {
-      logger.warn({ event: 'service.drain_timeout', service: config.name, timeoutMs: config.shutdownTimeoutMs }, 'service.drain_timeout');
+      logger.warn(
+        {
+          event: 'service.drain_timeout',
+          service: config.name,
+          timeoutMs: config.shutdownTimeoutMs,
+        },
+        'service.drain_timeout',
+      );
       server.forceShutdown();
     }
     await closeAllResources();
     await http.close();
-    logger.info({ event: 'service.stopped', service: config.name, drained: clean }, 'service.stopped');
+    logger.info(
+      { event: 'service.stopped', service: config.name, drained: clean },
+      'service.stopped',
+    );
   };
 
   return {

@@ -3,7 +3,10 @@ import { createHealthService, type HealthService } from './health';
 
 type HealthResponse = { status: string };
 type HealthClient = grpc.Client & {
-  check(request: { service: string }, callback: (err: grpc.ServiceError | null, res?: HealthResponse) => void): void;
+  check(
+    request: { service: string },
+    callback: (err: grpc.ServiceError | null, res?: HealthResponse) => void,
+  ): void;
   watch(request: { service: string }): grpc.ClientReadableStream<HealthResponse>;
 };
 
@@ -18,12 +21,14 @@ describe('createHealthService (grpc.health.v1 over a real server)', () => {
     server.addService(health.definition, health.implementation);
     // Plaintext is fine here: this suite is about the health protocol, not transport security.
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
     );
-    const Client = grpc.makeGenericClientConstructor(health.definition, 'Health') as unknown as new (
-      address: string,
-      credentials: grpc.ChannelCredentials,
-    ) => HealthClient;
+    const Client = grpc.makeGenericClientConstructor(
+      health.definition,
+      'Health',
+    ) as unknown as new (address: string, credentials: grpc.ChannelCredentials) => HealthClient;
     client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   });
 
@@ -33,21 +38,29 @@ describe('createHealthService (grpc.health.v1 over a real server)', () => {
   });
 
   const check = (service: string): Promise<HealthResponse> =>
-    new Promise((resolve, reject) => client.check({ service }, (err, res) => (err ? reject(err) : resolve(res!))));
+    new Promise((resolve, reject) =>
+      client.check({ service }, (err, res) => (err ? reject(err) : resolve(res!))),
+    );
 
   it('reports the whole server as SERVING from the start', async () => {
     await expect(check('')).resolves.toEqual({ status: 'SERVING' });
   });
 
   it('answers NOT_FOUND for a service never registered', async () => {
-    await expect(check('sigil.unknown.v1.Nope')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(check('sigil.unknown.v1.Nope')).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
   });
 
   it('follows setServing for a named service', async () => {
     health.setServing('sigil.identity.v1.IdentityService', true);
-    await expect(check('sigil.identity.v1.IdentityService')).resolves.toEqual({ status: 'SERVING' });
+    await expect(check('sigil.identity.v1.IdentityService')).resolves.toEqual({
+      status: 'SERVING',
+    });
     health.setServing('sigil.identity.v1.IdentityService', false);
-    await expect(check('sigil.identity.v1.IdentityService')).resolves.toEqual({ status: 'NOT_SERVING' });
+    await expect(check('sigil.identity.v1.IdentityService')).resolves.toEqual({
+      status: 'NOT_SERVING',
+    });
   });
 
   it('streams status changes to Watch, and shutdown() ends the stream after NOT_SERVING', async () => {
@@ -78,6 +91,8 @@ describe('createHealthService (grpc.health.v1 over a real server)', () => {
     stream.on('error', () => undefined);
     await new Promise((resolve) => stream.once('data', resolve));
     health.shutdown();
-    await new Promise<void>((resolve, reject) => server.tryShutdown((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.tryShutdown((err) => (err ? reject(err) : resolve())),
+    );
   });
 });

@@ -9,7 +9,11 @@ describe('startHttpEndpoint', () => {
   let endpoint: HttpEndpoint | undefined;
   let ready = false;
   const registry = new Registry();
-  new Counter({ name: 'sigil_test_requests_total', help: 'test counter', registers: [registry] }).inc(3);
+  new Counter({
+    name: 'sigil_test_requests_total',
+    help: 'test counter',
+    registers: [registry],
+  }).inc(3);
 
   beforeEach(async () => {
     ready = false;
@@ -80,8 +84,17 @@ describe('startHttpEndpoint', () => {
 
   it('rejects with ERR_LISTEN_FAILED naming the address when the port is taken', async () => {
     const port = endpoint!.port;
-    const attempt = startHttpEndpoint({ host: '127.0.0.1', port, registry, logger, isReady: () => true });
-    await expect(attempt).rejects.toMatchObject({ code: 'ERR_LISTEN_FAILED', message: expect.stringContaining(`127.0.0.1:${port}`) });
+    const attempt = startHttpEndpoint({
+      host: '127.0.0.1',
+      port,
+      registry,
+      logger,
+      isReady: () => true,
+    });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_LISTEN_FAILED',
+      message: expect.stringContaining(`127.0.0.1:${port}`),
+    });
     await attempt.catch((err: unknown) => expect(isSigilError(err)).toBe(true));
   });
 

@@ -51,26 +51,49 @@ export interface HttpEndpoint {
 
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
-async function serveProbe(path: string, options: HttpEndpointOptions, res: ServerResponse): Promise<void> {
+async function serveProbe(
+  path: string,
+  options: HttpEndpointOptions,
+  res: ServerResponse,
+): Promise<void> {
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (path === '/readyz') {
-    return options.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' });
+    return options.isReady()
+      ? sendJson(res, 200, { status: 'ready' })
+      : sendJson(res, 503, { status: 'not ready' });
   }
   const text = await options.registry.metrics();
-  res.writeHead(200, { 'content-type': options.registry.contentType, 'content-length': Buffer.byteLength(text) });
+  res.writeHead(200, {
+    'content-type': options.registry.contentType,
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
-async function route(options: HttpEndpointOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  options: HttpEndpointOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://endpoint').pathname;
   if (PROBE_PATHS.has(path)) {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     return serveProbe(path, options, res);
   }
   const handled = options.handler === undefined ? false : await options.handler(req, res);
@@ -96,7 +119,10 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const { logger } = options;
   const server = createServer((req, res) => {
     route(options, req, res).catch((err: unknown) => {
-      logger.error({ event: 'http.request_failed', method: req.method, url: req.url, err }, 'http.request_failed');
+      logger.error(
+        { event: 'http.request_failed', method: req.method, url: req.url, err },
+        'http.request_failed',
+      );
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
@@ -104,7 +130,13 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const address = formatListenAddress({ host: options.host, port: options.port });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void =>
-      reject(new SigilError('ERR_LISTEN_FAILED', `cannot listen for HTTP on ${address}: ${err.message}`, { cause: err, details: { address } }));
+      reject(
+        new SigilError(
+          'ERR_LISTEN_FAILED',
+          `cannot listen for HTTP on ${address}: ${err.message}`,
+          { cause: err, details: { address } },
+        ),
+      );
     server.once('error', onError);
     server.listen(options.port, options.host, () => {
       server.off('error', onError);

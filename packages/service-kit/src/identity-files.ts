@@ -50,9 +50,14 @@ function writeAtomically(path: string, data: string, mode: number): void {
  * ```
  */
 export function writeIdentityFiles(dir: string, identity: IdentityPem): IdentityFiles {
-  if (identity.privateKeyPem === undefined) throw new TypeError('writeIdentityFiles needs the private key PEM');
+  if (identity.privateKeyPem === undefined)
+    throw new TypeError('writeIdentityFiles needs the private key PEM');
   mkdirSync(dir, { recursive: true });
-  const files: IdentityFiles = { certificate: join(dir, 'tls.crt'), privateKey: join(dir, 'tls.key'), ca: join(dir, 'ca.crt') };
+  const files: IdentityFiles = {
+    certificate: join(dir, 'tls.crt'),
+    privateKey: join(dir, 'tls.key'),
+    ca: join(dir, 'ca.crt'),
+  };
   writeAtomically(files.ca, identity.caPem, 0o644);
   writeAtomically(files.privateKey, identity.privateKeyPem, 0o600);
   writeAtomically(files.certificate, identity.chainPem, 0o644);

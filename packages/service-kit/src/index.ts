@@ -12,7 +12,13 @@ export { installShutdownHandlers } from './shutdown';
 export { runMain } from './run-main';
 
 // For gRPC services: configuration, bootstrap, upstream calls, handlers, listings.
-export { loadGrpcServiceConfig, loadUpstreamConfig, parsePositiveInteger, parseSpiffeIdList, TRUST_DOMAIN_ENV } from './grpc-service-config';
+export {
+  loadGrpcServiceConfig,
+  loadUpstreamConfig,
+  parsePositiveInteger,
+  parseSpiffeIdList,
+  TRUST_DOMAIN_ENV,
+} from './grpc-service-config';
 export { startGrpcService, createMetricsRegistry } from './grpc-service';
 export { runService } from './run-service';
 export { createUpstream } from './upstream';
@@ -30,10 +36,26 @@ export type { HttpEndpoint, HttpEndpointOptions } from './http-endpoint';
 export type { HealthService } from './health';
 export type { ShutdownOptions } from './shutdown';
 export type { RunMainOptions } from './run-main';
-export type { Environment, GrpcServiceConfig, LoadGrpcServiceConfigOptions, LoadUpstreamConfigOptions, UpstreamConfig } from './grpc-service-config';
-export type { GrpcServiceRegistration, RunningGrpcService, StartGrpcServiceOptions } from './grpc-service';
+export type {
+  Environment,
+  GrpcServiceConfig,
+  LoadGrpcServiceConfigOptions,
+  LoadUpstreamConfigOptions,
+  UpstreamConfig,
+} from './grpc-service-config';
+export type {
+  GrpcServiceRegistration,
+  RunningGrpcService,
+  StartGrpcServiceOptions,
+} from './grpc-service';
 export type { RunServiceOptions } from './run-service';
-export type { ClientConstructor, UnaryMethodName, Upstream, UpstreamCallOptions, UpstreamOptions } from './upstream';
+export type {
+  ClientConstructor,
+  UnaryMethodName,
+  Upstream,
+  UpstreamCallOptions,
+  UpstreamOptions,
+} from './upstream';
 export type { RpcError } from './rpc';
 export type { Page, PageRequest, PaginateOptions } from './pagination';
 export type { PolicyTemplateVariables } from './policy-template';

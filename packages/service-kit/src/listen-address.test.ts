@@ -12,18 +12,24 @@ describe('parseListenAddress', () => {
     expect(parseListenAddress(value, 'GRPC_LISTEN_ADDR')).toEqual(expected);
   });
 
-  it.each(['50051', '0.0.0.0', ':50051', '0.0.0.0:70000', '::1:50051', '[example]:1', 'bad host:1', 'host:port'])(
-    'rejects %j with ERR_CONFIG_INVALID naming the variable',
-    (value) => {
-      expect.assertions(2);
-      try {
-        parseListenAddress(value, 'METRICS_LISTEN_ADDR');
-      } catch (err) {
-        expect(isSigilError(err, 'ERR_CONFIG_INVALID')).toBe(true);
-        expect((err as Error).message).toMatch(/^METRICS_LISTEN_ADDR=/);
-      }
-    },
-  );
+  it.each([
+    '50051',
+    '0.0.0.0',
+    ':50051',
+    '0.0.0.0:70000',
+    '::1:50051',
+    '[example]:1',
+    'bad host:1',
+    'host:port',
+  ])('rejects %j with ERR_CONFIG_INVALID naming the variable', (value) => {
+    expect.assertions(2);
+    try {
+      parseListenAddress(value, 'METRICS_LISTEN_ADDR');
+    } catch (err) {
+      expect(isSigilError(err, 'ERR_CONFIG_INVALID')).toBe(true);
+      expect((err as Error).message).toMatch(/^METRICS_LISTEN_ADDR=/);
+    }
+  });
 });
 
 describe('formatListenAddress', () => {

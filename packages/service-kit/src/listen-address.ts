@@ -28,16 +28,21 @@ export interface ListenAddress {
  */
 export function parseListenAddress(value: string, variable: string): ListenAddress {
   const fail = (why: string): never => {
-    throw new SigilError('ERR_CONFIG_INVALID', `${variable}=${JSON.stringify(value)} is not a listen address (${why}); expected host:port, e.g. 0.0.0.0:50051 or [::1]:50051`, {
-      details: { variable, value },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${variable}=${JSON.stringify(value)} is not a listen address (${why}); expected host:port, e.g. 0.0.0.0:50051 or [::1]:50051`,
+      {
+        details: { variable, value },
+      },
+    );
   };
   const text = value.trim();
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   if (match === null) return fail('missing host or port');
   const host = match[1] ?? match[2] ?? '';
   if (match[1] !== undefined && isIP(host) !== 6) return fail(`${host} is not an IPv6 address`);
-  if (match[2] !== undefined && !/^[A-Za-z0-9.-]+$/.test(host)) return fail(`${host} is not a host name or IPv4 address`);
+  if (match[2] !== undefined && !/^[A-Za-z0-9.-]+$/.test(host))
+    return fail(`${host} is not a host name or IPv4 address`);
   const port = Number(match[3]);
   if (port > 65535) return fail(`port ${port} is out of range 0-65535`);
   return { host, port };
@@ -52,5 +57,7 @@ export function parseListenAddress(value: string, variable: string): ListenAddre
  * ```
  */
 export function formatListenAddress(address: ListenAddress): string {
-  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return isIP(address.host) === 6
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
 }

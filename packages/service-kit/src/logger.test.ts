@@ -26,13 +26,24 @@ describe('parseLogLevel', () => {
 });
 
 describe('createLogger', () => {
-  function capture(level?: 'info' | 'warn'): { lines: () => Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
+  function capture(level?: 'info' | 'warn'): {
+    lines: () => Record<string, unknown>[];
+    logger: ReturnType<typeof createLogger>;
+  } {
     const stream = new PassThrough();
     const chunks: string[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-    const logger = createLogger({ name: 'test-service', ...(level ? { level } : {}), destination: stream });
+    const logger = createLogger({
+      name: 'test-service',
+      ...(level ? { level } : {}),
+      destination: stream,
+    });
     const lines = (): Record<string, unknown>[] =>
-      chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     return { lines, logger };
   }
 
@@ -40,7 +51,13 @@ describe('createLogger', () => {
     const { lines, logger } = capture();
     logger.info({ event: 'server.started', port: 50051 }, 'server.started');
     const [line] = lines();
-    expect(line).toMatchObject({ name: 'test-service', level: 'info', event: 'server.started', port: 50051, msg: 'server.started' });
+    expect(line).toMatchObject({
+      name: 'test-service',
+      level: 'info',
+      event: 'server.started',
+      port: 50051,
+      msg: 'server.started',
+    });
     expect(typeof line?.time).toBe('string');
   });
 

@@ -11,7 +11,15 @@ import { SigilError } from '@sigil/errors';
  */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 
 /**
  * Options for {@link createLogger}.
@@ -63,7 +71,11 @@ export function parseLogLevel(value: string | undefined, variable: string): LogL
   if (value === undefined || value.trim() === '') return 'info';
   const level = value.trim().toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new SigilError('ERR_CONFIG_INVALID', `${variable}=${JSON.stringify(value)} is not a log level; use one of ${LOG_LEVELS.join(', ')}`, {
-    details: { variable, value },
-  });
+  throw new SigilError(
+    'ERR_CONFIG_INVALID',
+    `${variable}=${JSON.stringify(value)} is not a log level; use one of ${LOG_LEVELS.join(', ')}`,
+    {
+      details: { variable, value },
+    },
+  );
 }

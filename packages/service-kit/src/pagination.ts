@@ -63,18 +63,39 @@ function encodeToken(scope: string, offset: number): string {
  * return { users: page.items, nextPageToken: page.nextPageToken };
  * ```
  */
-export function paginate<T>(items: readonly T[], request: PageRequest, options: PaginateOptions): Page<T> {
+export function paginate<T>(
+  items: readonly T[],
+  request: PageRequest,
+  options: PaginateOptions,
+): Page<T> {
   const maxPageSize = options.maxPageSize ?? 100;
-  if (request.pageSize < 0) throw rpcError(grpc.status.INVALID_ARGUMENT, `page_size must not be negative (got ${request.pageSize})`);
-  const size = Math.min(request.pageSize === 0 ? (options.defaultPageSize ?? 50) : request.pageSize, maxPageSize);
+  if (request.pageSize < 0)
+    throw rpcError(
+      grpc.status.INVALID_ARGUMENT,
+      `page_size must not be negative (got ${request.pageSize})`,
+    );
+  const size = Math.min(
+    request.pageSize === 0 ? (options.defaultPageSize ?? 50) : request.pageSize,
+    maxPageSize,
+  );
   let offset = 0;
   if (request.pageToken !== '') {
-    const [scope, position] = Buffer.from(request.pageToken, 'base64url').toString('utf8').split('\n');
+    const [scope, position] = Buffer.from(request.pageToken, 'base64url')
+      .toString('utf8')
+      .split('\n');
     offset = Number(position);
-    if (scope !== options.scope || !Number.isSafeInteger(offset) || offset < 0 || encodeToken(options.scope, offset) !== request.pageToken) {
+    if (
+      scope !== options.scope ||
+      !Number.isSafeInteger(offset) ||
+      offset < 0 ||
+      encodeToken(options.scope, offset) !== request.pageToken
+    ) {
       throw rpcError(grpc.status.INVALID_ARGUMENT, 'page_token is not a token this listing issued');
     }
   }
   const end = offset + size;
-  return { items: items.slice(offset, end), nextPageToken: end < items.length ? encodeToken(options.scope, end) : '' };
+  return {
+    items: items.slice(offset, end),
+    nextPageToken: end < items.length ? encodeToken(options.scope, end) : '',
+  };
 }

@@ -25,13 +25,22 @@ describe('renderPolicyTemplate', () => {
         "    callers: ['spiffe://${trustDomain}/svc/b', '${clients}']",
       ].join('\n'),
     );
-    expect(renderPolicyTemplate(path, { trustDomain: 'example.org', clients: ['spiffe://example.org/client/web', 'spiffe://example.org/client/cli'] })).toEqual({
+    expect(
+      renderPolicyTemplate(path, {
+        trustDomain: 'example.org',
+        clients: ['spiffe://example.org/client/web', 'spiffe://example.org/client/cli'],
+      }),
+    ).toEqual({
       version: 1,
       rules: [
         {
           name: 'svc',
           methods: ['a.v1.A/*'],
-          callers: ['spiffe://example.org/svc/b', 'spiffe://example.org/client/web', 'spiffe://example.org/client/cli'],
+          callers: [
+            'spiffe://example.org/svc/b',
+            'spiffe://example.org/client/web',
+            'spiffe://example.org/client/cli',
+          ],
         },
       ],
     });
@@ -54,6 +63,8 @@ describe('renderPolicyTemplate', () => {
   });
 
   it('names a missing file', () => {
-    expect(() => renderPolicyTemplate(join(dir, 'missing.yaml'), {})).toThrow(/missing\.yaml: cannot read the file/);
+    expect(() => renderPolicyTemplate(join(dir, 'missing.yaml'), {})).toThrow(
+      /missing\.yaml: cannot read the file/,
+    );
   });
 });

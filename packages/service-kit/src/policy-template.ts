@@ -29,7 +29,10 @@ const WHOLE_PLACEHOLDER = /^\$\{([A-Za-z][A-Za-z0-9_]*)\}$/;
  */
 export function renderPolicyTemplate(path: string, variables: PolicyTemplateVariables): unknown {
   const fail = (problem: string, cause?: unknown): never => {
-    throw new SigilError('ERR_CONFIG_INVALID', `policy template ${path}: ${problem}`, { cause, details: { file: path } });
+    throw new SigilError('ERR_CONFIG_INVALID', `policy template ${path}: ${problem}`, {
+      cause,
+      details: { file: path },
+    });
   };
   let text = '';
   try {
@@ -38,16 +41,23 @@ export function renderPolicyTemplate(path: string, variables: PolicyTemplateVari
     fail(`cannot read the file (${(err as Error).message})`, err);
   }
   const document = parseDocument(text, { uniqueKeys: true });
-  if (document.errors.length > 0) fail(`not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`, document.errors[0]);
+  if (document.errors.length > 0)
+    fail(`not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`, document.errors[0]);
 
   const lookup = (name: string): string | readonly string[] => {
     const value = variables[name];
-    return value === undefined ? fail(`unknown placeholder \${${name}} (known: ${Object.keys(variables).join(', ') || 'none'})`) : value;
+    return value === undefined
+      ? fail(
+          `unknown placeholder \${${name}} (known: ${Object.keys(variables).join(', ') || 'none'})`,
+        )
+      : value;
   };
   const substitute = (text: string): string =>
     text.replace(PLACEHOLDER, (_match, name: string) => {
       const value = lookup(name);
-      return typeof value === 'string' ? value : fail(`\${${name}} is a list; use it alone as a list item`);
+      return typeof value === 'string'
+        ? value
+        : fail(`\${${name}} is a list; use it alone as a list item`);
     });
   const render = (node: unknown): unknown => {
     if (typeof node === 'string') return substitute(node);

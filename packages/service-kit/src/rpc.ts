@@ -26,7 +26,11 @@ export interface RpcError extends Error {
  * ```
  */
 export function rpcError(code: grpc.status, details: string): RpcError {
-  return Object.assign(new Error(`${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+  return Object.assign(new Error(`${grpc.status[code]}: ${details}`), {
+    code,
+    details,
+    metadata: new grpc.Metadata(),
+  });
 }
 
 /**
@@ -41,7 +45,12 @@ export function rpcError(code: grpc.status, details: string): RpcError {
 export function isRpcError(err: unknown, code?: grpc.status): err is RpcError {
   if (typeof err !== 'object' || err === null) return false;
   const value = (err as { code?: unknown }).code;
-  return typeof value === 'number' && value in grpc.status && value !== grpc.status.OK && (code === undefined || value === code);
+  return (
+    typeof value === 'number' &&
+    value in grpc.status &&
+    value !== grpc.status.OK &&
+    (code === undefined || value === code)
+  );
 }
 
 /**

@@ -5,7 +5,10 @@ const registerTs = path.join(__dirname, '../../../scripts/register-ts.js');
 const child = path.join(__dirname, '../test/fixtures/run-main-child.ts');
 
 function run(mode: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', registerTs, child, mode], { encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync(process.execPath, ['-r', registerTs, child, mode], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -15,7 +18,11 @@ describe('runMain (real child process)', () => {
     expect(status).toBe(1);
     expect(stderr).toBe('error ERR_TLS_ENV_MISSING: GRPC_SERVER_CERT_PATH is not set\n');
     const event = JSON.parse(stdout.trim()) as Record<string, unknown>;
-    expect(event).toMatchObject({ event: 'main.failed', code: 'ERR_TLS_ENV_MISSING', details: { variable: 'GRPC_SERVER_CERT_PATH' } });
+    expect(event).toMatchObject({
+      event: 'main.failed',
+      code: 'ERR_TLS_ENV_MISSING',
+      details: { variable: 'GRPC_SERVER_CERT_PATH' },
+    });
   });
 
   it('uses details.exitCode as the exit status', () => {

@@ -1,7 +1,15 @@
 import type pino from 'pino';
 import { SigilError } from '@sigil/errors';
 
-/** Options for {@link runMain}. */
+/**
+ * Options for {@link runMain}.
+ *
+ * @example
+ * ```ts
+ * const logger = createLogger({ name: 'identity-service' });
+ * runMain(() => startIdentityService(config), { logger });
+ * ```
+ */
 export interface RunMainOptions {
   /** Also logs the failure as a `main.failed` event (with the cause chain) when given. */
   logger?: pino.Logger;
@@ -28,10 +36,20 @@ function exitCodeOf(error: SigilError): number {
  * ```
  */
 export function runMain(main: () => Promise<void>, options: RunMainOptions = {}): void {
-  Promise.resolve().then(main).catch((err: unknown) => {
-    const error = SigilError.from(err);
-    options.logger?.error({ event: 'main.failed', code: error.code, details: error.details, err: error.cause ?? error }, 'main.failed');
-    process.stderr.write(`error ${error.code}: ${error.message}\n`);
-    process.exit(exitCodeOf(error));
-  });
+  Promise.resolve()
+    .then(main)
+    .catch((err: unknown) => {
+      const error = SigilError.from(err);
+      options.logger?.error(
+        {
+          event: 'main.failed',
+          code: error.code,
+          details: error.details,
+          err: error.cause ?? error,
+        },
+        'main.failed',
+      );
+      process.stderr.write(`error ${error.code}: ${error.message}\n`);
+      process.exit(exitCodeOf(error));
+    });
 }

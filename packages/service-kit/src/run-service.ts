@@ -14,7 +14,9 @@ import { installShutdownHandlers } from './shutdown';
  * };
  * ```
  */
-export interface RunServiceOptions<Config extends { name: string; logLevel: LogLevel; shutdownTimeoutMs: number }> {
+export interface RunServiceOptions<
+  Config extends { name: string; logLevel: LogLevel; shutdownTimeoutMs: number },
+> {
   /** Parses the environment (throwing one SigilError on bad input). */
   loadConfig: () => Config;
   /** Starts the service; the returned `close` drains it. */
@@ -32,11 +34,17 @@ export interface RunServiceOptions<Config extends { name: string; logLevel: LogL
  * runService({ loadConfig: () => loadIdentityServiceConfig(process.env), start: startIdentityService });
  * ```
  */
-export function runService<Config extends { name: string; logLevel: LogLevel; shutdownTimeoutMs: number }>(options: RunServiceOptions<Config>): void {
+export function runService<
+  Config extends { name: string; logLevel: LogLevel; shutdownTimeoutMs: number },
+>(options: RunServiceOptions<Config>): void {
   runMain(async () => {
     const config = options.loadConfig();
     const logger = createLogger({ name: config.name, level: config.logLevel });
     const running = await options.start(config, logger);
-    installShutdownHandlers({ logger, timeoutMs: config.shutdownTimeoutMs + 5000, shutdown: () => running.close() });
+    installShutdownHandlers({
+      logger,
+      timeoutMs: config.shutdownTimeoutMs + 5000,
+      shutdown: () => running.close(),
+    });
   });
 }

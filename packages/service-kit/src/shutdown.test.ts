@@ -6,7 +6,8 @@ function setup(shutdown: (signal: NodeJS.Signals) => Promise<void>, timeoutMs = 
   const stream = new PassThrough();
   const events: string[] = [];
   stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) events.push((JSON.parse(line) as { event: string }).event);
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+      events.push((JSON.parse(line) as { event: string }).event);
   });
   const exits: number[] = [];
   const calls: NodeJS.Signals[] = [];
@@ -29,7 +30,9 @@ describe('installShutdownHandlers', () => {
 
   it('drains once on SIGTERM and exits 0 when the drain completes', async () => {
     let release!: () => void;
-    const { exits, calls, events, uninstall } = setup(() => new Promise<void>((resolve) => (release = resolve)));
+    const { exits, calls, events, uninstall } = setup(
+      () => new Promise<void>((resolve) => (release = resolve)),
+    );
     process.emit('SIGTERM', 'SIGTERM');
     await flush();
     expect(calls).toEqual(['SIGTERM']);

@@ -3,10 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
-import { createCertificateAuthority, type CertificateAuthority, type IssueOptions } from '@sigil/pki';
+import {
+  createCertificateAuthority,
+  type CertificateAuthority,
+  type IssueOptions,
+} from '@sigil/pki';
 import { stringify } from 'yaml';
 import { loadGrpcServiceConfig, loadUpstreamConfig } from './grpc-service-config';
-import { startGrpcService, type GrpcServiceRegistration, type RunningGrpcService } from './grpc-service';
+import {
+  startGrpcService,
+  type GrpcServiceRegistration,
+  type RunningGrpcService,
+} from './grpc-service';
 import { identityEnv, writeIdentityFiles, type IdentityFiles } from './identity-files';
 import { serviceNameOf } from './internal/service-name';
 import { createLogger } from './logger';
@@ -44,7 +52,11 @@ export interface TestBench {
   readonly trustDomain: string;
   readonly ca: CertificateAuthority;
   /** Issues an X509-SVID for `spiffe://<trust domain>/<path>` and writes it under `<dir>/<name>` (again: replaces it). */
-  issue(name: string, path: string, options?: Partial<IssueOptions>): Promise<IdentityFiles & { serialNumber: string }>;
+  issue(
+    name: string,
+    path: string,
+    options?: Partial<IssueOptions>,
+  ): Promise<IdentityFiles & { serialNumber: string }>;
   /** The files of an identity issued earlier. */
   files(name: string): IdentityFiles;
   /** The mTLS environment of identity `name` plus loopback listen addresses on port 0, then `extra`. */
@@ -55,9 +67,18 @@ export interface TestBench {
    * Starts a service under identity `name` (issued earlier) hosting `service`, admitting exactly
    * `callers` (SPIFFE IDs) to it: a stand-in for a real upstream. Closed by cleanup().
    */
-  startService(name: string, service: GrpcServiceRegistration, callers: string[]): Promise<RunningGrpcService>;
+  startService(
+    name: string,
+    service: GrpcServiceRegistration,
+    callers: string[],
+  ): Promise<RunningGrpcService>;
   /** An mTLS client with identity `name` dialling `address`, which must present `spiffe://<td>/svc/<service>`. Closed by cleanup(). */
-  connect<C extends grpc.Client>(Client: ClientConstructor<C>, name: string, address: string, service: string): Promise<Upstream<C>>;
+  connect<C extends grpc.Client>(
+    Client: ClientConstructor<C>,
+    name: string,
+    address: string,
+    service: string,
+  ): Promise<Upstream<C>>;
   /** Closes every client and service it made, and deletes the directory. */
   cleanup(): Promise<void>;
 }
@@ -83,7 +104,10 @@ export async function createTestBench(options: TestBenchOptions = {}): Promise<T
   const trustDomain = options.trustDomain ?? 'sigil.test';
   const logger = options.logger ?? createLogger({ name: 'test-bench', level: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-'));
-  const ca = await createCertificateAuthority({ trustDomain, ...(options.caNotBefore ? { now: options.caNotBefore } : {}) });
+  const ca = await createCertificateAuthority({
+    trustDomain,
+    ...(options.caNotBefore ? { now: options.caNotBefore } : {}),
+  });
   const identities = new Map<string, IdentityFiles>();
   const clients: Upstream<grpc.Client>[] = [];
   const services: RunningGrpcService[] = [];
@@ -92,13 +116,19 @@ export async function createTestBench(options: TestBenchOptions = {}): Promise<T
     if (found === undefined) throw new Error(`test bench: no identity "${name}" was issued`);
     return found;
   };
-  const serviceEnv = (name: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  const serviceEnv = (
+    name: string,
+    extra: Record<string, string> = {},
+  ): Record<string, string> => ({
     ...identityEnv(files(name)),
     GRPC_LISTEN_ADDR: '127.0.0.1:0',
     METRICS_LISTEN_ADDR: '127.0.0.1:0',
     ...extra,
   });
-  const writePolicy = (fileName: string, rules: { methods: string[]; callers: string[] }[]): string => {
+  const writePolicy = (
+    fileName: string,
+    rules: { methods: string[]; callers: string[] }[],
+  ): string => {
     const path = join(dir, fileName);
     writeFileSync(path, stringify({ rules }));
     return path;
@@ -108,7 +138,11 @@ export async function createTestBench(options: TestBenchOptions = {}): Promise<T
     trustDomain,
     ca,
     async issue(name, path, issueOptions = {}) {
-      const issued = await ca.issue({ spiffeId: `spiffe://${trustDomain}/${path}`, profile: 'svid', ...issueOptions });
+      const issued = await ca.issue({
+        spiffeId: `spiffe://${trustDomain}/${path}`,
+        profile: 'svid',
+        ...issueOptions,
+      });
       const written = writeIdentityFiles(join(dir, name), issued);
       identities.set(name, written);
       return { ...written, serialNumber: issued.serialNumber };
@@ -117,14 +151,23 @@ export async function createTestBench(options: TestBenchOptions = {}): Promise<T
     serviceEnv,
     writePolicy,
     async startService(name, service, callers) {
-      const policy = writePolicy(`${name}-policy.yaml`, [{ methods: [`${serviceNameOf(service.definition)}/*`], callers }]);
-      const config = loadGrpcServiceConfig(serviceEnv(name), { name, defaultPort: 0, defaultPolicyPath: policy });
+      const policy = writePolicy(`${name}-policy.yaml`, [
+        { methods: [`${serviceNameOf(service.definition)}/*`], callers },
+      ]);
+      const config = loadGrpcServiceConfig(serviceEnv(name), {
+        name,
+        defaultPort: 0,
+        defaultPolicyPath: policy,
+      });
       const running = await startGrpcService({ config, logger, services: [service] });
       services.push(running);
       return running;
     },
     async connect(Client, name, address, service) {
-      const config = loadUpstreamConfig({ ...identityEnv(files(name)), TEST_BENCH_ADDR: address }, { name: service, variable: 'TEST_BENCH_ADDR', defaultAddress: address, trustDomain });
+      const config = loadUpstreamConfig(
+        { ...identityEnv(files(name)), TEST_BENCH_ADDR: address },
+        { name: service, variable: 'TEST_BENCH_ADDR', defaultAddress: address, trustDomain },
+      );
       const upstream = await createUpstream(Client, { config, logger });
       clients.push(upstream as unknown as Upstream<grpc.Client>);
       return upstream;

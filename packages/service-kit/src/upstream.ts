@@ -63,7 +63,11 @@ export interface Upstream<C extends grpc.Client> {
    * logged as `upstream.failed` and rejects with an RpcError: the upstream's own status when it
    * is listed in `passThrough`, else UNAVAILABLE naming the upstream, the method and the reason.
    */
-  call<K extends UnaryMethodName<C>>(method: K, request: UnarySignature<C[K]>['request'], options?: UpstreamCallOptions): Promise<UnarySignature<C[K]>['response']>;
+  call<K extends UnaryMethodName<C>>(
+    method: K,
+    request: UnarySignature<C[K]>['request'],
+    options?: UpstreamCallOptions,
+  ): Promise<UnarySignature<C[K]>['response']>;
   /** Closes the channel and stops watching the certificate files. */
   close(): void;
 }
@@ -94,7 +98,11 @@ export interface UpstreamOptions {
  * const Client: ClientConstructor<identityV1.IdentityServiceClient> = identityV1.IdentityServiceClient;
  * ```
  */
-export type ClientConstructor<C extends grpc.Client> = new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ChannelOptions>) => C;
+export type ClientConstructor<C extends grpc.Client> = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: Partial<grpc.ChannelOptions>,
+) => C;
 
 /**
  * Connects to a service this one depends on: client mTLS from `@sigil/grpc-tls` (verifying the
@@ -107,11 +115,17 @@ export type ClientConstructor<C extends grpc.Client> = new (address: string, cre
  * const session = await identity.call('validateToken', { token }, { parent: call });
  * ```
  */
-export async function createUpstream<C extends grpc.Client>(Client: ClientConstructor<C>, options: UpstreamOptions): Promise<Upstream<C>> {
+export async function createUpstream<C extends grpc.Client>(
+  Client: ClientConstructor<C>,
+  options: UpstreamOptions,
+): Promise<Upstream<C>> {
   const { logger } = options;
   const { name, address } = options.config;
   const timeoutMs = options.timeoutMs ?? 5000;
-  const tls = await createClientCredentials(options.config.tls, { logger, ...(options.registry ? { registry: options.registry } : {}) });
+  const tls = await createClientCredentials(options.config.tls, {
+    logger,
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
   const client = new Client(address, tls.credentials, tls.channelOptions);
   return {
     name,
@@ -121,16 +135,37 @@ export async function createUpstream<C extends grpc.Client>(Client: ClientConstr
       if (callOptions.parent !== undefined) grpcOptions.parent = callOptions.parent;
       const invoke = (client[method] as (...args: unknown[]) => grpc.ClientUnaryCall).bind(client);
       return new Promise((resolve, reject) => {
-        invoke(request, callOptions.metadata ?? new grpc.Metadata(), grpcOptions, (err: grpc.ServiceError | null, response: never) => {
-          if (err === null) {
-            resolve(response);
-            return;
-          }
-          logger.warn({ event: 'upstream.failed', upstream: name, method, code: grpc.status[err.code], details: err.details }, 'upstream.failed');
-          const { passThrough = [] } = callOptions;
-          if (isRpcError(err) && (passThrough === 'all' || passThrough.includes(err.code))) reject(rpcError(err.code, err.details));
-          else reject(rpcError(grpc.status.UNAVAILABLE, `${name} ${method} failed: ${grpc.status[err.code]}: ${err.details}`));
-        });
+        invoke(
+          request,
+          callOptions.metadata ?? new grpc.Metadata(),
+          grpcOptions,
+          (err: grpc.ServiceError | null, response: never) => {
+            if (err === null) {
+              resolve(response);
+              return;
+            }
+            logger.warn(
+              {
+                event: 'upstream.failed',
+                upstream: name,
+                method,
+                code: grpc.status[err.code],
+                details: err.details,
+              },
+              'upstream.failed',
+            );
+            const { passThrough = [] } = callOptions;
+            if (isRpcError(err) && (passThrough === 'all' || passThrough.includes(err.code)))
+              reject(rpcError(err.code, err.details));
+            else
+              reject(
+                rpcError(
+                  grpc.status.UNAVAILABLE,
+                  `${name} ${method} failed: ${grpc.status[err.code]}: ${err.details}`,
+                ),
+              );
+          },
+        );
       });
     },
     close() {

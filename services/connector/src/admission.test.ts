@@ -5,11 +5,15 @@ const base = { trustDomain: 'sigil.local', connectorId: 'edge-1', approved: new 
 
 describe('admitTunneler', () => {
   it('admits an approved tunneler by the id in its SPIFFE ID', () => {
-    expect(admitTunneler({ ...base, peerSpiffeId: 'spiffe://sigil.local/tunneler/laptop-1' })).toEqual({ admitted: true, tunnelerId: 'laptop-1' });
+    expect(
+      admitTunneler({ ...base, peerSpiffeId: 'spiffe://sigil.local/tunneler/laptop-1' }),
+    ).toEqual({ admitted: true, tunnelerId: 'laptop-1' });
   });
 
   it('refuses a tunneler the controller did not approve for this connector', () => {
-    expect(admitTunneler({ ...base, peerSpiffeId: 'spiffe://sigil.local/tunneler/laptop-2' })).toEqual({
+    expect(
+      admitTunneler({ ...base, peerSpiffeId: 'spiffe://sigil.local/tunneler/laptop-2' }),
+    ).toEqual({
       admitted: false,
       code: grpc.status.PERMISSION_DENIED,
       reason: 'not_approved',
@@ -23,12 +27,23 @@ describe('admitTunneler', () => {
     ['a deeper path', 'spiffe://sigil.local/tunneler/laptop-1/extra'],
     ['no SPIFFE ID', undefined],
   ])('refuses %s', (_what, peerSpiffeId) => {
-    expect(admitTunneler({ ...base, peerSpiffeId })).toMatchObject({ admitted: false, code: grpc.status.PERMISSION_DENIED, reason: 'not_a_tunneler' });
+    expect(admitTunneler({ ...base, peerSpiffeId })).toMatchObject({
+      admitted: false,
+      code: grpc.status.PERMISSION_DENIED,
+      reason: 'not_a_tunneler',
+    });
   });
 
   it('asks to retry while the approved list is unknown, and denies with an empty one', () => {
     const peerSpiffeId = 'spiffe://sigil.local/tunneler/laptop-1';
-    expect(admitTunneler({ ...base, peerSpiffeId, approved: undefined })).toMatchObject({ admitted: false, code: grpc.status.UNAVAILABLE, reason: 'approvals_unknown' });
-    expect(admitTunneler({ ...base, peerSpiffeId, approved: new Set() })).toMatchObject({ admitted: false, code: grpc.status.PERMISSION_DENIED });
+    expect(admitTunneler({ ...base, peerSpiffeId, approved: undefined })).toMatchObject({
+      admitted: false,
+      code: grpc.status.UNAVAILABLE,
+      reason: 'approvals_unknown',
+    });
+    expect(admitTunneler({ ...base, peerSpiffeId, approved: new Set() })).toMatchObject({
+      admitted: false,
+      code: grpc.status.PERMISSION_DENIED,
+    });
   });
 });

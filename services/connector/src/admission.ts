@@ -4,7 +4,12 @@ import { parseSpiffeId } from '@sigil/pki';
 /** The connector's decision on a tunneler that opened ConnectorService.Tunnel. */
 export type AdmissionVerdict =
   | { admitted: true; tunnelerId: string }
-  | { admitted: false; code: grpc.status; reason: 'not_a_tunneler' | 'approvals_unknown' | 'not_approved'; message: string };
+  | {
+      admitted: false;
+      code: grpc.status;
+      reason: 'not_a_tunneler' | 'approvals_unknown' | 'not_approved';
+      message: string;
+    };
 
 /** What {@link admitTunneler} decides on. */
 export interface AdmissionRequest {
@@ -62,5 +67,7 @@ function tunnelerIdOf(spiffeId: string | undefined, trustDomain: string): string
   if (spiffeId === undefined) return undefined;
   const parsed = parseSpiffeId(spiffeId);
   const [kind, id] = parsed.segments;
-  return parsed.trustDomain === trustDomain && parsed.segments.length === 2 && kind === 'tunneler' ? id : undefined;
+  return parsed.trustDomain === trustDomain && parsed.segments.length === 2 && kind === 'tunneler'
+    ? id
+    : undefined;
 }

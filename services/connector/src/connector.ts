@@ -1,5 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { createStreamSupervisor, type AgentStartContext, type RunningAgentPart, type StreamSupervisor } from '@sigil/agent';
+import {
+  createStreamSupervisor,
+  type AgentStartContext,
+  type RunningAgentPart,
+  type StreamSupervisor,
+} from '@sigil/agent';
 import { SigilError } from '@sigil/errors';
 import { controlplaneV1 } from '@sigil/proto';
 import { formatListenAddress } from '@sigil/service-kit';
@@ -30,26 +35,47 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
   const { config, runtime, logger, version } = context;
   const { session } = runtime;
   const identity = session.identity;
-  const forwarded = new Counter({ name: 'sigil_connector_tunneler_heartbeats_forwarded_total', help: 'Tunneler heartbeats sent up the control stream.', registers: [session.metrics.registry] });
+  const forwarded = new Counter({
+    name: 'sigil_connector_tunneler_heartbeats_forwarded_total',
+    help: 'Tunneler heartbeats sent up the control stream.',
+    registers: [session.metrics.registry],
+  });
   // The latest heartbeat of each tunneler waits here while the control stream is down.
   const pending = new Map<string, controlplaneV1.TunnelerHeartbeat>();
 
   const forward = (heartbeat: controlplaneV1.TunnelerHeartbeat): void => {
-    if (control.up && control.send({ body: { $case: 'tunnelerHeartbeat', tunnelerHeartbeat: heartbeat } })) {
+    if (
+      control.up &&
+      control.send({ body: { $case: 'tunnelerHeartbeat', tunnelerHeartbeat: heartbeat } })
+    ) {
       forwarded.inc();
       return;
     }
     pending.set(heartbeat.tunnelerId, heartbeat);
   };
 
-  const tunnels = createTunnelService({ connectorId: identity.agentId, trustDomain: identity.trustDomain, forward, registry: session.metrics.registry, logger });
+  const tunnels = createTunnelService({
+    connectorId: identity.agentId,
+    trustDomain: identity.trustDomain,
+    forward,
+    registry: session.metrics.registry,
+    logger,
+  });
 
   const acknowledge = (commandId: string, work: Promise<void>): void => {
     work.then(
-      () => commandId !== '' && control.send({ body: { $case: 'ack', ack: { commandId, ok: true, error: '' } } }),
+      () =>
+        commandId !== '' &&
+        control.send({ body: { $case: 'ack', ack: { commandId, ok: true, error: '' } } }),
       (err: unknown) => {
-        logger.warn({ event: 'command.failed', commandId, reason: (err as Error).message }, 'command.failed');
-        if (commandId !== '') control.send({ body: { $case: 'ack', ack: { commandId, ok: false, error: (err as Error).message } } });
+        logger.warn(
+          { event: 'command.failed', commandId, reason: (err as Error).message },
+          'command.failed',
+        );
+        if (commandId !== '')
+          control.send({
+            body: { $case: 'ack', ack: { commandId, ok: false, error: (err as Error).message } },
+          });
       },
     );
   };
@@ -58,22 +84,34 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     const body = message.body;
     switch (body?.$case) {
       case 'renewNow':
-        logger.info({ event: 'command.renew_now', commandId: message.commandId }, 'command.renew_now');
+        logger.info(
+          { event: 'command.renew_now', commandId: message.commandId },
+          'command.renew_now',
+        );
         acknowledge(message.commandId, session.renewNow());
         return;
       case 'bundleUpdate':
         acknowledge(message.commandId, session.applyBundle(body.bundleUpdate));
         return;
       case 'approvedTunnelers':
-        logger.info({ event: 'command.approved_tunnelers', count: body.approvedTunnelers.tunnelerIds.length }, 'command.approved_tunnelers');
-        acknowledge(message.commandId, Promise.resolve(tunnels.setApproved(body.approvedTunnelers.tunnelerIds)));
+        logger.info(
+          { event: 'command.approved_tunnelers', count: body.approvedTunnelers.tunnelerIds.length },
+          'command.approved_tunnelers',
+        );
+        acknowledge(
+          message.commandId,
+          Promise.resolve(tunnels.setApproved(body.approvedTunnelers.tunnelerIds)),
+        );
         return;
       default:
         return;
     }
   };
 
-  const control = createStreamSupervisor<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage>({
+  const control = createStreamSupervisor<
+    controlplaneV1.AgentMessage,
+    controlplaneV1.ControllerMessage
+  >({
     name: 'control',
     addresses: () => session.dialer.addresses,
     open: (address) => session.dialer.openConnect(address),
@@ -81,7 +119,13 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     heartbeat: (sequence) => ({
       body: {
         $case: 'heartbeat',
-        heartbeat: { sequence, version, privateIp: config.privateIp, sentAt: Date.now(), certificateNotAfter: session.identity.notAfter.getTime() },
+        heartbeat: {
+          sequence,
+          version,
+          privateIp: config.privateIp,
+          sentAt: Date.now(),
+          certificateNotAfter: session.identity.notAfter.getTime(),
+        },
       },
     }),
     onMessage: onCommand,
@@ -98,16 +142,32 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
   });
 
   const tls = await session.peerServerCredentials();
-  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.http2.min_ping_interval_without_data_ms': 5000 });
+  const server = new grpc.Server({
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  });
   server.addService(controlplaneV1.ConnectorServiceService, tunnels.implementation);
   const listen = formatListenAddress(config.connectorListenAddress!);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, tls.credentials, (err, bound) => {
       if (err === null) resolve(bound);
-      else reject(new SigilError('ERR_LISTEN_FAILED', `cannot listen for tunnelers on CONNECTOR_LISTEN_ADDR ${listen}: ${err.message}`, { cause: err, details: { variable: 'CONNECTOR_LISTEN_ADDR' } }));
+      else
+        reject(
+          new SigilError(
+            'ERR_LISTEN_FAILED',
+            `cannot listen for tunnelers on CONNECTOR_LISTEN_ADDR ${listen}: ${err.message}`,
+            { cause: err, details: { variable: 'CONNECTOR_LISTEN_ADDR' } },
+          ),
+        );
     });
   });
-  logger.info({ event: 'connector.listening', address: formatListenAddress({ host: config.connectorListenAddress!.host, port }) }, 'connector.listening');
+  logger.info(
+    {
+      event: 'connector.listening',
+      address: formatListenAddress({ host: config.connectorListenAddress!.host, port }),
+    },
+    'connector.listening',
+  );
   control.start();
 
   return {

@@ -5,7 +5,10 @@ import type pino from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { admitTunneler } from './admission';
 
-type TunnelCall = grpc.ServerDuplexStream<controlplaneV1.TunnelerMessage, controlplaneV1.ConnectorMessage>;
+type TunnelCall = grpc.ServerDuplexStream<
+  controlplaneV1.TunnelerMessage,
+  controlplaneV1.ConnectorMessage
+>;
 
 /** Options of {@link createTunnelService}. */
 export interface TunnelServiceOptions {
@@ -48,10 +51,27 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
   const streams = new Map<string, TunnelCall>();
   let approved: Set<string> | undefined;
   const registers = [options.registry];
-  const connectedGauge = new Gauge({ name: 'sigil_connector_tunnelers_connected', help: 'Tunnelers with an open stream.', registers });
-  const approvedGauge = new Gauge({ name: 'sigil_connector_tunnelers_approved', help: 'Tunnelers the controller approved for this connector.', registers });
-  const refused = new Counter({ name: 'sigil_connector_tunnelers_refused_total', help: 'Tunnel streams refused, by reason.', labelNames: ['reason'], registers });
-  const received = new Counter({ name: 'sigil_connector_tunneler_heartbeats_total', help: 'Tunneler heartbeats received.', registers });
+  const connectedGauge = new Gauge({
+    name: 'sigil_connector_tunnelers_connected',
+    help: 'Tunnelers with an open stream.',
+    registers,
+  });
+  const approvedGauge = new Gauge({
+    name: 'sigil_connector_tunnelers_approved',
+    help: 'Tunnelers the controller approved for this connector.',
+    registers,
+  });
+  const refused = new Counter({
+    name: 'sigil_connector_tunnelers_refused_total',
+    help: 'Tunnel streams refused, by reason.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const received = new Counter({
+    name: 'sigil_connector_tunneler_heartbeats_total',
+    help: 'Tunneler heartbeats received.',
+    registers,
+  });
 
   const end = (id: string, call: TunnelCall, status: Partial<grpc.StatusObject>): void => {
     if (streams.get(id) === call) streams.delete(id);
@@ -63,19 +83,38 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
     implementation: {
       tunnel(call: TunnelCall) {
         const peer = getPeerIdentity(call);
-        const verdict = admitTunneler({ peerSpiffeId: peer?.spiffeId, trustDomain: options.trustDomain, connectorId: options.connectorId, approved });
+        const verdict = admitTunneler({
+          peerSpiffeId: peer?.spiffeId,
+          trustDomain: options.trustDomain,
+          connectorId: options.connectorId,
+          approved,
+        });
         if (!verdict.admitted) {
           refused.inc({ reason: verdict.reason });
-          logger.warn({ event: 'tunnel.refused', peer: peer?.spiffeId ?? call.getPeer(), reason: verdict.reason }, 'tunnel.refused');
+          logger.warn(
+            {
+              event: 'tunnel.refused',
+              peer: peer?.spiffeId ?? call.getPeer(),
+              reason: verdict.reason,
+            },
+            'tunnel.refused',
+          );
           call.emit('error', { code: verdict.code, details: verdict.message });
           return;
         }
         const id = verdict.tunnelerId;
         const previous = streams.get(id);
-        if (previous !== undefined) end(id, previous, { code: grpc.status.ABORTED, details: 'replaced by a newer stream of the same tunneler' });
+        if (previous !== undefined)
+          end(id, previous, {
+            code: grpc.status.ABORTED,
+            details: 'replaced by a newer stream of the same tunneler',
+          });
         streams.set(id, call);
         connectedGauge.set(streams.size);
-        logger.info({ event: 'tunnel.opened', tunnelerId: id, peer: call.getPeer() }, 'tunnel.opened');
+        logger.info(
+          { event: 'tunnel.opened', tunnelerId: id, peer: call.getPeer() },
+          'tunnel.opened',
+        );
         const closed = (reason: string): void => {
           if (streams.get(id) !== call) return;
           streams.delete(id);
@@ -86,7 +125,12 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
           if (message.body?.$case !== 'heartbeat') return;
           const heartbeat = message.body.heartbeat;
           received.inc();
-          call.write({ body: { $case: 'heartbeatAck', heartbeatAck: { sequence: heartbeat.sequence, receivedAt: now() } } });
+          call.write({
+            body: {
+              $case: 'heartbeatAck',
+              heartbeatAck: { sequence: heartbeat.sequence, receivedAt: now() },
+            },
+          });
           options.forward({ ...heartbeat, tunnelerId: id });
         });
         call.on('end', () => {
@@ -103,13 +147,20 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
       for (const [id, call] of [...streams]) {
         if (!approved.has(id)) {
           logger.warn({ event: 'tunnel.revoked', tunnelerId: id }, 'tunnel.revoked');
-          end(id, call, { code: grpc.status.PERMISSION_DENIED, details: `tunneler ${id} is no longer approved for connector ${options.connectorId}` });
+          end(id, call, {
+            code: grpc.status.PERMISSION_DENIED,
+            details: `tunneler ${id} is no longer approved for connector ${options.connectorId}`,
+          });
         }
       }
     },
     connected: () => [...streams.keys()],
     closeAll() {
-      for (const [id, call] of [...streams]) end(id, call, { code: grpc.status.UNAVAILABLE, details: `connector ${options.connectorId} is shutting down` });
+      for (const [id, call] of [...streams])
+        end(id, call, {
+          code: grpc.status.UNAVAILABLE,
+          details: `connector ${options.connectorId} is shutting down`,
+        });
     },
   };
 }

@@ -71,9 +71,17 @@ export function loadContentServiceConfig(env: Environment): ContentServiceConfig
     defaultPort: 50053,
     defaultPolicyPath: CONTENT_SERVICE_DEFAULT_POLICY,
     policyVariables: (trustDomain) => ({
-      allowedClients: allowedClients.length > 0 ? allowedClients : [String(formatSpiffeId(trustDomain, 'client', 'web'))],
+      allowedClients:
+        allowedClients.length > 0
+          ? allowedClients
+          : [String(formatSpiffeId(trustDomain, 'client', 'web'))],
     }),
   });
-  const users = loadUpstreamConfig(env, { name: 'user-service', variable: 'USER_SERVICE_ADDR', defaultAddress: 'localhost:50052', trustDomain: config.trustDomain });
+  const users = loadUpstreamConfig(env, {
+    name: 'user-service',
+    variable: 'USER_SERVICE_ADDR',
+    defaultAddress: 'localhost:50052',
+    trustDomain: config.trustDomain,
+  });
   return { ...config, users };
 }

@@ -1,5 +1,9 @@
 // @sigil/content-service: the phase-1 sample post service, port 50053; calls user-service.
-export { loadContentServiceConfig, ALLOWED_CLIENTS_ENV, CONTENT_SERVICE_DEFAULT_POLICY } from './config';
+export {
+  loadContentServiceConfig,
+  ALLOWED_CLIENTS_ENV,
+  CONTENT_SERVICE_DEFAULT_POLICY,
+} from './config';
 export { startContentService } from './service';
 export { createContentHandlers } from './content-handlers';
 export { createPostStore } from './post-store';

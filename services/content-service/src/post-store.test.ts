@@ -1,14 +1,27 @@
 import * as grpc from '@grpc/grpc-js';
 import { createPostStore } from './post-store';
 
-const draft = (title: string, authorId = 'usr_1') => ({ authorId, authorName: 'Ada', title, body: 'text' });
+const draft = (title: string, authorId = 'usr_1') => ({
+  authorId,
+  authorName: 'Ada',
+  title,
+  body: 'text',
+});
 
 describe('createPostStore', () => {
   it('numbers posts 1, 2, 3 without gaps and finds them by id', () => {
     const posts = createPostStore({ now: () => 7 });
     const created = ['one', 'two', 'three'].map((t) => posts.create(draft(t)));
     expect(created.map((p) => p.sequence)).toEqual([1, 2, 3]);
-    expect(created[0]).toEqual({ id: expect.stringMatching(/^post_[0-9a-f]{16}$/), authorId: 'usr_1', authorName: 'Ada', title: 'one', body: 'text', createdAt: 7, sequence: 1 });
+    expect(created[0]).toEqual({
+      id: expect.stringMatching(/^post_[0-9a-f]{16}$/),
+      authorId: 'usr_1',
+      authorName: 'Ada',
+      title: 'one',
+      body: 'text',
+      createdAt: 7,
+      sequence: 1,
+    });
     expect(posts.get(created[1]!.id)).toBe(created[1]);
     expect(posts.get('post_missing')).toBeUndefined();
   });
@@ -37,10 +50,18 @@ describe('createPostStore', () => {
     posts.create(draft('a', 'usr_1'));
     posts.create(draft('b', 'usr_2'));
     posts.create(draft('c', 'usr_1'));
-    expect(posts.list('', { pageSize: 0, pageToken: '' }).items.map((p) => p.title)).toEqual(['a', 'b', 'c']);
+    expect(posts.list('', { pageSize: 0, pageToken: '' }).items.map((p) => p.title)).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
     const first = posts.list('usr_1', { pageSize: 1, pageToken: '' });
     expect(first.items.map((p) => p.title)).toEqual(['a']);
-    expect(posts.list('usr_1', { pageSize: 1, pageToken: first.nextPageToken }).items.map((p) => p.title)).toEqual(['c']);
+    expect(
+      posts
+        .list('usr_1', { pageSize: 1, pageToken: first.nextPageToken })
+        .items.map((p) => p.title),
+    ).toEqual(['c']);
   });
 
   it.each([
@@ -48,7 +69,10 @@ describe('createPostStore', () => {
     ['x'.repeat(201), 'title must be at most 200'],
   ])('refuses title %j with INVALID_ARGUMENT', (title, message) => {
     expect(() => createPostStore().create(draft(title))).toThrow(
-      expect.objectContaining({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining(message) }),
+      expect.objectContaining({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: expect.stringContaining(message),
+      }),
     );
   });
 

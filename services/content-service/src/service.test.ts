@@ -14,7 +14,13 @@ import {
 import { loadContentServiceConfig } from './config';
 import { startContentService } from './service';
 
-const ADA: userV1.User = { id: 'usr_ada', tenantId: 'acme', displayName: 'Ada', email: 'ada@acme.test', createdAt: 1 };
+const ADA: userV1.User = {
+  id: 'usr_ada',
+  tenantId: 'acme',
+  displayName: 'Ada',
+  email: 'ada@acme.test',
+  createdAt: 1,
+};
 
 // user-service is stood in for by a stub speaking its protocol over the same mTLS stack (a
 // service never imports another); test/phase1.e2e.test.ts runs the real chain.
@@ -27,7 +33,8 @@ describe('content-service (in process, real mTLS, default policy)', () => {
   let asWeb: Upstream<contentV1.ContentServiceClient>;
   let asMobile: Upstream<contentV1.ContentServiceClient>;
 
-  const contentEnv = (env: Record<string, string> = {}) => bench.serviceEnv('content-service', { USER_SERVICE_ADDR: users.address, ...env });
+  const contentEnv = (env: Record<string, string> = {}) =>
+    bench.serviceEnv('content-service', { USER_SERVICE_ADDR: users.address, ...env });
 
   beforeAll(async () => {
     bench = await createTestBench();
@@ -38,10 +45,14 @@ describe('content-service (in process, real mTLS, default policy)', () => {
       {
         definition: userV1.UserServiceService,
         implementation: {
-          getUser: unaryHandler(logger, async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
-            if (call.request.sessionToken !== 'tok-ada') throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
-            return ADA;
-          }),
+          getUser: unaryHandler(
+            logger,
+            async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
+              if (call.request.sessionToken !== 'tok-ada')
+                throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
+              return ADA;
+            },
+          ),
           createUser: unaryHandler(logger, () => Promise.reject(new Error('not used'))),
           listUsers: unaryHandler(logger, () => Promise.reject(new Error('not used'))),
         },
@@ -49,8 +60,18 @@ describe('content-service (in process, real mTLS, default policy)', () => {
       ['spiffe://sigil.test/svc/content-service'],
     );
     content = await startContentService(loadContentServiceConfig(contentEnv()), logger);
-    asWeb = await bench.connect(contentV1.ContentServiceClient, 'web', content.address, 'content-service');
-    asMobile = await bench.connect(contentV1.ContentServiceClient, 'mobile', content.address, 'content-service');
+    asWeb = await bench.connect(
+      contentV1.ContentServiceClient,
+      'web',
+      content.address,
+      'content-service',
+    );
+    asMobile = await bench.connect(
+      contentV1.ContentServiceClient,
+      'mobile',
+      content.address,
+      'content-service',
+    );
   });
 
   afterAll(async () => {
@@ -58,39 +79,76 @@ describe('content-service (in process, real mTLS, default policy)', () => {
     await bench?.cleanup();
   });
 
-  const post = (title: string) => asWeb.call('createPost', { authorId: ADA.id, sessionToken: 'tok-ada', title, body: `${title} body` }, all);
+  const post = (title: string) =>
+    asWeb.call(
+      'createPost',
+      { authorId: ADA.id, sessionToken: 'tok-ada', title, body: `${title} body` },
+      all,
+    );
 
   it('creates posts whose author is resolved from the session through user-service', async () => {
     const created = await post('first');
-    expect(created).toMatchObject({ authorId: ADA.id, authorName: 'Ada', title: 'first', body: 'first body', sequence: 1 });
+    expect(created).toMatchObject({
+      authorId: ADA.id,
+      authorName: 'Ada',
+      title: 'first',
+      body: 'first body',
+      sequence: 1,
+    });
     await expect(asWeb.call('getPost', { id: created.id }, all)).resolves.toEqual(created);
-    await expect(asWeb.call('createPost', { authorId: '', sessionToken: 'tok-ada', title: 'implicit author', body: '' }, all)).resolves.toMatchObject({
+    await expect(
+      asWeb.call(
+        'createPost',
+        { authorId: '', sessionToken: 'tok-ada', title: 'implicit author', body: '' },
+        all,
+      ),
+    ).resolves.toMatchObject({
       authorId: ADA.id,
       sequence: 2,
     });
   });
 
   it('refuses a session token of another user than author_id with PERMISSION_DENIED', async () => {
-    await expect(asWeb.call('createPost', { authorId: 'usr_bob', sessionToken: 'tok-ada', title: 't', body: '' }, all)).rejects.toMatchObject({
+    await expect(
+      asWeb.call(
+        'createPost',
+        { authorId: 'usr_bob', sessionToken: 'tok-ada', title: 't', body: '' },
+        all,
+      ),
+    ).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
       details: 'the session token belongs to user usr_ada, not to author_id usr_bob',
     });
   });
 
   it('passes UNAUTHENTICATED through from user-service, and requires a token', async () => {
-    await expect(asWeb.call('createPost', { authorId: '', sessionToken: 'tok-forged', title: 't', body: '' }, all)).rejects.toMatchObject({
+    await expect(
+      asWeb.call(
+        'createPost',
+        { authorId: '', sessionToken: 'tok-forged', title: 't', body: '' },
+        all,
+      ),
+    ).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: 'session token is invalid or expired',
     });
-    await expect(asWeb.call('createPost', { authorId: '', sessionToken: '', title: 't', body: '' }, all)).rejects.toMatchObject({
+    await expect(
+      asWeb.call('createPost', { authorId: '', sessionToken: '', title: 't', body: '' }, all),
+    ).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: 'session_token is required',
     });
   });
 
   it('answers NOT_FOUND for an unknown post and lists posts page by page', async () => {
-    await expect(asWeb.call('getPost', { id: 'post_missing' }, all)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
-    const page = await asWeb.call('listPosts', { authorId: ADA.id, pageSize: 1, pageToken: '' }, all);
+    await expect(asWeb.call('getPost', { id: 'post_missing' }, all)).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    const page = await asWeb.call(
+      'listPosts',
+      { authorId: ADA.id, pageSize: 1, pageToken: '' },
+      all,
+    );
     expect(page.posts.map((p) => p.sequence)).toEqual([1]);
     expect(page.nextPageToken).not.toBe('');
   });
@@ -130,20 +188,40 @@ describe('content-service (in process, real mTLS, default policy)', () => {
   });
 
   it('admits the identities listed in CONTENT_SERVICE_ALLOWED_CLIENTS instead', () => {
-    const config = loadContentServiceConfig(contentEnv({ CONTENT_SERVICE_ALLOWED_CLIENTS: 'spiffe://sigil.test/client/mobile,spiffe://sigil.test/client/cli' }));
-    const allowed = (spiffeId: string) => evaluatePolicy(config.authorization, { spiffeId, method: '/sigil.content.v1.ContentService/CreatePost' }).allowed;
-    expect([allowed('spiffe://sigil.test/client/mobile'), allowed('spiffe://sigil.test/client/cli'), allowed('spiffe://sigil.test/client/web')]).toEqual([true, true, false]);
+    const config = loadContentServiceConfig(
+      contentEnv({
+        CONTENT_SERVICE_ALLOWED_CLIENTS:
+          'spiffe://sigil.test/client/mobile,spiffe://sigil.test/client/cli',
+      }),
+    );
+    const allowed = (spiffeId: string) =>
+      evaluatePolicy(config.authorization, {
+        spiffeId,
+        method: '/sigil.content.v1.ContentService/CreatePost',
+      }).allowed;
+    expect([
+      allowed('spiffe://sigil.test/client/mobile'),
+      allowed('spiffe://sigil.test/client/cli'),
+      allowed('spiffe://sigil.test/client/web'),
+    ]).toEqual([true, true, false]);
   });
 
   it('refuses CONTENT_SERVICE_ALLOWED_CLIENTS together with SIGIL_AUTHZ_POLICY', () => {
     let error: unknown;
     try {
-      loadContentServiceConfig(contentEnv({ CONTENT_SERVICE_ALLOWED_CLIENTS: 'spiffe://sigil.test/client/mobile', SIGIL_AUTHZ_POLICY: `${bench.dir}/policy.yaml` }));
+      loadContentServiceConfig(
+        contentEnv({
+          CONTENT_SERVICE_ALLOWED_CLIENTS: 'spiffe://sigil.test/client/mobile',
+          SIGIL_AUTHZ_POLICY: `${bench.dir}/policy.yaml`,
+        }),
+      );
     } catch (err) {
       error = err;
     }
     expect(isSigilError(error, 'ERR_CONFIG_INVALID')).toBe(true);
-    expect((error as Error).message).toMatch(/^CONTENT_SERVICE_ALLOWED_CLIENTS only shapes the default policy, and SIGIL_AUTHZ_POLICY replaces it/);
+    expect((error as Error).message).toMatch(
+      /^CONTENT_SERVICE_ALLOWED_CLIENTS only shapes the default policy, and SIGIL_AUTHZ_POLICY replaces it/,
+    );
   });
 
   it('ends open WatchPosts streams with OK when it drains', async () => {

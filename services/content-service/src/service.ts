@@ -1,6 +1,11 @@
 import type pino from 'pino';
 import { contentV1, userV1 } from '@sigil/proto';
-import { createMetricsRegistry, createUpstream, startGrpcService, type RunningGrpcService } from '@sigil/service-kit';
+import {
+  createMetricsRegistry,
+  createUpstream,
+  startGrpcService,
+  type RunningGrpcService,
+} from '@sigil/service-kit';
 import type { ContentServiceConfig } from './config';
 import { createContentHandlers } from './content-handlers';
 import { createPostStore } from './post-store';
@@ -14,15 +19,24 @@ import { createPostStore } from './post-store';
  * const running = await startContentService(loadContentServiceConfig(process.env), logger);
  * ```
  */
-export async function startContentService(config: ContentServiceConfig, logger: pino.Logger): Promise<RunningGrpcService> {
+export async function startContentService(
+  config: ContentServiceConfig,
+  logger: pino.Logger,
+): Promise<RunningGrpcService> {
   const registry = createMetricsRegistry();
-  const users = await createUpstream(userV1.UserServiceClient, { config: config.users, logger, registry });
+  const users = await createUpstream(userV1.UserServiceClient, {
+    config: config.users,
+    logger,
+    registry,
+  });
   const content = createContentHandlers({ posts: createPostStore(), users, logger });
   return startGrpcService({
     config,
     logger,
     registry,
-    services: [{ definition: contentV1.ContentServiceService, implementation: content.implementation }],
+    services: [
+      { definition: contentV1.ContentServiceService, implementation: content.implementation },
+    ],
     onDrain: content.endWatches,
     resources: [users],
   });

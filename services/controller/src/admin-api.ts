@@ -18,7 +18,9 @@ export interface AdminApiDependencies {
   /** SHA-256 (hex) of the admin bearer token. */
   adminTokenHash: () => string;
   bootstrapCaPem: () => string;
-  createToken: (request: { [K in keyof EnrollmentTokenRequest]?: unknown }) => Promise<CreatedEnrollmentToken>;
+  createToken: (request: {
+    [K in keyof EnrollmentTokenRequest]?: unknown;
+  }) => Promise<CreatedEnrollmentToken>;
   requestRenewal: (connectorId: string) => string | undefined;
 }
 
@@ -46,7 +48,8 @@ interface Route {
   methods: Record<string, Handler>;
 }
 
-const badRequest = (reason: string, field?: string): AdminError => new AdminError(400, 'bad_request', reason, field);
+const badRequest = (reason: string, field?: string): AdminError =>
+  new AdminError(400, 'bad_request', reason, field);
 
 /**
  * The admin HTTP API (`/api/admin/...`, JSON with snake_case fields, `Authorization: Bearer`),
@@ -59,28 +62,62 @@ const badRequest = (reason: string, field?: string): AdminError => new AdminErro
  * const http = await startHttpEndpoint({ host, port, registry, logger, isReady, handler: createAdminHandler(deps) });
  * ```
  */
-export function createAdminHandler(deps: AdminApiDependencies): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createAdminHandler(
+  deps: AdminApiDependencies,
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const { ctx } = deps;
   const routes: Route[] = [
     { pattern: /^tokens$/, methods: { POST: (req) => createToken(req) } },
-    { pattern: /^connectors$/, methods: { GET: async () => ({ status: 200, body: ctx.registry.listConnectors().map(connectorJson) }) } },
-    { pattern: /^connectors\/([^/]+)\/renew$/, methods: { POST: async (_req, _url, [id]) => requestRenewal(decodePathSegment(id!)) } },
-    { pattern: /^tunnelers$/, methods: { GET: async () => ({ status: 200, body: ctx.registry.listTunnelers().map(tunnelerJson) }) } },
+    {
+      pattern: /^connectors$/,
+      methods: {
+        GET: async () => ({ status: 200, body: ctx.registry.listConnectors().map(connectorJson) }),
+      },
+    },
+    {
+      pattern: /^connectors\/([^/]+)\/renew$/,
+      methods: { POST: async (_req, _url, [id]) => requestRenewal(decodePathSegment(id!)) },
+    },
+    {
+      pattern: /^tunnelers$/,
+      methods: {
+        GET: async () => ({ status: 200, body: ctx.registry.listTunnelers().map(tunnelerJson) }),
+      },
+    },
     { pattern: /^audit$/, methods: { GET: async (_req, url) => listAudit(url) } },
     { pattern: /^summary$/, methods: { GET: async () => summary() } },
-    { pattern: /^bootstrap-ca$/, methods: { GET: async () => ({ status: 200, body: deps.bootstrapCaPem(), contentType: 'application/x-pem-file' }) } },
+    {
+      pattern: /^bootstrap-ca$/,
+      methods: {
+        GET: async () => ({
+          status: 200,
+          body: deps.bootstrapCaPem(),
+          contentType: 'application/x-pem-file',
+        }),
+      },
+    },
   ];
 
   async function createToken(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonObject(req);
     for (const key of Object.keys(body)) {
-      if (!['kind', 'id', 'connector_id', 'ttl_seconds'].includes(key)) throw badRequest(`unknown field "${key}" (expected kind, id, connector_id, ttl_seconds)`, key);
+      if (!['kind', 'id', 'connector_id', 'ttl_seconds'].includes(key))
+        throw badRequest(
+          `unknown field "${key}" (expected kind, id, connector_id, ttl_seconds)`,
+          key,
+        );
     }
     let created: CreatedEnrollmentToken;
     try {
-      created = await deps.createToken({ kind: body.kind, id: body.id, connectorId: body.connector_id, ttlSeconds: body.ttl_seconds });
+      created = await deps.createToken({
+        kind: body.kind,
+        id: body.id,
+        connectorId: body.connector_id,
+        ttlSeconds: body.ttl_seconds,
+      });
     } catch (err) {
-      if (isSigilError(err, 'ERR_TOKEN_REQUEST_INVALID')) throw badRequest(err.message, String(err.details.field));
+      if (isSigilError(err, 'ERR_TOKEN_REQUEST_INVALID'))
+        throw badRequest(err.message, String(err.details.field));
       throw err;
     }
     return {
@@ -99,10 +136,22 @@ export function createAdminHandler(deps: AdminApiDependencies): (req: IncomingMe
   async function requestRenewal(connectorId: string): Promise<Reply> {
     const problem = agentIdProblem(connectorId, 'connector id');
     if (problem !== undefined) throw badRequest(problem, 'id');
-    if (!ctx.registry.listConnectors().some((c) => c.id === connectorId)) throw new AdminError(404, 'not_found', `no connector "${connectorId}" is enrolled`);
+    if (!ctx.registry.listConnectors().some((c) => c.id === connectorId))
+      throw new AdminError(404, 'not_found', `no connector "${connectorId}" is enrolled`);
     const commandId = deps.requestRenewal(connectorId);
-    if (commandId === undefined) throw new AdminError(409, 'conflict', `connector "${connectorId}" has no open control stream to send the command on`);
-    await ctx.audit.record({ action: 'admin.renewal_requested', outcome: 'success', actor: 'admin', subject: agentSpiffeId(ctx.trustDomain, 'connector', connectorId), details: { command_id: commandId } });
+    if (commandId === undefined)
+      throw new AdminError(
+        409,
+        'conflict',
+        `connector "${connectorId}" has no open control stream to send the command on`,
+      );
+    await ctx.audit.record({
+      action: 'admin.renewal_requested',
+      outcome: 'success',
+      actor: 'admin',
+      subject: agentSpiffeId(ctx.trustDomain, 'connector', connectorId),
+      details: { command_id: commandId },
+    });
     return { status: 202, body: { command_id: commandId, connector_id: connectorId } };
   }
 
@@ -110,16 +159,32 @@ export function createAdminHandler(deps: AdminApiDependencies): (req: IncomingMe
     const limit = integerParam(url, 'limit', 1, MAX_AUDIT_LIMIT) ?? 100;
     const beforeId = integerParam(url, 'before', 1, Number.MAX_SAFE_INTEGER);
     const action = url.searchParams.get('action') ?? undefined;
-    if (action !== undefined && !/^[a-z_.]{1,64}$/.test(action)) throw badRequest('action must look like enrollment.refused', 'action');
-    const records = await ctx.store.listAudit({ limit, ...(beforeId === undefined ? {} : { beforeId }), ...(action === undefined ? {} : { action }) });
+    if (action !== undefined && !/^[a-z_.]{1,64}$/.test(action))
+      throw badRequest('action must look like enrollment.refused', 'action');
+    const records = await ctx.store.listAudit({
+      limit,
+      ...(beforeId === undefined ? {} : { beforeId }),
+      ...(action === undefined ? {} : { action }),
+    });
     return { status: 200, body: records.map(auditJson) };
   }
 
   async function summary(): Promise<Reply> {
     const counts = ctx.registry.counts();
-    const tally = (c: { online: number; offline: number }) => ({ total: c.online + c.offline, online: c.online, offline: c.offline });
+    const tally = (c: { online: number; offline: number }) => ({
+      total: c.online + c.offline,
+      online: c.online,
+      offline: c.offline,
+    });
     const latest = await ctx.store.listAudit({ limit: 10 });
-    return { status: 200, body: { connectors: tally(counts.connector), tunnelers: tally(counts.tunneler), latest_activity: latest.map(auditJson) } };
+    return {
+      status: 200,
+      body: {
+        connectors: tally(counts.connector),
+        tunnelers: tally(counts.tunneler),
+        latest_activity: latest.map(auditJson),
+      },
+    };
   }
 
   async function authenticate(req: IncomingMessage, path: string): Promise<void> {
@@ -134,9 +199,15 @@ export function createAdminHandler(deps: AdminApiDependencies): (req: IncomingMe
       subject: `${req.method ?? ''} ${path}`,
       details: { reason: header === '' ? 'missing Authorization header' : 'wrong credentials' },
     });
-    throw new AdminError(401, 'unauthorized', header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token', undefined, {
-      'www-authenticate': 'Bearer realm="sigil-admin"',
-    });
+    throw new AdminError(
+      401,
+      'unauthorized',
+      header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token',
+      undefined,
+      {
+        'www-authenticate': 'Bearer realm="sigil-admin"',
+      },
+    );
   }
 
   return async (req, res) => {
@@ -146,18 +217,35 @@ export function createAdminHandler(deps: AdminApiDependencies): (req: IncomingMe
       await authenticate(req, url.pathname);
       const rest = url.pathname.slice(PREFIX.length);
       const route = routes.find((r) => r.pattern.test(rest));
-      if (route === undefined) throw new AdminError(404, 'not_found', `no admin endpoint ${url.pathname}`);
+      if (route === undefined)
+        throw new AdminError(404, 'not_found', `no admin endpoint ${url.pathname}`);
       const handler = route.methods[req.method ?? ''];
       if (handler === undefined) {
         const allow = Object.keys(route.methods).join(', ');
-        throw new AdminError(405, 'method_not_allowed', `${req.method ?? ''} is not allowed on ${url.pathname} (allowed: ${allow})`, undefined, { allow });
+        throw new AdminError(
+          405,
+          'method_not_allowed',
+          `${req.method ?? ''} is not allowed on ${url.pathname} (allowed: ${allow})`,
+          undefined,
+          { allow },
+        );
       }
       const reply = await handler(req, url, route.pattern.exec(rest)!.slice(1));
       send(res, reply.status, reply.body, reply.contentType);
     } catch (err) {
       if (!(err instanceof AdminError)) throw err;
       drain(req);
-      send(res, err.status, { error: err.error, reason: err.reason, ...(err.field === undefined ? {} : { field: err.field }) }, undefined, err.headers);
+      send(
+        res,
+        err.status,
+        {
+          error: err.error,
+          reason: err.reason,
+          ...(err.field === undefined ? {} : { field: err.field }),
+        },
+        undefined,
+        err.headers,
+      );
     }
     return true;
   };
@@ -167,11 +255,20 @@ function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw badRequest(`the path segment "${segment.slice(0, 140)}" is not valid percent-encoding`, 'id');
+    throw badRequest(
+      `the path segment "${segment.slice(0, 140)}" is not valid percent-encoding`,
+      'id',
+    );
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, contentType?: string, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType?: string,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, {
     'content-type': contentType ?? 'application/json; charset=utf-8',
@@ -189,7 +286,13 @@ function drain(req: IncomingMessage): void {
 
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  const tooLarge = new AdminError(413, 'payload_too_large', `request body exceeds ${ADMIN_MAX_BODY_BYTES} bytes`, undefined, { connection: 'close' });
+  const tooLarge = new AdminError(
+    413,
+    'payload_too_large',
+    `request body exceeds ${ADMIN_MAX_BODY_BYTES} bytes`,
+    undefined,
+    { connection: 'close' },
+  );
   if (declared > ADMIN_MAX_BODY_BYTES) throw tooLarge;
   const body = await new Promise<Buffer>((resolve, reject) => {
     // Listeners, not `for await`: leaving an async iterator early destroys the socket before the
@@ -212,7 +315,8 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   } catch (err) {
     throw badRequest(`the request body is not valid JSON (${(err as Error).message})`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('the request body must be a JSON object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw badRequest('the request body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 
@@ -220,20 +324,42 @@ function integerParam(url: URL, name: string, min: number, max: number): number 
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}`, name);
+  if (!/^\d+$/.test(raw) || value < min || value > max)
+    throw badRequest(`${name} must be a whole number from ${min} to ${max}`, name);
   return value;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function connectorJson(c: ReturnType<ControllerContext['registry']['listConnectors']>[number]) {
-  return { id: c.id, private_ip: c.privateIp, last_seen: iso(c.lastSeen), version: c.version, status: c.status, connected: c.connected };
+  return {
+    id: c.id,
+    private_ip: c.privateIp,
+    last_seen: iso(c.lastSeen),
+    version: c.version,
+    status: c.status,
+    connected: c.connected,
+  };
 }
 
 function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers']>[number]) {
-  return { id: t.id, connector_id: t.connectorId, last_seen: iso(t.lastSeen), version: t.version, status: t.status };
+  return {
+    id: t.id,
+    connector_id: t.connectorId,
+    last_seen: iso(t.lastSeen),
+    version: t.version,
+    status: t.status,
+  };
 }
 
 function auditJson(r: AuditRecord) {
-  return { id: r.id, at: iso(r.at), action: r.action, outcome: r.outcome, actor: r.actor, subject: r.subject, details: r.details };
+  return {
+    id: r.id,
+    at: iso(r.at),
+    action: r.action,
+    outcome: r.outcome,
+    actor: r.actor,
+    subject: r.subject,
+    details: r.details,
+  };
 }

@@ -69,11 +69,21 @@ describe('parseControllerConfig', () => {
       const file = join(dir, 'controller.yaml');
       writeFileSync(file, 'data_dir: /data\ntrust_domain: file.example\ntoken_ttl_wrong: 1\n');
       expect(() => run({}, ['--config', file])).toThrow(/unknown setting "token_ttl_wrong"/);
-      writeFileSync(file, 'data_dir: /data\ntrust_domain: file.example\ncontroller_server_names: [a.example, b.example]\nenrollment_token_ttl: 10m\n');
-      expect(run({ TRUST_DOMAIN: 'env.example' }, ['--config', file])).toMatchObject({ dataDir: '/data', trustDomain: 'env.example', serverNames: ['a.example', 'b.example'], enrollmentTokenTtlSeconds: 600 });
+      writeFileSync(
+        file,
+        'data_dir: /data\ntrust_domain: file.example\ncontroller_server_names: [a.example, b.example]\nenrollment_token_ttl: 10m\n',
+      );
+      expect(run({ TRUST_DOMAIN: 'env.example' }, ['--config', file])).toMatchObject({
+        dataDir: '/data',
+        trustDomain: 'env.example',
+        serverNames: ['a.example', 'b.example'],
+        enrollmentTokenTtlSeconds: 600,
+      });
       expect(run({ CONTROLLER_CONFIG: file })).toMatchObject({ trustDomain: 'file.example' });
       writeFileSync(file, 'enrollment_token_ttl: soon\ndata_dir: /d\n');
-      expect(() => run({ CONTROLLER_CONFIG: file })).toThrow(`${file}: enrollment_token_ttl="soon" is not a duration`);
+      expect(() => run({ CONTROLLER_CONFIG: file })).toThrow(
+        `${file}: enrollment_token_ttl="soon" is not a duration`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -81,27 +91,81 @@ describe('parseControllerConfig', () => {
 
   it.each([
     [{}, [], /DATA_DIR \(or --data-dir\) is required/],
-    [{ DATA_DIR: '/d', CONTROLLER_LISTEN_ADDR: '8443' }, [], /^CONTROLLER_LISTEN_ADDR="8443" is not a listen address/],
-    [{ DATA_DIR: '/d' }, ['--admin-listen-addr', 'localhost:99999'], /^--admin-listen-addr="localhost:99999" is not a listen address \(port 99999 is out of range/],
-    [{ DATA_DIR: '/d', TRUST_DOMAIN: 'Not_A_Domain' }, [], /^TRUST_DOMAIN="Not_A_Domain" is not a valid SPIFFE trust domain/],
-    [{ DATA_DIR: '/d', CONNECTOR_CERT_TTL: '10' }, [], /^CONNECTOR_CERT_TTL="10" is not a duration \(use a number with a unit: 90s, 15m, 1h\)/],
-    [{ DATA_DIR: '/d', TUNNELER_CERT_TTL: '1500ms' }, [], /^TUNNELER_CERT_TTL="1500ms": use whole seconds/],
-    [{ DATA_DIR: '/d', ENROLLMENT_TOKEN_TTL: '2d' }, [], /^ENROLLMENT_TOKEN_TTL="2d": must be between 1s and 86400s/],
-    [{ DATA_DIR: '/d', CONNECTOR_CERT_TTL: '5s' }, [], /^CONNECTOR_CERT_TTL="5s": must be between 10s/],
-    [{ DATA_DIR: '/d', DATABASE_URL: 'mysql://u:pw@h/db' }, [], /^DATABASE_URL="mysql:\/\/u:\*\*\*@h\/db": expected a postgres/],
+    [
+      { DATA_DIR: '/d', CONTROLLER_LISTEN_ADDR: '8443' },
+      [],
+      /^CONTROLLER_LISTEN_ADDR="8443" is not a listen address/,
+    ],
+    [
+      { DATA_DIR: '/d' },
+      ['--admin-listen-addr', 'localhost:99999'],
+      /^--admin-listen-addr="localhost:99999" is not a listen address \(port 99999 is out of range/,
+    ],
+    [
+      { DATA_DIR: '/d', TRUST_DOMAIN: 'Not_A_Domain' },
+      [],
+      /^TRUST_DOMAIN="Not_A_Domain" is not a valid SPIFFE trust domain/,
+    ],
+    [
+      { DATA_DIR: '/d', CONNECTOR_CERT_TTL: '10' },
+      [],
+      /^CONNECTOR_CERT_TTL="10" is not a duration \(use a number with a unit: 90s, 15m, 1h\)/,
+    ],
+    [
+      { DATA_DIR: '/d', TUNNELER_CERT_TTL: '1500ms' },
+      [],
+      /^TUNNELER_CERT_TTL="1500ms": use whole seconds/,
+    ],
+    [
+      { DATA_DIR: '/d', ENROLLMENT_TOKEN_TTL: '2d' },
+      [],
+      /^ENROLLMENT_TOKEN_TTL="2d": must be between 1s and 86400s/,
+    ],
+    [
+      { DATA_DIR: '/d', CONNECTOR_CERT_TTL: '5s' },
+      [],
+      /^CONNECTOR_CERT_TTL="5s": must be between 10s/,
+    ],
+    [
+      { DATA_DIR: '/d', DATABASE_URL: 'mysql://u:pw@h/db' },
+      [],
+      /^DATABASE_URL="mysql:\/\/u:\*\*\*@h\/db": expected a postgres/,
+    ],
     [{ DATA_DIR: '/d', LOG_LEVEL: 'loud' }, [], /^LOG_LEVEL="loud" is not a log level/],
-    [{ DATA_DIR: '/d', CONTROLLER_SERVER_NAMES: 'ok.example,bad_name' }, [], /^CONTROLLER_SERVER_NAMES="ok.example,bad_name": "bad_name" is neither a DNS name nor an IP address/],
+    [
+      { DATA_DIR: '/d', CONTROLLER_SERVER_NAMES: 'ok.example,bad_name' },
+      [],
+      /^CONTROLLER_SERVER_NAMES="ok.example,bad_name": "bad_name" is neither a DNS name nor an IP address/,
+    ],
     [{ DATA_DIR: '/d', SIGIL_ADMIN_TOKEN: 'short' }, [], /^SIGIL_ADMIN_TOKEN is too short/],
-    [{ DATA_DIR: '/d' }, ['--no-such-flag'], /Unknown option '--no-such-flag'.*see sigil-controller --help/],
+    [
+      { DATA_DIR: '/d' },
+      ['--no-such-flag'],
+      /Unknown option '--no-such-flag'.*see sigil-controller --help/,
+    ],
   ])('refuses %j %j with ERR_CONFIG_INVALID naming the variable or flag', (env, argv, message) => {
-    expect(() => run(env as NodeJS.ProcessEnv, argv)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringMatching(message) }));
+    expect(() => run(env as NodeJS.ProcessEnv, argv)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CONFIG_INVALID',
+        message: expect.stringMatching(message),
+      }),
+    );
   });
 
   it('answers --help with usage listing every flag and variable', () => {
     const parsed = parseControllerConfig({ argv: ['--help'] });
     expect(parsed.action).toBe('help');
     const text = parsed.action === 'help' ? parsed.text : '';
-    for (const name of ['--controller-listen-addr', 'CONTROLLER_LISTEN_ADDR', 'ADMIN_LISTEN_ADDR', 'TRUST_DOMAIN', 'DATA_DIR', 'DATABASE_URL', 'SIGIL_ADMIN_TOKEN', 'ENROLLMENT_TOKEN_TTL']) {
+    for (const name of [
+      '--controller-listen-addr',
+      'CONTROLLER_LISTEN_ADDR',
+      'ADMIN_LISTEN_ADDR',
+      'TRUST_DOMAIN',
+      'DATA_DIR',
+      'DATABASE_URL',
+      'SIGIL_ADMIN_TOKEN',
+      'ENROLLMENT_TOKEN_TTL',
+    ]) {
       expect(text).toContain(name);
     }
   });
@@ -109,7 +173,11 @@ describe('parseControllerConfig', () => {
 
 describe('redactUrl', () => {
   it('hides the password of a database URL', () => {
-    expect(redactUrl('postgresql://app:s3cr3t@db:5432/sigil')).toBe('postgresql://app:***@db:5432/sigil');
-    expect(redactUrl('postgresql://postgres@127.0.0.1:5432/test')).toBe('postgresql://postgres@127.0.0.1:5432/test');
+    expect(redactUrl('postgresql://app:s3cr3t@db:5432/sigil')).toBe(
+      'postgresql://app:***@db:5432/sigil',
+    );
+    expect(redactUrl('postgresql://postgres@127.0.0.1:5432/test')).toBe(
+      'postgresql://postgres@127.0.0.1:5432/test',
+    );
   });
 });

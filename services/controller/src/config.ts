@@ -53,7 +53,8 @@ export interface ParseControllerConfigOptions {
 }
 
 /** The outcome of {@link parseControllerConfig}: a config to run, or the help text to print. */
-export type ParsedControllerCommand = { action: 'run'; config: ControllerConfig } | { action: 'help'; text: string };
+export type ParsedControllerCommand =
+  { action: 'run'; config: ControllerConfig } | { action: 'help'; text: string };
 
 /**
  * Defaults shared by the parser and {@link createController}.
@@ -97,22 +98,100 @@ interface Setting {
 }
 
 const SETTINGS: readonly Setting[] = [
-  { key: 'controllerListenAddress', env: 'CONTROLLER_LISTEN_ADDR', flag: 'controller-listen-addr', kind: 'address', help: 'gRPC listen address (default 127.0.0.1:8443)' },
-  { key: 'adminListenAddress', env: 'ADMIN_LISTEN_ADDR', flag: 'admin-listen-addr', kind: 'address', help: 'admin HTTP listen address (default 127.0.0.1:8080)' },
-  { key: 'trustDomain', env: 'TRUST_DOMAIN', flag: 'trust-domain', kind: 'trust-domain', help: 'SPIFFE trust domain (default sigil.local)' },
-  { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', kind: 'path', help: 'keys and embedded store (required)' },
-  { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', kind: 'string', help: 'PostgreSQL URL instead of the embedded store' },
-  { key: 'connectorCertTtlSeconds', env: 'CONNECTOR_CERT_TTL', flag: 'connector-cert-ttl', kind: 'duration', range: [10, 30 * 86_400], help: 'connector certificate lifetime (default 1h)' },
-  { key: 'tunnelerCertTtlSeconds', env: 'TUNNELER_CERT_TTL', flag: 'tunneler-cert-ttl', kind: 'duration', range: [10, 30 * 86_400], help: 'tunneler certificate lifetime (default 30m)' },
-  { key: 'enrollmentTokenTtlSeconds', env: 'ENROLLMENT_TOKEN_TTL', flag: 'enrollment-token-ttl', kind: 'duration', range: [1, MAX_TOKEN_TTL_SECONDS], help: 'default enrollment token lifetime (default 15m)' },
-  { key: 'agentOfflineAfterSeconds', env: 'AGENT_OFFLINE_AFTER', flag: 'agent-offline-after', kind: 'duration', range: [1, 86_400], help: 'heartbeat deadline before an agent is OFFLINE (default 30s)' },
-  { key: 'controllerCertTtlSeconds', env: 'CONTROLLER_CERT_TTL', flag: 'controller-cert-ttl', kind: 'duration', range: [10, 365 * 86_400], help: 'controller TLS certificate lifetime (default 24h)' },
-  { key: 'serverNames', env: 'CONTROLLER_SERVER_NAMES', flag: 'server-names', kind: 'list', help: 'extra DNS names/IPs for the controller certificate, comma-separated' },
-  { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', kind: 'level', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  {
+    key: 'controllerListenAddress',
+    env: 'CONTROLLER_LISTEN_ADDR',
+    flag: 'controller-listen-addr',
+    kind: 'address',
+    help: 'gRPC listen address (default 127.0.0.1:8443)',
+  },
+  {
+    key: 'adminListenAddress',
+    env: 'ADMIN_LISTEN_ADDR',
+    flag: 'admin-listen-addr',
+    kind: 'address',
+    help: 'admin HTTP listen address (default 127.0.0.1:8080)',
+  },
+  {
+    key: 'trustDomain',
+    env: 'TRUST_DOMAIN',
+    flag: 'trust-domain',
+    kind: 'trust-domain',
+    help: 'SPIFFE trust domain (default sigil.local)',
+  },
+  {
+    key: 'dataDir',
+    env: 'DATA_DIR',
+    flag: 'data-dir',
+    kind: 'path',
+    help: 'keys and embedded store (required)',
+  },
+  {
+    key: 'databaseUrl',
+    env: 'DATABASE_URL',
+    flag: 'database-url',
+    kind: 'string',
+    help: 'PostgreSQL URL instead of the embedded store',
+  },
+  {
+    key: 'connectorCertTtlSeconds',
+    env: 'CONNECTOR_CERT_TTL',
+    flag: 'connector-cert-ttl',
+    kind: 'duration',
+    range: [10, 30 * 86_400],
+    help: 'connector certificate lifetime (default 1h)',
+  },
+  {
+    key: 'tunnelerCertTtlSeconds',
+    env: 'TUNNELER_CERT_TTL',
+    flag: 'tunneler-cert-ttl',
+    kind: 'duration',
+    range: [10, 30 * 86_400],
+    help: 'tunneler certificate lifetime (default 30m)',
+  },
+  {
+    key: 'enrollmentTokenTtlSeconds',
+    env: 'ENROLLMENT_TOKEN_TTL',
+    flag: 'enrollment-token-ttl',
+    kind: 'duration',
+    range: [1, MAX_TOKEN_TTL_SECONDS],
+    help: 'default enrollment token lifetime (default 15m)',
+  },
+  {
+    key: 'agentOfflineAfterSeconds',
+    env: 'AGENT_OFFLINE_AFTER',
+    flag: 'agent-offline-after',
+    kind: 'duration',
+    range: [1, 86_400],
+    help: 'heartbeat deadline before an agent is OFFLINE (default 30s)',
+  },
+  {
+    key: 'controllerCertTtlSeconds',
+    env: 'CONTROLLER_CERT_TTL',
+    flag: 'controller-cert-ttl',
+    kind: 'duration',
+    range: [10, 365 * 86_400],
+    help: 'controller TLS certificate lifetime (default 24h)',
+  },
+  {
+    key: 'serverNames',
+    env: 'CONTROLLER_SERVER_NAMES',
+    flag: 'server-names',
+    kind: 'list',
+    help: 'extra DNS names/IPs for the controller certificate, comma-separated',
+  },
+  {
+    key: 'logLevel',
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'level',
+    help: 'fatal|error|warn|info|debug|trace|silent (default info)',
+  },
 ];
 
 const CONFIG_FILE = { env: 'CONTROLLER_CONFIG', flag: 'config' };
-const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const ADMIN_TOKEN_ENV = 'SIGIL_ADMIN_TOKEN';
 
 /**
@@ -126,7 +205,11 @@ const ADMIN_TOKEN_ENV = 'SIGIL_ADMIN_TOKEN';
 export function controllerUsage(): string {
   const rows = [
     ...SETTINGS.map((s) => [`--${s.flag}`, s.env, s.help]),
-    [`--${CONFIG_FILE.flag}`, CONFIG_FILE.env, 'YAML file with the same settings (keys: lower-case variable names)'],
+    [
+      `--${CONFIG_FILE.flag}`,
+      CONFIG_FILE.env,
+      'YAML file with the same settings (keys: lower-case variable names)',
+    ],
     ['', ADMIN_TOKEN_ENV, 'admin API bearer token (generated and printed once when unset)'],
   ];
   const width = Math.max(...rows.map((r) => r[0]!.length));
@@ -137,20 +220,25 @@ export function controllerUsage(): string {
     'Every flag can also be given as the environment variable next to it; flags win over',
     'variables, variables over the --config file.',
     '',
-    ...rows.map(([flag, env, help]) => `  ${flag!.padEnd(width)}  ${env!.padEnd(envWidth)}  ${help}`),
+    ...rows.map(
+      ([flag, env, help]) => `  ${flag!.padEnd(width)}  ${env!.padEnd(envWidth)}  ${help}`,
+    ),
     '',
   ].join('\n');
 }
 
 function invalid(source: string, value: string, why: string): SigilError {
-  return new SigilError('ERR_CONFIG_INVALID', `${source}=${JSON.stringify(value)}: ${why}`, { details: { variable: source, value } });
+  return new SigilError('ERR_CONFIG_INVALID', `${source}=${JSON.stringify(value)}: ${why}`, {
+    details: { variable: source, value },
+  });
 }
 
 function parseDurationSeconds(value: string, source: string, range: [number, number]): number {
   const ms = parseDurationMs(value, source);
   if (ms % 1000 !== 0) throw invalid(source, value, 'use whole seconds (e.g. 90s)');
   const seconds = ms / 1000;
-  if (seconds < range[0] || seconds > range[1]) throw invalid(source, value, `must be between ${range[0]}s and ${range[1]}s`);
+  if (seconds < range[0] || seconds > range[1])
+    throw invalid(source, value, `must be between ${range[0]}s and ${range[1]}s`);
   return seconds;
 }
 
@@ -159,37 +247,64 @@ function readConfigFile(path: string, source: string): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${source}: cannot read ${path} (${(cause as Error).message})`, { cause, details: { variable: source, file: path } });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${source}: cannot read ${path} (${(cause as Error).message})`,
+      { cause, details: { variable: source, file: path } },
+    );
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (cause) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${path}: not valid YAML (${(cause as Error).message})`, { cause, details: { file: path } });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${path}: not valid YAML (${(cause as Error).message})`,
+      { cause, details: { file: path } },
+    );
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new SigilError('ERR_CONFIG_INVALID', `${path}: expected a mapping of settings`, { details: { file: path } });
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new SigilError('ERR_CONFIG_INVALID', `${path}: expected a mapping of settings`, {
+      details: { file: path },
+    });
   const known = new Map(SETTINGS.map((s) => [s.env.toLowerCase(), s.env]));
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     const env = known.get(key);
     if (env === undefined) {
-      throw new SigilError('ERR_CONFIG_INVALID', `${path}: unknown setting "${key}" (known: ${[...known.keys()].join(', ')})`, { details: { file: path, key } });
+      throw new SigilError(
+        'ERR_CONFIG_INVALID',
+        `${path}: unknown setting "${key}" (known: ${[...known.keys()].join(', ')})`,
+        { details: { file: path, key } },
+      );
     }
     if (Array.isArray(value)) values[env] = value.map(String).join(',');
     else if (typeof value === 'string' || typeof value === 'number') values[env] = String(value);
-    else throw new SigilError('ERR_CONFIG_INVALID', `${path}: "${key}" must be a string`, { details: { file: path, key } });
+    else
+      throw new SigilError('ERR_CONFIG_INVALID', `${path}: "${key}" must be a string`, {
+        details: { file: path, key },
+      });
   }
   return values;
 }
 
-function parseFlags(argv: readonly string[]): { values: Record<string, string | boolean | undefined> } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, [CONFIG_FILE.flag]: { type: 'string' } };
+function parseFlags(argv: readonly string[]): {
+  values: Record<string, string | boolean | undefined>;
+} {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {
+    help: { type: 'boolean' },
+    [CONFIG_FILE.flag]: { type: 'string' },
+  };
   for (const s of SETTINGS) options[s.flag] = { type: 'string' };
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   } catch (cause) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${(cause as Error).message} (see sigil-controller --help)`, { cause });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${(cause as Error).message} (see sigil-controller --help)`,
+      { cause },
+    );
   }
 }
 
@@ -204,35 +319,52 @@ function parseFlags(argv: readonly string[]): { values: Record<string, string | 
  * if (parsed.action === 'run') await createController(parsed.config).start();
  * ```
  */
-export function parseControllerConfig(options: ParseControllerConfigOptions = {}): ParsedControllerCommand {
+export function parseControllerConfig(
+  options: ParseControllerConfigOptions = {},
+): ParsedControllerCommand {
   const env = options.env ?? {};
   const cwd = options.cwd ?? process.cwd();
   const { values: flags } = parseFlags(options.argv ?? []);
   if (flags.help === true) return { action: 'help', text: controllerUsage() };
 
-  const configPath = (flags[CONFIG_FILE.flag] as string | undefined) ?? nonEmpty(env[CONFIG_FILE.env]);
-  const configSource = flags[CONFIG_FILE.flag] !== undefined ? `--${CONFIG_FILE.flag}` : CONFIG_FILE.env;
-  const fileValues = configPath === undefined ? {} : readConfigFile(resolve(cwd, configPath), configSource);
+  const configPath =
+    (flags[CONFIG_FILE.flag] as string | undefined) ?? nonEmpty(env[CONFIG_FILE.env]);
+  const configSource =
+    flags[CONFIG_FILE.flag] !== undefined ? `--${CONFIG_FILE.flag}` : CONFIG_FILE.env;
+  const fileValues =
+    configPath === undefined ? {} : readConfigFile(resolve(cwd, configPath), configSource);
 
   const resolved: Record<string, unknown> = {};
   for (const setting of SETTINGS) {
     const flagValue = flags[setting.flag] as string | undefined;
     const envValue = nonEmpty(env[setting.env]);
     const [raw, source] =
-      flagValue !== undefined ? [flagValue, `--${setting.flag}`] : envValue !== undefined ? [envValue, setting.env] : [fileValues[setting.env], `${configPath}: ${setting.env.toLowerCase()}`];
+      flagValue !== undefined
+        ? [flagValue, `--${setting.flag}`]
+        : envValue !== undefined
+          ? [envValue, setting.env]
+          : [fileValues[setting.env], `${configPath}: ${setting.env.toLowerCase()}`];
     if (raw === undefined) continue;
     resolved[setting.key] = parseSetting(setting, raw, source, cwd);
   }
   if (resolved.dataDir === undefined) {
-    throw new SigilError('ERR_CONFIG_INVALID', 'DATA_DIR (or --data-dir) is required: the directory that holds the CA keys and the embedded store', {
-      details: { variable: 'DATA_DIR' },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      'DATA_DIR (or --data-dir) is required: the directory that holds the CA keys and the embedded store',
+      {
+        details: { variable: 'DATA_DIR' },
+      },
+    );
   }
   const adminToken = nonEmpty(env[ADMIN_TOKEN_ENV]);
   if (adminToken !== undefined && adminToken.length < 16) {
-    throw new SigilError('ERR_CONFIG_INVALID', `${ADMIN_TOKEN_ENV} is too short: use at least 16 characters (e.g. openssl rand -hex 32)`, {
-      details: { variable: ADMIN_TOKEN_ENV },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${ADMIN_TOKEN_ENV} is too short: use at least 16 characters (e.g. openssl rand -hex 32)`,
+      {
+        details: { variable: ADMIN_TOKEN_ENV },
+      },
+    );
   }
   const config: ControllerConfig = {
     ...CONTROLLER_DEFAULTS,
@@ -262,7 +394,8 @@ function parseSetting(setting: Setting, raw: string, source: string, cwd: string
         .map((name) => name.trim())
         .filter((name) => name !== '');
       const bad = names.find((name) => isIP(name) === 0 && !DNS_NAME.test(name));
-      if (bad !== undefined) throw invalid(source, raw, `"${bad}" is neither a DNS name nor an IP address`);
+      if (bad !== undefined)
+        throw invalid(source, raw, `"${bad}" is neither a DNS name nor an IP address`);
       return names;
     }
     case 'path':
@@ -273,10 +406,14 @@ function parseSetting(setting: Setting, raw: string, source: string, cwd: string
       try {
         return parseTrustDomain(raw.trim());
       } catch (cause) {
-        throw new SigilError('ERR_CONFIG_INVALID', `${source}=${JSON.stringify(raw)} is not a valid SPIFFE trust domain (${(cause as Error).message})`, {
-          cause,
-          details: { variable: source, value: raw },
-        });
+        throw new SigilError(
+          'ERR_CONFIG_INVALID',
+          `${source}=${JSON.stringify(raw)} is not a valid SPIFFE trust domain (${(cause as Error).message})`,
+          {
+            cause,
+            details: { variable: source, value: raw },
+          },
+        );
       }
     case 'string':
       if (setting.key === 'databaseUrl' && !/^postgres(ql)?:\/\//.test(raw.trim())) {

@@ -8,7 +8,12 @@ import { validateCertExpiration } from '@sigil/cert-expiry';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
-import { createLogger, formatListenAddress, parseListenAddress, startHttpEndpoint } from '@sigil/service-kit';
+import {
+  createLogger,
+  formatListenAddress,
+  parseListenAddress,
+  startHttpEndpoint,
+} from '@sigil/service-kit';
 import type { HttpEndpoint, ListenAddress } from '@sigil/service-kit';
 import { createAdminHandler } from './admin-api';
 import { CONTROLLER_DEFAULTS } from './config';
@@ -131,17 +136,27 @@ interface Running {
 export function createController(options: ControllerOptions): Controller {
   const dataDir = resolve(options.dataDir);
   const trustDomain = parseTrustDomain(options.trustDomain ?? CONTROLLER_DEFAULTS.trustDomain);
-  const grpcListen = parseListenAddress(options.controllerListenAddress ?? CONTROLLER_DEFAULTS.controllerListenAddress, 'CONTROLLER_LISTEN_ADDR');
-  const adminListen = parseListenAddress(options.adminListenAddress ?? CONTROLLER_DEFAULTS.adminListenAddress, 'ADMIN_LISTEN_ADDR');
+  const grpcListen = parseListenAddress(
+    options.controllerListenAddress ?? CONTROLLER_DEFAULTS.controllerListenAddress,
+    'CONTROLLER_LISTEN_ADDR',
+  );
+  const adminListen = parseListenAddress(
+    options.adminListenAddress ?? CONTROLLER_DEFAULTS.adminListenAddress,
+    'ADMIN_LISTEN_ADDR',
+  );
   const lifetimes = {
     connector: options.connectorCertTtlSeconds ?? CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
     tunneler: options.tunnelerCertTtlSeconds ?? CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
   };
-  const tokenTtlSeconds = options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds;
-  const offlineAfterMs = (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
-  const servingTtlSeconds = options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds;
+  const tokenTtlSeconds =
+    options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds;
+  const offlineAfterMs =
+    (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
+  const servingTtlSeconds =
+    options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds;
   const clock = options.clock ?? (() => new Date());
-  const logger = options.logger ?? createLogger({ name: 'sigil-controller', level: options.logLevel ?? 'info' });
+  const logger =
+    options.logger ?? createLogger({ name: 'sigil-controller', level: options.logLevel ?? 'info' });
   const bootstrapCaPath = join(dataDir, DATA_FILES.bootstrapCaCertificate);
 
   let running: Running | undefined;
@@ -151,34 +166,65 @@ export function createController(options: ControllerOptions): Controller {
   let controlPlane: ControlPlane | undefined;
   const metrics = createControllerMetrics({
     connectedConnectors: () => controlPlane?.size() ?? 0,
-    agentCounts: () => registry?.counts() ?? { connector: { online: 0, offline: 0 }, tunneler: { online: 0, offline: 0 } },
-    certificates: (): Record<string, string> => (running === undefined ? {} : { controller: running.serving.chainPem, 'bootstrap-ca': running.bootstrap.certificatePem, 'runtime-ca': running.runtime.ca.certificatePem }),
+    agentCounts: () =>
+      registry?.counts() ?? {
+        connector: { online: 0, offline: 0 },
+        tunneler: { online: 0, offline: 0 },
+      },
+    certificates: (): Record<string, string> =>
+      running === undefined
+        ? {}
+        : {
+            controller: running.serving.chainPem,
+            'bootstrap-ca': running.bootstrap.certificatePem,
+            'runtime-ca': running.runtime.ca.certificatePem,
+          },
     now: clock,
   });
 
   const live = (): Running => {
-    if (running === undefined) throw new SigilError('ERR_CONTROLLER_NOT_STARTED', 'the controller is not running: call start() first');
+    if (running === undefined)
+      throw new SigilError(
+        'ERR_CONTROLLER_NOT_STARTED',
+        'the controller is not running: call start() first',
+      );
     return running;
   };
 
   async function openStore(): Promise<ControllerStore> {
     if (options.databaseUrl !== undefined) {
-      return createPostgresStore({ connectionString: options.databaseUrl, ...(options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }) });
+      return createPostgresStore({
+        connectionString: options.databaseUrl,
+        ...(options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }),
+      });
     }
     return createSqliteStore({ path: join(dataDir, DATA_FILES.sqliteDatabase) });
   }
 
-  async function loadAdminToken(store: ControllerStore): Promise<Pick<Running, 'adminToken' | 'adminTokenGenerated' | 'adminTokenHash'>> {
-    if (options.adminToken !== undefined) return { adminToken: options.adminToken, adminTokenGenerated: false, adminTokenHash: hashSecret(options.adminToken) };
+  async function loadAdminToken(
+    store: ControllerStore,
+  ): Promise<Pick<Running, 'adminToken' | 'adminTokenGenerated' | 'adminTokenHash'>> {
+    if (options.adminToken !== undefined)
+      return {
+        adminToken: options.adminToken,
+        adminTokenGenerated: false,
+        adminTokenHash: hashSecret(options.adminToken),
+      };
     const stored = await store.getSetting(ADMIN_TOKEN_SETTING);
-    if (stored !== undefined) return { adminToken: undefined, adminTokenGenerated: false, adminTokenHash: stored };
+    if (stored !== undefined)
+      return { adminToken: undefined, adminTokenGenerated: false, adminTokenHash: stored };
     const token = generateAdminToken();
     await store.setSetting(ADMIN_TOKEN_SETTING, hashSecret(token));
     return { adminToken: token, adminTokenGenerated: true, adminTokenHash: hashSecret(token) };
   }
 
   function issueServingCertificate(bootstrap: CertificateAuthority): Promise<IssuedCertificate> {
-    const names = ['localhost', '127.0.0.1', ...(isWildcard(grpcListen) ? [] : [grpcListen.host]), ...(options.serverNames ?? [])];
+    const names = [
+      'localhost',
+      '127.0.0.1',
+      ...(isWildcard(grpcListen) ? [] : [grpcListen.host]),
+      ...(options.serverNames ?? []),
+    ];
     const unique = [...new Set(names)];
     return bootstrap.issue({
       spiffeId: `spiffe://${trustDomain}/controller`,
@@ -192,47 +238,94 @@ export function createController(options: ControllerOptions): Controller {
 
   function scheduleServingRenewal(state: Running): void {
     clearTimeout(state.renewalTimer);
-    state.renewalTimer = setTimeout(() => {
-      renewServing(state).catch((err: unknown) => {
-        logger.error({ event: 'controller.certificate_renewal_failed', err }, 'controller.certificate_renewal_failed');
-        if (running === state) scheduleServingRenewal(state);
-      });
-    }, servingRenewalDelayMs(state.serving, clock()));
+    state.renewalTimer = setTimeout(
+      () => {
+        renewServing(state).catch((err: unknown) => {
+          logger.error(
+            { event: 'controller.certificate_renewal_failed', err },
+            'controller.certificate_renewal_failed',
+          );
+          if (running === state) scheduleServingRenewal(state);
+        });
+      },
+      servingRenewalDelayMs(state.serving, clock()),
+    );
     state.renewalTimer.unref();
   }
 
   async function renewServing(state: Running): Promise<void> {
     const serving = await issueServingCertificate(state.bootstrap);
     state.serving = serving;
-    state.credentials.update({ certificateChainPem: serving.chainPem, privateKeyPem: serving.privateKeyPem! });
-    logger.info({ event: 'controller.certificate_renewed', serial: serving.serialNumber, notAfter: serving.notAfter.toISOString() }, 'controller.certificate_renewed');
+    state.credentials.update({
+      certificateChainPem: serving.chainPem,
+      privateKeyPem: serving.privateKeyPem!,
+    });
+    logger.info(
+      {
+        event: 'controller.certificate_renewed',
+        serial: serving.serialNumber,
+        notAfter: serving.notAfter.toISOString(),
+      },
+      'controller.certificate_renewed',
+    );
     if (running === state) scheduleServingRenewal(state);
   }
 
   async function start(): Promise<void> {
-    if (running !== undefined || starting) throw new SigilError('ERR_CONTROLLER_STARTED', 'the controller is already started');
+    if (running !== undefined || starting)
+      throw new SigilError('ERR_CONTROLLER_STARTED', 'the controller is already started');
     starting = true;
     const cleanup: Array<() => Promise<void>> = [];
     try {
       const authorities = await loadOrCreateAuthorities({ dataDir, trustDomain, now: clock() });
-      for (const [name, ca] of [['bootstrap', authorities.bootstrap], ['runtime', authorities.runtime]] as const) {
+      for (const [name, ca] of [
+        ['bootstrap', authorities.bootstrap],
+        ['runtime', authorities.runtime],
+      ] as const) {
         const report = validateCertExpiration(ca.certificatePem, { now: clock(), warnDays: 90 });
-        if (report.status !== 'ok') logger.warn({ event: 'controller.ca_expiring', ca: name, status: report.status, notAfter: report.notAfter.toISOString() }, 'controller.ca_expiring');
+        if (report.status !== 'ok')
+          logger.warn(
+            {
+              event: 'controller.ca_expiring',
+              ca: name,
+              status: report.status,
+              notAfter: report.notAfter.toISOString(),
+            },
+            'controller.ca_expiring',
+          );
       }
       const store = await openStore();
       cleanup.push(() => store.close());
       const applied = await store.migrate();
       const admin = await loadAdminToken(store);
-      const runtime: RuntimeTrustState = { ca: authorities.runtime, bundlePem: authorities.runtime.bundlePem, bundleVersion: RUNTIME_BUNDLE_VERSION };
+      const runtime: RuntimeTrustState = {
+        ca: authorities.runtime,
+        bundlePem: authorities.runtime.bundlePem,
+        bundleVersion: RUNTIME_BUNDLE_VERSION,
+      };
       registry = new AgentRegistry(store, clock, offlineAfterMs, logger);
       await registry.load();
-      const ctx: ControllerContext = { trustDomain, lifetimes, store, registry, audit: createAuditLog(store, logger, clock), metrics, logger, clock, runtime: () => runtime };
+      const ctx: ControllerContext = {
+        trustDomain,
+        lifetimes,
+        store,
+        registry,
+        audit: createAuditLog(store, logger, clock),
+        metrics,
+        logger,
+        clock,
+        runtime: () => runtime,
+      };
       const trust: RuntimeTrust = { trustDomain, bundlePem: () => runtime.bundlePem, now: clock };
       controlPlane = createControlPlane(ctx, trust);
       const plane = controlPlane;
 
       const serving = await issueServingCertificate(authorities.bootstrap);
-      const credentials = createMemoryServerCredentials({ certificateChainPem: serving.chainPem, privateKeyPem: serving.privateKeyPem!, clientCaPem: runtime.bundlePem });
+      const credentials = createMemoryServerCredentials({
+        certificateChainPem: serving.chainPem,
+        privateKeyPem: serving.privateKeyPem!,
+        clientCaPem: runtime.bundlePem,
+      });
       const server = new grpc.Server({
         interceptors: [
           createAgentAuthenticationInterceptor({
@@ -240,7 +333,13 @@ export function createController(options: ControllerOptions): Controller {
             trust,
             onRefused: (refusal) => {
               metrics.refusals.inc({ reason: refusal.reason });
-              void ctx.audit.record({ action: 'controlplane.refused', outcome: 'refused', actor: refusal.peerAddress, subject: refusal.method, details: { reason: refusal.reason, message: refusal.message } });
+              void ctx.audit.record({
+                action: 'controlplane.refused',
+                outcome: 'refused',
+                actor: refusal.peerAddress,
+                subject: refusal.method,
+                details: { reason: refusal.reason, message: refusal.message },
+              });
             },
           }),
         ],
@@ -249,14 +348,25 @@ export function createController(options: ControllerOptions): Controller {
         'grpc.keepalive_time_ms': 30_000,
         'grpc.keepalive_timeout_ms': 10_000,
       });
-      server.addService(controlplaneV1.EnrollmentServiceService, createEnrollmentService(ctx, (kind, token) => {
-        if (kind === 'tunneler' && token.connectorId !== null) plane.pushApprovedTunnelers(token.connectorId);
-      }));
+      server.addService(
+        controlplaneV1.EnrollmentServiceService,
+        createEnrollmentService(ctx, (kind, token) => {
+          if (kind === 'tunneler' && token.connectorId !== null)
+            plane.pushApprovedTunnelers(token.connectorId);
+        }),
+      );
       server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
       const grpcPort = await new Promise<number>((resolvePort, reject) => {
         server.bindAsync(formatListenAddress(grpcListen), credentials.credentials, (err, port) => {
           if (err === null) resolvePort(port);
-          else reject(new SigilError('ERR_LISTEN_FAILED', `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(grpcListen)}: ${err.message}`, { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } }));
+          else
+            reject(
+              new SigilError(
+                'ERR_LISTEN_FAILED',
+                `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(grpcListen)}: ${err.message}`,
+                { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
+              ),
+            );
         });
       });
       cleanup.push(async () => void server.forceShutdown());
@@ -277,7 +387,11 @@ export function createController(options: ControllerOptions): Controller {
       });
       if (!isLoopback(adminListen.host)) {
         logger.warn(
-          { event: 'controller.admin_api_exposed', address: formatListenAddress(adminListen), risk: 'the admin API is plain HTTP: the bearer token crosses the network unencrypted unless a TLS proxy fronts it' },
+          {
+            event: 'controller.admin_api_exposed',
+            address: formatListenAddress(adminListen),
+            risk: 'the admin API is plain HTTP: the bearer token crosses the network unencrypted unless a TLS proxy fronts it',
+          },
           'controller.admin_api_exposed',
         );
       }
@@ -329,7 +443,10 @@ export function createController(options: ControllerOptions): Controller {
     const state = running;
     if (state === undefined) return;
     stopping = (async () => {
-      logger.info({ event: 'controller.stopping', streams: state.controlPlane.size() }, 'controller.stopping');
+      logger.info(
+        { event: 'controller.stopping', streams: state.controlPlane.size() },
+        'controller.stopping',
+      );
       clearTimeout(state.renewalTimer);
       clearInterval(state.flushTimer);
       state.controlPlane.drain('controller shutting down', 1000);
@@ -385,7 +502,10 @@ export function createController(options: ControllerOptions): Controller {
 }
 
 /** When to renew the controller's own certificate: at two thirds of its lifetime (at least one second from now). */
-export function servingRenewalDelayMs(certificate: { notBefore: Date; notAfter: Date }, now: Date): number {
+export function servingRenewalDelayMs(
+  certificate: { notBefore: Date; notAfter: Date },
+  now: Date,
+): number {
   const start = certificate.notBefore.getTime();
   const at = start + ((certificate.notAfter.getTime() - start) * 2) / 3;
   return Math.min(Math.max(1000, at - now.getTime()), 2 ** 31 - 1);

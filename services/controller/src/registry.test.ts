@@ -23,7 +23,9 @@ describe('servingRenewalDelayMs', () => {
     const notAfter = new Date(90_000);
     expect(servingRenewalDelayMs({ notBefore, notAfter }, new Date(0))).toBe(60_000);
     expect(servingRenewalDelayMs({ notBefore, notAfter }, new Date(59_500))).toBe(1000);
-    expect(servingRenewalDelayMs({ notBefore, notAfter: new Date(365 * 86_400_000) }, new Date(0))).toBe(2 ** 31 - 1);
+    expect(
+      servingRenewalDelayMs({ notBefore, notAfter: new Date(365 * 86_400_000) }, new Date(0)),
+    ).toBe(2 ** 31 - 1);
   });
 });
 
@@ -36,7 +38,12 @@ describe('parseDurationMs', () => {
     ['250ms', 250],
   ])('parses %s', (text, ms) => expect(parseDurationMs(text, 'X')).toBe(ms));
   it.each(['', '10', 'h', '-5s', '0s', '5 minutes'])('refuses %j naming the variable', (text) => {
-    expect(() => parseDurationMs(text, 'TOKEN_TTL')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringMatching(/^TOKEN_TTL=/) }));
+    expect(() => parseDurationMs(text, 'TOKEN_TTL')).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CONFIG_INVALID',
+        message: expect.stringMatching(/^TOKEN_TTL=/),
+      }),
+    );
   });
 });
 
@@ -51,11 +58,37 @@ describe('AgentRegistry', () => {
     dir = mkdtempSync(join(tmpdir(), 'sigil-registry-'));
     store = await createSqliteStore({ path: join(dir, 'controller.db') });
     await store.migrate();
-    for (const [hash, kind, id, connectorId] of [['h1', 'connector', 'c1', null], ['h2', 'tunneler', 't1', 'c1']] as const) {
-      await store.createToken({ tokenHash: hash, kind, agentId: id, connectorId, createdAt: 0, expiresAt: 10_000_000 });
+    for (const [hash, kind, id, connectorId] of [
+      ['h1', 'connector', 'c1', null],
+      ['h2', 'tunneler', 't1', 'c1'],
+    ] as const) {
+      await store.createToken({
+        tokenHash: hash,
+        kind,
+        agentId: id,
+        connectorId,
+        createdAt: 0,
+        expiresAt: 10_000_000,
+      });
       await store.redeemToken({
-        tokenHash: hash, kind, agentId: id, now: 500_000, publicKeySha256: hash, certificateSerial: hash, certificateChainPem: '', certificateNotAfter: 9_000_000, privateIp: '', version: '1',
-        audit: { at: 0, action: 'enrollment.succeeded', outcome: 'success', actor: '', subject: '', details: {} },
+        tokenHash: hash,
+        kind,
+        agentId: id,
+        now: 500_000,
+        publicKeySha256: hash,
+        certificateSerial: hash,
+        certificateChainPem: '',
+        certificateNotAfter: 9_000_000,
+        privateIp: '',
+        version: '1',
+        audit: {
+          at: 0,
+          action: 'enrollment.succeeded',
+          outcome: 'success',
+          actor: '',
+          subject: '',
+          details: {},
+        },
       });
     }
   });
@@ -67,15 +100,31 @@ describe('AgentRegistry', () => {
   it('loads from the store, applies heartbeats in memory and flushes them in one batch', async () => {
     const registry = new AgentRegistry(store, clock, 30_000, logger);
     await registry.load();
-    expect(registry.listConnectors()).toEqual([{ id: 'c1', privateIp: '', version: '1', lastSeen: 500_000, status: 'OFFLINE', connected: false }]);
+    expect(registry.listConnectors()).toEqual([
+      {
+        id: 'c1',
+        privateIp: '',
+        version: '1',
+        lastSeen: 500_000,
+        status: 'OFFLINE',
+        connected: false,
+      },
+    ]);
     registry.connectorSeen('c1', { version: '2', privateIp: '10.0.0.1' });
     expect(registry.tunnelerSeen('t1', 'c1', { version: '3' })).toBe(true);
     expect(registry.tunnelerSeen('t1', 'c-other', { version: '4' })).toBe(false);
     expect(registry.tunnelerSeen('t-unknown', 'c1', {})).toBe(false);
-    expect(registry.counts()).toEqual({ connector: { online: 1, offline: 0 }, tunneler: { online: 1, offline: 0 } });
+    expect(registry.counts()).toEqual({
+      connector: { online: 1, offline: 0 },
+      tunneler: { online: 1, offline: 0 },
+    });
     expect((await store.listConnectors())[0]!.lastSeen).toBe(500_000);
     await registry.flush();
-    expect((await store.listConnectors())[0]).toMatchObject({ lastSeen: now, version: '2', privateIp: '10.0.0.1' });
+    expect((await store.listConnectors())[0]).toMatchObject({
+      lastSeen: now,
+      version: '2',
+      privateIp: '10.0.0.1',
+    });
     expect((await store.listTunnelers())[0]).toMatchObject({ lastSeen: now, version: '3' });
     expect(registry.approvedTunnelers('c1')).toEqual(['t1']);
     expect(registry.approvedTunnelers('c-other')).toEqual([]);
@@ -86,7 +135,8 @@ describe('AgentRegistry', () => {
     let failures = 1;
     const flaky: ControllerStore = {
       ...store,
-      recordActivity: (batch) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : store.recordActivity(batch)),
+      recordActivity: (batch) =>
+        failures-- > 0 ? Promise.reject(new Error('disk full')) : store.recordActivity(batch),
     };
     const registry = new AgentRegistry(flaky, clock, 30_000, logger);
     await registry.load();

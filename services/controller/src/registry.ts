@@ -1,5 +1,11 @@
 import type pino from 'pino';
-import type { ActivityBatch, AgentKind, ConnectorRecord, ControllerStore, TunnelerRecord } from './store/store';
+import type {
+  ActivityBatch,
+  AgentKind,
+  ConnectorRecord,
+  ControllerStore,
+  TunnelerRecord,
+} from './store/store';
 
 /** ONLINE while heartbeats arrive within the deadline, OFFLINE otherwise. */
 export type AgentStatus = 'ONLINE' | 'OFFLINE';
@@ -34,7 +40,11 @@ export interface TunnelerView {
  * agentStatus(null, Date.now(), 30_000); // 'OFFLINE'
  * ```
  */
-export function agentStatus(lastSeen: number | null, now: number, offlineAfterMs: number): AgentStatus {
+export function agentStatus(
+  lastSeen: number | null,
+  now: number,
+  offlineAfterMs: number,
+): AgentStatus {
   return lastSeen !== null && now - lastSeen < offlineAfterMs ? 'ONLINE' : 'OFFLINE';
 }
 
@@ -64,18 +74,45 @@ export class AgentRegistry {
   }
 
   /** Records a successful enrollment (already persisted by the store's redemption). */
-  enrolled(kind: AgentKind, agent: { id: string; connectorId: string | null; privateIp: string; version: string; at: number }): void {
+  enrolled(
+    kind: AgentKind,
+    agent: {
+      id: string;
+      connectorId: string | null;
+      privateIp: string;
+      version: string;
+      at: number;
+    },
+  ): void {
     if (kind === 'connector') {
-      this.connectors.set(agent.id, { id: agent.id, privateIp: agent.privateIp, version: agent.version, lastSeen: agent.at, enrolledAt: agent.at });
+      this.connectors.set(agent.id, {
+        id: agent.id,
+        privateIp: agent.privateIp,
+        version: agent.version,
+        lastSeen: agent.at,
+        enrolledAt: agent.at,
+      });
     } else {
-      this.tunnelers.set(agent.id, { id: agent.id, connectorId: agent.connectorId ?? '', version: agent.version, lastSeen: agent.at, enrolledAt: agent.at });
+      this.tunnelers.set(agent.id, {
+        id: agent.id,
+        connectorId: agent.connectorId ?? '',
+        version: agent.version,
+        lastSeen: agent.at,
+        enrolledAt: agent.at,
+      });
     }
   }
 
   /** A heartbeat (or hello) from a connector on its control stream. */
   connectorSeen(id: string, report: { privateIp?: string; version?: string }): void {
     const now = this.clock().getTime();
-    const existing = this.connectors.get(id) ?? { id, privateIp: '', version: '', lastSeen: null, enrolledAt: now };
+    const existing = this.connectors.get(id) ?? {
+      id,
+      privateIp: '',
+      version: '',
+      lastSeen: null,
+      enrolledAt: now,
+    };
     this.connectors.set(id, {
       ...existing,
       privateIp: report.privateIp || existing.privateIp,
@@ -93,7 +130,11 @@ export class AgentRegistry {
     const existing = this.tunnelers.get(id);
     if (existing === undefined || existing.connectorId !== viaConnector) return false;
     const now = this.clock().getTime();
-    this.tunnelers.set(id, { ...existing, version: report.version || existing.version, lastSeen: Math.max(existing.lastSeen ?? 0, now) });
+    this.tunnelers.set(id, {
+      ...existing,
+      version: report.version || existing.version,
+      lastSeen: Math.max(existing.lastSeen ?? 0, now),
+    });
     this.dirtyTunnelers.add(id);
     return true;
   }
@@ -138,7 +179,13 @@ export class AgentRegistry {
     const now = this.clock().getTime();
     return [...this.tunnelers.values()]
       .sort((a, b) => a.id.localeCompare(b.id))
-      .map((t) => ({ id: t.id, connectorId: t.connectorId, version: t.version, lastSeen: t.lastSeen, status: agentStatus(t.lastSeen, now, this.offlineAfterMs) }));
+      .map((t) => ({
+        id: t.id,
+        connectorId: t.connectorId,
+        version: t.version,
+        lastSeen: t.lastSeen,
+        status: agentStatus(t.lastSeen, now, this.offlineAfterMs),
+      }));
   }
 
   counts(): Record<AgentKind, { online: number; offline: number }> {
@@ -157,7 +204,9 @@ export class AgentRegistry {
     const batch: ActivityBatch = {
       connectors: [...this.dirtyConnectors].flatMap((id) => {
         const c = this.connectors.get(id);
-        return c?.lastSeen == null ? [] : [{ id, lastSeen: c.lastSeen, version: c.version, privateIp: c.privateIp }];
+        return c?.lastSeen == null
+          ? []
+          : [{ id, lastSeen: c.lastSeen, version: c.version, privateIp: c.privateIp }];
       }),
       tunnelers: [...this.dirtyTunnelers].flatMap((id) => {
         const t = this.tunnelers.get(id);

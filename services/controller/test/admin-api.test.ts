@@ -2,7 +2,14 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_MAX_BODY_BYTES } from '../src/admin-api';
-import { admin, controlPlaneClient, enrollNew, StreamRecorder, startController, testClock } from './support/fixtures';
+import {
+  admin,
+  controlPlaneClient,
+  enrollNew,
+  StreamRecorder,
+  startController,
+  testClock,
+} from './support/fixtures';
 import type { ControllerFixture } from './support/fixtures';
 
 describe('admin HTTP API', () => {
@@ -31,17 +38,25 @@ describe('admin HTTP API', () => {
         ['GET', '/api/admin/bootstrap-ca'],
         ['GET', '/api/admin/does-not-exist'],
       ] as const) {
-        const res = await admin(fx.controller, path, { method, token, ...(method === 'POST' ? { body: { kind: 'connector', id: 'x' } } : {}) });
+        const res = await admin(fx.controller, path, {
+          method,
+          token,
+          ...(method === 'POST' ? { body: { kind: 'connector', id: 'x' } } : {}),
+        });
         expect(res.status).toBe(401);
         expect(res.json).toEqual({ error: 'unauthorized', reason });
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="sigil-admin"');
       }
-      expect((await fx.controller.store.listAudit({ limit: 1, action: 'admin.unauthorized' }))[0]).toMatchObject({ outcome: 'refused', subject: 'GET /api/admin/does-not-exist' });
+      expect(
+        (await fx.controller.store.listAudit({ limit: 1, action: 'admin.unauthorized' }))[0],
+      ).toMatchObject({ outcome: 'refused', subject: 'GET /api/admin/does-not-exist' });
     });
 
     it('serves /healthz, /readyz and /metrics without authentication', async () => {
       expect((await admin(fx.controller, '/healthz', { token: null })).status).toBe(200);
-      expect((await admin(fx.controller, '/readyz', { token: null })).json).toEqual({ status: 'ready' });
+      expect((await admin(fx.controller, '/readyz', { token: null })).json).toEqual({
+        status: 'ready',
+      });
       const metrics = await admin(fx.controller, '/metrics', { token: null });
       expect(metrics.status).toBe(200);
       for (const name of [
@@ -54,27 +69,59 @@ describe('admin HTTP API', () => {
       ]) {
         expect(metrics.text).toContain(name);
       }
-      expect(metrics.text).toMatch(/sigil_controller_refusals_total\{reason="admin_unauthorized"} \d+/);
+      expect(metrics.text).toMatch(
+        /sigil_controller_refusals_total\{reason="admin_unauthorized"} \d+/,
+      );
     });
   });
 
   describe('POST /api/admin/tokens', () => {
     it('creates a connector token: 201 {token, expires_at}, default TTL 15 minutes, stored only as a hash', async () => {
-      const res = await admin(fx.controller, '/api/admin/tokens', { method: 'POST', body: { kind: 'connector', id: 'connector-1' } });
+      const res = await admin(fx.controller, '/api/admin/tokens', {
+        method: 'POST',
+        body: { kind: 'connector', id: 'connector-1' },
+      });
       expect(res.status).toBe(201);
-      const body = res.json as { token: string; expires_at: string; kind: string; id: string; spiffe_id: string };
-      expect(body).toEqual({ token: expect.stringMatching(/^sigil_et_[A-Za-z0-9_-]{43}$/), expires_at: at(15 * 60_000), kind: 'connector', id: 'connector-1', spiffe_id: 'spiffe://test.sigil/connector/connector-1' });
-      const db = readFileSync(join(fx.dataDir, 'controller.db')).toString('latin1') + readFileSync(join(fx.dataDir, 'controller.db-wal')).toString('latin1');
+      const body = res.json as {
+        token: string;
+        expires_at: string;
+        kind: string;
+        id: string;
+        spiffe_id: string;
+      };
+      expect(body).toEqual({
+        token: expect.stringMatching(/^sigil_et_[A-Za-z0-9_-]{43}$/),
+        expires_at: at(15 * 60_000),
+        kind: 'connector',
+        id: 'connector-1',
+        spiffe_id: 'spiffe://test.sigil/connector/connector-1',
+      });
+      const db =
+        readFileSync(join(fx.dataDir, 'controller.db')).toString('latin1') +
+        readFileSync(join(fx.dataDir, 'controller.db-wal')).toString('latin1');
       expect(db).not.toContain(body.token);
       expect(fx.lines.join('\n')).not.toContain(body.token);
-      const created = (await fx.controller.store.listAudit({ limit: 1, action: 'admin.token_created' }))[0]!;
-      expect(created).toMatchObject({ actor: 'admin', subject: 'spiffe://test.sigil/connector/connector-1', details: { kind: 'connector', token: expect.stringMatching(/^[0-9a-f]{12}$/) } });
+      const created = (
+        await fx.controller.store.listAudit({ limit: 1, action: 'admin.token_created' })
+      )[0]!;
+      expect(created).toMatchObject({
+        actor: 'admin',
+        subject: 'spiffe://test.sigil/connector/connector-1',
+        details: { kind: 'connector', token: expect.stringMatching(/^[0-9a-f]{12}$/) },
+      });
     });
 
     it('creates a tunneler token naming a known connector, with ttl_seconds', async () => {
-      const res = await admin(fx.controller, '/api/admin/tokens', { method: 'POST', body: { kind: 'tunneler', id: 'tunneler-1', connector_id: 'connector-1', ttl_seconds: 120 } });
+      const res = await admin(fx.controller, '/api/admin/tokens', {
+        method: 'POST',
+        body: { kind: 'tunneler', id: 'tunneler-1', connector_id: 'connector-1', ttl_seconds: 120 },
+      });
       expect(res.status).toBe(201);
-      expect(res.json).toMatchObject({ expires_at: at(120_000), connector_id: 'connector-1', spiffe_id: 'spiffe://test.sigil/tunneler/tunneler-1' });
+      expect(res.json).toMatchObject({
+        expires_at: at(120_000),
+        connector_id: 'connector-1',
+        spiffe_id: 'spiffe://test.sigil/tunneler/tunneler-1',
+      });
     });
 
     it.each([
@@ -83,31 +130,90 @@ describe('admin HTTP API', () => {
       ['a JSON array', '[]', undefined, /must be a JSON object/],
       ['a bad kind', { kind: 'robot', id: 'a' }, 'kind', /kind must be "connector" or "tunneler"/],
       ['a missing id', { kind: 'connector' }, 'id', /id is required/],
-      ['an id that is no SPIFFE path segment', { kind: 'connector', id: 'a/b' }, 'id', /id "a\/b" must be 1-128 characters/],
-      ['a connector_id on a connector token', { kind: 'connector', id: 'a', connector_id: 'b' }, 'connector_id', /only for tunneler tokens/],
-      ['a tunneler without connector_id', { kind: 'tunneler', id: 't' }, 'connector_id', /connector_id is required/],
-      ['a tunneler naming an unknown connector', { kind: 'tunneler', id: 't', connector_id: 'ghost' }, 'connector_id', /"ghost" is not a known connector/],
-      ['a zero ttl_seconds', { kind: 'connector', id: 'a', ttl_seconds: 0 }, 'ttl_seconds', /ttl_seconds must be a whole number from 1 to 86400/],
-      ['a string ttl_seconds', { kind: 'connector', id: 'a', ttl_seconds: '60' }, 'ttl_seconds', /ttl_seconds/],
-      ['an unknown field', { kind: 'connector', id: 'a', connectorId: 'x' }, 'connectorId', /unknown field "connectorId"/],
+      [
+        'an id that is no SPIFFE path segment',
+        { kind: 'connector', id: 'a/b' },
+        'id',
+        /id "a\/b" must be 1-128 characters/,
+      ],
+      [
+        'a connector_id on a connector token',
+        { kind: 'connector', id: 'a', connector_id: 'b' },
+        'connector_id',
+        /only for tunneler tokens/,
+      ],
+      [
+        'a tunneler without connector_id',
+        { kind: 'tunneler', id: 't' },
+        'connector_id',
+        /connector_id is required/,
+      ],
+      [
+        'a tunneler naming an unknown connector',
+        { kind: 'tunneler', id: 't', connector_id: 'ghost' },
+        'connector_id',
+        /"ghost" is not a known connector/,
+      ],
+      [
+        'a zero ttl_seconds',
+        { kind: 'connector', id: 'a', ttl_seconds: 0 },
+        'ttl_seconds',
+        /ttl_seconds must be a whole number from 1 to 86400/,
+      ],
+      [
+        'a string ttl_seconds',
+        { kind: 'connector', id: 'a', ttl_seconds: '60' },
+        'ttl_seconds',
+        /ttl_seconds/,
+      ],
+      [
+        'an unknown field',
+        { kind: 'connector', id: 'a', connectorId: 'x' },
+        'connectorId',
+        /unknown field "connectorId"/,
+      ],
     ])('answers 400 naming the problem for %s', async (_what, body, field, reason) => {
-      const res = await admin(fx.controller, '/api/admin/tokens', { method: 'POST', ...(typeof body === 'string' ? { rawBody: body } : { body }) });
+      const res = await admin(fx.controller, '/api/admin/tokens', {
+        method: 'POST',
+        ...(typeof body === 'string' ? { rawBody: body } : { body }),
+      });
       expect(res.status).toBe(400);
-      expect(res.json).toEqual({ error: 'bad_request', reason: expect.stringMatching(reason), ...(field === undefined ? {} : { field }) });
+      expect(res.json).toEqual({
+        error: 'bad_request',
+        reason: expect.stringMatching(reason),
+        ...(field === undefined ? {} : { field }),
+      });
     });
 
     it(`answers 413 for a body over ${ADMIN_MAX_BODY_BYTES} bytes, declared or streamed`, async () => {
-      const big = JSON.stringify({ kind: 'connector', id: 'a', pad: 'x'.repeat(ADMIN_MAX_BODY_BYTES) });
-      const declared = await admin(fx.controller, '/api/admin/tokens', { method: 'POST', rawBody: big });
+      const big = JSON.stringify({
+        kind: 'connector',
+        id: 'a',
+        pad: 'x'.repeat(ADMIN_MAX_BODY_BYTES),
+      });
+      const declared = await admin(fx.controller, '/api/admin/tokens', {
+        method: 'POST',
+        rawBody: big,
+      });
       expect(declared.status).toBe(413);
       expect(declared.json).toMatchObject({ error: 'payload_too_large' });
       // Chunked, no Content-Length: the limit applies while reading.
       const streamed = await new Promise<number>((resolve, reject) => {
         const url = new URL('/api/admin/tokens', fx.controller.adminUrl);
-        const req = request(url, { method: 'POST', headers: { authorization: 'Bearer test-admin-token-0123456789abcdef', 'transfer-encoding': 'chunked' } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
+        const req = request(
+          url,
+          {
+            method: 'POST',
+            headers: {
+              authorization: 'Bearer test-admin-token-0123456789abcdef',
+              'transfer-encoding': 'chunked',
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
         req.on('error', reject);
         for (let i = 0; i < 5; i += 1) req.write('x'.repeat(ADMIN_MAX_BODY_BYTES / 2));
         req.end();
@@ -126,14 +232,23 @@ describe('admin HTTP API', () => {
       expect(wrong.headers.get('allow')).toBe('GET');
       expect((await admin(fx.controller, '/api/admin/tokens')).status).toBe(405);
       expect((await admin(fx.controller, '/not-admin')).status).toBe(404);
-      expect((await admin(fx.controller, '/api/admin/connectors/%E0%A4%A/renew', { method: 'POST' })).json).toMatchObject({ error: 'bad_request', field: 'id' });
+      expect(
+        (await admin(fx.controller, '/api/admin/connectors/%E0%A4%A/renew', { method: 'POST' }))
+          .json,
+      ).toMatchObject({ error: 'bad_request', field: 'id' });
     });
 
     it('answers 400 for bad audit query parameters', async () => {
-      expect((await admin(fx.controller, '/api/admin/audit?limit=0')).json).toMatchObject({ field: 'limit' });
+      expect((await admin(fx.controller, '/api/admin/audit?limit=0')).json).toMatchObject({
+        field: 'limit',
+      });
       expect((await admin(fx.controller, '/api/admin/audit?limit=abc')).status).toBe(400);
-      expect((await admin(fx.controller, '/api/admin/audit?before=-1')).json).toMatchObject({ field: 'before' });
-      expect((await admin(fx.controller, '/api/admin/audit?action=DROP%20TABLE')).json).toMatchObject({ field: 'action' });
+      expect((await admin(fx.controller, '/api/admin/audit?before=-1')).json).toMatchObject({
+        field: 'before',
+      });
+      expect(
+        (await admin(fx.controller, '/api/admin/audit?action=DROP%20TABLE')).json,
+      ).toMatchObject({ field: 'action' });
     });
   });
 
@@ -144,26 +259,69 @@ describe('admin HTTP API', () => {
       const connectors = await admin(fx.controller, '/api/admin/connectors');
       expect(connectors.status).toBe(200);
       expect(connectors.json).toEqual([
-        { id: 'connector-2', private_ip: '10.0.0.7', last_seen: at(0), version: '1.0.0', status: 'ONLINE', connected: false },
+        {
+          id: 'connector-2',
+          private_ip: '10.0.0.7',
+          last_seen: at(0),
+          version: '1.0.0',
+          status: 'ONLINE',
+          connected: false,
+        },
       ]);
       const tunnelers = await admin(fx.controller, '/api/admin/tunnelers');
-      expect(tunnelers.json).toEqual([{ id: 'tunneler-2', connector_id: 'connector-2', last_seen: at(0), version: '1.0.0', status: 'ONLINE' }]);
+      expect(tunnelers.json).toEqual([
+        {
+          id: 'tunneler-2',
+          connector_id: 'connector-2',
+          last_seen: at(0),
+          version: '1.0.0',
+          status: 'ONLINE',
+        },
+      ]);
       clock.advance(31_000);
-      expect(((await admin(fx.controller, '/api/admin/connectors')).json as Array<{ status: string }>)[0]!.status).toBe('OFFLINE');
+      expect(
+        (
+          (await admin(fx.controller, '/api/admin/connectors')).json as Array<{ status: string }>
+        )[0]!.status,
+      ).toBe('OFFLINE');
       const summary = await admin(fx.controller, '/api/admin/summary');
-      expect(summary.json).toMatchObject({ connectors: { total: 1, online: 0, offline: 1 }, tunnelers: { total: 1, online: 0, offline: 1 } });
-      expect((summary.json as { latest_activity: unknown[] }).latest_activity.length).toBeGreaterThan(0);
+      expect(summary.json).toMatchObject({
+        connectors: { total: 1, online: 0, offline: 1 },
+        tunnelers: { total: 1, online: 0, offline: 1 },
+      });
+      expect(
+        (summary.json as { latest_activity: unknown[] }).latest_activity.length,
+      ).toBeGreaterThan(0);
     });
 
     it('lists the audit trail newest first, filtered and paged', async () => {
-      const all = (await admin(fx.controller, '/api/admin/audit?limit=1000')).json as Array<{ id: number; action: string; at: string; outcome: string }>;
+      const all = (await admin(fx.controller, '/api/admin/audit?limit=1000')).json as Array<{
+        id: number;
+        action: string;
+        at: string;
+        outcome: string;
+      }>;
       expect(all.length).toBeGreaterThan(5);
       expect(all[0]!.id).toBeGreaterThan(all[1]!.id);
-      expect(all.map((r) => r.action)).toEqual(expect.arrayContaining(['admin.token_created', 'enrollment.succeeded', 'admin.unauthorized']));
-      const enrollments = (await admin(fx.controller, '/api/admin/audit?action=enrollment.succeeded')).json as Array<{ action: string }>;
-      expect(enrollments.map((r) => r.action)).toEqual(['enrollment.succeeded', 'enrollment.succeeded']);
-      expect(all.filter((r) => r.outcome === 'refused').every((r) => r.action === 'admin.unauthorized')).toBe(true);
-      const page = (await admin(fx.controller, `/api/admin/audit?limit=2&before=${all[0]!.id}`)).json as Array<{ id: number }>;
+      expect(all.map((r) => r.action)).toEqual(
+        expect.arrayContaining([
+          'admin.token_created',
+          'enrollment.succeeded',
+          'admin.unauthorized',
+        ]),
+      );
+      const enrollments = (
+        await admin(fx.controller, '/api/admin/audit?action=enrollment.succeeded')
+      ).json as Array<{ action: string }>;
+      expect(enrollments.map((r) => r.action)).toEqual([
+        'enrollment.succeeded',
+        'enrollment.succeeded',
+      ]);
+      expect(
+        all.filter((r) => r.outcome === 'refused').every((r) => r.action === 'admin.unauthorized'),
+      ).toBe(true);
+      const page = (await admin(fx.controller, `/api/admin/audit?limit=2&before=${all[0]!.id}`))
+        .json as Array<{ id: number }>;
       expect(page.map((r) => r.id)).toEqual([all[1]!.id, all[2]!.id]);
     });
 
@@ -175,18 +333,33 @@ describe('admin HTTP API', () => {
     });
 
     it('sends RenewNow through POST /api/admin/connectors/{id}/renew: 202, 409 when not connected, 404 when unknown', async () => {
-      expect((await admin(fx.controller, '/api/admin/connectors/connector-2/renew', { method: 'POST' })).status).toBe(409);
-      expect((await admin(fx.controller, '/api/admin/connectors/ghost/renew', { method: 'POST' })).status).toBe(404);
+      expect(
+        (await admin(fx.controller, '/api/admin/connectors/connector-2/renew', { method: 'POST' }))
+          .status,
+      ).toBe(409);
+      expect(
+        (await admin(fx.controller, '/api/admin/connectors/ghost/renew', { method: 'POST' }))
+          .status,
+      ).toBe(404);
       const connector = await enrollNew(fx.controller, 'connector', 'connector-3');
-      const client = controlPlaneClient(fx.controller.grpcAddress, fx.controller.bootstrapCaPem, connector.identity);
+      const client = controlPlaneClient(
+        fx.controller.grpcAddress,
+        fx.controller.bootstrapCaPem,
+        connector.identity,
+      );
       try {
         const stream = new StreamRecorder(client.connect());
         await stream.next('approvedTunnelers');
-        const res = await admin(fx.controller, '/api/admin/connectors/connector-3/renew', { method: 'POST' });
+        const res = await admin(fx.controller, '/api/admin/connectors/connector-3/renew', {
+          method: 'POST',
+        });
         expect(res.status).toBe(202);
         const { command_id: commandId } = res.json as { command_id: string };
         expect((await stream.next('renewNow')).commandId).toBe(commandId);
-        expect((await fx.controller.store.listAudit({ limit: 1, action: 'admin.renewal_requested' }))[0]!.details).toEqual({ command_id: commandId });
+        expect(
+          (await fx.controller.store.listAudit({ limit: 1, action: 'admin.renewal_requested' }))[0]!
+            .details,
+        ).toEqual({ command_id: commandId });
         stream.call.end();
         await stream.until(() => stream.status !== undefined, 'stream end');
       } finally {

@@ -1,9 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
-import { createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, loadCertificateAuthority, validateX509Svid } from '@sigil/pki';
+import {
+  createCertificateAuthority,
+  createCertificateSigningRequest,
+  generateKeyPair,
+  loadCertificateAuthority,
+  validateX509Svid,
+} from '@sigil/pki';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { controlplaneV1 } from '@sigil/proto';
-import { controlPlaneClient, enrollNew, StreamRecorder, startController, testClock, unary } from './support/fixtures';
+import {
+  controlPlaneClient,
+  enrollNew,
+  StreamRecorder,
+  startController,
+  testClock,
+  unary,
+} from './support/fixtures';
 import type { ControllerFixture, EnrolledAgent } from './support/fixtures';
 
 describe('ControlPlaneService over mTLS', () => {
@@ -12,12 +25,20 @@ describe('ControlPlaneService over mTLS', () => {
   let connector: EnrolledAgent;
   const clients: grpc.Client[] = [];
 
-  const clientFor = (identity?: { chainPem: string; keyPem: string }): controlplaneV1.ControlPlaneServiceClient => {
-    const client = controlPlaneClient(fx.controller.grpcAddress, fx.controller.bootstrapCaPem, identity);
+  const clientFor = (identity?: {
+    chainPem: string;
+    keyPem: string;
+  }): controlplaneV1.ControlPlaneServiceClient => {
+    const client = controlPlaneClient(
+      fx.controller.grpcAddress,
+      fx.controller.bootstrapCaPem,
+      identity,
+    );
     clients.push(client);
     return client;
   };
-  const openStream = (identity: { chainPem: string; keyPem: string }): StreamRecorder => new StreamRecorder(clientFor(identity).connect());
+  const openStream = (identity: { chainPem: string; keyPem: string }): StreamRecorder =>
+    new StreamRecorder(clientFor(identity).connect());
   const failure = async (promise: Promise<unknown>): Promise<grpc.ServiceError> =>
     promise.then(
       () => {
@@ -27,7 +48,12 @@ describe('ControlPlaneService over mTLS', () => {
     );
 
   beforeAll(async () => {
-    fx = await startController({ clock: clock.now, connectorCertTtlSeconds: 300, tunnelerCertTtlSeconds: 120, agentOfflineAfterSeconds: 30 });
+    fx = await startController({
+      clock: clock.now,
+      connectorCertTtlSeconds: 300,
+      tunnelerCertTtlSeconds: 120,
+      agentOfflineAfterSeconds: 30,
+    });
     connector = await enrollNew(fx.controller, 'connector', 'connector-1');
   });
   afterAll(async () => {
@@ -46,13 +72,23 @@ describe('ControlPlaneService over mTLS', () => {
         expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
         expect(err.details).toMatch(/runtime CA/);
       }
-      const refused = await fx.controller.store.listAudit({ limit: 100, action: 'controlplane.refused' });
-      expect(refused.map((r) => r.details.reason)).toEqual(['svid_missing', 'svid_missing', 'svid_missing']);
+      const refused = await fx.controller.store.listAudit({
+        limit: 100,
+        action: 'controlplane.refused',
+      });
+      expect(refused.map((r) => r.details.reason)).toEqual([
+        'svid_missing',
+        'svid_missing',
+        'svid_missing',
+      ]);
     });
 
     it('refuses a certificate from another CA, even one for the same trust domain and SPIFFE ID', async () => {
       const impostor = await createCertificateAuthority({ trustDomain: 'test.sigil' });
-      const issued = await impostor.issue({ spiffeId: 'spiffe://test.sigil/connector/connector-1', ttlSeconds: 300 });
+      const issued = await impostor.issue({
+        spiffeId: 'spiffe://test.sigil/connector/connector-1',
+        ttlSeconds: 300,
+      });
       const client = clientFor({ chainPem: issued.chainPem, keyPem: issued.privateKeyPem! });
       const err = await failure(unary(client.getTrustBundle.bind(client), {}));
       expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -63,9 +99,14 @@ describe('ControlPlaneService over mTLS', () => {
         certificatePem: readFileSync(join(fx.dataDir, 'bootstrap-ca.crt'), 'utf8'),
         privateKeyPem: readFileSync(join(fx.dataDir, 'bootstrap-ca.key'), 'utf8'),
       });
-      const issued = await bootstrap.issue({ spiffeId: 'spiffe://test.sigil/connector/connector-1', ttlSeconds: 300 });
+      const issued = await bootstrap.issue({
+        spiffeId: 'spiffe://test.sigil/connector/connector-1',
+        ttlSeconds: 300,
+      });
       const client = clientFor({ chainPem: issued.chainPem, keyPem: issued.privateKeyPem! });
-      expect((await failure(unary(client.getTrustBundle.bind(client), {}))).code).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await failure(unary(client.getTrustBundle.bind(client), {}))).code).toBe(
+        grpc.status.UNAUTHENTICATED,
+      );
       expect(fx.controller.bootstrapCaPem).not.toBe(fx.controller.trustBundlePem);
     });
 
@@ -74,7 +115,10 @@ describe('ControlPlaneService over mTLS', () => {
         certificatePem: readFileSync(join(fx.dataDir, 'runtime-ca.crt'), 'utf8'),
         privateKeyPem: readFileSync(join(fx.dataDir, 'runtime-ca.key'), 'utf8'),
       });
-      const issued = await runtime.issue({ spiffeId: 'spiffe://test.sigil/svc/something', ttlSeconds: 300 });
+      const issued = await runtime.issue({
+        spiffeId: 'spiffe://test.sigil/svc/something',
+        ttlSeconds: 300,
+      });
       const client = clientFor({ chainPem: issued.chainPem, keyPem: issued.privateKeyPem! });
       const err = await failure(unary(client.getTrustBundle.bind(client), {}));
       expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -84,7 +128,11 @@ describe('ControlPlaneService over mTLS', () => {
     it('serves the trust bundle to an enrolled agent', async () => {
       const client = clientFor(connector.identity);
       const bundle = await unary(client.getTrustBundle.bind(client), {});
-      expect(bundle).toEqual({ trustDomain: 'test.sigil', rootsPem: fx.controller.trustBundlePem, version: 1 });
+      expect(bundle).toEqual({
+        trustDomain: 'test.sigil',
+        rootsPem: fx.controller.trustBundlePem,
+        version: 1,
+      });
     });
   });
 
@@ -93,9 +141,14 @@ describe('ControlPlaneService over mTLS', () => {
       const client = clientFor(connector.identity);
       const key = await generateKeyPair('ec-p256');
       // The CSR asks for somebody else's identity: the controller ignores it.
-      const csrPem = await createCertificateSigningRequest(key, { spiffeId: 'spiffe://test.sigil/connector/someone-else' });
+      const csrPem = await createCertificateSigningRequest(key, {
+        spiffeId: 'spiffe://test.sigil/connector/someone-else',
+      });
       const renewed = await unary(client.renew.bind(client), { csrPem });
-      const svid = validateX509Svid(renewed.certificateChainPem, renewed.trustBundle!.rootsPem, { trustDomain: 'test.sigil', at: clock.now() });
+      const svid = validateX509Svid(renewed.certificateChainPem, renewed.trustBundle!.rootsPem, {
+        trustDomain: 'test.sigil',
+        at: clock.now(),
+      });
       expect(svid.spiffeId).toBe('spiffe://test.sigil/connector/connector-1');
       expect(svid.notAfter.getTime()).toBe(renewed.notAfter);
       expect(renewed.notAfter - clock.now().getTime()).toBeGreaterThan(290_000);
@@ -103,13 +156,23 @@ describe('ControlPlaneService over mTLS', () => {
 
       const tunneler = await enrollNew(fx.controller, 'tunneler', 'tunneler-renew', 'connector-1');
       const tunnelerClient = clientFor(tunneler.identity);
-      const tunnelerRenewed = await unary(tunnelerClient.renew.bind(tunnelerClient), { csrPem: await createCertificateSigningRequest(key) });
+      const tunnelerRenewed = await unary(tunnelerClient.renew.bind(tunnelerClient), {
+        csrPem: await createCertificateSigningRequest(key),
+      });
       expect(tunnelerRenewed.notAfter - clock.now().getTime()).toBeLessThanOrEqual(120_000);
-      expect(validateX509Svid(tunnelerRenewed.certificateChainPem, fx.controller.trustBundlePem).spiffeId).toBe('spiffe://test.sigil/tunneler/tunneler-renew');
+      expect(
+        validateX509Svid(tunnelerRenewed.certificateChainPem, fx.controller.trustBundlePem)
+          .spiffeId,
+      ).toBe('spiffe://test.sigil/tunneler/tunneler-renew');
 
       const audit = await fx.controller.store.listAudit({ limit: 10, action: 'renewal.succeeded' });
-      expect(audit.map((r) => r.actor)).toEqual(['spiffe://test.sigil/tunneler/tunneler-renew', 'spiffe://test.sigil/connector/connector-1']);
-      expect(await fx.controller.metrics.getSingleMetricAsString('sigil_controller_renewals_total')).toMatch(/kind="connector"} 1/);
+      expect(audit.map((r) => r.actor)).toEqual([
+        'spiffe://test.sigil/tunneler/tunneler-renew',
+        'spiffe://test.sigil/connector/connector-1',
+      ]);
+      expect(
+        await fx.controller.metrics.getSingleMetricAsString('sigil_controller_renewals_total'),
+      ).toMatch(/kind="connector"} 1/);
     });
 
     it('refuses a bad CSR with INVALID_ARGUMENT and audits it', async () => {
@@ -117,7 +180,9 @@ describe('ControlPlaneService over mTLS', () => {
       const err = await failure(unary(client.renew.bind(client), { csrPem: 'not a csr' }));
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(err.details).toMatch(/^csr_pem: /);
-      expect((await fx.controller.store.listAudit({ limit: 1, action: 'renewal.refused' }))[0]).toMatchObject({ actor: 'spiffe://test.sigil/connector/connector-1' });
+      expect(
+        (await fx.controller.store.listAudit({ limit: 1, action: 'renewal.refused' }))[0],
+      ).toMatchObject({ actor: 'spiffe://test.sigil/connector/connector-1' });
     });
   });
 
@@ -128,19 +193,47 @@ describe('ControlPlaneService over mTLS', () => {
       const approved = await stream.next('approvedTunnelers');
       expect(approved.body.approvedTunnelers.tunnelerIds).toEqual(['tunneler-a', 'tunneler-renew']);
       expect(approved.commandId).not.toBe('');
-      expect((await stream.next('bundleUpdate')).body.bundleUpdate.rootsPem).toBe(fx.controller.trustBundlePem);
+      expect((await stream.next('bundleUpdate')).body.bundleUpdate.rootsPem).toBe(
+        fx.controller.trustBundlePem,
+      );
 
-      stream.call.write({ body: { $case: 'hello', hello: { version: '2.0.0', privateIp: '10.9.8.7' } } });
-      stream.call.write({ body: { $case: 'heartbeat', heartbeat: { sequence: 7, version: '2.0.0', privateIp: '10.9.8.7', sentAt: clock.now().getTime() - 3, certificateNotAfter: 0 } } });
+      stream.call.write({
+        body: { $case: 'hello', hello: { version: '2.0.0', privateIp: '10.9.8.7' } },
+      });
+      stream.call.write({
+        body: {
+          $case: 'heartbeat',
+          heartbeat: {
+            sequence: 7,
+            version: '2.0.0',
+            privateIp: '10.9.8.7',
+            sentAt: clock.now().getTime() - 3,
+            certificateNotAfter: 0,
+          },
+        },
+      });
       const ack = await stream.next('heartbeatAck');
       expect(ack.body.heartbeatAck).toEqual({ sequence: 7, receivedAt: clock.now().getTime() });
-      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({ version: '2.0.0', privateIp: '10.9.8.7', status: 'ONLINE', connected: true });
-      expect(await fx.controller.metrics.getSingleMetricAsString('sigil_controller_heartbeat_latency_seconds')).toMatch(/_count 1/);
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({
+        version: '2.0.0',
+        privateIp: '10.9.8.7',
+        status: 'ONLINE',
+        connected: true,
+      });
+      expect(
+        await fx.controller.metrics.getSingleMetricAsString(
+          'sigil_controller_heartbeat_latency_seconds',
+        ),
+      ).toMatch(/_count 1/);
 
       const before = stream.messages.length;
       await enrollNew(fx.controller, 'tunneler', 'tunneler-b', 'connector-1');
       const update = await stream.next('approvedTunnelers', before);
-      expect(update.body.approvedTunnelers.tunnelerIds).toEqual(['tunneler-a', 'tunneler-b', 'tunneler-renew']);
+      expect(update.body.approvedTunnelers.tunnelerIds).toEqual([
+        'tunneler-a',
+        'tunneler-b',
+        'tunneler-renew',
+      ]);
       stream.call.end();
       await stream.until(() => stream.status !== undefined, 'stream end');
     });
@@ -149,17 +242,59 @@ describe('ControlPlaneService over mTLS', () => {
       await enrollNew(fx.controller, 'connector', 'connector-2');
       await enrollNew(fx.controller, 'tunneler', 'tunneler-of-2', 'connector-2');
       clock.advance(60_000);
-      expect(fx.controller.listTunnelers().find((t) => t.id === 'tunneler-a')!.status).toBe('OFFLINE');
+      expect(fx.controller.listTunnelers().find((t) => t.id === 'tunneler-a')!.status).toBe(
+        'OFFLINE',
+      );
       const stream = openStream(connector.identity);
       await stream.next('approvedTunnelers');
-      stream.call.write({ body: { $case: 'tunnelerHeartbeat', tunnelerHeartbeat: { tunnelerId: 'tunneler-a', sequence: 1, version: '3.1.0', sentAt: clock.now().getTime() } } });
-      stream.call.write({ body: { $case: 'tunnelerHeartbeat', tunnelerHeartbeat: { tunnelerId: 'tunneler-of-2', sequence: 1, version: '3.1.0', sentAt: clock.now().getTime() } } });
-      stream.call.write({ body: { $case: 'heartbeat', heartbeat: { sequence: 1, version: '2.0.0', privateIp: '', sentAt: 0, certificateNotAfter: 0 } } });
+      stream.call.write({
+        body: {
+          $case: 'tunnelerHeartbeat',
+          tunnelerHeartbeat: {
+            tunnelerId: 'tunneler-a',
+            sequence: 1,
+            version: '3.1.0',
+            sentAt: clock.now().getTime(),
+          },
+        },
+      });
+      stream.call.write({
+        body: {
+          $case: 'tunnelerHeartbeat',
+          tunnelerHeartbeat: {
+            tunnelerId: 'tunneler-of-2',
+            sequence: 1,
+            version: '3.1.0',
+            sentAt: clock.now().getTime(),
+          },
+        },
+      });
+      stream.call.write({
+        body: {
+          $case: 'heartbeat',
+          heartbeat: {
+            sequence: 1,
+            version: '2.0.0',
+            privateIp: '',
+            sentAt: 0,
+            certificateNotAfter: 0,
+          },
+        },
+      });
       await stream.next('heartbeatAck');
       const tunnelers = fx.controller.listTunnelers();
-      expect(tunnelers.find((t) => t.id === 'tunneler-a')).toMatchObject({ status: 'ONLINE', version: '3.1.0', lastSeen: clock.now().getTime() });
+      expect(tunnelers.find((t) => t.id === 'tunneler-a')).toMatchObject({
+        status: 'ONLINE',
+        version: '3.1.0',
+        lastSeen: clock.now().getTime(),
+      });
       expect(tunnelers.find((t) => t.id === 'tunneler-of-2')).toMatchObject({ status: 'OFFLINE' });
-      expect(fx.lines.some((l) => l.includes('controlplane.tunneler_heartbeat_ignored') && l.includes('tunneler-of-2'))).toBe(true);
+      expect(
+        fx.lines.some(
+          (l) =>
+            l.includes('controlplane.tunneler_heartbeat_ignored') && l.includes('tunneler-of-2'),
+        ),
+      ).toBe(true);
       stream.call.end();
       await stream.until(() => stream.status !== undefined, 'stream end');
     });
@@ -173,9 +308,22 @@ describe('ControlPlaneService over mTLS', () => {
       expect(drain.body.drain.reason).toMatch(/replaced/);
       await first.until(() => first.status !== undefined, 'first stream closed');
       expect(first.status!.code).toBe(grpc.status.OK);
-      second.call.write({ body: { $case: 'heartbeat', heartbeat: { sequence: 2, version: '2.0.0', privateIp: '', sentAt: 0, certificateNotAfter: 0 } } });
+      second.call.write({
+        body: {
+          $case: 'heartbeat',
+          heartbeat: {
+            sequence: 2,
+            version: '2.0.0',
+            privateIp: '',
+            sentAt: 0,
+            certificateNotAfter: 0,
+          },
+        },
+      });
       expect((await second.next('heartbeatAck')).body.heartbeatAck.sequence).toBe(2);
-      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.connected).toBe(true);
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.connected).toBe(
+        true,
+      );
       second.call.end();
       await second.until(() => second.status !== undefined, 'second stream closed');
     });
@@ -187,7 +335,9 @@ describe('ControlPlaneService over mTLS', () => {
       const commandId = fx.controller.requestRenewal('connector-1');
       const renewNow = await stream.next('renewNow');
       expect(renewNow.commandId).toBe(commandId);
-      stream.call.write({ body: { $case: 'ack', ack: { commandId: commandId!, ok: true, error: '' } } });
+      stream.call.write({
+        body: { $case: 'ack', ack: { commandId: commandId!, ok: true, error: '' } },
+      });
       stream.call.end();
       await stream.until(() => stream.status !== undefined, 'stream end');
     });
@@ -200,9 +350,13 @@ describe('ControlPlaneService over mTLS', () => {
     });
 
     it('marks a connector OFFLINE once the heartbeat deadline passes', async () => {
-      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.status).toBe('ONLINE');
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.status).toBe(
+        'ONLINE',
+      );
       clock.advance(30_000);
-      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.status).toBe('OFFLINE');
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.status).toBe(
+        'OFFLINE',
+      );
     });
   });
 });
@@ -212,11 +366,19 @@ describe('an expired runtime SVID', () => {
     const clock = testClock();
     const fx = await startController({ clock: clock.now, connectorCertTtlSeconds: 60 });
     const connector = await enrollNew(fx.controller, 'connector', 'connector-old');
-    const client = controlPlaneClient(fx.controller.grpcAddress, fx.controller.bootstrapCaPem, connector.identity);
+    const client = controlPlaneClient(
+      fx.controller.grpcAddress,
+      fx.controller.bootstrapCaPem,
+      connector.identity,
+    );
     try {
       await expect(unary(client.getTrustBundle.bind(client), {})).resolves.toBeDefined();
       clock.advance(61_000);
-      await expect(unary(client.renew.bind(client), { csrPem: await createCertificateSigningRequest(connector.key) })).rejects.toMatchObject({
+      await expect(
+        unary(client.renew.bind(client), {
+          csrPem: await createCertificateSigningRequest(connector.key),
+        }),
+      ).rejects.toMatchObject({
         code: grpc.status.UNAUTHENTICATED,
         details: expect.stringMatching(/not a valid runtime X509-SVID/),
       });
@@ -231,13 +393,20 @@ describe('shutdown', () => {
   it('sends Drain on every control stream when the controller stops', async () => {
     const fx = await startController();
     const connector = await enrollNew(fx.controller, 'connector', 'connector-drain');
-    const client = controlPlaneClient(fx.controller.grpcAddress, fx.controller.bootstrapCaPem, connector.identity);
+    const client = controlPlaneClient(
+      fx.controller.grpcAddress,
+      fx.controller.bootstrapCaPem,
+      connector.identity,
+    );
     try {
       const stream = new StreamRecorder(client.connect());
       await stream.next('approvedTunnelers');
       const stopped = fx.cleanup();
       const drain = await stream.next('drain');
-      expect(drain.body.drain).toEqual({ reason: 'controller shutting down', reconnectAfterMs: 1000 });
+      expect(drain.body.drain).toEqual({
+        reason: 'controller shutting down',
+        reconnectAfterMs: 1000,
+      });
       await stopped;
       await stream.until(() => stream.status !== undefined, 'stream closed');
     } finally {

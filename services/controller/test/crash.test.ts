@@ -21,11 +21,22 @@ const KILL_AFTER_SUCCESSES = 16;
 
 /** The test runs the BUILT controller as a real process; refuse to test a stale build. */
 function assertFreshBuild(): void {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npx turbo run build --filter=@sigil/controller...)`);
+  if (!existsSync(MAIN))
+    throw new Error(
+      `${MAIN} is missing: build first (npx turbo run build --filter=@sigil/controller...)`,
+    );
   const built = statSync(MAIN).mtimeMs;
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  const stale = walk(join(__dirname, '..', 'src')).filter((f) => !f.endsWith('.test.ts') && statSync(f).mtimeMs > built);
-  if (stale.length > 0) throw new Error(`dist/ is older than ${stale[0]}: rebuild (npx turbo run build --filter=@sigil/controller...)`);
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    );
+  const stale = walk(join(__dirname, '..', 'src')).filter(
+    (f) => !f.endsWith('.test.ts') && statSync(f).mtimeMs > built,
+  );
+  if (stale.length > 0)
+    throw new Error(
+      `dist/ is older than ${stale[0]}: rebuild (npx turbo run build --filter=@sigil/controller...)`,
+    );
 }
 
 interface Child {
@@ -48,17 +59,28 @@ async function spawnController(dataDir: string): Promise<Child> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const started = await new Promise<{ grpcAddress: string; adminUrl: string }>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const event = JSON.parse(line) as { event?: string; grpcAddress?: string; adminUrl?: string };
-      if (event.event === 'controller.started') resolve({ grpcAddress: event.grpcAddress!, adminUrl: event.adminUrl! });
-    });
-    void exited.then((how) => reject(new Error(`controller exited (${String(how)}) before starting: ${stderr}`)));
-  });
+  const started = await new Promise<{ grpcAddress: string; adminUrl: string }>(
+    (resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        const event = JSON.parse(line) as {
+          event?: string;
+          grpcAddress?: string;
+          adminUrl?: string;
+        };
+        if (event.event === 'controller.started')
+          resolve({ grpcAddress: event.grpcAddress!, adminUrl: event.adminUrl! });
+      });
+      void exited.then((how) =>
+        reject(new Error(`controller exited (${String(how)}) before starting: ${stderr}`)),
+      );
+    },
+  );
   return { process: child, exited, ...started };
 }
 
@@ -68,11 +90,13 @@ async function createToken(adminUrl: string, id: string): Promise<string> {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ kind: 'connector', id }),
   });
-  if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${await res.text()}`);
+  if (res.status !== 201)
+    throw new Error(`token creation failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
 
-const serialOf = (chainPem: string): string => new X509Certificate(chainPem).serialNumber.toLowerCase();
+const serialOf = (chainPem: string): string =>
+  new X509Certificate(chainPem).serialNumber.toLowerCase();
 
 describe('kill -9 of the controller during a burst of enrollments', () => {
   let dataDir: string;
@@ -84,7 +108,8 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
   });
   afterEach(async () => {
     for (const child of children) {
-      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+      if (child.process.exitCode === null && child.process.signalCode === null)
+        child.process.kill('SIGKILL');
       await child.exited;
     }
     children = [];
@@ -97,9 +122,17 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     const agents: Array<{ id: string; token: string; key: KeyPair; delivered?: string }> = [];
     for (let i = 0; i < TOKENS; i += 1) {
       const id = `connector-${String(i).padStart(2, '0')}`;
-      agents.push({ id, token: await createToken(first.adminUrl, id), key: await generateKeyPair('ec-p256') });
+      agents.push({
+        id,
+        token: await createToken(first.adminUrl, id),
+        key: await generateKeyPair('ec-p256'),
+      });
     }
-    const caPem = await (await fetch(`${first.adminUrl}/api/admin/bootstrap-ca`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const caPem = await (
+      await fetch(`${first.adminUrl}/api/admin/bootstrap-ca`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).text();
 
     // The burst: WORKERS enrollments in flight at all times; SIGKILL once KILL_AFTER_SUCCESSES
     // were answered, so some are in flight (maybe committed, never answered) and some never sent.
@@ -110,7 +143,12 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
       while (next < agents.length && successes < KILL_AFTER_SUCCESSES) {
         const agent = agents[next++]!;
         try {
-          const { response } = await enroll(burstClient, { token: agent.token, kind: 'connector', agentId: agent.id, key: agent.key });
+          const { response } = await enroll(burstClient, {
+            token: agent.token,
+            kind: 'connector',
+            agentId: agent.id,
+            key: agent.key,
+          });
           agent.delivered = response.certificateChainPem;
           successes += 1;
           if (successes === KILL_AFTER_SUCCESSES) first.process.kill('SIGKILL');
@@ -126,7 +164,8 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     // What survived on disk, read before anything else touches the data dir.
     const store = await createSqliteStore({ path: join(dataDir, 'controller.db') });
     const onDisk = new Map<string, EnrollmentTokenRecord | undefined>();
-    for (const agent of agents) onDisk.set(agent.id, await store.findToken(hashSecret(agent.token)));
+    for (const agent of agents)
+      onDisk.set(agent.id, await store.findToken(hashSecret(agent.token)));
     await store.close();
 
     let redeemedButUndelivered = 0;
@@ -144,7 +183,9 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
         stillRedeemable += 1;
       }
     }
-    expect(agents.filter((a) => a.delivered !== undefined).length).toBeGreaterThanOrEqual(KILL_AFTER_SUCCESSES);
+    expect(agents.filter((a) => a.delivered !== undefined).length).toBeGreaterThanOrEqual(
+      KILL_AFTER_SUCCESSES,
+    );
 
     // Restart on the same DATA_DIR; every agent retries as a real one would, with its own key.
     const second = await spawnController(dataDir);
@@ -152,14 +193,22 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     const client = enrollmentClient(second.grpcAddress, caPem);
     try {
       for (const agent of agents) {
-        const retry = await enroll(client, { token: agent.token, kind: 'connector', agentId: agent.id, key: agent.key });
+        const retry = await enroll(client, {
+          token: agent.token,
+          kind: 'connector',
+          agentId: agent.id,
+          key: agent.key,
+        });
         const serial = serialOf(retry.response.certificateChainPem);
         const record = onDisk.get(agent.id)!;
-        if (agent.delivered !== undefined) expect(retry.response.certificateChainPem).toBe(agent.delivered);
+        if (agent.delivered !== undefined)
+          expect(retry.response.certificateChainPem).toBe(agent.delivered);
         else if (record.usedAt !== null) expect(serial).toBe(record.certificateSerial); // the stored answer, not a new certificate
         agent.delivered = retry.response.certificateChainPem;
         // Anyone else with the token gets nothing.
-        await expect(enroll(client, { token: agent.token, kind: 'connector', agentId: agent.id })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+        await expect(
+          enroll(client, { token: agent.token, kind: 'connector', agentId: agent.id }),
+        ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
       }
     } finally {
       client.close();
@@ -171,7 +220,9 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     const final = await createSqliteStore({ path: join(dataDir, 'controller.db') });
     try {
       for (const agent of agents) {
-        expect((await final.findToken(hashSecret(agent.token)))!.certificateSerial).toBe(serialOf(agent.delivered!));
+        expect((await final.findToken(hashSecret(agent.token)))!.certificateSerial).toBe(
+          serialOf(agent.delivered!),
+        );
       }
       const succeeded = await final.listAudit({ limit: 1000, action: 'enrollment.succeeded' });
       expect(succeeded).toHaveLength(TOKENS);

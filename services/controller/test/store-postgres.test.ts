@@ -12,7 +12,10 @@ async function postgresFixture(): Promise<StoreFixture> {
     try {
       return await createPostgresStore({ connectionString: POSTGRES_URL, schema });
     } catch (err) {
-      throw new Error(`PostgreSQL is not reachable at ${POSTGRES_URL} (set SIGIL_SKIP_POSTGRES=1 to skip the PostgreSQL store tests): ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `PostgreSQL is not reachable at ${POSTGRES_URL} (set SIGIL_SKIP_POSTGRES=1 to skip the PostgreSQL store tests): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   let current = await open();
@@ -45,7 +48,12 @@ if (postgresSkipped) {
 
   describe('PostgreSQL store specifics', () => {
     it('fails at open with ERR_STORE_UNAVAILABLE and a redacted URL when the database is unreachable', async () => {
-      await expect(createPostgresStore({ connectionString: 'postgresql://sigil:secret@127.0.0.1:1/none', connectTimeoutMs: 2000 })).rejects.toMatchObject({
+      await expect(
+        createPostgresStore({
+          connectionString: 'postgresql://sigil:secret@127.0.0.1:1/none',
+          connectTimeoutMs: 2000,
+        }),
+      ).rejects.toMatchObject({
         code: 'ERR_STORE_UNAVAILABLE',
         message: expect.stringContaining('postgresql://sigil:***@127.0.0.1:1/none'),
       });

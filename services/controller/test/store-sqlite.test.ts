@@ -46,9 +46,31 @@ describe('SQLite store specifics', () => {
     const b = await createSqliteStore({ path: join(dir, 'controller.db') });
     try {
       await a.migrate();
-      await a.createToken({ tokenHash: 'h', kind: 'connector', agentId: 'c1', createdAt: 0, expiresAt: 10_000 });
-      const base = { tokenHash: 'h', kind: 'connector' as const, agentId: 'c1', now: 1, certificateChainPem: 'C', certificateNotAfter: 5_000, privateIp: '', version: '' };
-      const audit = { at: 1, action: 'enrollment.succeeded', outcome: 'success' as const, actor: 'a', subject: 's', details: {} };
+      await a.createToken({
+        tokenHash: 'h',
+        kind: 'connector',
+        agentId: 'c1',
+        createdAt: 0,
+        expiresAt: 10_000,
+      });
+      const base = {
+        tokenHash: 'h',
+        kind: 'connector' as const,
+        agentId: 'c1',
+        now: 1,
+        certificateChainPem: 'C',
+        certificateNotAfter: 5_000,
+        privateIp: '',
+        version: '',
+      };
+      const audit = {
+        at: 1,
+        action: 'enrollment.succeeded',
+        outcome: 'success' as const,
+        actor: 'a',
+        subject: 's',
+        details: {},
+      };
       const results = await Promise.all([
         a.redeemToken({ ...base, publicKeySha256: 'k1', certificateSerial: 's1', audit }),
         b.redeemToken({ ...base, publicKeySha256: 'k2', certificateSerial: 's2', audit }),
@@ -62,6 +84,11 @@ describe('SQLite store specifics', () => {
   });
 
   it('names the file when it cannot be opened', async () => {
-    await expect(createSqliteStore({ path: '/nonexistent-dir/controller.db' })).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', message: expect.stringContaining('/nonexistent-dir/controller.db') });
+    await expect(
+      createSqliteStore({ path: '/nonexistent-dir/controller.db' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+      message: expect.stringContaining('/nonexistent-dir/controller.db'),
+    });
   });
 });

@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import { loadGrpcServiceConfig, type Environment, type GrpcServiceConfig } from '@sigil/service-kit';
+import {
+  loadGrpcServiceConfig,
+  type Environment,
+  type GrpcServiceConfig,
+} from '@sigil/service-kit';
 
 /**
  * identity-service's configuration: only what every Sigil gRPC service reads (it calls nobody).
@@ -32,5 +36,9 @@ export const IDENTITY_SERVICE_DEFAULT_POLICY = join(__dirname, '..', 'policy', '
  * ```
  */
 export function loadIdentityServiceConfig(env: Environment): IdentityServiceConfig {
-  return loadGrpcServiceConfig(env, { name: 'identity-service', defaultPort: 50051, defaultPolicyPath: IDENTITY_SERVICE_DEFAULT_POLICY });
+  return loadGrpcServiceConfig(env, {
+    name: 'identity-service',
+    defaultPort: 50051,
+    defaultPolicyPath: IDENTITY_SERVICE_DEFAULT_POLICY,
+  });
 }

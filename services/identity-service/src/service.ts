@@ -15,10 +15,19 @@ import { createTokenStore, type TokenStoreOptions } from './token-store';
  * await running.close();
  * ```
  */
-export function startIdentityService(config: IdentityServiceConfig, logger: pino.Logger, tokens: TokenStoreOptions = {}): Promise<RunningGrpcService> {
+export function startIdentityService(
+  config: IdentityServiceConfig,
+  logger: pino.Logger,
+  tokens: TokenStoreOptions = {},
+): Promise<RunningGrpcService> {
   return startGrpcService({
     config,
     logger,
-    services: [{ definition: identityV1.IdentityServiceService, implementation: createIdentityHandlers({ tokens: createTokenStore(tokens), logger }) }],
+    services: [
+      {
+        definition: identityV1.IdentityServiceService,
+        implementation: createIdentityHandlers({ tokens: createTokenStore(tokens), logger }),
+      },
+    ],
   });
 }

@@ -11,13 +11,22 @@ describe('createTokenStore', () => {
     const issued = tokens.issue({ userId: 'usr_1', tenantId: 'acme', ttlSeconds: 60 });
     expect(issued.token).toMatch(/^sgt_[A-Za-z0-9_-]{43}$/);
     expect(issued.expiresAt).toBe(clock + 60_000);
-    expect(tokens.validate(issued.token)).toEqual({ valid: true, userId: 'usr_1', tenantId: 'acme', expiresAt: clock + 60_000 });
-    expect(tokens.issue({ userId: 'usr_1', tenantId: 'acme', ttlSeconds: 60 }).token).not.toBe(issued.token);
+    expect(tokens.validate(issued.token)).toEqual({
+      valid: true,
+      userId: 'usr_1',
+      tenantId: 'acme',
+      expiresAt: clock + 60_000,
+    });
+    expect(tokens.issue({ userId: 'usr_1', tenantId: 'acme', ttlSeconds: 60 }).token).not.toBe(
+      issued.token,
+    );
   });
 
   it('uses the default lifetime for ttl 0', () => {
     const tokens = createTokenStore({ now, defaultTtlSeconds: 900 });
-    expect(tokens.issue({ userId: 'u', tenantId: 't', ttlSeconds: 0 }).expiresAt).toBe(clock + 900_000);
+    expect(tokens.issue({ userId: 'u', tenantId: 't', ttlSeconds: 0 }).expiresAt).toBe(
+      clock + 900_000,
+    );
   });
 
   it('refuses an expired token (at the expiry instant) and forgets it', () => {
@@ -31,7 +40,10 @@ describe('createTokenStore', () => {
   });
 
   it('refuses unknown tokens', () => {
-    expect(createTokenStore({ now }).validate('sgt_forged')).toEqual({ valid: false, reason: 'unknown' });
+    expect(createTokenStore({ now }).validate('sgt_forged')).toEqual({
+      valid: false,
+      reason: 'unknown',
+    });
   });
 
   it('sweeps expired tokens when issuing', () => {
@@ -50,11 +62,16 @@ describe('createTokenStore', () => {
     [{ userId: 'u', tenantId: 't', ttlSeconds: 86_401 }, 'ttl_seconds must be at most 86400'],
   ])('refuses %j with INVALID_ARGUMENT', (request, message) => {
     expect(() => createTokenStore({ now }).issue(request)).toThrow(
-      expect.objectContaining({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining(message) }),
+      expect.objectContaining({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: expect.stringContaining(message),
+      }),
     );
   });
 
   it('hashes tokens with SHA-256 for storage and logs', () => {
-    expect(tokenHash('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(tokenHash('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 });

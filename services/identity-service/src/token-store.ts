@@ -42,7 +42,9 @@ export interface IssuedToken {
  * if (result.valid) console.log(result.userId, result.tenantId);
  * ```
  */
-export type TokenValidation = { valid: true; userId: string; tenantId: string; expiresAt: number } | { valid: false; reason: 'unknown' | 'expired' };
+export type TokenValidation =
+  | { valid: true; userId: string; tenantId: string; expiresAt: number }
+  | { valid: false; reason: 'unknown' | 'expired' };
 
 /**
  * The in-memory session-token store of identity-service.
@@ -111,7 +113,10 @@ export function createTokenStore(options: TokenStoreOptions = {}): TokenStore {
       assertArgument(userId.trim() !== '', 'user_id is required');
       assertArgument(tenantId.trim() !== '', 'tenant_id is required');
       assertArgument(ttlSeconds >= 0, `ttl_seconds must not be negative (got ${ttlSeconds})`);
-      assertArgument(ttlSeconds <= maxTtlSeconds, `ttl_seconds must be at most ${maxTtlSeconds} (got ${ttlSeconds})`);
+      assertArgument(
+        ttlSeconds <= maxTtlSeconds,
+        `ttl_seconds must be at most ${maxTtlSeconds} (got ${ttlSeconds})`,
+      );
       const at = now();
       sweep(at);
       const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');

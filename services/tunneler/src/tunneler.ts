@@ -1,4 +1,9 @@
-import { createStreamSupervisor, type AgentStartContext, type RunningAgentPart, type StreamSupervisor } from '@sigil/agent';
+import {
+  createStreamSupervisor,
+  type AgentStartContext,
+  type RunningAgentPart,
+  type StreamSupervisor,
+} from '@sigil/agent';
 import { SigilError } from '@sigil/errors';
 import { formatSpiffeId } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
@@ -30,23 +35,41 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
   const identity = session.identity;
   const connectorAddress = config.connectorAddress ?? identity.connectorAddress;
   if (connectorAddress === undefined) {
-    throw new SigilError('ERR_CONFIG_MISSING', 'CONNECTOR_ADDR is not set and was not given at enrollment (env CONNECTOR_ADDR, flag --connector-addr or connector.addr in the config file)', {
-      details: { variable: 'CONNECTOR_ADDR' },
-    });
+    throw new SigilError(
+      'ERR_CONFIG_MISSING',
+      'CONNECTOR_ADDR is not set and was not given at enrollment (env CONNECTOR_ADDR, flag --connector-addr or connector.addr in the config file)',
+      {
+        details: { variable: 'CONNECTOR_ADDR' },
+      },
+    );
   }
-  const connectorSpiffeId = String(formatSpiffeId(identity.trustDomain, 'connector', identity.connectorId!));
+  const connectorSpiffeId = String(
+    formatSpiffeId(identity.trustDomain, 'connector', identity.connectorId!),
+  );
   const tls = await session.peerClientCredentials(connectorSpiffeId);
   const channelOptions = { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 };
 
-  const tunnel = createStreamSupervisor<controlplaneV1.TunnelerMessage, controlplaneV1.ConnectorMessage>({
+  const tunnel = createStreamSupervisor<
+    controlplaneV1.TunnelerMessage,
+    controlplaneV1.ConnectorMessage
+  >({
     name: 'tunnel',
     addresses: () => [connectorAddress],
     // A connection per stream: a reconnect handshakes with the certificate current at that time.
     open: (address) => {
-      const client = new controlplaneV1.ConnectorServiceClient(address, tls.credentials, channelOptions);
+      const client = new controlplaneV1.ConnectorServiceClient(
+        address,
+        tls.credentials,
+        channelOptions,
+      );
       return { stream: client.tunnel(), close: () => client.close() };
     },
-    heartbeat: (sequence) => ({ body: { $case: 'heartbeat', heartbeat: { tunnelerId: identity.agentId, sequence, version, sentAt: Date.now() } } }),
+    heartbeat: (sequence) => ({
+      body: {
+        $case: 'heartbeat',
+        heartbeat: { tunnelerId: identity.agentId, sequence, version, sentAt: Date.now() },
+      },
+    }),
     onStateChange: (up) => runtime.setReady(up),
     intervalMs: config.heartbeatIntervalMs,
     backoff: { initialMs: config.reconnect.initialMs, maxMs: config.reconnect.maxMs },
@@ -54,7 +77,10 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     logger,
   });
   tunnel.start();
-  logger.info({ event: 'tunneler.connecting', connectorAddress, connectorSpiffeId }, 'tunneler.connecting');
+  logger.info(
+    { event: 'tunneler.connecting', connectorAddress, connectorSpiffeId },
+    'tunneler.connecting',
+  );
   return {
     tunnel,
     connectorAddress,

@@ -18,7 +18,10 @@ describe('pnpm demo --once', () => {
 
   it('exits 0 after heartbeats and renewals flowed end to end, with a summary', async () => {
     const root = path.resolve(__dirname, '../../..');
-    const child = spawn(process.execPath, [path.join(root, 'scripts/demo.js'), '--once'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(root, 'scripts/demo.js'), '--once'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     demo = child;
     let stdout = '';
     let stderr = '';
@@ -27,7 +30,11 @@ describe('pnpm demo --once', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/^sigil demo --once: all 16 checks passed in [\d.]+ s$/m);
-    for (const [kind, id] of [['connector', 'connector-local-01'], ['tunneler', 'tunneler-local-01'], ['tunneler', 'tunneler-local-02']]) {
+    for (const [kind, id] of [
+      ['connector', 'connector-local-01'],
+      ['tunneler', 'tunneler-local-01'],
+      ['tunneler', 'tunneler-local-02'],
+    ]) {
       expect(stdout).toContain(`ok   ${kind} ${id}: renewed its certificate`);
       expect(stdout).toContain(`ok   ${kind} ${id}: one stream for the whole run`);
       expect(stdout).toContain(`ok   ${kind} ${id}: heartbeats 1..`);

@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { loadGrpcServiceConfig, loadUpstreamConfig, type Environment, type GrpcServiceConfig, type UpstreamConfig } from '@sigil/service-kit';
+import {
+  loadGrpcServiceConfig,
+  loadUpstreamConfig,
+  type Environment,
+  type GrpcServiceConfig,
+  type UpstreamConfig,
+} from '@sigil/service-kit';
 
 /**
  * user-service's configuration: the common service settings plus how to reach identity-service.
@@ -36,7 +42,11 @@ export const USER_SERVICE_DEFAULT_POLICY = join(__dirname, '..', 'policy', 'defa
  * ```
  */
 export function loadUserServiceConfig(env: Environment): UserServiceConfig {
-  const config = loadGrpcServiceConfig(env, { name: 'user-service', defaultPort: 50052, defaultPolicyPath: USER_SERVICE_DEFAULT_POLICY });
+  const config = loadGrpcServiceConfig(env, {
+    name: 'user-service',
+    defaultPort: 50052,
+    defaultPolicyPath: USER_SERVICE_DEFAULT_POLICY,
+  });
   const identity = loadUpstreamConfig(env, {
     name: 'identity-service',
     variable: 'IDENTITY_SERVICE_ADDR',

@@ -1,7 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { identityV1, userV1 } from '@sigil/proto';
-import { createTestBench, unaryHandler, type RunningGrpcService, type TestBench, type Upstream } from '@sigil/service-kit';
+import {
+  createTestBench,
+  unaryHandler,
+  type RunningGrpcService,
+  type TestBench,
+  type Upstream,
+} from '@sigil/service-kit';
 import { loadUserServiceConfig } from './config';
 import { startUserService } from './service';
 
@@ -19,24 +25,45 @@ describe('user-service (in process, real mTLS, default policy)', () => {
 
   beforeAll(async () => {
     bench = await createTestBench();
-    for (const name of ['identity-service', 'user-service', 'content-service']) await bench.issue(name, `svc/${name}`);
+    for (const name of ['identity-service', 'user-service', 'content-service'])
+      await bench.issue(name, `svc/${name}`);
     await bench.issue('web', 'client/web');
     identity = await bench.startService(
       'identity-service',
       {
         definition: identityV1.IdentityServiceService,
         implementation: {
-          validateToken: unaryHandler(logger, async (call: grpc.ServerUnaryCall<identityV1.ValidateTokenRequest, identityV1.ValidateTokenResponse>) => {
-            const session = sessions.get(call.request.token);
-            return session ? { valid: true, ...session, expiresAt: 1 } : { valid: false, userId: '', tenantId: '', expiresAt: 0 };
-          }),
+          validateToken: unaryHandler(
+            logger,
+            async (
+              call: grpc.ServerUnaryCall<
+                identityV1.ValidateTokenRequest,
+                identityV1.ValidateTokenResponse
+              >,
+            ) => {
+              const session = sessions.get(call.request.token);
+              return session
+                ? { valid: true, ...session, expiresAt: 1 }
+                : { valid: false, userId: '', tenantId: '', expiresAt: 0 };
+            },
+          ),
           issueToken: unaryHandler(logger, () => Promise.reject(new Error('not used'))),
         },
       },
       ['spiffe://sigil.test/svc/user-service'],
     );
-    users = await startUserService(loadUserServiceConfig(bench.serviceEnv('user-service', { IDENTITY_SERVICE_ADDR: identity.address })), logger);
-    asContentService = await bench.connect(userV1.UserServiceClient, 'content-service', users.address, 'user-service');
+    users = await startUserService(
+      loadUserServiceConfig(
+        bench.serviceEnv('user-service', { IDENTITY_SERVICE_ADDR: identity.address }),
+      ),
+      logger,
+    );
+    asContentService = await bench.connect(
+      userV1.UserServiceClient,
+      'content-service',
+      users.address,
+      'user-service',
+    );
     asWeb = await bench.connect(userV1.UserServiceClient, 'web', users.address, 'user-service');
   });
 
@@ -48,35 +75,77 @@ describe('user-service (in process, real mTLS, default policy)', () => {
   const all = { passThrough: 'all' } as const;
 
   it('creates users for content-service and shows them to sessions of the same tenant', async () => {
-    const ada = await asContentService.call('createUser', { tenantId: 'acme', displayName: 'Ada', email: 'ada@acme.test' }, all);
-    const bob = await asContentService.call('createUser', { tenantId: 'acme', displayName: 'Bob', email: 'bob@acme.test' }, all);
+    const ada = await asContentService.call(
+      'createUser',
+      { tenantId: 'acme', displayName: 'Ada', email: 'ada@acme.test' },
+      all,
+    );
+    const bob = await asContentService.call(
+      'createUser',
+      { tenantId: 'acme', displayName: 'Bob', email: 'bob@acme.test' },
+      all,
+    );
     sessions.set('tok-ada', { userId: ada.id, tenantId: 'acme' });
-    await expect(asContentService.call('getUser', { id: bob.id, sessionToken: 'tok-ada' }, all)).resolves.toEqual(bob);
-    await expect(asContentService.call('getUser', { id: '', sessionToken: 'tok-ada' }, all)).resolves.toEqual(ada);
+    await expect(
+      asContentService.call('getUser', { id: bob.id, sessionToken: 'tok-ada' }, all),
+    ).resolves.toEqual(bob);
+    await expect(
+      asContentService.call('getUser', { id: '', sessionToken: 'tok-ada' }, all),
+    ).resolves.toEqual(ada);
   });
 
   it('hides users of other tenants as NOT_FOUND', async () => {
-    const eve = await asContentService.call('createUser', { tenantId: 'globex', displayName: 'Eve', email: 'eve@globex.test' }, all);
-    await expect(asContentService.call('getUser', { id: eve.id, sessionToken: 'tok-ada' }, all)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    const eve = await asContentService.call(
+      'createUser',
+      { tenantId: 'globex', displayName: 'Eve', email: 'eve@globex.test' },
+      all,
+    );
+    await expect(
+      asContentService.call('getUser', { id: eve.id, sessionToken: 'tok-ada' }, all),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
   it('refuses a missing or invalid session token with UNAUTHENTICATED', async () => {
-    await expect(asContentService.call('getUser', { id: '', sessionToken: '' }, all)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: 'session_token is required' });
-    await expect(asContentService.call('getUser', { id: '', sessionToken: 'tok-forged' }, all)).rejects.toMatchObject({
+    await expect(
+      asContentService.call('getUser', { id: '', sessionToken: '' }, all),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'session_token is required',
+    });
+    await expect(
+      asContentService.call('getUser', { id: '', sessionToken: 'tok-forged' }, all),
+    ).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
       details: 'session token is invalid or expired',
     });
   });
 
   it('lists a tenant page by page', async () => {
-    const first = await asContentService.call('listUsers', { tenantId: 'acme', pageSize: 1, pageToken: '' }, all);
+    const first = await asContentService.call(
+      'listUsers',
+      { tenantId: 'acme', pageSize: 1, pageToken: '' },
+      all,
+    );
     expect(first.users.map((u) => u.displayName)).toEqual(['Ada']);
-    const second = await asContentService.call('listUsers', { tenantId: 'acme', pageSize: 1, pageToken: first.nextPageToken }, all);
-    expect(second).toEqual({ users: [expect.objectContaining({ displayName: 'Bob' })], nextPageToken: '' });
+    const second = await asContentService.call(
+      'listUsers',
+      { tenantId: 'acme', pageSize: 1, pageToken: first.nextPageToken },
+      all,
+    );
+    expect(second).toEqual({
+      users: [expect.objectContaining({ displayName: 'Bob' })],
+      nextPageToken: '',
+    });
   });
 
   it('refuses callers other than content-service (default policy)', async () => {
-    await expect(asWeb.call('listUsers', { tenantId: 'acme', pageSize: 0, pageToken: '' }, { passThrough: 'all' })).rejects.toMatchObject({
+    await expect(
+      asWeb.call(
+        'listUsers',
+        { tenantId: 'acme', pageSize: 0, pageToken: '' },
+        { passThrough: 'all' },
+      ),
+    ).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
       details: expect.stringContaining('spiffe://sigil.test/client/web'),
     });
@@ -84,7 +153,9 @@ describe('user-service (in process, real mTLS, default policy)', () => {
 
   it('answers UNAVAILABLE naming identity-service when it cannot validate the token', async () => {
     await identity.close();
-    await expect(asContentService.call('getUser', { id: '', sessionToken: 'tok-ada' }, all)).rejects.toMatchObject({
+    await expect(
+      asContentService.call('getUser', { id: '', sessionToken: 'tok-ada' }, all),
+    ).rejects.toMatchObject({
       code: grpc.status.UNAVAILABLE,
       details: expect.stringContaining('identity-service validateToken failed'),
     });

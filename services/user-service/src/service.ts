@@ -1,6 +1,11 @@
 import type pino from 'pino';
 import { identityV1, userV1 } from '@sigil/proto';
-import { createMetricsRegistry, createUpstream, startGrpcService, type RunningGrpcService } from '@sigil/service-kit';
+import {
+  createMetricsRegistry,
+  createUpstream,
+  startGrpcService,
+  type RunningGrpcService,
+} from '@sigil/service-kit';
 import type { UserServiceConfig } from './config';
 import { createUserHandlers } from './user-handlers';
 import { createUserStore } from './user-store';
@@ -14,14 +19,26 @@ import { createUserStore } from './user-store';
  * const running = await startUserService(loadUserServiceConfig(process.env), logger);
  * ```
  */
-export async function startUserService(config: UserServiceConfig, logger: pino.Logger): Promise<RunningGrpcService> {
+export async function startUserService(
+  config: UserServiceConfig,
+  logger: pino.Logger,
+): Promise<RunningGrpcService> {
   const registry = createMetricsRegistry();
-  const identity = await createUpstream(identityV1.IdentityServiceClient, { config: config.identity, logger, registry });
+  const identity = await createUpstream(identityV1.IdentityServiceClient, {
+    config: config.identity,
+    logger,
+    registry,
+  });
   return startGrpcService({
     config,
     logger,
     registry,
-    services: [{ definition: userV1.UserServiceService, implementation: createUserHandlers({ users: createUserStore(), identity, logger }) }],
+    services: [
+      {
+        definition: userV1.UserServiceService,
+        implementation: createUserHandlers({ users: createUserStore(), identity, logger }),
+      },
+    ],
     resources: [identity],
   });
 }

@@ -32,24 +32,43 @@ export interface UserHandlersOptions {
 export function createUserHandlers(options: UserHandlersOptions): userV1.UserServiceServer {
   const { users, identity, logger } = options;
   return {
-    createUser: unaryHandler(logger, async (call: grpc.ServerUnaryCall<userV1.CreateUserRequest, userV1.User>) => {
-      const user = users.create(call.request);
-      logger.info({ event: 'user.created', userId: user.id, tenantId: user.tenantId }, 'user.created');
-      return user;
-    }),
-    getUser: unaryHandler(logger, async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
-      const { sessionToken } = call.request;
-      if (sessionToken === '') throw rpcError(grpc.status.UNAUTHENTICATED, 'session_token is required');
-      const session = await identity.call('validateToken', { token: sessionToken }, { parent: call });
-      if (!session.valid) throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
-      const id = call.request.id === '' ? session.userId : call.request.id;
-      const user = users.get(id);
-      if (user === undefined || user.tenantId !== session.tenantId) throw rpcError(grpc.status.NOT_FOUND, `user ${id} not found`);
-      return user;
-    }),
-    listUsers: unaryHandler(logger, async (call: grpc.ServerUnaryCall<userV1.ListUsersRequest, userV1.ListUsersResponse>) => {
-      const page = users.list(call.request.tenantId, call.request);
-      return { users: page.items, nextPageToken: page.nextPageToken };
-    }),
+    createUser: unaryHandler(
+      logger,
+      async (call: grpc.ServerUnaryCall<userV1.CreateUserRequest, userV1.User>) => {
+        const user = users.create(call.request);
+        logger.info(
+          { event: 'user.created', userId: user.id, tenantId: user.tenantId },
+          'user.created',
+        );
+        return user;
+      },
+    ),
+    getUser: unaryHandler(
+      logger,
+      async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
+        const { sessionToken } = call.request;
+        if (sessionToken === '')
+          throw rpcError(grpc.status.UNAUTHENTICATED, 'session_token is required');
+        const session = await identity.call(
+          'validateToken',
+          { token: sessionToken },
+          { parent: call },
+        );
+        if (!session.valid)
+          throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
+        const id = call.request.id === '' ? session.userId : call.request.id;
+        const user = users.get(id);
+        if (user === undefined || user.tenantId !== session.tenantId)
+          throw rpcError(grpc.status.NOT_FOUND, `user ${id} not found`);
+        return user;
+      },
+    ),
+    listUsers: unaryHandler(
+      logger,
+      async (call: grpc.ServerUnaryCall<userV1.ListUsersRequest, userV1.ListUsersResponse>) => {
+        const page = users.list(call.request.tenantId, call.request);
+        return { users: page.items, nextPageToken: page.nextPageToken };
+      },
+    ),
   };
 }

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { userV1 } from '@sigil/proto';
-import { assertArgument, paginate, rpcError, type Page, type PageRequest } from '@sigil/service-kit';
+import {
+  assertArgument,
+  paginate,
+  rpcError,
+  type Page,
+  type PageRequest,
+} from '@sigil/service-kit';
 
 /**
  * The in-memory user directory of user-service: users live in exactly one tenant.
@@ -44,11 +50,24 @@ export function createUserStore(options: { now?: () => number } = {}): UserStore
     create({ tenantId, displayName, email }) {
       assertArgument(tenantId.trim() !== '', 'tenant_id is required');
       assertArgument(displayName.trim() !== '', 'display_name is required');
-      assertArgument(displayName.length <= MAX_DISPLAY_NAME, `display_name must be at most ${MAX_DISPLAY_NAME} characters`);
+      assertArgument(
+        displayName.length <= MAX_DISPLAY_NAME,
+        `display_name must be at most ${MAX_DISPLAY_NAME} characters`,
+      );
       assertArgument(EMAIL.test(email), `email ${JSON.stringify(email)} is not an email address`);
       const emailKey = `${tenantId}\n${email.toLowerCase()}`;
-      if (emails.has(emailKey)) throw rpcError(grpc.status.ALREADY_EXISTS, `a user with email ${email} already exists in tenant ${tenantId}`);
-      const user: userV1.User = { id: `usr_${randomBytes(8).toString('hex')}`, tenantId, displayName: displayName.trim(), email, createdAt: now() };
+      if (emails.has(emailKey))
+        throw rpcError(
+          grpc.status.ALREADY_EXISTS,
+          `a user with email ${email} already exists in tenant ${tenantId}`,
+        );
+      const user: userV1.User = {
+        id: `usr_${randomBytes(8).toString('hex')}`,
+        tenantId,
+        displayName: displayName.trim(),
+        email,
+        createdAt: now(),
+      };
       emails.add(emailKey);
       byId.set(user.id, user);
       const tenant = byTenant.get(tenantId);

@@ -8,7 +8,10 @@ import * as path from 'node:path';
  * the target, fsync the directory.
  */
 export async function writeFileAtomic(file: string, content: string, mode: number): Promise<void> {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temporary = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const handle = await open(temporary, 'wx', mode);
     try {

@@ -37,6 +37,7 @@ function cleanDetails(details: string): string {
 /** `UNAVAILABLE: details` — how messages quote a gRPC failure (an error or a call's final status). */
 export function describeServiceError(err: unknown): string {
   const status = err as Partial<grpc.StatusObject> | undefined;
-  if (typeof status?.code === 'number' && typeof status.details === 'string') return `${grpc.status[status.code] ?? status.code}: ${cleanDetails(status.details)}`;
+  if (typeof status?.code === 'number' && typeof status.details === 'string')
+    return `${grpc.status[status.code] ?? status.code}: ${cleanDetails(status.details)}`;
   return err instanceof Error ? err.message : String(err);
 }

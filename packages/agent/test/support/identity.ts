@@ -17,7 +17,12 @@ export interface TestIdentityOptions {
 export async function issueTestIdentity(options: TestIdentityOptions): Promise<AgentIdentity> {
   const issuedAt = options.issuedAt ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   const key = await generateKeyPair('ec-p256');
-  const issued = await options.ca.issue({ spiffeId: 'spiffe://example.org/connector/edge-1', publicKey: key.publicKey, ttlSeconds: options.ttlSeconds ?? 600, now: issuedAt });
+  const issued = await options.ca.issue({
+    spiffeId: 'spiffe://example.org/connector/edge-1',
+    publicKey: key.publicKey,
+    ttlSeconds: options.ttlSeconds ?? 600,
+    now: issuedAt,
+  });
   return {
     kind: 'connector',
     agentId: 'edge-1',

@@ -1,7 +1,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { certificateText, fileMode, openssl, publicKeysOf, sigil, temporaryDirectory } from '../../test/support';
+import {
+  certificateText,
+  fileMode,
+  openssl,
+  publicKeysOf,
+  sigil,
+  temporaryDirectory,
+} from '../../test/support';
 import { initCertificateAuthority } from './ca-init';
 
 describe('sigil ca init', () => {
@@ -12,7 +19,9 @@ describe('sigil ca init', () => {
     const out = join(tmp.dir, 'ec');
     const run = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org']);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toContain(`Created a root CA for trust domain example.org (ec-p256, CN=example.org root CA)`);
+    expect(run.stdout).toContain(
+      `Created a root CA for trust domain example.org (ec-p256, CN=example.org root CA)`,
+    );
     expect(run.stdout).toContain(`private key  ${join(out, 'ca.key')} (mode 0600`);
     expect(fileMode(join(out, 'ca.key'))).toBe(0o600);
     expect(fileMode(join(out, 'ca.crt'))).toBe(0o644);
@@ -21,14 +30,25 @@ describe('sigil ca init', () => {
     expect(text).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign\n/);
     expect(text).toContain('URI:spiffe://example.org');
     expect(text).toContain('ASN1 OID: prime256v1');
-    expect(openssl('verify', '-CAfile', join(out, 'ca.crt'), join(out, 'ca.crt'))).toContain(': OK');
+    expect(openssl('verify', '-CAfile', join(out, 'ca.crt'), join(out, 'ca.crt'))).toContain(
+      ': OK',
+    );
     const keys = publicKeysOf(join(out, 'ca.key'), join(out, 'ca.crt'));
     expect(keys.fromKey).toBe(keys.fromCertificate);
   });
 
   it('creates an RSA-2048 CA on request', async () => {
     const out = join(tmp.dir, 'rsa');
-    const run = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org', '--key-type', 'rsa-2048']);
+    const run = await sigil([
+      'ca',
+      'init',
+      '--out',
+      out,
+      '--trust-domain',
+      'example.org',
+      '--key-type',
+      'rsa-2048',
+    ]);
     expect(run.code).toBe(0);
     expect(certificateText(join(out, 'ca.crt'))).toContain('Public-Key: (2048 bit)');
     expect(fileMode(join(out, 'ca.key'))).toBe(0o600);
@@ -37,7 +57,10 @@ describe('sigil ca init', () => {
   it('prints a JSON document with --json', async () => {
     const now = new Date('2025-01-01T00:00:00Z');
     const out = join(tmp.dir, 'json');
-    const run = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org', '--json'], { now });
+    const run = await sigil(
+      ['ca', 'init', '--out', out, '--trust-domain', 'example.org', '--json'],
+      { now },
+    );
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     const certificate = new X509Certificate(readFileSync(join(out, 'ca.crt')));
@@ -55,7 +78,9 @@ describe('sigil ca init', () => {
 
   it('refuses to overwrite an existing CA key unless --force', async () => {
     const out = join(tmp.dir, 'again');
-    expect((await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org'])).code).toBe(0);
+    expect((await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org'])).code).toBe(
+      0,
+    );
     const key = readFileSync(join(out, 'ca.key'), 'utf8');
     const refused = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org']);
     expect(refused).toEqual({
@@ -64,9 +89,27 @@ describe('sigil ca init', () => {
       stderr: `error: ${join(out, 'ca.key')} already exists; pass --force to replace the CA (everything it issued stops verifying) (ERR_FILE_EXISTS)\n`,
     });
     expect(readFileSync(join(out, 'ca.key'), 'utf8')).toBe(key);
-    const json = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org', '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'ERR_FILE_EXISTS', message: expect.stringContaining('ca.key already exists') } });
-    const forced = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org', '--force']);
+    const json = await sigil([
+      'ca',
+      'init',
+      '--out',
+      out,
+      '--trust-domain',
+      'example.org',
+      '--json',
+    ]);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: { code: 'ERR_FILE_EXISTS', message: expect.stringContaining('ca.key already exists') },
+    });
+    const forced = await sigil([
+      'ca',
+      'init',
+      '--out',
+      out,
+      '--trust-domain',
+      'example.org',
+      '--force',
+    ]);
     expect(forced.code).toBe(0);
     expect(readFileSync(join(out, 'ca.key'), 'utf8')).not.toBe(key);
     expect(fileMode(join(out, 'ca.key'))).toBe(0o600);
@@ -76,7 +119,9 @@ describe('sigil ca init', () => {
     const out = join(tmp.dir, 'stray');
     await initCertificateAuthority({ out, trustDomain: 'example.org' });
     rmSync(join(out, 'ca.key'));
-    await expect(initCertificateAuthority({ out, trustDomain: 'example.org' })).rejects.toMatchObject({
+    await expect(
+      initCertificateAuthority({ out, trustDomain: 'example.org' }),
+    ).rejects.toMatchObject({
       code: 'ERR_FILE_EXISTS',
       message: expect.stringMatching(/ca\.crt already exists/),
     });
@@ -88,12 +133,27 @@ describe('sigil ca init', () => {
   it('names the flag at fault', async () => {
     const bad = await sigil(['ca', 'init', '--out', tmp.dir, '--trust-domain', 'Example.org']);
     expect(bad.code).toBe(64);
-    expect(bad.stderr).toMatch(/^error: option '--trust-domain <td>' argument 'Example\.org' is invalid\. invalid trust domain "Example\.org": the trust domain must be lowercase/);
-    const keyType = await sigil(['ca', 'init', '--out', tmp.dir, '--trust-domain', 'example.org', '--key-type', 'dsa']);
+    expect(bad.stderr).toMatch(
+      /^error: option '--trust-domain <td>' argument 'Example\.org' is invalid\. invalid trust domain "Example\.org": the trust domain must be lowercase/,
+    );
+    const keyType = await sigil([
+      'ca',
+      'init',
+      '--out',
+      tmp.dir,
+      '--trust-domain',
+      'example.org',
+      '--key-type',
+      'dsa',
+    ]);
     expect(keyType.code).toBe(64);
-    expect(keyType.stderr).toBe("error: option '--key-type <type>' argument 'dsa' is invalid. Allowed choices are ec-p256, rsa-2048. (ERR_USAGE)\n");
+    expect(keyType.stderr).toBe(
+      "error: option '--key-type <type>' argument 'dsa' is invalid. Allowed choices are ec-p256, rsa-2048. (ERR_USAGE)\n",
+    );
     const missing = await sigil(['ca', 'init', '--trust-domain', 'example.org', '--json']);
     expect(missing.code).toBe(64);
-    expect(JSON.parse(missing.stdout)).toEqual({ error: { code: 'ERR_USAGE', message: "required option '--out <dir>' not specified" } });
+    expect(JSON.parse(missing.stdout)).toEqual({
+      error: { code: 'ERR_USAGE', message: "required option '--out <dir>' not specified" },
+    });
   });
 });

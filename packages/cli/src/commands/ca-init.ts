@@ -10,7 +10,15 @@ import { caPaths } from '../internal/layouts';
 import type { CaPaths } from '../internal/layouts';
 import { parseTrustDomainFlag } from '../internal/parse';
 
-/** Options of {@link initCertificateAuthority} (`sigil ca init`). */
+/**
+ * Options of {@link initCertificateAuthority} (`sigil ca init`).
+ *
+ * @example
+ * ```ts
+ * const options: CaInitOptions = { out: './ca', trustDomain: 'example.org', keyType: 'rsa-2048', force: true };
+ * await initCertificateAuthority(options);
+ * ```
+ */
 export interface CaInitOptions {
   /** Directory to write `ca.crt` and `ca.key` into (created if missing). */
   out: string;
@@ -23,7 +31,15 @@ export interface CaInitOptions {
   now?: Date;
 }
 
-/** What `sigil ca init` created. */
+/**
+ * What `sigil ca init` created.
+ *
+ * @example
+ * ```ts
+ * const result: CaInitResult = await initCertificateAuthority({ out: './ca', trustDomain: 'example.org' });
+ * console.log(`${result.subject} ${result.fingerprint}, valid until ${result.notAfter.toISOString()}`);
+ * ```
+ */
 export interface CaInitResult {
   trustDomain: string;
   keyType: CliKeyType;
@@ -49,7 +65,12 @@ export interface CaInitResult {
 export async function initCertificateAuthority(options: CaInitOptions): Promise<CaInitResult> {
   const keyType = options.keyType ?? 'ec-p256';
   const paths = caPaths(options.out, 'k8s');
-  const ca = await createCaFiles(paths, { trustDomain: options.trustDomain, keyType, force: options.force, now: options.now });
+  const ca = await createCaFiles(paths, {
+    trustDomain: options.trustDomain,
+    keyType,
+    force: options.force,
+    now: options.now,
+  });
   return { ...describeCa(ca, keyType), files: paths };
 }
 
@@ -80,13 +101,33 @@ export function registerCaInit(ca: Command, context: CommandContext): void {
   withJsonOption(
     ca
       .command('init')
-      .description('Create a root CA for a SPIFFE trust domain: writes ca.crt and ca.key (mode 0600).')
-      .requiredOption('--out <dir>', 'directory to write ca.crt and ca.key into (created if missing)')
-      .requiredOption('--trust-domain <td>', 'SPIFFE trust domain, e.g. example.org', parseTrustDomainFlag)
+      .description(
+        'Create a root CA for a SPIFFE trust domain: writes ca.crt and ca.key (mode 0600).',
+      )
+      .requiredOption(
+        '--out <dir>',
+        'directory to write ca.crt and ca.key into (created if missing)',
+      )
+      .requiredOption(
+        '--trust-domain <td>',
+        'SPIFFE trust domain, e.g. example.org',
+        parseTrustDomainFlag,
+      )
       .addOption(keyTypeOption('key type of the CA'))
       .option('--force', 'replace an existing CA in --out (everything it issued stops verifying)'),
-  ).action(async (flags: { out: string; trustDomain: string; keyType: CliKeyType; force?: boolean; json?: boolean }) => {
-    const result = await initCertificateAuthority({ ...flags, ...(context.now ? { now: context.now } : {}) });
-    emit(context, flags.json, { json: result, human: formatCaInit(result) });
-  });
+  ).action(
+    async (flags: {
+      out: string;
+      trustDomain: string;
+      keyType: CliKeyType;
+      force?: boolean;
+      json?: boolean;
+    }) => {
+      const result = await initCertificateAuthority({
+        ...flags,
+        ...(context.now ? { now: context.now } : {}),
+      });
+      emit(context, flags.json, { json: result, human: formatCaInit(result) });
+    },
+  );
 }

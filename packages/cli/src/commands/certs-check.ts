@@ -7,7 +7,15 @@ import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
 import { parseDays } from '../internal/parse';
 
-/** Options of {@link checkCertificateFiles} (`sigil certs check`). */
+/**
+ * Options of {@link checkCertificateFiles} (`sigil certs check`).
+ *
+ * @example
+ * ```ts
+ * const options: CertsCheckOptions = { files: ['secrets/api/tls.crt', 'secrets/worker/tls.crt'], warnDays: 7 };
+ * const result = await checkCertificateFiles(options);
+ * ```
+ */
 export interface CertsCheckOptions {
   /** Certificate or chain files (PEM). */
   files: readonly string[];
@@ -17,10 +25,27 @@ export interface CertsCheckOptions {
   now?: Date;
 }
 
-/** How one file fared: an expiry status, or `unreadable`. */
+/**
+ * How one file fared: an expiry status, or `unreadable`.
+ *
+ * @example
+ * ```ts
+ * const failing: CertsCheckStatus[] = ['expired', 'not-yet-valid', 'unreadable'];
+ * const broken = result.certificates.filter((entry) => failing.includes(entry.status));
+ * ```
+ */
 export type CertsCheckStatus = CertExpiryStatus | 'unreadable';
 
-/** One checked file. Expiry fields describe the certificate of the chain that expires first. */
+/**
+ * One checked file. Expiry fields describe the certificate of the chain that expires first.
+ *
+ * @example
+ * ```ts
+ * for (const entry of result.certificates) {
+ *   console.log(`${entry.file}: ${entry.status}: ${entry.message}`);
+ * }
+ * ```
+ */
 export interface CertsCheckEntry {
   file: string;
   status: CertsCheckStatus;
@@ -38,7 +63,16 @@ export interface CertsCheckEntry {
   error?: { code: string; message: string };
 }
 
-/** What `sigil certs check` found. */
+/**
+ * What `sigil certs check` found.
+ *
+ * @example
+ * ```ts
+ * const result: CertsCheckResult = await checkCertificateFiles({ files: ['tls.crt'] });
+ * console.log(`${result.summary.ok} ok, ${result.summary.warning} expiring, ${result.summary.expired} expired`);
+ * process.exitCode = result.exitCode;
+ * ```
+ */
 export interface CertsCheckResult {
   warnDays: number;
   checkedAt: Date;
@@ -81,11 +115,19 @@ export async function checkCertificateFiles(options: CertsCheckOptions): Promise
       });
     } catch (err) {
       if (!(err instanceof SigilError)) throw err;
-      const message = err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message;
-      certificates.push({ file, status: 'unreadable', message, error: { code: err.code, message: err.message } });
+      const message = err.message.startsWith(`${file}: `)
+        ? err.message.slice(file.length + 2)
+        : err.message;
+      certificates.push({
+        file,
+        status: 'unreadable',
+        message,
+        error: { code: err.code, message: err.message },
+      });
     }
   }
-  const count = (status: CertsCheckStatus) => certificates.filter((c) => c.status === status).length;
+  const count = (status: CertsCheckStatus) =>
+    certificates.filter((c) => c.status === status).length;
   const summary = {
     ok: count('ok'),
     warning: count('warning'),
@@ -93,14 +135,21 @@ export async function checkCertificateFiles(options: CertsCheckOptions): Promise
     notYetValid: count('not-yet-valid'),
     unreadable: count('unreadable'),
   };
-  const exitCode = summary.expired + summary.notYetValid + summary.unreadable > 0 ? ExitCode.Failure : summary.warning > 0 ? ExitCode.Attention : ExitCode.Ok;
+  const exitCode =
+    summary.expired + summary.notYetValid + summary.unreadable > 0
+      ? ExitCode.Failure
+      : summary.warning > 0
+        ? ExitCode.Attention
+        : ExitCode.Ok;
   return { warnDays, checkedAt: now, exitCode, summary, certificates };
 }
 
 function formatCertsCheck(result: CertsCheckResult): string {
   const statusWidth = Math.max(...result.certificates.map((c) => c.status.length));
   const fileWidth = Math.max(...result.certificates.map((c) => c.file.length));
-  const lines = result.certificates.map((c) => `${c.status.padEnd(statusWidth)}  ${c.file.padEnd(fileWidth)}  ${c.message}`);
+  const lines = result.certificates.map(
+    (c) => `${c.status.padEnd(statusWidth)}  ${c.file.padEnd(fileWidth)}  ${c.message}`,
+  );
   const { summary } = result;
   const parts = [
     `${summary.ok} ok`,
@@ -109,7 +158,9 @@ function formatCertsCheck(result: CertsCheckResult): string {
     ...(summary.notYetValid > 0 ? [`${summary.notYetValid} not yet valid`] : []),
     ...(summary.unreadable > 0 ? [`${summary.unreadable} unreadable`] : []),
   ];
-  lines.push(`${result.certificates.length} ${result.certificates.length === 1 ? 'file' : 'files'}: ${parts.join(', ')}`);
+  lines.push(
+    `${result.certificates.length} ${result.certificates.length === 1 ? 'file' : 'files'}: ${parts.join(', ')}`,
+  );
   return lines.join('\n');
 }
 
@@ -118,11 +169,24 @@ export function registerCertsCheck(certs: Command, context: CommandContext): voi
   withJsonOption(
     certs
       .command('check')
-      .description('Check when certificates expire. Exit 0: all fine; 1: some expire within --warn-days; 2: some expired, not yet valid or unreadable.')
-      .argument('<files...>', 'PEM certificate or chain files (a chain counts as its first-expiring certificate)')
+      .description(
+        'Check when certificates expire. Exit 0: all fine; 1: some expire within --warn-days; 2: some expired, not yet valid or unreadable.',
+      )
+      .argument(
+        '<files...>',
+        'PEM certificate or chain files (a chain counts as its first-expiring certificate)',
+      )
       .option('--warn-days <days>', 'warn when fewer than this many days are left', parseDays, 30),
   ).action(async (files: string[], flags: { warnDays: number; json?: boolean }) => {
-    const result = await checkCertificateFiles({ files, warnDays: flags.warnDays, ...(context.now ? { now: context.now } : {}) });
-    emit(context, flags.json, { exitCode: result.exitCode, json: result, human: formatCertsCheck(result) });
+    const result = await checkCertificateFiles({
+      files,
+      warnDays: flags.warnDays,
+      ...(context.now ? { now: context.now } : {}),
+    });
+    emit(context, flags.json, {
+      exitCode: result.exitCode,
+      json: result,
+      human: formatCertsCheck(result),
+    });
   });
 }

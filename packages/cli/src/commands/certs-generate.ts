@@ -19,7 +19,15 @@ const GENERATED_LOCAL_DNS_NAMES: readonly string[] = ['localhost'];
 /** IP SANs every generated identity gets. */
 const GENERATED_LOCAL_IP_ADDRESSES: readonly string[] = ['127.0.0.1', '::1'];
 
-/** Options of {@link generateCertificateSet} (`sigil certs generate`). */
+/**
+ * Options of {@link generateCertificateSet} (`sigil certs generate`).
+ *
+ * @example
+ * ```ts
+ * const options: CertsGenerateOptions = { out: './certs', trustDomain: 'example.org', names: ['api', 'worker'], ttlSeconds: 3600 };
+ * await generateCertificateSet(options);
+ * ```
+ */
 export interface CertsGenerateOptions {
   /** Directory to write the CA and one directory per name into. */
   out: string;
@@ -40,13 +48,30 @@ export interface CertsGenerateOptions {
   now?: Date;
 }
 
-/** One generated identity. */
+/**
+ * One generated identity.
+ *
+ * @example
+ * ```ts
+ * for (const identity of (await generateCertificateSet(options)).identities) {
+ *   console.log(identity.name, identity.spiffeId, identity.files.certificate);
+ * }
+ * ```
+ */
 export interface GeneratedIdentity extends IssuedCertificateSummary {
   name: string;
   files: LeafPaths;
 }
 
-/** What `sigil certs generate` wrote. */
+/**
+ * What `sigil certs generate` wrote.
+ *
+ * @example
+ * ```ts
+ * const result: CertsGenerateResult = await generateCertificateSet({ out: './certs', trustDomain: 'example.org', names: ['api'] });
+ * console.log(result.ca.files.certificate, result.ca.fingerprint, result.identities.length);
+ * ```
+ */
 export interface CertsGenerateResult {
   trustDomain: string;
   layout: Layout;
@@ -73,7 +98,9 @@ export interface CertsGenerateResult {
  * });
  * ```
  */
-export async function generateCertificateSet(options: CertsGenerateOptions): Promise<CertsGenerateResult> {
+export async function generateCertificateSet(
+  options: CertsGenerateOptions,
+): Promise<CertsGenerateResult> {
   const layout = options.layout ?? 'k8s';
   const keyType = options.keyType ?? 'ec-p256';
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
@@ -81,20 +108,42 @@ export async function generateCertificateSet(options: CertsGenerateOptions): Pro
   const progress = options.onProgress ?? (() => undefined);
   const total = options.names.length + 1;
   const caFilePaths = caPaths(join(options.out, 'ca'), layout);
-  const ca = await createCaFiles(caFilePaths, { trustDomain: options.trustDomain, keyType, force: options.force, now });
-  progress(`[1/${total}] CA ${ca.trustDomain} -> ${caFilePaths.certificate}, ${caFilePaths.privateKey}`);
+  const ca = await createCaFiles(caFilePaths, {
+    trustDomain: options.trustDomain,
+    keyType,
+    force: options.force,
+    now,
+  });
+  progress(
+    `[1/${total}] CA ${ca.trustDomain} -> ${caFilePaths.certificate}, ${caFilePaths.privateKey}`,
+  );
   const identities: GeneratedIdentity[] = [];
   for (const [index, name] of options.names.entries()) {
     const spiffeId = String(formatSpiffeId(ca.trustDomain, 'svc', name));
     const dnsNames = [name, ...GENERATED_LOCAL_DNS_NAMES.filter((n) => n !== name)];
     const ipAddresses = [...GENERATED_LOCAL_IP_ADDRESSES];
-    const issued = await ca.issue({ spiffeId, dnsNames, ipAddresses, profile: 'svid', ttlSeconds, keyType, now });
+    const issued = await ca.issue({
+      spiffeId,
+      dnsNames,
+      ipAddresses,
+      profile: 'svid',
+      ttlSeconds,
+      keyType,
+      now,
+    });
     const files = leafPaths(join(options.out, name), layout);
     for (const file of leafFiles(issued, files)) await writeFileAtomic(file);
-    progress(`[${index + 2}/${total}] ${spiffeId} -> ${files.certificate}, ${files.privateKey}, ${files.ca}`);
+    progress(
+      `[${index + 2}/${total}] ${spiffeId} -> ${files.certificate}, ${files.privateKey}, ${files.ca}`,
+    );
     identities.push({
       name,
-      ...describeIssued(issued, { dnsNames, ipAddresses, profile: 'svid', requestedNotAfter: now.getTime() + ttlSeconds * 1000 }),
+      ...describeIssued(issued, {
+        dnsNames,
+        ipAddresses,
+        profile: 'svid',
+        requestedNotAfter: now.getTime() + ttlSeconds * 1000,
+      }),
       files,
     });
   }
@@ -102,7 +151,11 @@ export async function generateCertificateSet(options: CertsGenerateOptions): Pro
     trustDomain: ca.trustDomain,
     layout,
     keyType,
-    ca: { files: caFilePaths, fingerprint: fingerprint(ca.certificate), notAfter: new Date(ca.certificate.validTo) },
+    ca: {
+      files: caFilePaths,
+      fingerprint: fingerprint(ca.certificate),
+      notAfter: new Date(ca.certificate.validTo),
+    },
     identities,
   };
 }
@@ -123,25 +176,54 @@ export function registerCertsGenerate(certs: Command, context: CommandContext): 
       .description(
         'Create a CA and one identity per name in one go: spiffe://TD/svc/NAME with DNS SANs NAME and localhost, IP SANs 127.0.0.1 and ::1, server and client usage.',
       )
-      .requiredOption('--out <dir>', 'directory for ca/ and one directory per name (created if missing)')
-      .requiredOption('--trust-domain <td>', 'SPIFFE trust domain, e.g. example.org', parseTrustDomainFlag)
-      .requiredOption('--names <a,b,c>', 'comma-separated identity names (lowercase, DNS-style)', parseIdentityNames)
-      .addOption(new Option('--layout <layout>', 'k8s: NAME/tls.crt|tls.key|ca.crt; pem: NAME/cert.pem|key.pem|ca.pem').choices(LAYOUTS).default('k8s'))
+      .requiredOption(
+        '--out <dir>',
+        'directory for ca/ and one directory per name (created if missing)',
+      )
+      .requiredOption(
+        '--trust-domain <td>',
+        'SPIFFE trust domain, e.g. example.org',
+        parseTrustDomainFlag,
+      )
+      .requiredOption(
+        '--names <a,b,c>',
+        'comma-separated identity names (lowercase, DNS-style)',
+        parseIdentityNames,
+      )
+      .addOption(
+        new Option(
+          '--layout <layout>',
+          'k8s: NAME/tls.crt|tls.key|ca.crt; pem: NAME/cert.pem|key.pem|ca.pem',
+        )
+          .choices(LAYOUTS)
+          .default('k8s'),
+      )
       .addOption(ttlOption('lifetime of each identity'))
       .addOption(keyTypeOption('key type of the CA and of every identity'))
       .option('--force', 'replace an existing CA in --out/ca'),
-  ).action(async (flags: { out: string; trustDomain: string; names: string[]; layout: Layout; ttl: number; keyType: CliKeyType; force?: boolean; json?: boolean }) => {
-    const result = await generateCertificateSet({
-      out: flags.out,
-      trustDomain: flags.trustDomain,
-      names: flags.names,
-      layout: flags.layout,
-      ttlSeconds: flags.ttl,
-      keyType: flags.keyType,
-      force: flags.force ?? false,
-      onProgress: progressWriter(context, flags.json),
-      ...(context.now ? { now: context.now } : {}),
-    });
-    emit(context, flags.json, { json: result, human: formatCertsGenerate(result, flags.out) });
-  });
+  ).action(
+    async (flags: {
+      out: string;
+      trustDomain: string;
+      names: string[];
+      layout: Layout;
+      ttl: number;
+      keyType: CliKeyType;
+      force?: boolean;
+      json?: boolean;
+    }) => {
+      const result = await generateCertificateSet({
+        out: flags.out,
+        trustDomain: flags.trustDomain,
+        names: flags.names,
+        layout: flags.layout,
+        ttlSeconds: flags.ttl,
+        keyType: flags.keyType,
+        force: flags.force ?? false,
+        onProgress: progressWriter(context, flags.json),
+        ...(context.now ? { now: context.now } : {}),
+      });
+      emit(context, flags.json, { json: result, human: formatCertsGenerate(result, flags.out) });
+    },
+  );
 }

@@ -12,7 +12,15 @@ import { leafFiles, leafPaths } from '../internal/layouts';
 import type { LeafPaths } from '../internal/layouts';
 import { collectList, parseSpiffeIdFlag } from '../internal/parse';
 
-/** Options of {@link issueCertificateFiles} (`sigil certs issue`). */
+/**
+ * Options of {@link issueCertificateFiles} (`sigil certs issue`).
+ *
+ * @example
+ * ```ts
+ * const options: CertsIssueOptions = { ca: './ca', out: './secrets/web', dnsNames: ['web.example.org'], profile: 'server', ttlSeconds: 7 * 86_400 };
+ * await issueCertificateFiles(options);
+ * ```
+ */
 export interface CertsIssueOptions {
   /** Directory holding the CA (`ca.crt` + `ca.key`, or `cert.pem` + `key.pem`). */
   ca: string;
@@ -31,7 +39,15 @@ export interface CertsIssueOptions {
   now?: Date;
 }
 
-/** An issued certificate as the CLI reports it. */
+/**
+ * An issued certificate as the CLI reports it.
+ *
+ * @example
+ * ```ts
+ * const issued: IssuedCertificateSummary = await issueCertificateFiles({ ca: './ca', out: './secrets/api', spiffeId });
+ * if (issued.clampedToCaExpiry) console.warn(`the CA expires first: certificate valid until ${issued.notAfter.toISOString()}`);
+ * ```
+ */
 export interface IssuedCertificateSummary {
   spiffeId?: string;
   dnsNames: string[];
@@ -44,7 +60,15 @@ export interface IssuedCertificateSummary {
   clampedToCaExpiry: boolean;
 }
 
-/** What `sigil certs issue` wrote. */
+/**
+ * What `sigil certs issue` wrote.
+ *
+ * @example
+ * ```ts
+ * const result: CertsIssueResult = await issueCertificateFiles({ ca: './ca', out: './secrets/api', spiffeId: 'spiffe://example.org/svc/api' });
+ * console.log(result.files.certificate, result.files.privateKey, result.files.ca); // secrets/api/tls.crt secrets/api/tls.key secrets/api/ca.crt
+ * ```
+ */
 export interface CertsIssueResult extends IssuedCertificateSummary {
   files: LeafPaths;
 }
@@ -70,7 +94,10 @@ export async function issueCertificateFiles(options: CertsIssueOptions): Promise
   const dnsNames = (options.dnsNames ?? []).map((name) => name.toLowerCase());
   const ipAddresses = [...(options.ipAddresses ?? [])];
   if (options.spiffeId === undefined && dnsNames.length === 0 && ipAddresses.length === 0) {
-    throw new SigilError('ERR_USAGE', 'certs issue needs at least one identity: --spiffe-id, --dns or --ip');
+    throw new SigilError(
+      'ERR_USAGE',
+      'certs issue needs at least one identity: --spiffe-id, --dns or --ip',
+    );
   }
   const { ca } = await loadCaDirectory(options.ca);
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
@@ -87,13 +114,26 @@ export async function issueCertificateFiles(options: CertsIssueOptions): Promise
   });
   const files = leafPaths(options.out, 'k8s');
   for (const file of leafFiles(issued, files)) await writeFileAtomic(file);
-  return { ...describeIssued(issued, { dnsNames, ipAddresses, profile, requestedNotAfter: now.getTime() + ttlSeconds * 1000 }), files };
+  return {
+    ...describeIssued(issued, {
+      dnsNames,
+      ipAddresses,
+      profile,
+      requestedNotAfter: now.getTime() + ttlSeconds * 1000,
+    }),
+    files,
+  };
 }
 
 /** The result fields shared by the commands that issue certificates. @internal */
 export function describeIssued(
   issued: IssuedCertificate,
-  extra: { dnsNames: string[]; ipAddresses: string[]; profile: CertificateProfile; requestedNotAfter: number },
+  extra: {
+    dnsNames: string[];
+    ipAddresses: string[];
+    profile: CertificateProfile;
+    requestedNotAfter: number;
+  },
 ): IssuedCertificateSummary {
   return {
     ...(issued.spiffeId === undefined ? {} : { spiffeId: issued.spiffeId }),
@@ -104,7 +144,8 @@ export function describeIssued(
     notBefore: issued.notBefore,
     notAfter: issued.notAfter,
     // Certificates carry whole seconds: compare against the requested expiry rounded down likewise.
-    clampedToCaExpiry: issued.notAfter.getTime() < Math.floor(extra.requestedNotAfter / 1000) * 1000,
+    clampedToCaExpiry:
+      issued.notAfter.getTime() < Math.floor(extra.requestedNotAfter / 1000) * 1000,
   };
 }
 
@@ -124,7 +165,11 @@ export function formatIssued(result: IssuedCertificateSummary): string[] {
   ];
 }
 
-const PROFILE_NAMES: Record<CertificateProfile, string> = { svid: 'an X509-SVID', server: 'a server certificate', client: 'a client certificate' };
+const PROFILE_NAMES: Record<CertificateProfile, string> = {
+  svid: 'an X509-SVID',
+  server: 'a server certificate',
+  client: 'a client certificate',
+};
 
 function formatCertsIssue(result: CertsIssueResult): string {
   const identity = result.spiffeId ?? result.dnsNames[0] ?? result.ipAddresses[0];
@@ -140,14 +185,32 @@ export function registerCertsIssue(certs: Command, context: CommandContext): voi
   withJsonOption(
     certs
       .command('issue')
-      .description('Issue a certificate from a CA: writes tls.crt (leaf then intermediates), tls.key (0600) and ca.crt, the layout of a cert-manager Secret.')
+      .description(
+        'Issue a certificate from a CA: writes tls.crt (leaf then intermediates), tls.key (0600) and ca.crt, the layout of a cert-manager Secret.',
+      )
       .requiredOption('--ca <dir>', 'directory of the CA (ca.crt + ca.key, or cert.pem + key.pem)')
-      .requiredOption('--out <dir>', 'directory to write tls.crt, tls.key and ca.crt into (created if missing)')
-      .option('--spiffe-id <id>', 'SPIFFE ID for the URI SAN, e.g. spiffe://example.org/svc/api', parseSpiffeIdFlag)
+      .requiredOption(
+        '--out <dir>',
+        'directory to write tls.crt, tls.key and ca.crt into (created if missing)',
+      )
+      .option(
+        '--spiffe-id <id>',
+        'SPIFFE ID for the URI SAN, e.g. spiffe://example.org/svc/api',
+        parseSpiffeIdFlag,
+      )
       .option('--dns <name...>', 'DNS SAN(s); repeat the flag or separate with commas', collectList)
-      .option('--ip <addr...>', 'IP SAN(s), v4 or v6; repeat the flag or separate with commas', collectList)
+      .option(
+        '--ip <addr...>',
+        'IP SAN(s), v4 or v6; repeat the flag or separate with commas',
+        collectList,
+      )
       .addOption(ttlOption('lifetime, never beyond the CA'))
-      .addOption(new Option('--server', 'server auth usage only (default: server and client with a SPIFFE ID, else server)').conflicts('client'))
+      .addOption(
+        new Option(
+          '--server',
+          'server auth usage only (default: server and client with a SPIFFE ID, else server)',
+        ).conflicts('client'),
+      )
       .addOption(new Option('--client', 'client auth usage only').conflicts('server'))
       .addOption(keyTypeOption('key type of the certificate')),
   ).action(async (flags: CertsIssueFlags) => {
@@ -163,7 +226,11 @@ export function registerCertsIssue(certs: Command, context: CommandContext): voi
       ...(context.now ? { now: context.now } : {}),
     });
     const note = svidConformanceNote(result);
-    emit(context, flags.json, { json: result, human: formatCertsIssue(result), ...(note === undefined ? {} : { humanNote: note }) });
+    emit(context, flags.json, {
+      json: result,
+      human: formatCertsIssue(result),
+      ...(note === undefined ? {} : { humanNote: note }),
+    });
   });
 }
 
@@ -190,7 +257,9 @@ export function svidConformanceNote(result: IssuedCertificateSummary): string | 
 }
 
 /** `--server` / `--client` to an explicit profile, or nothing for the default. @internal */
-export function profileFromFlags(flags: { server?: boolean; client?: boolean }): { profile?: CertificateProfile } {
+export function profileFromFlags(flags: { server?: boolean; client?: boolean }): {
+  profile?: CertificateProfile;
+} {
   if (flags.server) return { profile: 'server' };
   if (flags.client) return { profile: 'client' };
   return {};

@@ -11,7 +11,15 @@ import { collectList, parseSpiffeIdFlag } from '../internal/parse';
 import { describeIssued, formatIssued, profileFromFlags, svidConformanceNote } from './certs-issue';
 import type { IssuedCertificateSummary } from './certs-issue';
 
-/** Options of {@link signCsrFile} (`sigil csr sign`). */
+/**
+ * Options of {@link signCsrFile} (`sigil csr sign`).
+ *
+ * @example
+ * ```ts
+ * const options: CsrSignOptions = { ca: './ca', csr: 'worker.csr', spiffeId: 'spiffe://example.org/svc/worker', profile: 'client', ttlSeconds: 3600 };
+ * const result = await signCsrFile(options);
+ * ```
+ */
 export interface CsrSignOptions {
   /** Directory of the CA (`ca.crt` + `ca.key`, or `cert.pem` + `key.pem`). */
   ca: string;
@@ -31,7 +39,16 @@ export interface CsrSignOptions {
   now?: Date;
 }
 
-/** What `sigil csr sign` issued. */
+/**
+ * What `sigil csr sign` issued.
+ *
+ * @example
+ * ```ts
+ * const result: CsrSignResult = await signCsrFile({ ca: './ca', csr: 'api.csr', spiffeId: 'spiffe://example.org/svc/api' });
+ * writeFileSync('tls.crt', result.chainPem);
+ * writeFileSync('ca.crt', result.caPem);
+ * ```
+ */
 export interface CsrSignResult extends IssuedCertificateSummary {
   /** Leaf then intermediates, PEM: the requester's `tls.crt`. */
   chainPem: string;
@@ -65,17 +82,42 @@ export async function signCsrFile(options: CsrSignOptions): Promise<CsrSignResul
   const profile = options.profile ?? 'svid';
   let issued;
   try {
-    issued = await ca.signCsr(csrPem, { spiffeId: options.spiffeId, dnsNames, ipAddresses, profile, ttlSeconds, now });
+    issued = await ca.signCsr(csrPem, {
+      spiffeId: options.spiffeId,
+      dnsNames,
+      ipAddresses,
+      profile,
+      ttlSeconds,
+      now,
+    });
   } catch (err) {
-    if (err instanceof SigilError && CSR_ERROR_CODES.has(err.code) && !err.message.includes(options.csr)) {
+    if (
+      err instanceof SigilError &&
+      CSR_ERROR_CODES.has(err.code) &&
+      !err.message.includes(options.csr)
+    ) {
       // pki names the request "CSR"; name the file instead.
-      throw new SigilError(err.code, `--csr ${options.csr}: ${err.message.replace(/^CSR: /, '')}`, { cause: err, details: { ...err.details, file: options.csr } });
+      throw new SigilError(err.code, `--csr ${options.csr}: ${err.message.replace(/^CSR: /, '')}`, {
+        cause: err,
+        details: { ...err.details, file: options.csr },
+      });
     }
     throw err;
   }
-  if (options.out !== undefined) await writeFileAtomic({ path: options.out, content: issued.chainPem, mode: CERTIFICATE_MODE });
-  const described = describeIssued(issued, { dnsNames, ipAddresses, profile, requestedNotAfter: now.getTime() + ttlSeconds * 1000 });
-  return { ...described, chainPem: issued.chainPem, caPem: issued.caPem, ...(options.out === undefined ? {} : { file: options.out }) };
+  if (options.out !== undefined)
+    await writeFileAtomic({ path: options.out, content: issued.chainPem, mode: CERTIFICATE_MODE });
+  const described = describeIssued(issued, {
+    dnsNames,
+    ipAddresses,
+    profile,
+    requestedNotAfter: now.getTime() + ttlSeconds * 1000,
+  });
+  return {
+    ...described,
+    chainPem: issued.chainPem,
+    caPem: issued.caPem,
+    ...(options.out === undefined ? {} : { file: options.out }),
+  };
 }
 
 /** Registers `sigil csr sign`. @internal */
@@ -83,18 +125,46 @@ export function registerCsrSign(csr: Command, context: CommandContext): void {
   withJsonOption(
     csr
       .command('sign')
-      .description('Sign a PKCS#10 CSR: the CA decides identity, SANs, lifetime and usages; the CSR only supplies the public key. Prints the certificate chain (PEM) or writes it to --out.')
+      .description(
+        'Sign a PKCS#10 CSR: the CA decides identity, SANs, lifetime and usages; the CSR only supplies the public key. Prints the certificate chain (PEM) or writes it to --out.',
+      )
       .requiredOption('--ca <dir>', 'directory of the CA (ca.crt + ca.key, or cert.pem + key.pem)')
       .requiredOption('--csr <file>', 'PKCS#10 certificate signing request, PEM')
-      .requiredOption('--spiffe-id <id>', 'SPIFFE ID to certify, e.g. spiffe://example.org/svc/api', parseSpiffeIdFlag)
+      .requiredOption(
+        '--spiffe-id <id>',
+        'SPIFFE ID to certify, e.g. spiffe://example.org/svc/api',
+        parseSpiffeIdFlag,
+      )
       .option('--dns <name...>', 'DNS SAN(s); repeat the flag or separate with commas', collectList)
-      .option('--ip <addr...>', 'IP SAN(s), v4 or v6; repeat the flag or separate with commas', collectList)
+      .option(
+        '--ip <addr...>',
+        'IP SAN(s), v4 or v6; repeat the flag or separate with commas',
+        collectList,
+      )
       .addOption(ttlOption('lifetime, never beyond the CA'))
-      .addOption(new Option('--server', 'server auth usage only (default: server and client)').conflicts('client'))
+      .addOption(
+        new Option('--server', 'server auth usage only (default: server and client)').conflicts(
+          'client',
+        ),
+      )
       .addOption(new Option('--client', 'client auth usage only').conflicts('server'))
-      .option('--out <file>', 'write the certificate chain (leaf then intermediates) to this file instead of standard output'),
+      .option(
+        '--out <file>',
+        'write the certificate chain (leaf then intermediates) to this file instead of standard output',
+      ),
   ).action(
-    async (flags: { ca: string; csr: string; spiffeId: string; dns?: string[]; ip?: string[]; ttl: number; server?: boolean; client?: boolean; out?: string; json?: boolean }) => {
+    async (flags: {
+      ca: string;
+      csr: string;
+      spiffeId: string;
+      dns?: string[];
+      ip?: string[];
+      ttl: number;
+      server?: boolean;
+      client?: boolean;
+      out?: string;
+      json?: boolean;
+    }) => {
       const result = await signCsrFile({
         ca: flags.ca,
         csr: flags.csr,
@@ -107,9 +177,23 @@ export function registerCsrSign(csr: Command, context: CommandContext): void {
         ...(context.now ? { now: context.now } : {}),
       });
       const note = svidConformanceNote(result);
-      const summary = [`Signed ${flags.csr} for ${result.spiffeId}`, ...formatIssued(result), ...(result.file ? [`  wrote        ${result.file}`] : [])].join('\n');
-      if (result.file === undefined) emit(context, flags.json, { json: result, human: result.chainPem, humanNote: [summary, ...(note ? [note] : [])].join('\n') });
-      else emit(context, flags.json, { json: result, human: summary, ...(note === undefined ? {} : { humanNote: note }) });
+      const summary = [
+        `Signed ${flags.csr} for ${result.spiffeId}`,
+        ...formatIssued(result),
+        ...(result.file ? [`  wrote        ${result.file}`] : []),
+      ].join('\n');
+      if (result.file === undefined)
+        emit(context, flags.json, {
+          json: result,
+          human: result.chainPem,
+          humanNote: [summary, ...(note ? [note] : [])].join('\n'),
+        });
+      else
+        emit(context, flags.json, {
+          json: result,
+          human: summary,
+          ...(note === undefined ? {} : { humanNote: note }),
+        });
     },
   );
 }

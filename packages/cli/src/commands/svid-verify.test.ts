@@ -12,15 +12,44 @@ describe('sigil svid verify', () => {
   const verify = (args: string[]) => sigil(['svid', 'verify', ...args], { now: NOW });
 
   beforeAll(async () => {
-    expect((await sigil(['ca', 'init', '--out', tmp.dir, '--trust-domain', 'example.org'], { now: new Date('2025-01-01T00:00:00Z') })).code).toBe(0);
-    const issue = (out: string, ...flags: string[]) => sigil(['certs', 'issue', '--ca', tmp.dir, '--out', file(out), ...flags], { now: NOW });
-    expect((await issue('api', '--spiffe-id', 'spiffe://example.org/svc/api', '--dns', 'api', '--ttl', '1h')).code).toBe(0);
+    expect(
+      (
+        await sigil(['ca', 'init', '--out', tmp.dir, '--trust-domain', 'example.org'], {
+          now: new Date('2025-01-01T00:00:00Z'),
+        })
+      ).code,
+    ).toBe(0);
+    const issue = (out: string, ...flags: string[]) =>
+      sigil(['certs', 'issue', '--ca', tmp.dir, '--out', file(out), ...flags], { now: NOW });
+    expect(
+      (
+        await issue(
+          'api',
+          '--spiffe-id',
+          'spiffe://example.org/svc/api',
+          '--dns',
+          'api',
+          '--ttl',
+          '1h',
+        )
+      ).code,
+    ).toBe(0);
     expect((await issue('web', '--dns', 'web.internal')).code).toBe(0);
-    expect((await issue('client', '--spiffe-id', 'spiffe://example.org/svc/client', '--client')).code).toBe(0);
-    const other = await createCertificateAuthority({ trustDomain: 'example.org', now: new Date('2025-01-01T00:00:00Z') });
+    expect(
+      (await issue('client', '--spiffe-id', 'spiffe://example.org/svc/client', '--client')).code,
+    ).toBe(0);
+    const other = await createCertificateAuthority({
+      trustDomain: 'example.org',
+      now: new Date('2025-01-01T00:00:00Z'),
+    });
     writeFileSync(file('other-bundle.crt'), other.certificatePem);
-    const root = await createCertificateAuthority({ trustDomain: 'example.org', now: new Date('2025-01-01T00:00:00Z') });
-    const intermediate = await createIntermediateCertificateAuthority(root, { now: new Date('2025-01-01T00:00:00Z') });
+    const root = await createCertificateAuthority({
+      trustDomain: 'example.org',
+      now: new Date('2025-01-01T00:00:00Z'),
+    });
+    const intermediate = await createIntermediateCertificateAuthority(root, {
+      now: new Date('2025-01-01T00:00:00Z'),
+    });
     const leaf = await intermediate.issue({ spiffeId: 'spiffe://example.org/svc/deep', now: NOW });
     writeFileSync(file('deep-root.crt'), root.certificatePem);
     writeFileSync(file('deep-leaf.crt'), leaf.certificatePem);
@@ -30,12 +59,25 @@ describe('sigil svid verify', () => {
   afterAll(() => tmp.remove());
 
   it('exits 0 and prints only the SPIFFE ID of a valid SVID', async () => {
-    const run = await verify(['--bundle', file('ca.crt'), '--cert', file('api/tls.crt'), '--trust-domain', 'example.org']);
+    const run = await verify([
+      '--bundle',
+      file('ca.crt'),
+      '--cert',
+      file('api/tls.crt'),
+      '--trust-domain',
+      'example.org',
+    ]);
     expect(run).toEqual({ code: 0, stdout: 'spiffe://example.org/svc/api\n', stderr: '' });
   });
 
   it('gives the validity window with --json', async () => {
-    const run = await verify(['--bundle', file('api/ca.crt'), '--cert', file('api/tls.crt'), '--json']);
+    const run = await verify([
+      '--bundle',
+      file('api/ca.crt'),
+      '--cert',
+      file('api/tls.crt'),
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
       valid: true,
@@ -48,8 +90,16 @@ describe('sigil svid verify', () => {
   });
 
   it.each([
-    ['another trust domain', ['--trust-domain', 'other.org'], "X509-SVID 5: bundle chosen by the leaf's trust domain"],
-    ['a bundle that did not sign it', ['--bundle', 'other-bundle.crt'], 'X509-SVID 5.1: every signature in the path must verify'],
+    [
+      'another trust domain',
+      ['--trust-domain', 'other.org'],
+      "X509-SVID 5: bundle chosen by the leaf's trust domain",
+    ],
+    [
+      'a bundle that did not sign it',
+      ['--bundle', 'other-bundle.crt'],
+      'X509-SVID 5.1: every signature in the path must verify',
+    ],
     ['a time after expiry', ['--at', '2025-06-01T13:00:01Z'], 'X509-SVID 5: validity period'],
     ['a time before notBefore', ['--at', '2025-06-01T11:58:59Z'], 'X509-SVID 5: validity period'],
   ])('exits 1 and prints the failed rule for %s', async (_case, flags, rule) => {
@@ -58,10 +108,17 @@ describe('sigil svid verify', () => {
     const run = await verify([...bundle, '--cert', file('api/tls.crt'), ...resolved]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^${file('api/tls.crt')}: X509-SVID rejected: .*\\[${rule.replace(/[.()]/g, '\\$&')}\\]\\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^${file('api/tls.crt')}: X509-SVID rejected: .*\\[${rule.replace(/[.()]/g, '\\$&')}\\]\\n$`,
+      ),
+    );
     const json = await verify([...bundle, '--cert', file('api/tls.crt'), ...resolved, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, error: { code: 'ERR_SVID_INVALID', rule } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: false,
+      error: { code: 'ERR_SVID_INVALID', rule },
+    });
   });
 
   it('rejects a certificate without a SPIFFE ID, and a client-only one (X509-SVID 4.4)', async () => {
@@ -74,31 +131,66 @@ describe('sigil svid verify', () => {
   });
 
   it('builds the path through intermediates in --cert or --intermediates', async () => {
-    expect((await verify(['--bundle', file('deep-root.crt'), '--cert', file('deep-chain.crt')])).stdout).toBe('spiffe://example.org/svc/deep\n');
-    const separate = await verify(['--bundle', file('deep-root.crt'), '--cert', file('deep-leaf.crt'), '--intermediates', file('deep-intermediates.crt')]);
+    expect(
+      (await verify(['--bundle', file('deep-root.crt'), '--cert', file('deep-chain.crt')])).stdout,
+    ).toBe('spiffe://example.org/svc/deep\n');
+    const separate = await verify([
+      '--bundle',
+      file('deep-root.crt'),
+      '--cert',
+      file('deep-leaf.crt'),
+      '--intermediates',
+      file('deep-intermediates.crt'),
+    ]);
     expect(separate).toMatchObject({ code: 0, stdout: 'spiffe://example.org/svc/deep\n' });
-    const missing = await verify(['--bundle', file('deep-root.crt'), '--cert', file('deep-leaf.crt')]);
+    const missing = await verify([
+      '--bundle',
+      file('deep-root.crt'),
+      '--cert',
+      file('deep-leaf.crt'),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('X509-SVID 5: chain must end at the trust domain bundle');
   });
 
   it('exits 2 for unreadable or unsuitable input files, naming them', async () => {
     const missing = await verify(['--bundle', file('nope.crt'), '--cert', file('api/tls.crt')]);
-    expect(missing).toEqual({ code: 2, stdout: '', stderr: `error: ${file('nope.crt')}: cannot read (no such file) (ERR_FILE_UNREADABLE)\n` });
-    const notCa = await verify(['--bundle', file('web/tls.crt'), '--cert', file('api/tls.crt'), '--json']);
+    expect(missing).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `error: ${file('nope.crt')}: cannot read (no such file) (ERR_FILE_UNREADABLE)\n`,
+    });
+    const notCa = await verify([
+      '--bundle',
+      file('web/tls.crt'),
+      '--cert',
+      file('api/tls.crt'),
+      '--json',
+    ]);
     expect(notCa.code).toBe(2);
-    expect(JSON.parse(notCa.stdout).error).toMatchObject({ code: 'ERR_BUNDLE_INVALID', message: expect.stringContaining(file('web/tls.crt')) });
+    expect(JSON.parse(notCa.stdout).error).toMatchObject({
+      code: 'ERR_BUNDLE_INVALID',
+      message: expect.stringContaining(file('web/tls.crt')),
+    });
     const key = await verify(['--bundle', file('ca.crt'), '--cert', file('api/tls.key')]);
     expect(key.code).toBe(2);
     expect(key.stderr).toContain('(ERR_PEM_MALFORMED)');
   });
 
   it('refuses a bad --at with exit 64', async () => {
-    const run = await verify(['--bundle', file('ca.crt'), '--cert', file('api/tls.crt'), '--at', 'tomorrow']);
+    const run = await verify([
+      '--bundle',
+      file('ca.crt'),
+      '--cert',
+      file('api/tls.crt'),
+      '--at',
+      'tomorrow',
+    ]);
     expect(run).toEqual({
       code: 64,
       stdout: '',
-      stderr: "error: option '--at <time>' argument 'tomorrow' is invalid. Expected an ISO-8601 time such as 2025-06-01T12:00:00Z. (ERR_USAGE)\n",
+      stderr:
+        "error: option '--at <time>' argument 'tomorrow' is invalid. Expected an ISO-8601 time such as 2025-06-01T12:00:00Z. (ERR_USAGE)\n",
     });
   });
 

@@ -6,7 +6,15 @@ import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
 import { parseIsoTime, parseTrustDomainFlag } from '../internal/parse';
 
-/** Options of {@link verifySvidFiles} (`sigil svid verify`). */
+/**
+ * Options of {@link verifySvidFiles} (`sigil svid verify`).
+ *
+ * @example
+ * ```ts
+ * const options: SvidVerifyOptions = { bundle: 'ca.crt', cert: 'tls.crt', trustDomain: 'example.org', at: new Date('2025-06-01T00:00:00Z') };
+ * const result = await verifySvidFiles(options);
+ * ```
+ */
 export interface SvidVerifyOptions {
   /** Trust bundle file: one or more root certificates (several during a CA rotation). */
   bundle: string;
@@ -20,7 +28,18 @@ export interface SvidVerifyOptions {
   at?: Date;
 }
 
-/** An accepted SVID. */
+/**
+ * An accepted SVID.
+ *
+ * @example
+ * ```ts
+ * const result = await verifySvidFiles({ bundle: 'ca.crt', cert: 'tls.crt' });
+ * if (result.valid) {
+ *   const accepted: SvidVerifyAccepted = result;
+ *   console.log(accepted.spiffeId, accepted.notAfter.toISOString());
+ * }
+ * ```
+ */
 export interface SvidVerifyAccepted {
   valid: true;
   spiffeId: string;
@@ -30,14 +49,33 @@ export interface SvidVerifyAccepted {
   at: Date;
 }
 
-/** A rejected SVID, with the X509-SVID rule it broke. */
+/**
+ * A rejected SVID, with the X509-SVID rule it broke.
+ *
+ * @example
+ * ```ts
+ * const result = await verifySvidFiles({ bundle: 'ca.crt', cert: 'tls.crt' });
+ * if (!result.valid) {
+ *   const rejected: SvidVerifyRejected = result;
+ *   console.error(`${rejected.error.code}: ${rejected.error.message}`);
+ * }
+ * ```
+ */
 export interface SvidVerifyRejected {
   valid: false;
   at: Date;
   error: { code: string; message: string; rule?: string };
 }
 
-/** The verdict of `sigil svid verify`. */
+/**
+ * The verdict of `sigil svid verify`.
+ *
+ * @example
+ * ```ts
+ * const result: SvidVerifyResult = await verifySvidFiles({ bundle: 'ca.crt', cert: 'tls.crt' });
+ * console.log(result.valid ? `valid: ${result.spiffeId}` : `rejected: ${result.error.message}`);
+ * ```
+ */
 export type SvidVerifyResult = SvidVerifyAccepted | SvidVerifyRejected;
 
 /**
@@ -58,18 +96,36 @@ export async function verifySvidFiles(options: SvidVerifyOptions): Promise<SvidV
   const at = options.at ?? new Date();
   const chain = readCertificateChainFile(options.cert);
   const bundle = readTrustBundleFile(options.bundle);
-  const intermediates = options.intermediates === undefined ? undefined : readCertificateChainFile(options.intermediates);
+  const intermediates =
+    options.intermediates === undefined
+      ? undefined
+      : readCertificateChainFile(options.intermediates);
   try {
     const result = validateX509Svid(chain, bundle, {
       at,
       ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
       ...(intermediates === undefined ? {} : { intermediates }),
     });
-    return { valid: true, spiffeId: result.spiffeId, trustDomain: result.trustDomain, notBefore: result.notBefore, notAfter: result.notAfter, at };
+    return {
+      valid: true,
+      spiffeId: result.spiffeId,
+      trustDomain: result.trustDomain,
+      notBefore: result.notBefore,
+      notAfter: result.notAfter,
+      at,
+    };
   } catch (err) {
     if (!isSigilError(err, 'ERR_SVID_INVALID')) throw err;
     const rule = typeof err.details.rule === 'string' ? err.details.rule : undefined;
-    return { valid: false, at, error: { code: err.code, message: `${options.cert}: ${err.message}`, ...(rule === undefined ? {} : { rule }) } };
+    return {
+      valid: false,
+      at,
+      error: {
+        code: err.code,
+        message: `${options.cert}: ${err.message}`,
+        ...(rule === undefined ? {} : { rule }),
+      },
+    };
   }
 }
 
@@ -78,27 +134,51 @@ export function registerSvidVerify(svid: Command, context: CommandContext): void
   withJsonOption(
     svid
       .command('verify')
-      .description('Validate an X509-SVID against a trust bundle. Exit 0 and print the SPIFFE ID when valid; exit 1 and print the failed rule when not.')
+      .description(
+        'Validate an X509-SVID against a trust bundle. Exit 0 and print the SPIFFE ID when valid; exit 1 and print the failed rule when not.',
+      )
       .requiredOption('--bundle <file>', 'trust bundle: root certificate(s), PEM')
-      .requiredOption('--cert <file>', 'the SVID: leaf certificate, optionally followed by intermediates, PEM')
+      .requiredOption(
+        '--cert <file>',
+        'the SVID: leaf certificate, optionally followed by intermediates, PEM',
+      )
       .option('--intermediates <file>', 'intermediate certificates, PEM, if not in --cert')
       .option('--trust-domain <td>', 'require this trust domain', parseTrustDomainFlag)
-      .option('--at <time>', 'validate at this ISO-8601 time instead of now (UTC when no zone is given)', parseIsoTime),
-  ).action(async (flags: { bundle: string; cert: string; intermediates?: string; trustDomain?: string; at?: Date; json?: boolean }) => {
-    const at = flags.at ?? context.now;
-    const result = await verifySvidFiles({
-      bundle: flags.bundle,
-      cert: flags.cert,
-      ...(flags.intermediates === undefined ? {} : { intermediates: flags.intermediates }),
-      ...(flags.trustDomain === undefined ? {} : { trustDomain: flags.trustDomain }),
-      ...(at === undefined ? {} : { at }),
-    });
-    if (result.valid) {
-      emit(context, flags.json, { json: result, human: result.spiffeId });
-    } else {
-      const { message, rule } = result.error;
-      const note = rule === undefined || message.includes(rule) ? message : `${message} [${rule}]`;
-      emit(context, flags.json, { exitCode: ExitCode.Attention, json: result, human: '', humanNote: note });
-    }
-  });
+      .option(
+        '--at <time>',
+        'validate at this ISO-8601 time instead of now (UTC when no zone is given)',
+        parseIsoTime,
+      ),
+  ).action(
+    async (flags: {
+      bundle: string;
+      cert: string;
+      intermediates?: string;
+      trustDomain?: string;
+      at?: Date;
+      json?: boolean;
+    }) => {
+      const at = flags.at ?? context.now;
+      const result = await verifySvidFiles({
+        bundle: flags.bundle,
+        cert: flags.cert,
+        ...(flags.intermediates === undefined ? {} : { intermediates: flags.intermediates }),
+        ...(flags.trustDomain === undefined ? {} : { trustDomain: flags.trustDomain }),
+        ...(at === undefined ? {} : { at }),
+      });
+      if (result.valid) {
+        emit(context, flags.json, { json: result, human: result.spiffeId });
+      } else {
+        const { message, rule } = result.error;
+        const note =
+          rule === undefined || message.includes(rule) ? message : `${message} [${rule}]`;
+        emit(context, flags.json, {
+          exitCode: ExitCode.Attention,
+          json: result,
+          human: '',
+          humanNote: note,
+        });
+      }
+    },
+  );
 }

@@ -1,4 +1,10 @@
-import { createCertificateAuthority, loadCertificateAuthority, readCertificateChainFile, readPrivateKeyFile, toPem } from '@sigil/pki';
+import {
+  createCertificateAuthority,
+  loadCertificateAuthority,
+  readCertificateChainFile,
+  readPrivateKeyFile,
+  toPem,
+} from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { SigilError } from '@sigil/errors';
 import { assertNotExisting, exists, writeFileAtomic } from './files';
@@ -31,9 +37,13 @@ export async function loadCaDirectory(dir: string, flag = '--ca'): Promise<Loade
     });
     return { ca, paths };
   }
-  throw new SigilError('ERR_CA_NOT_FOUND', `${flag} ${dir}: no CA found (expected ca.crt and ca.key, or cert.pem and key.pem)`, {
-    details: { file: dir, flag },
-  });
+  throw new SigilError(
+    'ERR_CA_NOT_FOUND',
+    `${flag} ${dir}: no CA found (expected ca.crt and ca.key, or cert.pem and key.pem)`,
+    {
+      details: { file: dir, flag },
+    },
+  );
 }
 
 /**
@@ -42,12 +52,24 @@ export async function loadCaDirectory(dir: string, flag = '--ca'): Promise<Loade
  */
 export async function createCaFiles(
   paths: CaPaths,
-  options: { trustDomain: string; keyType: CliKeyType; force?: boolean | undefined; now?: Date | undefined },
+  options: {
+    trustDomain: string;
+    keyType: CliKeyType;
+    force?: boolean | undefined;
+    now?: Date | undefined;
+  },
 ): Promise<CertificateAuthority> {
   if (!options.force) {
-    await assertNotExisting([paths.privateKey, paths.certificate], 'pass --force to replace the CA (everything it issued stops verifying)');
+    await assertNotExisting(
+      [paths.privateKey, paths.certificate],
+      'pass --force to replace the CA (everything it issued stops verifying)',
+    );
   }
-  const ca = await createCertificateAuthority({ trustDomain: options.trustDomain, keyType: options.keyType, ...(options.now ? { now: options.now } : {}) });
+  const ca = await createCertificateAuthority({
+    trustDomain: options.trustDomain,
+    keyType: options.keyType,
+    ...(options.now ? { now: options.now } : {}),
+  });
   for (const file of caFiles(ca, paths)) await writeFileAtomic(file);
   return ca;
 }

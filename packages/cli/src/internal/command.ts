@@ -28,17 +28,26 @@ export function withJsonOption(command: Command): Command {
 }
 
 /** Prints an action's output in the mode asked for and records its exit code. */
-export function emit(context: CommandContext, json: boolean | undefined, output: CommandOutput): void {
+export function emit(
+  context: CommandContext,
+  json: boolean | undefined,
+  output: CommandOutput,
+): void {
   if (json) {
     context.io.out(`${JSON.stringify(output.json, null, 2)}\n`);
   } else {
-    if (output.human !== '') context.io.out(output.human.endsWith('\n') ? output.human : `${output.human}\n`);
-    if (output.humanNote) context.io.err(output.humanNote.endsWith('\n') ? output.humanNote : `${output.humanNote}\n`);
+    if (output.human !== '')
+      context.io.out(output.human.endsWith('\n') ? output.human : `${output.human}\n`);
+    if (output.humanNote)
+      context.io.err(output.humanNote.endsWith('\n') ? output.humanNote : `${output.humanNote}\n`);
   }
   context.setExitCode(output.exitCode ?? 0);
 }
 
 /** Where progress lines go: standard output for humans, standard error when JSON owns standard output. */
-export function progressWriter(context: CommandContext, json: boolean | undefined): (line: string) => void {
+export function progressWriter(
+  context: CommandContext,
+  json: boolean | undefined,
+): (line: string) => void {
   return (line) => (json ? context.io.err(`${line}\n`) : context.io.out(`${line}\n`));
 }

@@ -28,10 +28,14 @@ export async function writeFileAtomic(file: OutputFile): Promise<void> {
     await rename(temporary, file.path);
   } catch (cause) {
     await rm(temporary, { force: true });
-    throw new SigilError('ERR_FILE_UNWRITABLE', `${file.path}: cannot write (${describeFsError(cause)})`, {
-      cause,
-      details: { file: file.path },
-    });
+    throw new SigilError(
+      'ERR_FILE_UNWRITABLE',
+      `${file.path}: cannot write (${describeFsError(cause)})`,
+      {
+        cause,
+        details: { file: file.path },
+      },
+    );
   }
 }
 
@@ -39,7 +43,9 @@ export async function writeFileAtomic(file: OutputFile): Promise<void> {
 export async function assertNotExisting(paths: readonly string[], hint: string): Promise<void> {
   for (const path of paths) {
     if (await exists(path)) {
-      throw new SigilError('ERR_FILE_EXISTS', `${path} already exists; ${hint}`, { details: { file: path } });
+      throw new SigilError('ERR_FILE_EXISTS', `${path} already exists; ${hint}`, {
+        details: { file: path },
+      });
     }
   }
 }
@@ -59,10 +65,14 @@ export async function readTextFile(path: string, flag: string): Promise<string> 
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
-    throw new SigilError('ERR_FILE_UNREADABLE', `${flag} ${path}: cannot read (${describeFsError(cause)})`, {
-      cause,
-      details: { file: path, flag },
-    });
+    throw new SigilError(
+      'ERR_FILE_UNREADABLE',
+      `${flag} ${path}: cannot read (${describeFsError(cause)})`,
+      {
+        cause,
+        details: { file: path, flag },
+      },
+    );
   }
 }
 

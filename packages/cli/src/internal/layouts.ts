@@ -7,6 +7,12 @@ import type { OutputFile } from './files';
  * File layouts users already know: `k8s` is a cert-manager Secret (`tls.crt`, `tls.key`,
  * `ca.crt`; a CA as `ca.crt` + `ca.key`), `pem` the plain certs directory (`cert.pem`,
  * `key.pem`, `ca.pem`; a CA as `cert.pem` + `key.pem`).
+ *
+ * @example
+ * ```ts
+ * const layout: Layout = 'pem';
+ * await generateCertificateSet({ out: './certs', trustDomain: 'example.org', names: ['api'], layout }); // certs/api/cert.pem, key.pem, ca.pem
+ * ```
  */
 export type Layout = 'k8s' | 'pem';
 
@@ -22,13 +28,29 @@ const LEAF_FILE_NAMES: Record<Layout, { certificate: string; privateKey: string;
   pem: { certificate: 'cert.pem', privateKey: 'key.pem', ca: 'ca.pem' },
 };
 
-/** Paths of a CA's files in a directory. */
+/**
+ * Paths of a CA's files in a directory.
+ *
+ * @example
+ * ```ts
+ * const { files }: { files: CaPaths } = await initCertificateAuthority({ out: './ca', trustDomain: 'example.org' });
+ * console.log(files.certificate, files.privateKey); // ca/ca.crt ca/ca.key
+ * ```
+ */
 export interface CaPaths {
   certificate: string;
   privateKey: string;
 }
 
-/** Paths of a leaf's files in a directory. */
+/**
+ * Paths of a leaf's files in a directory.
+ *
+ * @example
+ * ```ts
+ * const { files }: { files: LeafPaths } = await issueCertificateFiles({ ca: './ca', out: './secrets/api', dnsNames: ['api.local'] });
+ * console.log(files.certificate, files.privateKey, files.ca); // secrets/api/tls.crt secrets/api/tls.key secrets/api/ca.crt
+ * ```
+ */
 export interface LeafPaths {
   certificate: string;
   privateKey: string;
@@ -42,7 +64,11 @@ export function caPaths(dir: string, layout: Layout): CaPaths {
 
 export function leafPaths(dir: string, layout: Layout): LeafPaths {
   const names = LEAF_FILE_NAMES[layout];
-  return { certificate: join(dir, names.certificate), privateKey: join(dir, names.privateKey), ca: join(dir, names.ca) };
+  return {
+    certificate: join(dir, names.certificate),
+    privateKey: join(dir, names.privateKey),
+    ca: join(dir, names.ca),
+  };
 }
 
 /** A root CA's certificate and its key (0600). */

@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from 'commander';
-import { collectList, parseDays, parseDuration, parseIdentityNames, parseIsoTime, parseSpiffeIdFlag, parseTrustDomainFlag } from './parse';
+import {
+  collectList,
+  parseDays,
+  parseDuration,
+  parseIdentityNames,
+  parseIsoTime,
+  parseSpiffeIdFlag,
+  parseTrustDomainFlag,
+} from './parse';
 
 function rejection(fn: () => unknown): string {
   try {
@@ -24,9 +32,14 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(seconds);
   });
 
-  it.each(['', '24', 'h', '1.5h', '-1h', '1w', '1H', '2h30m', '24 h', 'forever'])('refuses %j with the accepted forms', (text) => {
-    expect(rejection(() => parseDuration(text))).toBe('Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.');
-  });
+  it.each(['', '24', 'h', '1.5h', '-1h', '1w', '1H', '2h30m', '24 h', 'forever'])(
+    'refuses %j with the accepted forms',
+    (text) => {
+      expect(rejection(() => parseDuration(text))).toBe(
+        'Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.',
+      );
+    },
+  );
 
   it('refuses zero and absurd lifetimes', () => {
     expect(rejection(() => parseDuration('0s'))).toBe('The duration must be positive.');
@@ -58,13 +71,21 @@ describe('parseIsoTime', () => {
     expect(parseIsoTime(text).toISOString()).toBe(iso);
   });
 
-  it.each(['yesterday', '06/01/2025', '2025-6-1', '1717243200', '2025-06-01T12'])('refuses %j as not ISO-8601', (text) => {
-    expect(rejection(() => parseIsoTime(text))).toBe('Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.');
-  });
+  it.each(['yesterday', '06/01/2025', '2025-6-1', '1717243200', '2025-06-01T12'])(
+    'refuses %j as not ISO-8601',
+    (text) => {
+      expect(rejection(() => parseIsoTime(text))).toBe(
+        'Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.',
+      );
+    },
+  );
 
-  it.each(['2025-02-30', '2025-13-01', '2025-06-01T25:00:00Z', '2025-06-01T12:61Z'])('refuses the impossible time %j', (text) => {
-    expect(rejection(() => parseIsoTime(text))).toBe('Not a valid calendar date and time.');
-  });
+  it.each(['2025-02-30', '2025-13-01', '2025-06-01T25:00:00Z', '2025-06-01T12:61Z'])(
+    'refuses the impossible time %j',
+    (text) => {
+      expect(rejection(() => parseIsoTime(text))).toBe('Not a valid calendar date and time.');
+    },
+  );
 });
 
 describe('SPIFFE flags', () => {
@@ -74,10 +95,18 @@ describe('SPIFFE flags', () => {
   });
 
   it('names the SPIFFE rule that fails', () => {
-    expect(rejection(() => parseSpiffeIdFlag('https://example.org/api'))).toMatch(/^invalid SPIFFE ID "https:\/\/example\.org\/api": the scheme must be "spiffe:\/\/"/);
-    expect(rejection(() => parseSpiffeIdFlag('spiffe://example.org/a/../b'))).toContain('"." or ".."');
-    expect(rejection(() => parseTrustDomainFlag('Example.org'))).toMatch(/^invalid trust domain "Example\.org": the trust domain must be lowercase/);
-    expect(rejection(() => parseTrustDomainFlag('example.org:8443'))).toContain('a port is not allowed');
+    expect(rejection(() => parseSpiffeIdFlag('https://example.org/api'))).toMatch(
+      /^invalid SPIFFE ID "https:\/\/example\.org\/api": the scheme must be "spiffe:\/\/"/,
+    );
+    expect(rejection(() => parseSpiffeIdFlag('spiffe://example.org/a/../b'))).toContain(
+      '"." or ".."',
+    );
+    expect(rejection(() => parseTrustDomainFlag('Example.org'))).toMatch(
+      /^invalid trust domain "Example\.org": the trust domain must be lowercase/,
+    );
+    expect(rejection(() => parseTrustDomainFlag('example.org:8443'))).toContain(
+      'a port is not allowed',
+    );
   });
 });
 
@@ -90,12 +119,21 @@ describe('collectList', () => {
 
 describe('parseIdentityNames', () => {
   it('splits a comma-separated list', () => {
-    expect(parseIdentityNames('api, worker,db-1,api.v2')).toEqual(['api', 'worker', 'db-1', 'api.v2']);
+    expect(parseIdentityNames('api, worker,db-1,api.v2')).toEqual([
+      'api',
+      'worker',
+      'db-1',
+      'api.v2',
+    ]);
   });
 
   it('refuses names that cannot be a DNS name, a SPIFFE segment and a directory', () => {
-    expect(rejection(() => parseIdentityNames(''))).toBe('Expected a comma-separated list of names, such as api,worker.');
-    expect(rejection(() => parseIdentityNames('api,Worker'))).toBe('"Worker" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).');
+    expect(rejection(() => parseIdentityNames(''))).toBe(
+      'Expected a comma-separated list of names, such as api,worker.',
+    );
+    expect(rejection(() => parseIdentityNames('api,Worker'))).toBe(
+      '"Worker" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).',
+    );
     for (const bad of ['-api', 'api-', 'a_b', 'a/b', '..', 'a..b', 'x'.repeat(64)]) {
       expect(rejection(() => parseIdentityNames(bad))).toMatch(/is not a valid name/);
     }
@@ -103,6 +141,8 @@ describe('parseIdentityNames', () => {
 
   it('refuses duplicates and the name of the CA directory', () => {
     expect(rejection(() => parseIdentityNames('api,db,api'))).toBe('"api" is listed twice.');
-    expect(rejection(() => parseIdentityNames('api,ca'))).toBe('"ca" is reserved for the directory of the CA itself.');
+    expect(rejection(() => parseIdentityNames('api,ca'))).toBe(
+      '"ca" is reserved for the directory of the CA itself.',
+    );
   });
 });

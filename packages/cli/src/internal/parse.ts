@@ -6,22 +6,27 @@ import { parseSpiffeId, parseTrustDomain } from '@sigil/pki';
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, y: 365 * 86_400 };
 const MAX_DURATION_SECONDS = 100 * DURATION_UNITS.y!;
-const IDENTITY_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+const IDENTITY_NAME =
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /** `90s`, `15m`, `24h`, `30d`, `1y` (365 days) to seconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)([smhdy])$/.exec(text.trim());
-  if (!match) throw new InvalidArgumentError('Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.');
+  if (!match)
+    throw new InvalidArgumentError('Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.');
   const seconds = Number(match[1]) * DURATION_UNITS[match[2]!]!;
   if (seconds === 0) throw new InvalidArgumentError('The duration must be positive.');
-  if (seconds > MAX_DURATION_SECONDS) throw new InvalidArgumentError('The duration must be at most 100y.');
+  if (seconds > MAX_DURATION_SECONDS)
+    throw new InvalidArgumentError('The duration must be at most 100y.');
   return seconds;
 }
 
 /** A non-negative whole number of days. */
 export function parseDays(text: string): number {
-  if (!/^\d{1,6}$/.test(text.trim())) throw new InvalidArgumentError('Expected a whole number of days, such as 30.');
+  if (!/^\d{1,6}$/.test(text.trim()))
+    throw new InvalidArgumentError('Expected a whole number of days, such as 30.');
   return Number(text.trim());
 }
 
@@ -31,13 +36,21 @@ export function parseDays(text: string): number {
  */
 export function parseIsoTime(text: string): Date {
   const match = ISO_8601.exec(text.trim());
-  if (!match) throw new InvalidArgumentError('Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.');
-  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', zone = 'Z'] = match;
+  if (!match)
+    throw new InvalidArgumentError('Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.');
+  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', zone = 'Z'] =
+    match;
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
-  const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction.slice(0, 4)}${offset}`);
+  const date = new Date(
+    `${year}-${month}-${day}T${hour}:${minute}:${second}${fraction.slice(0, 4)}${offset}`,
+  );
   // Date rolls 2025-02-30 over into March: the calendar day must survive the round trip.
   const calendar = new Date(`${year}-${month}-${day}T00:00:00Z`);
-  if (Number.isNaN(date.getTime()) || Number.isNaN(calendar.getTime()) || calendar.toISOString().slice(0, 10) !== `${year}-${month}-${day}`) {
+  if (
+    Number.isNaN(date.getTime()) ||
+    Number.isNaN(calendar.getTime()) ||
+    calendar.toISOString().slice(0, 10) !== `${year}-${month}-${day}`
+  ) {
     throw new InvalidArgumentError('Not a valid calendar date and time.');
   }
   return date;
@@ -67,13 +80,17 @@ export function collectList(text: string, previous: string[] = []): string[] {
  */
 export function parseIdentityNames(text: string): string[] {
   const names = splitList(text);
-  if (names.length === 0) throw new InvalidArgumentError('Expected a comma-separated list of names, such as api,worker.');
+  if (names.length === 0)
+    throw new InvalidArgumentError('Expected a comma-separated list of names, such as api,worker.');
   const seen = new Set<string>();
   for (const name of names) {
     if (!IDENTITY_NAME.test(name)) {
-      throw new InvalidArgumentError(`"${name}" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).`);
+      throw new InvalidArgumentError(
+        `"${name}" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).`,
+      );
     }
-    if (name === 'ca') throw new InvalidArgumentError('"ca" is reserved for the directory of the CA itself.');
+    if (name === 'ca')
+      throw new InvalidArgumentError('"ca" is reserved for the directory of the CA itself.');
     if (seen.has(name)) throw new InvalidArgumentError(`"${name}" is listed twice.`);
     seen.add(name);
   }

@@ -46,8 +46,10 @@ export function methodPatternProblem(pattern: string): string | undefined {
   if (slash === -1) return 'must be "package.Service/Method", "package.Service/*" or "*"';
   const service = pattern.slice(0, slash);
   const method = pattern.slice(slash + 1);
-  if (!SERVICE_PATTERN.test(service)) return `has an invalid service name "${service}" (expected a dotted name like sigil.identity.v1.IdentityService)`;
-  if (method !== '*' && !METHOD_PATTERN.test(method)) return `has an invalid method name "${method}" (expected a name or "*")`;
+  if (!SERVICE_PATTERN.test(service))
+    return `has an invalid service name "${service}" (expected a dotted name like sigil.identity.v1.IdentityService)`;
+  if (method !== '*' && !METHOD_PATTERN.test(method))
+    return `has an invalid method name "${method}" (expected a name or "*")`;
   return undefined;
 }
 
@@ -55,7 +57,10 @@ export function methodPatternProblem(pattern: string): string | undefined {
  * A predicate over full method names for a list of patterns (same syntax as policy `methods`);
  * throws `invalid(pattern, problem)` for a bad one.
  */
-export function methodMatcher(patterns: readonly string[], invalid: (pattern: string, problem: string) => never): (fullName: string) => boolean {
+export function methodMatcher(
+  patterns: readonly string[],
+  invalid: (pattern: string, problem: string) => never,
+): (fullName: string) => boolean {
   const exact = new Set<string>();
   const services = new Set<string>();
   let any = false;

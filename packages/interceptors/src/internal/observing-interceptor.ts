@@ -1,12 +1,24 @@
 import { ServerInterceptingCall, status } from '@grpc/grpc-js';
-import type { Metadata, ServerInterceptingCallInterface, ServerInterceptor, ServerMethodDefinition } from '@grpc/grpc-js';
+import type {
+  Metadata,
+  ServerInterceptingCallInterface,
+  ServerInterceptor,
+  ServerMethodDefinition,
+} from '@grpc/grpc-js';
 import { resolvePeerIdentity } from './resolve-peer-identity';
 
 /** Runs once when a call ends, with its status and (when it got that far) its request metadata. */
-export type CallEndListener = (code: status, details: string, requestMetadata: Metadata | undefined) => void;
+export type CallEndListener = (
+  code: status,
+  details: string,
+  requestMetadata: Metadata | undefined,
+) => void;
 
 /** Runs when a call starts and returns what to run when it ends. */
-export type CallObserver = (method: ServerMethodDefinition<unknown, unknown>, call: ServerInterceptingCallInterface) => CallEndListener;
+export type CallObserver = (
+  method: ServerMethodDefinition<unknown, unknown>,
+  call: ServerInterceptingCallInterface,
+) => CallEndListener;
 
 const DEADLINE_SLACK_MS = 100;
 
@@ -23,7 +35,10 @@ const DEADLINE_SLACK_MS = 100;
  * runs the same timeout from slightly earlier and usually cancels first, and timers fire by the
  * event loop's cached clock, which can lag Date.now().
  */
-export function createObservingInterceptor(observers: readonly CallObserver[], options: { resolveIdentity: boolean }): ServerInterceptor {
+export function createObservingInterceptor(
+  observers: readonly CallObserver[],
+  options: { resolveIdentity: boolean },
+): ServerInterceptor {
   const { resolveIdentity } = options;
   if (observers.length === 0) {
     return (_method, call) =>
@@ -56,7 +71,8 @@ export function createObservingInterceptor(observers: readonly CallObserver[], o
           },
           onCancel: () => {
             const deadline = call.getDeadline();
-            if (deadline !== Infinity && Number(deadline) - DEADLINE_SLACK_MS <= Date.now()) end(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+            if (deadline !== Infinity && Number(deadline) - DEADLINE_SLACK_MS <= Date.now())
+              end(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
             else end(status.CANCELLED, 'Cancelled');
           },
         }),

@@ -26,7 +26,10 @@ const bySession = new WeakMap<object, PeerIdentity | null>();
  * can be found) and once per call (when `metadata` is given, which also makes it available to
  * handlers through the call state).
  */
-export function resolvePeerIdentity(call: { getAuthContext(): AuthContext }, metadata: Metadata | undefined): PeerIdentity | undefined {
+export function resolvePeerIdentity(
+  call: { getAuthContext(): AuthContext },
+  metadata: Metadata | undefined,
+): PeerIdentity | undefined {
   const state = findCallState(metadata);
   if (state?.identity !== undefined) return state.identity ?? undefined;
   const session = sessionOf(call);
@@ -53,7 +56,8 @@ export function resolvePeerIdentity(call: { getAuthContext(): AuthContext }, met
  * resolved per call through the public getAuthContext().
  */
 function sessionOf(call: object): object | undefined {
-  let current = call as { call?: unknown; nextCall?: unknown; stream?: { session?: unknown } } | undefined;
+  let current = call as
+    { call?: unknown; nextCall?: unknown; stream?: { session?: unknown } } | undefined;
   for (let depth = 0; depth < 64 && current !== undefined && current !== null; depth += 1) {
     if (typeof current.stream === 'object' && current.stream !== null) {
       const session = current.stream.session;
@@ -73,7 +77,9 @@ function identityOfCertificate(peer: PeerCertificate | undefined): PeerIdentity 
   const { dnsNames, uris } = parseSubjectAltNames(certificate.subjectAltName);
   const spiffeId = spiffeIdOfCertificate(certificate);
   const identity: PeerIdentity = Object.freeze({
-    ...(spiffeId === undefined ? {} : { spiffeId, trustDomain: parseSpiffeId(spiffeId).trustDomain }),
+    ...(spiffeId === undefined
+      ? {}
+      : { spiffeId, trustDomain: parseSpiffeId(spiffeId).trustDomain }),
     // Node gives undefined for the empty subject SVIDs usually have.
     subject: (certificate.subject ?? '').split('\n').join(', '),
     dnsNames: Object.freeze(dnsNames),

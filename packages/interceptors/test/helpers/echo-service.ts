@@ -6,8 +6,20 @@ export type Json = Record<string, unknown>;
 const serialize = (value: Json): Buffer => Buffer.from(JSON.stringify(value));
 const deserialize = (bytes: Buffer): Json => JSON.parse(bytes.toString('utf8')) as Json;
 
-function method(path: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Json, Json> {
-  return { path, requestStream, responseStream, requestSerialize: serialize, requestDeserialize: deserialize, responseSerialize: serialize, responseDeserialize: deserialize };
+function method(
+  path: string,
+  requestStream: boolean,
+  responseStream: boolean,
+): grpc.MethodDefinition<Json, Json> {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: serialize,
+    requestDeserialize: deserialize,
+    responseSerialize: serialize,
+    responseDeserialize: deserialize,
+  };
 }
 
 export const ECHO_SERVICE = {
@@ -38,7 +50,11 @@ export interface RunningServer {
 const ok: grpc.handleUnaryCall<Json, Json> = (_call, callback) => callback(null, { ok: true });
 
 /** Starts a server on 127.0.0.1:0 with the echo and health services. */
-export async function startServer(options: { credentials: grpc.ServerCredentials; interceptors?: grpc.ServerInterceptor[]; handlers?: EchoHandlers }): Promise<RunningServer> {
+export async function startServer(options: {
+  credentials: grpc.ServerCredentials;
+  interceptors?: grpc.ServerInterceptor[];
+  handlers?: EchoHandlers;
+}): Promise<RunningServer> {
   const server = new grpc.Server({ interceptors: options.interceptors ?? [] });
   const handlers = options.handlers ?? {};
   server.addService(ECHO_SERVICE, {
@@ -51,9 +67,14 @@ export async function startServer(options: { credentials: grpc.ServerCredentials
         call.on('end', () => call.end());
       }),
   });
-  server.addService(HEALTH_SERVICE, { check: (_call: grpc.ServerUnaryCall<Json, Json>, callback: grpc.sendUnaryData<Json>) => callback(null, { status: 'SERVING' }) });
+  server.addService(HEALTH_SERVICE, {
+    check: (_call: grpc.ServerUnaryCall<Json, Json>, callback: grpc.sendUnaryData<Json>) =>
+      callback(null, { status: 'SERVING' }),
+  });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', options.credentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
+    server.bindAsync('127.0.0.1:0', options.credentials, (err, boundPort) =>
+      err ? reject(err) : resolve(boundPort),
+    ),
   );
   return {
     address: `127.0.0.1:${port}`,
@@ -73,8 +94,22 @@ export function unary(
   metadata: grpc.Metadata = new grpc.Metadata(),
   options: grpc.CallOptions = {},
 ): Promise<Json> {
-  const fn = (client as unknown as Record<string, (r: Json, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Json) => void) => void>)[name]!;
-  return new Promise((resolve, reject) => fn.call(client, request, metadata, options, (err, value) => (err ? reject(err) : resolve(value!))));
+  const fn = (
+    client as unknown as Record<
+      string,
+      (
+        r: Json,
+        m: grpc.Metadata,
+        o: grpc.CallOptions,
+        cb: (e: grpc.ServiceError | null, v?: Json) => void,
+      ) => void
+    >
+  )[name]!;
+  return new Promise((resolve, reject) =>
+    fn.call(client, request, metadata, options, (err, value) =>
+      err ? reject(err) : resolve(value!),
+    ),
+  );
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */

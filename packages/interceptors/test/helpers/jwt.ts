@@ -25,7 +25,9 @@ export interface TokenIssuer {
 
 export async function createTokenIssuer(kid = 'test-key'): Promise<TokenIssuer> {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwks: JSONWebKeySet = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] };
+  const jwks: JSONWebKeySet = {
+    keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }],
+  };
   return {
     jwks,
     sign: (claims, options = {}) => sign(privateKey, kid, claims, options),
@@ -37,7 +39,12 @@ export async function createTokenIssuer(kid = 'test-key'): Promise<TokenIssuer> 
   };
 }
 
-function sign(key: KeyLike, kid: string, claims: JWTPayload, options: TokenOptions): Promise<string> {
+function sign(
+  key: KeyLike,
+  kid: string,
+  claims: JWTPayload,
+  options: TokenOptions,
+): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256', kid })
     .setIssuedAt()

@@ -17,7 +17,8 @@ export interface LogCapture {
 
 export function captureLogs(): LogCapture {
   const records: LogRecord[] = [];
-  const waiters: { match: (record: LogRecord) => boolean; resolve: (record: LogRecord) => void }[] = [];
+  const waiters: { match: (record: LogRecord) => boolean; resolve: (record: LogRecord) => void }[] =
+    [];
   const stream = {
     write(line: string): void {
       const record = JSON.parse(line) as LogRecord;
@@ -35,7 +36,9 @@ export function captureLogs(): LogCapture {
     records,
     next: (match) => {
       const found = records.find(match);
-      return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ match, resolve }));
+      return found
+        ? Promise.resolve(found)
+        : new Promise((resolve) => waiters.push({ match, resolve }));
     },
   };
 }

@@ -7,7 +7,10 @@ export const TRUST_DOMAIN = 'example.org';
 export const SERVER_ID = `spiffe://${TRUST_DOMAIN}/svc/test-server`;
 
 /** Channel options for dialling 127.0.0.1 while checking the server certificate's DNS name (no IP as SNI). */
-export const CLIENT_OPTIONS: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' };
+export const CLIENT_OPTIONS: grpc.ChannelOptions = {
+  'grpc.ssl_target_name_override': 'localhost',
+  'grpc.default_authority': 'localhost',
+};
 
 export interface TestPki {
   readonly ca: CertificateAuthority;
@@ -24,11 +27,27 @@ export async function createTestPki(): Promise<TestPki> {
   return {
     ca,
     serverCredentials: ({ requireClientCert = true } = {}) =>
-      grpc.ServerCredentials.createSsl(caPem, [{ cert_chain: Buffer.from(server.chainPem), private_key: Buffer.from(server.privateKeyPem!) }], requireClientCert),
+      grpc.ServerCredentials.createSsl(
+        caPem,
+        [
+          {
+            cert_chain: Buffer.from(server.chainPem),
+            private_key: Buffer.from(server.privateKeyPem!),
+          },
+        ],
+        requireClientCert,
+      ),
     clientCredentials: async (identity) => {
       if (identity === null) return grpc.credentials.createSsl(caPem);
-      const leaf = await ca.issue({ profile: identity.spiffeId === undefined ? 'client' : 'svid', ...identity });
-      return grpc.credentials.createSsl(caPem, Buffer.from(leaf.privateKeyPem!), Buffer.from(leaf.chainPem));
+      const leaf = await ca.issue({
+        profile: identity.spiffeId === undefined ? 'client' : 'svid',
+        ...identity,
+      });
+      return grpc.credentials.createSsl(
+        caPem,
+        Buffer.from(leaf.privateKeyPem!),
+        Buffer.from(leaf.chainPem),
+      );
     },
   };
 }

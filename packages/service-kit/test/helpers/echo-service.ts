@@ -23,24 +23,47 @@ function method(name: string): grpc.MethodDefinition<EchoMessage, EchoMessage> {
 }
 
 export const ECHO_SERVICE = 'sigil.test.v1.Echo';
-export const echoDefinition: grpc.ServiceDefinition = { echo: method('Echo'), slow: method('Slow') };
-
-export type EchoClient = grpc.Client & {
-  echo(request: EchoMessage, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (err: grpc.ServiceError | null, res: EchoMessage) => void): grpc.ClientUnaryCall;
-  slow(request: EchoMessage, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (err: grpc.ServiceError | null, res: EchoMessage) => void): grpc.ClientUnaryCall;
+export const echoDefinition: grpc.ServiceDefinition = {
+  echo: method('Echo'),
+  slow: method('Slow'),
 };
 
-export const EchoClient = grpc.makeGenericClientConstructor(echoDefinition, 'Echo') as unknown as new (
+export type EchoClient = grpc.Client & {
+  echo(
+    request: EchoMessage,
+    metadata: grpc.Metadata,
+    options: Partial<grpc.CallOptions>,
+    callback: (err: grpc.ServiceError | null, res: EchoMessage) => void,
+  ): grpc.ClientUnaryCall;
+  slow(
+    request: EchoMessage,
+    metadata: grpc.Metadata,
+    options: Partial<grpc.CallOptions>,
+    callback: (err: grpc.ServiceError | null, res: EchoMessage) => void,
+  ): grpc.ClientUnaryCall;
+};
+
+export const EchoClient = grpc.makeGenericClientConstructor(
+  echoDefinition,
+  'Echo',
+) as unknown as new (
   address: string,
   credentials: grpc.ChannelCredentials,
   options?: Partial<grpc.ChannelOptions>,
 ) => EchoClient;
 
 /** Echo answers at once; Slow answers when the test calls the `release` it was handed. */
-export function createEchoImplementation(onSlow: (release: () => void) => void): grpc.UntypedServiceImplementation {
+export function createEchoImplementation(
+  onSlow: (release: () => void) => void,
+): grpc.UntypedServiceImplementation {
   return {
-    echo: (call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>, callback: grpc.sendUnaryData<EchoMessage>) => callback(null, { text: call.request.text }),
-    slow: (call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>, callback: grpc.sendUnaryData<EchoMessage>) =>
-      onSlow(() => callback(null, { text: `slow ${call.request.text}` })),
+    echo: (
+      call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>,
+      callback: grpc.sendUnaryData<EchoMessage>,
+    ) => callback(null, { text: call.request.text }),
+    slow: (
+      call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>,
+      callback: grpc.sendUnaryData<EchoMessage>,
+    ) => onSlow(() => callback(null, { text: `slow ${call.request.text}` })),
   };
 }

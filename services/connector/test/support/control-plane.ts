@@ -6,10 +6,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Registry } from 'prom-client';
-import { resolveAgentConfig, startAgent, type RunningAgent, type AgentConfig, type AgentKind, type AgentRuntimeOptions } from '@sigil/agent';
+import {
+  resolveAgentConfig,
+  startAgent,
+  type RunningAgent,
+  type AgentConfig,
+  type AgentKind,
+  type AgentRuntimeOptions,
+} from '@sigil/agent';
 import { createCertificateAuthority } from '@sigil/pki';
 import type { Controller, ControllerOptions } from '../../../controller/src';
-import { memoryLogger, startController, type ControllerFixture } from '../../../controller/test/support/fixtures';
+import {
+  memoryLogger,
+  startController,
+  type ControllerFixture,
+} from '../../../controller/test/support/fixtures';
 import { startConnectorPart, type ConnectorPart } from '../../src';
 
 export type RunningConnector = RunningAgent<ConnectorPart>;
@@ -17,18 +28,27 @@ export type RunningConnector = RunningAgent<ConnectorPart>;
 export const VERSION = '0.1.0-test';
 
 /** Polls `probe` every 25 ms until it returns a truthy value; fails after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  timeoutMs = 15_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
 /** The value of a counter or gauge, or the count of a histogram, summed over the label sets matching `labels`. */
-export async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const found = registry.getSingleMetric(name);
   if (found === undefined) throw new Error(`no metric ${name}`);
   const { values } = await found.get();
@@ -48,14 +68,26 @@ export interface ControlPlaneFixture {
   /** The controller's logs (of the current controller, after a restart). */
   readonly lines: string[];
   /** Env for an agent of `kind`, enrolling with a fresh token and a fresh STATE_DIR. */
-  enrollEnv(kind: AgentKind, id: string, extra?: { connectorId?: string; env?: Record<string, string> }): Promise<Record<string, string>>;
+  enrollEnv(
+    kind: AgentKind,
+    id: string,
+    extra?: { connectorId?: string; env?: Record<string, string> },
+  ): Promise<Record<string, string>>;
   /** A config for `command`, parsed from `env` as the bins do. */
-  config(kind: AgentKind, command: 'enroll' | 'run', env: Record<string, string | undefined>, ephemeral?: boolean): AgentConfig;
+  config(
+    kind: AgentKind,
+    command: 'enroll' | 'run',
+    env: Record<string, string | undefined>,
+    ephemeral?: boolean,
+  ): AgentConfig;
   /** Runtime options with a fresh memory logger (kept in `agentLines`). */
   runtime(config: AgentConfig): AgentRuntimeOptions;
   agentLines: string[];
   /** Starts a connector from env (tracked and stopped by cleanup). */
-  startConnector(env: Record<string, string | undefined>, ephemeral?: boolean): Promise<RunningConnector>;
+  startConnector(
+    env: Record<string, string | undefined>,
+    ephemeral?: boolean,
+  ): Promise<RunningConnector>;
   /** Stops the controller (its data dir stays). */
   stopController(): Promise<void>;
   /** Starts a new controller on the address and data dir of the stopped one. */
@@ -67,10 +99,16 @@ export interface ControlPlaneFixture {
   cleanup(): Promise<void>;
 }
 
-export async function startControlPlane(options: Partial<ControllerOptions> = {}): Promise<ControlPlaneFixture> {
+export async function startControlPlane(
+  options: Partial<ControllerOptions> = {},
+): Promise<ControlPlaneFixture> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'sigil-agent-e2e-'));
   const dataDir = path.join(scratch, 'controller');
-  const controllerOptions: Partial<ControllerOptions> = { trustDomain: 'e2e.sigil', ...options, dataDir };
+  const controllerOptions: Partial<ControllerOptions> = {
+    trustDomain: 'e2e.sigil',
+    ...options,
+    dataDir,
+  };
   let current: ControllerFixture = await startController(controllerOptions);
   let address = current.controller.grpcAddress;
   const agentLog = memoryLogger();
@@ -89,7 +127,11 @@ export async function startControlPlane(options: Partial<ControllerOptions> = {}
     agentLines: agentLog.lines,
     async enrollEnv(kind, id, extra = {}) {
       const { controller } = current;
-      const { token } = await controller.createEnrollmentToken({ kind, id, ...(extra.connectorId === undefined ? {} : { connectorId: extra.connectorId }) });
+      const { token } = await controller.createEnrollmentToken({
+        kind,
+        id,
+        ...(extra.connectorId === undefined ? {} : { connectorId: extra.connectorId }),
+      });
       stateDirs += 1;
       return {
         ENROLLMENT_TOKEN: token,
@@ -106,7 +148,8 @@ export async function startControlPlane(options: Partial<ControllerOptions> = {}
         ...extra.env,
       };
     },
-    config: (kind, command, env, ephemeral = false) => resolveAgentConfig({ kind, command, env, ephemeral }),
+    config: (kind, command, env, ephemeral = false) =>
+      resolveAgentConfig({ kind, command, env, ephemeral }),
     runtime: (config) => ({ config, version: VERSION, logger: agentLog.logger }),
     async startConnector(env, ephemeral = false) {
       const config = resolveAgentConfig({ kind: 'connector', command: 'run', env, ephemeral });
@@ -138,7 +181,10 @@ export async function startControlPlane(options: Partial<ControllerOptions> = {}
 
 /** Writes the certificate of a fresh, unrelated CA: what an agent must NOT trust the controller with. */
 export async function writeForeignCa(directory: string): Promise<string> {
-  const ca = await createCertificateAuthority({ trustDomain: 'e2e.sigil', commonName: 'Impostor CA' });
+  const ca = await createCertificateAuthority({
+    trustDomain: 'e2e.sigil',
+    commonName: 'Impostor CA',
+  });
   const file = path.join(directory, 'impostor-ca.crt');
   writeFileSync(file, ca.certificatePem);
   return file;

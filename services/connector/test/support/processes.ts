@@ -21,10 +21,18 @@ export interface AgentProcess {
 const running = new Set<ChildProcess>();
 
 /** Spawns `sigil-<kind> <args>` with exactly `env` (plus PATH). */
-export function spawnAgent(kind: AgentKind, args: string[], env: Record<string, string | undefined>): AgentProcess {
+export function spawnAgent(
+  kind: AgentKind,
+  args: string[],
+  env: Record<string, string | undefined>,
+): AgentProcess {
   const bin = path.join(ROOT, 'services', kind, 'bin', `sigil-${kind}.js`);
-  if (!existsSync(path.join(ROOT, 'services', kind, 'dist', 'main.js'))) throw new Error(`services/${kind}/dist is missing: run \`pnpm build\` first`);
-  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (!existsSync(path.join(ROOT, 'services', kind, 'dist', 'main.js')))
+    throw new Error(`services/${kind}/dist is missing: run \`pnpm build\` first`);
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -58,7 +66,9 @@ export function spawnAgent(kind: AgentKind, args: string[], env: Record<string, 
           return JSON.parse(line) as Record<string, unknown>;
         }
         if (child.exitCode !== null || Date.now() > deadline) {
-          throw new Error(`sigil-${kind} never logged ${event}; stderr: ${stderr.join('\n')}; stdout: ${stdout.slice(-5).join('\n')}`);
+          throw new Error(
+            `sigil-${kind} never logged ${event}; stderr: ${stderr.join('\n')}; stdout: ${stdout.slice(-5).join('\n')}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -67,12 +77,20 @@ export function spawnAgent(kind: AgentKind, args: string[], env: Record<string, 
 }
 
 /** Runs a bin to completion. */
-export async function runAgent(kind: AgentKind, args: string[], env: Record<string, string | undefined>): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
+export async function runAgent(
+  kind: AgentKind,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
   const agent = spawnAgent(kind, args, env);
   const code = await agent.exited;
   // Let the pipes drain.
   await new Promise((resolve) => setImmediate(resolve));
-  return { code, stdout: agent.stdout.filter((l) => l !== ''), stderr: agent.stderr.filter((l) => l !== '' && !/DEP0123|trace-deprecation/.test(l)) };
+  return {
+    code,
+    stdout: agent.stdout.filter((l) => l !== ''),
+    stderr: agent.stderr.filter((l) => l !== '' && !/DEP0123|trace-deprecation/.test(l)),
+  };
 }
 
 /** SIGKILLs every agent process still running. */

@@ -9,8 +9,12 @@ export const REPO_ROOT = resolve(__dirname, '../../../..');
 /** The dist files a real-process test needs; a clear message when the build is missing. */
 export function assertBuilt(): void {
   const required = [
-    ...['identity-service', 'user-service', 'content-service'].map((name) => join(REPO_ROOT, 'services', name, 'dist/main.js')),
-    ...['errors', 'pki', 'cert-expiry', 'grpc-tls', 'interceptors', 'service-kit'].map((name) => join(REPO_ROOT, 'packages', name, 'dist/index.js')),
+    ...['identity-service', 'user-service', 'content-service'].map((name) =>
+      join(REPO_ROOT, 'services', name, 'dist/main.js'),
+    ),
+    ...['errors', 'pki', 'cert-expiry', 'grpc-tls', 'interceptors', 'service-kit'].map((name) =>
+      join(REPO_ROOT, 'packages', name, 'dist/index.js'),
+    ),
     join(REPO_ROOT, 'proto/dist/index.js'),
   ];
   const missing = required.filter((file) => !existsSync(file));
@@ -40,13 +44,20 @@ export interface ServiceProcess {
 }
 
 /** Starts `services/<name>` with exactly `env` (plus PATH) and waits for `service.started`. */
-export async function startServiceProcess(name: string, env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  name: string,
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'bin', `${name}.js`)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: LogEvent[] = [];
-  const waiters = new Set<{ match: (event: LogEvent) => boolean; resolve: (event: LogEvent) => void }>();
+  const waiters = new Set<{
+    match: (event: LogEvent) => boolean;
+    resolve: (event: LogEvent) => void;
+  }>();
   let buffered = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -70,11 +81,14 @@ export async function startServiceProcess(name: string, env: Record<string, stri
     }
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
-    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })),
   );
 
-  const waitForEvent = (match: (event: LogEvent) => boolean, waitMs = 15_000): Promise<LogEvent> => {
+  const waitForEvent = (
+    match: (event: LogEvent) => boolean,
+    waitMs = 15_000,
+  ): Promise<LogEvent> => {
     const seen = events.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolveEvent, reject) => {
@@ -87,14 +101,22 @@ export async function startServiceProcess(name: string, env: Record<string, stri
       };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        reject(new Error(`${name}: no matching log event within ${waitMs} ms; stderr: ${stderr}; last events: ${JSON.stringify(events.slice(-5))}`));
+        reject(
+          new Error(
+            `${name}: no matching log event within ${waitMs} ms; stderr: ${stderr}; last events: ${JSON.stringify(events.slice(-5))}`,
+          ),
+        );
       }, waitMs);
       waiters.add(waiter);
       void exited.then(({ code, signal }) => {
         if (!waiters.has(waiter)) return;
         waiters.delete(waiter);
         clearTimeout(timer);
-        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before the expected log event; stderr: ${stderr}`));
+        reject(
+          new Error(
+            `${name} exited (code ${code}, signal ${signal}) before the expected log event; stderr: ${stderr}`,
+          ),
+        );
       });
     });
   };
@@ -115,7 +137,8 @@ export async function startServiceProcess(name: string, env: Record<string, stri
 
 /** Stops a service process (SIGKILL after SIGTERM had its chance) and waits for it to exit. */
 export async function stopServiceProcess(service: ServiceProcess | undefined): Promise<void> {
-  if (service === undefined || service.child.exitCode !== null || service.child.signalCode !== null) return;
+  if (service === undefined || service.child.exitCode !== null || service.child.signalCode !== null)
+    return;
   service.child.kill('SIGCONT');
   service.child.kill('SIGTERM');
   const timer = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
@@ -124,7 +147,11 @@ export async function stopServiceProcess(service: ServiceProcess | undefined): P
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -134,17 +161,23 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** The value of one sample of a Prometheus text exposition, 0 when absent. */
-export async function metricValue(metricsUrl: string, name: string, labels: Record<string, string>): Promise<number> {
+export async function metricValue(
+  metricsUrl: string,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
 }

@@ -6,8 +6,10 @@ const AGENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Why `id` is not a valid connector or tunneler id, or undefined when it is. */
 export function agentIdProblem(id: unknown, field: string): string | undefined {
-  if (typeof id !== 'string' || id === '') return `${field} is required: a connector or tunneler id such as "connector-01"`;
-  if (!AGENT_ID.test(id) || id === '.' || id === '..') return `${field} ${JSON.stringify(id.slice(0, 140))} must be 1-128 characters of A-Z a-z 0-9 . _ - (it becomes a SPIFFE ID path segment)`;
+  if (typeof id !== 'string' || id === '')
+    return `${field} is required: a connector or tunneler id such as "connector-01"`;
+  if (!AGENT_ID.test(id) || id === '.' || id === '..')
+    return `${field} ${JSON.stringify(id.slice(0, 140))} must be 1-128 characters of A-Z a-z 0-9 . _ - (it becomes a SPIFFE ID path segment)`;
   return undefined;
 }
 

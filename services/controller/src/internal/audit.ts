@@ -14,10 +14,24 @@ export interface AuditLog {
   record(entry: AuditEntry): Promise<AuditRecord | undefined>;
 }
 
-export function createAuditLog(store: ControllerStore, logger: pino.Logger, clock: () => Date): AuditLog {
+export function createAuditLog(
+  store: ControllerStore,
+  logger: pino.Logger,
+  clock: () => Date,
+): AuditLog {
   const log = (record: NewAuditRecord): void => {
     const level = record.outcome === 'refused' ? 'warn' : 'info';
-    logger[level]({ event: 'audit', action: record.action, outcome: record.outcome, actor: record.actor, subject: record.subject, details: record.details }, 'audit');
+    logger[level](
+      {
+        event: 'audit',
+        action: record.action,
+        outcome: record.outcome,
+        actor: record.actor,
+        subject: record.subject,
+        details: record.details,
+      },
+      'audit',
+    );
   };
   const entry = (e: AuditEntry): NewAuditRecord => ({ ...e, at: clock().getTime() });
   return {
@@ -29,7 +43,10 @@ export function createAuditLog(store: ControllerStore, logger: pino.Logger, cloc
       try {
         return await store.appendAudit(record);
       } catch (err) {
-        logger.error({ event: 'audit.store_failed', action: record.action, err }, 'audit.store_failed');
+        logger.error(
+          { event: 'audit.store_failed', action: record.action, err },
+          'audit.store_failed',
+        );
         return undefined;
       }
     },

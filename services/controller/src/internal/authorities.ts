@@ -1,4 +1,14 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import { createCertificateAuthority, loadCertificateAuthority } from '@sigil/pki';
@@ -28,16 +38,42 @@ export interface ControllerAuthorities {
  * written atomically so a crash never leaves half a file). A data dir created for another trust
  * domain, or a key readable by others, is refused.
  */
-export async function loadOrCreateAuthorities(options: { dataDir: string; trustDomain: string; now: Date }): Promise<ControllerAuthorities> {
+export async function loadOrCreateAuthorities(options: {
+  dataDir: string;
+  trustDomain: string;
+  now: Date;
+}): Promise<ControllerAuthorities> {
   const { dataDir, trustDomain } = options;
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (cause) {
-    throw new SigilError('ERR_DATA_DIR_UNUSABLE', `DATA_DIR ${dataDir}: cannot create the directory (${(cause as Error).message})`, { cause, details: { file: dataDir } });
+    throw new SigilError(
+      'ERR_DATA_DIR_UNUSABLE',
+      `DATA_DIR ${dataDir}: cannot create the directory (${(cause as Error).message})`,
+      { cause, details: { file: dataDir } },
+    );
   }
-  const bootstrap = await loadOrCreate(dataDir, DATA_FILES.bootstrapCaCertificate, DATA_FILES.bootstrapCaKey, trustDomain, `${trustDomain} controller bootstrap CA`, options.now);
-  const runtime = await loadOrCreate(dataDir, DATA_FILES.runtimeCaCertificate, DATA_FILES.runtimeCaKey, trustDomain, `${trustDomain} runtime CA`, options.now);
-  return { bootstrap: bootstrap.ca, runtime: runtime.ca, created: bootstrap.created || runtime.created };
+  const bootstrap = await loadOrCreate(
+    dataDir,
+    DATA_FILES.bootstrapCaCertificate,
+    DATA_FILES.bootstrapCaKey,
+    trustDomain,
+    `${trustDomain} controller bootstrap CA`,
+    options.now,
+  );
+  const runtime = await loadOrCreate(
+    dataDir,
+    DATA_FILES.runtimeCaCertificate,
+    DATA_FILES.runtimeCaKey,
+    trustDomain,
+    `${trustDomain} runtime CA`,
+    options.now,
+  );
+  return {
+    bootstrap: bootstrap.ca,
+    runtime: runtime.ca,
+    created: bootstrap.created || runtime.created,
+  };
 }
 
 async function loadOrCreate(
@@ -60,13 +96,21 @@ async function loadOrCreate(
   }
   if (!haveCertificate || !haveKey) {
     const missing = haveCertificate ? keyPath : certificatePath;
-    throw new SigilError('ERR_DATA_DIR_UNUSABLE', `DATA_DIR ${dataDir}: ${missing} is missing but its pair exists; restore it from backup (deleting both creates a new CA that no enrolled agent trusts)`, {
-      details: { file: missing },
-    });
+    throw new SigilError(
+      'ERR_DATA_DIR_UNUSABLE',
+      `DATA_DIR ${dataDir}: ${missing} is missing but its pair exists; restore it from backup (deleting both creates a new CA that no enrolled agent trusts)`,
+      {
+        details: { file: missing },
+      },
+    );
   }
   const mode = statSync(keyPath).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    throw new SigilError('ERR_KEY_PERMISSIONS', `${keyPath} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${keyPath}`, { details: { file: keyPath } });
+    throw new SigilError(
+      'ERR_KEY_PERMISSIONS',
+      `${keyPath} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${keyPath}`,
+      { details: { file: keyPath } },
+    );
   }
   const ca = loadCertificateAuthority({
     certificatePem: readFileSync(certificatePath, 'utf8'),

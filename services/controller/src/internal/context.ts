@@ -34,7 +34,11 @@ export interface ControllerContext {
 /** The runtime trust bundle as sent on the wire. */
 export function trustBundleMessage(ctx: ControllerContext): controlplaneV1.TrustBundle {
   const runtime = ctx.runtime();
-  return { trustDomain: ctx.trustDomain, rootsPem: runtime.bundlePem, version: runtime.bundleVersion };
+  return {
+    trustDomain: ctx.trustDomain,
+    rootsPem: runtime.bundlePem,
+    version: runtime.bundleVersion,
+  };
 }
 
 /** A gRPC status to fail a call with. */

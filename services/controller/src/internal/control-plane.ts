@@ -9,7 +9,10 @@ import { authenticateAgentPeer } from './peer-authentication';
 import type { AgentPeer, PeerAuthContext, RuntimeTrust } from './peer-authentication';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
-type ConnectCall = grpc.ServerDuplexStream<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage>;
+type ConnectCall = grpc.ServerDuplexStream<
+  controlplaneV1.AgentMessage,
+  controlplaneV1.ControllerMessage
+>;
 
 interface Session {
   connectorId: string;
@@ -51,7 +54,10 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     send(session, body, id);
     return id;
   };
-  const approvedList = (connectorId: string): ControllerBody => ({ $case: 'approvedTunnelers', approvedTunnelers: { tunnelerIds: ctx.registry.approvedTunnelers(connectorId) } });
+  const approvedList = (connectorId: string): ControllerBody => ({
+    $case: 'approvedTunnelers',
+    approvedTunnelers: { tunnelerIds: ctx.registry.approvedTunnelers(connectorId) },
+  });
 
   const close = (session: Session, reason: string): void => {
     if (session.closed) return;
@@ -60,11 +66,16 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
       sessions.delete(session.connectorId);
       ctx.registry.setStreaming(session.connectorId, false);
     }
-    ctx.logger.info({ event: 'controlplane.stream_closed', connectorId: session.connectorId, reason }, 'controlplane.stream_closed');
+    ctx.logger.info(
+      { event: 'controlplane.stream_closed', connectorId: session.connectorId, reason },
+      'controlplane.stream_closed',
+    );
   };
 
   /** The authenticated caller, or a refusal already sent. */
-  const peerOf = (call: { getAuthContext(): PeerAuthContext }): AgentPeer | grpc.ServerErrorResponse => {
+  const peerOf = (call: {
+    getAuthContext(): PeerAuthContext;
+  }): AgentPeer | grpc.ServerErrorResponse => {
     const verdict = authenticateAgentPeer(call.getAuthContext(), trust);
     if (verdict.ok) return verdict.peer;
     ctx.metrics.refusals.inc({ reason: verdict.reason });
@@ -75,28 +86,56 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     const body = message.body;
     switch (body?.$case) {
       case 'hello':
-        ctx.registry.connectorSeen(session.connectorId, { privateIp: cleanPrivateIp(body.hello.privateIp), version: cleanVersion(body.hello.version) });
+        ctx.registry.connectorSeen(session.connectorId, {
+          privateIp: cleanPrivateIp(body.hello.privateIp),
+          version: cleanVersion(body.hello.version),
+        });
         return;
       case 'heartbeat': {
         const receivedAt = ctx.clock().getTime();
         const hb = body.heartbeat;
-        ctx.registry.connectorSeen(session.connectorId, { privateIp: cleanPrivateIp(hb.privateIp), version: cleanVersion(hb.version) });
-        if (hb.sentAt > 0) ctx.metrics.heartbeatLatency.observe(Math.max(0, receivedAt - hb.sentAt) / 1000);
-        send(session, { $case: 'heartbeatAck', heartbeatAck: { sequence: hb.sequence, receivedAt } });
+        ctx.registry.connectorSeen(session.connectorId, {
+          privateIp: cleanPrivateIp(hb.privateIp),
+          version: cleanVersion(hb.version),
+        });
+        if (hb.sentAt > 0)
+          ctx.metrics.heartbeatLatency.observe(Math.max(0, receivedAt - hb.sentAt) / 1000);
+        send(session, {
+          $case: 'heartbeatAck',
+          heartbeatAck: { sequence: hb.sequence, receivedAt },
+        });
         return;
       }
       case 'tunnelerHeartbeat': {
         const hb = body.tunnelerHeartbeat;
-        if (!ctx.registry.tunnelerSeen(hb.tunnelerId, session.connectorId, { version: cleanVersion(hb.version) })) {
+        if (
+          !ctx.registry.tunnelerSeen(hb.tunnelerId, session.connectorId, {
+            version: cleanVersion(hb.version),
+          })
+        ) {
           ctx.logger.warn(
-            { event: 'controlplane.tunneler_heartbeat_ignored', connectorId: session.connectorId, tunnelerId: hb.tunnelerId.slice(0, 140), enrolledUnder: ctx.registry.tunnelerConnector(hb.tunnelerId) },
+            {
+              event: 'controlplane.tunneler_heartbeat_ignored',
+              connectorId: session.connectorId,
+              tunnelerId: hb.tunnelerId.slice(0, 140),
+              enrolledUnder: ctx.registry.tunnelerConnector(hb.tunnelerId),
+            },
             'controlplane.tunneler_heartbeat_ignored',
           );
         }
         return;
       }
       case 'ack':
-        ctx.logger.debug({ event: 'controlplane.command_ack', connectorId: session.connectorId, commandId: body.ack.commandId, ok: body.ack.ok, error: body.ack.error }, 'controlplane.command_ack');
+        ctx.logger.debug(
+          {
+            event: 'controlplane.command_ack',
+            connectorId: session.connectorId,
+            commandId: body.ack.commandId,
+            ok: body.ack.ok,
+            error: body.ack.error,
+          },
+          'controlplane.command_ack',
+        );
         return;
       default:
         return;
@@ -109,21 +148,45 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
       if (peer instanceof Error) return void call.emit('error', peer);
       if (peer.kind !== 'connector') {
         ctx.metrics.refusals.inc({ reason: 'wrong_agent_kind' });
-        return void call.emit('error', grpcStatus(grpc.status.PERMISSION_DENIED, `${peer.spiffeId} is a tunneler: only connectors open a control stream`));
+        return void call.emit(
+          'error',
+          grpcStatus(
+            grpc.status.PERMISSION_DENIED,
+            `${peer.spiffeId} is a tunneler: only connectors open a control stream`,
+          ),
+        );
       }
-      if (draining) return void call.emit('error', grpcStatus(grpc.status.UNAVAILABLE, 'the controller is shutting down; reconnect later'));
+      if (draining)
+        return void call.emit(
+          'error',
+          grpcStatus(grpc.status.UNAVAILABLE, 'the controller is shutting down; reconnect later'),
+        );
 
       const session: Session = { connectorId: peer.id, call, closed: false };
       const previous = sessions.get(peer.id);
       if (previous !== undefined) {
-        send(previous, { $case: 'drain', drain: { reason: 'replaced by a newer control stream for the same connector', reconnectAfterMs: 0 } });
+        send(previous, {
+          $case: 'drain',
+          drain: {
+            reason: 'replaced by a newer control stream for the same connector',
+            reconnectAfterMs: 0,
+          },
+        });
         close(previous, 'replaced');
         previous.call.end();
       }
       sessions.set(peer.id, session);
       ctx.registry.setStreaming(peer.id, true);
       ctx.registry.connectorSeen(peer.id, {});
-      ctx.logger.info({ event: 'controlplane.stream_opened', connectorId: peer.id, peer: call.getPeer(), replaced: previous !== undefined }, 'controlplane.stream_opened');
+      ctx.logger.info(
+        {
+          event: 'controlplane.stream_opened',
+          connectorId: peer.id,
+          peer: call.getPeer(),
+          replaced: previous !== undefined,
+        },
+        'controlplane.stream_opened',
+      );
 
       call.on('data', (message: controlplaneV1.AgentMessage) => onMessage(session, message));
       call.on('end', () => {
@@ -143,13 +206,29 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
       if (peer instanceof Error) return callback(peer);
       const refuse = (reason: 'csr_invalid' | 'request_invalid', message: string): void => {
         ctx.metrics.refusals.inc({ reason });
-        void ctx.audit.record({ action: 'renewal.refused', outcome: 'refused', actor: peer.spiffeId, subject: peer.spiffeId, details: { reason, peer: call.getPeer() } });
+        void ctx.audit.record({
+          action: 'renewal.refused',
+          outcome: 'refused',
+          actor: peer.spiffeId,
+          subject: peer.spiffeId,
+          details: { reason, peer: call.getPeer() },
+        });
         callback(grpcStatus(grpc.status.INVALID_ARGUMENT, message));
       };
-      if (call.request.csrPem.trim() === '') return refuse('request_invalid', 'csr_pem is required: a PEM PKCS#10 certificate signing request');
+      if (call.request.csrPem.trim() === '')
+        return refuse(
+          'request_invalid',
+          'csr_pem is required: a PEM PKCS#10 certificate signing request',
+        );
       const now = ctx.clock();
-      ctx.runtime()
-        .ca.signCsr(call.request.csrPem, { spiffeId: peer.spiffeId, ttlSeconds: ctx.lifetimes[peer.kind], profile: 'svid', now })
+      ctx
+        .runtime()
+        .ca.signCsr(call.request.csrPem, {
+          spiffeId: peer.spiffeId,
+          ttlSeconds: ctx.lifetimes[peer.kind],
+          profile: 'svid',
+          now,
+        })
         .then(
           async (issued) => {
             ctx.metrics.renewals.inc({ kind: peer.kind });
@@ -158,14 +237,28 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
               outcome: 'success',
               actor: peer.spiffeId,
               subject: peer.spiffeId,
-              details: { kind: peer.kind, serial: issued.serialNumber, not_after: issued.notAfter.toISOString(), previous_not_after: peer.notAfter.toISOString() },
+              details: {
+                kind: peer.kind,
+                serial: issued.serialNumber,
+                not_after: issued.notAfter.toISOString(),
+                previous_not_after: peer.notAfter.toISOString(),
+              },
             });
-            callback(null, { certificateChainPem: issued.chainPem, trustBundle: trustBundleMessage(ctx), notAfter: issued.notAfter.getTime() });
+            callback(null, {
+              certificateChainPem: issued.chainPem,
+              trustBundle: trustBundleMessage(ctx),
+              notAfter: issued.notAfter.getTime(),
+            });
           },
           (err: unknown) => {
             if (isSigilError(err)) return refuse('csr_invalid', `csr_pem: ${err.message}`);
-            ctx.logger.error({ event: 'renewal.failed', spiffeId: peer.spiffeId, err }, 'renewal.failed');
-            callback(grpcStatus(grpc.status.INTERNAL, 'renewal failed on the controller; see its log'));
+            ctx.logger.error(
+              { event: 'renewal.failed', spiffeId: peer.spiffeId, err },
+              'renewal.failed',
+            );
+            callback(
+              grpcStatus(grpc.status.INTERNAL, 'renewal failed on the controller; see its log'),
+            );
           },
         );
     },
@@ -185,10 +278,13 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     },
     requestRenewal(connectorId) {
       const session = sessions.get(connectorId);
-      return session === undefined ? undefined : command(session, { $case: 'renewNow', renewNow: {} });
+      return session === undefined
+        ? undefined
+        : command(session, { $case: 'renewNow', renewNow: {} });
     },
     broadcastBundle() {
-      for (const session of sessions.values()) command(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) });
+      for (const session of sessions.values())
+        command(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) });
     },
     drain(reason, reconnectAfterMs) {
       draining = true;

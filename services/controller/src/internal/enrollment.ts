@@ -36,33 +36,71 @@ type Rejection = grpc.ServerErrorResponse;
  * controller crash) can retry with the same CSR key and receive the same certificate. A different
  * key never gets a second certificate for the token.
  */
-export function createEnrollmentService(ctx: ControllerContext, onEnrolled: (kind: AgentKind, token: EnrollmentTokenRecord) => void): controlplaneV1.EnrollmentServiceServer {
-  async function enroll(request: controlplaneV1.EnrollRequest, peerAddress: string): Promise<controlplaneV1.EnrollResponse> {
+export function createEnrollmentService(
+  ctx: ControllerContext,
+  onEnrolled: (kind: AgentKind, token: EnrollmentTokenRecord) => void,
+): controlplaneV1.EnrollmentServiceServer {
+  async function enroll(
+    request: controlplaneV1.EnrollRequest,
+    peerAddress: string,
+  ): Promise<controlplaneV1.EnrollResponse> {
     const kind = KINDS.get(request.kind);
     const tokenHash = hashSecret(request.token);
     const actor = `token:${secretHint(tokenHash)}`;
-    const subject = kind === undefined ? request.agentId.slice(0, 140) : agentSpiffeId(ctx.trustDomain, kind, request.agentId.slice(0, 140));
+    const subject =
+      kind === undefined
+        ? request.agentId.slice(0, 140)
+        : agentSpiffeId(ctx.trustDomain, kind, request.agentId.slice(0, 140));
 
-    const refuse = async (reason: TokenRefusalReason | 'csr_invalid' | 'request_invalid', code: grpc.status, message: string): Promise<Rejection> => {
+    const refuse = async (
+      reason: TokenRefusalReason | 'csr_invalid' | 'request_invalid',
+      code: grpc.status,
+      message: string,
+    ): Promise<Rejection> => {
       ctx.metrics.refusals.inc({ reason });
-      await ctx.audit.record({ action: 'enrollment.refused', outcome: 'refused', actor, subject, details: { reason, kind: kind ?? 'unknown', peer: peerAddress } });
+      await ctx.audit.record({
+        action: 'enrollment.refused',
+        outcome: 'refused',
+        actor,
+        subject,
+        details: { reason, kind: kind ?? 'unknown', peer: peerAddress },
+      });
       return grpcStatus(code, message);
     };
 
-    if (kind === undefined) throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, 'kind must be AGENT_KIND_CONNECTOR or AGENT_KIND_TUNNELER');
+    if (kind === undefined)
+      throw await refuse(
+        'request_invalid',
+        grpc.status.INVALID_ARGUMENT,
+        'kind must be AGENT_KIND_CONNECTOR or AGENT_KIND_TUNNELER',
+      );
     const idProblem = agentIdProblem(request.agentId, 'agent_id');
-    if (idProblem !== undefined) throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, idProblem);
-    if (request.csrPem.trim() === '') throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, 'csr_pem is required: a PEM PKCS#10 certificate signing request');
+    if (idProblem !== undefined)
+      throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, idProblem);
+    if (request.csrPem.trim() === '')
+      throw await refuse(
+        'request_invalid',
+        grpc.status.INVALID_ARGUMENT,
+        'csr_pem is required: a PEM PKCS#10 certificate signing request',
+      );
 
     const now = ctx.clock();
     const known = request.token === '' ? undefined : await ctx.store.findToken(tokenHash);
     const early = precheck(known, kind, request.agentId, now.getTime());
-    if (early !== undefined) throw await refuse(early, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
+    if (early !== undefined)
+      throw await refuse(early, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
 
     const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
     let issued: IssuedCertificate;
     try {
-      issued = await ctx.runtime().ca.signCsr(request.csrPem, { spiffeId, ttlSeconds: ctx.lifetimes[kind], profile: 'svid', now });
+      issued = await ctx
+        .runtime()
+        .ca.signCsr(request.csrPem, {
+          spiffeId,
+          ttlSeconds: ctx.lifetimes[kind],
+          profile: 'svid',
+          now,
+        });
     } catch (err) {
       if (!isSigilError(err)) throw err;
       throw await refuse('csr_invalid', grpc.status.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
@@ -72,7 +110,12 @@ export function createEnrollmentService(ctx: ControllerContext, onEnrolled: (kin
       outcome: 'success',
       actor,
       subject: spiffeId,
-      details: { kind, serial: issued.serialNumber, not_after: issued.notAfter.toISOString(), peer: peerAddress },
+      details: {
+        kind,
+        serial: issued.serialNumber,
+        not_after: issued.notAfter.toISOString(),
+        peer: peerAddress,
+      },
     });
     const result = await ctx.store.redeemToken({
       tokenHash,
@@ -87,15 +130,28 @@ export function createEnrollmentService(ctx: ControllerContext, onEnrolled: (kin
       version: cleanVersion(request.version),
       audit,
     });
-    if (result.outcome === 'refused') throw await refuse(result.reason, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
+    if (result.outcome === 'refused')
+      throw await refuse(result.reason, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
     const token = result.token;
     if (result.outcome === 'redeemed') {
       ctx.audit.logged(audit);
       ctx.metrics.enrollments.inc({ kind });
-      ctx.registry.enrolled(kind, { id: request.agentId, connectorId: token.connectorId, privateIp: cleanPrivateIp(request.privateIp), version: cleanVersion(request.version), at: now.getTime() });
+      ctx.registry.enrolled(kind, {
+        id: request.agentId,
+        connectorId: token.connectorId,
+        privateIp: cleanPrivateIp(request.privateIp),
+        version: cleanVersion(request.version),
+        at: now.getTime(),
+      });
       onEnrolled(kind, token);
     } else {
-      await ctx.audit.record({ action: 'enrollment.retried', outcome: 'success', actor, subject: spiffeId, details: { kind, serial: token.certificateSerial, peer: peerAddress } });
+      await ctx.audit.record({
+        action: 'enrollment.retried',
+        outcome: 'success',
+        actor,
+        subject: spiffeId,
+        details: { kind, serial: token.certificateSerial, peer: peerAddress },
+      });
     }
     return {
       spiffeId,
@@ -113,7 +169,9 @@ export function createEnrollmentService(ctx: ControllerContext, onEnrolled: (kin
         (err: unknown) => {
           if (isStatus(err)) return callback(err);
           ctx.logger.error({ event: 'enrollment.failed', err }, 'enrollment.failed');
-          callback(grpcStatus(grpc.status.INTERNAL, 'enrollment failed on the controller; see its log'));
+          callback(
+            grpcStatus(grpc.status.INTERNAL, 'enrollment failed on the controller; see its log'),
+          );
         },
       );
     },
@@ -124,17 +182,28 @@ export function createEnrollmentService(ctx: ControllerContext, onEnrolled: (kin
  * Refuses without signing anything when the token cannot possibly redeem. A used token may still
  * be a retry by the same key (decided after signing, by the store), as long as its certificate is valid.
  */
-function precheck(token: EnrollmentTokenRecord | undefined, kind: AgentKind, agentId: string, now: number): TokenRefusalReason | undefined {
+function precheck(
+  token: EnrollmentTokenRecord | undefined,
+  kind: AgentKind,
+  agentId: string,
+  now: number,
+): TokenRefusalReason | undefined {
   if (token === undefined) return 'token_unknown';
   if (token.kind !== kind || token.agentId !== agentId) return 'token_mismatch';
-  if (token.usedAt !== null) return token.certificateNotAfter !== null && token.certificateNotAfter > now ? undefined : 'token_used';
+  if (token.usedAt !== null)
+    return token.certificateNotAfter !== null && token.certificateNotAfter > now
+      ? undefined
+      : 'token_used';
   if (token.expiresAt <= now) return 'token_expired';
   return undefined;
 }
 
 /** SHA-256 (hex) of the certified public key's SPKI: identifies "the same key" across retries. */
 export function publicKeySha256(certificatePem: string): string {
-  const spki = new X509Certificate(certificatePem).publicKey.export({ type: 'spki', format: 'der' });
+  const spki = new X509Certificate(certificatePem).publicKey.export({
+    type: 'spki',
+    format: 'der',
+  });
   return createHash('sha256').update(spki).digest('hex');
 }
 

@@ -36,9 +36,24 @@ export interface MetricsSources {
 export function createControllerMetrics(sources: MetricsSources): ControllerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sigil_controller_' });
-  const enrollments = new Counter({ name: 'sigil_controller_enrollments_total', help: 'Successful enrollments', labelNames: ['kind'], registers: [registry] });
-  const renewals = new Counter({ name: 'sigil_controller_renewals_total', help: 'Certificates renewed over ControlPlaneService.Renew', labelNames: ['kind'], registers: [registry] });
-  const refusals = new Counter({ name: 'sigil_controller_refusals_total', help: 'Refused enrollments, renewals, control-plane calls and admin requests, by reason', labelNames: ['reason'], registers: [registry] });
+  const enrollments = new Counter({
+    name: 'sigil_controller_enrollments_total',
+    help: 'Successful enrollments',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const renewals = new Counter({
+    name: 'sigil_controller_renewals_total',
+    help: 'Certificates renewed over ControlPlaneService.Renew',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'sigil_controller_refusals_total',
+    help: 'Refused enrollments, renewals, control-plane calls and admin requests, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const heartbeatLatency = new Histogram({
     name: 'sigil_controller_heartbeat_latency_seconds',
     help: 'Heartbeat transit time: arrival at the controller minus the agent send time (sent_at)',

@@ -19,7 +19,8 @@ export interface PeerAuthContext {
 }
 
 /** The verdict on a caller's client certificate. */
-export type PeerVerdict = { ok: true; peer: AgentPeer } | { ok: false; reason: RefusalReason; message: string };
+export type PeerVerdict =
+  { ok: true; peer: AgentPeer } | { ok: false; reason: RefusalReason; message: string };
 
 /** What peer authentication checks against; read on every call so a CA rotation applies at once. */
 export interface RuntimeTrust {
@@ -38,23 +39,37 @@ const NO_CERTIFICATE =
  * it must then be a valid X509-SVID (validateX509Svid at the current time) of an agent identity
  * `spiffe://<td>/connector/<id>` or `spiffe://<td>/tunneler/<id>`.
  */
-export function authenticateAgentPeer(authContext: PeerAuthContext, trust: RuntimeTrust): PeerVerdict {
+export function authenticateAgentPeer(
+  authContext: PeerAuthContext,
+  trust: RuntimeTrust,
+): PeerVerdict {
   const raw = authContext.sslPeerCertificate?.raw;
   if (raw === undefined) return { ok: false, reason: 'svid_missing', message: NO_CERTIFICATE };
   let spiffeId: string;
   let notAfter: Date;
   try {
-    const svid = validateX509Svid([new X509Certificate(raw)], trust.bundlePem(), { trustDomain: trust.trustDomain, at: trust.now() });
+    const svid = validateX509Svid([new X509Certificate(raw)], trust.bundlePem(), {
+      trustDomain: trust.trustDomain,
+      at: trust.now(),
+    });
     spiffeId = svid.spiffeId;
     notAfter = svid.notAfter;
   } catch (err) {
     const why = isSigilError(err) ? err.message : String(err);
-    return { ok: false, reason: 'svid_invalid', message: `client certificate is not a valid runtime X509-SVID: ${why}` };
+    return {
+      ok: false,
+      reason: 'svid_invalid',
+      message: `client certificate is not a valid runtime X509-SVID: ${why}`,
+    };
   }
   const segments = parseSpiffeId(spiffeId).segments;
   const [kind, id] = segments;
   if (segments.length !== 2 || (kind !== 'connector' && kind !== 'tunneler') || id === undefined) {
-    return { ok: false, reason: 'svid_invalid', message: `${spiffeId} is not an agent identity (spiffe://${trust.trustDomain}/connector/<id> or /tunneler/<id>)` };
+    return {
+      ok: false,
+      reason: 'svid_invalid',
+      message: `${spiffeId} is not an agent identity (spiffe://${trust.trustDomain}/connector/<id> or /tunneler/<id>)`,
+    };
   }
   return { ok: true, peer: { spiffeId, kind, id, notAfter } };
 }
@@ -67,10 +82,16 @@ export function authenticateAgentPeer(authContext: PeerAuthContext, trust: Runti
 export function createAgentAuthenticationInterceptor(options: {
   servicePath: string;
   trust: RuntimeTrust;
-  onRefused: (refusal: { reason: RefusalReason; message: string; method: string; peerAddress: string }) => void;
+  onRefused: (refusal: {
+    reason: RefusalReason;
+    message: string;
+    method: string;
+    peerAddress: string;
+  }) => void;
 }): grpc.ServerInterceptor {
   return (methodDescriptor, call) => {
-    if (!methodDescriptor.path.startsWith(options.servicePath)) return new grpc.ServerInterceptingCall(call);
+    if (!methodDescriptor.path.startsWith(options.servicePath))
+      return new grpc.ServerInterceptingCall(call);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
@@ -80,7 +101,12 @@ export function createAgentAuthenticationInterceptor(options: {
               nextMetadata(metadata);
               return;
             }
-            options.onRefused({ reason: verdict.reason, message: verdict.message, method: methodDescriptor.path, peerAddress: call.getPeer() });
+            options.onRefused({
+              reason: verdict.reason,
+              message: verdict.message,
+              method: methodDescriptor.path,
+              peerAddress: call.getPeer(),
+            });
             call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: verdict.message });
           },
         }),

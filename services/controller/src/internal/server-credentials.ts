@@ -28,7 +28,9 @@ export function createMemoryServerCredentials(initial: ServerTlsMaterial): Memor
   let material = initial;
   const caListeners = new Set<CaListener>();
   const identityListeners = new Set<IdentityListener>();
-  const caUpdate = (): grpc.experimental.CaCertificateUpdate => ({ caCertificate: Buffer.from(material.clientCaPem) });
+  const caUpdate = (): grpc.experimental.CaCertificateUpdate => ({
+    caCertificate: Buffer.from(material.clientCaPem),
+  });
   const identityUpdate = (): grpc.experimental.IdentityCertificateUpdate => ({
     certificate: Buffer.from(material.certificateChainPem),
     privateKey: Buffer.from(material.privateKeyPem),
@@ -53,12 +55,17 @@ export function createMemoryServerCredentials(initial: ServerTlsMaterial): Memor
   };
   // grpc-js 1.14 passes its first argument to the IDENTITY slot and the second to the CA slot,
   // whatever the parameter names in its typings say; `false` = client certificate optional.
-  const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(
+    provider,
+    provider,
+    false,
+  );
   return {
     credentials,
     update(next) {
       const caChanged = next.clientCaPem !== undefined && next.clientCaPem !== material.clientCaPem;
-      const identityChanged = next.certificateChainPem !== undefined || next.privateKeyPem !== undefined;
+      const identityChanged =
+        next.certificateChainPem !== undefined || next.privateKeyPem !== undefined;
       material = { ...material, ...next };
       if (caChanged) for (const listener of caListeners) listener(caUpdate());
       if (identityChanged) for (const listener of identityListeners) listener(identityUpdate());

@@ -32,34 +32,65 @@ function invalid(field: string, reason: string): SigilError {
  * hash prefix, never the token). Throws `ERR_TOKEN_REQUEST_INVALID` with `details.field` naming
  * the JSON field at fault.
  */
-export async function issueEnrollmentToken(ctx: ControllerContext, defaultTtlSeconds: number, request: { [K in keyof EnrollmentTokenRequest]?: unknown }): Promise<CreatedEnrollmentToken> {
+export async function issueEnrollmentToken(
+  ctx: ControllerContext,
+  defaultTtlSeconds: number,
+  request: { [K in keyof EnrollmentTokenRequest]?: unknown },
+): Promise<CreatedEnrollmentToken> {
   const { kind, id, connectorId, ttlSeconds } = request;
-  if (kind !== 'connector' && kind !== 'tunneler') throw invalid('kind', 'kind must be "connector" or "tunneler"');
+  if (kind !== 'connector' && kind !== 'tunneler')
+    throw invalid('kind', 'kind must be "connector" or "tunneler"');
   const idProblem = agentIdProblem(id, 'id');
   if (idProblem !== undefined) throw invalid('id', idProblem);
   const now = ctx.clock().getTime();
-  if (kind === 'connector' && connectorId !== undefined) throw invalid('connector_id', 'connector_id is only for tunneler tokens');
+  if (kind === 'connector' && connectorId !== undefined)
+    throw invalid('connector_id', 'connector_id is only for tunneler tokens');
   if (kind === 'tunneler') {
     const problem = agentIdProblem(connectorId, 'connector_id');
-    if (problem !== undefined) throw invalid('connector_id', `${problem} (the connector this tunneler belongs to)`);
+    if (problem !== undefined)
+      throw invalid('connector_id', `${problem} (the connector this tunneler belongs to)`);
     if (!(await ctx.store.isConnectorKnown(connectorId as string, now))) {
-      throw invalid('connector_id', `connector_id "${connectorId as string}" is not a known connector: create its token or enroll it first`);
+      throw invalid(
+        'connector_id',
+        `connector_id "${connectorId as string}" is not a known connector: create its token or enroll it first`,
+      );
     }
   }
-  if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS)) {
-    throw invalid('ttl_seconds', `ttl_seconds must be a whole number from 1 to ${MAX_TOKEN_TTL_SECONDS}`);
+  if (
+    ttlSeconds !== undefined &&
+    (typeof ttlSeconds !== 'number' ||
+      !Number.isInteger(ttlSeconds) ||
+      ttlSeconds < 1 ||
+      ttlSeconds > MAX_TOKEN_TTL_SECONDS)
+  ) {
+    throw invalid(
+      'ttl_seconds',
+      `ttl_seconds must be a whole number from 1 to ${MAX_TOKEN_TTL_SECONDS}`,
+    );
   }
   const token = generateEnrollmentToken();
   const tokenHash = hashSecret(token);
   const expiresAt = now + ((ttlSeconds as number | undefined) ?? defaultTtlSeconds) * 1000;
-  await ctx.store.createToken({ tokenHash, kind, agentId: id as string, connectorId: kind === 'tunneler' ? (connectorId as string) : null, createdAt: now, expiresAt });
+  await ctx.store.createToken({
+    tokenHash,
+    kind,
+    agentId: id as string,
+    connectorId: kind === 'tunneler' ? (connectorId as string) : null,
+    createdAt: now,
+    expiresAt,
+  });
   const spiffeId = agentSpiffeId(ctx.trustDomain, kind, id as string);
   await ctx.audit.record({
     action: 'admin.token_created',
     outcome: 'success',
     actor: 'admin',
     subject: spiffeId,
-    details: { kind, token: secretHint(tokenHash), expires_at: new Date(expiresAt).toISOString(), ...(kind === 'tunneler' ? { connector_id: connectorId } : {}) },
+    details: {
+      kind,
+      token: secretHint(tokenHash),
+      expires_at: new Date(expiresAt).toISOString(),
+      ...(kind === 'tunneler' ? { connector_id: connectorId } : {}),
+    },
   });
   return { token, expiresAt: new Date(expiresAt), spiffeId };
 }

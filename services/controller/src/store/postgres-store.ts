@@ -3,7 +3,13 @@ import type { PoolClient } from 'pg';
 import { SigilError } from '@sigil/errors';
 import { redactUrl } from '../config';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
-import { auditFromRow, connectorFromRow, TOKEN_COLUMNS, tokenFromRow, tunnelerFromRow } from './rows';
+import {
+  auditFromRow,
+  connectorFromRow,
+  TOKEN_COLUMNS,
+  tokenFromRow,
+  tunnelerFromRow,
+} from './rows';
 import { outcomeOfLostRedemption } from './store';
 import type { AuditRecord, ControllerStore, NewAuditRecord, RedemptionResult } from './store';
 
@@ -36,7 +42,11 @@ const MIGRATION_LOCK_KEY = 0x5_16_11;
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<ControllerStore> {
   const location = redactUrl(options.connectionString);
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
-    throw new SigilError('ERR_CONFIG_INVALID', `PostgreSQL schema "${options.schema}" must be a lower-case identifier`, { details: { schema: options.schema } });
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `PostgreSQL schema "${options.schema}" must be a lower-case identifier`,
+      { details: { schema: options.schema } },
+    );
   }
   const pool = new Pool({
     connectionString: options.connectionString,
@@ -47,11 +57,18 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   try {
-    if (options.schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-    await pool.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+    if (options.schema !== undefined)
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+    );
   } catch (cause) {
     await pool.end().catch(() => undefined);
-    throw new SigilError('ERR_STORE_UNAVAILABLE', `cannot use PostgreSQL at ${location}: ${(cause as Error).message}`, { cause, details: { database: location } });
+    throw new SigilError(
+      'ERR_STORE_UNAVAILABLE',
+      `cannot use PostgreSQL at ${location}: ${(cause as Error).message}`,
+      { cause, details: { database: location } },
+    );
   }
 
   async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -69,15 +86,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     }
   }
 
-  async function appendAudit(client: Pick<PoolClient, 'query'>, record: NewAuditRecord): Promise<AuditRecord> {
-    const { rows } = await client.query('INSERT INTO audit_log (at, action, outcome, actor, subject, details) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *', [
-      record.at,
-      record.action,
-      record.outcome,
-      record.actor,
-      record.subject,
-      JSON.stringify(record.details),
-    ]);
+  async function appendAudit(
+    client: Pick<PoolClient, 'query'>,
+    record: NewAuditRecord,
+  ): Promise<AuditRecord> {
+    const { rows } = await client.query(
+      'INSERT INTO audit_log (at, action, outcome, actor, subject, details) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+      [
+        record.at,
+        record.action,
+        record.outcome,
+        record.actor,
+        record.subject,
+        JSON.stringify(record.details),
+      ],
+    );
     return auditFromRow(rows[0]);
   }
 
@@ -97,7 +120,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
           if ((await appliedVersions(client)).includes(migration.version)) return false;
           await client.query(migration.postgres);
-          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES ($1, $2, $3)`, [migration.version, migration.name, Date.now()]);
+          await client.query(
+            `INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES ($1, $2, $3)`,
+            [migration.version, migration.name, Date.now()],
+          );
           return true;
         });
         if (ran) now.push(migration.version);
@@ -113,20 +139,29 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows[0] === undefined ? undefined : String(rows[0].value);
     },
     async setSetting(key, value) {
-      await pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+      await pool.query(
+        'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [key, value],
+      );
     },
     async createToken(token) {
-      await pool.query('INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        token.tokenHash,
-        token.kind,
-        token.agentId,
-        token.connectorId ?? null,
-        token.createdAt,
-        token.expiresAt,
-      ]);
+      await pool.query(
+        'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [
+          token.tokenHash,
+          token.kind,
+          token.agentId,
+          token.connectorId ?? null,
+          token.createdAt,
+          token.expiresAt,
+        ],
+      );
     },
     async findToken(tokenHash) {
-      const { rows } = await pool.query(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = $1`, [tokenHash]);
+      const { rows } = await pool.query(
+        `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = $1`,
+        [tokenHash],
+      );
       return rows[0] === undefined ? undefined : tokenFromRow(rows[0]);
     },
     async redeemToken(r) {
@@ -138,11 +173,26 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
               SET used_at = $1, public_key_sha256 = $2, certificate_serial = $3, certificate_chain_pem = $4, certificate_not_after = $5
             WHERE token_hash = $6 AND kind = $7 AND agent_id = $8 AND used_at IS NULL AND expires_at > $1
             RETURNING ${TOKEN_COLUMNS}`,
-          [r.now, r.publicKeySha256, r.certificateSerial, r.certificateChainPem, r.certificateNotAfter, r.tokenHash, r.kind, r.agentId],
+          [
+            r.now,
+            r.publicKeySha256,
+            r.certificateSerial,
+            r.certificateChainPem,
+            r.certificateNotAfter,
+            r.tokenHash,
+            r.kind,
+            r.agentId,
+          ],
         );
         if (won.rowCount !== 1) {
-          const { rows } = await client.query(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = $1`, [r.tokenHash]);
-          return outcomeOfLostRedemption(rows[0] === undefined ? undefined : tokenFromRow(rows[0]), r);
+          const { rows } = await client.query(
+            `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = $1`,
+            [r.tokenHash],
+          );
+          return outcomeOfLostRedemption(
+            rows[0] === undefined ? undefined : tokenFromRow(rows[0]),
+            r,
+          );
         }
         const token = tokenFromRow(won.rows[0]);
         if (r.kind === 'connector') {
@@ -172,11 +222,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.length > 0;
     },
     async listConnectors() {
-      const { rows } = await pool.query('SELECT id, private_ip, version, last_seen, enrolled_at FROM connectors ORDER BY id');
+      const { rows } = await pool.query(
+        'SELECT id, private_ip, version, last_seen, enrolled_at FROM connectors ORDER BY id',
+      );
       return rows.map(connectorFromRow);
     },
     async listTunnelers() {
-      const { rows } = await pool.query('SELECT id, connector_id, version, last_seen, enrolled_at FROM tunnelers ORDER BY id');
+      const { rows } = await pool.query(
+        'SELECT id, connector_id, version, last_seen, enrolled_at FROM tunnelers ORDER BY id',
+      );
       return rows.map(tunnelerFromRow);
     },
     async recordActivity(batch) {
@@ -187,7 +241,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
             `UPDATE connectors c SET last_seen = GREATEST(COALESCE(c.last_seen, 0), u.last_seen), version = u.version, private_ip = u.private_ip
                FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u(id, last_seen, version, private_ip)
               WHERE c.id = u.id`,
-            [batch.connectors.map((c) => c.id), batch.connectors.map((c) => c.lastSeen), batch.connectors.map((c) => c.version), batch.connectors.map((c) => c.privateIp)],
+            [
+              batch.connectors.map((c) => c.id),
+              batch.connectors.map((c) => c.lastSeen),
+              batch.connectors.map((c) => c.version),
+              batch.connectors.map((c) => c.privateIp),
+            ],
           );
         }
         if (batch.tunnelers.length > 0) {
@@ -195,7 +254,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
             `UPDATE tunnelers t SET last_seen = GREATEST(COALESCE(t.last_seen, 0), u.last_seen), version = u.version
                FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS u(id, last_seen, version)
               WHERE t.id = u.id`,
-            [batch.tunnelers.map((t) => t.id), batch.tunnelers.map((t) => t.lastSeen), batch.tunnelers.map((t) => t.version)],
+            [
+              batch.tunnelers.map((t) => t.id),
+              batch.tunnelers.map((t) => t.lastSeen),
+              batch.tunnelers.map((t) => t.version),
+            ],
           );
         }
       });

@@ -1,4 +1,10 @@
-import type { AgentKind, AuditRecord, ConnectorRecord, EnrollmentTokenRecord, TunnelerRecord } from './store';
+import type {
+  AgentKind,
+  AuditRecord,
+  ConnectorRecord,
+  EnrollmentTokenRecord,
+  TunnelerRecord,
+} from './store';
 
 // Row mappers shared by both dialects. PostgreSQL returns BIGINT columns as strings, SQLite as
 // numbers; Number() makes both the same.
@@ -38,7 +44,13 @@ export function tokenFromRow(row: Row): EnrollmentTokenRecord {
 }
 
 export function connectorFromRow(row: Row): ConnectorRecord {
-  return { id: String(row.id), privateIp: String(row.private_ip), version: String(row.version), lastSeen: numOrNull(row.last_seen), enrolledAt: num(row.enrolled_at) };
+  return {
+    id: String(row.id),
+    privateIp: String(row.private_ip),
+    version: String(row.version),
+    lastSeen: numOrNull(row.last_seen),
+    enrolledAt: num(row.enrolled_at),
+  };
 }
 
 export function tunnelerFromRow(row: Row): TunnelerRecord {

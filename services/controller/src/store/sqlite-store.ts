@@ -2,9 +2,24 @@ import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/errors';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
-import { auditFromRow, connectorFromRow, TOKEN_COLUMNS, tokenFromRow, tunnelerFromRow } from './rows';
+import {
+  auditFromRow,
+  connectorFromRow,
+  TOKEN_COLUMNS,
+  tokenFromRow,
+  tunnelerFromRow,
+} from './rows';
 import { outcomeOfLostRedemption } from './store';
-import type { ActivityBatch, AuditQuery, AuditRecord, ControllerStore, NewAuditRecord, NewEnrollmentToken, RedemptionResult, TokenRedemption } from './store';
+import type {
+  ActivityBatch,
+  AuditQuery,
+  AuditRecord,
+  ControllerStore,
+  NewAuditRecord,
+  NewEnrollmentToken,
+  RedemptionResult,
+  TokenRedemption,
+} from './store';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -37,40 +52,66 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
   } catch (cause) {
-    throw new SigilError('ERR_STORE_UNAVAILABLE', `cannot open the embedded store ${path}: ${(cause as Error).message}`, { cause, details: { file: path } });
+    throw new SigilError(
+      'ERR_STORE_UNAVAILABLE',
+      `cannot open the embedded store ${path}: ${(cause as Error).message}`,
+      { cause, details: { file: path } },
+    );
   }
-  db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+  );
 
   const stmt = {
     appliedVersions: db.prepare(`SELECT version FROM ${MIGRATIONS_TABLE} ORDER BY version`),
-    recordMigration: db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`),
+    recordMigration: db.prepare(
+      `INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`,
+    ),
   };
   // Statements on tables created by migrations are prepared once the schema exists.
   let lazy: ReturnType<typeof prepareSchemaStatements> | undefined;
-  const s = (): ReturnType<typeof prepareSchemaStatements> => (lazy ??= prepareSchemaStatements(db));
+  const s = (): ReturnType<typeof prepareSchemaStatements> =>
+    (lazy ??= prepareSchemaStatements(db));
 
   const appendAuditSync = (record: NewAuditRecord): AuditRecord => {
-    const row = s().appendAudit.get(record.at, record.action, record.outcome, record.actor, record.subject, JSON.stringify(record.details)) as Row;
+    const row = s().appendAudit.get(
+      record.at,
+      record.action,
+      record.outcome,
+      record.actor,
+      record.subject,
+      JSON.stringify(record.details),
+    ) as Row;
     return auditFromRow(row);
   };
 
   const redeem = db.transaction((r: TokenRedemption): RedemptionResult => {
-    const won = s().redeem.get(r.now, r.publicKeySha256, r.certificateSerial, r.certificateChainPem, r.certificateNotAfter, r.tokenHash, r.kind, r.agentId, r.now) as
-      | Row
-      | undefined;
+    const won = s().redeem.get(
+      r.now,
+      r.publicKeySha256,
+      r.certificateSerial,
+      r.certificateChainPem,
+      r.certificateNotAfter,
+      r.tokenHash,
+      r.kind,
+      r.agentId,
+      r.now,
+    ) as Row | undefined;
     if (won === undefined) {
       const row = s().findToken.get(r.tokenHash) as Row | undefined;
       return outcomeOfLostRedemption(row === undefined ? undefined : tokenFromRow(row), r);
     }
     const token = tokenFromRow(won);
-    if (r.kind === 'connector') s().upsertConnector.run(r.agentId, r.privateIp, r.version, r.now, r.now);
+    if (r.kind === 'connector')
+      s().upsertConnector.run(r.agentId, r.privateIp, r.version, r.now, r.now);
     else s().upsertTunneler.run(r.agentId, token.connectorId ?? '', r.version, r.now, r.now);
     appendAuditSync(r.audit);
     return { outcome: 'redeemed', token };
   });
 
   const recordActivity = db.transaction((batch: ActivityBatch) => {
-    for (const c of batch.connectors) s().touchConnector.run(c.lastSeen, c.version, c.privateIp, c.id);
+    for (const c of batch.connectors)
+      s().touchConnector.run(c.lastSeen, c.version, c.privateIp, c.id);
     for (const t of batch.tunnelers) s().touchTunneler.run(t.lastSeen, t.version, t.id);
   });
 
@@ -103,7 +144,14 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       s().setSetting.run(key, value);
     },
     async createToken(token: NewEnrollmentToken) {
-      s().createToken.run(token.tokenHash, token.kind, token.agentId, token.connectorId ?? null, token.createdAt, token.expiresAt);
+      s().createToken.run(
+        token.tokenHash,
+        token.kind,
+        token.agentId,
+        token.connectorId ?? null,
+        token.createdAt,
+        token.expiresAt,
+      );
     },
     async findToken(tokenHash) {
       const row = s().findToken.get(tokenHash) as Row | undefined;
@@ -128,7 +176,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       return appendAuditSync(record);
     },
     async listAudit(query: AuditQuery) {
-      const rows = s().listAudit.all({ before: query.beforeId ?? null, action: query.action ?? null, limit: query.limit }) as Row[];
+      const rows = s().listAudit.all({
+        before: query.beforeId ?? null,
+        action: query.action ?? null,
+        limit: query.limit,
+      }) as Row[];
       return rows.map(auditFromRow);
     },
     async close() {
@@ -142,8 +194,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
 function prepareSchemaStatements(db: Database.Database) {
   return {
     getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
-    setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    createToken: db.prepare('INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    setSetting: db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+    createToken: db.prepare(
+      'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     findToken: db.prepare(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = ?`),
     redeem: db.prepare(
       `UPDATE enrollment_tokens
@@ -164,11 +220,21 @@ function prepareSchemaStatements(db: Database.Database) {
        UNION ALL SELECT 1 FROM enrollment_tokens WHERE kind = 'connector' AND agent_id = ? AND used_at IS NULL AND expires_at > ?
        LIMIT 1`,
     ),
-    listConnectors: db.prepare('SELECT id, private_ip, version, last_seen, enrolled_at FROM connectors ORDER BY id'),
-    listTunnelers: db.prepare('SELECT id, connector_id, version, last_seen, enrolled_at FROM tunnelers ORDER BY id'),
-    touchConnector: db.prepare('UPDATE connectors SET last_seen = MAX(COALESCE(last_seen, 0), ?), version = ?, private_ip = ? WHERE id = ?'),
-    touchTunneler: db.prepare('UPDATE tunnelers SET last_seen = MAX(COALESCE(last_seen, 0), ?), version = ? WHERE id = ?'),
-    appendAudit: db.prepare('INSERT INTO audit_log (at, action, outcome, actor, subject, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING *'),
+    listConnectors: db.prepare(
+      'SELECT id, private_ip, version, last_seen, enrolled_at FROM connectors ORDER BY id',
+    ),
+    listTunnelers: db.prepare(
+      'SELECT id, connector_id, version, last_seen, enrolled_at FROM tunnelers ORDER BY id',
+    ),
+    touchConnector: db.prepare(
+      'UPDATE connectors SET last_seen = MAX(COALESCE(last_seen, 0), ?), version = ?, private_ip = ? WHERE id = ?',
+    ),
+    touchTunneler: db.prepare(
+      'UPDATE tunnelers SET last_seen = MAX(COALESCE(last_seen, 0), ?), version = ? WHERE id = ?',
+    ),
+    appendAudit: db.prepare(
+      'INSERT INTO audit_log (at, action, outcome, actor, subject, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+    ),
     listAudit: db.prepare(
       `SELECT * FROM audit_log
         WHERE (@before IS NULL OR id < @before) AND (@action IS NULL OR action = @action)

@@ -74,7 +74,8 @@ export interface TokenRedemption {
 }
 
 /** Why a token could not be redeemed (for audit and metrics only: agents all get the same refusal). */
-export type TokenRefusalReason = 'token_unknown' | 'token_expired' | 'token_used' | 'token_mismatch';
+export type TokenRefusalReason =
+  'token_unknown' | 'token_expired' | 'token_used' | 'token_mismatch';
 
 /**
  * The result of {@link ControllerStore.redeemToken}:
@@ -158,15 +159,22 @@ export interface ControllerStore {
 }
 
 /** Chooses the refusal reason for a token row that did not redeem. */
-export function refusalReasonOf(token: EnrollmentTokenRecord | undefined, redemption: Pick<TokenRedemption, 'kind' | 'agentId' | 'now'>): TokenRefusalReason {
+export function refusalReasonOf(
+  token: EnrollmentTokenRecord | undefined,
+  redemption: Pick<TokenRedemption, 'kind' | 'agentId' | 'now'>,
+): TokenRefusalReason {
   if (token === undefined) return 'token_unknown';
-  if (token.kind !== redemption.kind || token.agentId !== redemption.agentId) return 'token_mismatch';
+  if (token.kind !== redemption.kind || token.agentId !== redemption.agentId)
+    return 'token_mismatch';
   if (token.usedAt !== null) return 'token_used';
   return 'token_expired';
 }
 
 /** Decides the outcome for a token that the conditional UPDATE did not redeem. */
-export function outcomeOfLostRedemption(token: EnrollmentTokenRecord | undefined, redemption: TokenRedemption): RedemptionResult {
+export function outcomeOfLostRedemption(
+  token: EnrollmentTokenRecord | undefined,
+  redemption: TokenRedemption,
+): RedemptionResult {
   if (
     token !== undefined &&
     token.usedAt !== null &&

@@ -17,7 +17,12 @@ export function memoryLogger(): { logger: pino.Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       callback();
     },
   });
@@ -39,7 +44,9 @@ export interface ControllerFixture {
 }
 
 /** A controller on 127.0.0.1:0 in a fresh temp DATA_DIR, started. */
-export async function startController(options: Partial<ControllerOptions> = {}): Promise<ControllerFixture> {
+export async function startController(
+  options: Partial<ControllerOptions> = {},
+): Promise<ControllerFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sigil-controller-'));
   const { logger, lines } = memoryLogger();
   const controller = createController({
@@ -64,29 +71,50 @@ export async function startController(options: Partial<ControllerOptions> = {}):
 }
 
 /** Channel credentials that pin `caPem` and optionally present a client certificate. */
-export function channelCredentials(caPem: string, identity?: { chainPem: string; keyPem: string }): grpc.ChannelCredentials {
+export function channelCredentials(
+  caPem: string,
+  identity?: { chainPem: string; keyPem: string },
+): grpc.ChannelCredentials {
   return identity === undefined
     ? grpc.credentials.createSsl(Buffer.from(caPem))
-    : grpc.credentials.createSsl(Buffer.from(caPem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem));
+    : grpc.credentials.createSsl(
+        Buffer.from(caPem),
+        Buffer.from(identity.keyPem),
+        Buffer.from(identity.chainPem),
+      );
 }
 
 /** An Enroll client as an agent builds it: bootstrap trust only, no client certificate. */
-export function enrollmentClient(address: string, caPem: string): controlplaneV1.EnrollmentServiceClient {
+export function enrollmentClient(
+  address: string,
+  caPem: string,
+): controlplaneV1.EnrollmentServiceClient {
   return new controlplaneV1.EnrollmentServiceClient(address, channelCredentials(caPem));
 }
 
-export function controlPlaneClient(address: string, caPem: string, identity?: { chainPem: string; keyPem: string }): controlplaneV1.ControlPlaneServiceClient {
+export function controlPlaneClient(
+  address: string,
+  caPem: string,
+  identity?: { chainPem: string; keyPem: string },
+): controlplaneV1.ControlPlaneServiceClient {
   return new controlplaneV1.ControlPlaneServiceClient(address, channelCredentials(caPem, identity));
 }
 
 /** Promisifies a grpc-js unary call. */
 export function unary<Req, Res>(
-  fn: (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (err: grpc.ServiceError | null, response?: Res) => void) => unknown,
+  fn: (
+    request: Req,
+    metadata: grpc.Metadata,
+    options: Partial<grpc.CallOptions>,
+    callback: (err: grpc.ServiceError | null, response?: Res) => void,
+  ) => unknown,
   request: Req,
   deadlineMs = 10_000,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    fn(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, response) => (err === null ? resolve(response!) : reject(err)));
+    fn(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, response) =>
+      err === null ? resolve(response!) : reject(err),
+    );
   });
 }
 
@@ -104,18 +132,32 @@ export async function csrFor(key: KeyPair): Promise<string> {
 /** Enrolls with a fresh key (or `key`) over the given client. */
 export async function enroll(
   client: controlplaneV1.EnrollmentServiceClient,
-  request: { token: string; kind: 'connector' | 'tunneler'; agentId: string; key?: KeyPair; version?: string; privateIp?: string },
+  request: {
+    token: string;
+    kind: 'connector' | 'tunneler';
+    agentId: string;
+    key?: KeyPair;
+    version?: string;
+    privateIp?: string;
+  },
 ): Promise<EnrolledAgent> {
   const key = request.key ?? (await generateKeyPair('ec-p256'));
   const response = await unary(client.enroll.bind(client), {
     token: request.token,
-    kind: request.kind === 'connector' ? controlplaneV1.AgentKind.AGENT_KIND_CONNECTOR : controlplaneV1.AgentKind.AGENT_KIND_TUNNELER,
+    kind:
+      request.kind === 'connector'
+        ? controlplaneV1.AgentKind.AGENT_KIND_CONNECTOR
+        : controlplaneV1.AgentKind.AGENT_KIND_TUNNELER,
     agentId: request.agentId,
     csrPem: await csrFor(key),
     version: request.version ?? '1.0.0',
     privateIp: request.privateIp ?? '10.0.0.7',
   });
-  return { key, response, identity: { chainPem: response.certificateChainPem, keyPem: key.privateKeyPem } };
+  return {
+    key,
+    response,
+    identity: { chainPem: response.certificateChainPem, keyPem: key.privateKeyPem },
+  };
 }
 
 /** Creates a token through the controller and enrolls with it. */
@@ -125,7 +167,11 @@ export async function enrollNew(
   agentId: string,
   connectorId?: string,
 ): Promise<EnrolledAgent> {
-  const { token } = await controller.createEnrollmentToken({ kind, id: agentId, ...(connectorId === undefined ? {} : { connectorId }) });
+  const { token } = await controller.createEnrollmentToken({
+    kind,
+    id: agentId,
+    ...(connectorId === undefined ? {} : { connectorId }),
+  });
   const client = enrollmentClient(controller.grpcAddress, controller.bootstrapCaPem);
   try {
     return await enroll(client, { token, kind, agentId });
@@ -145,7 +191,11 @@ export async function admin(
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${controller.adminUrl}${path}`, { method: init.method ?? 'GET', headers, ...(body === undefined ? {} : { body }) });
+  const res = await fetch(`${controller.adminUrl}${path}`, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await res.text();
   let json: unknown;
   try {
@@ -164,7 +214,12 @@ export class StreamRecorder {
   error: grpc.ServiceError | undefined;
   ended = false;
 
-  constructor(readonly call: grpc.ClientDuplexStream<controlplaneV1.AgentMessage, controlplaneV1.ControllerMessage>) {
+  constructor(
+    readonly call: grpc.ClientDuplexStream<
+      controlplaneV1.AgentMessage,
+      controlplaneV1.ControllerMessage
+    >,
+  ) {
     call.on('data', (m: controlplaneV1.ControllerMessage) => this.push(m));
     call.on('status', (s: grpc.StatusObject) => {
       this.status = s;
@@ -195,7 +250,10 @@ export class StreamRecorder {
   async until(predicate: () => boolean, what: string): Promise<void> {
     const deadline = Date.now() + 10_000;
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages.map((m) => m.body?.$case))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; got ${JSON.stringify(this.messages.map((m) => m.body?.$case))}`,
+        );
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200).unref();
@@ -204,10 +262,22 @@ export class StreamRecorder {
   }
 
   /** Waits for a message of `kind` beyond the first `after` messages and returns it. */
-  async next<C extends NonNullable<controlplaneV1.ControllerMessage['body']>['$case']>(kind: C, after = 0): Promise<controlplaneV1.ControllerMessage & { body: Extract<controlplaneV1.ControllerMessage['body'], { $case: C }> }> {
+  async next<C extends NonNullable<controlplaneV1.ControllerMessage['body']>['$case']>(
+    kind: C,
+    after = 0,
+  ): Promise<
+    controlplaneV1.ControllerMessage & {
+      body: Extract<controlplaneV1.ControllerMessage['body'], { $case: C }>;
+    }
+  > {
     let found: controlplaneV1.ControllerMessage | undefined;
-    await this.until(() => (found = this.messages.slice(after).find((m) => m.body?.$case === kind)) !== undefined, kind);
-    return found as controlplaneV1.ControllerMessage & { body: Extract<controlplaneV1.ControllerMessage['body'], { $case: C }> };
+    await this.until(
+      () => (found = this.messages.slice(after).find((m) => m.body?.$case === kind)) !== undefined,
+      kind,
+    );
+    return found as controlplaneV1.ControllerMessage & {
+      body: Extract<controlplaneV1.ControllerMessage['body'], { $case: C }>;
+    };
   }
 
   count(kind: string): number {

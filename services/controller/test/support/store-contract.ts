@@ -11,8 +11,17 @@ export interface StoreFixture {
 const T0 = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
 
-function redemption(overrides: Partial<TokenRedemption> & Pick<TokenRedemption, 'tokenHash'>): TokenRedemption {
-  const audit: NewAuditRecord = { at: T0, action: 'enrollment.succeeded', outcome: 'success', actor: 'token:abc', subject: 'spiffe://td/connector/c1', details: {} };
+function redemption(
+  overrides: Partial<TokenRedemption> & Pick<TokenRedemption, 'tokenHash'>,
+): TokenRedemption {
+  const audit: NewAuditRecord = {
+    at: T0,
+    action: 'enrollment.succeeded',
+    outcome: 'success',
+    actor: 'token:abc',
+    subject: 'spiffe://td/connector/c1',
+    details: {},
+  };
   return {
     kind: 'connector',
     agentId: 'c1',
@@ -46,8 +55,18 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       await fixture.cleanup();
     });
 
-    const createToken = (tokenHash: string, extra: Partial<Parameters<ControllerStore['createToken']>[0]> = {}) =>
-      store.createToken({ tokenHash, kind: 'connector', agentId: 'c1', createdAt: T0, expiresAt: T0 + 15 * MINUTE, ...extra });
+    const createToken = (
+      tokenHash: string,
+      extra: Partial<Parameters<ControllerStore['createToken']>[0]> = {},
+    ) =>
+      store.createToken({
+        tokenHash,
+        kind: 'connector',
+        agentId: 'c1',
+        createdAt: T0,
+        expiresAt: T0 + 15 * MINUTE,
+        ...extra,
+      });
 
     it('applies every numbered migration once, and a second migrate applies none', async () => {
       const fresh = await factory();
@@ -73,8 +92,23 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       const result = await store.redeemToken(redemption({ tokenHash: 'h1' }));
       expect(result.outcome).toBe('redeemed');
       const token = await store.findToken('h1');
-      expect(token).toMatchObject({ kind: 'connector', agentId: 'c1', usedAt: T0 + MINUTE, publicKeySha256: 'key-a', certificateSerial: 'serial-a', certificateChainPem: 'CHAIN-A' });
-      expect(await store.listConnectors()).toEqual([{ id: 'c1', privateIp: '10.0.0.5', version: '1.2.3', lastSeen: T0 + MINUTE, enrolledAt: T0 + MINUTE }]);
+      expect(token).toMatchObject({
+        kind: 'connector',
+        agentId: 'c1',
+        usedAt: T0 + MINUTE,
+        publicKeySha256: 'key-a',
+        certificateSerial: 'serial-a',
+        certificateChainPem: 'CHAIN-A',
+      });
+      expect(await store.listConnectors()).toEqual([
+        {
+          id: 'c1',
+          privateIp: '10.0.0.5',
+          version: '1.2.3',
+          lastSeen: T0 + MINUTE,
+          enrolledAt: T0 + MINUTE,
+        },
+      ]);
       const audit = await store.listAudit({ limit: 10 });
       expect(audit.map((a) => a.action)).toEqual(['enrollment.succeeded']);
     });
@@ -82,11 +116,26 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     it('refuses a second redemption by another key, and answers a retry by the same key with the stored certificate', async () => {
       await createToken('h1');
       await store.redeemToken(redemption({ tokenHash: 'h1' }));
-      expect(await store.redeemToken(redemption({ tokenHash: 'h1', publicKeySha256: 'key-b', certificateSerial: 'serial-b', certificateChainPem: 'CHAIN-B' }))).toEqual({
+      expect(
+        await store.redeemToken(
+          redemption({
+            tokenHash: 'h1',
+            publicKeySha256: 'key-b',
+            certificateSerial: 'serial-b',
+            certificateChainPem: 'CHAIN-B',
+          }),
+        ),
+      ).toEqual({
         outcome: 'refused',
         reason: 'token_used',
       });
-      const retry = await store.redeemToken(redemption({ tokenHash: 'h1', certificateSerial: 'serial-retry', certificateChainPem: 'CHAIN-RETRY' }));
+      const retry = await store.redeemToken(
+        redemption({
+          tokenHash: 'h1',
+          certificateSerial: 'serial-retry',
+          certificateChainPem: 'CHAIN-RETRY',
+        }),
+      );
       expect(retry.outcome).toBe('retried');
       expect(retry.outcome === 'retried' && retry.token.certificateChainPem).toBe('CHAIN-A');
       expect(retry.outcome === 'retried' && retry.token.certificateSerial).toBe('serial-a');
@@ -98,15 +147,28 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     it('does not answer a same-key retry once the stored certificate has expired', async () => {
       await createToken('h1');
       await store.redeemToken(redemption({ tokenHash: 'h1' }));
-      expect(await store.redeemToken(redemption({ tokenHash: 'h1', now: T0 + 61 * MINUTE }))).toEqual({ outcome: 'refused', reason: 'token_used' });
+      expect(
+        await store.redeemToken(redemption({ tokenHash: 'h1', now: T0 + 61 * MINUTE })),
+      ).toEqual({ outcome: 'refused', reason: 'token_used' });
     });
 
     it('refuses expired, unknown and mismatched tokens, and a mismatch leaves the token redeemable', async () => {
       await createToken('h1');
-      expect(await store.redeemToken(redemption({ tokenHash: 'h1', now: T0 + 15 * MINUTE }))).toEqual({ outcome: 'refused', reason: 'token_expired' });
-      expect(await store.redeemToken(redemption({ tokenHash: 'nope' }))).toEqual({ outcome: 'refused', reason: 'token_unknown' });
-      expect(await store.redeemToken(redemption({ tokenHash: 'h1', agentId: 'c2' }))).toEqual({ outcome: 'refused', reason: 'token_mismatch' });
-      expect(await store.redeemToken(redemption({ tokenHash: 'h1', kind: 'tunneler' }))).toEqual({ outcome: 'refused', reason: 'token_mismatch' });
+      expect(
+        await store.redeemToken(redemption({ tokenHash: 'h1', now: T0 + 15 * MINUTE })),
+      ).toEqual({ outcome: 'refused', reason: 'token_expired' });
+      expect(await store.redeemToken(redemption({ tokenHash: 'nope' }))).toEqual({
+        outcome: 'refused',
+        reason: 'token_unknown',
+      });
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', agentId: 'c2' }))).toEqual({
+        outcome: 'refused',
+        reason: 'token_mismatch',
+      });
+      expect(await store.redeemToken(redemption({ tokenHash: 'h1', kind: 'tunneler' }))).toEqual({
+        outcome: 'refused',
+        reason: 'token_mismatch',
+      });
       expect((await store.redeemToken(redemption({ tokenHash: 'h1' }))).outcome).toBe('redeemed');
       expect(await store.listConnectors()).toHaveLength(1);
     });
@@ -114,7 +176,15 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     it('lets exactly one of many concurrent redemptions with different keys win', async () => {
       await createToken('h1');
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.redeemToken(redemption({ tokenHash: 'h1', publicKeySha256: `key-${i}`, certificateSerial: `serial-${i}` }))),
+        Array.from({ length: 8 }, (_, i) =>
+          store.redeemToken(
+            redemption({
+              tokenHash: 'h1',
+              publicKeySha256: `key-${i}`,
+              certificateSerial: `serial-${i}`,
+            }),
+          ),
+        ),
       );
       expect(results.filter((r) => r.outcome === 'redeemed')).toHaveLength(1);
       expect(results.filter((r) => r.outcome === 'refused')).toHaveLength(7);
@@ -125,8 +195,22 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       await createToken('c-token');
       await store.redeemToken(redemption({ tokenHash: 'c-token' }));
       await createToken('t-token', { kind: 'tunneler', agentId: 't1', connectorId: 'c1' });
-      expect((await store.redeemToken(redemption({ tokenHash: 't-token', kind: 'tunneler', agentId: 't1' }))).outcome).toBe('redeemed');
-      expect(await store.listTunnelers()).toEqual([{ id: 't1', connectorId: 'c1', version: '1.2.3', lastSeen: T0 + MINUTE, enrolledAt: T0 + MINUTE }]);
+      expect(
+        (
+          await store.redeemToken(
+            redemption({ tokenHash: 't-token', kind: 'tunneler', agentId: 't1' }),
+          )
+        ).outcome,
+      ).toBe('redeemed');
+      expect(await store.listTunnelers()).toEqual([
+        {
+          id: 't1',
+          connectorId: 'c1',
+          version: '1.2.3',
+          lastSeen: T0 + MINUTE,
+          enrolledAt: T0 + MINUTE,
+        },
+      ]);
     });
 
     it('knows a connector that is enrolled or has an unexpired token', async () => {
@@ -143,24 +227,56 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       await createToken('c-token');
       await store.redeemToken(redemption({ tokenHash: 'c-token' }));
       await createToken('t-token', { kind: 'tunneler', agentId: 't1', connectorId: 'c1' });
-      await store.redeemToken(redemption({ tokenHash: 't-token', kind: 'tunneler', agentId: 't1' }));
-      await store.recordActivity({ connectors: [{ id: 'c1', lastSeen: T0 + 5 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' }], tunnelers: [{ id: 't1', lastSeen: T0 + 6 * MINUTE, version: '2.0.1' }] });
-      await store.recordActivity({ connectors: [{ id: 'c1', lastSeen: T0 + 2 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' }], tunnelers: [] });
-      expect(await store.listConnectors()).toEqual([expect.objectContaining({ id: 'c1', lastSeen: T0 + 5 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' })]);
-      expect(await store.listTunnelers()).toEqual([expect.objectContaining({ id: 't1', lastSeen: T0 + 6 * MINUTE, version: '2.0.1' })]);
+      await store.redeemToken(
+        redemption({ tokenHash: 't-token', kind: 'tunneler', agentId: 't1' }),
+      );
+      await store.recordActivity({
+        connectors: [
+          { id: 'c1', lastSeen: T0 + 5 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' },
+        ],
+        tunnelers: [{ id: 't1', lastSeen: T0 + 6 * MINUTE, version: '2.0.1' }],
+      });
+      await store.recordActivity({
+        connectors: [
+          { id: 'c1', lastSeen: T0 + 2 * MINUTE, version: '2.0.0', privateIp: '10.0.0.9' },
+        ],
+        tunnelers: [],
+      });
+      expect(await store.listConnectors()).toEqual([
+        expect.objectContaining({
+          id: 'c1',
+          lastSeen: T0 + 5 * MINUTE,
+          version: '2.0.0',
+          privateIp: '10.0.0.9',
+        }),
+      ]);
+      expect(await store.listTunnelers()).toEqual([
+        expect.objectContaining({ id: 't1', lastSeen: T0 + 6 * MINUTE, version: '2.0.1' }),
+      ]);
     });
 
     it('lists audit records newest first, with limit, paging and an action filter', async () => {
       for (let i = 0; i < 5; i += 1) {
-        await store.appendAudit({ at: T0 + i, action: i % 2 === 0 ? 'a.even' : 'a.odd', outcome: 'success', actor: 'admin', subject: `s${i}`, details: { i, nested: { ok: true } } });
+        await store.appendAudit({
+          at: T0 + i,
+          action: i % 2 === 0 ? 'a.even' : 'a.odd',
+          outcome: 'success',
+          actor: 'admin',
+          subject: `s${i}`,
+          details: { i, nested: { ok: true } },
+        });
       }
       const all = await store.listAudit({ limit: 10 });
       expect(all.map((r) => r.subject)).toEqual(['s4', 's3', 's2', 's1', 's0']);
       expect(all[0]!.details).toEqual({ i: 4, nested: { ok: true } });
       expect(all[0]!.at).toBe(T0 + 4);
       expect((await store.listAudit({ limit: 2 })).map((r) => r.subject)).toEqual(['s4', 's3']);
-      expect((await store.listAudit({ limit: 10, beforeId: all[1]!.id })).map((r) => r.subject)).toEqual(['s2', 's1', 's0']);
-      expect((await store.listAudit({ limit: 10, action: 'a.odd' })).map((r) => r.subject)).toEqual(['s3', 's1']);
+      expect(
+        (await store.listAudit({ limit: 10, beforeId: all[1]!.id })).map((r) => r.subject),
+      ).toEqual(['s2', 's1', 's0']);
+      expect((await store.listAudit({ limit: 10, action: 'a.odd' })).map((r) => r.subject)).toEqual(
+        ['s3', 's1'],
+      );
     });
 
     it('keeps everything across close and reopen', async () => {
