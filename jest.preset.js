@@ -1,5 +1,5 @@
-// Shared Jest settings for every package and service. Workspace packages are
-// resolved to their TypeScript sources so a test never runs against stale dist/.
+// Shared Jest settings for every package, service and end-to-end suite. Workspace packages and
+// services are resolved to their TypeScript sources so a test never runs against stale dist/.
 const path = require('node:path');
 
 const root = __dirname;
@@ -16,6 +16,8 @@ module.exports = function preset(dir) {
     },
     moduleNameMapper: {
       '^@sigil/proto$': path.join(root, 'proto/src/index.ts'),
+      '^@sigil/(controller|connector|tunneler|identity-service|user-service|content-service)$':
+        path.join(root, 'services/$1/src/index.ts'),
       '^@sigil/([a-z0-9-]+)$': path.join(root, 'packages/$1/src/index.ts'),
     },
     testTimeout: 30000,

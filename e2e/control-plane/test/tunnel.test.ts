@@ -18,8 +18,8 @@ import {
   waitFor,
   type ControlPlaneFixture,
   type RunningConnector,
-} from '../../connector/test/support/control-plane';
-import { startTunnelerPart, type TunnelerPart } from '../src';
+} from './support/control-plane';
+import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
 
 describe('tunnelers behind a connector', () => {
   let fx: ControlPlaneFixture;

@@ -1,10 +1,11 @@
 // End-to-end fixtures for the agents: a real controller on 127.0.0.1 (in this process, embedded
-// store in a temp dir, started with the controller's own test fixture), and connectors/tunnelers
-// started as the bins start them, from a typed config parsed from an env object. The tunneler
-// tests use these too.
+// store in a temp dir, built from the controller's public API), and connectors/tunnelers started
+// as the bins start them, from a typed config parsed from an env object.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type { Registry } from 'prom-client';
 import {
   resolveAgentConfig,
@@ -15,17 +16,59 @@ import {
   type AgentRuntimeOptions,
 } from '@sigil/agent';
 import { createCertificateAuthority } from '@sigil/pki';
-import type { Controller, ControllerOptions } from '../../../controller/src';
-import {
-  memoryLogger,
-  startController,
-  type ControllerFixture,
-} from '../../../controller/test/support/fixtures';
-import { startConnectorPart, type ConnectorPart } from '../../src';
+import { startConnectorPart, type ConnectorPart } from '@sigil/connector';
+import { createController, type Controller, type ControllerOptions } from '@sigil/controller';
 
 export type RunningConnector = RunningAgent<ConnectorPart>;
 
 export const VERSION = '0.1.0-test';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+/** A logger whose JSON lines are kept in memory, so tests can check what was (not) logged. */
+export function memoryLogger(): { logger: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+interface ControllerFixture {
+  controller: Controller;
+  lines: string[];
+  /** Stops the controller; its data dir stays (the control-plane fixture owns it). */
+  cleanup(): Promise<void>;
+}
+
+/** A controller on 127.0.0.1:0 (unless `options` say otherwise) in `options.dataDir`, started. */
+async function startController(
+  options: Partial<ControllerOptions> & { dataDir: string },
+): Promise<ControllerFixture> {
+  const { logger, lines } = memoryLogger();
+  const controller = createController({
+    trustDomain: 'test.sigil',
+    controllerListenAddress: '127.0.0.1:0',
+    adminListenAddress: '127.0.0.1:0',
+    adminToken: ADMIN_TOKEN,
+    logger,
+    ...options,
+  });
+  await controller.start();
+  return {
+    controller,
+    lines,
+    cleanup: () => controller.stop({ graceMs: 500 }),
+  };
+}
 
 /** Polls `probe` every 25 ms until it returns a truthy value; fails after `timeoutMs` naming `what`. */
 export async function waitFor<T>(
@@ -104,7 +147,7 @@ export async function startControlPlane(
 ): Promise<ControlPlaneFixture> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'sigil-agent-e2e-'));
   const dataDir = path.join(scratch, 'controller');
-  const controllerOptions: Partial<ControllerOptions> = {
+  const controllerOptions: Partial<ControllerOptions> & { dataDir: string } = {
     trustDomain: 'e2e.sigil',
     ...options,
     dataDir,
