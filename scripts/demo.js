@@ -470,6 +470,8 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// A closed terminal stops the demo as cleanly as Ctrl-C does.
+process.on('SIGHUP', () => void shutdown(0));
 
 async function main() {
   ensureBuilt();
