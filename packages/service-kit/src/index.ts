@@ -29,6 +29,7 @@ export { renderPolicyTemplate } from './policy-template';
 // For tests and tooling: identity files in the cert-manager layout, the env naming them, a test bench.
 export { writeIdentityFiles, identityEnv } from './identity-files';
 export { createTestBench } from './test-bench';
+export { createMemoryLogger } from './memory-logger';
 
 export type { LoggerOptions, LogLevel } from './logger';
 export type { ListenAddress } from './listen-address';
@@ -61,3 +62,4 @@ export type { Page, PageRequest, PaginateOptions } from './pagination';
 export type { PolicyTemplateVariables } from './policy-template';
 export type { IdentityFiles, IdentityPem } from './identity-files';
 export type { TestBench, TestBenchOptions } from './test-bench';
+export type { MemoryLogger } from './memory-logger';

@@ -4,8 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
+import { createMemoryLogger } from '@sigil/service-kit';
 import type { Registry } from 'prom-client';
 import {
   resolveAgentConfig,
@@ -25,23 +24,6 @@ export const VERSION = '0.1.0-test';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
-/** A logger whose JSON lines are kept in memory, so tests can check what was (not) logged. */
-export function memoryLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(
-        ...chunk
-          .toString('utf8')
-          .split('\n')
-          .filter((l) => l !== ''),
-      );
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
 interface ControllerFixture {
   controller: Controller;
   lines: string[];
@@ -53,7 +35,7 @@ interface ControllerFixture {
 async function startController(
   options: Partial<ControllerOptions> & { dataDir: string },
 ): Promise<ControllerFixture> {
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = createMemoryLogger();
   const controller = createController({
     trustDomain: 'test.sigil',
     controllerListenAddress: '127.0.0.1:0',
@@ -154,7 +136,7 @@ export async function startControlPlane(
   };
   let current: ControllerFixture = await startController(controllerOptions);
   let address = current.controller.grpcAddress;
-  const agentLog = memoryLogger();
+  const agentLog = createMemoryLogger();
   const tracked: { stop(): Promise<void> }[] = [];
   let stateDirs = 0;
 

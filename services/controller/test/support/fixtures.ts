@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { createMemoryLogger } from '@sigil/service-kit';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
 import { createCertificateSigningRequest, generateKeyPair } from '@sigil/pki';
 import type { KeyPair } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
@@ -11,23 +10,6 @@ import { createController } from '../../src/controller';
 import type { Controller, ControllerOptions } from '../../src/controller';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
-
-/** A logger whose JSON lines are kept in memory, so tests can check what was (not) logged. */
-export function memoryLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(
-        ...chunk
-          .toString('utf8')
-          .split('\n')
-          .filter((l) => l !== ''),
-      );
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 /** A mutable clock for controllers under test. */
 export function testClock(start = new Date()): { now: () => Date; advance: (ms: number) => void } {
@@ -48,7 +30,7 @@ export async function startController(
   options: Partial<ControllerOptions> = {},
 ): Promise<ControllerFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sigil-controller-'));
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = createMemoryLogger();
   const controller = createController({
     trustDomain: 'test.sigil',
     controllerListenAddress: '127.0.0.1:0',
