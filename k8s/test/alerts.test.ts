@@ -9,7 +9,7 @@ import { createServerInterceptors, loadAuthorizationPolicy } from '@sigil/interc
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
-import { renderKustomization } from './internal/kustomize';
+import { loadRendered } from './internal/rendered';
 import { K8S_ROOT } from './internal/layout';
 import { headingAnchors } from './internal/markdown';
 import type { Loose } from './internal/loose';
@@ -149,7 +149,7 @@ test('every metric and label an alert uses is registered by the code (or is cert
 
 test('the expiry thresholds fit the SVID lifetimes of every overlay', () => {
   const svids = (dir: string): Loose[] =>
-    renderKustomization(join(K8S_ROOT, dir)).filter(
+    loadRendered(dir).filter(
       (o) =>
         o.kind === 'Certificate' && o.metadata.labels?.['app.kubernetes.io/component'] === 'svid',
     );

@@ -1,19 +1,18 @@
-// Renders every kustomization of k8s/ offline, validates each object against its Kubernetes or
-// cert-manager schema, and runs Sigil's rules on every deployable render.
-import { join } from 'node:path';
+// Reads the committed kubectl-kustomize render of every kustomization of k8s/ (k8s/rendered/),
+// validates each object against its Kubernetes or cert-manager schema, and runs Sigil's rules on
+// every deployable render.
 import { evaluatePolicy, loadAuthorizationPolicy } from '@sigil/interceptors';
 import { parse as parseYaml } from 'yaml';
 import { grpcMethodPaths } from './internal/grpc-methods';
 import { describeObject } from './internal/kinds';
 import type { KubernetesObject } from './internal/kinds';
-import { renderKustomization } from './internal/kustomize';
-import { K8S_ROOT, KUSTOMIZATIONS, findKustomizations } from './internal/layout';
+import { loadRendered } from './internal/rendered';
+import { KUSTOMIZATIONS, findKustomizations } from './internal/layout';
 import { checkManifests, parseGoDuration } from './internal/rules';
 import { validateSchemas } from './internal/schema';
 import type { Loose } from './internal/loose';
 
 const grpcMethods = grpcMethodPaths();
-const render = (dir: string): KubernetesObject[] => renderKustomization(join(K8S_ROOT, dir));
 const find = (objects: readonly KubernetesObject[], kind: string, name: string): Loose => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (found === undefined) throw new Error(`no ${kind}/${name}`);
@@ -35,7 +34,7 @@ test('the gRPC method list comes from @sigil/proto', () => {
 });
 
 describe.each(KUSTOMIZATIONS)('$dir', ({ dir, profile }) => {
-  const objects = render(dir);
+  const objects = loadRendered(dir);
 
   test('renders objects with unique identities', () => {
     expect(objects.length).toBeGreaterThan(0);
@@ -55,8 +54,8 @@ describe.each(KUSTOMIZATIONS)('$dir', ({ dir, profile }) => {
 });
 
 describe('overlays', () => {
-  const dev = render('overlays/dev');
-  const prod = render('overlays/prod');
+  const dev = loadRendered('overlays/dev');
+  const prod = loadRendered('overlays/prod');
 
   test.each([
     ['dev', dev, 'sigil.example', 1, '1h'],

@@ -1,20 +1,18 @@
 // Sigil's manifest rules must catch what they claim to: each case breaks one thing in a copy of
 // a real render and expects the rule (and message) that names it.
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { grpcMethodPaths } from './internal/grpc-methods';
 import type { KubernetesObject } from './internal/kinds';
-import { renderKustomization } from './internal/kustomize';
-import { K8S_ROOT } from './internal/layout';
+import { loadRendered } from './internal/rendered';
 import { checkManifests, parseGoDuration, parseQuantity } from './internal/rules';
 import type { RuleId, RuleOptions } from './internal/rules';
 import type { Loose } from './internal/loose';
 
 const grpcMethods = grpcMethodPaths();
 const renders = {
-  dev: renderKustomization(join(K8S_ROOT, 'overlays/dev')),
-  prod: renderKustomization(join(K8S_ROOT, 'overlays/prod')),
-  'control-plane': renderKustomization(join(K8S_ROOT, 'control-plane')),
+  dev: loadRendered('overlays/dev'),
+  prod: loadRendered('overlays/prod'),
+  'control-plane': loadRendered('control-plane'),
 };
 
 function get(objects: KubernetesObject[], kind: string, name: string): Loose {

@@ -1,12 +1,10 @@
 // Schema validation must reject what the API server would: a broken copy of a real render.
-import { join } from 'node:path';
 import type { KubernetesObject } from './internal/kinds';
-import { renderKustomization } from './internal/kustomize';
-import { K8S_ROOT } from './internal/layout';
+import { loadRendered } from './internal/rendered';
 import { validateSchemas } from './internal/schema';
 import type { Loose } from './internal/loose';
 
-const dev = renderKustomization(join(K8S_ROOT, 'overlays/dev'));
+const dev = loadRendered('overlays/dev');
 const get = (objects: KubernetesObject[], kind: string, name: string): Loose =>
   objects.find((o) => o.kind === kind && o.metadata.name === name)!;
 

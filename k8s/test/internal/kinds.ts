@@ -1,5 +1,5 @@
-// The object kinds Sigil's manifests may contain, with what the renderer and the validator need
-// to know about each. A kind missing here is refused by both: adding one is a deliberate act.
+// The object kinds Sigil's manifests may contain, each with its schema validator. A kind missing
+// here is refused by the schema check: adding one is a deliberate act.
 import {
   Certificate,
   ClusterIssuer,
@@ -33,14 +33,6 @@ export interface KubernetesObject {
 
 /** What we know about one kind. */
 export interface KindInfo {
-  /** Whether objects of this kind live in a namespace. */
-  namespaced: boolean;
-  /**
-   * Whether kustomize has the kind's OpenAPI schema built in. Kinds it does not know (custom
-   * resources) are treated by kustomize as namespaced, and their lists are merged without
-   * patch merge keys.
-   */
-  kustomizeKnowsSchema: boolean;
   /** Validates an object against the kind's schema; throws with every violation listed. */
   validate(object: unknown): void;
 }
@@ -49,60 +41,24 @@ interface Validatable {
   validate(): void;
 }
 
-function validator(Model: new (data: never) => Validatable): (object: unknown) => void {
-  return (object) => new Model(object as never).validate();
+function validator(Model: new (data: never) => Validatable): KindInfo {
+  return { validate: (object) => new Model(object as never).validate() };
 }
 
 const KINDS: Readonly<Record<string, KindInfo>> = {
-  'v1/ConfigMap': { namespaced: true, kustomizeKnowsSchema: true, validate: validator(ConfigMap) },
-  'v1/Namespace': { namespaced: false, kustomizeKnowsSchema: true, validate: validator(Namespace) },
-  'v1/PersistentVolumeClaim': {
-    namespaced: true,
-    kustomizeKnowsSchema: true,
-    validate: validator(PersistentVolumeClaim),
-  },
-  'v1/Service': { namespaced: true, kustomizeKnowsSchema: true, validate: validator(Service) },
-  'v1/ServiceAccount': {
-    namespaced: true,
-    kustomizeKnowsSchema: true,
-    validate: validator(ServiceAccount),
-  },
-  'apps/v1/Deployment': {
-    namespaced: true,
-    kustomizeKnowsSchema: true,
-    validate: validator(Deployment),
-  },
-  'apps/v1/StatefulSet': {
-    namespaced: true,
-    kustomizeKnowsSchema: true,
-    validate: validator(StatefulSet),
-  },
-  'batch/v1/Job': { namespaced: true, kustomizeKnowsSchema: true, validate: validator(Job) },
-  'networking.k8s.io/v1/NetworkPolicy': {
-    namespaced: true,
-    kustomizeKnowsSchema: true,
-    validate: validator(NetworkPolicy),
-  },
-  'policy/v1/PodDisruptionBudget': {
-    namespaced: true,
-    kustomizeKnowsSchema: true,
-    validate: validator(PodDisruptionBudget),
-  },
-  'cert-manager.io/v1/Certificate': {
-    namespaced: true,
-    kustomizeKnowsSchema: false,
-    validate: validator(Certificate),
-  },
-  'cert-manager.io/v1/Issuer': {
-    namespaced: true,
-    kustomizeKnowsSchema: false,
-    validate: validator(Issuer),
-  },
-  'cert-manager.io/v1/ClusterIssuer': {
-    namespaced: false,
-    kustomizeKnowsSchema: false,
-    validate: validator(ClusterIssuer),
-  },
+  'v1/ConfigMap': validator(ConfigMap),
+  'v1/Namespace': validator(Namespace),
+  'v1/PersistentVolumeClaim': validator(PersistentVolumeClaim),
+  'v1/Service': validator(Service),
+  'v1/ServiceAccount': validator(ServiceAccount),
+  'apps/v1/Deployment': validator(Deployment),
+  'apps/v1/StatefulSet': validator(StatefulSet),
+  'batch/v1/Job': validator(Job),
+  'networking.k8s.io/v1/NetworkPolicy': validator(NetworkPolicy),
+  'policy/v1/PodDisruptionBudget': validator(PodDisruptionBudget),
+  'cert-manager.io/v1/Certificate': validator(Certificate),
+  'cert-manager.io/v1/Issuer': validator(Issuer),
+  'cert-manager.io/v1/ClusterIssuer': validator(ClusterIssuer),
 };
 
 /** The registry key of an object's kind: `<apiVersion>/<kind>`. */
@@ -115,17 +71,6 @@ export function kindInfo(
   object: Pick<KubernetesObject, 'apiVersion' | 'kind'>,
 ): KindInfo | undefined {
   return KINDS[kindKey(object)];
-}
-
-/** The API group of an apiVersion (`apps/v1` -> `apps`, `v1` -> ``). */
-export function apiGroup(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1 ? '' : apiVersion.slice(0, slash);
-}
-
-/** The version part of an apiVersion (`apps/v1` -> `v1`). */
-export function apiVersionOnly(apiVersion: string): string {
-  return apiVersion.slice(apiVersion.indexOf('/') + 1);
 }
 
 /** `Kind/namespace/name` (or `Kind/name` when cluster-scoped): how messages name an object. */
