@@ -69,7 +69,9 @@ function main(argv) {
     );
     return 2;
   }
-  const expected = new Map(findKustomizations().map((dir) => [`${dir.replaceAll('/', '-')}.yaml`, render(dir)]));
+  const expected = new Map(
+    findKustomizations().map((dir) => [`${dir.replaceAll('/', '-')}.yaml`, render(dir)]),
+  );
   if (!check) {
     fs.rmSync(out, { recursive: true, force: true });
     fs.mkdirSync(out, { recursive: true });

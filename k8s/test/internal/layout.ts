@@ -24,7 +24,10 @@ export const KUSTOMIZATIONS: readonly KustomizationUnderTest[] = [
 export function findKustomizations(dir = K8S_ROOT): string[] {
   const found: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory() && !['node_modules', 'test', 'rendered', 'scripts'].includes(entry.name))
+    if (
+      entry.isDirectory() &&
+      !['node_modules', 'test', 'rendered', 'scripts'].includes(entry.name)
+    )
       found.push(...findKustomizations(join(dir, entry.name)));
     else if (entry.isFile() && entry.name === 'kustomization.yaml')
       found.push(relative(K8S_ROOT, dir));

@@ -148,7 +148,6 @@ export function checkServiceWorkload(ctx: Context, workload: WorkloadObject): vo
   }
 }
 
-
 export function checkUpstream(
   ctx: Context,
   workload: WorkloadObject,
