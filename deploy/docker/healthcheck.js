@@ -3,6 +3,7 @@
 //   node /opt/sigil/healthcheck.js <VARIABLE> <default host:port>
 // Exit 0 when healthy, 1 otherwise (what HEALTHCHECK expects). Node 20's fetch: no curl in the image.
 'use strict';
+/* global fetch, AbortSignal -- Node 20 globals */
 
 const [variable, fallback] = process.argv.slice(2);
 const address = process.env[variable] || fallback;

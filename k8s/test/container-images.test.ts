@@ -2,7 +2,10 @@
 // the repository root as build context. Where a builder runs and can pull the base image, each is
 // built and its user inspected; everywhere, each Dockerfile's structure is checked, and the output
 // says which of the two ran.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   checkDockerfile,
@@ -129,6 +132,39 @@ describe.each(IMAGES)('deploy/docker/%s/Dockerfile', (name) => {
         String(port?.containerPort),
       ]);
     }
+  });
+});
+
+describe('deploy/docker/healthcheck.js, the HEALTHCHECK of every image', () => {
+  let status = 200;
+  const server = createServer((request, response) => {
+    response.statusCode = request.url === '/healthz' ? status : 404;
+    response.end();
+  });
+  beforeAll(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)));
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const healthcheck = (env: Record<string, string>, fallback: string): Promise<number | null> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [join(DOCKER_DIR, 'healthcheck.js'), 'METRICS_LISTEN_ADDR', fallback],
+        { env: { ...process.env, ...env }, timeout: 10_000 },
+        (error) => resolve(error === null ? 0 : ((error as { code?: number }).code ?? null)),
+      );
+    });
+  const port = (): number => (server.address() as AddressInfo).port;
+
+  test('healthy: exit 0, on the port of the variable or of the default', async () => {
+    status = 200;
+    expect(await healthcheck({ METRICS_LISTEN_ADDR: `0.0.0.0:${port()}` }, '0.0.0.0:1')).toBe(0);
+    expect(await healthcheck({ METRICS_LISTEN_ADDR: '' }, `0.0.0.0:${port()}`)).toBe(0);
+  });
+
+  test('unhealthy or not listening: exit 1', async () => {
+    status = 503;
+    expect(await healthcheck({ METRICS_LISTEN_ADDR: `0.0.0.0:${port()}` }, '0.0.0.0:1')).toBe(1);
+    expect(await healthcheck({ METRICS_LISTEN_ADDR: '127.0.0.1:1' }, '0.0.0.0:1')).toBe(1);
   });
 });
 
