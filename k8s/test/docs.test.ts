@@ -1,4 +1,4 @@
-// The operator docs link correctly: every link into k8s/ names a file or directory that exists,
+// The operator docs link correctly: every link into k8s/ or deploy/ names a file or directory that exists,
 // and every anchor into the integration guide, troubleshooting and alerts pages lands on a heading.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -6,7 +6,8 @@ import { K8S_ROOT } from './internal/layout';
 import { headingAnchors } from './internal/markdown';
 
 const DOCS = join(K8S_ROOT, '..', 'docs');
-const OWN_DOCS = ['integration-guide.md', 'troubleshooting.md', 'alerts.md'];
+const OWN_DOCS = ['integration-guide.md', 'troubleshooting.md', 'alerts.md', 'containers.md'];
+const ROOT = join(K8S_ROOT, '..');
 
 test.each(OWN_DOCS)(
   'docs/%s: links into k8s/ and anchors into the operator docs resolve',
@@ -21,6 +22,8 @@ test.each(OWN_DOCS)(
       const target = path === '' ? join(DOCS, doc) : resolve(dirname(join(DOCS, doc)), path);
       if (
         target.startsWith(K8S_ROOT) ||
+        target.startsWith(join(ROOT, 'deploy')) ||
+        target === join(ROOT, '.dockerignore') ||
         OWN_DOCS.some((d) => target === join(DOCS, d)) ||
         target.startsWith(join(DOCS, 'alerts'))
       ) {
