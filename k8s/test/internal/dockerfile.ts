@@ -100,7 +100,7 @@ function isExecForm(args: string): boolean {
 }
 
 /** Every rule the Dockerfile breaks, one message each (`line N: ...`); empty when it passes. */
-export function checkDockerfile(text: string, expect: ImageExpectations): string[] {
+export function checkDockerfile(text: string, image: ImageExpectations): string[] {
   const problems: string[] = [];
   const at = (instruction: Instruction, message: string): void => {
     problems.push(`line ${instruction.line}: ${message}`);
@@ -140,11 +140,11 @@ export function checkDockerfile(text: string, expect: ImageExpectations): string
           );
     if (instruction.keyword === 'COPY' && !/--from=/.test(instruction.args))
       for (const source of copySources(instruction))
-        if (!existsSync(join(expect.root, source)))
+        if (!existsSync(join(image.root, source)))
           at(instruction, `COPY source ${source} does not exist in the build context`);
   }
 
-  const pkg = `@sigil/${expect.name}`;
+  const pkg = `@sigil/${image.name}`;
   const build = stages.slice(0, -1);
   const runs = build.flatMap((s) => s.instructions).filter((i) => i.keyword === 'RUN');
   if (!runs.some((i) => i.args.includes(`--filter ${pkg} deploy --prod`)))
@@ -176,11 +176,11 @@ export function checkDockerfile(text: string, expect: ImageExpectations): string
       'ENTRYPOINT must be in exec form (JSON) so that SIGTERM reaches node',
     );
   const title = of('LABEL').some((i) =>
-    i.args.includes(`org.opencontainers.image.title="sigil/${expect.name}"`),
+    i.args.includes(`org.opencontainers.image.title="sigil/${image.name}"`),
   );
-  if (!title) at(final.from, `LABEL org.opencontainers.image.title must be "sigil/${expect.name}"`);
+  if (!title) at(final.from, `LABEL org.opencontainers.image.title must be "sigil/${image.name}"`);
   const healthcheck = of('HEALTHCHECK').at(-1);
-  if (expect.servesHealth && (healthcheck === undefined || /^NONE\b/i.test(healthcheck.args)))
+  if (image.servesHealth && (healthcheck === undefined || /^NONE\b/i.test(healthcheck.args)))
     at(final.from, 'the process serves /healthz: add a HEALTHCHECK');
   return problems;
 }
