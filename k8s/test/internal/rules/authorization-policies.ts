@@ -128,6 +128,7 @@ export function admittedCallers(
   return [...admitted];
 }
 
+/** The callers a workload's authorization policy allows are exactly those its NetworkPolicies admit. */
 export function checkPolicyAgainstNetwork(
   ctx: Context,
   workload: WorkloadObject,

@@ -12,6 +12,7 @@ import type { Context } from './context';
 import { parseGoDuration } from './quantities';
 import type { CertificateObject, ClusterIssuerObject } from './types';
 
+/** The CA Certificate behind each CA ClusterIssuer. */
 export function checkIssuers(ctx: Context): void {
   const issuers = ctx.of<ClusterIssuerObject>('cert-manager.io/v1/ClusterIssuer');
   for (const issuer of issuers.filter((i) => i.spec.ca !== undefined)) {
@@ -47,6 +48,7 @@ export function checkIssuers(ctx: Context): void {
   }
 }
 
+/** One X509-SVID Certificate: its SPIFFE ID, usages, key, lifetime and issuer. */
 export function checkSvidCertificate(
   ctx: Context,
   certificate: CertificateObject,
@@ -115,6 +117,7 @@ export function checkSvidCertificate(
     );
 }
 
+/** Certificates no Deployment mounts: client-only identities, annotated as such. */
 export function checkClientOnlyCertificates(ctx: Context): void {
   const bound = new Set(ctx.deployments.map((d) => ctx.tlsVolume(d)?.certificate));
   for (const certificate of ctx.certificates) {
@@ -138,6 +141,7 @@ export function checkClientOnlyCertificates(ctx: Context): void {
   }
 }
 
+/** All SVIDs of a render share one trust domain. */
 export function checkTrustDomain(ctx: Context): void {
   const domains = new Set(ctx.identities().map((i) => spiffeIdParts(i.spiffeId)?.trustDomain));
   if (domains.size > 1)

@@ -2,6 +2,7 @@
 import { isEmptySelector, namespaceOf, podLabels, policyTypes, selects } from './context';
 import type { Context } from './context';
 
+/** Default deny and DNS egress per namespace; selectors, peers and ports of every NetworkPolicy. */
 export function checkNetworkPolicies(ctx: Context): void {
   const identities = ctx.options.profile === 'workloads' ? ctx.identities() : [];
   const namespaces = new Set(ctx.workloads.map(namespaceOf));

@@ -4,6 +4,7 @@ import { isEmptySelector, namespaceOf, podLabels, selects } from './context';
 import type { Context } from './context';
 import type { PodDisruptionBudgetObject } from './types';
 
+/** Each PodDisruptionBudget selects one workload and lets at least one pod go. */
 export function checkPodDisruptionBudgets(ctx: Context): void {
   for (const pdb of ctx.of<PodDisruptionBudgetObject>('policy/v1/PodDisruptionBudget')) {
     const targets = ctx.workloads.filter(

@@ -1,7 +1,7 @@
 // One gRPC service Deployment, end to end: its TLS Secret mount, the grpc-tls environment, its SVID and
 // Service, and each upstream it calls.
 import { describeObject } from '../kinds';
-import { checkPolicyAgainstNetwork } from './authorization-policies';
+import { allowedCallers, checkPolicyAgainstNetwork } from './authorization-policies';
 import { checkSvidCertificate } from './certificates';
 import {
   SERVICE_ADDR_ENV,
@@ -12,9 +12,9 @@ import {
   selects,
 } from './context';
 import type { Context } from './context';
-import { allowedCallers } from './authorization-policies';
 import type { Container, ServiceObject, WorkloadObject } from './types';
 
+/** Every rule of one gRPC service Deployment (profile `workloads`). */
 export function checkServiceWorkload(ctx: Context, workload: WorkloadObject): void {
   const spec = workload.spec.template.spec;
   const container = spec.containers[0]!;
@@ -148,6 +148,7 @@ export function checkServiceWorkload(ctx: Context, workload: WorkloadObject): vo
   }
 }
 
+/** One upstream the workload calls (`<NAME>_SERVICE_ADDR`): client TLS variables, the Service, identities, policy and egress. */
 export function checkUpstream(
   ctx: Context,
   workload: WorkloadObject,

@@ -4,6 +4,7 @@ import type { Context } from './context';
 import { parseQuantity } from './quantities';
 import type { Container, WorkloadObject } from './types';
 
+/** Security context, resources, images and secret variables of every Deployment and StatefulSet. */
 export function checkWorkloadHardening(ctx: Context): void {
   for (const workload of ctx.workloads) {
     const spec = workload.spec.template.spec;
@@ -99,6 +100,7 @@ export function checkWorkloadHardening(ctx: Context): void {
   }
 }
 
+/** Liveness, readiness and startup probes: httpGet on a declared health port. */
 export function checkProbes(ctx: Context, workload: WorkloadObject, container: Container): void {
   const where = `container ${container.name}`;
   if (container.livenessProbe === undefined || container.readinessProbe === undefined)
