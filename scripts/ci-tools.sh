@@ -25,6 +25,10 @@ if ! has_kustomize_v5; then
   command -v unzip >/dev/null 2>&1 || apt_packages+=(unzip)
 fi
 if ((${#apt_packages[@]} > 0)); then
+  if ((EUID != 0)); then
+    echo "ci-tools: missing ${apt_packages[*]}: run as root, or: sudo apt-get install --no-install-recommends ${apt_packages[*]}" >&2
+    exit 1
+  fi
   echo "ci-tools: installing ${apt_packages[*]} from Debian"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
