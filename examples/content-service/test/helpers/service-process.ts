@@ -10,7 +10,7 @@ export const REPO_ROOT = resolve(__dirname, '../../../..');
 export function assertBuilt(): void {
   const required = [
     ...['identity-service', 'user-service', 'content-service'].map((name) =>
-      join(REPO_ROOT, 'services', name, 'dist/main.js'),
+      join(REPO_ROOT, 'examples', name, 'dist/main.js'),
     ),
     ...['errors', 'pki', 'cert-expiry', 'grpc-tls', 'interceptors', 'service-kit'].map((name) =>
       join(REPO_ROOT, 'packages', name, 'dist/index.js'),
@@ -43,13 +43,13 @@ export interface ServiceProcess {
   waitForEvent(match: (event: LogEvent) => boolean, timeoutMs?: number): Promise<LogEvent>;
 }
 
-/** Starts `services/<name>` with exactly `env` (plus PATH) and waits for `service.started`. */
+/** Starts `examples/<name>` with exactly `env` (plus PATH) and waits for `service.started`. */
 export async function startServiceProcess(
   name: string,
   env: Record<string, string>,
   timeoutMs = 20_000,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'bin', `${name}.js`)], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'examples', name, 'bin', `${name}.js`)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

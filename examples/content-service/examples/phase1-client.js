@@ -4,7 +4,7 @@
 // (identity-service); as spiffe://<td>/client/web it watches and creates posts (content-service,
 // which resolves the author through user-service, which validates the token with identity-service).
 //
-//   CERTS_DIR=./certs SIGIL_TRUST_DOMAIN=example.org node services/content-service/examples/phase1-client.js
+//   CERTS_DIR=./certs SIGIL_TRUST_DOMAIN=example.org node examples/content-service/examples/phase1-client.js
 'use strict';
 const path = require('node:path');
 const { contentV1, identityV1, userV1 } = require('@sigil/proto');
