@@ -21,6 +21,7 @@ module.exports = function preset(dir) {
         root,
         'examples/$1/src/index.ts',
       ),
+      '^@sigil/grpc-service/testing$': path.join(root, 'packages/grpc-service/src/testing.ts'),
       '^@sigil/([a-z0-9-]+)$': path.join(root, 'packages/$1/src/index.ts'),
     },
     testTimeout: 30000,

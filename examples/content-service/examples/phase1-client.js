@@ -8,13 +8,8 @@
 'use strict';
 const path = require('node:path');
 const { contentV1, identityV1, userV1 } = require('@sigil/proto');
-const {
-  createLogger,
-  createUpstream,
-  identityEnv,
-  loadUpstreamConfig,
-  runMain,
-} = require('@sigil/service-kit');
+const { createUpstream, identityEnv, loadUpstreamConfig } = require('@sigil/grpc-service');
+const { createLogger, runMain } = require('@sigil/runtime');
 
 const certsDir = path.resolve(process.env.CERTS_DIR || 'certs');
 const trustDomain = process.env.SIGIL_TRUST_DOMAIN || 'example.org';

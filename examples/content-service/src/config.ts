@@ -8,7 +8,7 @@ import {
   type Environment,
   type GrpcServiceConfig,
   type UpstreamConfig,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
 
 /**
  * The variable listing the client SPIFFE IDs the default policy admits.

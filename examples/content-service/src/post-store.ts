@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { contentV1 } from '@sigil/proto';
-import { assertArgument, paginate, type Page, type PageRequest } from '@sigil/service-kit';
+import { assertArgument, paginate, type Page, type PageRequest } from '@sigil/grpc-service';
 
 /**
  * What a new post needs once its author is resolved.

@@ -4,13 +4,12 @@ import { isSigilError } from '@sigil/errors';
 import { evaluatePolicy } from '@sigil/interceptors';
 import { contentV1, userV1 } from '@sigil/proto';
 import {
-  createTestBench,
   rpcError,
   unaryHandler,
   type RunningGrpcService,
-  type TestBench,
   type Upstream,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
+import { createTestBench, type TestBench } from '@sigil/grpc-service/testing';
 import { loadContentServiceConfig } from './config';
 import { startContentService } from './service';
 

@@ -5,7 +5,7 @@ import {
   createUpstream,
   startGrpcService,
   type RunningGrpcService,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
 import type { ContentServiceConfig } from './config';
 import { createContentHandlers } from './content-handlers';
 import { createPostStore } from './post-store';

@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificateAuthority, type IssuedCertificate } from '@sigil/pki';
 import { contentV1, identityV1, userV1 } from '@sigil/proto';
-import { createTestBench, type IdentityFiles, type TestBench } from '@sigil/service-kit';
+import { createTestBench, type IdentityFiles, type TestBench } from '@sigil/grpc-service/testing';
 import {
   assertBuilt,
   eventually,

@@ -3,7 +3,7 @@ import {
   loadGrpcServiceConfig,
   type Environment,
   type GrpcServiceConfig,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
 
 /**
  * identity-service's configuration: only what every Sigil gRPC service reads (it calls nobody).

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { identityV1 } from '@sigil/proto';
-import { rpcError, unaryHandler } from '@sigil/service-kit';
+import { rpcError, unaryHandler } from '@sigil/grpc-service';
 import { tokenHash, type TokenStore } from './token-store';
 
 /**

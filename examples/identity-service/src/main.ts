@@ -1,4 +1,4 @@
-import { runService } from '@sigil/service-kit';
+import { runService } from '@sigil/grpc-service';
 import { loadIdentityServiceConfig } from './config';
 import { startIdentityService } from './service';
 

@@ -1,13 +1,9 @@
 import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { identityV1 } from '@sigil/proto';
-import {
-  createLogger,
-  createTestBench,
-  type RunningGrpcService,
-  type TestBench,
-  type Upstream,
-} from '@sigil/service-kit';
+import { createLogger } from '@sigil/runtime';
+import { type RunningGrpcService, type Upstream } from '@sigil/grpc-service';
+import { createTestBench, type TestBench } from '@sigil/grpc-service/testing';
 import { loadIdentityServiceConfig } from './config';
 import { startIdentityService } from './service';
 

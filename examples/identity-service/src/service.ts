@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import { identityV1 } from '@sigil/proto';
-import { startGrpcService, type RunningGrpcService } from '@sigil/service-kit';
+import { startGrpcService, type RunningGrpcService } from '@sigil/grpc-service';
 import type { IdentityServiceConfig } from './config';
 import { createIdentityHandlers } from './identity-handlers';
 import { createTokenStore, type TokenStoreOptions } from './token-store';

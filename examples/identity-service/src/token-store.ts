@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { assertArgument } from '@sigil/service-kit';
+import { assertArgument } from '@sigil/grpc-service';
 
 /**
  * Options for {@link createTokenStore}.

@@ -5,7 +5,7 @@ import {
   type Environment,
   type GrpcServiceConfig,
   type UpstreamConfig,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
 
 /**
  * user-service's configuration: the common service settings plus how to reach identity-service.

@@ -1,4 +1,4 @@
-import { runService } from '@sigil/service-kit';
+import { runService } from '@sigil/grpc-service';
 import { loadUserServiceConfig } from './config';
 import { startUserService } from './service';
 

@@ -1,13 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { identityV1, userV1 } from '@sigil/proto';
-import {
-  createTestBench,
-  unaryHandler,
-  type RunningGrpcService,
-  type TestBench,
-  type Upstream,
-} from '@sigil/service-kit';
+import { unaryHandler, type RunningGrpcService, type Upstream } from '@sigil/grpc-service';
+import { createTestBench, type TestBench } from '@sigil/grpc-service/testing';
 import { loadUserServiceConfig } from './config';
 import { startUserService } from './service';
 

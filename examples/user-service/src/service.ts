@@ -5,7 +5,7 @@ import {
   createUpstream,
   startGrpcService,
   type RunningGrpcService,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
 import type { UserServiceConfig } from './config';
 import { createUserHandlers } from './user-handlers';
 import { createUserStore } from './user-store';

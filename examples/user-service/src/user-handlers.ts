@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { identityV1, userV1 } from '@sigil/proto';
-import { rpcError, unaryHandler, type Upstream } from '@sigil/service-kit';
+import { rpcError, unaryHandler, type Upstream } from '@sigil/grpc-service';
 import type { UserStore } from './user-store';
 
 /**

@@ -7,7 +7,7 @@ import {
   rpcError,
   type Page,
   type PageRequest,
-} from '@sigil/service-kit';
+} from '@sigil/grpc-service';
 
 /**
  * The in-memory user directory of user-service: users live in exactly one tenant.

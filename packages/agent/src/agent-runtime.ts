@@ -1,6 +1,6 @@
 import { SigilError } from '@sigil/errors';
 import { readTrustBundleFile, toPem } from '@sigil/pki';
-import { startHttpEndpoint, type HttpEndpoint } from '@sigil/service-kit';
+import { startHttpEndpoint, type HttpEndpoint } from '@sigil/runtime';
 import type pino from 'pino';
 import { createAgentSession, type AgentSession, type AgentSessionOptions } from './agent-session';
 import type { AgentConfig } from './config';

@@ -12,8 +12,8 @@ export function assertBuilt(): void {
     ...['identity-service', 'user-service', 'content-service'].map((name) =>
       join(REPO_ROOT, 'examples', name, 'dist/main.js'),
     ),
-    ...['errors', 'pki', 'cert-expiry', 'grpc-tls', 'interceptors', 'service-kit'].map((name) =>
-      join(REPO_ROOT, 'packages', name, 'dist/index.js'),
+    ...['errors', 'pki', 'cert-expiry', 'grpc-tls', 'interceptors', 'runtime', 'grpc-service'].map(
+      (name) => join(REPO_ROOT, 'packages', name, 'dist/index.js'),
     ),
     join(REPO_ROOT, 'proto/dist/index.js'),
   ];

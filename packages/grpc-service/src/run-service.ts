@@ -1,7 +1,5 @@
 import type pino from 'pino';
-import { createLogger, type LogLevel } from './logger';
-import { runMain } from './run-main';
-import { installShutdownHandlers } from './shutdown';
+import { createLogger, installShutdownHandlers, runMain, type LogLevel } from '@sigil/runtime';
 
 /**
  * Options for {@link runService}.

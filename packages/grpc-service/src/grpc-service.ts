@@ -6,8 +6,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import type { GrpcServiceConfig } from './grpc-service-config';
 import { createHealthService, type HealthService } from './health';
-import { startHttpEndpoint, type HttpEndpoint } from './http-endpoint';
-import { formatListenAddress } from './listen-address';
+import { formatListenAddress, startHttpEndpoint, type HttpEndpoint } from '@sigil/runtime';
 import { serviceNameOf } from './internal/service-name';
 
 /**

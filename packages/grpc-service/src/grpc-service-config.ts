@@ -19,8 +19,12 @@ import {
   readCertificateChainFile,
   spiffeIdOfCertificate,
 } from '@sigil/pki';
-import { parseListenAddress, type ListenAddress } from './listen-address';
-import { parseLogLevel, type LogLevel } from './logger';
+import {
+  parseListenAddress,
+  parseLogLevel,
+  type ListenAddress,
+  type LogLevel,
+} from '@sigil/runtime';
 import { renderPolicyTemplate, type PolicyTemplateVariables } from './policy-template';
 
 /**

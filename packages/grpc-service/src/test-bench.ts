@@ -8,6 +8,7 @@ import {
   type CertificateAuthority,
   type IssueOptions,
 } from '@sigil/pki';
+import { createLogger } from '@sigil/runtime';
 import { stringify } from 'yaml';
 import { loadGrpcServiceConfig, loadUpstreamConfig } from './grpc-service-config';
 import {
@@ -17,7 +18,6 @@ import {
 } from './grpc-service';
 import { identityEnv, writeIdentityFiles, type IdentityFiles } from './identity-files';
 import { serviceNameOf } from './internal/service-name';
-import { createLogger } from './logger';
 import { createUpstream, type ClientConstructor, type Upstream } from './upstream';
 
 /**
