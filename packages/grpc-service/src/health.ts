@@ -2,13 +2,12 @@ import type * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, service as healthServiceDefinition } from 'grpc-health-check';
 
 /**
- * The `grpc.health.v1.Health` service of a server, from {@link createHealthService}.
+ * The `grpc.health.v1.Health` service of a server, as `RunningGrpcService.health` exposes it.
  *
  * @example
  * ```ts
- * const health: HealthService = createHealthService();
- * health.setServing('sigil.user.v1.UserService', true);
- * health.shutdown();
+ * const { health }: { health: HealthService } = await startGrpcService({ config, logger, services });
+ * health.setServing('sigil.user.v1.UserService', false);
  * ```
  */
 export interface HealthService {

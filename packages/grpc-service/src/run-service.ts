@@ -24,7 +24,7 @@ export interface RunServiceOptions<
 /**
  * The whole `main` of a Sigil service: parse the config, create the logger at `LOG_LEVEL`, start,
  * and drain on SIGTERM/SIGINT (the process is forced down 5 s after the drain timeout). A start-up
- * failure prints one `error CODE: message` line and exits 1 (see {@link runMain}).
+ * failure prints one `error CODE: message` line and exits 1 (see `runMain` of `@sigil/runtime`).
  *
  * @example
  * ```ts

@@ -2,7 +2,15 @@
 // interceptors import these types without importing peer-identity.ts (which imports them back).
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js';
 
-/** grpc-js does not export its AuthContext type; this is it. */
+/**
+ * The TLS auth context of a grpc-js server call (grpc-js does not export its type; this is it).
+ *
+ * @example
+ * ```ts
+ * const context: AuthContext = call.getAuthContext();
+ * context.sslPeerCertificate?.fingerprint256;
+ * ```
+ */
 export type AuthContext = ReturnType<ServerInterceptingCallInterface['getAuthContext']>;
 
 /**
