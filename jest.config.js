@@ -1,8 +1,8 @@
-// Root Jest configuration: one run over every package, service and end-to-end suite, one summary.
+// Root Jest configuration: one run over every package, service, example and end-to-end suite, one summary.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dirs = ['proto', 'k8s', 'packages', 'services', 'e2e'].flatMap((group) => {
+const dirs = ['proto', 'k8s', 'packages', 'services', 'examples', 'e2e'].flatMap((group) => {
   const base = path.join(__dirname, group);
   if (group === 'proto' || group === 'k8s') return [base];
   return fs.existsSync(base) ? fs.readdirSync(base).map((name) => path.join(base, name)) : [];

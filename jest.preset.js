@@ -16,8 +16,12 @@ module.exports = function preset(dir) {
     },
     moduleNameMapper: {
       '^@sigil/proto$': path.join(root, 'proto/src/index.ts'),
-      '^@sigil/(controller|connector|tunneler|identity-service|user-service|content-service)$':
-        path.join(root, 'services/$1/src/index.ts'),
+      '^@sigil/(controller|connector|tunneler)$': path.join(root, 'services/$1/src/index.ts'),
+      '^@sigil/(identity-service|user-service|content-service)$': path.join(
+        root,
+        'examples/$1/src/index.ts',
+      ),
+      '^@sigil/grpc-service/testing$': path.join(root, 'packages/grpc-service/src/testing.ts'),
       '^@sigil/([a-z0-9-]+)$': path.join(root, 'packages/$1/src/index.ts'),
     },
     testTimeout: 30000,

@@ -1,6 +1,6 @@
 import { SigilError } from '@sigil/errors';
 import { readTrustBundleFile, toPem } from '@sigil/pki';
-import { startHttpEndpoint, type HttpEndpoint } from '@sigil/service-kit';
+import { startHttpEndpoint, type HttpEndpoint } from '@sigil/runtime';
 import type pino from 'pino';
 import { createAgentSession, type AgentSession, type AgentSessionOptions } from './agent-session';
 import type { AgentConfig } from './config';
@@ -9,7 +9,7 @@ import type { AgentIdentity } from './identity';
 import { createIdentityStore, type IdentityStore } from './identity-store';
 
 /**
- * Options of {@link enrollFromConfig} and {@link startAgentRuntime}.
+ * Options of {@link enrollFromConfig} and {@link startAgent}.
  *
  * @example
  * ```ts
@@ -83,7 +83,7 @@ export async function enrollFromConfig(options: AgentRuntimeOptions): Promise<En
 }
 
 /**
- * The shared part of a running agent, see {@link startAgentRuntime}.
+ * The shared part of a running agent, started by {@link startAgent}.
  *
  * @example
  * ```ts

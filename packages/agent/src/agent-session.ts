@@ -25,7 +25,7 @@ import type { IdentityStore } from './identity-store';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
 
 /**
- * Options of {@link createAgentSession}.
+ * Options of the session an agent runtime keeps (`AgentRuntime.session`).
  *
  * @example
  * ```ts
@@ -53,7 +53,7 @@ export interface AgentSessionOptions {
 }
 
 /**
- * A running agent identity, see {@link createAgentSession}.
+ * A running agent identity: `AgentRuntime.session` of a started agent.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * Options of {@link createBackoff}.
+ * Options of `createBackoff`.
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@ export interface BackoffOptions {
 }
 
 /**
- * Exponential backoff with full jitter, see {@link createBackoff}.
+ * Exponential backoff with full jitter, see `createBackoff`.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
-import { createLogger, installShutdownHandlers, runMain } from '@sigil/service-kit';
+import { createLogger, installShutdownHandlers, runMain } from '@sigil/runtime';
 import {
   startAgentRuntime,
   enrollFromConfig,

@@ -6,10 +6,10 @@ import {
   parseLogLevel,
   type ListenAddress,
   type LogLevel,
-} from '@sigil/service-kit';
+} from '@sigil/runtime';
 import { parse as parseYaml } from 'yaml';
 import type { AgentKind } from './identity';
-import { parseDurationMs } from '@sigil/service-kit';
+import { parseDurationMs } from '@sigil/runtime';
 import {
   settingsFor,
   type AgentCommand,

@@ -5,7 +5,7 @@ import type { OpenedStream } from './stream-supervisor';
 import { describeServiceError, isServiceError } from './internal/grpc-errors';
 
 /**
- * Options of {@link createControllerDialer}.
+ * Options of `createControllerDialer`.
  *
  * @example
  * ```ts
@@ -28,7 +28,7 @@ export interface ControllerDialerOptions {
 }
 
 /**
- * Reaches the controller's ControlPlaneService, see {@link createControllerDialer}.
+ * Reaches the controller's ControlPlaneService, see `createControllerDialer`.
  *
  * @example
  * ```ts

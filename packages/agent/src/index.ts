@@ -1,28 +1,18 @@
 // @sigil/agent: what the connector and the tunneler share — configuration, enrollment, the
 // identity persisted in STATE_DIR, renewal, reconnect with backoff, the controller dialer with
-// failover, the supervised heartbeat stream, metrics and the command line.
+// failover, the supervised heartbeat stream, metrics and the command line. Exported is what
+// sigil-connector and sigil-tunneler (and the tests that start them in process) use.
 
-// For the agents (sigil-connector, sigil-tunneler):
+// The command line and the in-process start of an agent.
 export { runAgentCli, startAgent } from './cli';
-export { startAgentRuntime, enrollFromConfig } from './agent-runtime';
-export { createAgentSession } from './agent-session';
+export { resolveAgentConfig } from './config';
+export { enrollFromConfig } from './agent-runtime';
+// What a kind-specific part builds on.
 export { createStreamSupervisor } from './stream-supervisor';
-export { resolveAgentConfig, CONFIG_FILE_ENV } from './config';
-export { AGENT_SETTINGS, settingsFor } from './settings';
-
-// Building blocks:
-export { enrollAgent, EXIT_ENROLLMENT_REFUSED, EXIT_CONTROLLER_UNREACHABLE } from './enrollment';
-export { createIdentityStore, STATE_FILES } from './identity-store';
-export { summarizeCertificateChain } from './identity';
-export { createControllerDialer } from './controller-dialer';
-export {
-  createRenewalScheduler,
-  renewalTime,
-  DEFAULT_RENEW_REMAINING_FRACTION,
-  DEFAULT_RENEW_JITTER_FRACTION,
-} from './renewal';
-export { createBackoff } from './backoff';
-export { createAgentMetrics } from './agent-metrics';
+// Enrollment and the stored identity, for tools and tests that enroll without running an agent.
+export { enrollAgent } from './enrollment';
+export { createIdentityStore } from './identity-store';
+export { renewalTime } from './renewal';
 export { tokenFingerprint } from './token';
 
 export type { AgentCliOptions, AgentStartContext, RunningAgent, RunningAgentPart } from './cli';
@@ -35,17 +25,11 @@ export type {
   OpenedStream,
 } from './stream-supervisor';
 export type { AgentConfig, AgentConfigSources } from './config';
-export type { AgentSetting, AgentSettingName, AgentCommand } from './settings';
+export type { AgentCommand, AgentSettingName } from './settings';
 export type { EnrollAgentOptions } from './enrollment';
 export type { IdentityStore, IdentityStoreOptions } from './identity-store';
-export type { AgentIdentity, AgentKind, CertificateSummary } from './identity';
-export type { ControllerDialer, ControllerDialerOptions } from './controller-dialer';
-export type {
-  RenewalScheduler,
-  RenewalSchedulerOptions,
-  RenewalTimeOptions,
-  RenewalReason,
-  CertificateValidity,
-} from './renewal';
-export type { Backoff, BackoffOptions } from './backoff';
-export type { AgentMetrics, AgentMetricsOptions } from './agent-metrics';
+export type { AgentIdentity, AgentKind } from './identity';
+export type { CertificateValidity, RenewalTimeOptions } from './renewal';
+export type { BackoffOptions } from './backoff';
+export type { ControllerDialer } from './controller-dialer';
+export type { AgentMetrics } from './agent-metrics';

@@ -4,7 +4,6 @@ export { runCli } from './cli';
 export type { RunCliOptions } from './cli';
 export { ExitCode } from './exit-codes';
 export type { ExitCodeValue } from './exit-codes';
-export { processIo } from './io';
 export type { CliIo } from './io';
 export { initCertificateAuthority } from './commands/ca-init';
 export type { CaInitOptions, CaInitResult } from './commands/ca-init';

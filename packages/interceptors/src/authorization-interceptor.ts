@@ -8,7 +8,7 @@ import { defaultLogger } from './internal/default-logger';
 import { methodName } from './internal/method-path';
 import { counter } from './internal/metrics';
 import { resolvePeerIdentity } from './internal/resolve-peer-identity';
-import type { PeerIdentity } from './peer-identity';
+import type { PeerIdentity } from './peer-identity-types';
 
 /**
  * Options of {@link createAuthorizationInterceptor}.

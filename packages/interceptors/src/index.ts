@@ -6,7 +6,7 @@ export type { ServerInterceptorsOptions } from './server-interceptors';
 
 // Peer identity.
 export { createIdentityInterceptor, getPeerIdentity } from './peer-identity';
-export type { PeerIdentity, AuthContextCall } from './peer-identity';
+export type { PeerIdentity, AuthContext, AuthContextCall } from './peer-identity-types';
 
 // Authorization.
 export {

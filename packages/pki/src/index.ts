@@ -16,12 +16,7 @@ export type {
 } from './ca';
 export { createCertificateSigningRequest } from './csr';
 export type { CertificateSigningRequestOptions } from './csr';
-export {
-  generateKeyPair,
-  importPrivateKeyPem,
-  keyTypeOf,
-  assertKeyMatchesCertificate,
-} from './keys';
+export { generateKeyPair, importPrivateKeyPem, assertKeyMatchesCertificate } from './keys';
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
 export { parseCertificatesPem, toPem, fingerprint } from './pem';
 export { readCertificateChainFile, readTrustBundleFile, readPrivateKeyFile } from './files';

@@ -7,7 +7,7 @@ import {
 } from '@sigil/agent';
 import { SigilError } from '@sigil/errors';
 import { controlplaneV1 } from '@sigil/proto';
-import { formatListenAddress } from '@sigil/service-kit';
+import { formatListenAddress } from '@sigil/runtime';
 import { Counter } from 'prom-client';
 import { createTunnelService, type TunnelService } from './tunnel-service';
 

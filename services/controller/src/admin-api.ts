@@ -53,7 +53,7 @@ const badRequest = (reason: string, field?: string): AdminError =>
 
 /**
  * The admin HTTP API (`/api/admin/...`, JSON with snake_case fields, `Authorization: Bearer`),
- * as a handler for @sigil/service-kit's `startHttpEndpoint`, which serves /healthz, /readyz and
+ * as a handler for @sigil/runtime's `startHttpEndpoint`, which serves /healthz, /readyz and
  * /metrics without authentication on the same server. Client mistakes get 400/401/404/405/413
  * with a reason; only a controller fault is a 500.
  *

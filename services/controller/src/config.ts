@@ -4,10 +4,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SigilError } from '@sigil/errors';
 import { parseTrustDomain } from '@sigil/pki';
-import { parseListenAddress, parseLogLevel } from '@sigil/service-kit';
-import type { LogLevel } from '@sigil/service-kit';
+import { parseListenAddress, parseLogLevel } from '@sigil/runtime';
+import type { LogLevel } from '@sigil/runtime';
 import { parse as parseYaml } from 'yaml';
-import { parseDurationMs } from '@sigil/service-kit';
+import { parseDurationMs } from '@sigil/runtime';
 
 /**
  * The controller's configuration, fully resolved: what {@link parseControllerConfig} returns and

@@ -13,8 +13,8 @@ import {
   formatListenAddress,
   parseListenAddress,
   startHttpEndpoint,
-} from '@sigil/service-kit';
-import type { HttpEndpoint, ListenAddress } from '@sigil/service-kit';
+} from '@sigil/runtime';
+import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
 import { createAdminHandler } from './admin-api';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';

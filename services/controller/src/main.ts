@@ -1,5 +1,5 @@
 // sigil-controller: parse the configuration at the edge, run the controller until SIGTERM/SIGINT.
-import { createLogger, installShutdownHandlers, runMain } from '@sigil/service-kit';
+import { createLogger, installShutdownHandlers, runMain } from '@sigil/runtime';
 import { parseControllerConfig } from './config';
 import { createController } from './controller';
 

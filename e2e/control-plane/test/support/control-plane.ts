@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createMemoryLogger } from '@sigil/service-kit';
+import { createMemoryLogger } from '@sigil/testing';
 import type { Registry } from 'prom-client';
 import {
   resolveAgentConfig,

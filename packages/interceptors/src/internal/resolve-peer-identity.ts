@@ -1,14 +1,11 @@
 import { X509Certificate } from 'node:crypto';
-import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { parseSpiffeId, spiffeIdOfCertificate } from '@sigil/pki';
-import type { PeerIdentity } from '../peer-identity';
+import type { AuthContext, PeerIdentity } from '../peer-identity-types';
 import { BoundedCache } from './bounded-cache';
 import { callStateOf, findCallState } from './call-state';
 import { parseSubjectAltNames } from './subject-alt-names';
-
-/** grpc-js does not export its AuthContext type; this is it. */
-export type AuthContext = ReturnType<ServerInterceptingCallInterface['getAuthContext']>;
 
 const IDENTITY_CACHE_SIZE = 1024;
 // One parse per distinct certificate: keyed by the SHA-256 fingerprint Node already computed

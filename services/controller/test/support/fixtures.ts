@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemoryLogger } from '@sigil/service-kit';
+import { createMemoryLogger } from '@sigil/testing';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificateSigningRequest, generateKeyPair } from '@sigil/pki';
 import type { KeyPair } from '@sigil/pki';

@@ -1,0 +1,234 @@
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import { isSigilError } from '@sigil/errors';
+import { evaluatePolicy } from '@sigil/interceptors';
+import { contentV1, userV1 } from '@sigil/proto';
+import {
+  rpcError,
+  unaryHandler,
+  type RunningGrpcService,
+  type Upstream,
+} from '@sigil/grpc-service';
+import { createTestBench, type TestBench } from '@sigil/grpc-service/testing';
+import { loadContentServiceConfig } from './config';
+import { startContentService } from './service';
+
+const ADA: userV1.User = {
+  id: 'usr_ada',
+  tenantId: 'acme',
+  displayName: 'Ada',
+  email: 'ada@acme.test',
+  createdAt: 1,
+};
+
+// user-service is stood in for by a stub speaking its protocol over the same mTLS stack (a
+// service never imports another); test/phase1.e2e.test.ts runs the real chain.
+describe('content-service (in process, real mTLS, default policy)', () => {
+  const logger = pino({ level: 'silent' });
+  const all = { passThrough: 'all' } as const;
+  let bench: TestBench;
+  let users: RunningGrpcService;
+  let content: RunningGrpcService;
+  let asWeb: Upstream<contentV1.ContentServiceClient>;
+  let asMobile: Upstream<contentV1.ContentServiceClient>;
+
+  const contentEnv = (env: Record<string, string> = {}) =>
+    bench.serviceEnv('content-service', { USER_SERVICE_ADDR: users.address, ...env });
+
+  beforeAll(async () => {
+    bench = await createTestBench();
+    for (const name of ['user-service', 'content-service']) await bench.issue(name, `svc/${name}`);
+    for (const name of ['web', 'mobile']) await bench.issue(name, `client/${name}`);
+    users = await bench.startService(
+      'user-service',
+      {
+        definition: userV1.UserServiceService,
+        implementation: {
+          getUser: unaryHandler(
+            logger,
+            async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
+              if (call.request.sessionToken !== 'tok-ada')
+                throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
+              return ADA;
+            },
+          ),
+          createUser: unaryHandler(logger, () => Promise.reject(new Error('not used'))),
+          listUsers: unaryHandler(logger, () => Promise.reject(new Error('not used'))),
+        },
+      },
+      ['spiffe://sigil.test/svc/content-service'],
+    );
+    content = await startContentService(loadContentServiceConfig(contentEnv()), logger);
+    asWeb = await bench.connect(
+      contentV1.ContentServiceClient,
+      'web',
+      content.address,
+      'content-service',
+    );
+    asMobile = await bench.connect(
+      contentV1.ContentServiceClient,
+      'mobile',
+      content.address,
+      'content-service',
+    );
+  });
+
+  afterAll(async () => {
+    await content?.close();
+    await bench?.cleanup();
+  });
+
+  const post = (title: string) =>
+    asWeb.call(
+      'createPost',
+      { authorId: ADA.id, sessionToken: 'tok-ada', title, body: `${title} body` },
+      all,
+    );
+
+  it('creates posts whose author is resolved from the session through user-service', async () => {
+    const created = await post('first');
+    expect(created).toMatchObject({
+      authorId: ADA.id,
+      authorName: 'Ada',
+      title: 'first',
+      body: 'first body',
+      sequence: 1,
+    });
+    await expect(asWeb.call('getPost', { id: created.id }, all)).resolves.toEqual(created);
+    await expect(
+      asWeb.call(
+        'createPost',
+        { authorId: '', sessionToken: 'tok-ada', title: 'implicit author', body: '' },
+        all,
+      ),
+    ).resolves.toMatchObject({
+      authorId: ADA.id,
+      sequence: 2,
+    });
+  });
+
+  it('refuses a session token of another user than author_id with PERMISSION_DENIED', async () => {
+    await expect(
+      asWeb.call(
+        'createPost',
+        { authorId: 'usr_bob', sessionToken: 'tok-ada', title: 't', body: '' },
+        all,
+      ),
+    ).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      details: 'the session token belongs to user usr_ada, not to author_id usr_bob',
+    });
+  });
+
+  it('passes UNAUTHENTICATED through from user-service, and requires a token', async () => {
+    await expect(
+      asWeb.call(
+        'createPost',
+        { authorId: '', sessionToken: 'tok-forged', title: 't', body: '' },
+        all,
+      ),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'session token is invalid or expired',
+    });
+    await expect(
+      asWeb.call('createPost', { authorId: '', sessionToken: '', title: 't', body: '' }, all),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'session_token is required',
+    });
+  });
+
+  it('answers NOT_FOUND for an unknown post and lists posts page by page', async () => {
+    await expect(asWeb.call('getPost', { id: 'post_missing' }, all)).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    const page = await asWeb.call(
+      'listPosts',
+      { authorId: ADA.id, pageSize: 1, pageToken: '' },
+      all,
+    );
+    expect(page.posts.map((p) => p.sequence)).toEqual([1]);
+    expect(page.nextPageToken).not.toBe('');
+  });
+
+  it('streams the backlog then every new post, in sequence', async () => {
+    const stream = asWeb.client.watchPosts({ backlog: 1 });
+    const seen: number[] = [];
+    const received = new Promise<void>((resolve, reject) => {
+      stream.on('data', (p: contentV1.Post) => {
+        seen.push(p.sequence);
+        if (seen.length === 1) void post('live one').then(() => post('live two'), reject);
+        if (seen.length === 3) resolve();
+      });
+      stream.on('error', reject);
+    });
+    await received;
+    stream.cancel();
+    const last = seen[0]!;
+    expect(seen).toEqual([last, last + 1, last + 2]);
+  });
+
+  it('refuses a negative backlog with INVALID_ARGUMENT', async () => {
+    const stream = asWeb.client.watchPosts({ backlog: -1 });
+    await expect(
+      new Promise((_resolve, reject) => {
+        stream.on('error', reject);
+        stream.on('data', () => undefined);
+      }),
+    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it('admits only the default client identity spiffe://<td>/client/web', async () => {
+    await expect(asMobile.call('getPost', { id: 'x' }, all)).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      details: expect.stringContaining('spiffe://sigil.test/client/mobile'),
+    });
+  });
+
+  it('admits the identities listed in CONTENT_SERVICE_ALLOWED_CLIENTS instead', () => {
+    const config = loadContentServiceConfig(
+      contentEnv({
+        CONTENT_SERVICE_ALLOWED_CLIENTS:
+          'spiffe://sigil.test/client/mobile,spiffe://sigil.test/client/cli',
+      }),
+    );
+    const allowed = (spiffeId: string) =>
+      evaluatePolicy(config.authorization, {
+        spiffeId,
+        method: '/sigil.content.v1.ContentService/CreatePost',
+      }).allowed;
+    expect([
+      allowed('spiffe://sigil.test/client/mobile'),
+      allowed('spiffe://sigil.test/client/cli'),
+      allowed('spiffe://sigil.test/client/web'),
+    ]).toEqual([true, true, false]);
+  });
+
+  it('refuses CONTENT_SERVICE_ALLOWED_CLIENTS together with SIGIL_AUTHZ_POLICY', () => {
+    let error: unknown;
+    try {
+      loadContentServiceConfig(
+        contentEnv({
+          CONTENT_SERVICE_ALLOWED_CLIENTS: 'spiffe://sigil.test/client/mobile',
+          SIGIL_AUTHZ_POLICY: `${bench.dir}/policy.yaml`,
+        }),
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(isSigilError(error, 'ERR_CONFIG_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^CONTENT_SERVICE_ALLOWED_CLIENTS only shapes the default policy, and SIGIL_AUTHZ_POLICY replaces it/,
+    );
+  });
+
+  it('ends open WatchPosts streams with OK when it drains', async () => {
+    const stream = asWeb.client.watchPosts({ backlog: 1 });
+    await new Promise((resolve) => stream.once('data', resolve));
+    const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.on('error', () => undefined);
+    await content.close();
+    await expect(status).resolves.toMatchObject({ code: grpc.status.OK });
+  });
+});

@@ -1,0 +1,56 @@
+// The shapes of peer identity, apart from the code that resolves it: internal/ and the
+// interceptors import these types without importing peer-identity.ts (which imports them back).
+import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js';
+
+/**
+ * The TLS auth context of a grpc-js server call (grpc-js does not export its type; this is it).
+ *
+ * @example
+ * ```ts
+ * const context: AuthContext = call.getAuthContext();
+ * context.sslPeerCertificate?.fingerprint256;
+ * ```
+ */
+export type AuthContext = ReturnType<ServerInterceptingCallInterface['getAuthContext']>;
+
+/**
+ * Who is on the other end of a call, read from the client certificate verified during the TLS
+ * handshake.
+ *
+ * @example
+ * ```ts
+ * const peer: PeerIdentity | undefined = getPeerIdentity(call);
+ * // { spiffeId: 'spiffe://example.org/svc/user-service', trustDomain: 'example.org', subject: '',
+ * //   dnsNames: [], uris: ['spiffe://example.org/svc/user-service'], fingerprint: '3a:...' }
+ * ```
+ */
+export interface PeerIdentity {
+  /** The certificate's SPIFFE ID (its single `spiffe://` URI SAN), when it is an X509-SVID. */
+  readonly spiffeId?: string;
+  /** The trust domain of {@link PeerIdentity.spiffeId}. */
+  readonly trustDomain?: string;
+  /** The subject distinguished name, e.g. `CN=user-service, O=Sigil` (may be empty for SVIDs). */
+  readonly subject: string;
+  /** DNS subject alternative names. */
+  readonly dnsNames: readonly string[];
+  /** URI subject alternative names (including the SPIFFE ID). */
+  readonly uris: readonly string[];
+  /** SHA-256 fingerprint of the certificate, lowercase colon-separated hex. */
+  readonly fingerprint: string;
+}
+
+/**
+ * Anything that exposes the TLS auth context: a handler's call, or a server interceptor's call.
+ *
+ * @example
+ * ```ts
+ * function callerOf(call: AuthContextCall): string {
+ *   return getPeerIdentity(call)?.spiffeId ?? 'anonymous';
+ * }
+ * ```
+ */
+export interface AuthContextCall {
+  getAuthContext(): AuthContext;
+  /** The request metadata; present on handler calls, where it carries the interceptors' results. */
+  readonly metadata?: Metadata;
+}

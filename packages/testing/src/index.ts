@@ -1,0 +1,5 @@
+// @sigil/testing: test tooling shared by Sigil's own suites. Private: never published, imported
+// only by tests (devDependencies).
+export { createMemoryLogger } from './memory-logger';
+
+export type { MemoryLogger } from './memory-logger';
