@@ -25,6 +25,13 @@ export {
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
 export { parseCertificatesPem, toPem, fingerprint } from './pem';
 export { readCertificateChainFile, readTrustBundleFile, readPrivateKeyFile } from './files';
+export {
+  writeFileAtomic,
+  renameFileDurably,
+  PRIVATE_KEY_MODE,
+  CERTIFICATE_MODE,
+} from './atomic-file';
+export type { WriteFileAtomicOptions } from './atomic-file';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';
 export {
