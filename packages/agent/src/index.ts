@@ -23,7 +23,7 @@ export {
 } from './renewal';
 export { createBackoff } from './backoff';
 export { createAgentMetrics } from './agent-metrics';
-export { tokenFingerprint } from './token';
+export { tokenFingerprint } from '@sigil/pki';
 
 export type { AgentCliOptions, AgentStartContext, RunningAgent, RunningAgentPart } from './cli';
 export type { AgentRuntime, AgentRuntimeOptions, EnrollmentResult } from './agent-runtime';

@@ -41,5 +41,6 @@ export {
   X509_SVID_RULES,
 } from './svid';
 export type { TrustBundleSet, ValidateX509SvidOptions, X509SvidValidationResult } from './svid';
+export { tokenHash, tokenFingerprint } from './token-fingerprint';
 export { setCryptoProvider, getCryptoProvider } from './crypto-provider';
 export type { CryptoProvider } from './crypto-provider';
