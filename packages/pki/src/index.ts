@@ -37,6 +37,7 @@ export type { SpiffeId } from './spiffe-id';
 export {
   validateX509Svid,
   spiffeIdOfCertificate,
+  workloadIdOfCertificate,
   createTrustBundleSet,
   X509_SVID_RULES,
 } from './svid';

@@ -8,6 +8,7 @@ import {
   createTrustBundleSet,
   spiffeIdOfCertificate,
   validateX509Svid,
+  workloadIdOfCertificate,
   X509_SVID_RULES as RULES,
 } from './svid';
 
@@ -272,11 +273,16 @@ describe('validateX509Svid with Sigil-issued certificates', () => {
         uris: ['spiffe://example.org/w'],
         ...options,
       });
-      return () => validateX509Svid([leaf.certificate], [root.certificate], { at: AT });
+      return Object.assign(
+        () => validateX509Svid([leaf.certificate], [root.certificate], { at: AT }),
+        { leaf: leaf.certificate },
+      );
     };
 
     it('accepts the well-formed baseline', async () => {
-      expect((await check({}))().spiffeId).toBe('spiffe://example.org/w');
+      const run = await check({});
+      expect(run().spiffeId).toBe('spiffe://example.org/w');
+      expect(workloadIdOfCertificate(run.leaf)).toBe('spiffe://example.org/w');
     });
 
     it.each([
@@ -325,10 +331,30 @@ describe('validateX509Svid with Sigil-issued certificates', () => {
         { extensions: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))] },
         RULES.criticalExtension,
       ],
-    ])('rejects a leaf with %s', async (_what, options, rule) => {
-      expect(
-        rejection(await check(options as Partial<Parameters<typeof forge>[0]>)).details.rule,
-      ).toBe(rule);
+    ])(
+      'rejects a leaf with %s, and so does workloadIdOfCertificate',
+      async (_what, options, rule) => {
+        const run = await check(options as Partial<Parameters<typeof forge>[0]>);
+        expect(rejection(run).details.rule).toBe(rule);
+        const refused = rejection(() => workloadIdOfCertificate(run.leaf));
+        expect(refused.details.rule).toBe(rule);
+        expect(refused.message).toContain(run.leaf.serialNumber);
+      },
+    );
+
+    it('names the subject and serial of a certificate without exactly one URI SAN', async () => {
+      const run = await check({ uris: [], dnsNames: ['w.example.org'] });
+      expect(rejection(() => workloadIdOfCertificate(run.leaf)).message).toContain(
+        `the leaf (subject "CN=w", serial ${run.leaf.serialNumber}) has 0 URI SANs; an X509-SVID has exactly one`,
+      );
+      expect(spiffeIdOfCertificate(run.leaf)).toBeUndefined();
+    });
+
+    it('leaves the CA rules to workloadIdOfCertificate and the lenient reading to spiffeIdOfCertificate', async () => {
+      expect(spiffeIdOfCertificate(root.certificate)).toBe('spiffe://example.org');
+      expect(rejection(() => workloadIdOfCertificate(root.certificate)).details.rule).toBe(
+        RULES.leafPath,
+      );
     });
 
     it('accepts a leaf without EKU, with keyEncipherment too, or with DNS SANs besides the URI', async () => {
