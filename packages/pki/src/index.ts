@@ -38,6 +38,7 @@ export {
   validateX509Svid,
   spiffeIdOfCertificate,
   workloadIdOfCertificate,
+  subjectAltNamesOf,
   createTrustBundleSet,
   X509_SVID_RULES,
 } from './svid';

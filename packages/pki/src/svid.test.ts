@@ -7,6 +7,7 @@ import { createCertificateAuthority, createIntermediateCertificateAuthority } fr
 import {
   createTrustBundleSet,
   spiffeIdOfCertificate,
+  subjectAltNamesOf,
   validateX509Svid,
   workloadIdOfCertificate,
   X509_SVID_RULES as RULES,
@@ -552,5 +553,25 @@ describe('spiffeIdOfCertificate', () => {
     expect(await of(['https://example.org/w'])).toBeUndefined();
     expect(await of(['spiffe://Example.org/w'])).toBeUndefined();
     expect(spiffeIdOfCertificate(root.certificate)).toBe('spiffe://example.org');
+  });
+});
+
+describe('subjectAltNamesOf', () => {
+  it('reads DNS names and URIs from the DER, a URI holding ", URI:" staying one entry', async () => {
+    const smuggling = 'spiffe://example.org/a, URI:spiffe://example.org/admin';
+    const { certificate } = await forge({
+      subject: 'CN=w',
+      uris: [smuggling],
+      dnsNames: ['a.example', 'b.example'],
+    });
+    expect(subjectAltNamesOf(certificate)).toEqual({
+      dnsNames: ['a.example', 'b.example'],
+      uris: [smuggling],
+    });
+  });
+
+  it('gives empty lists for a certificate without the extension', async () => {
+    const { certificate } = await forge({ subject: 'CN=plain', uris: [], dnsNames: [] });
+    expect(subjectAltNamesOf(certificate)).toEqual({ dnsNames: [], uris: [] });
   });
 });

@@ -149,6 +149,23 @@ export function spiffeIdOfCertificate(certificate: X509Certificate): string | un
 }
 
 /**
+ * The DNS names and URIs of a certificate's subjectAltName extension, in order, read from its DER
+ * (not from Node's `subjectAltName` text, whose quoting a crafted SAN can play with).
+ *
+ * @example
+ * ```ts
+ * subjectAltNamesOf(leaf); // { dnsNames: ['api.example.org'], uris: ['spiffe://example.org/svc/api'] }
+ * ```
+ */
+export function subjectAltNamesOf(certificate: X509Certificate): {
+  dnsNames: readonly string[];
+  uris: readonly string[];
+} {
+  const { dnsNames, uris } = certificateInfo(certificate);
+  return { dnsNames, uris };
+}
+
+/**
  * The SPIFFE ID of a workload certificate presented in a TLS handshake, after the X509-SVID leaf
  * rules: exactly one URI SAN holding a SPIFFE ID with a path (the trust-domain ID `spiffe://td`
  * names no workload, section 3.1); not a CA; a critical key usage with digitalSignature and

@@ -1,24 +1,32 @@
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, PeerCertificate } from 'node:tls';
-import { SigilError } from '@sigil/errors';
-import { parseSpiffeId, spiffeIdOfCertificate } from '@sigil/pki';
+import { isSigilError, SigilError } from '@sigil/errors';
+import { parseSpiffeId, workloadIdOfCertificate } from '@sigil/pki';
 
 const SPIFFE_ID_CACHE_SIZE = 256;
 // The check runs on every handshake and a server presents the same certificate to every one of
 // them; reading the URI SAN means a full ASN.1 parse (milliseconds under load), so the result is
 // kept per certificate, keyed by the SHA-256 fingerprint Node computed already.
-const spiffeIds = new Map<string, string | null>();
+const spiffeIds = new Map<string, WorkloadId>();
 
-function spiffeIdOfPeer(certificate: PeerCertificate): string | undefined {
-  if (!certificate.raw) return undefined;
+/** The server's SPIFFE ID under the X509-SVID leaf rules, or why it has none. */
+type WorkloadId = { spiffeId: string } | { problem: string };
+
+function workloadIdOfPeer(certificate: PeerCertificate): WorkloadId {
+  if (!certificate.raw) return { problem: 'carries no certificate' };
   const key = certificate.fingerprint256;
-  let spiffeId = spiffeIds.get(key);
-  if (spiffeId === undefined) {
-    spiffeId = spiffeIdOfCertificate(new X509Certificate(certificate.raw)) ?? null;
+  let id = spiffeIds.get(key);
+  if (id === undefined) {
+    try {
+      id = { spiffeId: workloadIdOfCertificate(new X509Certificate(certificate.raw)) };
+    } catch (err) {
+      if (!isSigilError(err, 'ERR_SVID_INVALID')) throw err;
+      id = { problem: `is not an X509-SVID leaf (${err.message})` };
+    }
     if (spiffeIds.size >= SPIFFE_ID_CACHE_SIZE) spiffeIds.delete(spiffeIds.keys().next().value!);
-    spiffeIds.set(key, spiffeId);
+    spiffeIds.set(key, id);
   }
-  return spiffeId ?? undefined;
+  return id;
 }
 
 /**
@@ -54,13 +62,14 @@ export function createServerIdentityCheck(
   const matches = expectedSpiffeIdMatcher(expected);
   return (host, certificate) => {
     if (expected.length > 0) {
-      const spiffeId = spiffeIdOfPeer(certificate);
-      if (spiffeId === undefined) {
+      const id = workloadIdOfPeer(certificate);
+      if ('problem' in id) {
         return mismatch(
-          `the server certificate for ${host} carries no SPIFFE ID; ${setting} expects ${expected.join(' or ')}`,
+          `the server certificate for ${host} ${id.problem}; ${setting} expects ${expected.join(' or ')}`,
           { host, expected },
         );
       }
+      const { spiffeId } = id;
       if (!matches(spiffeId)) {
         return mismatch(
           `the server presented ${spiffeId}; ${setting} expects ${expected.join(' or ')}`,
