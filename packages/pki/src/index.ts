@@ -35,6 +35,14 @@ export type { WriteFileAtomicOptions } from './atomic-file';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';
 export {
+  authorizeAny,
+  authorizeID,
+  authorizeOneOf,
+  authorizeMemberOf,
+  authorizeUnder,
+} from './spiffe-id-matcher';
+export type { SpiffeIdMatcher } from './spiffe-id-matcher';
+export {
   validateX509Svid,
   spiffeIdOfCertificate,
   workloadIdOfCertificate,

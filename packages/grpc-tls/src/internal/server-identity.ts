@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, PeerCertificate } from 'node:tls';
 import { isSigilError, SigilError } from '@sigil/errors';
-import { parseSpiffeId, workloadIdOfCertificate } from '@sigil/pki';
+import { authorizeID, authorizeMemberOf, parseSpiffeId, workloadIdOfCertificate } from '@sigil/pki';
+import type { SpiffeIdMatcher } from '@sigil/pki';
 
 const SPIFFE_ID_CACHE_SIZE = 256;
 // The check runs on every handshake and a server presents the same certificate to every one of
@@ -33,18 +34,12 @@ function workloadIdOfPeer(certificate: PeerCertificate): WorkloadId {
  * A matcher for expected SPIFFE IDs: exact IDs, and trust-domain IDs (`spiffe://example.org`)
  * that admit any ID of that trust domain. `spiffeId` must already be a valid SPIFFE ID.
  */
-export function expectedSpiffeIdMatcher(
-  expected: readonly string[],
-): (spiffeId: string) => boolean {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const entry of expected) {
+export function expectedSpiffeIdMatcher(expected: readonly string[]): SpiffeIdMatcher {
+  const matchers = expected.map((entry) => {
     const id = parseSpiffeId(entry);
-    if (id.path === '') prefixes.push(`spiffe://${id.trustDomain}/`);
-    else exact.add(String(id));
-  }
-  return (spiffeId) =>
-    exact.has(spiffeId) || prefixes.some((prefix) => spiffeId.startsWith(prefix));
+    return id.path === '' ? authorizeMemberOf(id.trustDomain) : authorizeID(entry);
+  });
+  return (spiffeId) => matchers.some((matches) => matches(spiffeId));
 }
 
 /**
