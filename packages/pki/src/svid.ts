@@ -168,10 +168,10 @@ export function subjectAltNamesOf(certificate: X509Certificate): {
 /**
  * The SPIFFE ID of a workload certificate presented in a TLS handshake, after the X509-SVID leaf
  * rules: exactly one URI SAN holding a SPIFFE ID with a path (the trust-domain ID `spiffe://td`
- * names no workload, section 3.1); not a CA; a critical key usage with digitalSignature and
- * neither keyCertSign nor cRLSign; an extended key usage, when present, with serverAuth and
- * clientAuth (section 4). It does not check the chain or the validity period (the TLS handshake
- * did, against the trust bundle; {@link validateX509Svid} does both). Throws `ERR_SVID_INVALID`
+ * names no workload, section 3.1); not a CA (4.1); a key usage with digitalSignature and neither
+ * keyCertSign nor cRLSign (4.3). It leaves to the TLS handshake what TLS checks itself (the chain,
+ * validity, critical extensions, the extended key usage for the side presenting it, so a
+ * serverAuth-only server certificate passes); {@link validateX509Svid} checks all of it. Throws `ERR_SVID_INVALID`
  * naming the certificate's subject and serial number, with the failed rule in `details.rule`.
  *
  * @example
@@ -216,6 +216,26 @@ export function validateX509Svid(
 
   const spiffeId = checkLeaf(leaf);
   const id = String(spiffeId);
+  const serial = leaf.serialNumber;
+  const info = certificateInfo(leaf);
+  if (!info.keyUsageCritical) {
+    throw svidError(
+      RULES.keyUsageCritical,
+      `${id}: the leaf (serial ${serial}) has a non-critical key usage extension`,
+      { spiffeId: id, serial },
+    );
+  }
+  if (
+    info.extendedKeyUsage &&
+    !(info.extendedKeyUsage.includes(SERVER_AUTH) && info.extendedKeyUsage.includes(CLIENT_AUTH))
+  ) {
+    throw svidError(
+      RULES.leafExtendedKeyUsage,
+      `${id}: the extended key usage of the leaf (serial ${serial}) lacks serverAuth or clientAuth`,
+      { spiffeId: id, serial },
+    );
+  }
+  checkCriticalExtensions(leaf, `the leaf (serial ${serial})`, id);
   if (expectedTrustDomain !== undefined && spiffeId.trustDomain !== expectedTrustDomain) {
     throw svidError(
       RULES.bundle,
@@ -244,7 +264,10 @@ export function validateX509Svid(
   };
 }
 
-/** The X509-SVID rules on the leaf itself (sections 2, 3.1 and 4); returns its SPIFFE ID. */
+/**
+ * The X509-SVID leaf rules that decide whether a certificate names a workload at all (sections 2,
+ * 3.1, 4.1 and the key usage bits of 4.3); returns its SPIFFE ID. validateX509Svid adds the rest.
+ */
 function checkLeaf(leaf: X509Certificate): SpiffeId {
   const spiffeId = leafSpiffeId(leaf);
   const id = String(spiffeId);
@@ -256,10 +279,10 @@ function checkLeaf(leaf: X509Certificate): SpiffeId {
       `${id}: the leaf (serial ${serial}) is a CA certificate (basicConstraints cA=true)`,
       { spiffeId: id, serial },
     );
-  if (info.keyUsage === undefined || !info.keyUsageCritical) {
+  if (info.keyUsage === undefined) {
     throw svidError(
       RULES.keyUsageCritical,
-      `${id}: the leaf (serial ${serial}) has ${info.keyUsage === undefined ? 'no' : 'a non-critical'} key usage extension`,
+      `${id}: the leaf (serial ${serial}) has no key usage extension`,
       { spiffeId: id, serial },
     );
   }
@@ -282,17 +305,6 @@ function checkLeaf(leaf: X509Certificate): SpiffeId {
         serial,
       },
     );
-  if (
-    info.extendedKeyUsage &&
-    !(info.extendedKeyUsage.includes(SERVER_AUTH) && info.extendedKeyUsage.includes(CLIENT_AUTH))
-  ) {
-    throw svidError(
-      RULES.leafExtendedKeyUsage,
-      `${id}: the extended key usage of the leaf (serial ${serial}) lacks serverAuth or clientAuth`,
-      { spiffeId: id, serial },
-    );
-  }
-  checkCriticalExtensions(leaf, `the leaf (serial ${serial})`, id);
   return spiffeId;
 }
 
