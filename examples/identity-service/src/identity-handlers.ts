@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { identityV1 } from '@sigil/proto';
 import { rpcError, unaryHandler } from '@sigil/grpc-service';
-import { tokenHash, type TokenStore } from './token-store';
+import { tokenFingerprint } from '@sigil/pki';
+import type { TokenStore } from './token-store';
 
 /**
  * The IdentityService handlers over a token store. ValidateToken answers `valid: false` for an
@@ -33,7 +34,7 @@ export function createIdentityHandlers(options: {
         const result = tokens.validate(token);
         if (!result.valid) {
           logger.info(
-            { event: 'token.rejected', token: tokenHash(token).slice(0, 8), reason: result.reason },
+            { event: 'token.rejected', token: tokenFingerprint(token), reason: result.reason },
             'token.rejected',
           );
           return { valid: false, userId: '', tenantId: '', expiresAt: 0 };
@@ -55,7 +56,7 @@ export function createIdentityHandlers(options: {
         logger.info(
           {
             event: 'token.issued',
-            token: tokenHash(issued.token).slice(0, 8),
+            token: tokenFingerprint(issued.token),
             userId: call.request.userId,
             tenantId: call.request.tenantId,
             expiresAt: issued.expiresAt,

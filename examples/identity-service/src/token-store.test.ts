@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { createTokenStore, tokenHash } from './token-store';
+import { createTokenStore } from './token-store';
 
 describe('createTokenStore', () => {
   let clock = 1_000_000;
@@ -66,12 +66,6 @@ describe('createTokenStore', () => {
         code: grpc.status.INVALID_ARGUMENT,
         details: expect.stringContaining(message),
       }),
-    );
-  });
-
-  it('hashes tokens with SHA-256 for storage and logs', () => {
-    expect(tokenHash('abc')).toBe(
-      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
   });
 });

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { tokenHash } from '@sigil/pki';
 import { assertArgument } from '@sigil/grpc-service';
 
 /**
@@ -70,18 +71,6 @@ interface Session {
 }
 
 const TOKEN_PREFIX = 'sgt_';
-
-/**
- * The hash a token is stored and logged under: SHA-256, hex. Log only a short prefix of it.
- *
- * @example
- * ```ts
- * logger.info({ event: 'token.issued', token: tokenHash(token).slice(0, 8) }, 'token.issued');
- * ```
- */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /**
  * Creates the session-token store: random 256-bit bearer tokens, kept only as hashes, each bound

@@ -4,6 +4,7 @@ import {
   assertKeyMatchesCertificate,
   createCertificateSigningRequest,
   generateKeyPair,
+  tokenFingerprint,
   validateX509Svid,
   type KeyPair,
 } from '@sigil/pki';
@@ -12,7 +13,6 @@ import type pino from 'pino';
 import { createBackoff, type BackoffOptions } from './backoff';
 import type { AgentIdentity, AgentKind } from './identity';
 import { describeServiceError, isServiceError, untrustedPeerReason } from './internal/grpc-errors';
-import { tokenFingerprint } from './token';
 
 /**
  * Options of {@link enrollAgent}.

@@ -1,8 +1,14 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { assertKeyMatchesCertificate, importPrivateKeyPem } from '@sigil/pki';
-import { renameDurable, writeFileAtomic } from './internal/atomic-file';
+import {
+  assertKeyMatchesCertificate,
+  CERTIFICATE_MODE,
+  importPrivateKeyPem,
+  PRIVATE_KEY_MODE,
+  renameFileDurably,
+  writeFileAtomic,
+} from '@sigil/pki';
 import { summarizeCertificateChain, type AgentIdentity, type AgentKind } from './identity';
 
 /**
@@ -129,22 +135,24 @@ function createDirectoryStore(kind: AgentKind, stateDir: string): IdentityStore 
     if (identity.kind !== kind)
       throw new Error(`identity store for ${kind} given a ${identity.kind} identity`);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file(STATE_FILES.bundle), identity.bundlePem, 0o644);
-    await writeFileAtomic(file(STATE_FILES.controllerCa), identity.controllerCaPem, 0o644);
+    writeFileAtomic(file(STATE_FILES.bundle), identity.bundlePem, { mode: CERTIFICATE_MODE });
+    writeFileAtomic(file(STATE_FILES.controllerCa), identity.controllerCaPem, {
+      mode: CERTIFICATE_MODE,
+    });
     const current = await readOptional(file(STATE_FILES.certificate));
     if (current !== identity.certificateChainPem) {
-      await writeFileAtomic(file(STATE_FILES.key + PENDING), identity.privateKeyPem, 0o600);
-      await writeFileAtomic(
-        file(STATE_FILES.certificate + PENDING),
-        identity.certificateChainPem,
-        0o644,
-      );
+      writeFileAtomic(file(STATE_FILES.key + PENDING), identity.privateKeyPem, {
+        mode: PRIVATE_KEY_MODE,
+      });
+      writeFileAtomic(file(STATE_FILES.certificate + PENDING), identity.certificateChainPem, {
+        mode: CERTIFICATE_MODE,
+      });
       await commitPending(stateDir);
     }
-    await writeFileAtomic(
+    writeFileAtomic(
       file(STATE_FILES.metadata),
       `${JSON.stringify(toMetadata(identity), null, 2)}\n`,
-      0o644,
+      { mode: CERTIFICATE_MODE },
     );
   };
 
@@ -177,8 +185,8 @@ async function commitPending(stateDir: string): Promise<void> {
   const key = path.join(stateDir, STATE_FILES.key);
   const certificate = path.join(stateDir, STATE_FILES.certificate);
   if (await exists(certificate + PENDING)) {
-    if (await exists(key + PENDING)) await renameDurable(key + PENDING, key);
-    await renameDurable(certificate + PENDING, certificate);
+    if (await exists(key + PENDING)) renameFileDurably(key + PENDING, key);
+    renameFileDurably(certificate + PENDING, certificate);
   } else {
     await rm(key + PENDING, { force: true });
   }

@@ -13,7 +13,7 @@ export { createStreamSupervisor } from './stream-supervisor';
 export { enrollAgent } from './enrollment';
 export { createIdentityStore } from './identity-store';
 export { renewalTime } from './renewal';
-export { tokenFingerprint } from './token';
+export { tokenFingerprint } from '@sigil/pki';
 
 export type { AgentCliOptions, AgentStartContext, RunningAgent, RunningAgentPart } from './cli';
 export type { AgentRuntime, AgentRuntimeOptions, EnrollmentResult } from './agent-runtime';

@@ -1,5 +1,6 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CERTIFICATE_MODE, PRIVATE_KEY_MODE, writeFileAtomic } from '@sigil/pki';
 
 /**
  * The three files of an identity in the cert-manager Secret layout.
@@ -32,15 +33,9 @@ export interface IdentityPem {
   caPem: string;
 }
 
-function writeAtomically(path: string, data: string, mode: number): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, data, { mode });
-  renameSync(temporary, path);
-}
-
 /**
  * Writes an identity into `dir` in the cert-manager Secret layout (`tls.crt`, `tls.key`, `ca.crt`),
- * each file replaced atomically (write, then rename) so a watching server never reads half a file.
+ * each file replaced atomically (pki's `writeFileAtomic`) so a watching server never reads half a file.
  * The key is written before the certificate, the way a renewal lands.
  *
  * @example
@@ -58,9 +53,9 @@ export function writeIdentityFiles(dir: string, identity: IdentityPem): Identity
     privateKey: join(dir, 'tls.key'),
     ca: join(dir, 'ca.crt'),
   };
-  writeAtomically(files.ca, identity.caPem, 0o644);
-  writeAtomically(files.privateKey, identity.privateKeyPem, 0o600);
-  writeAtomically(files.certificate, identity.chainPem, 0o644);
+  writeFileAtomic(files.ca, identity.caPem, { mode: CERTIFICATE_MODE });
+  writeFileAtomic(files.privateKey, identity.privateKeyPem, { mode: PRIVATE_KEY_MODE });
+  writeFileAtomic(files.certificate, identity.chainPem, { mode: CERTIFICATE_MODE });
   return files;
 }
 

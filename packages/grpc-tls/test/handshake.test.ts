@@ -18,6 +18,7 @@ import { RunningServer, startEchoServer, whoAmI, whoAmIFails } from './support/e
 import {
   captureLogs,
   createPki,
+  forgeCaCertificateWithSpiffeId,
   identityFiles,
   Pki,
   tempDir,
@@ -346,6 +347,32 @@ describe('server identity', () => {
         reason: 'identity_mismatch',
       }),
     ).toBe(1);
+  });
+
+  it('refuses a CA certificate as the server even when it carries the expected SPIFFE ID', async () => {
+    const forged = forgeCaCertificateWithSpiffeId(pki.ca, 'spiffe://example.org/svc/echo');
+    const running = await startEchoServer(
+      grpc.ServerCredentials.createSsl(
+        Buffer.from(pki.ca.bundlePem),
+        [
+          {
+            cert_chain: Buffer.from(forged.chainPem),
+            private_key: Buffer.from(forged.privateKeyPem),
+          },
+        ],
+        false,
+      ),
+    );
+    cleanups.push(() => running.stop());
+    const tls = await dial({
+      dir: secretDir(client),
+      expectedServerId: 'spiffe://example.org/svc/echo',
+    });
+    const error = await whoAmIFails(running.address, tls.credentials);
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toContain(
+      'is not an X509-SVID leaf (X509-SVID rejected: spiffe://example.org/svc/echo: the leaf (serial 1092) is a CA certificate',
+    );
   });
 
   it('explains how to verify a URI-SAN-only certificate when no SPIFFE ID is expected', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SigilError } from '@sigil/errors';
-import { parseSpiffeId } from '@sigil/pki';
+import { authorizeUnder, parseSpiffeId } from '@sigil/pki';
+import type { SpiffeIdMatcher } from '@sigil/pki';
 import { parseDocument } from 'yaml';
 import { BoundedCache } from './internal/bounded-cache';
 import { methodName, methodPatternProblem, normalizeMethodPattern } from './internal/method-path';
@@ -244,9 +245,9 @@ export function evaluatePolicy(
   if (spiffeId === undefined || spiffeId === '') return NO_SPIFFE_ID;
   const index = methodIndex(compiled, name.fullName, name.service);
   let best = index.exact.get(spiffeId) ?? Number.POSITIVE_INFINITY;
-  for (const { prefix, rule } of index.prefixes) {
+  for (const { under, rule } of index.prefixes) {
     if (rule >= best) break;
-    if (spiffeId.startsWith(prefix) && isValidSpiffeId(spiffeId)) {
+    if (under(spiffeId) && isValidSpiffeId(spiffeId)) {
       best = rule;
       break;
     }
@@ -256,12 +257,13 @@ export function evaluatePolicy(
 
 interface CompiledRule {
   readonly exact: readonly string[];
-  readonly prefixes: readonly string[];
+  /** One per `spiffe://.../*` caller pattern. */
+  readonly prefixes: readonly SpiffeIdMatcher[];
 }
 
 interface MethodIndex {
   readonly exact: ReadonlyMap<string, number>;
-  readonly prefixes: readonly { prefix: string; rule: number }[];
+  readonly prefixes: readonly { under: SpiffeIdMatcher; rule: number }[];
 }
 
 interface CompiledPolicy {
@@ -300,11 +302,11 @@ function methodIndex(compiled: CompiledPolicy, fullName: string, service: string
   ];
   ruleNumbers.sort((a, b) => a - b);
   const exact = new Map<string, number>();
-  const prefixes: { prefix: string; rule: number }[] = [];
+  const prefixes: { under: SpiffeIdMatcher; rule: number }[] = [];
   for (const rule of new Set(ruleNumbers)) {
     const compiledRule = compiled.rules[rule]!;
     for (const id of compiledRule.exact) if (!exact.has(id)) exact.set(id, rule);
-    for (const prefix of compiledRule.prefixes) prefixes.push({ prefix, rule });
+    for (const under of compiledRule.prefixes) prefixes.push({ under, rule });
   }
   index = { exact, prefixes };
   compiled.methodIndexes.set(fullName, index);
@@ -439,12 +441,13 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
       return normalized;
     });
     const exact: string[] = [];
-    const prefixes: string[] = [];
+    const prefixes: SpiffeIdMatcher[] = [];
     const callers = stringList(rule.callers, 'callers', ruleFail).map((pattern, i) => {
       const isPrefix = pattern.endsWith(PREFIX_SUFFIX);
       const id = isPrefix ? pattern.slice(0, -PREFIX_SUFFIX.length) : pattern;
       try {
-        parseSpiffeId(id);
+        if (isPrefix) prefixes.push(authorizeUnder(id));
+        else exact.push(String(parseSpiffeId(id)));
       } catch (cause) {
         const rule = (cause as SigilError).details?.rule ?? (cause as Error).message;
         ruleFail(
@@ -455,8 +458,6 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
           },
         );
       }
-      if (isPrefix) prefixes.push(id + '/');
-      else exact.push(id);
       return pattern;
     });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { Metadata, ServerInterceptor } from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
+import { tokenFingerprint } from '@sigil/pki';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
@@ -12,7 +13,7 @@ import { defaultLogger } from './internal/default-logger';
 import { methodMatcher, methodName } from './internal/method-path';
 import { counter } from './internal/metrics';
 import { resolvePeerIdentity } from './internal/resolve-peer-identity';
-import { grpcError, tokenHash } from './internal/status';
+import { grpcError } from './internal/status';
 
 /**
  * Where the token signing keys come from: a local JWKS file (read once, at creation), or a JWKS
@@ -204,7 +205,7 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
           method: name.fullName,
           reason,
           spiffeId: resolvePeerIdentity(call, metadata)?.spiffeId,
-          tokenHash: refusedToken === undefined ? undefined : tokenHash(refusedToken),
+          tokenHash: refusedToken === undefined ? undefined : tokenFingerprint(refusedToken),
           error,
         },
         'bearer token rejected',
@@ -289,7 +290,7 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
                   const state = callStateOf(metadata);
                   state.claims = Object.freeze(payload);
                   state.token = bearer;
-                  state.tokenHash = tokenHash(bearer);
+                  state.tokenHash = tokenFingerprint(bearer);
                   state.tenantId = tenantId;
                   outbound = { token: bearer };
                   verified = true;

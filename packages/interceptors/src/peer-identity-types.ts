@@ -25,7 +25,10 @@ export type AuthContext = ReturnType<ServerInterceptingCallInterface['getAuthCon
  * ```
  */
 export interface PeerIdentity {
-  /** The certificate's SPIFFE ID (its single `spiffe://` URI SAN), when it is an X509-SVID. */
+  /**
+   * The certificate's SPIFFE ID (its single `spiffe://` URI SAN), when it is an X509-SVID leaf
+   * (pki's `workloadIdOfCertificate`: absent for a CA certificate or a trust-domain ID).
+   */
   readonly spiffeId?: string;
   /** The trust domain of {@link PeerIdentity.spiffeId}. */
   readonly trustDomain?: string;

@@ -277,6 +277,37 @@ describe('identity and authorization over mTLS', () => {
     );
   });
 
+  it('refuses a CA certificate as a caller even when its SPIFFE ID matches a rule', async () => {
+    let seen: PeerIdentity | undefined;
+    const logs = captureLogs();
+    const server = await serve({
+      logs,
+      handlers: {
+        echo: (call, callback) => {
+          seen = getPeerIdentity(call);
+          callback(null, {});
+        },
+      },
+    });
+    const bob = `spiffe://${TRUST_DOMAIN}/team/bob`;
+    await unary(await client(EchoClient, server, bob), 'echo');
+    expect(seen?.spiffeId).toBe(bob);
+    const forged = new EchoClient(
+      server.address,
+      pki.caCertificateCredentials(bob),
+      CLIENT_OPTIONS,
+    );
+    clients.push(forged);
+    const err = await failure(unary(forged, 'echo'));
+    expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(err.details).toBe(
+      'caller certificate "CN=ca-as-caller" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo',
+    );
+    expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
+      reason: 'no-spiffe-id',
+    });
+  });
+
   it('leaves grpc.health.v1 open by default, even to callers the policy does not know', async () => {
     const server = await serve({ requireClientCert: false });
     await expect(unary(await client(HealthClient, server, null), 'check')).resolves.toEqual({

@@ -20,14 +20,32 @@ export { generateKeyPair, importPrivateKeyPem, assertKeyMatchesCertificate } fro
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
 export { parseCertificatesPem, toPem, fingerprint } from './pem';
 export { readCertificateChainFile, readTrustBundleFile, readPrivateKeyFile } from './files';
+export {
+  writeFileAtomic,
+  renameFileDurably,
+  PRIVATE_KEY_MODE,
+  CERTIFICATE_MODE,
+} from './atomic-file';
+export type { WriteFileAtomicOptions } from './atomic-file';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';
 export {
+  authorizeAny,
+  authorizeID,
+  authorizeOneOf,
+  authorizeMemberOf,
+  authorizeUnder,
+} from './spiffe-id-matcher';
+export type { SpiffeIdMatcher } from './spiffe-id-matcher';
+export {
   validateX509Svid,
   spiffeIdOfCertificate,
+  workloadIdOfCertificate,
+  subjectAltNamesOf,
   createTrustBundleSet,
   X509_SVID_RULES,
 } from './svid';
 export type { TrustBundleSet, ValidateX509SvidOptions, X509SvidValidationResult } from './svid';
+export { tokenHash, tokenFingerprint } from './token-fingerprint';
 export { setCryptoProvider, getCryptoProvider } from './crypto-provider';
 export type { CryptoProvider } from './crypto-provider';

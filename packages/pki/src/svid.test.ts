@@ -7,7 +7,9 @@ import { createCertificateAuthority, createIntermediateCertificateAuthority } fr
 import {
   createTrustBundleSet,
   spiffeIdOfCertificate,
+  subjectAltNamesOf,
   validateX509Svid,
+  workloadIdOfCertificate,
   X509_SVID_RULES as RULES,
 } from './svid';
 
@@ -272,11 +274,16 @@ describe('validateX509Svid with Sigil-issued certificates', () => {
         uris: ['spiffe://example.org/w'],
         ...options,
       });
-      return () => validateX509Svid([leaf.certificate], [root.certificate], { at: AT });
+      return Object.assign(
+        () => validateX509Svid([leaf.certificate], [root.certificate], { at: AT }),
+        { leaf: leaf.certificate },
+      );
     };
 
     it('accepts the well-formed baseline', async () => {
-      expect((await check({}))().spiffeId).toBe('spiffe://example.org/w');
+      const run = await check({});
+      expect(run().spiffeId).toBe('spiffe://example.org/w');
+      expect(workloadIdOfCertificate(run.leaf)).toBe('spiffe://example.org/w');
     });
 
     it.each([
@@ -325,10 +332,38 @@ describe('validateX509Svid with Sigil-issued certificates', () => {
         { extensions: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))] },
         RULES.criticalExtension,
       ],
-    ])('rejects a leaf with %s', async (_what, options, rule) => {
-      expect(
-        rejection(await check(options as Partial<Parameters<typeof forge>[0]>)).details.rule,
-      ).toBe(rule);
+    ])(
+      'rejects a leaf with %s (workloadIdOfCertificate too, unless TLS checks it itself)',
+      async (what, options, rule) => {
+        const run = await check(options as Partial<Parameters<typeof forge>[0]>);
+        expect(rejection(run).details.rule).toBe(rule);
+        const leftToTls =
+          rule === RULES.leafExtendedKeyUsage ||
+          rule === RULES.criticalExtension ||
+          what === 'a non-critical key usage';
+        if (leftToTls) {
+          expect(workloadIdOfCertificate(run.leaf)).toBe('spiffe://example.org/w');
+        } else {
+          const refused = rejection(() => workloadIdOfCertificate(run.leaf));
+          expect(refused.details.rule).toBe(rule);
+          expect(refused.message).toContain(run.leaf.serialNumber);
+        }
+      },
+    );
+
+    it('names the subject and serial of a certificate without exactly one URI SAN', async () => {
+      const run = await check({ uris: [], dnsNames: ['w.example.org'] });
+      expect(rejection(() => workloadIdOfCertificate(run.leaf)).message).toContain(
+        `the leaf (subject "CN=w", serial ${run.leaf.serialNumber}) has 0 URI SANs; an X509-SVID has exactly one`,
+      );
+      expect(spiffeIdOfCertificate(run.leaf)).toBeUndefined();
+    });
+
+    it('leaves the CA rules to workloadIdOfCertificate and the lenient reading to spiffeIdOfCertificate', async () => {
+      expect(spiffeIdOfCertificate(root.certificate)).toBe('spiffe://example.org');
+      expect(rejection(() => workloadIdOfCertificate(root.certificate)).details.rule).toBe(
+        RULES.leafPath,
+      );
     });
 
     it('accepts a leaf without EKU, with keyEncipherment too, or with DNS SANs besides the URI', async () => {
@@ -526,5 +561,25 @@ describe('spiffeIdOfCertificate', () => {
     expect(await of(['https://example.org/w'])).toBeUndefined();
     expect(await of(['spiffe://Example.org/w'])).toBeUndefined();
     expect(spiffeIdOfCertificate(root.certificate)).toBe('spiffe://example.org');
+  });
+});
+
+describe('subjectAltNamesOf', () => {
+  it('reads DNS names and URIs from the DER, a URI holding ", URI:" staying one entry', async () => {
+    const smuggling = 'spiffe://example.org/a, URI:spiffe://example.org/admin';
+    const { certificate } = await forge({
+      subject: 'CN=w',
+      uris: [smuggling],
+      dnsNames: ['a.example', 'b.example'],
+    });
+    expect(subjectAltNamesOf(certificate)).toEqual({
+      dnsNames: ['a.example', 'b.example'],
+      uris: [smuggling],
+    });
+  });
+
+  it('gives empty lists for a certificate without the extension', async () => {
+    const { certificate } = await forge({ subject: 'CN=plain', uris: [], dnsNames: [] });
+    expect(subjectAltNamesOf(certificate)).toEqual({ dnsNames: [], uris: [] });
   });
 });

@@ -141,13 +141,47 @@ export function createTrustBundleSet(
  * ```
  */
 export function spiffeIdOfCertificate(certificate: X509Certificate): string | undefined {
-  const { uris } = certificateInfo(certificate);
-  if (uris.length !== 1) return undefined;
   try {
-    return String(parseSpiffeId(uris[0]!));
+    return String(uriSanSpiffeId(certificate));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The DNS names and URIs of a certificate's subjectAltName extension, in order, read from its DER
+ * (not from Node's `subjectAltName` text, whose quoting a crafted SAN can play with).
+ *
+ * @example
+ * ```ts
+ * subjectAltNamesOf(leaf); // { dnsNames: ['api.example.org'], uris: ['spiffe://example.org/svc/api'] }
+ * ```
+ */
+export function subjectAltNamesOf(certificate: X509Certificate): {
+  dnsNames: readonly string[];
+  uris: readonly string[];
+} {
+  const { dnsNames, uris } = certificateInfo(certificate);
+  return { dnsNames, uris };
+}
+
+/**
+ * The SPIFFE ID of a workload certificate presented in a TLS handshake, after the X509-SVID leaf
+ * rules: exactly one URI SAN holding a SPIFFE ID with a path (the trust-domain ID `spiffe://td`
+ * names no workload, section 3.1); not a CA (4.1); a key usage with digitalSignature and neither
+ * keyCertSign nor cRLSign (4.3). It leaves to the TLS handshake what TLS checks itself (the chain,
+ * validity, critical extensions, the extended key usage for the side presenting it, so a
+ * serverAuth-only server certificate passes); {@link validateX509Svid} checks all of it. Throws `ERR_SVID_INVALID`
+ * naming the certificate's subject and serial number, with the failed rule in `details.rule`.
+ *
+ * @example
+ * ```ts
+ * const peer = new X509Certificate(socket.getPeerCertificate().raw);
+ * workloadIdOfCertificate(peer); // 'spiffe://example.org/svc/api'; throws for a CA certificate
+ * ```
+ */
+export function workloadIdOfCertificate(certificate: X509Certificate): string {
+  return String(checkLeaf(certificate));
 }
 
 /**
@@ -180,42 +214,28 @@ export function validateX509Svid(
   const leaf = certificates[0];
   if (!leaf) throw svidError(RULES.chain, 'the chain is empty; expected the leaf first', {});
 
-  const spiffeId = leafSpiffeId(leaf);
+  const spiffeId = checkLeaf(leaf);
   const id = String(spiffeId);
+  const serial = leaf.serialNumber;
   const info = certificateInfo(leaf);
-  if (info.isCa)
-    throw svidError(
-      RULES.leafCa,
-      `${id}: the leaf is a CA certificate (basicConstraints cA=true)`,
-      { spiffeId: id },
-    );
-  if (info.keyUsage === undefined || !info.keyUsageCritical) {
+  if (!info.keyUsageCritical) {
     throw svidError(
       RULES.keyUsageCritical,
-      `${id}: the leaf has ${info.keyUsage === undefined ? 'no' : 'a non-critical'} key usage extension`,
-      { spiffeId: id },
+      `${id}: the leaf (serial ${serial}) has a non-critical key usage extension`,
+      { spiffeId: id, serial },
     );
   }
-  if (info.keyUsage & KeyUsageFlags.keyCertSign)
-    throw svidError(RULES.leafKeyCertSign, `${id}: the leaf sets keyCertSign`, { spiffeId: id });
-  if (info.keyUsage & KeyUsageFlags.cRLSign)
-    throw svidError(RULES.leafCrlSign, `${id}: the leaf sets cRLSign`, { spiffeId: id });
-  if (!(info.keyUsage & KeyUsageFlags.digitalSignature))
-    throw svidError(RULES.leafDigitalSignature, `${id}: the leaf does not set digitalSignature`, {
-      spiffeId: id,
-    });
   if (
     info.extendedKeyUsage &&
     !(info.extendedKeyUsage.includes(SERVER_AUTH) && info.extendedKeyUsage.includes(CLIENT_AUTH))
   ) {
     throw svidError(
       RULES.leafExtendedKeyUsage,
-      `${id}: the leaf's extended key usage lacks serverAuth or clientAuth`,
-      { spiffeId: id },
+      `${id}: the extended key usage of the leaf (serial ${serial}) lacks serverAuth or clientAuth`,
+      { spiffeId: id, serial },
     );
   }
-  checkCriticalExtensions(leaf, 'the leaf', id);
-
+  checkCriticalExtensions(leaf, `the leaf (serial ${serial})`, id);
   if (expectedTrustDomain !== undefined && spiffeId.trustDomain !== expectedTrustDomain) {
     throw svidError(
       RULES.bundle,
@@ -244,34 +264,82 @@ export function validateX509Svid(
   };
 }
 
+/**
+ * The X509-SVID leaf rules that decide whether a certificate names a workload at all (sections 2,
+ * 3.1, 4.1 and the key usage bits of 4.3); returns its SPIFFE ID. validateX509Svid adds the rest.
+ */
+function checkLeaf(leaf: X509Certificate): SpiffeId {
+  const spiffeId = leafSpiffeId(leaf);
+  const id = String(spiffeId);
+  const serial = leaf.serialNumber;
+  const info = certificateInfo(leaf);
+  if (info.isCa)
+    throw svidError(
+      RULES.leafCa,
+      `${id}: the leaf (serial ${serial}) is a CA certificate (basicConstraints cA=true)`,
+      { spiffeId: id, serial },
+    );
+  if (info.keyUsage === undefined) {
+    throw svidError(
+      RULES.keyUsageCritical,
+      `${id}: the leaf (serial ${serial}) has no key usage extension`,
+      { spiffeId: id, serial },
+    );
+  }
+  if (info.keyUsage & KeyUsageFlags.keyCertSign)
+    throw svidError(RULES.leafKeyCertSign, `${id}: the leaf (serial ${serial}) sets keyCertSign`, {
+      spiffeId: id,
+      serial,
+    });
+  if (info.keyUsage & KeyUsageFlags.cRLSign)
+    throw svidError(RULES.leafCrlSign, `${id}: the leaf (serial ${serial}) sets cRLSign`, {
+      spiffeId: id,
+      serial,
+    });
+  if (!(info.keyUsage & KeyUsageFlags.digitalSignature))
+    throw svidError(
+      RULES.leafDigitalSignature,
+      `${id}: the leaf (serial ${serial}) does not set digitalSignature`,
+      {
+        spiffeId: id,
+        serial,
+      },
+    );
+  return spiffeId;
+}
+
 function leafSpiffeId(leaf: X509Certificate): SpiffeId {
-  const { uris } = certificateInfo(leaf);
+  const spiffeId = uriSanSpiffeId(leaf);
+  if (spiffeId.path === '')
+    throw svidError(
+      RULES.leafPath,
+      `${spiffeId}: a leaf SVID needs a path after the trust domain (${certificateName(leaf)})`,
+      { spiffeId: String(spiffeId), serial: leaf.serialNumber },
+    );
+  return spiffeId;
+}
+
+/** The one extraction: exactly one URI SAN, and it a valid SPIFFE ID (X509-SVID 2). */
+function uriSanSpiffeId(certificate: X509Certificate): SpiffeId {
+  const { uris } = certificateInfo(certificate);
   if (uris.length !== 1) {
     throw svidError(
       RULES.uriSan,
-      `the leaf (subject "${nameOf(leaf.subject)}") has ${uris.length} URI SANs; an X509-SVID has exactly one`,
-      { uris },
+      `the leaf (${certificateName(certificate)}) has ${uris.length} URI SANs; an X509-SVID has exactly one`,
+      { uris, serial: certificate.serialNumber },
     );
   }
-  let spiffeId: SpiffeId;
   try {
-    spiffeId = parseSpiffeId(uris[0]!);
+    return parseSpiffeId(uris[0]!);
   } catch (cause) {
     const rule = String((cause as SigilError).details?.rule ?? 'SPIFFE-ID 2');
     throw svidError(
       rule,
-      `the leaf's URI SAN is not a valid SPIFFE ID: ${(cause as Error).message}`,
-      { uri: uris[0] },
+      `the leaf's URI SAN (${certificateName(certificate)}) is not a valid SPIFFE ID: ${(cause as Error).message}`,
+      { uri: uris[0], serial: certificate.serialNumber },
       cause,
     );
   }
-  if (spiffeId.path === '')
-    throw svidError(
-      RULES.leafPath,
-      `${spiffeId}: a leaf SVID needs a path after the trust domain`,
-      { spiffeId: String(spiffeId) },
-    );
-  return spiffeId;
 }
 
 function selectBundle(
@@ -455,6 +523,11 @@ function toCertificates(
 ): X509Certificate[] {
   if (input === undefined) return [];
   return typeof input === 'string' ? parseCertificatesPem(input, source) : [...input];
+}
+
+/** Names a certificate in messages: subject and serial number (SVIDs often have no subject). */
+function certificateName(certificate: X509Certificate): string {
+  return `subject "${nameOf(certificate.subject)}", serial ${certificate.serialNumber}`;
 }
 
 /** A certificate Name for messages; node:crypto gives `undefined` for an empty Name. */

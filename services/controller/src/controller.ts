@@ -5,7 +5,7 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import { validateCertExpiration } from '@sigil/cert-expiry';
-import { parseTrustDomain } from '@sigil/pki';
+import { parseTrustDomain, tokenHash } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import {
@@ -27,7 +27,7 @@ import { createEnrollmentService } from './internal/enrollment';
 import { createControllerMetrics } from './internal/metrics';
 import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
 import type { RuntimeTrust } from './internal/peer-authentication';
-import { generateAdminToken, hashSecret } from './internal/secrets';
+import { generateAdminToken } from './internal/secrets';
 import { createMemoryServerCredentials } from './internal/server-credentials';
 import type { MemoryServerCredentials } from './internal/server-credentials';
 import { issueEnrollmentToken } from './internal/tokens';
@@ -208,14 +208,14 @@ export function createController(options: ControllerOptions): Controller {
       return {
         adminToken: options.adminToken,
         adminTokenGenerated: false,
-        adminTokenHash: hashSecret(options.adminToken),
+        adminTokenHash: tokenHash(options.adminToken),
       };
     const stored = await store.getSetting(ADMIN_TOKEN_SETTING);
     if (stored !== undefined)
       return { adminToken: undefined, adminTokenGenerated: false, adminTokenHash: stored };
     const token = generateAdminToken();
-    await store.setSetting(ADMIN_TOKEN_SETTING, hashSecret(token));
-    return { adminToken: token, adminTokenGenerated: true, adminTokenHash: hashSecret(token) };
+    await store.setSetting(ADMIN_TOKEN_SETTING, tokenHash(token));
+    return { adminToken: token, adminTokenGenerated: true, adminTokenHash: tokenHash(token) };
   }
 
   function issueServingCertificate(bootstrap: CertificateAuthority): Promise<IssuedCertificate> {

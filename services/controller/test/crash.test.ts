@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
-import { generateKeyPair } from '@sigil/pki';
+import { generateKeyPair, tokenHash } from '@sigil/pki';
 import type { KeyPair } from '@sigil/pki';
 import { createSqliteStore } from '../src/store/sqlite-store';
 import type { EnrollmentTokenRecord } from '../src/store/store';
-import { hashSecret } from '../src/internal/secrets';
 import { enroll, enrollmentClient } from './support/fixtures';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
@@ -164,8 +163,7 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     // What survived on disk, read before anything else touches the data dir.
     const store = await createSqliteStore({ path: join(dataDir, 'controller.db') });
     const onDisk = new Map<string, EnrollmentTokenRecord | undefined>();
-    for (const agent of agents)
-      onDisk.set(agent.id, await store.findToken(hashSecret(agent.token)));
+    for (const agent of agents) onDisk.set(agent.id, await store.findToken(tokenHash(agent.token)));
     await store.close();
 
     let redeemedButUndelivered = 0;
@@ -220,7 +218,7 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     const final = await createSqliteStore({ path: join(dataDir, 'controller.db') });
     try {
       for (const agent of agents) {
-        expect((await final.findToken(hashSecret(agent.token)))!.certificateSerial).toBe(
+        expect((await final.findToken(tokenHash(agent.token)))!.certificateSerial).toBe(
           serialOf(agent.delivered!),
         );
       }

@@ -5,7 +5,7 @@ import { fingerprint, formatSpiffeId } from '@sigil/pki';
 import { createCaFiles } from '../internal/ca-directory';
 import { emit, progressWriter, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { writeFileAtomic } from '../internal/files';
+import { writeOutputFile } from '../internal/files';
 import { DEFAULT_TTL_SECONDS, keyTypeOption, ttlOption } from '../internal/options';
 import type { CliKeyType } from '../internal/options';
 import { caPaths, LAYOUTS, leafFiles, leafPaths } from '../internal/layouts';
@@ -132,7 +132,7 @@ export async function generateCertificateSet(
       now,
     });
     const files = leafPaths(join(options.out, name), layout);
-    for (const file of leafFiles(issued, files)) await writeFileAtomic(file);
+    for (const file of leafFiles(issued, files)) await writeOutputFile(file);
     progress(
       `[${index + 2}/${total}] ${spiffeId} -> ${files.certificate}, ${files.privateKey}, ${files.ca}`,
     );

@@ -5,7 +5,7 @@ import type { CertificateProfile, IssuedCertificate } from '@sigil/pki';
 import { loadCaDirectory } from '../internal/ca-directory';
 import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { writeFileAtomic } from '../internal/files';
+import { writeOutputFile } from '../internal/files';
 import { DEFAULT_TTL_SECONDS, keyTypeOption, ttlOption } from '../internal/options';
 import type { CliKeyType } from '../internal/options';
 import { leafFiles, leafPaths } from '../internal/layouts';
@@ -113,7 +113,7 @@ export async function issueCertificateFiles(options: CertsIssueOptions): Promise
     now,
   });
   const files = leafPaths(options.out, 'k8s');
-  for (const file of leafFiles(issued, files)) await writeFileAtomic(file);
+  for (const file of leafFiles(issued, files)) await writeOutputFile(file);
   return {
     ...describeIssued(issued, {
       dnsNames,

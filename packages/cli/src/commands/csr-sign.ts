@@ -1,11 +1,12 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { SigilError } from '@sigil/errors';
+import { CERTIFICATE_MODE } from '@sigil/pki';
 import type { CertificateProfile } from '@sigil/pki';
 import { loadCaDirectory } from '../internal/ca-directory';
 import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { CERTIFICATE_MODE, readTextFile, writeFileAtomic } from '../internal/files';
+import { readTextFile, writeOutputFile } from '../internal/files';
 import { DEFAULT_TTL_SECONDS, ttlOption } from '../internal/options';
 import { collectList, parseSpiffeIdFlag } from '../internal/parse';
 import { describeIssued, formatIssued, profileFromFlags, svidConformanceNote } from './certs-issue';
@@ -105,7 +106,7 @@ export async function signCsrFile(options: CsrSignOptions): Promise<CsrSignResul
     throw err;
   }
   if (options.out !== undefined)
-    await writeFileAtomic({ path: options.out, content: issued.chainPem, mode: CERTIFICATE_MODE });
+    await writeOutputFile({ path: options.out, content: issued.chainPem, mode: CERTIFICATE_MODE });
   const described = describeIssued(issued, {
     dnsNames,
     ipAddresses,

@@ -7,7 +7,7 @@ import {
 } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { SigilError } from '@sigil/errors';
-import { assertNotExisting, exists, writeFileAtomic } from './files';
+import { assertNotExisting, exists, writeOutputFile } from './files';
 import type { CliKeyType } from './options';
 import { caFiles, caPaths, LAYOUTS } from './layouts';
 import type { CaPaths } from './layouts';
@@ -70,6 +70,6 @@ export async function createCaFiles(
     keyType: options.keyType,
     ...(options.now ? { now: options.now } : {}),
   });
-  for (const file of caFiles(ca, paths)) await writeFileAtomic(file);
+  for (const file of caFiles(ca, paths)) await writeOutputFile(file);
   return ca;
 }

@@ -1,12 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { SigilError } from '@sigil/errors';
-
-/** Mode of private key files. */
-export const PRIVATE_KEY_MODE = 0o600;
-/** Mode of certificate files. */
-export const CERTIFICATE_MODE = 0o644;
+import { writeFileAtomic } from '@sigil/pki';
 
 /** A file to write: where, what, and its permission bits. */
 export interface OutputFile {
@@ -15,28 +10,10 @@ export interface OutputFile {
   mode: number;
 }
 
-/**
- * Writes a file through a temporary sibling and a rename, so a reader never sees half a key and
- * the mode is right from the first byte (an existing file's mode is not inherited).
- */
-export async function writeFileAtomic(file: OutputFile): Promise<void> {
+/** Creates the file's directory, then writes it with pki's durable `writeFileAtomic`. */
+export async function writeOutputFile(file: OutputFile): Promise<void> {
   await mkdir(dirname(file.path), { recursive: true });
-  const temporary = join(dirname(file.path), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temporary, file.content, { mode: file.mode, flag: 'wx' });
-    await chmod(temporary, file.mode); // the umask may have cleared bits we asked for
-    await rename(temporary, file.path);
-  } catch (cause) {
-    await rm(temporary, { force: true });
-    throw new SigilError(
-      'ERR_FILE_UNWRITABLE',
-      `${file.path}: cannot write (${describeFsError(cause)})`,
-      {
-        cause,
-        details: { file: file.path },
-      },
-    );
-  }
+  writeFileAtomic(file.path, file.content, { mode: file.mode });
 }
 
 /** Refuses, with `ERR_FILE_EXISTS` naming the first such file, to overwrite any of `paths`. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import { CERTIFICATE_MODE, PRIVATE_KEY_MODE } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
-import { CERTIFICATE_MODE, PRIVATE_KEY_MODE } from './files';
 import type { OutputFile } from './files';
 
 /**

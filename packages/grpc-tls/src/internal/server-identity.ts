@@ -1,42 +1,45 @@
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, PeerCertificate } from 'node:tls';
-import { SigilError } from '@sigil/errors';
-import { parseSpiffeId, spiffeIdOfCertificate } from '@sigil/pki';
+import { isSigilError, SigilError } from '@sigil/errors';
+import { authorizeID, authorizeMemberOf, parseSpiffeId, workloadIdOfCertificate } from '@sigil/pki';
+import type { SpiffeIdMatcher } from '@sigil/pki';
 
 const SPIFFE_ID_CACHE_SIZE = 256;
 // The check runs on every handshake and a server presents the same certificate to every one of
 // them; reading the URI SAN means a full ASN.1 parse (milliseconds under load), so the result is
 // kept per certificate, keyed by the SHA-256 fingerprint Node computed already.
-const spiffeIds = new Map<string, string | null>();
+const spiffeIds = new Map<string, WorkloadId>();
 
-function spiffeIdOfPeer(certificate: PeerCertificate): string | undefined {
-  if (!certificate.raw) return undefined;
+/** The server's SPIFFE ID under the X509-SVID leaf rules, or why it has none. */
+type WorkloadId = { spiffeId: string } | { problem: string };
+
+function workloadIdOfPeer(certificate: PeerCertificate): WorkloadId {
+  if (!certificate.raw) return { problem: 'carries no certificate' };
   const key = certificate.fingerprint256;
-  let spiffeId = spiffeIds.get(key);
-  if (spiffeId === undefined) {
-    spiffeId = spiffeIdOfCertificate(new X509Certificate(certificate.raw)) ?? null;
+  let id = spiffeIds.get(key);
+  if (id === undefined) {
+    try {
+      id = { spiffeId: workloadIdOfCertificate(new X509Certificate(certificate.raw)) };
+    } catch (err) {
+      if (!isSigilError(err, 'ERR_SVID_INVALID')) throw err;
+      id = { problem: `is not an X509-SVID leaf (${err.message})` };
+    }
     if (spiffeIds.size >= SPIFFE_ID_CACHE_SIZE) spiffeIds.delete(spiffeIds.keys().next().value!);
-    spiffeIds.set(key, spiffeId);
+    spiffeIds.set(key, id);
   }
-  return spiffeId ?? undefined;
+  return id;
 }
 
 /**
  * A matcher for expected SPIFFE IDs: exact IDs, and trust-domain IDs (`spiffe://example.org`)
  * that admit any ID of that trust domain. `spiffeId` must already be a valid SPIFFE ID.
  */
-export function expectedSpiffeIdMatcher(
-  expected: readonly string[],
-): (spiffeId: string) => boolean {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const entry of expected) {
+export function expectedSpiffeIdMatcher(expected: readonly string[]): SpiffeIdMatcher {
+  const matchers = expected.map((entry) => {
     const id = parseSpiffeId(entry);
-    if (id.path === '') prefixes.push(`spiffe://${id.trustDomain}/`);
-    else exact.add(String(id));
-  }
-  return (spiffeId) =>
-    exact.has(spiffeId) || prefixes.some((prefix) => spiffeId.startsWith(prefix));
+    return id.path === '' ? authorizeMemberOf(id.trustDomain) : authorizeID(entry);
+  });
+  return (spiffeId) => matchers.some((matches) => matches(spiffeId));
 }
 
 /**
@@ -54,13 +57,14 @@ export function createServerIdentityCheck(
   const matches = expectedSpiffeIdMatcher(expected);
   return (host, certificate) => {
     if (expected.length > 0) {
-      const spiffeId = spiffeIdOfPeer(certificate);
-      if (spiffeId === undefined) {
+      const id = workloadIdOfPeer(certificate);
+      if ('problem' in id) {
         return mismatch(
-          `the server certificate for ${host} carries no SPIFFE ID; ${setting} expects ${expected.join(' or ')}`,
+          `the server certificate for ${host} ${id.problem}; ${setting} expects ${expected.join(' or ')}`,
           { host, expected },
         );
       }
+      const { spiffeId } = id;
       if (!matches(spiffeId)) {
         return mismatch(
           `the server presented ${spiffeId}; ${setting} expects ${expected.join(' or ')}`,

@@ -1,7 +1,9 @@
 // Certificates from @sigil/pki written the way deployments lay them out, and a log capture.
+import { execFileSync } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -134,4 +136,77 @@ export function once<T>(
       resolve(value);
     });
   });
+}
+
+/**
+ * A certificate that breaks the X509-SVID leaf rules while TLS itself accepts it: basicConstraints
+ * cA=true and keyCertSign, with `spiffeId` as its one URI SAN, signed by `ca` (made with the
+ * openssl command, since @sigil/pki refuses to issue such a thing).
+ */
+export function forgeCaCertificateWithSpiffeId(
+  ca: CertificateAuthority,
+  spiffeId: string,
+): { chainPem: string; privateKeyPem: string } {
+  const work = tempDir('sigil-forged-ca-');
+  try {
+    const file = (name: string, content?: string): string => {
+      const path = join(work.path, name);
+      if (content !== undefined) writeFileSync(path, content);
+      return path;
+    };
+    const openssl = (...args: string[]): void => {
+      execFileSync('openssl', args, { stdio: 'pipe' });
+    };
+    openssl(
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-out',
+      file('key.pem'),
+    );
+    openssl(
+      'req',
+      '-new',
+      '-key',
+      file('key.pem'),
+      '-subj',
+      '/CN=ca-as-workload',
+      '-out',
+      file('csr.pem'),
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file('csr.pem'),
+      '-days',
+      '1',
+      '-CA',
+      file('ca.crt', ca.certificatePem),
+      '-CAkey',
+      file('ca.key', ca.privateKeyPem),
+      '-set_serial',
+      '4242',
+      '-extfile',
+      file(
+        'ext.cnf',
+        [
+          'basicConstraints = critical, CA:TRUE',
+          'keyUsage = critical, digitalSignature, keyCertSign',
+          'extendedKeyUsage = serverAuth, clientAuth',
+          `subjectAltName = URI:${spiffeId}, DNS:localhost, IP:127.0.0.1`,
+        ].join('\n'),
+      ),
+      '-out',
+      file('cert.pem'),
+    );
+    return {
+      chainPem: readFileSync(file('cert.pem'), 'utf8'),
+      privateKeyPem: readFileSync(file('key.pem'), 'utf8'),
+    };
+  } finally {
+    work.remove();
+  }
 }

@@ -1,11 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
-import { parseSpiffeId, spiffeIdOfCertificate } from '@sigil/pki';
+import { parseSpiffeId, subjectAltNamesOf, workloadIdOfCertificate } from '@sigil/pki';
 import type { AuthContext, PeerIdentity } from '../peer-identity-types';
 import { BoundedCache } from './bounded-cache';
 import { callStateOf, findCallState } from './call-state';
-import { parseSubjectAltNames } from './subject-alt-names';
 
 const IDENTITY_CACHE_SIZE = 1024;
 // One parse per distinct certificate: keyed by the SHA-256 fingerprint Node already computed
@@ -71,18 +70,29 @@ function identityOfCertificate(peer: PeerCertificate | undefined): PeerIdentity 
   const cached = identities.get(key);
   if (cached !== undefined) return cached;
   const certificate = new X509Certificate(peer.raw);
-  const { dnsNames, uris } = parseSubjectAltNames(certificate.subjectAltName);
-  const spiffeId = spiffeIdOfCertificate(certificate);
+  const { dnsNames, uris } = subjectAltNamesOf(certificate);
+  const spiffeId = workloadIdOf(certificate);
   const identity: PeerIdentity = Object.freeze({
     ...(spiffeId === undefined
       ? {}
       : { spiffeId, trustDomain: parseSpiffeId(spiffeId).trustDomain }),
     // Node gives undefined for the empty subject SVIDs usually have.
     subject: (certificate.subject ?? '').split('\n').join(', '),
-    dnsNames: Object.freeze(dnsNames),
-    uris: Object.freeze(uris),
+    dnsNames: Object.freeze([...dnsNames]),
+    uris: Object.freeze([...uris]),
     fingerprint: certificate.fingerprint256.toLowerCase(),
   });
   identities.set(key, identity);
   return identity;
+}
+
+// A certificate that breaks the X509-SVID leaf rules (a CA certificate with a SPIFFE URI SAN, a
+// trust-domain ID, keyCertSign) names no workload: the peer then has no SPIFFE ID, and a policy
+// refuses it like any caller without one.
+function workloadIdOf(certificate: X509Certificate): string | undefined {
+  try {
+    return workloadIdOfCertificate(certificate);
+  } catch {
+    return undefined;
+  }
 }

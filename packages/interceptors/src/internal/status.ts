@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ServerErrorResponse } from '@grpc/grpc-js';
 
@@ -38,9 +37,4 @@ export function prometheusCodeName(code: number): string {
 /** An error a handler can pass to its callback (or throw from an async handler) to end the call with `code`. */
 export function grpcError(code: status, details: string): ServerErrorResponse {
   return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
-}
-
-/** Tokens are never logged; this short SHA-256 prefix lets logs of one token be correlated. */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 12);
 }

@@ -1,17 +1,13 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { createCertificateAuthority, loadCertificateAuthority } from '@sigil/pki';
+import {
+  CERTIFICATE_MODE,
+  createCertificateAuthority,
+  loadCertificateAuthority,
+  PRIVATE_KEY_MODE,
+  writeFileAtomic,
+} from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 
 /** File names under DATA_DIR. */
@@ -90,8 +86,8 @@ async function loadOrCreate(
   const haveKey = existsSync(keyPath);
   if (!haveCertificate && !haveKey) {
     const ca = await createCertificateAuthority({ trustDomain, commonName, now });
-    writeFileAtomic(keyPath, ca.privateKeyPem, 0o600);
-    writeFileAtomic(certificatePath, ca.certificatePem, 0o644);
+    writeFileAtomic(keyPath, ca.privateKeyPem, { mode: PRIVATE_KEY_MODE });
+    writeFileAtomic(certificatePath, ca.certificatePem, { mode: CERTIFICATE_MODE });
     return { ca, created: true };
   }
   if (!haveCertificate || !haveKey) {
@@ -126,23 +122,4 @@ async function loadOrCreate(
     );
   }
   return { ca, created: false };
-}
-
-/** Writes `path` via a temporary file, fsync and rename, so readers see the old or the new file, never half. */
-function writeFileAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  const fd = openSync(tmp, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dir = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
 }

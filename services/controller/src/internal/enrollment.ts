@@ -1,13 +1,13 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { isSigilError } from '@sigil/errors';
+import { tokenFingerprint, tokenHash } from '@sigil/pki';
 import type { IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../store/store';
 import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
 import { grpcStatus, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
-import { hashSecret, secretHint } from './secrets';
 
 /**
  * The one refusal every unusable token gets, whether unknown, expired, already used or issued for
@@ -45,8 +45,8 @@ export function createEnrollmentService(
     peerAddress: string,
   ): Promise<controlplaneV1.EnrollResponse> {
     const kind = KINDS.get(request.kind);
-    const tokenHash = hashSecret(request.token);
-    const actor = `token:${secretHint(tokenHash)}`;
+    const hash = tokenHash(request.token);
+    const actor = `token:${tokenFingerprint({ hash })}`;
     const subject =
       kind === undefined
         ? request.agentId.slice(0, 140)
@@ -85,7 +85,7 @@ export function createEnrollmentService(
       );
 
     const now = ctx.clock();
-    const known = request.token === '' ? undefined : await ctx.store.findToken(tokenHash);
+    const known = request.token === '' ? undefined : await ctx.store.findToken(hash);
     const early = precheck(known, kind, request.agentId, now.getTime());
     if (early !== undefined)
       throw await refuse(early, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
@@ -93,14 +93,12 @@ export function createEnrollmentService(
     const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
     let issued: IssuedCertificate;
     try {
-      issued = await ctx
-        .runtime()
-        .ca.signCsr(request.csrPem, {
-          spiffeId,
-          ttlSeconds: ctx.lifetimes[kind],
-          profile: 'svid',
-          now,
-        });
+      issued = await ctx.runtime().ca.signCsr(request.csrPem, {
+        spiffeId,
+        ttlSeconds: ctx.lifetimes[kind],
+        profile: 'svid',
+        now,
+      });
     } catch (err) {
       if (!isSigilError(err)) throw err;
       throw await refuse('csr_invalid', grpc.status.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
@@ -118,7 +116,7 @@ export function createEnrollmentService(
       },
     });
     const result = await ctx.store.redeemToken({
-      tokenHash,
+      tokenHash: hash,
       kind,
       agentId: request.agentId,
       now: now.getTime(),

@@ -1,9 +1,10 @@
 import { SigilError } from '@sigil/errors';
+import { tokenFingerprint, tokenHash } from '@sigil/pki';
 import { MAX_TOKEN_TTL_SECONDS } from '../config';
 import type { AgentKind } from '../store/store';
 import { agentIdProblem, agentSpiffeId } from './agent-identity';
 import type { ControllerContext } from './context';
-import { generateEnrollmentToken, hashSecret, secretHint } from './secrets';
+import { generateEnrollmentToken } from './secrets';
 
 /** A request for a one-time enrollment token (the admin API's `POST /api/admin/tokens` body). */
 export interface EnrollmentTokenRequest {
@@ -69,10 +70,10 @@ export async function issueEnrollmentToken(
     );
   }
   const token = generateEnrollmentToken();
-  const tokenHash = hashSecret(token);
+  const hash = tokenHash(token);
   const expiresAt = now + ((ttlSeconds as number | undefined) ?? defaultTtlSeconds) * 1000;
   await ctx.store.createToken({
-    tokenHash,
+    tokenHash: hash,
     kind,
     agentId: id as string,
     connectorId: kind === 'tunneler' ? (connectorId as string) : null,
@@ -87,7 +88,7 @@ export async function issueEnrollmentToken(
     subject: spiffeId,
     details: {
       kind,
-      token: secretHint(tokenHash),
+      token: tokenFingerprint({ hash }),
       expires_at: new Date(expiresAt).toISOString(),
       ...(kind === 'tunneler' ? { connector_id: connectorId } : {}),
     },
