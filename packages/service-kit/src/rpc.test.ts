@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
+import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
 import { assertArgument, isRpcError, rpcError, unaryHandler } from './rpc';
 
 function invoke<Res>(
@@ -61,11 +62,82 @@ describe('unaryHandler', () => {
     const { err } = await invoke(
       unaryHandler(logger, async () => Promise.reject(new Error('db password is hunter2'))),
     );
-    expect(err).toEqual({ code: grpc.status.INTERNAL, details: 'internal error' });
+    expect(err).toMatchObject({ code: grpc.status.INTERNAL, details: 'internal error' });
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({
       event: 'rpc.failed',
       method: '/test.v1.Test/Call',
     });
+  });
+});
+
+describe('unaryHandler over a real grpc-js call', () => {
+  // A JSON-over-gRPC unary method: no proto needed to see what status reaches the client.
+  const json = {
+    serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
+    deserialize: (bytes: Buffer): unknown => JSON.parse(bytes.toString()),
+  };
+  const definition: grpc.ServiceDefinition = {
+    call: {
+      path: '/test.v1.Test/Call',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: json.serialize,
+      requestDeserialize: json.deserialize,
+      responseSerialize: json.serialize,
+      responseDeserialize: json.deserialize,
+    },
+  };
+  const server = new grpc.Server();
+  let client: grpc.Client & {
+    call(request: unknown, callback: (err: grpc.ServiceError | null) => void): void;
+  };
+  const logger = pino({ level: 'silent' });
+
+  beforeAll(async () => {
+    server.addService(definition, {
+      call: unaryHandler(logger, async (call: grpc.ServerUnaryCall<{ fail: string }, unknown>) => {
+        if (call.request.fail === 'sigil')
+          throw new SigilError('ERR_TOKEN_REQUEST_INVALID', 'kind must be "connector"');
+        if (call.request.fail === 'refused')
+          throw new SigilError('ERR_ENROLLMENT_REFUSED', 'enrollment token is invalid');
+        throw new Error('db password is hunter2');
+      }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    const Client = grpc.makeGenericClientConstructor(definition, 'Test');
+    client = new Client(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as typeof client;
+  });
+  afterAll(async () => {
+    client.close();
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  });
+
+  const call = (fail: string): Promise<grpc.ServiceError> =>
+    new Promise((resolve, reject) =>
+      client.call({ fail }, (err) => (err ? resolve(err) : reject(new Error('call succeeded')))),
+    );
+
+  it("a thrown SigilError arrives with the catalogue's status and its message", async () => {
+    const invalid = await call('sigil');
+    expect(invalid.code).toBe(ERROR_CATALOGUE.ERR_TOKEN_REQUEST_INVALID.grpcStatus);
+    expect(invalid.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(invalid.details).toBe('kind must be "connector"');
+    const refused = await call('refused');
+    expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(refused.details).toBe('enrollment token is invalid');
+  });
+
+  it('anything else arrives as INTERNAL without its message', async () => {
+    const err = await call('plain');
+    expect(err.code).toBe(grpc.status.INTERNAL);
+    expect(err.details).toBe('internal error');
   });
 });
 
