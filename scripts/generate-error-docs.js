@@ -8,7 +8,10 @@
 require('./register-ts.js');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ERROR_DOCS_PATH, renderErrorDocs } = require('../packages/errors/src/internal/error-docs.ts');
+const {
+  ERROR_DOCS_PATH,
+  renderErrorDocs,
+} = require('../packages/errors/src/internal/error-docs.ts');
 
 const target = path.join(__dirname, '..', ERROR_DOCS_PATH);
 fs.writeFileSync(target, renderErrorDocs());

@@ -54,7 +54,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 409,
     exitCode: 1,
-    meaning: 'The connector has no open control stream, so the controller cannot send it a command.',
+    meaning:
+      'The connector has no open control stream, so the controller cannot send it a command.',
     fix: 'Check that the connector runs and is connected (`GET /api/admin/connectors`, `connected: true`), then retry.',
   },
   ERR_ADMIN_UNAUTHORIZED: {
@@ -68,7 +69,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'The authorization policy is not valid: bad YAML/JSON, an unknown field, a bad pattern or SPIFFE ID, a duplicate rule name.',
+    meaning:
+      'The authorization policy is not valid: bad YAML/JSON, an unknown field, a bad pattern or SPIFFE ID, a duplicate rule name.',
     fix: 'Fix the policy at the place the message names; see docs/authorization.md for the format.',
   },
   ERR_AUTHZ_POLICY_UNREADABLE: {
@@ -96,7 +98,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'The CA certificate cannot act as a CA: not a CA, no keyCertSign, no `spiffe://` trust-domain SAN, or a pathLen that forbids the request.',
+    meaning:
+      'The CA certificate cannot act as a CA: not a CA, no keyCertSign, no `spiffe://` trust-domain SAN, or a pathLen that forbids the request.',
     fix: 'Use a CA created by `sigil ca init` (or one with the properties the message names).',
   },
   ERR_CA_NOT_FOUND: {
@@ -124,7 +127,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'A setting (environment variable, flag, YAML key or option) has a value that is not valid.',
+    meaning:
+      'A setting (environment variable, flag, YAML key or option) has a value that is not valid.',
     fix: 'Correct the value of the setting the message names; `--help` lists every setting with its format.',
   },
   ERR_CONFIG_MISSING: {
@@ -145,7 +149,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'A property of the controller that exists only while it runs was read before `start()`.',
+    meaning:
+      'A property of the controller that exists only while it runs was read before `start()`.',
     fix: 'Call `await controller.start()` first.',
   },
   ERR_CONTROLLER_STARTED: {
@@ -180,7 +185,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A certificate signing request is malformed, its self-signature fails, or its key is weak.',
+    meaning:
+      'A certificate signing request is malformed, its self-signature fails, or its key is weak.',
     fix: 'Create a new PKCS#10 CSR with a supported key (ECDSA P-256, RSA ≥ 2048, Ed25519); `details.reason` says what failed.',
   },
   ERR_DATA_DIR_UNUSABLE: {
@@ -194,14 +200,16 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: "The controller's enrollment answer is unusable: not a valid X509-SVID for this agent, kind and key.",
+    meaning:
+      "The controller's enrollment answer is unusable: not a valid X509-SVID for this agent, kind and key.",
     fix: 'Check that `CONTROLLER_ADDR` is a Sigil controller of the expected trust domain; report it if it is.',
   },
   ERR_ENROLLMENT_REFUSED: {
     grpcStatus: G.UNAUTHENTICATED,
     httpStatus: 401,
     exitCode: 2,
-    meaning: 'The controller refused the enrollment: the token was used, expired, never existed, or was created for another id or kind.',
+    meaning:
+      'The controller refused the enrollment: the token was used, expired, never existed, or was created for another id or kind.',
     fix: 'Find the token prefix in `GET /api/admin/audit?action=enrollment.refused` (`details.reason`); create a new token for exactly this agent id and kind.',
   },
   ERR_FILE_EXISTS: {
@@ -229,7 +237,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 500,
     exitCode: 1,
-    meaning: "The agent's stored identity cannot be used, typically because its certificate expired while the agent was down.",
+    meaning:
+      "The agent's stored identity cannot be used, typically because its certificate expired while the agent was down.",
     fix: 'Create a new enrollment token and run `enroll` again.',
   },
   ERR_INTERNAL: {
@@ -243,7 +252,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'The JWT interceptor is misconfigured: unreadable or invalid JWKS, a private key in the JWKS, a non-https JWKS URL, bad `exemptMethods` or `SIGIL_JWT_*` value.',
+    meaning:
+      'The JWT interceptor is misconfigured: unreadable or invalid JWKS, a private key in the JWKS, a non-https JWKS URL, bad `exemptMethods` or `SIGIL_JWT_*` value.',
     fix: 'Fix the option or variable the message names; see docs/authorization.md.',
   },
   ERR_JWT_UNVERIFIED: {
@@ -278,21 +288,24 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A kustomization under k8s/ is wrong: a patch matches nothing or cannot apply, a resource is missing.',
+    meaning:
+      'A kustomization under k8s/ is wrong: a patch matches nothing or cannot apply, a resource is missing.',
     fix: 'Fix the kustomization the message names.',
   },
   ERR_KUSTOMIZE_UNSUPPORTED: {
     grpcStatus: G.UNIMPLEMENTED,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'A kustomization under k8s/ uses a kustomize feature the test renderer does not implement.',
+    meaning:
+      'A kustomization under k8s/ uses a kustomize feature the test renderer does not implement.',
     fix: 'Use a supported feature, or extend the renderer with a test (see k8s/README.md).',
   },
   ERR_LISTEN_FAILED: {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'A server cannot listen on its address: the port is taken, or the address is not local.',
+    meaning:
+      'A server cannot listen on its address: the port is taken, or the address is not local.',
     fix: 'Free the port or choose another address (the message names the variable).',
   },
   ERR_METHOD_NOT_ALLOWED: {
@@ -334,14 +347,16 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.UNAUTHENTICATED,
     httpStatus: 401,
     exitCode: 1,
-    meaning: 'The caller presented no client certificate, or one that is not a valid agent X509-SVID of this controller.',
+    meaning:
+      'The caller presented no client certificate, or one that is not a valid agent X509-SVID of this controller.',
     fix: 'Enroll the agent (again) so it holds a current SVID of this controller, and call with it.',
   },
   ERR_PEM_MALFORMED: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A file or value holds no PEM block of the expected type, a truncated block, or corrupt base64/DER.',
+    meaning:
+      'A file or value holds no PEM block of the expected type, a truncated block, or corrupt base64/DER.',
     fix: 'Check that the file the message names is the certificate or key it should be, complete (`openssl x509 -in FILE -noout -text`).',
   },
   ERR_PROFILE_INVALID: {
@@ -355,28 +370,32 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: "The controller's renewal answer is unusable: not a valid X509-SVID for this agent and key.",
+    meaning:
+      "The controller's renewal answer is unusable: not a valid X509-SVID for this agent and key.",
     fix: 'Nothing at once: the agent keeps its current certificate and retries; report it if it repeats.',
   },
   ERR_REQUEST_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A request (gRPC message, HTTP body, path or query parameter) has a missing or invalid field.',
+    meaning:
+      'A request (gRPC message, HTTP body, path or query parameter) has a missing or invalid field.',
     fix: 'Correct the field the message (and `field`) names.',
   },
   ERR_SAN_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A certificate would have no identity at all, a malformed DNS name, or an IP SAN that is not an IP address.',
+    meaning:
+      'A certificate would have no identity at all, a malformed DNS name, or an IP SAN that is not an IP address.',
     fix: 'Give a SPIFFE ID, a valid DNS name or an IP address.',
   },
   ERR_SPIFFE_ID_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: "A SPIFFE ID is not valid (`details.rule`), is outside the CA's trust domain, or has no path.",
+    meaning:
+      "A SPIFFE ID is not valid (`details.rule`), is outside the CA's trust domain, or has no path.",
     fix: 'Write it as `spiffe://<trust-domain>/<path>` in the trust domain of the CA.',
   },
   ERR_STATE_INVALID: {
@@ -390,14 +409,15 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: "The agent cannot write its identity to `STATE_DIR`.",
+    meaning: 'The agent cannot write its identity to `STATE_DIR`.',
     fix: "Fix the directory's ownership (systemd's `StateDirectory=` does it for you).",
   },
   ERR_STORE_UNAVAILABLE: {
     grpcStatus: G.UNAVAILABLE,
     httpStatus: 503,
     exitCode: 1,
-    meaning: "The controller's store (embedded SQLite file or PostgreSQL) cannot be opened or used.",
+    meaning:
+      "The controller's store (embedded SQLite file or PostgreSQL) cannot be opened or used.",
     fix: 'Check the database location the message names, its permissions or connectivity.',
   },
   ERR_SUBJECT_INVALID: {
@@ -418,7 +438,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.PERMISSION_DENIED,
     httpStatus: 403,
     exitCode: 1,
-    meaning: "The call's verified bearer token names no tenant, or another tenant than the request.",
+    meaning:
+      "The call's verified bearer token names no tenant, or another tenant than the request.",
     fix: 'Call with a token issued for the tenant of the request.',
   },
   ERR_TLS_CA_MISMATCH: {
@@ -439,7 +460,8 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'A TLS setting is malformed: a boolean, mode, TLS version, SPIFFE ID, YAML type or unknown key.',
+    meaning:
+      'A TLS setting is malformed: a boolean, mode, TLS version, SPIFFE ID, YAML type or unknown key.',
     fix: 'Correct the setting the message names; see docs/grpc-tls.md.',
   },
   ERR_TLS_DEV_IN_PRODUCTION: {
@@ -474,8 +496,9 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.UNAVAILABLE,
     httpStatus: 503,
     exitCode: 1,
-    meaning: "In the handshake, the server's SPIFFE ID is not the expected one, or a SPIFFE-only certificate met a host-name check.",
-    fix: 'Set the expected SPIFFE ID to the server\'s, or issue the server a certificate with that ID (or the DNS name dialled).',
+    meaning:
+      "In the handshake, the server's SPIFFE ID is not the expected one, or a SPIFFE-only certificate met a host-name check.",
+    fix: "Set the expected SPIFFE ID to the server's, or issue the server a certificate with that ID (or the DNS name dialled).",
   },
   ERR_TLS_RELOAD_FAILED: {
     grpcStatus: G.INTERNAL,
@@ -488,35 +511,40 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A request for an enrollment token has a missing or invalid field (`kind`, `id`, `connector_id`, `ttl_seconds`).',
+    meaning:
+      'A request for an enrollment token has a missing or invalid field (`kind`, `id`, `connector_id`, `ttl_seconds`).',
     fix: 'Correct the field `field` names; see docs/admin-api.md.',
   },
   ERR_TRUST_DOMAIN_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: "A trust domain name is not valid, or an intermediate CA leaves its parent's trust domain.",
-    fix: 'Use a lower-case DNS-like name (`example.org`); keep intermediates in the root\'s trust domain.',
+    meaning:
+      "A trust domain name is not valid, or an intermediate CA leaves its parent's trust domain.",
+    fix: "Use a lower-case DNS-like name (`example.org`); keep intermediates in the root's trust domain.",
   },
   ERR_TTL_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 1,
-    meaning: 'A certificate lifetime is below one second or not finite, or a back-dating is negative.',
+    meaning:
+      'A certificate lifetime is below one second or not finite, or a back-dating is negative.',
     fix: 'Give a positive lifetime (`90s`, `24h`, `30d`).',
   },
   ERR_USAGE: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
     exitCode: 64,
-    meaning: 'The command line is wrong: an unknown command or flag, a missing or conflicting flag, a malformed value.',
+    meaning:
+      'The command line is wrong: an unknown command or flag, a missing or conflicting flag, a malformed value.',
     fix: 'See `--help` of the command; nothing was written.',
   },
   ERR_WRONG_AGENT_KIND: {
     grpcStatus: G.PERMISSION_DENIED,
     httpStatus: 403,
     exitCode: 1,
-    meaning: 'An agent called an RPC reserved for the other kind (a tunneler opened a connector control stream).',
+    meaning:
+      'An agent called an RPC reserved for the other kind (a tunneler opened a connector control stream).',
     fix: 'Check that the agent runs with the identity of its kind (`STATE_DIR` of a connector for a connector).',
   },
 } as const satisfies Record<`ERR_${string}`, ErrorCatalogueEntry>;

@@ -36,7 +36,8 @@ export interface GrpcStatusError extends Error {
  * ```
  */
 export function toGrpcError(err: unknown): GrpcStatusError {
-  if (err instanceof SigilError) return statusError(errorInfo(err.code).grpcStatus, err.message, err);
+  if (err instanceof SigilError)
+    return statusError(errorInfo(err.code).grpcStatus, err.message, err);
   if (typeof err === 'object' && err !== null) {
     const { code, details } = err as { code?: unknown; details?: unknown };
     if (isGrpcErrorStatus(code))

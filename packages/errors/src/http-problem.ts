@@ -45,7 +45,7 @@ export interface ProblemDetails {
   field?: string;
   /** RFC 9457: the docs/errors.md anchor of the code. */
   type: string;
-  /** RFC 9457: the catalogue's one-line meaning of the code. */
+  /** RFC 9457: the catalogue's one-line meaning of the code, as plain text. */
   title: string;
   /** RFC 9457: the HTTP status. */
   status: HttpErrorStatus;
@@ -97,7 +97,7 @@ export function toProblemDetails(
     reason: error.message,
     ...(typeof field === 'string' ? { field } : {}),
     type: info.docsUrl,
-    title: info.meaning,
+    title: info.meaning.replace(/`/g, ''),
     status: info.httpStatus,
     detail: error.message,
     ...(options.instance === undefined ? {} : { instance: options.instance }),

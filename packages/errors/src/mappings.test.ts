@@ -113,7 +113,7 @@ describe('toProblemDetails', () => {
       reason: 'kind must be "connector"',
       field: 'kind',
       type: `${ERRORS_DOCS_URL}#err_token_request_invalid`,
-      title: ERROR_CATALOGUE.ERR_TOKEN_REQUEST_INVALID.meaning,
+      title: ERROR_CATALOGUE.ERR_TOKEN_REQUEST_INVALID.meaning.replace(/`/g, ''),
       status: 400,
       detail: 'kind must be "connector"',
       instance: '/api/admin/tokens',
