@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
+import { echoDefinition, EchoClient } from '../test/helpers/echo-service';
+import type { EchoMessage } from '../test/helpers/echo-service';
 import { assertArgument, isRpcError, rpcError, unaryHandler } from './rpc';
 
 function invoke<Res>(
@@ -71,57 +73,39 @@ describe('unaryHandler', () => {
 });
 
 describe('unaryHandler over a real grpc-js call', () => {
-  // A JSON-over-gRPC unary method: no proto needed to see what status reaches the client.
-  const json = {
-    serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
-    deserialize: (bytes: Buffer): unknown => JSON.parse(bytes.toString()),
-  };
-  const definition: grpc.ServiceDefinition = {
-    call: {
-      path: '/test.v1.Test/Call',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: json.serialize,
-      requestDeserialize: json.deserialize,
-      responseSerialize: json.serialize,
-      responseDeserialize: json.deserialize,
-    },
-  };
   const server = new grpc.Server();
-  let client: grpc.Client & {
-    call(request: unknown, callback: (err: grpc.ServiceError | null) => void): void;
-  };
-  const logger = pino({ level: 'silent' });
+  let client: EchoClient;
 
   beforeAll(async () => {
-    server.addService(definition, {
-      call: unaryHandler(logger, async (call: grpc.ServerUnaryCall<{ fail: string }, unknown>) => {
-        if (call.request.fail === 'sigil')
-          throw new SigilError('ERR_TOKEN_REQUEST_INVALID', 'kind must be "connector"');
-        if (call.request.fail === 'refused')
-          throw new SigilError('ERR_ENROLLMENT_REFUSED', 'enrollment token is invalid');
-        throw new Error('db password is hunter2');
-      }),
+    server.addService(echoDefinition, {
+      echo: unaryHandler(
+        pino({ level: 'silent' }),
+        async (call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>) => {
+          if (call.request.text === 'sigil')
+            throw new SigilError('ERR_TOKEN_REQUEST_INVALID', 'kind must be "connector"');
+          if (call.request.text === 'refused')
+            throw new SigilError('ERR_ENROLLMENT_REFUSED', 'enrollment token is invalid');
+          throw new Error('db password is hunter2');
+        },
+      ),
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) =>
         err ? reject(err) : resolve(bound),
       ),
     );
-    const Client = grpc.makeGenericClientConstructor(definition, 'Test');
-    client = new Client(
-      `127.0.0.1:${port}`,
-      grpc.credentials.createInsecure(),
-    ) as unknown as typeof client;
+    client = new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   });
   afterAll(async () => {
     client.close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   });
 
-  const call = (fail: string): Promise<grpc.ServiceError> =>
+  const call = (text: string): Promise<grpc.ServiceError> =>
     new Promise((resolve, reject) =>
-      client.call({ fail }, (err) => (err ? resolve(err) : reject(new Error('call succeeded')))),
+      client.echo({ text }, new grpc.Metadata(), {}, (err) =>
+        err ? resolve(err) : reject(new Error('call succeeded')),
+      ),
     );
 
   it("a thrown SigilError arrives with the catalogue's status and its message", async () => {
