@@ -248,6 +248,14 @@ describe('admin HTTP API', () => {
       const wrong = await admin(fx.controller, '/api/admin/connectors', { method: 'DELETE' });
       expect(wrong.status).toBe(405);
       expect(wrong.headers.get('allow')).toBe('GET');
+      expect(wrong.headers.get('content-type')).toBe('application/problem+json');
+      expect(wrong.json).toMatchObject({
+        error: 'method_not_allowed',
+        code: 'ERR_METHOD_NOT_ALLOWED',
+        status: 405,
+        detail: 'DELETE is not allowed on /api/admin/connectors (allowed: GET)',
+        instance: '/api/admin/connectors',
+      });
       expect((await admin(fx.controller, '/api/admin/tokens')).status).toBe(405);
       expect((await admin(fx.controller, '/not-admin')).status).toBe(404);
       expect(
