@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { SigilError } from '@sigil/errors';
+import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
 import {
   assertKeyMatchesCertificate,
   createCertificateSigningRequest,
@@ -60,24 +60,26 @@ export interface EnrollAgentOptions {
 }
 
 /**
- * Exit code of a refused enrollment (token used, expired, unknown or for another agent); carried
- * as `details.exitCode` of the error so `runMain` exits with it.
+ * Exit code of a refused enrollment (token used, expired, unknown or for another agent): that of
+ * `ERR_ENROLLMENT_REFUSED` in the error catalogue of @sigil/errors. Carried as `details.exitCode`
+ * of the error so `runMain` exits with it.
  *
  * @example
  * ```ts
  * if (isSigilError(err, 'ERR_ENROLLMENT_REFUSED')) process.exitCode = EXIT_ENROLLMENT_REFUSED;
  * ```
  */
-export const EXIT_ENROLLMENT_REFUSED = 2;
+export const EXIT_ENROLLMENT_REFUSED = ERROR_CATALOGUE.ERR_ENROLLMENT_REFUSED.exitCode;
 /**
- * Exit code when no controller could be reached, or none verified against CONTROLLER_CA_PATH.
+ * Exit code when no controller could be reached, or none verified against CONTROLLER_CA_PATH:
+ * that of `ERR_CONTROLLER_UNREACHABLE` (and `ERR_CONTROLLER_UNTRUSTED`) in the error catalogue.
  *
  * @example
  * ```ts
  * if (isSigilError(err, 'ERR_CONTROLLER_UNTRUSTED')) process.exitCode = EXIT_CONTROLLER_UNREACHABLE;
  * ```
  */
-export const EXIT_CONTROLLER_UNREACHABLE = 3;
+export const EXIT_CONTROLLER_UNREACHABLE = ERROR_CATALOGUE.ERR_CONTROLLER_UNREACHABLE.exitCode;
 
 const KIND: Record<AgentKind, controlplaneV1.AgentKind> = {
   connector: controlplaneV1.AgentKind.AGENT_KIND_CONNECTOR,
@@ -144,7 +146,7 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
               details: {
                 address,
                 file: options.controllerCaPath,
-                exitCode: EXIT_CONTROLLER_UNREACHABLE,
+                exitCode: ERROR_CATALOGUE.ERR_CONTROLLER_UNTRUSTED.exitCode,
               },
             },
           );

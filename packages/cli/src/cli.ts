@@ -8,7 +8,7 @@ import { registerCertsGenerate } from './commands/certs-generate';
 import { registerCertsIssue } from './commands/certs-issue';
 import { registerCsrSign } from './commands/csr-sign';
 import { registerSvidVerify } from './commands/svid-verify';
-import { ExitCode } from './exit-codes';
+import { ExitCode, exitCodeOfError } from './exit-codes';
 import { processIo } from './io';
 import type { CliIo } from './io';
 import type { CommandContext } from './internal/command';
@@ -104,11 +104,11 @@ function reportError(err: unknown, io: CliIo, json: boolean): number {
   } else if (err instanceof SigilError) {
     code = err.code;
     message = err.message;
-    exitCode = err.code === 'ERR_USAGE' ? ExitCode.Usage : ExitCode.Failure;
+    exitCode = exitCodeOfError(err);
   } else {
     code = 'ERR_INTERNAL';
     message = `internal error: ${err instanceof Error ? err.message : String(err)} (please report this)`;
-    exitCode = ExitCode.Internal;
+    exitCode = exitCodeOfError(err);
   }
   message = message.replace(/\s*\n\s*/g, ' ').trim();
   if (json) io.out(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);

@@ -1,5 +1,11 @@
+import { ERROR_CATALOGUE, toExitCode } from '@sigil/errors';
+
 /**
  * Exit codes of the `sigil` command. They are public interface: scripts branch on them.
+ * `Ok`, `Attention` and `Failure` are outcomes of the commands (`certs check`, `svid verify`);
+ * an error exits with its exit code in the error catalogue of @sigil/errors (`Usage` and
+ * `Internal` are those of `ERR_USAGE` and `ERR_INTERNAL`), except that the general failure `1`
+ * exits `Failure`, since `1` is the `Attention` outcome here.
  *
  * | code | meaning |
  * |---|---|
@@ -20,8 +26,8 @@ export const ExitCode = {
   Ok: 0,
   Attention: 1,
   Failure: 2,
-  Usage: 64,
-  Internal: 70,
+  Usage: ERROR_CATALOGUE.ERR_USAGE.exitCode,
+  Internal: ERROR_CATALOGUE.ERR_INTERNAL.exitCode,
 } as const;
 
 /**
@@ -34,3 +40,12 @@ export const ExitCode = {
  * ```
  */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * The exit code of `sigil` for an error: its catalogue exit code (`toExitCode`), with the general
+ * failure `1` reported as {@link ExitCode}.Failure so that it never reads as `Attention`.
+ */
+export function exitCodeOfError(err: unknown): number {
+  const code = toExitCode(err);
+  return code === ExitCode.Attention ? ExitCode.Failure : code;
+}

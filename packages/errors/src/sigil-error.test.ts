@@ -24,7 +24,7 @@ describe('SigilError', () => {
     expect(err.message).toBe('boom');
     expect(err.cause).toBe(cause);
     expect(SigilError.from('text').code).toBe('ERR_INTERNAL');
-    const same = new SigilError('ERR_X', 'x');
+    const same = new SigilError('ERR_USAGE', 'x');
     expect(SigilError.from(same)).toBe(same);
   });
 
@@ -32,7 +32,7 @@ describe('SigilError', () => {
     const err = new SigilError('ERR_PEM_MALFORMED', 'bad');
     expect(isSigilError(err)).toBe(true);
     expect(isSigilError(err, 'ERR_PEM_MALFORMED')).toBe(true);
-    expect(isSigilError(err, 'ERR_OTHER')).toBe(false);
+    expect(isSigilError(err, 'ERR_KEY_MISMATCH')).toBe(false);
     expect(isSigilError(new Error('x'))).toBe(false);
   });
 });

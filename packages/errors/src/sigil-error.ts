@@ -1,6 +1,8 @@
+import type { ERROR_CATALOGUE } from './catalogue';
+
 /**
- * Every stable error code starts with `ERR_`; each package documents the codes it raises
- * (for example `ERR_TLS_ENV_MISSING`, `ERR_PEM_MALFORMED`, `ERR_SVID_INVALID`).
+ * A stable error code: one of the keys of {@link ERROR_CATALOGUE}, so a misspelt code does not
+ * compile. docs/errors.md lists them all.
  *
  * @example
  * ```ts
@@ -8,7 +10,7 @@
  * if (isSigilError(err, code)) process.exitCode = 2;
  * ```
  */
-export type SigilErrorCode = `ERR_${string}`;
+export type SigilErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /**
  * Options accepted by the {@link SigilError} constructor.

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSigilError } from '@sigil/errors';
+import type { SigilErrorCode } from '@sigil/errors';
 import { evaluatePolicy } from '@sigil/interceptors';
 import {
   loadGrpcServiceConfig,
@@ -15,7 +16,7 @@ const TRUST_DOMAIN = 'sigil.test';
 
 function expectConfigError(
   run: () => unknown,
-  code: `ERR_${string}`,
+  code: SigilErrorCode,
   variable: string,
   message: RegExp,
 ): void {

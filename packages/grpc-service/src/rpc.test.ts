@@ -1,5 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
+import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
+import { echoDefinition, EchoClient } from '../test/helpers/echo-service';
+import type { EchoMessage } from '../test/helpers/echo-service';
 import { assertArgument, isRpcError, rpcError, unaryHandler } from './rpc';
 
 function invoke<Res>(
@@ -61,11 +64,64 @@ describe('unaryHandler', () => {
     const { err } = await invoke(
       unaryHandler(logger, async () => Promise.reject(new Error('db password is hunter2'))),
     );
-    expect(err).toEqual({ code: grpc.status.INTERNAL, details: 'internal error' });
+    expect(err).toMatchObject({ code: grpc.status.INTERNAL, details: 'internal error' });
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({
       event: 'rpc.failed',
       method: '/test.v1.Test/Call',
     });
+  });
+});
+
+describe('unaryHandler over a real grpc-js call', () => {
+  const server = new grpc.Server();
+  let client: EchoClient;
+
+  beforeAll(async () => {
+    server.addService(echoDefinition, {
+      echo: unaryHandler(
+        pino({ level: 'silent' }),
+        async (call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>) => {
+          if (call.request.text === 'sigil')
+            throw new SigilError('ERR_TOKEN_REQUEST_INVALID', 'kind must be "connector"');
+          if (call.request.text === 'refused')
+            throw new SigilError('ERR_ENROLLMENT_REFUSED', 'enrollment token is invalid');
+          throw new Error('db password is hunter2');
+        },
+      ),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    client = new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    client.close();
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  });
+
+  const call = (text: string): Promise<grpc.ServiceError> =>
+    new Promise((resolve, reject) =>
+      client.echo({ text }, new grpc.Metadata(), {}, (err) =>
+        err ? resolve(err) : reject(new Error('call succeeded')),
+      ),
+    );
+
+  it("a thrown SigilError arrives with the catalogue's status and its message", async () => {
+    const invalid = await call('sigil');
+    expect(invalid.code).toBe(ERROR_CATALOGUE.ERR_TOKEN_REQUEST_INVALID.grpcStatus);
+    expect(invalid.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(invalid.details).toBe('kind must be "connector"');
+    const refused = await call('refused');
+    expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(refused.details).toBe('enrollment token is invalid');
+  });
+
+  it('anything else arrives as INTERNAL without its message', async () => {
+    const err = await call('plain');
+    expect(err.code).toBe(grpc.status.INTERNAL);
+    expect(err.details).toBe('internal error');
   });
 });
 

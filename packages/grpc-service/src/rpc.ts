@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
+import { isGrpcErrorStatus, toGrpcError } from '@sigil/errors';
 
 /**
  * A gRPC status error a handler throws to answer with that status.
@@ -26,11 +27,7 @@ export interface RpcError extends Error {
  * ```
  */
 export function rpcError(code: grpc.status, details: string): RpcError {
-  return Object.assign(new Error(`${grpc.status[code]}: ${details}`), {
-    code,
-    details,
-    metadata: new grpc.Metadata(),
-  });
+  return Object.assign(toGrpcError({ code, details }), { metadata: new grpc.Metadata() });
 }
 
 /**
@@ -45,18 +42,14 @@ export function rpcError(code: grpc.status, details: string): RpcError {
 export function isRpcError(err: unknown, code?: grpc.status): err is RpcError {
   if (typeof err !== 'object' || err === null) return false;
   const value = (err as { code?: unknown }).code;
-  return (
-    typeof value === 'number' &&
-    value in grpc.status &&
-    value !== grpc.status.OK &&
-    (code === undefined || value === code)
-  );
+  return isGrpcErrorStatus(value) && (code === undefined || value === code);
 }
 
 /**
- * Adapts an async function to a grpc-js unary handler. A rejection with an {@link RpcError}
- * answers with its status; anything else is logged as `rpc.failed` and answered INTERNAL
- * without leaking the message.
+ * Adapts an async function to a grpc-js unary handler. A rejection answers with the status of
+ * `toGrpcError` from @sigil/errors: an {@link RpcError} with its status, a SigilError with its
+ * code's status in the error catalogue and its message, anything else INTERNAL without leaking
+ * the message. Every rejection that is not an RpcError is logged as `rpc.failed`.
  *
  * @example
  * ```ts
@@ -74,12 +67,9 @@ export function unaryHandler<Request, Response>(
     handle(call).then(
       (response) => callback(null, response),
       (err: unknown) => {
-        if (isRpcError(err)) {
-          callback({ code: err.code, details: err.details, metadata: err.metadata });
-          return;
-        }
-        logger.error({ event: 'rpc.failed', method: call.getPath(), err }, 'rpc.failed');
-        callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+        if (!isRpcError(err))
+          logger.error({ event: 'rpc.failed', method: call.getPath(), err }, 'rpc.failed');
+        callback(toGrpcError(err));
       },
     );
   };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { Metadata, ServerInterceptor } from '@grpc/grpc-js';
-import { SigilError } from '@sigil/errors';
+import { SigilError, toGrpcError } from '@sigil/errors';
 import { tokenFingerprint } from '@sigil/pki';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -13,7 +13,6 @@ import { defaultLogger } from './internal/default-logger';
 import { methodMatcher, methodName } from './internal/method-path';
 import { counter } from './internal/metrics';
 import { resolvePeerIdentity } from './internal/resolve-peer-identity';
-import { grpcError } from './internal/status';
 
 /**
  * Where the token signing keys come from: a local JWKS file (read once, at creation), or a JWKS
@@ -382,13 +381,18 @@ export function getClaims(call: { readonly metadata: Metadata }): Readonly<JWTPa
 export function requireTenant(call: { readonly metadata: Metadata }, tenantId: string): void {
   const state = findCallState(call.metadata);
   if (state?.claims === undefined)
-    throw grpcError(status.UNAUTHENTICATED, 'this call has no verified bearer token');
+    throw toGrpcError(
+      new SigilError('ERR_JWT_UNVERIFIED', 'this call has no verified bearer token'),
+    );
   if (state.tenantId === undefined)
-    throw grpcError(status.PERMISSION_DENIED, 'the bearer token names no tenant');
+    throw toGrpcError(new SigilError('ERR_TENANT_MISMATCH', 'the bearer token names no tenant'));
   if (state.tenantId !== tenantId) {
-    throw grpcError(
-      status.PERMISSION_DENIED,
-      `tenant mismatch: the request is for tenant "${tenantId}" but the token is for tenant "${state.tenantId}"`,
+    throw toGrpcError(
+      new SigilError(
+        'ERR_TENANT_MISMATCH',
+        `tenant mismatch: the request is for tenant "${tenantId}" but the token is for tenant "${state.tenantId}"`,
+        { details: { tenantId, tokenTenantId: state.tenantId } },
+      ),
     );
   }
 }

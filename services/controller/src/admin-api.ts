@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isSigilError } from '@sigil/errors';
+import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
 import { agentIdProblem, agentSpiffeId } from './internal/agent-identity';
 import type { ControllerContext } from './internal/context';
 import { secretMatchesHash } from './internal/secrets';
@@ -24,19 +24,6 @@ export interface AdminApiDependencies {
   requestRenewal: (connectorId: string) => string | undefined;
 }
 
-/** A client mistake: answered with `status` and a JSON body `{error, reason, field?}`; never a 500. */
-class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly reason: string,
-    readonly field?: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(reason);
-  }
-}
-
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
 interface Reply {
   status: number;
@@ -48,14 +35,16 @@ interface Route {
   methods: Record<string, Handler>;
 }
 
-const badRequest = (reason: string, field?: string): AdminError =>
-  new AdminError(400, 'bad_request', reason, field);
+const badRequest = (reason: string, field?: string): SigilError =>
+  new SigilError('ERR_REQUEST_INVALID', reason, field === undefined ? {} : { details: { field } });
 
 /**
  * The admin HTTP API (`/api/admin/...`, JSON with snake_case fields, `Authorization: Bearer`),
  * as a handler for @sigil/runtime's `startHttpEndpoint`, which serves /healthz, /readyz and
- * /metrics without authentication on the same server. Client mistakes get 400/401/404/405/413
- * with a reason; only a controller fault is a 500.
+ * /metrics without authentication on the same server. Client mistakes get 400/401/404/405/409/413
+ * with an RFC 9457 problem body (`application/problem+json`) from `toProblemDetails` of
+ * @sigil/errors, which keeps the fields `error`, `reason` and `field`; only a controller fault is
+ * a 500.
  *
  * @example
  * ```ts
@@ -107,19 +96,13 @@ export function createAdminHandler(
           key,
         );
     }
-    let created: CreatedEnrollmentToken;
-    try {
-      created = await deps.createToken({
-        kind: body.kind,
-        id: body.id,
-        connectorId: body.connector_id,
-        ttlSeconds: body.ttl_seconds,
-      });
-    } catch (err) {
-      if (isSigilError(err, 'ERR_TOKEN_REQUEST_INVALID'))
-        throw badRequest(err.message, String(err.details.field));
-      throw err;
-    }
+    // A bad field rejects with ERR_TOKEN_REQUEST_INVALID naming it in details.field: a 400.
+    const created = await deps.createToken({
+      kind: body.kind,
+      id: body.id,
+      connectorId: body.connector_id,
+      ttlSeconds: body.ttl_seconds,
+    });
     return {
       status: 201,
       body: {
@@ -137,13 +120,15 @@ export function createAdminHandler(
     const problem = agentIdProblem(connectorId, 'connector id');
     if (problem !== undefined) throw badRequest(problem, 'id');
     if (!ctx.registry.listConnectors().some((c) => c.id === connectorId))
-      throw new AdminError(404, 'not_found', `no connector "${connectorId}" is enrolled`);
+      throw new SigilError('ERR_NOT_FOUND', `no connector "${connectorId}" is enrolled`, {
+        details: { connectorId },
+      });
     const commandId = deps.requestRenewal(connectorId);
     if (commandId === undefined)
-      throw new AdminError(
-        409,
-        'conflict',
+      throw new SigilError(
+        'ERR_AGENT_NOT_CONNECTED',
         `connector "${connectorId}" has no open control stream to send the command on`,
+        { details: { connectorId } },
       );
     await ctx.audit.record({
       action: 'admin.renewal_requested',
@@ -199,14 +184,9 @@ export function createAdminHandler(
       subject: `${req.method ?? ''} ${path}`,
       details: { reason: header === '' ? 'missing Authorization header' : 'wrong credentials' },
     });
-    throw new AdminError(
-      401,
-      'unauthorized',
+    throw new SigilError(
+      'ERR_ADMIN_UNAUTHORIZED',
       header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token',
-      undefined,
-      {
-        'www-authenticate': 'Bearer realm="sigil-admin"',
-      },
     );
   }
 
@@ -218,37 +198,42 @@ export function createAdminHandler(
       const rest = url.pathname.slice(PREFIX.length);
       const route = routes.find((r) => r.pattern.test(rest));
       if (route === undefined)
-        throw new AdminError(404, 'not_found', `no admin endpoint ${url.pathname}`);
+        throw new SigilError('ERR_NOT_FOUND', `no admin endpoint ${url.pathname}`);
       const handler = route.methods[req.method ?? ''];
       if (handler === undefined) {
         const allow = Object.keys(route.methods).join(', ');
-        throw new AdminError(
-          405,
-          'method_not_allowed',
+        throw new SigilError(
+          'ERR_METHOD_NOT_ALLOWED',
           `${req.method ?? ''} is not allowed on ${url.pathname} (allowed: ${allow})`,
-          undefined,
-          { allow },
+          { details: { allow } },
         );
       }
       const reply = await handler(req, url, route.pattern.exec(rest)!.slice(1));
       send(res, reply.status, reply.body, reply.contentType);
     } catch (err) {
-      if (!(err instanceof AdminError)) throw err;
+      // A controller fault goes on to startHttpEndpoint: logged, and a bare 500.
+      if (!(err instanceof SigilError) || errorInfo(err.code).httpStatus >= 500) throw err;
       drain(req);
-      send(
-        res,
-        err.status,
-        {
-          error: err.error,
-          reason: err.reason,
-          ...(err.field === undefined ? {} : { field: err.field }),
-        },
-        undefined,
-        err.headers,
-      );
+      const problem = toProblemDetails(err, { instance: url.pathname });
+      send(res, problem.status, problem, PROBLEM_CONTENT_TYPE, problemHeaders(err));
     }
     return true;
   };
+}
+
+/** The headers HTTP asks for with some refusals. */
+function problemHeaders(err: SigilError): Record<string, string> {
+  const allow = err.details.allow;
+  switch (err.code) {
+    case 'ERR_ADMIN_UNAUTHORIZED':
+      return { 'www-authenticate': 'Bearer realm="sigil-admin"' };
+    case 'ERR_METHOD_NOT_ALLOWED':
+      return typeof allow === 'string' ? { allow } : {};
+    case 'ERR_PAYLOAD_TOO_LARGE':
+      return { connection: 'close' };
+    default:
+      return {};
+  }
 }
 
 function decodePathSegment(segment: string): string {
@@ -286,12 +271,10 @@ function drain(req: IncomingMessage): void {
 
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  const tooLarge = new AdminError(
-    413,
-    'payload_too_large',
+  const tooLarge = new SigilError(
+    'ERR_PAYLOAD_TOO_LARGE',
     `request body exceeds ${ADMIN_MAX_BODY_BYTES} bytes`,
-    undefined,
-    { connection: 'close' },
+    { details: { limitBytes: ADMIN_MAX_BODY_BYTES } },
   );
   if (declared > ADMIN_MAX_BODY_BYTES) throw tooLarge;
   const body = await new Promise<Buffer>((resolve, reject) => {

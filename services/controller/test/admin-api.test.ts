@@ -44,7 +44,18 @@ describe('admin HTTP API', () => {
           ...(method === 'POST' ? { body: { kind: 'connector', id: 'x' } } : {}),
         });
         expect(res.status).toBe(401);
-        expect(res.json).toEqual({ error: 'unauthorized', reason });
+        // The fields clients have always read, plus the RFC 9457 members and the code.
+        expect(res.json).toEqual({
+          error: 'unauthorized',
+          reason,
+          type: 'https://github.com/sigil/sigil/blob/main/docs/errors.md#err_admin_unauthorized',
+          title: expect.any(String),
+          status: 401,
+          detail: reason,
+          instance: path,
+          code: 'ERR_ADMIN_UNAUTHORIZED',
+        });
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="sigil-admin"');
       }
       expect(
@@ -178,10 +189,17 @@ describe('admin HTTP API', () => {
         ...(typeof body === 'string' ? { rawBody: body } : { body }),
       });
       expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
       expect(res.json).toEqual({
         error: 'bad_request',
         reason: expect.stringMatching(reason),
         ...(field === undefined ? {} : { field }),
+        type: expect.stringMatching(/docs\/errors\.md#err_(token_)?request_invalid$/),
+        title: expect.any(String),
+        status: 400,
+        detail: expect.stringMatching(reason),
+        instance: '/api/admin/tokens',
+        code: expect.stringMatching(/^ERR_(TOKEN_)?REQUEST_INVALID$/),
       });
     });
 
@@ -230,6 +248,14 @@ describe('admin HTTP API', () => {
       const wrong = await admin(fx.controller, '/api/admin/connectors', { method: 'DELETE' });
       expect(wrong.status).toBe(405);
       expect(wrong.headers.get('allow')).toBe('GET');
+      expect(wrong.headers.get('content-type')).toBe('application/problem+json');
+      expect(wrong.json).toMatchObject({
+        error: 'method_not_allowed',
+        code: 'ERR_METHOD_NOT_ALLOWED',
+        status: 405,
+        detail: 'DELETE is not allowed on /api/admin/connectors (allowed: GET)',
+        instance: '/api/admin/connectors',
+      });
       expect((await admin(fx.controller, '/api/admin/tokens')).status).toBe(405);
       expect((await admin(fx.controller, '/not-admin')).status).toBe(404);
       expect(

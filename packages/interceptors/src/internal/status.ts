@@ -1,5 +1,4 @@
-import { Metadata, status } from '@grpc/grpc-js';
-import type { ServerErrorResponse } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 
 /** `PERMISSION_DENIED` for 7: the names grpc-js uses, for logs. */
 export function statusName(code: number): string {
@@ -34,7 +33,4 @@ export function prometheusCodeName(code: number): string {
   return PROMETHEUS_CODE_NAMES[code] ?? `Code(${code})`;
 }
 
-/** An error a handler can pass to its callback (or throw from an async handler) to end the call with `code`. */
-export function grpcError(code: status, details: string): ServerErrorResponse {
-  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
 }

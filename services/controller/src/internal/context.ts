@@ -1,5 +1,5 @@
-import type * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
+import { SigilError } from '@sigil/errors';
 import type { CertificateAuthority } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
 import type { AgentRegistry } from '../registry';
@@ -41,7 +41,15 @@ export function trustBundleMessage(ctx: ControllerContext): controlplaneV1.Trust
   };
 }
 
-/** A gRPC status to fail a call with. */
-export function grpcStatus(code: grpc.status, details: string): grpc.ServerErrorResponse {
-  return Object.assign(new Error(details), { code, details });
+/** A request field the controller refuses (INVALID_ARGUMENT). */
+export function invalidRequest(field: string, message: string): SigilError {
+  return new SigilError('ERR_REQUEST_INVALID', message, { details: { field } });
+}
+
+/** A CSR the CA refused to sign (INVALID_ARGUMENT), with the CA's reason. */
+export function csrInvalid(cause: SigilError): SigilError {
+  return new SigilError('ERR_CSR_INVALID', `csr_pem: ${cause.message}`, {
+    cause,
+    details: { field: 'csr_pem', reason: cause.code },
+  });
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { isSigilError } from '@sigil/errors';
+import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
 import type { controlplaneV1 } from '@sigil/proto';
 import { cleanPrivateIp, cleanVersion } from './agent-identity';
-import { grpcStatus, trustBundleMessage } from './context';
+import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 import { authenticateAgentPeer } from './peer-authentication';
 import type { AgentPeer, PeerAuthContext, RuntimeTrust } from './peer-authentication';
@@ -79,7 +79,11 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     const verdict = authenticateAgentPeer(call.getAuthContext(), trust);
     if (verdict.ok) return verdict.peer;
     ctx.metrics.refusals.inc({ reason: verdict.reason });
-    return grpcStatus(grpc.status.UNAUTHENTICATED, verdict.message);
+    return toGrpcError(
+      new SigilError('ERR_PEER_UNAUTHENTICATED', verdict.message, {
+        details: { reason: verdict.reason },
+      }),
+    );
   };
 
   function onMessage(session: Session, message: controlplaneV1.AgentMessage): void {
@@ -150,16 +154,24 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
         ctx.metrics.refusals.inc({ reason: 'wrong_agent_kind' });
         return void call.emit(
           'error',
-          grpcStatus(
-            grpc.status.PERMISSION_DENIED,
-            `${peer.spiffeId} is a tunneler: only connectors open a control stream`,
+          toGrpcError(
+            new SigilError(
+              'ERR_WRONG_AGENT_KIND',
+              `${peer.spiffeId} is a tunneler: only connectors open a control stream`,
+              { details: { spiffeId: peer.spiffeId } },
+            ),
           ),
         );
       }
       if (draining)
         return void call.emit(
           'error',
-          grpcStatus(grpc.status.UNAVAILABLE, 'the controller is shutting down; reconnect later'),
+          toGrpcError(
+            new SigilError(
+              'ERR_CONTROLLER_DRAINING',
+              'the controller is shutting down; reconnect later',
+            ),
+          ),
         );
 
       const session: Session = { connectorId: peer.id, call, closed: false };
@@ -204,7 +216,7 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     renew(call, callback) {
       const peer = peerOf(call);
       if (peer instanceof Error) return callback(peer);
-      const refuse = (reason: 'csr_invalid' | 'request_invalid', message: string): void => {
+      const refuse = (reason: 'csr_invalid' | 'request_invalid', error: SigilError): void => {
         ctx.metrics.refusals.inc({ reason });
         void ctx.audit.record({
           action: 'renewal.refused',
@@ -213,12 +225,15 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
           subject: peer.spiffeId,
           details: { reason, peer: call.getPeer() },
         });
-        callback(grpcStatus(grpc.status.INVALID_ARGUMENT, message));
+        callback(toGrpcError(error));
       };
       if (call.request.csrPem.trim() === '')
         return refuse(
           'request_invalid',
-          'csr_pem is required: a PEM PKCS#10 certificate signing request',
+          invalidRequest(
+            'csr_pem',
+            'csr_pem is required: a PEM PKCS#10 certificate signing request',
+          ),
         );
       const now = ctx.clock();
       ctx
@@ -251,13 +266,17 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
             });
           },
           (err: unknown) => {
-            if (isSigilError(err)) return refuse('csr_invalid', `csr_pem: ${err.message}`);
+            if (isSigilError(err)) return refuse('csr_invalid', csrInvalid(err));
             ctx.logger.error(
               { event: 'renewal.failed', spiffeId: peer.spiffeId, err },
               'renewal.failed',
             );
             callback(
-              grpcStatus(grpc.status.INTERNAL, 'renewal failed on the controller; see its log'),
+              toGrpcError(
+                new SigilError('ERR_INTERNAL', 'renewal failed on the controller; see its log', {
+                  cause: err,
+                }),
+              ),
             );
           },
         );

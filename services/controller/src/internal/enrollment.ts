@@ -1,12 +1,12 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { isSigilError } from '@sigil/errors';
+import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
 import { tokenFingerprint, tokenHash } from '@sigil/pki';
 import type { IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../store/store';
 import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
-import { grpcStatus, trustBundleMessage } from './context';
+import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 
 /**
@@ -54,8 +54,7 @@ export function createEnrollmentService(
 
     const refuse = async (
       reason: TokenRefusalReason | 'csr_invalid' | 'request_invalid',
-      code: grpc.status,
-      message: string,
+      error: SigilError,
     ): Promise<Rejection> => {
       ctx.metrics.refusals.inc({ reason });
       await ctx.audit.record({
@@ -65,30 +64,27 @@ export function createEnrollmentService(
         subject,
         details: { reason, kind: kind ?? 'unknown', peer: peerAddress },
       });
-      return grpcStatus(code, message);
+      return toGrpcError(error);
     };
 
     if (kind === undefined)
       throw await refuse(
         'request_invalid',
-        grpc.status.INVALID_ARGUMENT,
-        'kind must be AGENT_KIND_CONNECTOR or AGENT_KIND_TUNNELER',
+        invalidRequest('kind', 'kind must be AGENT_KIND_CONNECTOR or AGENT_KIND_TUNNELER'),
       );
     const idProblem = agentIdProblem(request.agentId, 'agent_id');
     if (idProblem !== undefined)
-      throw await refuse('request_invalid', grpc.status.INVALID_ARGUMENT, idProblem);
+      throw await refuse('request_invalid', invalidRequest('agent_id', idProblem));
     if (request.csrPem.trim() === '')
       throw await refuse(
         'request_invalid',
-        grpc.status.INVALID_ARGUMENT,
-        'csr_pem is required: a PEM PKCS#10 certificate signing request',
+        invalidRequest('csr_pem', 'csr_pem is required: a PEM PKCS#10 certificate signing request'),
       );
 
     const now = ctx.clock();
     const known = request.token === '' ? undefined : await ctx.store.findToken(hash);
     const early = precheck(known, kind, request.agentId, now.getTime());
-    if (early !== undefined)
-      throw await refuse(early, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
+    if (early !== undefined) throw await refuse(early, tokenRefused());
 
     const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
     let issued: IssuedCertificate;
@@ -101,7 +97,7 @@ export function createEnrollmentService(
       });
     } catch (err) {
       if (!isSigilError(err)) throw err;
-      throw await refuse('csr_invalid', grpc.status.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
+      throw await refuse('csr_invalid', csrInvalid(err));
     }
     const audit = ctx.audit.entry({
       action: 'enrollment.succeeded',
@@ -128,8 +124,7 @@ export function createEnrollmentService(
       version: cleanVersion(request.version),
       audit,
     });
-    if (result.outcome === 'refused')
-      throw await refuse(result.reason, grpc.status.UNAUTHENTICATED, TOKEN_REFUSAL_MESSAGE);
+    if (result.outcome === 'refused') throw await refuse(result.reason, tokenRefused());
     const token = result.token;
     if (result.outcome === 'redeemed') {
       ctx.audit.logged(audit);
@@ -168,12 +163,20 @@ export function createEnrollmentService(
           if (isStatus(err)) return callback(err);
           ctx.logger.error({ event: 'enrollment.failed', err }, 'enrollment.failed');
           callback(
-            grpcStatus(grpc.status.INTERNAL, 'enrollment failed on the controller; see its log'),
+            toGrpcError(
+              new SigilError('ERR_INTERNAL', 'enrollment failed on the controller; see its log', {
+                cause: err,
+              }),
+            ),
           );
         },
       );
     },
   };
+}
+
+function tokenRefused(): SigilError {
+  return new SigilError('ERR_ENROLLMENT_REFUSED', TOKEN_REFUSAL_MESSAGE);
 }
 
 /**

@@ -1,0 +1,550 @@
+import { GrpcStatus as G } from './grpc-status';
+import type { GrpcStatusCode } from './grpc-status';
+
+/**
+ * The HTTP statuses Sigil answers errors with. The HTTP mapping names each one in the `error`
+ * field of a problem body (`bad_request` for 400, ...).
+ *
+ * @example
+ * ```ts
+ * const status: HttpErrorStatus = errorInfo('ERR_REQUEST_INVALID').httpStatus; // 400
+ * ```
+ */
+export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
+
+/**
+ * What the catalogue knows about one error code.
+ *
+ * @example
+ * ```ts
+ * const entry: ErrorCatalogueEntry = ERROR_CATALOGUE.ERR_TLS_ENV_MISSING;
+ * console.log(entry.meaning, entry.fix);
+ * ```
+ */
+export interface ErrorCatalogueEntry {
+  /** The gRPC status a call that fails with this error ends with. */
+  readonly grpcStatus: GrpcStatusCode;
+  /** The HTTP status of a problem body for this error. */
+  readonly httpStatus: HttpErrorStatus;
+  /**
+   * The exit code of a Sigil process that stops on this error. `1` is the general failure; the
+   * `sigil` CLI reports it as `2` because `1` is its "attention" outcome (see docs/errors.md).
+   */
+  readonly exitCode: number;
+  /** One line: what happened. */
+  readonly meaning: string;
+  /** What to do about it. */
+  readonly fix: string;
+}
+
+/**
+ * Every error code of Sigil, in one place: its gRPC status, HTTP status, exit code, meaning and
+ * fix. docs/errors.md is generated from it (`pnpm docs:errors`). Codes are public interface: add
+ * entries, never rename one.
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CATALOGUE } from '@sigil/errors';
+ *
+ * console.log(ERROR_CATALOGUE.ERR_PEM_MALFORMED.grpcStatus); // 3 (INVALID_ARGUMENT)
+ * ```
+ */
+export const ERROR_CATALOGUE = {
+  ERR_AGENT_NOT_CONNECTED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning:
+      'The connector has no open control stream, so the controller cannot send it a command.',
+    fix: 'Check that the connector runs and is connected (`GET /api/admin/connectors`, `connected: true`), then retry.',
+  },
+  ERR_ADMIN_UNAUTHORIZED: {
+    grpcStatus: G.UNAUTHENTICATED,
+    httpStatus: 401,
+    exitCode: 1,
+    meaning: 'An admin API request has no `Authorization: Bearer` header, or a wrong admin token.',
+    fix: 'Send `Authorization: Bearer <token>` with the value of `SIGIL_ADMIN_TOKEN` (or the token the controller printed at its first start).',
+  },
+  ERR_AUTHZ_POLICY_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'The authorization policy is not valid: bad YAML/JSON, an unknown field, a bad pattern or SPIFFE ID, a duplicate rule name.',
+    fix: 'Fix the policy at the place the message names; see docs/authorization.md for the format.',
+  },
+  ERR_AUTHZ_POLICY_UNREADABLE: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'The authorization policy file cannot be read.',
+    fix: 'Check the path (`SIGIL_AUTHZ_POLICY` or the option) and that the process user may read the file.',
+  },
+  ERR_BUNDLE_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning: 'A trust bundle holds a certificate that is not a CA certificate.',
+    fix: 'Put only CA certificates (basicConstraints CA:TRUE) in the bundle; the message names the certificate by position and subject.',
+  },
+  ERR_CA_EXPIRED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'The CA is not valid at the issuance time, so it cannot issue.',
+    fix: 'Renew or replace the CA (`sigil ca init`), then re-issue the certificates it signs.',
+  },
+  ERR_CA_INVALID: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'The CA certificate cannot act as a CA: not a CA, no keyCertSign, no `spiffe://` trust-domain SAN, or a pathLen that forbids the request.',
+    fix: 'Use a CA created by `sigil ca init` (or one with the properties the message names).',
+  },
+  ERR_CA_NOT_FOUND: {
+    grpcStatus: G.NOT_FOUND,
+    httpStatus: 404,
+    exitCode: 1,
+    meaning: 'The CA directory holds neither `ca.crt` + `ca.key` nor `cert.pem` + `key.pem`.',
+    fix: 'Point `--ca` at the directory `sigil ca init` wrote, or create one there.',
+  },
+  ERR_CERT_EXPIRED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'A certificate (or one of its chain) is past its notAfter.',
+    fix: 'Issue a new certificate (`sigil certs issue`) or let the agent renew it; check the clock.',
+  },
+  ERR_CERT_NOT_YET_VALID: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'A certificate (or one of its chain) is before its notBefore.',
+    fix: 'Check the clocks of the issuing and the using machine (NTP); wait or re-issue.',
+  },
+  ERR_CONFIG_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'A setting (environment variable, flag, YAML key or option) has a value that is not valid.',
+    fix: 'Correct the value of the setting the message names; `--help` lists every setting with its format.',
+  },
+  ERR_CONFIG_MISSING: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'A required setting is not set.',
+    fix: 'Set the variable, flag or YAML key the message names.',
+  },
+  ERR_CONTROLLER_DRAINING: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 1,
+    meaning: 'The controller is shutting down and accepts no new control streams.',
+    fix: 'Nothing: agents reconnect by themselves, to the same controller after its restart or to another one.',
+  },
+  ERR_CONTROLLER_NOT_STARTED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'A property of the controller that exists only while it runs was read before `start()`.',
+    fix: 'Call `await controller.start()` first.',
+  },
+  ERR_CONTROLLER_STARTED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: '`start()` was called on a controller that is already started.',
+    fix: 'Start a controller once; create a new one to start again after `close()`.',
+  },
+  ERR_CONTROLLER_UNREACHABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning: 'No controller answers at any `CONTROLLER_ADDR`.',
+    fix: 'Check the address, the firewall (`nc -zv HOST 8443`) and that the controller runs.',
+  },
+  ERR_CONTROLLER_UNTRUSTED: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning: "The controller's certificate does not verify against `CONTROLLER_CA_PATH`.",
+    fix: 'Fetch the bootstrap CA again (`GET /api/admin/bootstrap-ca`) into `CONTROLLER_CA_PATH`; check with `openssl s_client -connect HOST:8443 -CAfile <file>`.',
+  },
+  ERR_CRYPTO_PROVIDER_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'The object given to `setCryptoProvider` is not a WebCrypto implementation.',
+    fix: 'Pass an object with `subtle` and `getRandomValues` (for example `globalThis.crypto`).',
+  },
+  ERR_CSR_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A certificate signing request is malformed, its self-signature fails, or its key is weak.',
+    fix: 'Create a new PKCS#10 CSR with a supported key (ECDSA P-256, RSA ≥ 2048, Ed25519); `details.reason` says what failed.',
+  },
+  ERR_DATA_DIR_UNUSABLE: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: "The controller's `DATA_DIR` cannot be created, or holds half of a key pair.",
+    fix: 'Fix the directory permissions, or restore the missing file from backup (deleting both creates a CA no enrolled agent trusts).',
+  },
+  ERR_ENROLLMENT_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      "The controller's enrollment answer is unusable: not a valid X509-SVID for this agent, kind and key.",
+    fix: 'Check that `CONTROLLER_ADDR` is a Sigil controller of the expected trust domain; report it if it is.',
+  },
+  ERR_ENROLLMENT_REFUSED: {
+    grpcStatus: G.UNAUTHENTICATED,
+    httpStatus: 401,
+    exitCode: 2,
+    meaning:
+      'The controller refused the enrollment: the token was used, expired, never existed, or was created for another id or kind.',
+    fix: 'Find the token prefix in `GET /api/admin/audit?action=enrollment.refused` (`details.reason`); create a new token for exactly this agent id and kind.',
+  },
+  ERR_FILE_EXISTS: {
+    grpcStatus: G.ALREADY_EXISTS,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning: 'A file would be overwritten.',
+    fix: 'Choose another path, or pass `--force` to replace it.',
+  },
+  ERR_FILE_UNREADABLE: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'A file is missing, a directory, or not readable by the process user.',
+    fix: 'Check the path the message names and its permissions.',
+  },
+  ERR_FILE_UNWRITABLE: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'An output file cannot be written.',
+    fix: 'Check that the directory exists and is writable by the process user.',
+  },
+  ERR_IDENTITY_UNUSABLE: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      "The agent's stored identity cannot be used, typically because its certificate expired while the agent was down.",
+    fix: 'Create a new enrollment token and run `enroll` again.',
+  },
+  ERR_INTERNAL: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 70,
+    meaning: 'An unexpected failure: a bug, or an error Sigil does not classify.',
+    fix: 'Look for the logged cause (`main.failed`, `rpc.failed`, `http.request_failed`) and report it with the command line.',
+  },
+  ERR_JWT_CONFIG_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'The JWT interceptor is misconfigured: unreadable or invalid JWKS, a private key in the JWKS, a non-https JWKS URL, bad `exemptMethods` or `SIGIL_JWT_*` value.',
+    fix: 'Fix the option or variable the message names; see docs/authorization.md.',
+  },
+  ERR_JWT_UNVERIFIED: {
+    grpcStatus: G.UNAUTHENTICATED,
+    httpStatus: 401,
+    exitCode: 1,
+    meaning: 'A handler asked for the tenant of a call that has no verified bearer token.',
+    fix: 'Install the JWT interceptor on the server (and do not exempt the method), or send a bearer token.',
+  },
+  ERR_KEY_MISMATCH: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning: 'A private key is not the key of the certificate it is paired with.',
+    fix: 'Pair the certificate with its own key (both files are named); re-issue if the key is lost.',
+  },
+  ERR_KEY_PERMISSIONS: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'A private key file is readable by other users.',
+    fix: 'Run `chmod 600` on the file the message names.',
+  },
+  ERR_KEY_UNSUPPORTED: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning: 'A key is encrypted, weak, or of a type Sigil does not accept.',
+    fix: 'Use an unencrypted PEM key: ECDSA P-256, RSA ≥ 2048 or Ed25519 (protect the file with mode 0600).',
+  },
+  ERR_KUSTOMIZE_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A kustomization under k8s/ is wrong: a patch matches nothing or cannot apply, a resource is missing.',
+    fix: 'Fix the kustomization the message names.',
+  },
+  ERR_KUSTOMIZE_UNSUPPORTED: {
+    grpcStatus: G.UNIMPLEMENTED,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'A kustomization under k8s/ uses a kustomize feature the test renderer does not implement.',
+    fix: 'Use a supported feature, or extend the renderer with a test (see k8s/README.md).',
+  },
+  ERR_LISTEN_FAILED: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'A server cannot listen on its address: the port is taken, or the address is not local.',
+    fix: 'Free the port or choose another address (the message names the variable).',
+  },
+  ERR_METHOD_NOT_ALLOWED: {
+    grpcStatus: G.UNIMPLEMENTED,
+    httpStatus: 405,
+    exitCode: 1,
+    meaning: 'An HTTP endpoint does not accept the request method.',
+    fix: 'Use one of the methods of the `Allow` header.',
+  },
+  ERR_METRIC_CONFLICT: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'The Prometheus registry already holds a metric of the same name and another type.',
+    fix: 'Give the other metric another name, or use a separate registry.',
+  },
+  ERR_NOT_ENROLLED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: '`run` found no agent identity in `STATE_DIR`.',
+    fix: 'Run `enroll` first with the same `STATE_DIR`, or `run --ephemeral`.',
+  },
+  ERR_NOT_FOUND: {
+    grpcStatus: G.NOT_FOUND,
+    httpStatus: 404,
+    exitCode: 1,
+    meaning: 'The requested endpoint or object does not exist.',
+    fix: 'Check the path and the id (for example with `GET /api/admin/connectors`).',
+  },
+  ERR_PAYLOAD_TOO_LARGE: {
+    grpcStatus: G.RESOURCE_EXHAUSTED,
+    httpStatus: 413,
+    exitCode: 1,
+    meaning: 'A request body is larger than the endpoint reads (16 KiB for the admin API).',
+    fix: 'Send a smaller body.',
+  },
+  ERR_PEER_UNAUTHENTICATED: {
+    grpcStatus: G.UNAUTHENTICATED,
+    httpStatus: 401,
+    exitCode: 1,
+    meaning:
+      'The caller presented no client certificate, or one that is not a valid agent X509-SVID of this controller.',
+    fix: 'Enroll the agent (again) so it holds a current SVID of this controller, and call with it.',
+  },
+  ERR_PEM_MALFORMED: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A file or value holds no PEM block of the expected type, a truncated block, or corrupt base64/DER.',
+    fix: 'Check that the file the message names is the certificate or key it should be, complete (`openssl x509 -in FILE -noout -text`).',
+  },
+  ERR_PROFILE_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning: 'A certificate profile other than `server`, `client` or `svid` was asked for.',
+    fix: 'Use `server`, `client` or `svid`.',
+  },
+  ERR_RENEWAL_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      "The controller's renewal answer is unusable: not a valid X509-SVID for this agent and key.",
+    fix: 'Nothing at once: the agent keeps its current certificate and retries; report it if it repeats.',
+  },
+  ERR_REQUEST_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A request (gRPC message, HTTP body, path or query parameter) has a missing or invalid field.',
+    fix: 'Correct the field the message (and `field`) names.',
+  },
+  ERR_SAN_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A certificate would have no identity at all, a malformed DNS name, or an IP SAN that is not an IP address.',
+    fix: 'Give a SPIFFE ID, a valid DNS name or an IP address.',
+  },
+  ERR_SPIFFE_ID_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      "A SPIFFE ID is not valid (`details.rule`), is outside the CA's trust domain, or has no path.",
+    fix: 'Write it as `spiffe://<trust-domain>/<path>` in the trust domain of the CA.',
+  },
+  ERR_STATE_INVALID: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: "The agent's `STATE_DIR` was edited, mixed with another agent's, or truncated.",
+    fix: 'Restore it from a backup, or enroll again into an empty directory.',
+  },
+  ERR_STATE_UNWRITABLE: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'The agent cannot write its identity to `STATE_DIR`.',
+    fix: "Fix the directory's ownership (systemd's `StateDirectory=` does it for you).",
+  },
+  ERR_STORE_UNAVAILABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 1,
+    meaning:
+      "The controller's store (embedded SQLite file or PostgreSQL) cannot be opened or used.",
+    fix: 'Check the database location the message names, its permissions or connectivity.',
+  },
+  ERR_SUBJECT_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning: 'A common name is empty or longer than 64 characters.',
+    fix: 'Use a common name of 1 to 64 characters.',
+  },
+  ERR_SVID_INVALID: {
+    grpcStatus: G.UNAUTHENTICATED,
+    httpStatus: 401,
+    exitCode: 1,
+    meaning: 'A certificate with a SPIFFE ID breaks an X509-SVID rule (`details.rule`).',
+    fix: 'Re-issue it as an SVID (`sigil certs issue --spiffe-id ...`); the rule names what to change.',
+  },
+  ERR_TENANT_MISMATCH: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      "The call's verified bearer token names no tenant, or another tenant than the request.",
+    fix: 'Call with a token issued for the tenant of the request.',
+  },
+  ERR_TLS_CA_MISMATCH: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning: 'A certificate does not chain to the configured CA bundle.',
+    fix: 'Configure the CA that signed the certificate, or re-issue the certificate from the configured CA.',
+  },
+  ERR_TLS_CONFIG_AMBIGUOUS: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'Two TLS conventions or two equivalent variables are set and disagree.',
+    fix: 'Use one convention and unset the other variables the message names.',
+  },
+  ERR_TLS_CONFIG_INVALID: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning:
+      'A TLS setting is malformed: a boolean, mode, TLS version, SPIFFE ID, YAML type or unknown key.',
+    fix: 'Correct the setting the message names; see docs/grpc-tls.md.',
+  },
+  ERR_TLS_DEV_IN_PRODUCTION: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: '`dev` TLS mode was asked for with `NODE_ENV=production`.',
+    fix: 'Configure real certificates for production, or do not set `NODE_ENV=production` in development.',
+  },
+  ERR_TLS_ENV_MISSING: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'A required TLS variable (certificate, key or CA) is not set.',
+    fix: 'Set the variable the message names (it is of the convention in use); see docs/grpc-tls.md.',
+  },
+  ERR_TLS_GRPC_UNSUPPORTED: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'The installed @grpc/grpc-js lacks the secure-connector hook @sigil/grpc-tls needs.',
+    fix: 'Install @grpc/grpc-js 1.12 or later.',
+  },
+  ERR_TLS_INSECURE_IN_PRODUCTION: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: '`insecure` mode or skip-verify was asked for with `NODE_ENV=production`.',
+    fix: 'Use mTLS; only if you must, also set `SIGIL_ALLOW_INSECURE_IN_PRODUCTION=true`.',
+  },
+  ERR_TLS_PEER_IDENTITY_MISMATCH: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 1,
+    meaning:
+      "In the handshake, the server's SPIFFE ID is not the expected one, or a SPIFFE-only certificate met a host-name check.",
+    fix: "Set the expected SPIFFE ID to the server's, or issue the server a certificate with that ID (or the DNS name dialled).",
+  },
+  ERR_TLS_RELOAD_FAILED: {
+    grpcStatus: G.INTERNAL,
+    httpStatus: 500,
+    exitCode: 1,
+    meaning: 'Reloading the TLS files failed with an unexpected error; the old material is kept.',
+    fix: 'Check the files and the logged cause; the next change of the files is retried.',
+  },
+  ERR_TOKEN_REQUEST_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A request for an enrollment token has a missing or invalid field (`kind`, `id`, `connector_id`, `ttl_seconds`).',
+    fix: 'Correct the field `field` names; see docs/admin-api.md.',
+  },
+  ERR_TRUST_DOMAIN_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      "A trust domain name is not valid, or an intermediate CA leaves its parent's trust domain.",
+    fix: "Use a lower-case DNS-like name (`example.org`); keep intermediates in the root's trust domain.",
+  },
+  ERR_TTL_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A certificate lifetime is below one second or not finite, or a back-dating is negative.',
+    fix: 'Give a positive lifetime (`90s`, `24h`, `30d`).',
+  },
+  ERR_USAGE: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 64,
+    meaning:
+      'The command line is wrong: an unknown command or flag, a missing or conflicting flag, a malformed value.',
+    fix: 'See `--help` of the command; nothing was written.',
+  },
+  ERR_WRONG_AGENT_KIND: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      'An agent called an RPC reserved for the other kind (a tunneler opened a connector control stream).',
+    fix: 'Check that the agent runs with the identity of its kind (`STATE_DIR` of a connector for a connector).',
+  },
+} as const satisfies Record<`ERR_${string}`, ErrorCatalogueEntry>;
