@@ -22,8 +22,8 @@ export interface InvalidSettingOptions {
  * The one "invalid value" error of every settings table: a `SigilError` whose message starts with
  * where the value came from (`CONNECTOR_CERT_TTL`, `--data-dir`, `controller.yaml: data_dir`) and
  * whose `details.variable` says the same. A `reason` that starts with `is ` reads as a sentence
- * after the value (`X="10" is not a duration`); any other reason follows a colon (`X="1500ms": use
- * whole seconds`).
+ * after the name or value (`X="10" is not a duration`, `X is too short`); any other reason
+ * follows a colon (`X="1500ms": use whole seconds`).
  *
  * @example
  * ```ts
@@ -38,7 +38,7 @@ export function invalidSetting(
 ): SigilError {
   const { value } = options;
   const subject = value === undefined ? at : `${at}=${JSON.stringify(value)}`;
-  const separator = value !== undefined && reason.startsWith('is ') ? ' ' : ': ';
+  const separator = reason.startsWith('is ') ? ' ' : ': ';
   return new SigilError(options.code ?? 'ERR_CONFIG_INVALID', `${subject}${separator}${reason}`, {
     ...(options.cause === undefined ? {} : { cause: options.cause }),
     details: { variable: at, ...(value === undefined ? {} : { value }), ...options.details },
