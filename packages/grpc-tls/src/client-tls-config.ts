@@ -21,6 +21,7 @@ import {
 } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
 import { resolveMode } from './internal/tls-mode';
+import { GRPC_TLS_SETTINGS } from './tls-settings';
 import type {
   LoadTlsConfigOptions,
   TlsConfigBase,
@@ -110,8 +111,8 @@ export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): C
       ca: 'GRPC_SERVER_CA_CERT_PATH',
     }),
   );
-  const tlsDir = envValue(env, 'GRPC_TLS_DIR');
-  if (tlsDir) envLayers.push(directoryLayer('GRPC_TLS_DIR', tlsDir, SECRET_MOUNT_FILES));
+  const tlsDir = envValue(env, GRPC_TLS_SETTINGS.dir.env);
+  if (tlsDir) envLayers.push(directoryLayer(tlsDir.origin, tlsDir, SECRET_MOUNT_FILES));
   const yamlLayer =
     yaml &&
     yamlFileLayer(yaml, {

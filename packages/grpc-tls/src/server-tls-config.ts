@@ -19,6 +19,7 @@ import {
 } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
 import { resolveMode } from './internal/tls-mode';
+import { GRPC_TLS_SETTINGS } from './tls-settings';
 import type {
   LoadTlsConfigOptions,
   TlsConfigBase,
@@ -93,8 +94,8 @@ export function loadServerTlsConfig(options: LoadServerTlsConfigOptions = {}): S
       ca: 'GRPC_TLS_CA',
     }),
   );
-  const tlsDir = envValue(env, 'GRPC_TLS_DIR');
-  if (tlsDir) envLayers.push(directoryLayer('GRPC_TLS_DIR', tlsDir, SECRET_MOUNT_FILES));
+  const tlsDir = envValue(env, GRPC_TLS_SETTINGS.dir.env);
+  if (tlsDir) envLayers.push(directoryLayer(tlsDir.origin, tlsDir, SECRET_MOUNT_FILES));
   const yamlLayer =
     yaml &&
     yamlFileLayer(yaml, {

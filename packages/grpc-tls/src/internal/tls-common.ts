@@ -3,7 +3,8 @@ import type { TlsConfigWarning, TlsMinVersion, TlsMode } from '../tls-config-typ
 import { envValue } from './layers';
 import { Context, pick } from './tls-context';
 import type { ResolvedFiles } from './tls-files';
-import { parseExpectedSpiffeIds, parseMinVersion, TLS_INVALID, type Sourced } from './values';
+import { GRPC_TLS_SETTINGS } from '../tls-settings';
+import { parseExpectedSpiffeIds, TLS_INVALID, type Sourced } from './values';
 
 const DEFAULTS = {
   minVersion: 'TLSv1.2' as TlsMinVersion,
@@ -24,21 +25,21 @@ export function commonSettings(
     options.minVersion === undefined
       ? undefined
       : { value: options.minVersion, origin: 'option minVersion' },
-    envValue(env, 'SIGIL_TLS_MIN_VERSION'),
+    envValue(env, GRPC_TLS_SETTINGS.minVersion.env),
     yaml?.min_version,
   );
   const ciphers = pick<string>(
     options.ciphers === undefined
       ? undefined
       : { value: options.ciphers, origin: 'option ciphers' },
-    envValue(env, 'SIGIL_TLS_CIPHERS'),
+    envValue(env, GRPC_TLS_SETTINGS.ciphers.env),
     yaml?.ciphers,
   );
   const warnDays = pick<string | number>(
     options.warnDays === undefined
       ? undefined
       : { value: options.warnDays, origin: 'option warnDays' },
-    envValue(env, 'SIGIL_TLS_CERT_WARN_DAYS'),
+    envValue(env, GRPC_TLS_SETTINGS.certWarnDays.env),
     yaml?.cert_warn_days,
   );
   const number = (
@@ -61,7 +62,7 @@ export function commonSettings(
     source,
     ...(ctx.options.identity ? { identity: ctx.options.identity } : {}),
     minVersion: minVersion
-      ? parseMinVersion(minVersion.value, minVersion.origin)
+      ? GRPC_TLS_SETTINGS.minVersion.parse(minVersion.value, minVersion.origin)
       : DEFAULTS.minVersion,
     ...(ciphers ? { ciphers: ciphers.value } : {}),
     warnDays: warnDays

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { invalidSetting, parseBoolean } from '@sigil/settings';
+import { invalidSetting } from '@sigil/settings';
+import { GRPC_TLS_SETTINGS } from '../tls-settings';
 import type { LoadTlsConfigOptions, TlsFileSetting } from '../tls-config-types';
 import {
   CERTS_DIR_FILES,
@@ -41,7 +42,7 @@ export function createContext(options: LoadTlsConfigOptions): Context {
       ? undefined
       : options.configFile !== undefined
         ? { value: resolve(options.configFile), origin: 'option configFile' }
-        : envValue(env, 'SIGIL_TLS_CONFIG');
+        : envValue(env, GRPC_TLS_SETTINGS.configFile.env);
   const yaml =
     configFile &&
     readYamlTlsSection(
@@ -120,8 +121,12 @@ export function yamlFileLayer(
 
 export function refuseInProduction(ctx: Context, origin: string, what: string): void {
   if (!ctx.production) return;
-  const override = envValue(ctx.env, 'SIGIL_ALLOW_INSECURE_IN_PRODUCTION');
-  if (override && parseBoolean(override.value, override.origin, TLS_INVALID.code)) return;
+  const override = envValue(ctx.env, GRPC_TLS_SETTINGS.allowInsecureInProduction.env);
+  if (
+    override &&
+    GRPC_TLS_SETTINGS.allowInsecureInProduction.parse(override.value, override.origin)
+  )
+    return;
   throw new SigilError(
     'ERR_TLS_INSECURE_IN_PRODUCTION',
     `${origin} asks for ${what}, which is refused because NODE_ENV=production (set SIGIL_ALLOW_INSECURE_IN_PRODUCTION=true as well to override)`,

@@ -1,10 +1,10 @@
 import { SigilError } from '@sigil/errors';
-import { invalidSetting } from '@sigil/settings';
+import { GRPC_TLS_SETTINGS } from '../tls-settings';
 import type { TlsConfigWarning, TlsMode } from '../tls-config-types';
 import { envBoolean, envValue, ROLE_NAMES } from './layers';
 import { ambiguous, Context, pick, refuseInProduction } from './tls-context';
 import type { ResolvedFiles } from './tls-files';
-import { TLS_INVALID, type Sourced } from './values';
+import type { Sourced } from './values';
 
 export function resolveMode(
   ctx: Context,
@@ -15,25 +15,25 @@ export function resolveMode(
   const explicitMode =
     options.mode === undefined
       ? undefined
-      : { value: parseModeName(options.mode, 'option mode'), origin: 'option mode' };
+      : { value: GRPC_TLS_SETTINGS.mode.parse(options.mode, 'option mode'), origin: 'option mode' };
   if (options.identity && explicitMode)
     throw ambiguous(
       'option identity and option mode are both set; an identity means mode "memory"',
       ['option identity', 'option mode'],
     );
-  const envMode = envValue(env, 'SIGIL_TLS_MODE');
+  const envMode = envValue(env, GRPC_TLS_SETTINGS.mode.env);
   const candidates: [Sourced<TlsMode> | undefined, number][] = [
     [options.identity ? { value: 'memory', origin: 'option identity' } : explicitMode, 3],
     [
       envMode && {
-        value: parseModeName(envMode.value, 'SIGIL_TLS_MODE'),
+        value: GRPC_TLS_SETTINGS.mode.parse(envMode.value, 'SIGIL_TLS_MODE'),
         origin: 'SIGIL_TLS_MODE',
       },
       2,
     ],
     [
       yaml?.mode && {
-        value: parseModeName(yaml.mode.value, yaml.mode.origin),
+        value: GRPC_TLS_SETTINGS.mode.parse(yaml.mode.value, yaml.mode.origin),
         origin: yaml.mode.origin,
       },
       1,
@@ -111,14 +111,4 @@ export function resolveMode(
     });
   }
   return resolved;
-}
-
-function parseModeName(raw: string, origin: string): TlsMode {
-  const text = raw.trim().toLowerCase();
-  if (text === 'file' || text === 'dev' || text === 'insecure') return text;
-  throw invalidSetting(
-    origin,
-    `"${raw}" is not a TLS mode (use file, dev or insecure)`,
-    TLS_INVALID,
-  );
 }
