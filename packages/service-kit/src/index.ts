@@ -5,7 +5,7 @@
 // For every process (the control plane too).
 export { createLogger, parseLogLevel } from './logger';
 export { parseListenAddress, formatListenAddress } from './listen-address';
-export { parseDurationMs } from './duration';
+export { parseDurationMs } from '@sigil/settings';
 export { startHttpEndpoint } from './http-endpoint';
 export { createHealthService } from './health';
 export { installShutdownHandlers } from './shutdown';
