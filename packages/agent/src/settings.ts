@@ -44,7 +44,7 @@ export interface AgentSetting {
   /** Dotted path in the YAML config file. */
   readonly yaml: string;
   readonly description: string;
-  /** Default, as the text a user would type. */
+  /** Default, as `--help` and the docs show it. */
   readonly defaultValue?: string;
   /** Agent kinds that accept it. */
   readonly kinds: readonly AgentKind[];
@@ -98,10 +98,10 @@ function setting<T>(
 
 function withDefault<T>(
   value: T,
-  defaultText: string | undefined,
+  defaultText: string,
   spec: Setting<T>,
 ): Setting<T> & { default: T } {
-  return { ...spec, default: value, ...(defaultText === undefined ? {} : { defaultText }) };
+  return { ...spec, default: value, defaultText };
 }
 
 const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = {
@@ -119,28 +119,31 @@ function fullTable(kind: AgentKind) {
   return {
     enrollmentToken: setting('ENROLLMENT_TOKEN', 'enrollment_token', {
       parse: text,
-      help: 'one-time enrollment token from POST /api/admin/tokens (enroll, --ephemeral)',
+      help: 'one-time token from `POST /api/admin/tokens` (`enroll`, `--ephemeral`); never logged',
       secret: true,
     }),
     controllerAddr: setting('CONTROLLER_ADDR', 'controller.addr', {
       parse: addressList,
-      help: 'controller gRPC address host:port; several, comma-separated, for failover (run: defaults to the ones used at enrollment)',
+      defaultText: "run: the enrollment's",
+      help: '`host:port` of the controller; several comma-separated (a YAML list works too) for failover',
     }),
     controllerCaPath: setting('CONTROLLER_CA_PATH', 'controller.ca_path', {
       parse: text,
-      help: 'bootstrap CA to verify the controller with ($DATA_DIR/bootstrap-ca.crt of the controller; run: defaults to the copy pinned at enrollment)',
+      defaultText: 'run: the copy pinned at enrollment',
+      help: "bootstrap CA the controller must verify against (the controller's `$DATA_DIR/bootstrap-ca.crt`)",
     }),
     controllerServerName: setting('CONTROLLER_SERVER_NAME', 'controller.server_name', {
       parse: text,
-      help: 'name to verify in the controller certificate when it differs from the host in CONTROLLER_ADDR',
+      help: 'name to verify (and send as SNI) when the controller certificate does not name the host in `CONTROLLER_ADDR`',
     }),
     agentId: setting(kind === 'connector' ? 'CONNECTOR_ID' : 'TUNNELER_ID', `${kind}_id`, {
       parse: agentId,
-      help: 'this agent id; must match the enrollment token',
+      help: 'the agent id the token was created for (letters, digits, `.`, `-`, `_`)',
     }),
     connectorAddr: setting('CONNECTOR_ADDR', 'connector.addr', {
       parse: (raw: string, at: string) => addressList(raw, at)[0]!,
-      help: 'address host:port of the connector to tunnel to (run: defaults to the one given at enrollment)',
+      defaultText: "run: the enrollment's",
+      help: "`host:port` where the tunneler's connector listens",
     }),
     connectorListenAddr: withDefault(
       parseListenAddress('0.0.0.0:9443', 'default'),
@@ -152,14 +155,15 @@ function fullTable(kind: AgentKind) {
     ),
     stateDir: setting('STATE_DIR', 'state_dir', {
       parse: text,
-      help: "directory holding the identity (key 0600, certificate, bundle, metadata); defaults to systemd's $STATE_DIRECTORY",
+      defaultText: "systemd's $STATE_DIRECTORY",
+      help: 'where the identity is kept: key (0600), certificate, bundle, metadata (required unless `--ephemeral`)',
     }),
     httpAddr: withDefault(
       parseListenAddress(DEFAULT_HTTP_ADDR[kind], 'default'),
-      undefined, // the help names both kinds' defaults
+      `${DEFAULT_HTTP_ADDR.connector} (connector), ${DEFAULT_HTTP_ADDR.tunneler} (tunneler)`,
       setting('AGENT_HTTP_ADDR', 'http_addr', {
         parse: (raw: string, at: string): ListenAddress => parseListenAddress(raw, at),
-        help: `local /healthz, /readyz and /metrics (connector default ${DEFAULT_HTTP_ADDR.connector}, tunneler ${DEFAULT_HTTP_ADDR.tunneler})`,
+        help: 'local `/healthz`, `/readyz` and `/metrics`',
       }),
     ),
     heartbeatInterval: withDefault(
@@ -188,11 +192,13 @@ function fullTable(kind: AgentKind) {
     ),
     privateIp: setting('PRIVATE_IP', 'private_ip', {
       parse: text,
-      help: 'address reported to the controller (default: first non-loopback IPv4)',
+      defaultText: 'first non-loopback IPv4',
+      help: "address reported to the controller's registry",
     }),
     logLevel: setting('LOG_LEVEL', 'log_level', {
       parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
-      help: 'fatal, error, warn, info, debug, trace or silent (default info; error for enroll)',
+      defaultText: 'info (error for enroll)',
+      help: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`',
     }),
   } satisfies SettingsTable;
 }

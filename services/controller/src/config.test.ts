@@ -188,7 +188,7 @@ describe('parseControllerConfig', () => {
       expect(text).toContain(name);
     }
     expect(text).toMatch(
-      /--connector-cert-ttl +CONNECTOR_CERT_TTL +connector certificate lifetime \(default 1h\)/,
+      /--connector-cert-ttl +CONNECTOR_CERT_TTL +connector X509-SVID lifetime \(10s to 30 days\) \(default 1h\)/,
     );
   });
 });

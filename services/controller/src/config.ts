@@ -142,7 +142,7 @@ export const CONTROLLER_SETTINGS = {
     yaml: 'controller_listen_addr',
     parse: address,
     default: CONTROLLER_DEFAULTS.controllerListenAddress,
-    help: 'gRPC listen address',
+    help: 'gRPC (mTLS) listen address: EnrollmentService and ControlPlaneService',
   },
   adminListenAddress: {
     env: 'ADMIN_LISTEN_ADDR',
@@ -150,7 +150,7 @@ export const CONTROLLER_SETTINGS = {
     yaml: 'admin_listen_addr',
     parse: address,
     default: CONTROLLER_DEFAULTS.adminListenAddress,
-    help: 'admin HTTP listen address',
+    help: 'admin HTTP API, `/healthz`, `/readyz`, `/metrics`',
   },
   trustDomain: {
     env: ['SIGIL_TRUST_DOMAIN', 'TRUST_DOMAIN'],
@@ -171,14 +171,14 @@ export const CONTROLLER_SETTINGS = {
       }
     },
     default: CONTROLLER_DEFAULTS.trustDomain,
-    help: 'SPIFFE trust domain',
+    help: 'SPIFFE trust domain of every issued identity; must match the CAs already in `DATA_DIR`',
   },
   dataDir: {
     env: 'DATA_DIR',
     flag: 'data-dir',
     yaml: 'data_dir',
     parse: (raw: string): string => raw,
-    help: 'keys and embedded store (required)',
+    help: 'CA keys, `bootstrap-ca.crt`, and the embedded store (required)',
   },
   databaseUrl: {
     env: 'DATABASE_URL',
@@ -191,7 +191,7 @@ export const CONTROLLER_SETTINGS = {
         });
       return raw;
     },
-    help: 'PostgreSQL URL instead of the embedded store',
+    help: '`postgresql://user:password@host:5432/db` to use PostgreSQL instead of the embedded SQLite store',
     secret: true,
   },
   connectorCertTtlSeconds: ttl(
@@ -199,35 +199,35 @@ export const CONTROLLER_SETTINGS = {
     CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
     '1h',
     [10, 30 * 86_400],
-    'connector certificate lifetime',
+    'connector X509-SVID lifetime (10s to 30 days)',
   ),
   tunnelerCertTtlSeconds: ttl(
     'TUNNELER_CERT_TTL',
     CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
     '30m',
     [10, 30 * 86_400],
-    'tunneler certificate lifetime',
+    'tunneler X509-SVID lifetime (10s to 30 days)',
   ),
   enrollmentTokenTtlSeconds: ttl(
     'ENROLLMENT_TOKEN_TTL',
     CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
     '15m',
     [1, MAX_TOKEN_TTL_SECONDS],
-    'default enrollment token lifetime',
+    'default lifetime of enrollment tokens (at most 24h; `ttl_seconds` overrides per token)',
   ),
   agentOfflineAfterSeconds: ttl(
     'AGENT_OFFLINE_AFTER',
     CONTROLLER_DEFAULTS.agentOfflineAfterSeconds,
     '30s',
     [1, 86_400],
-    'heartbeat deadline before an agent is OFFLINE',
+    'an agent with no heartbeat for this long is `OFFLINE` (agents send one about every 10 s)',
   ),
   controllerCertTtlSeconds: ttl(
     'CONTROLLER_CERT_TTL',
     CONTROLLER_DEFAULTS.controllerCertTtlSeconds,
     '24h',
     [10, 365 * 86_400],
-    'controller TLS certificate lifetime',
+    "lifetime of the controller's own TLS certificate, renewed at two thirds",
   ),
   serverNames: {
     env: 'CONTROLLER_SERVER_NAMES',
@@ -243,7 +243,7 @@ export const CONTROLLER_SETTINGS = {
       return names;
     },
     default: [] as string[],
-    help: 'extra DNS names/IPs for the controller certificate, comma-separated',
+    help: 'extra DNS names / IPs for the controller certificate, comma-separated (add the name or address agents dial)',
   },
   logLevel: {
     env: 'LOG_LEVEL',
@@ -251,7 +251,7 @@ export const CONTROLLER_SETTINGS = {
     yaml: 'log_level',
     parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
     default: 'info' as LogLevel,
-    help: 'fatal|error|warn|info|debug|trace|silent',
+    help: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`',
   },
   adminToken: {
     env: 'SIGIL_ADMIN_TOKEN',
@@ -263,7 +263,8 @@ export const CONTROLLER_SETTINGS = {
         );
       return raw;
     },
-    help: 'admin API bearer token (generated and printed once when unset)',
+    help: 'admin API bearer token, at least 16 characters; no flag, secrets stay off the command line',
+    defaultText: 'generated and printed once',
     secret: true,
   },
 } satisfies SettingsTable;
