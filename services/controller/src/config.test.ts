@@ -193,6 +193,26 @@ describe('parseControllerConfig', () => {
   });
 });
 
+describe('parseControllerConfig --explain', () => {
+  it('prints each value with its source, hiding secrets', () => {
+    const parsed = parseControllerConfig({
+      env: {
+        DATA_DIR: '/d',
+        TRUST_DOMAIN: 'alias.example',
+        SIGIL_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      },
+      argv: ['--explain', '--log-level', 'debug'],
+    });
+    expect(parsed.action).toBe('explain');
+    const text = parsed.action === 'explain' ? parsed.text : '';
+    expect(text).toMatch(/^trustDomain +"alias.example" +env:TRUST_DOMAIN$/m);
+    expect(text).toMatch(/^logLevel +"debug" +flag:--log-level$/m);
+    expect(text).toMatch(/^adminListenAddress +"127.0.0.1:8080" +default$/m);
+    expect(text).toMatch(/^adminToken +<secret> +env:SIGIL_ADMIN_TOKEN$/m);
+    expect(text).not.toContain('a-long-enough-admin-token');
+  });
+});
+
 describe('redactUrl', () => {
   it('hides the password of a database URL', () => {
     expect(redactUrl('postgresql://app:s3cr3t@db:5432/sigil')).toBe(

@@ -5,6 +5,7 @@ import { parseTrustDomain } from '@sigil/pki';
 import { parseListenAddress, parseLogLevel } from '@sigil/service-kit';
 import type { LogLevel } from '@sigil/service-kit';
 import {
+  explainSettings,
   formatSettingsHelp,
   invalidSetting,
   parseDurationSeconds,
@@ -60,9 +61,9 @@ export interface ParseControllerConfigOptions {
   cwd?: string;
 }
 
-/** The outcome of {@link parseControllerConfig}: a config to run, or the help text to print. */
+/** The outcome of {@link parseControllerConfig}: a config to run, or text to print (`--help`, `--explain`). */
 export type ParsedControllerCommand =
-  { action: 'run'; config: ControllerConfig } | { action: 'help'; text: string };
+  { action: 'run'; config: ControllerConfig } | { action: 'help' | 'explain'; text: string };
 
 /**
  * Defaults shared by the parser and {@link createController}.
@@ -283,6 +284,10 @@ export const CONTROLLER_EXTRA_ROWS: readonly ExtraSettingRow[] = [
     env: 'CONTROLLER_CONFIG',
     help: 'YAML file with the same settings (keys: lower-case variable names)',
   },
+  {
+    flag: 'explain',
+    help: 'print every setting, its value (secrets hidden) and where it came from, then exit',
+  },
 ];
 
 /**
@@ -322,7 +327,7 @@ export function parseControllerConfig(
   const cwd = options.cwd ?? process.cwd();
   const { flags, extra } = parseSettingFlags(CONTROLLER_SETTINGS, options.argv ?? [], {
     program: 'sigil-controller',
-    booleans: ['help'],
+    booleans: ['help', 'explain'],
     strings: ['config'],
   });
   if (extra.help === true) return { action: 'help', text: controllerUsage() };
@@ -335,11 +340,10 @@ export function parseControllerConfig(
           readPath: resolve(cwd, configPath),
           unreadableCode: 'ERR_CONFIG_INVALID',
         });
-  const { values } = resolveSettings(CONTROLLER_SETTINGS, {
-    env,
-    flags,
-    ...(file ? { file } : {}),
-  });
+  const resolved = resolveSettings(CONTROLLER_SETTINGS, { env, flags, ...(file ? { file } : {}) });
+  if (extra.explain === true)
+    return { action: 'explain', text: explainSettings(CONTROLLER_SETTINGS, resolved) };
+  const { values } = resolved;
   if (values.dataDir === undefined) {
     throw new SigilError(
       'ERR_CONFIG_INVALID',
