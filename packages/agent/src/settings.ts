@@ -1,3 +1,17 @@
+import {
+  parseListenAddress,
+  parseLogLevel,
+  type ListenAddress,
+  type LogLevel,
+} from '@sigil/runtime';
+import {
+  envNames,
+  parseDurationMs,
+  parseList,
+  invalidSetting,
+  type Setting,
+  type SettingsTable,
+} from '@sigil/settings';
 import type { AgentKind } from './identity';
 
 /**
@@ -12,9 +26,9 @@ import type { AgentKind } from './identity';
 export type AgentCommand = 'enroll' | 'run';
 
 /**
- * One configuration setting of an agent: the environment variable, the flag (the variable's name
- * in kebab-case) and the key in the YAML config file. Flags win over the environment, which wins
- * over the file, which wins over the default.
+ * One configuration setting of an agent, as `--help` and docs/agents.md show it: the environment
+ * variable, the flag (the variable's name in kebab-case) and the key in the YAML config file.
+ * Flags win over the environment, which wins over the file, which wins over the default.
  *
  * @example
  * ```ts
@@ -30,7 +44,7 @@ export interface AgentSetting {
   /** Dotted path in the YAML config file. */
   readonly yaml: string;
   readonly description: string;
-  /** Default, as the text a user would type. */
+  /** Default, as `--help` and the docs show it. */
   readonly defaultValue?: string;
   /** Agent kinds that accept it. */
   readonly kinds: readonly AgentKind[];
@@ -45,45 +59,203 @@ export interface AgentSetting {
  * resolveAgentConfig({ kind: 'connector', command: 'run', env: process.env, flags });
  * ```
  */
-export type AgentSettingName =
-  | 'enrollmentToken'
-  | 'controllerAddr'
-  | 'controllerCaPath'
-  | 'controllerServerName'
-  | 'agentId'
-  | 'connectorAddr'
-  | 'connectorListenAddr'
-  | 'stateDir'
-  | 'httpAddr'
-  | 'heartbeatInterval'
-  | 'reconnectInitial'
-  | 'reconnectMax'
-  | 'privateIp'
-  | 'logLevel';
+export type AgentSettingName = keyof AgentSettingsTable;
 
-const BOTH: readonly AgentKind[] = ['connector', 'tunneler'];
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-function setting(
-  name: AgentSettingName,
+function addressList(raw: string, at: string): string[] {
+  const entries = parseList(raw);
+  if (entries.length === 0)
+    throw invalidSetting(at, 'is invalid: no address given', { value: raw });
+  for (const entry of entries) {
+    const match = HOST_PORT.exec(entry);
+    const port = Number(match?.[1]);
+    if (match === null || port < 1 || port > 65535)
+      throw invalidSetting(at, `is invalid: "${entry}" is not host:port`, { value: raw });
+  }
+  return entries;
+}
+
+function agentId(raw: string, at: string): string {
+  // The id becomes a SPIFFE ID path segment: letters, digits, '.', '-', '_' only.
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(raw) || raw === '.' || raw === '..')
+    throw invalidSetting(at, 'is invalid: use 1-128 letters, digits, ".", "-" or "_"', {
+      value: raw,
+    });
+  return raw;
+}
+
+const text = (raw: string): string => raw;
+
+/** A setting whose flag is its variable in kebab-case. */
+function setting<T>(
   env: string,
   yaml: string,
-  description: string,
-  extra: Partial<AgentSetting> = {},
-): AgentSetting {
+  rest: Omit<Setting<T>, 'env' | 'flag' | 'yaml'>,
+): Setting<T> {
+  return { env, flag: env.toLowerCase().replace(/_/g, '-'), yaml, ...rest };
+}
+
+function withDefault<T>(
+  value: T,
+  defaultText: string,
+  spec: Setting<T>,
+): Setting<T> & { default: T } {
+  return { ...spec, default: value, defaultText };
+}
+
+const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = {
+  connector: '127.0.0.1:9090',
+  tunneler: '127.0.0.1:9091',
+};
+
+/** Settings of one kind only; every other setting is read by both. */
+const ONLY: Partial<Record<AgentSettingName, AgentKind>> = {
+  connectorAddr: 'tunneler',
+  connectorListenAddr: 'connector',
+};
+
+function fullTable(kind: AgentKind) {
   return {
-    name,
-    env,
-    flag: env.toLowerCase().replace(/_/g, '-'),
-    yaml,
-    description,
-    kinds: BOTH,
-    ...extra,
-  };
+    enrollmentToken: setting('ENROLLMENT_TOKEN', 'enrollment_token', {
+      parse: text,
+      help: 'one-time token from `POST /api/admin/tokens` (`enroll`, `--ephemeral`); never logged',
+      secret: true,
+    }),
+    controllerAddr: setting('CONTROLLER_ADDR', 'controller.addr', {
+      parse: addressList,
+      defaultText: "run: the enrollment's",
+      help: '`host:port` of the controller; several comma-separated (a YAML list works too) for failover',
+    }),
+    controllerCaPath: setting('CONTROLLER_CA_PATH', 'controller.ca_path', {
+      parse: text,
+      defaultText: 'run: the copy pinned at enrollment',
+      help: "bootstrap CA the controller must verify against (the controller's `$DATA_DIR/bootstrap-ca.crt`)",
+    }),
+    controllerServerName: setting('CONTROLLER_SERVER_NAME', 'controller.server_name', {
+      parse: text,
+      help: 'name to verify (and send as SNI) when the controller certificate does not name the host in `CONTROLLER_ADDR`',
+    }),
+    agentId: setting(kind === 'connector' ? 'CONNECTOR_ID' : 'TUNNELER_ID', `${kind}_id`, {
+      parse: agentId,
+      help: 'the agent id the token was created for (letters, digits, `.`, `-`, `_`)',
+    }),
+    connectorAddr: setting('CONNECTOR_ADDR', 'connector.addr', {
+      parse: (raw: string, at: string) => addressList(raw, at)[0]!,
+      defaultText: "run: the enrollment's",
+      help: "`host:port` where the tunneler's connector listens",
+    }),
+    connectorListenAddr: withDefault(
+      parseListenAddress('0.0.0.0:9443', 'default'),
+      '0.0.0.0:9443',
+      setting('CONNECTOR_LISTEN_ADDR', 'connector.listen_addr', {
+        parse: (raw: string, at: string): ListenAddress => parseListenAddress(raw, at),
+        help: 'mTLS listen address for tunnelers',
+      }),
+    ),
+    stateDir: setting('STATE_DIR', 'state_dir', {
+      parse: text,
+      defaultText: "systemd's $STATE_DIRECTORY",
+      help: 'where the identity is kept: key (0600), certificate, bundle, metadata (required unless `--ephemeral`)',
+    }),
+    httpAddr: withDefault(
+      parseListenAddress(DEFAULT_HTTP_ADDR[kind], 'default'),
+      `${DEFAULT_HTTP_ADDR.connector} (connector), ${DEFAULT_HTTP_ADDR.tunneler} (tunneler)`,
+      setting('AGENT_HTTP_ADDR', 'http_addr', {
+        parse: (raw: string, at: string): ListenAddress => parseListenAddress(raw, at),
+        help: 'local `/healthz`, `/readyz` and `/metrics`',
+      }),
+    ),
+    heartbeatInterval: withDefault(
+      10_000,
+      '10s',
+      setting('HEARTBEAT_INTERVAL', 'heartbeat_interval', {
+        parse: parseDurationMs,
+        help: 'time between heartbeats',
+      }),
+    ),
+    reconnectInitial: withDefault(
+      500,
+      '500ms',
+      setting('RECONNECT_BACKOFF_INITIAL', 'reconnect.initial', {
+        parse: parseDurationMs,
+        help: 'first reconnect delay ceiling (full jitter)',
+      }),
+    ),
+    reconnectMax: withDefault(
+      30_000,
+      '30s',
+      setting('RECONNECT_BACKOFF_MAX', 'reconnect.max', {
+        parse: parseDurationMs,
+        help: 'reconnect delay cap',
+      }),
+    ),
+    privateIp: setting('PRIVATE_IP', 'private_ip', {
+      parse: text,
+      defaultText: 'first non-loopback IPv4',
+      help: "address reported to the controller's registry",
+    }),
+    logLevel: setting('LOG_LEVEL', 'log_level', {
+      parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
+      defaultText: 'info (error for enroll)',
+      help: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`',
+    }),
+  } satisfies SettingsTable;
 }
 
 /**
- * Every setting of `sigil-connector` and `sigil-tunneler`, in the order `--help` and
- * docs/agents.md list them. `agentId` reads CONNECTOR_ID or TUNNELER_ID depending on the kind
+ * The settings table of one agent kind, for `@sigil/settings`' `resolveSettings`.
+ *
+ * @example
+ * ```ts
+ * resolveSettings(agentSettingsTable('connector'), { env: process.env }).values.heartbeatInterval; // 10000
+ * ```
+ */
+export type AgentSettingsTable = ReturnType<typeof fullTable>;
+
+/**
+ * The settings table of one agent kind (only the settings that kind reads): {@link resolveAgentConfig},
+ * `--help` and docs/agents.md come from it.
+ *
+ * @example
+ * ```ts
+ * agentSettingsTable('tunneler').agentId.env; // 'TUNNELER_ID'
+ * ```
+ */
+export function agentSettingsTable(kind: AgentKind): AgentSettingsTable {
+  const table: Partial<AgentSettingsTable> = fullTable(kind);
+  for (const [name, only] of Object.entries(ONLY))
+    if (only !== kind) delete table[name as AgentSettingName];
+  return table as AgentSettingsTable;
+}
+
+/**
+ * The settings of one agent kind, in the order `--help` lists them.
+ *
+ * @example
+ * ```ts
+ * settingsFor('tunneler').map((s) => s.env); // [..., 'TUNNELER_ID', 'CONNECTOR_ADDR', ...]
+ * ```
+ */
+export function settingsFor(kind: AgentKind): AgentSetting[] {
+  return Object.entries(agentSettingsTable(kind)).map(([name, spec]) => {
+    const only = ONLY[name as AgentSettingName];
+    const defaultValue = (spec as Setting<unknown>).defaultText;
+    return {
+      name: name as AgentSettingName,
+      env: envNames(spec)[0]!,
+      flag: spec.flag!,
+      yaml: spec.yaml!,
+      description: spec.help,
+      ...(defaultValue === undefined ? {} : { defaultValue }),
+      kinds: only === undefined ? ['connector', 'tunneler'] : [only],
+    };
+  });
+}
+
+/**
+ * Every setting of `sigil-connector` and `sigil-tunneler`: the connector's, then those only the
+ * tunneler reads. `agentId` reads CONNECTOR_ID or TUNNELER_ID depending on the kind
  * (see {@link settingsFor}).
  *
  * @example
@@ -92,114 +264,6 @@ function setting(
  * ```
  */
 export const AGENT_SETTINGS: readonly AgentSetting[] = [
-  setting(
-    'enrollmentToken',
-    'ENROLLMENT_TOKEN',
-    'enrollment_token',
-    'one-time enrollment token from POST /api/admin/tokens (enroll, --ephemeral)',
-  ),
-  setting(
-    'controllerAddr',
-    'CONTROLLER_ADDR',
-    'controller.addr',
-    'controller gRPC address host:port; several, comma-separated, for failover (run: defaults to the ones used at enrollment)',
-  ),
-  setting(
-    'controllerCaPath',
-    'CONTROLLER_CA_PATH',
-    'controller.ca_path',
-    'bootstrap CA to verify the controller with ($DATA_DIR/bootstrap-ca.crt of the controller; run: defaults to the copy pinned at enrollment)',
-  ),
-  setting(
-    'controllerServerName',
-    'CONTROLLER_SERVER_NAME',
-    'controller.server_name',
-    'name to verify in the controller certificate when it differs from the host in CONTROLLER_ADDR',
-  ),
-  setting(
-    'agentId',
-    'CONNECTOR_ID',
-    'connector_id',
-    'this agent id; must match the enrollment token',
-    { kinds: ['connector'] },
-  ),
-  setting(
-    'agentId',
-    'TUNNELER_ID',
-    'tunneler_id',
-    'this agent id; must match the enrollment token',
-    { kinds: ['tunneler'] },
-  ),
-  setting(
-    'connectorAddr',
-    'CONNECTOR_ADDR',
-    'connector.addr',
-    'address host:port of the connector to tunnel to (run: defaults to the one given at enrollment)',
-    {
-      kinds: ['tunneler'],
-    },
-  ),
-  setting(
-    'connectorListenAddr',
-    'CONNECTOR_LISTEN_ADDR',
-    'connector.listen_addr',
-    'mTLS listen address for tunnelers',
-    {
-      kinds: ['connector'],
-      defaultValue: '0.0.0.0:9443',
-    },
-  ),
-  setting(
-    'stateDir',
-    'STATE_DIR',
-    'state_dir',
-    "directory holding the identity (key 0600, certificate, bundle, metadata); defaults to systemd's $STATE_DIRECTORY",
-  ),
-  setting(
-    'httpAddr',
-    'AGENT_HTTP_ADDR',
-    'http_addr',
-    'local /healthz, /readyz and /metrics (connector default 127.0.0.1:9090, tunneler 127.0.0.1:9091)',
-  ),
-  setting(
-    'heartbeatInterval',
-    'HEARTBEAT_INTERVAL',
-    'heartbeat_interval',
-    'time between heartbeats',
-    { defaultValue: '10s' },
-  ),
-  setting(
-    'reconnectInitial',
-    'RECONNECT_BACKOFF_INITIAL',
-    'reconnect.initial',
-    'first reconnect delay ceiling (full jitter)',
-    { defaultValue: '500ms' },
-  ),
-  setting('reconnectMax', 'RECONNECT_BACKOFF_MAX', 'reconnect.max', 'reconnect delay cap', {
-    defaultValue: '30s',
-  }),
-  setting(
-    'privateIp',
-    'PRIVATE_IP',
-    'private_ip',
-    'address reported to the controller (default: first non-loopback IPv4)',
-  ),
-  setting(
-    'logLevel',
-    'LOG_LEVEL',
-    'log_level',
-    'fatal, error, warn, info, debug, trace or silent (default info; error for enroll)',
-  ),
+  ...settingsFor('connector'),
+  ...settingsFor('tunneler').filter((s) => !settingsFor('connector').some((c) => c.env === s.env)),
 ];
-
-/**
- * The settings of one agent kind.
- *
- * @example
- * ```ts
- * settingsFor('tunneler').map((s) => s.env); // [..., 'TUNNELER_ID', 'CONNECTOR_ADDR', ...]
- * ```
- */
-export function settingsFor(kind: AgentKind): AgentSetting[] {
-  return AGENT_SETTINGS.filter((s) => s.kinds.includes(kind));
-}

@@ -106,6 +106,16 @@ describe('loadGrpcServiceConfig', () => {
     expect(load({ SIGIL_TRUST_DOMAIN: TRUST_DOMAIN }).trustDomain).toBe(TRUST_DOMAIN);
   });
 
+  it('accepts the alias TRUST_DOMAIN and names it when it contradicts the certificate', () => {
+    expect(load({ TRUST_DOMAIN: TRUST_DOMAIN }).trustDomain).toBe(TRUST_DOMAIN);
+    expectConfigError(
+      () => load({ TRUST_DOMAIN: 'other.test' }),
+      'ERR_CONFIG_INVALID',
+      'TRUST_DOMAIN',
+      /^TRUST_DOMAIN="other.test": disagrees with the certificate/,
+    );
+  });
+
   it('refuses a SIGIL_TRUST_DOMAIN that contradicts the certificate', () => {
     expectConfigError(
       () => load({ SIGIL_TRUST_DOMAIN: 'other.test' }),

@@ -1,4 +1,3 @@
-import { SigilError } from '@sigil/errors';
 import {
   loadClientTlsConfig,
   loadServerTlsConfig,
@@ -20,11 +19,14 @@ import {
   spiffeIdOfCertificate,
 } from '@sigil/pki';
 import {
-  parseListenAddress,
-  parseLogLevel,
-  type ListenAddress,
-  type LogLevel,
-} from '@sigil/runtime';
+  invalidSetting,
+  parseList,
+  parsePositiveIntegerValue,
+  resolveSettings,
+  sourceLabel,
+  type SettingsTable,
+} from '@sigil/settings';
+import { parseListenAddress, parseLogLevel, type ListenAddress, type LogLevel } from '@sigil/runtime';
 import { renderPolicyTemplate, type PolicyTemplateVariables } from './policy-template';
 
 /**
@@ -98,8 +100,63 @@ export interface LoadGrpcServiceConfigOptions {
   policyVariables?: (trustDomain: string) => PolicyTemplateVariables;
 }
 
-function configError(variable: string, message: string, cause?: unknown): SigilError {
-  return new SigilError('ERR_CONFIG_INVALID', message, { cause, details: { variable } });
+/**
+ * The settings every Sigil gRPC service reads, declared once (docs/sample-services.md's table is
+ * generated from it). `SIGIL_TRUST_DOMAIN` is the trust domain's name; `TRUST_DOMAIN` is accepted
+ * as an alias.
+ *
+ * @example
+ * ```ts
+ * resolveSettings(grpcServiceSettings(50051), { env: process.env }).values.listen; // { host: '0.0.0.0', port: 50051 }
+ * ```
+ */
+export function grpcServiceSettings(defaultPort: number) {
+  return {
+    listen: {
+      env: 'GRPC_LISTEN_ADDR',
+      parse: parseListenAddress,
+      default: parseListenAddress(`0.0.0.0:${defaultPort}`, 'GRPC_LISTEN_ADDR'),
+      defaultText: '0.0.0.0:<service port>',
+      help: 'gRPC listen address (`host:port`)',
+    },
+    metricsListen: {
+      env: 'METRICS_LISTEN_ADDR',
+      parse: parseListenAddress,
+      default: parseListenAddress('0.0.0.0:9090', 'METRICS_LISTEN_ADDR'),
+      defaultText: '0.0.0.0:9090',
+      help: '`/healthz`, `/readyz` and `/metrics`',
+    },
+    logLevel: {
+      env: 'LOG_LEVEL',
+      parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
+      default: 'info' as LogLevel,
+      help: 'fatal, error, warn, info, debug, trace or silent',
+    },
+    shutdownTimeoutMs: {
+      env: 'SHUTDOWN_TIMEOUT_MS',
+      parse: parsePositiveIntegerValue,
+      default: 10_000,
+      help: 'how long a drain may take before calls are cut, in milliseconds',
+    },
+    trustDomain: {
+      env: [TRUST_DOMAIN_ENV, 'TRUST_DOMAIN'],
+      parse: (raw: string, at: string): string => {
+        try {
+          return parseTrustDomain(raw);
+        } catch (cause) {
+          throw invalidSetting(at, (cause as Error).message, { cause });
+        }
+      },
+      defaultText: "the trust domain of the service's own certificate",
+      help: 'SPIFFE trust domain of the service and its peers; must agree with the certificate',
+    },
+    authorizationPolicy: {
+      env: AUTHZ_POLICY_ENV,
+      parse: (raw: string): string => raw,
+      defaultText: "the service's default policy",
+      help: 'authorization policy file (YAML)',
+    },
+  } satisfies SettingsTable;
 }
 
 function nonEmpty(env: Environment, variable: string): string | undefined {
@@ -117,11 +174,7 @@ function nonEmpty(env: Environment, variable: string): string | undefined {
  */
 export function parsePositiveInteger(env: Environment, variable: string, fallback: number): number {
   const raw = nonEmpty(env, variable);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw configError(variable, `${variable}=${JSON.stringify(raw)} is not a positive integer`);
-  return value;
+  return raw === undefined ? fallback : parsePositiveIntegerValue(raw, variable);
 }
 
 /**
@@ -140,21 +193,15 @@ export function parseSpiffeIdList(
 ): string[] {
   const raw = nonEmpty(env, variable);
   if (raw === undefined) return [...fallback];
-  return raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
-    .map((item) => {
-      try {
-        return String(parseSpiffeId(item));
-      } catch (cause) {
-        throw configError(
-          variable,
-          `${variable}: "${item}" is not a SPIFFE ID (${(cause as Error).message})`,
-          cause,
-        );
-      }
-    });
+  return parseList(raw).map((item) => {
+    try {
+      return String(parseSpiffeId(item));
+    } catch (cause) {
+      throw invalidSetting(variable, `"${item}" is not a SPIFFE ID (${(cause as Error).message})`, {
+        cause,
+      });
+    }
+  });
 }
 
 /** The trust domain of the certificate a server configuration serves, when it has a SPIFFE ID. */
@@ -177,26 +224,24 @@ function trustDomainOfServerCertificate(tls: ServerTlsConfig): {
     : { trustDomain: parseSpiffeId(spiffeId).trustDomain, source };
 }
 
-function resolveTrustDomain(env: Environment, tls: ServerTlsConfig): string {
+function resolveTrustDomain(
+  configured: { trustDomain: string; at: string } | undefined,
+  tls: ServerTlsConfig,
+): string {
   const fromCertificate = trustDomainOfServerCertificate(tls);
-  const configured = nonEmpty(env, TRUST_DOMAIN_ENV);
   if (configured === undefined) {
     if (fromCertificate.trustDomain !== undefined) return fromCertificate.trustDomain;
-    throw configError(
+    throw invalidSetting(
       TRUST_DOMAIN_ENV,
-      `${TRUST_DOMAIN_ENV} is not set and ${fromCertificate.source} carries no SPIFFE ID to take the trust domain from; set ${TRUST_DOMAIN_ENV}`,
+      `is not set and ${fromCertificate.source} carries no SPIFFE ID to take the trust domain from; set ${TRUST_DOMAIN_ENV}`,
     );
   }
-  let trustDomain: string;
-  try {
-    trustDomain = parseTrustDomain(configured);
-  } catch (cause) {
-    throw configError(TRUST_DOMAIN_ENV, `${TRUST_DOMAIN_ENV}: ${(cause as Error).message}`, cause);
-  }
+  const { trustDomain, at } = configured;
   if (fromCertificate.trustDomain !== undefined && fromCertificate.trustDomain !== trustDomain) {
-    throw configError(
-      TRUST_DOMAIN_ENV,
-      `${TRUST_DOMAIN_ENV}=${trustDomain} disagrees with ${fromCertificate.source}, whose SPIFFE ID is in trust domain ${fromCertificate.trustDomain}; unset ${TRUST_DOMAIN_ENV} or fix the certificate`,
+    throw invalidSetting(
+      at,
+      `disagrees with ${fromCertificate.source}, whose SPIFFE ID is in trust domain ${fromCertificate.trustDomain}; unset ${at} or fix the certificate`,
+      { value: trustDomain },
     );
   }
   return trustDomain;
@@ -223,20 +268,17 @@ export function loadGrpcServiceConfig(
   env: Environment,
   options: LoadGrpcServiceConfigOptions,
 ): GrpcServiceConfig {
-  const listen = parseListenAddress(
-    nonEmpty(env, 'GRPC_LISTEN_ADDR') ?? `0.0.0.0:${options.defaultPort}`,
-    'GRPC_LISTEN_ADDR',
-  );
-  const metricsListen = parseListenAddress(
-    nonEmpty(env, 'METRICS_LISTEN_ADDR') ?? '0.0.0.0:9090',
-    'METRICS_LISTEN_ADDR',
-  );
-  const logLevel = parseLogLevel(env.LOG_LEVEL, 'LOG_LEVEL');
-  const shutdownTimeoutMs = parsePositiveInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000);
+  const { values, sources } = resolveSettings(grpcServiceSettings(options.defaultPort), { env });
+  const { listen, metricsListen, logLevel, shutdownTimeoutMs } = values;
   const tls = loadServerTlsConfig({ env });
-  const trustDomain = resolveTrustDomain(env, tls);
+  const trustDomain = resolveTrustDomain(
+    values.trustDomain === undefined
+      ? undefined
+      : { trustDomain: values.trustDomain, at: sourceLabel(sources.trustDomain!) },
+    tls,
+  );
   const authorization =
-    nonEmpty(env, AUTHZ_POLICY_ENV) === undefined
+    values.authorizationPolicy === undefined
       ? loadAuthorizationPolicy(
           renderPolicyTemplate(options.defaultPolicyPath, {
             trustDomain,

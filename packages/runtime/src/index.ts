@@ -3,7 +3,6 @@
 // graceful shutdown and a top-level runner that turns errors into one line. No TLS, no gRPC.
 export { createLogger, parseLogLevel } from './logger';
 export { parseListenAddress, formatListenAddress } from './listen-address';
-export { parseDurationMs } from './duration';
 export { startHttpEndpoint } from './http-endpoint';
 export { installShutdownHandlers } from './shutdown';
 export { runMain } from './run-main';

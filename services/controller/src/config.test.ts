@@ -68,7 +68,7 @@ describe('parseControllerConfig', () => {
     try {
       const file = join(dir, 'controller.yaml');
       writeFileSync(file, 'data_dir: /data\ntrust_domain: file.example\ntoken_ttl_wrong: 1\n');
-      expect(() => run({}, ['--config', file])).toThrow(/unknown setting "token_ttl_wrong"/);
+      expect(() => run({}, ['--config', file])).toThrow(/unknown key "token_ttl_wrong"/);
       writeFileSync(
         file,
         'data_dir: /data\ntrust_domain: file.example\ncontroller_server_names: [a.example, b.example]\nenrollment_token_ttl: 10m\n',
@@ -152,6 +152,25 @@ describe('parseControllerConfig', () => {
     );
   });
 
+  it('reads the trust domain from SIGIL_TRUST_DOMAIN or its alias TRUST_DOMAIN, refusing both disagreeing', () => {
+    expect(run({ DATA_DIR: '/d', SIGIL_TRUST_DOMAIN: 'canonical.example' }).trustDomain).toBe(
+      'canonical.example',
+    );
+    expect(run({ DATA_DIR: '/d', TRUST_DOMAIN: 'alias.example' }).trustDomain).toBe(
+      'alias.example',
+    );
+    expect(() =>
+      run({ DATA_DIR: '/d', SIGIL_TRUST_DOMAIN: 'a.example', TRUST_DOMAIN: 'b.example' }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CONFIG_INVALID',
+        message: expect.stringMatching(
+          /SIGIL_TRUST_DOMAIN="a.example" and TRUST_DOMAIN="b.example" disagree/,
+        ),
+      }),
+    );
+  });
+
   it('answers --help with usage listing every flag and variable', () => {
     const parsed = parseControllerConfig({ argv: ['--help'] });
     expect(parsed.action).toBe('help');
@@ -168,6 +187,29 @@ describe('parseControllerConfig', () => {
     ]) {
       expect(text).toContain(name);
     }
+    expect(text).toMatch(
+      /--connector-cert-ttl +CONNECTOR_CERT_TTL +connector X509-SVID lifetime \(10s to 30 days\) \(default 1h\)/,
+    );
+  });
+});
+
+describe('parseControllerConfig --explain', () => {
+  it('prints each value with its source, hiding secrets', () => {
+    const parsed = parseControllerConfig({
+      env: {
+        DATA_DIR: '/d',
+        TRUST_DOMAIN: 'alias.example',
+        SIGIL_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      },
+      argv: ['--explain', '--log-level', 'debug'],
+    });
+    expect(parsed.action).toBe('explain');
+    const text = parsed.action === 'explain' ? parsed.text : '';
+    expect(text).toMatch(/^trustDomain +"alias.example" +env:TRUST_DOMAIN$/m);
+    expect(text).toMatch(/^logLevel +"debug" +flag:--log-level$/m);
+    expect(text).toMatch(/^adminListenAddress +"127.0.0.1:8080" +default$/m);
+    expect(text).toMatch(/^adminToken +<secret> +env:SIGIL_ADMIN_TOKEN$/m);
+    expect(text).not.toContain('a-long-enough-admin-token');
   });
 });
 

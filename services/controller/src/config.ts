@@ -1,13 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { SigilError } from '@sigil/errors';
 import { parseTrustDomain } from '@sigil/pki';
 import { parseListenAddress, parseLogLevel } from '@sigil/runtime';
 import type { LogLevel } from '@sigil/runtime';
-import { parse as parseYaml } from 'yaml';
-import { parseDurationMs } from '@sigil/runtime';
+import {
+  explainSettings,
+  formatSettingsHelp,
+  invalidSetting,
+  parseDurationSeconds,
+  parseList,
+  parseSettingFlags,
+  readSettingsFile,
+  resolveSettings,
+  type ExtraSettingRow,
+  type Setting,
+  type SettingsTable,
+} from '@sigil/settings';
 
 /**
  * The controller's configuration, fully resolved: what {@link parseControllerConfig} returns and
@@ -52,9 +61,9 @@ export interface ParseControllerConfigOptions {
   cwd?: string;
 }
 
-/** The outcome of {@link parseControllerConfig}: a config to run, or the help text to print. */
+/** The outcome of {@link parseControllerConfig}: a config to run, or text to print (`--help`, `--explain`). */
 export type ParsedControllerCommand =
-  { action: 'run'; config: ControllerConfig } | { action: 'help'; text: string };
+  { action: 'run'; config: ControllerConfig } | { action: 'help' | 'explain'; text: string };
 
 /**
  * Defaults shared by the parser and {@link createController}.
@@ -85,114 +94,201 @@ export const CONTROLLER_DEFAULTS = {
  */
 export const MAX_TOKEN_TTL_SECONDS = 86_400;
 
-type SettingKind = 'string' | 'address' | 'duration' | 'list' | 'path' | 'level' | 'trust-domain';
-
-interface Setting {
-  key: Exclude<keyof ControllerConfig, 'adminToken'>;
-  env: string;
-  flag: string;
-  kind: SettingKind;
-  help: string;
-  /** For durations: the smallest and largest accepted values, in seconds. */
-  range?: [number, number];
-}
-
-const SETTINGS: readonly Setting[] = [
-  {
-    key: 'controllerListenAddress',
-    env: 'CONTROLLER_LISTEN_ADDR',
-    flag: 'controller-listen-addr',
-    kind: 'address',
-    help: 'gRPC listen address (default 127.0.0.1:8443)',
-  },
-  {
-    key: 'adminListenAddress',
-    env: 'ADMIN_LISTEN_ADDR',
-    flag: 'admin-listen-addr',
-    kind: 'address',
-    help: 'admin HTTP listen address (default 127.0.0.1:8080)',
-  },
-  {
-    key: 'trustDomain',
-    env: 'TRUST_DOMAIN',
-    flag: 'trust-domain',
-    kind: 'trust-domain',
-    help: 'SPIFFE trust domain (default sigil.local)',
-  },
-  {
-    key: 'dataDir',
-    env: 'DATA_DIR',
-    flag: 'data-dir',
-    kind: 'path',
-    help: 'keys and embedded store (required)',
-  },
-  {
-    key: 'databaseUrl',
-    env: 'DATABASE_URL',
-    flag: 'database-url',
-    kind: 'string',
-    help: 'PostgreSQL URL instead of the embedded store',
-  },
-  {
-    key: 'connectorCertTtlSeconds',
-    env: 'CONNECTOR_CERT_TTL',
-    flag: 'connector-cert-ttl',
-    kind: 'duration',
-    range: [10, 30 * 86_400],
-    help: 'connector certificate lifetime (default 1h)',
-  },
-  {
-    key: 'tunnelerCertTtlSeconds',
-    env: 'TUNNELER_CERT_TTL',
-    flag: 'tunneler-cert-ttl',
-    kind: 'duration',
-    range: [10, 30 * 86_400],
-    help: 'tunneler certificate lifetime (default 30m)',
-  },
-  {
-    key: 'enrollmentTokenTtlSeconds',
-    env: 'ENROLLMENT_TOKEN_TTL',
-    flag: 'enrollment-token-ttl',
-    kind: 'duration',
-    range: [1, MAX_TOKEN_TTL_SECONDS],
-    help: 'default enrollment token lifetime (default 15m)',
-  },
-  {
-    key: 'agentOfflineAfterSeconds',
-    env: 'AGENT_OFFLINE_AFTER',
-    flag: 'agent-offline-after',
-    kind: 'duration',
-    range: [1, 86_400],
-    help: 'heartbeat deadline before an agent is OFFLINE (default 30s)',
-  },
-  {
-    key: 'controllerCertTtlSeconds',
-    env: 'CONTROLLER_CERT_TTL',
-    flag: 'controller-cert-ttl',
-    kind: 'duration',
-    range: [10, 365 * 86_400],
-    help: 'controller TLS certificate lifetime (default 24h)',
-  },
-  {
-    key: 'serverNames',
-    env: 'CONTROLLER_SERVER_NAMES',
-    flag: 'server-names',
-    kind: 'list',
-    help: 'extra DNS names/IPs for the controller certificate, comma-separated',
-  },
-  {
-    key: 'logLevel',
-    env: 'LOG_LEVEL',
-    flag: 'log-level',
-    kind: 'level',
-    help: 'fatal|error|warn|info|debug|trace|silent (default info)',
-  },
-];
-
-const CONFIG_FILE = { env: 'CONTROLLER_CONFIG', flag: 'config' };
 const DNS_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const ADMIN_TOKEN_ENV = 'SIGIL_ADMIN_TOKEN';
+
+function address(raw: string, at: string): string {
+  parseListenAddress(raw, at);
+  return raw;
+}
+
+function duration(range: [number, number]): (raw: string, at: string) => number {
+  return (raw, at) => parseDurationSeconds(raw, at, range);
+}
+
+/** A duration setting: YAML key and flag follow the variable; `defaultText` is the default as typed. */
+function ttl(
+  env: string,
+  fallback: number,
+  defaultText: string,
+  range: [number, number],
+  help: string,
+): Setting<number> & { default: number } {
+  return {
+    env,
+    flag: env.toLowerCase().replace(/_/g, '-'),
+    yaml: env.toLowerCase(),
+    parse: duration(range),
+    default: fallback,
+    defaultText,
+    help,
+  };
+}
+
+/**
+ * Every setting of `sigil-controller`, declared once: `--help`, the docs' variable table
+ * (docs/controller.md) and {@link parseControllerConfig} come from it. A flag is the variable in
+ * kebab-case, a YAML key the variable in lower case. `SIGIL_TRUST_DOMAIN` is the trust domain's
+ * name; `TRUST_DOMAIN` is accepted as an alias.
+ *
+ * @example
+ * ```ts
+ * CONTROLLER_SETTINGS.trustDomain.env; // ['SIGIL_TRUST_DOMAIN', 'TRUST_DOMAIN']
+ * ```
+ */
+export const CONTROLLER_SETTINGS = {
+  controllerListenAddress: {
+    env: 'CONTROLLER_LISTEN_ADDR',
+    flag: 'controller-listen-addr',
+    yaml: 'controller_listen_addr',
+    parse: address,
+    default: CONTROLLER_DEFAULTS.controllerListenAddress,
+    help: 'gRPC (mTLS) listen address: EnrollmentService and ControlPlaneService',
+  },
+  adminListenAddress: {
+    env: 'ADMIN_LISTEN_ADDR',
+    flag: 'admin-listen-addr',
+    yaml: 'admin_listen_addr',
+    parse: address,
+    default: CONTROLLER_DEFAULTS.adminListenAddress,
+    help: 'admin HTTP API, `/healthz`, `/readyz`, `/metrics`',
+  },
+  trustDomain: {
+    env: ['SIGIL_TRUST_DOMAIN', 'TRUST_DOMAIN'],
+    flag: 'trust-domain',
+    yaml: 'trust_domain',
+    parse: (raw: string, at: string): string => {
+      try {
+        return parseTrustDomain(raw);
+      } catch (cause) {
+        throw invalidSetting(
+          at,
+          `is not a valid SPIFFE trust domain (${(cause as Error).message})`,
+          {
+            value: raw,
+            cause,
+          },
+        );
+      }
+    },
+    default: CONTROLLER_DEFAULTS.trustDomain,
+    help: 'SPIFFE trust domain of every issued identity; must match the CAs already in `DATA_DIR`',
+  },
+  dataDir: {
+    env: 'DATA_DIR',
+    flag: 'data-dir',
+    yaml: 'data_dir',
+    parse: (raw: string): string => raw,
+    help: 'CA keys, `bootstrap-ca.crt`, and the embedded store (required)',
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: 'database-url',
+    yaml: 'database_url',
+    parse: (raw: string, at: string): string => {
+      if (!/^postgres(ql)?:\/\//.test(raw))
+        throw invalidSetting(at, 'expected a postgres:// or postgresql:// URL', {
+          value: redactUrl(raw),
+        });
+      return raw;
+    },
+    help: '`postgresql://user:password@host:5432/db` to use PostgreSQL instead of the embedded SQLite store',
+    secret: true,
+  },
+  connectorCertTtlSeconds: ttl(
+    'CONNECTOR_CERT_TTL',
+    CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
+    '1h',
+    [10, 30 * 86_400],
+    'connector X509-SVID lifetime (10s to 30 days)',
+  ),
+  tunnelerCertTtlSeconds: ttl(
+    'TUNNELER_CERT_TTL',
+    CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
+    '30m',
+    [10, 30 * 86_400],
+    'tunneler X509-SVID lifetime (10s to 30 days)',
+  ),
+  enrollmentTokenTtlSeconds: ttl(
+    'ENROLLMENT_TOKEN_TTL',
+    CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
+    '15m',
+    [1, MAX_TOKEN_TTL_SECONDS],
+    'default lifetime of enrollment tokens (at most 24h; `ttl_seconds` overrides per token)',
+  ),
+  agentOfflineAfterSeconds: ttl(
+    'AGENT_OFFLINE_AFTER',
+    CONTROLLER_DEFAULTS.agentOfflineAfterSeconds,
+    '30s',
+    [1, 86_400],
+    'an agent with no heartbeat for this long is `OFFLINE` (agents send one about every 10 s)',
+  ),
+  controllerCertTtlSeconds: ttl(
+    'CONTROLLER_CERT_TTL',
+    CONTROLLER_DEFAULTS.controllerCertTtlSeconds,
+    '24h',
+    [10, 365 * 86_400],
+    "lifetime of the controller's own TLS certificate, renewed at two thirds",
+  ),
+  serverNames: {
+    env: 'CONTROLLER_SERVER_NAMES',
+    flag: 'server-names',
+    yaml: 'controller_server_names',
+    parse: (raw: string, at: string): string[] => {
+      const names = parseList(raw);
+      const bad = names.find((name) => isIP(name) === 0 && !DNS_NAME.test(name));
+      if (bad !== undefined)
+        throw invalidSetting(at, `"${bad}" is neither a DNS name nor an IP address`, {
+          value: raw,
+        });
+      return names;
+    },
+    default: [] as string[],
+    help: 'extra DNS names / IPs for the controller certificate, comma-separated (add the name or address agents dial)',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    yaml: 'log_level',
+    parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
+    default: 'info' as LogLevel,
+    help: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`',
+  },
+  adminToken: {
+    env: 'SIGIL_ADMIN_TOKEN',
+    parse: (raw: string, at: string): string => {
+      if (raw.length < 16)
+        throw invalidSetting(
+          at,
+          'is too short: use at least 16 characters (e.g. openssl rand -hex 32)',
+        );
+      return raw;
+    },
+    help: 'admin API bearer token, at least 16 characters; no flag, secrets stay off the command line',
+    defaultText: 'generated and printed once',
+    secret: true,
+  },
+} satisfies SettingsTable;
+
+/**
+ * The rows `--help` and the docs show besides {@link CONTROLLER_SETTINGS}: the config file.
+ *
+ * @example
+ * ```ts
+ * formatSettingsMarkdown(CONTROLLER_SETTINGS, CONTROLLER_EXTRA_ROWS);
+ * ```
+ */
+export const CONTROLLER_EXTRA_ROWS: readonly ExtraSettingRow[] = [
+  {
+    flag: 'config',
+    env: 'CONTROLLER_CONFIG',
+    help: 'YAML file with the same settings (keys: lower-case variable names)',
+  },
+  {
+    flag: 'explain',
+    help: 'print every setting, its value (secrets hidden) and where it came from, then exit',
+  },
+];
 
 /**
  * The `--help` text: every flag with its environment variable.
@@ -203,109 +299,14 @@ const ADMIN_TOKEN_ENV = 'SIGIL_ADMIN_TOKEN';
  * ```
  */
 export function controllerUsage(): string {
-  const rows = [
-    ...SETTINGS.map((s) => [`--${s.flag}`, s.env, s.help]),
-    [
-      `--${CONFIG_FILE.flag}`,
-      CONFIG_FILE.env,
-      'YAML file with the same settings (keys: lower-case variable names)',
+  return formatSettingsHelp(CONTROLLER_SETTINGS, {
+    usage: 'sigil-controller [flags]',
+    intro: [
+      'Every flag can also be given as the environment variable next to it; flags win over',
+      'variables, variables over the --config file.',
     ],
-    ['', ADMIN_TOKEN_ENV, 'admin API bearer token (generated and printed once when unset)'],
-  ];
-  const width = Math.max(...rows.map((r) => r[0]!.length));
-  const envWidth = Math.max(...rows.map((r) => r[1]!.length));
-  return [
-    'usage: sigil-controller [flags]',
-    '',
-    'Every flag can also be given as the environment variable next to it; flags win over',
-    'variables, variables over the --config file.',
-    '',
-    ...rows.map(
-      ([flag, env, help]) => `  ${flag!.padEnd(width)}  ${env!.padEnd(envWidth)}  ${help}`,
-    ),
-    '',
-  ].join('\n');
-}
-
-function invalid(source: string, value: string, why: string): SigilError {
-  return new SigilError('ERR_CONFIG_INVALID', `${source}=${JSON.stringify(value)}: ${why}`, {
-    details: { variable: source, value },
+    extra: CONTROLLER_EXTRA_ROWS,
   });
-}
-
-function parseDurationSeconds(value: string, source: string, range: [number, number]): number {
-  const ms = parseDurationMs(value, source);
-  if (ms % 1000 !== 0) throw invalid(source, value, 'use whole seconds (e.g. 90s)');
-  const seconds = ms / 1000;
-  if (seconds < range[0] || seconds > range[1])
-    throw invalid(source, value, `must be between ${range[0]}s and ${range[1]}s`);
-  return seconds;
-}
-
-function readConfigFile(path: string, source: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new SigilError(
-      'ERR_CONFIG_INVALID',
-      `${source}: cannot read ${path} (${(cause as Error).message})`,
-      { cause, details: { variable: source, file: path } },
-    );
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (cause) {
-    throw new SigilError(
-      'ERR_CONFIG_INVALID',
-      `${path}: not valid YAML (${(cause as Error).message})`,
-      { cause, details: { file: path } },
-    );
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new SigilError('ERR_CONFIG_INVALID', `${path}: expected a mapping of settings`, {
-      details: { file: path },
-    });
-  const known = new Map(SETTINGS.map((s) => [s.env.toLowerCase(), s.env]));
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    const env = known.get(key);
-    if (env === undefined) {
-      throw new SigilError(
-        'ERR_CONFIG_INVALID',
-        `${path}: unknown setting "${key}" (known: ${[...known.keys()].join(', ')})`,
-        { details: { file: path, key } },
-      );
-    }
-    if (Array.isArray(value)) values[env] = value.map(String).join(',');
-    else if (typeof value === 'string' || typeof value === 'number') values[env] = String(value);
-    else
-      throw new SigilError('ERR_CONFIG_INVALID', `${path}: "${key}" must be a string`, {
-        details: { file: path, key },
-      });
-  }
-  return values;
-}
-
-function parseFlags(argv: readonly string[]): {
-  values: Record<string, string | boolean | undefined>;
-} {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
-    help: { type: 'boolean' },
-    [CONFIG_FILE.flag]: { type: 'string' },
-  };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-  } catch (cause) {
-    throw new SigilError(
-      'ERR_CONFIG_INVALID',
-      `${(cause as Error).message} (see sigil-controller --help)`,
-      { cause },
-    );
-  }
 }
 
 /**
@@ -324,54 +325,37 @@ export function parseControllerConfig(
 ): ParsedControllerCommand {
   const env = options.env ?? {};
   const cwd = options.cwd ?? process.cwd();
-  const { values: flags } = parseFlags(options.argv ?? []);
-  if (flags.help === true) return { action: 'help', text: controllerUsage() };
+  const { flags, extra } = parseSettingFlags(CONTROLLER_SETTINGS, options.argv ?? [], {
+    program: 'sigil-controller',
+    booleans: ['help', 'explain'],
+    strings: ['config'],
+  });
+  if (extra.help === true) return { action: 'help', text: controllerUsage() };
 
-  const configPath =
-    (flags[CONFIG_FILE.flag] as string | undefined) ?? nonEmpty(env[CONFIG_FILE.env]);
-  const configSource =
-    flags[CONFIG_FILE.flag] !== undefined ? `--${CONFIG_FILE.flag}` : CONFIG_FILE.env;
-  const fileValues =
-    configPath === undefined ? {} : readConfigFile(resolve(cwd, configPath), configSource);
-
-  const resolved: Record<string, unknown> = {};
-  for (const setting of SETTINGS) {
-    const flagValue = flags[setting.flag] as string | undefined;
-    const envValue = nonEmpty(env[setting.env]);
-    const [raw, source] =
-      flagValue !== undefined
-        ? [flagValue, `--${setting.flag}`]
-        : envValue !== undefined
-          ? [envValue, setting.env]
-          : [fileValues[setting.env], `${configPath}: ${setting.env.toLowerCase()}`];
-    if (raw === undefined) continue;
-    resolved[setting.key] = parseSetting(setting, raw, source, cwd);
-  }
-  if (resolved.dataDir === undefined) {
+  const configPath = (extra.config as string | undefined) ?? nonEmpty(env.CONTROLLER_CONFIG);
+  const file =
+    configPath === undefined
+      ? undefined
+      : readSettingsFile(configPath, CONTROLLER_SETTINGS, {
+          readPath: resolve(cwd, configPath),
+          unreadableCode: 'ERR_CONFIG_INVALID',
+        });
+  const resolved = resolveSettings(CONTROLLER_SETTINGS, { env, flags, ...(file ? { file } : {}) });
+  if (extra.explain === true)
+    return { action: 'explain', text: explainSettings(CONTROLLER_SETTINGS, resolved) };
+  const { values } = resolved;
+  if (values.dataDir === undefined) {
     throw new SigilError(
       'ERR_CONFIG_INVALID',
       'DATA_DIR (or --data-dir) is required: the directory that holds the CA keys and the embedded store',
-      {
-        details: { variable: 'DATA_DIR' },
-      },
+      { details: { variable: 'DATA_DIR' } },
     );
   }
-  const adminToken = nonEmpty(env[ADMIN_TOKEN_ENV]);
-  if (adminToken !== undefined && adminToken.length < 16) {
-    throw new SigilError(
-      'ERR_CONFIG_INVALID',
-      `${ADMIN_TOKEN_ENV} is too short: use at least 16 characters (e.g. openssl rand -hex 32)`,
-      {
-        details: { variable: ADMIN_TOKEN_ENV },
-      },
-    );
-  }
+  const { dataDir, databaseUrl, adminToken, ...rest } = values;
   const config: ControllerConfig = {
-    ...CONTROLLER_DEFAULTS,
-    serverNames: [],
-    logLevel: 'info',
-    ...(resolved as Partial<ControllerConfig>),
-    dataDir: resolved.dataDir as string,
+    ...rest,
+    dataDir: resolve(cwd, dataDir),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
   };
   return { action: 'run', config };
@@ -379,48 +363,6 @@ export function parseControllerConfig(
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-function parseSetting(setting: Setting, raw: string, source: string, cwd: string): unknown {
-  switch (setting.kind) {
-    case 'address':
-      parseListenAddress(raw, source);
-      return raw.trim();
-    case 'duration':
-      return parseDurationSeconds(raw, source, setting.range!);
-    case 'list': {
-      const names = raw
-        .split(',')
-        .map((name) => name.trim())
-        .filter((name) => name !== '');
-      const bad = names.find((name) => isIP(name) === 0 && !DNS_NAME.test(name));
-      if (bad !== undefined)
-        throw invalid(source, raw, `"${bad}" is neither a DNS name nor an IP address`);
-      return names;
-    }
-    case 'path':
-      return resolve(cwd, raw);
-    case 'level':
-      return parseLogLevel(raw, source);
-    case 'trust-domain':
-      try {
-        return parseTrustDomain(raw.trim());
-      } catch (cause) {
-        throw new SigilError(
-          'ERR_CONFIG_INVALID',
-          `${source}=${JSON.stringify(raw)} is not a valid SPIFFE trust domain (${(cause as Error).message})`,
-          {
-            cause,
-            details: { variable: source, value: raw },
-          },
-        );
-      }
-    case 'string':
-      if (setting.key === 'databaseUrl' && !/^postgres(ql)?:\/\//.test(raw.trim())) {
-        throw invalid(source, redactUrl(raw), 'expected a postgres:// or postgresql:// URL');
-      }
-      return raw.trim();
-  }
 }
 
 /**

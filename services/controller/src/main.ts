@@ -5,7 +5,7 @@ import { createController } from './controller';
 
 runMain(async () => {
   const parsed = parseControllerConfig({ env: process.env, argv: process.argv.slice(2) });
-  if (parsed.action === 'help') {
+  if (parsed.action !== 'run') {
     process.stdout.write(parsed.text);
     return;
   }

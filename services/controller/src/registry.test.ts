@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { servingRenewalDelayMs } from './controller';
-import { parseDurationMs } from '@sigil/runtime';
+import { parseDurationMs } from '@sigil/settings';
 import { agentStatus, AgentRegistry } from './registry';
 import { createSqliteStore } from './store/sqlite-store';
 import type { ControllerStore } from './store/store';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { parseBoolean, Sourced } from './values';
+import { parseBoolean } from '@sigil/settings';
+import type { Sourced } from './values';
 
 /** The three files of an identity. */
 export type FileRole = 'certificate' | 'privateKey' | 'ca';
@@ -31,7 +32,7 @@ export function envValue(env: Env, name: string): Sourced<string> | undefined {
 
 export function envBoolean(env: Env, name: string): Sourced<boolean> | undefined {
   const raw = envValue(env, name);
-  return raw && { value: parseBoolean(raw.value, name), origin: name };
+  return raw && { value: parseBoolean(raw.value, name, 'ERR_TLS_CONFIG_INVALID'), origin: name };
 }
 
 /** A file layer from individually named files; relative paths resolve against `base`. */

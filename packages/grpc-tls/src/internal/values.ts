@@ -1,6 +1,10 @@
 import { SigilError } from '@sigil/errors';
 import { parseSpiffeId } from '@sigil/pki';
-import type { TlsMinVersion } from '../config';
+import { invalidSetting } from '@sigil/settings';
+import type { TlsMinVersion } from '../tls-config-types';
+
+/** Options of `invalidSetting` for a bad TLS value: `ERR_TLS_CONFIG_INVALID`. */
+export const TLS_INVALID = { code: 'ERR_TLS_CONFIG_INVALID' } as const;
 
 /** A value together with where it came from (an env var, an option, a YAML key), for messages. */
 export interface Sourced<T> {
@@ -8,32 +12,15 @@ export interface Sourced<T> {
   readonly origin: string;
 }
 
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-const FALSE = new Set(['false', '0', 'no', 'off']);
-
-/** `true`/`false` (also 1/0, yes/no, on/off, any case); anything else is an error naming `origin`. */
-export function parseBoolean(raw: string | boolean, origin: string): boolean {
-  if (typeof raw === 'boolean') return raw;
-  const text = raw.trim().toLowerCase();
-  if (TRUE.has(text)) return true;
-  if (FALSE.has(text)) return false;
-  throw invalid(origin, `"${raw}" is not a boolean (use true or false)`);
-}
-
-/** A non-negative integer (milliseconds, days). */
-export function parseNonNegativeInteger(raw: string | number, origin: string): number {
-  const value = typeof raw === 'number' ? raw : Number(raw.trim());
-  if (!Number.isInteger(value) || value < 0 || (typeof raw === 'string' && raw.trim() === '')) {
-    throw invalid(origin, `"${String(raw)}" is not a non-negative integer`);
-  }
-  return value;
-}
-
 export function parseMinVersion(raw: string, origin: string): TlsMinVersion {
   const text = raw.trim();
   if (text === 'TLSv1.2' || text === '1.2') return 'TLSv1.2';
   if (text === 'TLSv1.3' || text === '1.3') return 'TLSv1.3';
-  throw invalid(origin, `"${raw}" is not a supported minimum TLS version (use TLSv1.2 or TLSv1.3)`);
+  throw invalidSetting(
+    origin,
+    `"${raw}" is not a supported minimum TLS version (use TLSv1.2 or TLSv1.3)`,
+    TLS_INVALID,
+  );
 }
 
 /**
@@ -44,7 +31,7 @@ export function parseExpectedSpiffeIds(raw: string | readonly string[], origin: 
   const items = (typeof raw === 'string' ? raw.split(',') : [...raw])
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (items.length === 0) throw invalid(origin, 'no SPIFFE ID given');
+  if (items.length === 0) throw invalidSetting(origin, 'no SPIFFE ID given', TLS_INVALID);
   return items.map((item) => {
     try {
       return String(parseSpiffeId(item));
@@ -54,11 +41,5 @@ export function parseExpectedSpiffeIds(raw: string | readonly string[], origin: 
         details: { variable: origin },
       });
     }
-  });
-}
-
-export function invalid(origin: string, reason: string): SigilError {
-  return new SigilError('ERR_TLS_CONFIG_INVALID', `${origin}: ${reason}`, {
-    details: { variable: origin },
   });
 }

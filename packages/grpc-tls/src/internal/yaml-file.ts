@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import { parseDocument } from 'yaml';
-import { invalid, Sourced } from './values';
+import { invalidSetting } from '@sigil/settings';
+import { TLS_INVALID, type Sourced } from './values';
 
 /** Keys accepted in the YAML `tls` section, and their types. */
 const KEYS = {
@@ -83,11 +84,19 @@ export function readYamlTlsSection(file: Sourced<string>, section: string): Yaml
   const result: YamlTlsSection = { file: file.value, baseDir: dirname(file.value) };
   if (node === undefined || node === null) return result;
   if (!isRecord(node))
-    throw invalid(`${file.value}: ${section}`, 'must be a mapping of TLS settings');
+    throw invalidSetting(
+      `${file.value}: ${section}`,
+      'must be a mapping of TLS settings',
+      TLS_INVALID,
+    );
   for (const [key, value] of Object.entries(node)) {
     const origin = `${file.value}: ${section}.${key}`;
     if (!(key in KEYS))
-      throw invalid(origin, `unknown TLS setting (known: ${Object.keys(KEYS).join(', ')})`);
+      throw invalidSetting(
+        origin,
+        `unknown TLS setting (known: ${Object.keys(KEYS).join(', ')})`,
+        TLS_INVALID,
+      );
     if (value === null || value === undefined) continue;
     const type = KEYS[key as keyof typeof KEYS];
     (result as Record<string, unknown>)[key] = { value: coerce(value, type, origin), origin };
@@ -99,17 +108,17 @@ function coerce(value: unknown, type: KeyType, origin: string): unknown {
   switch (type) {
     case 'string':
       if (typeof value === 'string' || typeof value === 'number') return String(value);
-      throw invalid(origin, 'must be a string');
+      throw invalidSetting(origin, 'must be a string', TLS_INVALID);
     case 'boolean':
       if (typeof value === 'boolean') return value;
-      throw invalid(origin, 'must be true or false');
+      throw invalidSetting(origin, 'must be true or false', TLS_INVALID);
     case 'number':
       if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-      throw invalid(origin, 'must be a non-negative integer');
+      throw invalidSetting(origin, 'must be a non-negative integer', TLS_INVALID);
     case 'string-list':
       if (typeof value === 'string') return [value];
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-      throw invalid(origin, 'must be a string or a list of strings');
+      throw invalidSetting(origin, 'must be a string or a list of strings', TLS_INVALID);
   }
 }
 

@@ -32,5 +32,3 @@ const PROMETHEUS_CODE_NAMES = [
 export function prometheusCodeName(code: number): string {
   return PROMETHEUS_CODE_NAMES[code] ?? `Code(${code})`;
 }
-
-}

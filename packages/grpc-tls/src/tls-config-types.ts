@@ -1,0 +1,128 @@
+import type { RotatingIdentity } from './rotating-identity';
+
+/**
+ * The TLS versions a Sigil endpoint may require at least (`SIGIL_TLS_MIN_VERSION`, default TLSv1.2).
+ *
+ * @example
+ * ```ts
+ * const minVersion: TlsMinVersion = 'TLSv1.3';
+ * ```
+ */
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * How an endpoint gets its TLS material. `file` (the default) reads PEM files and reloads them
+ * when they change; `dev` makes a throwaway CA and certificates in memory (refused when
+ * `NODE_ENV=production`); `insecure` is plaintext, only when asked for by name; `memory` serves a
+ * {@link RotatingIdentity} the application feeds.
+ *
+ * @example
+ * ```ts
+ * if (config.mode === 'insecure') alertOnCall('gRPC is running without TLS');
+ * ```
+ */
+export type TlsMode = 'file' | 'dev' | 'insecure' | 'memory';
+
+/**
+ * A file the configuration names, with the setting that named it (env var, option or YAML key).
+ *
+ * @example
+ * ```ts
+ * const { path, origin } = loadServerTlsConfig().files!.certificate; // '/etc/grpc-tls/tls.crt', 'GRPC_TLS_DIR'
+ * ```
+ */
+export interface TlsFileSetting {
+  readonly path: string;
+  readonly origin: string;
+}
+
+/**
+ * Something worth a warning in the configuration; logged each time credentials are created.
+ *
+ * @example
+ * ```ts
+ * for (const w of loadServerTlsConfig().warnings) console.warn(w.event, w.message); // grpc_tls.client_cert_optional ...
+ * ```
+ */
+export interface TlsConfigWarning {
+  /** Stable event name for the structured log, e.g. `grpc_tls.client_cert_optional`. */
+  readonly event: string;
+  readonly message: string;
+  /** The settings involved. */
+  readonly variables: readonly string[];
+}
+
+/**
+ * When and how files are re-read for rotation.
+ *
+ * @example
+ * ```ts
+ * loadServerTlsConfig({ debounceMs: 1000, pollIntervalMs: 0 }).reload; // { watch: true, debounceMs: 1000, pollIntervalMs: 0, reloadOnSighup: true }
+ * ```
+ */
+export interface TlsReloadSettings {
+  /** Watch the files' directories (catches cert-manager's `..data` symlink swap and rewrites). Default true. */
+  readonly watch: boolean;
+  /** Quiet time after the last change before reloading, so a pair written in two steps is read once. Default 500. */
+  readonly debounceMs: number;
+  /** Re-read the files this often as a safety net for file systems without change events; 0 disables. Default 60000. */
+  readonly pollIntervalMs: number;
+  /** Reload on SIGHUP. Default true. */
+  readonly reloadOnSighup: boolean;
+}
+
+/** What server and client configurations share. */
+export interface TlsConfigBase {
+  readonly mode: TlsMode;
+  /** The convention the material came from, for logs: `GRPC_TLS_DIR`, `the GRPC_SERVER_* variables`, `options`, ... */
+  readonly source: string;
+  /** The in-memory identity (mode `memory`). */
+  readonly identity?: RotatingIdentity;
+  readonly minVersion: TlsMinVersion;
+  /** OpenSSL cipher list (TLS 1.2 suites); Node's default when unset. */
+  readonly ciphers?: string;
+  /** Warn when the certificate has fewer days left than this. Default 30. */
+  readonly warnDays: number;
+  readonly reload: TlsReloadSettings;
+  /** The SPIFFE ID of the throwaway certificate in `dev` mode. */
+  readonly devSpiffeId?: string;
+  readonly warnings: readonly TlsConfigWarning[];
+}
+
+/**
+ * Options shared by {@link loadServerTlsConfig} and {@link loadClientTlsConfig}. Each beats every env var and the YAML file.
+ *
+ * @example
+ * ```ts
+ * const options: LoadTlsConfigOptions = { prefix: 'PARALLAX_', name: 'control-plane', minVersion: 'TLSv1.3' };
+ * ```
+ */
+export interface LoadTlsConfigOptions {
+  /** The environment to read. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Prefix of the prefixed conventions, e.g. `MIGLET_CONTROLLER_` or `PARALLAX_` (a trailing `_` is added if missing). */
+  prefix?: string;
+  /** The entry of a certs directory (`<PREFIX>CERTS_DIR/<name>/cert.pem`), e.g. `control-plane`. */
+  name?: string;
+  /** YAML config file. Default the `SIGIL_TLS_CONFIG` env var; `false` ignores both. */
+  configFile?: string | false;
+  /** Dotted path of the TLS section in the YAML file. Default `tls`. */
+  configSection?: string;
+  mode?: 'file' | 'dev' | 'insecure';
+  /** Serve this in-memory identity (mode `memory`). */
+  identity?: RotatingIdentity;
+  /** A cert-manager Secret mount (`tls.crt`, `tls.key`, `ca.crt`). */
+  dir?: string;
+  certificateFile?: string;
+  privateKeyFile?: string;
+  caFile?: string;
+  minVersion?: TlsMinVersion;
+  ciphers?: string;
+  warnDays?: number;
+  watch?: boolean;
+  debounceMs?: number;
+  pollIntervalMs?: number;
+  reloadOnSighup?: boolean;
+  /** SPIFFE ID of the `dev` mode certificate. Default `spiffe://dev.sigil.local/dev/server` (or `/dev/client`). */
+  devSpiffeId?: string;
+}
