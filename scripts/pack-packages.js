@@ -104,7 +104,9 @@ module.exports = { listPublicPackages, packPackages };
 
 if (require.main === module) {
   const flag = process.argv.indexOf('--out');
-  const outDir = path.resolve(flag === -1 ? path.join(root, 'artifacts/packages') : process.argv[flag + 1]);
+  const outDir = path.resolve(
+    flag === -1 ? path.join(root, 'artifacts/packages') : process.argv[flag + 1],
+  );
   try {
     for (const pkg of packPackages(outDir)) {
       console.log(`${pkg.name}@${pkg.version}  ${path.relative(process.cwd(), pkg.tarball)}`);

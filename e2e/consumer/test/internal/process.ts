@@ -23,7 +23,12 @@ export interface RunResult {
 export function run(
   command: string,
   args: readonly string[],
-  options: { cwd: string; env?: Readonly<Record<string, string>>; allowFailure?: boolean; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env?: Readonly<Record<string, string>>;
+    allowFailure?: boolean;
+    timeoutMs?: number;
+  },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -39,7 +44,9 @@ export function run(
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         if (err && !options.allowFailure) {
           reject(
-            new Error(`${command} ${args.join(' ')} failed (${String(err.code ?? err.signal)}):\n${stdout}\n${stderr}`),
+            new Error(
+              `${command} ${args.join(' ')} failed (${String(err.code ?? err.signal)}):\n${stdout}\n${stderr}`,
+            ),
           );
           return;
         }
@@ -67,10 +74,30 @@ export interface LongRunning {
   stop(): Promise<number | null>;
 }
 
-/** Starts `node <script>` and resolves once its stdout contains `ready`. */
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts `node <script>` and resolves once its output contains `ready` (a string) or it accepts
+ * TCP connections on 127.0.0.1:`ready` (a port).
+ */
 export async function startNode(
   script: string,
-  options: { cwd: string; env: Readonly<Record<string, string>>; ready: string; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env: Readonly<Record<string, string>>;
+    ready: string | number;
+    timeoutMs?: number;
+  },
 ): Promise<LongRunning> {
   const child: ChildProcess = spawn(process.execPath, [script], {
     cwd: options.cwd,
@@ -78,24 +105,41 @@ export async function startNode(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} printed no "${options.ready}" in time:\n${output}`));
+      reject(new Error(`${script} was not ready (${String(options.ready)}) in time:\n${output}`));
     }, options.timeoutMs ?? 20_000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (output.includes(options.ready)) {
+      if (typeof options.ready === 'string' && output.includes(options.ready)) {
         clearTimeout(timer);
         resolve();
       }
     };
+    if (typeof options.ready === 'number') {
+      const port = options.ready;
+      const poll = (): void => {
+        if (child.exitCode !== null) return;
+        void accepts(port).then((ok) => {
+          if (!ok) {
+            setTimeout(poll, 100);
+            return;
+          }
+          clearTimeout(timer);
+          resolve();
+        });
+      };
+      poll();
+    }
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited (${String(code)}) before "${options.ready}":\n${output}`));
+      reject(new Error(`${script} exited (${String(code)}) before it was ready:\n${output}`));
     });
   });
   return {

@@ -40,7 +40,13 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
   );
   const child: ChildProcess = spawn(
     process.execPath,
-    [require.resolve('verdaccio/bin/verdaccio'), '--config', config, '--listen', `127.0.0.1:${port}`],
+    [
+      require.resolve('verdaccio/bin/verdaccio'),
+      '--config',
+      config,
+      '--listen',
+      `127.0.0.1:${port}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

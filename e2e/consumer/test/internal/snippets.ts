@@ -1,8 +1,12 @@
 // Runnable snippets of the documentation (docs/contributing.md#runnable-snippets): a fenced block
-// directly after `<!-- snippet: <file> [VAR=value ...] -->` is the file <file> of that document's
-// example project, to be run with the given environment.
+// directly after `<!-- snippet: <file> [run|serves|check] [VAR=value ...] -->` is the file <file>
+// of that document's example project: run to exit 0 (default), started as a server on
+// GRPC_LISTEN_ADDR and stopped with SIGTERM (`serves`), or only type-checked (`check`), with the
+// given environment.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+export type SnippetMode = 'run' | 'serves' | 'check';
 
 export interface Snippet {
   /** The markdown file, relative to the repository root. */
@@ -11,12 +15,15 @@ export interface Snippet {
   readonly line: number;
   /** The file name the marker gives the block (`server.ts`, `policy.yaml`). */
   readonly file: string;
+  /** How the test exercises it (see the header). */
+  readonly mode: SnippetMode;
   /** `VAR=value` pairs of the marker: the environment the snippet runs with. */
   readonly env: Readonly<Record<string, string>>;
   readonly code: string;
 }
 
-const MARKER = /^<!--\s*snippet:\s*(\S+)((?:\s+[A-Z_][A-Z0-9_]*=\S*)*)\s*-->\s*$/;
+const MARKER =
+  /^<!--\s*snippet:\s*(\S+)(?:\s+(run|serves|check))?((?:\s+[A-Z_][A-Z0-9_]*=\S*)*)\s*-->\s*$/;
 
 /** Every marked block of one markdown file; a marker not followed by a fenced block throws. */
 export function extractSnippets(root: string, document: string): Snippet[] {
@@ -32,12 +39,14 @@ export function extractSnippets(root: string, document: string): Snippet[] {
     }
     const fence = lines[index + 1] ?? '';
     if (!/^```\w+$/.test(fence)) {
-      throw new Error(`${document}:${index + 1}: a snippet marker must be followed by a fenced block`);
+      throw new Error(
+        `${document}:${index + 1}: a snippet marker must be followed by a fenced block`,
+      );
     }
     const end = lines.findIndex((candidate, at) => at > index + 1 && candidate === '```');
     if (end === -1) throw new Error(`${document}:${index + 2}: fenced block never closes`);
     const env = Object.fromEntries(
-      (marker[2] ?? '')
+      (marker[3] ?? '')
         .trim()
         .split(/\s+/)
         .filter(Boolean)
@@ -47,6 +56,7 @@ export function extractSnippets(root: string, document: string): Snippet[] {
       document,
       line: index + 2,
       file: marker[1] ?? '',
+      mode: (marker[2] ?? 'run') as SnippetMode,
       env,
       code: lines.slice(index + 2, end).join('\n') + '\n',
     });
