@@ -29,7 +29,17 @@ const MARKER =
 export function extractSnippets(root: string, document: string): Snippet[] {
   const lines = fs.readFileSync(path.join(root, document), 'utf8').split('\n');
   const snippets: Snippet[] = [];
+  let fence: string | undefined; // the fence of the block we are in: markers inside are examples
   lines.forEach((text, index) => {
+    const opening = /^(`{3,})/.exec(text)?.[1];
+    if (fence !== undefined) {
+      if (text.trim() === fence) fence = undefined;
+      return;
+    }
+    if (opening) {
+      fence = opening;
+      return;
+    }
     const marker = MARKER.exec(text.trim());
     if (!marker) {
       if (text.includes('<!-- snippet')) {
@@ -37,8 +47,7 @@ export function extractSnippets(root: string, document: string): Snippet[] {
       }
       return;
     }
-    const fence = lines[index + 1] ?? '';
-    if (!/^```\w+$/.test(fence)) {
+    if (!/^```\w+$/.test(lines[index + 1] ?? '')) {
       throw new Error(
         `${document}:${index + 1}: a snippet marker must be followed by a fenced block`,
       );
