@@ -100,7 +100,7 @@ function packPackages(outDir) {
   return packed;
 }
 
-module.exports = { listPublicPackages, packPackages };
+module.exports = { listPublicPackages, packPackages, checkTarball };
 
 if (require.main === module) {
   const flag = process.argv.indexOf('--out');
