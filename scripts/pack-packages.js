@@ -8,7 +8,8 @@
 // `repository.directory` and `license` set, and every source map's sources shipped with it.
 'use strict';
 
-const { execFileSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
+const { promisify } = require('node:util');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -74,26 +75,27 @@ function checkTarball(pkg, file) {
 }
 
 /**
- * Packs every public package into `outDir` and checks each tarball.
+ * Packs every public package into `outDir` (three at a time) and checks each tarball.
  * @param {string} outDir where the tarballs go (created, emptied of old .tgz files)
- * @returns {{ name: string, version: string, dir: string, tarball: string }[]}
+ * @returns {Promise<{ name: string, version: string, dir: string, tarball: string }[]>}
  */
-function packPackages(outDir) {
+async function packPackages(outDir) {
   fs.mkdirSync(outDir, { recursive: true });
   for (const old of fs.readdirSync(outDir)) {
     if (old.endsWith('.tgz')) fs.rmSync(path.join(outDir, old));
   }
+  const pack = async (pkg) => {
+    const { stdout } = await promisify(execFile)(
+      'pnpm',
+      ['pack', '--json', '--pack-destination', outDir],
+      { cwd: pkg.dir, encoding: 'utf8' },
+    );
+    return { ...pkg, tarball: path.resolve(outDir, path.basename(JSON.parse(stdout).filename)) };
+  };
+  const pending = listPublicPackages();
   const packed = [];
-  const problems = [];
-  for (const pkg of listPublicPackages()) {
-    const out = execFileSync('pnpm', ['pack', '--json', '--pack-destination', outDir], {
-      cwd: pkg.dir,
-      encoding: 'utf8',
-    });
-    const tarball = path.resolve(outDir, path.basename(JSON.parse(out).filename));
-    problems.push(...checkTarball(pkg, tarball));
-    packed.push({ ...pkg, tarball });
-  }
+  while (pending.length > 0) packed.push(...(await Promise.all(pending.splice(0, 3).map(pack))));
+  const problems = packed.flatMap((pkg) => checkTarball(pkg, pkg.tarball));
   if (problems.length > 0) {
     throw new Error(`not publishable:\n  ${problems.join('\n  ')}`);
   }
@@ -107,12 +109,15 @@ if (require.main === module) {
   const outDir = path.resolve(
     flag === -1 ? path.join(root, 'artifacts/packages') : process.argv[flag + 1],
   );
-  try {
-    for (const pkg of packPackages(outDir)) {
-      console.log(`${pkg.name}@${pkg.version}  ${path.relative(process.cwd(), pkg.tarball)}`);
-    }
-  } catch (err) {
-    console.error(err.message);
-    process.exitCode = 1;
-  }
+  packPackages(outDir).then(
+    (packed) => {
+      for (const pkg of packed) {
+        console.log(`${pkg.name}@${pkg.version}  ${path.relative(process.cwd(), pkg.tarball)}`);
+      }
+    },
+    (err) => {
+      console.error(err.message);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -14,7 +14,9 @@ import { documentsWithSnippets, extractSnippets, type Snippet } from './internal
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { packPackages } = require('../../../scripts/pack-packages.js') as {
-  packPackages(outDir: string): { name: string; version: string; dir: string; tarball: string }[];
+  packPackages(
+    outDir: string,
+  ): Promise<{ name: string; version: string; dir: string; tarball: string }[]>;
 };
 
 const root = path.resolve(__dirname, '../../..');
@@ -28,7 +30,7 @@ const slug = (document: string): string =>
 let tmp: string;
 let app: string;
 let registry: LocalRegistry | undefined;
-let packed: ReturnType<typeof packPackages>;
+let packed: Awaited<ReturnType<typeof packPackages>>;
 let snippets: Snippet[];
 
 /** Writes the snippets of every document under `<dir>/<slug>/` and compiles them with `tsconfig`. */
@@ -60,7 +62,16 @@ function writeProject(dir: string, compilerOptions: Record<string, unknown>): vo
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sigil-consumer-'));
   const docs = documentsWithSnippets(root, []);
-  packed = packPackages(path.join(tmp, 'tarballs'));
+  // Packing and the registry's start-up overlap.
+  const [packing, starting] = await Promise.allSettled([
+    packPackages(path.join(tmp, 'tarballs')),
+    startLocalRegistry(path.join(tmp, 'registry')),
+  ]);
+  if (starting.status === 'fulfilled') registry = starting.value; // afterAll closes it
+  if (packing.status === 'rejected') throw packing.reason;
+  if (starting.status === 'rejected') throw starting.reason;
+  packed = packing.value;
+  const registryNow = starting.value;
   snippets = [
     ...docs,
     ...documentsWithSnippets(
@@ -69,13 +80,12 @@ beforeAll(async () => {
     ).filter((document) => !docs.includes(document)),
   ].flatMap((document) => extractSnippets(root, document));
 
-  registry = await startLocalRegistry(path.join(tmp, 'registry'));
-  await Promise.all(packed.map((pkg) => registry!.publish(pkg.tarball)));
+  await Promise.all(packed.map((pkg) => registryNow.publish(pkg.tarball)));
 
   app = path.join(tmp, 'app');
   fs.mkdirSync(app);
   await run('npm', ['init', '-y'], { cwd: app });
-  fs.writeFileSync(path.join(app, '.npmrc'), `@sigil:registry=${registry.url}\n`);
+  fs.writeFileSync(path.join(app, '.npmrc'), `@sigil:registry=${registryNow.url}\n`);
 
   // The README's setup block, as written: npm install by name, then the CA and certificates.
   const setup = snippets.find((s) => s.document === 'README.md' && s.file === 'setup.sh');

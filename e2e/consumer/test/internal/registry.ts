@@ -62,7 +62,10 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
       () => false,
     );
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`verdaccio did not answer on ${url}: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`verdaccio did not answer on ${url}: ${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 
@@ -72,7 +75,10 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
     body: JSON.stringify({ name: 'sigil', password: 'consumer-test', type: 'user', roles: [] }),
   });
   const { token } = (await user.json()) as { token?: string };
-  if (!token) throw new Error(`verdaccio refused the test user (${user.status})`);
+  if (!token) {
+    child.kill('SIGKILL');
+    throw new Error(`verdaccio refused the test user (${user.status})`);
+  }
   const userconfig = path.join(dir, 'publish.npmrc');
   fs.writeFileSync(userconfig, `//127.0.0.1:${port}/:_authToken=${token}\n`);
 
