@@ -11,7 +11,7 @@ import type { SigilErrorCode } from './sigil-error';
  * console.log(`${ERRORS_DOCS_URL}#err_tls_env_missing`);
  * ```
  */
-export const ERRORS_DOCS_URL = 'https://github.com/sigil/sigil/blob/main/docs/errors.md';
+export const ERRORS_DOCS_URL = 'https://github.com/sigil-dev/sigil/blob/main/docs/errors.md';
 
 /**
  * A catalogue entry with its code and where it is documented.

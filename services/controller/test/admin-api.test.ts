@@ -48,7 +48,7 @@ describe('admin HTTP API', () => {
         expect(res.json).toEqual({
           error: 'unauthorized',
           reason,
-          type: 'https://github.com/sigil/sigil/blob/main/docs/errors.md#err_admin_unauthorized',
+          type: 'https://github.com/sigil-dev/sigil/blob/main/docs/errors.md#err_admin_unauthorized',
           title: expect.any(String),
           status: 401,
           detail: reason,
