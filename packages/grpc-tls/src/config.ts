@@ -26,17 +26,10 @@ import {
   invalid,
   Sourced,
 } from './internal/values';
+import type { TlsMinVersion } from './internal/values';
 import { readYamlTlsSection, YamlTlsSection } from './internal/yaml-file';
 
-/**
- * The TLS versions a Sigil endpoint may require at least (`SIGIL_TLS_MIN_VERSION`, default TLSv1.2).
- *
- * @example
- * ```ts
- * const minVersion: TlsMinVersion = 'TLSv1.3';
- * ```
- */
-export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+export type { TlsMinVersion };
 
 /**
  * How an endpoint gets its TLS material. `file` (the default) reads PEM files and reloads them

@@ -1,6 +1,15 @@
 import { SigilError } from '@sigil/errors';
 import { parseSpiffeId } from '@sigil/pki';
-import type { TlsMinVersion } from '../config';
+
+/**
+ * The TLS versions a Sigil endpoint may require at least (`SIGIL_TLS_MIN_VERSION`, default TLSv1.2).
+ *
+ * @example
+ * ```ts
+ * const minVersion: TlsMinVersion = 'TLSv1.3';
+ * ```
+ */
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
 
 /** A value together with where it came from (an env var, an option, a YAML key), for messages. */
 export interface Sourced<T> {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Metadata } from '@grpc/grpc-js';
 import type { JWTPayload } from 'jose';
-import type { PeerIdentity } from '../peer-identity';
+import type { PeerIdentity } from './peer-identity-type';
 
 /**
  * What the server interceptors learned about one call. It is keyed by the call's request

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { parseSpiffeId, spiffeIdOfCertificate } from '@sigil/pki';
-import type { PeerIdentity } from '../peer-identity';
+import type { PeerIdentity } from './peer-identity-type';
 import { BoundedCache } from './bounded-cache';
 import { callStateOf, findCallState } from './call-state';
 import { parseSubjectAltNames } from './subject-alt-names';

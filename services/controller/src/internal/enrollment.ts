@@ -93,14 +93,12 @@ export function createEnrollmentService(
     const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
     let issued: IssuedCertificate;
     try {
-      issued = await ctx
-        .runtime()
-        .ca.signCsr(request.csrPem, {
-          spiffeId,
-          ttlSeconds: ctx.lifetimes[kind],
-          profile: 'svid',
-          now,
-        });
+      issued = await ctx.runtime().ca.signCsr(request.csrPem, {
+        spiffeId,
+        ttlSeconds: ctx.lifetimes[kind],
+        profile: 'svid',
+        now,
+      });
     } catch (err) {
       if (!isSigilError(err)) throw err;
       throw await refuse('csr_invalid', grpc.status.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
