@@ -49,10 +49,9 @@ function run(selected) {
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const status = result.status ?? 1;
-    const last = index === selected.length - 1;
     if (status !== 0) {
-      // After the tests, say nothing more: their summary line stays the last line.
-      if (!last) {
+      // After the tests (always the last step), say nothing more: their summary stays last.
+      if (step !== steps[steps.length - 1]) {
         const why = result.error ? result.error.message : `exit code ${status}`;
         console.error(
           `\ncheck: step "${step.name}" failed (${why}) after ${seconds} s; rerun: ${command}`,
@@ -60,7 +59,7 @@ function run(selected) {
       }
       process.exit(status);
     }
-    if (!last) console.log(`=== ${step.name}: ok (${seconds} s) ===`);
+    if (step !== steps[steps.length - 1]) console.log(`=== ${step.name}: ok (${seconds} s) ===`);
   }
 }
 
