@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { parseCertificatesPem, spiffeIdOfCertificate } from '@sigil/pki';
 

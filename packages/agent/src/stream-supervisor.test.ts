@@ -11,9 +11,7 @@ type TunnelCall = grpc.ServerDuplexStream<
 >;
 
 /** A real gRPC server on 127.0.0.1 playing the peer of a supervised stream (plaintext: TLS is not what is under test here). */
-async function peer(
-  behaviour: Behaviour,
-): Promise<{
+async function peer(behaviour: Behaviour): Promise<{
   address: string;
   sequences: number[];
   opened: number;

@@ -26,7 +26,12 @@ import {
   sourceLabel,
   type SettingsTable,
 } from '@sigil/settings';
-import { parseListenAddress, parseLogLevel, type ListenAddress, type LogLevel } from '@sigil/runtime';
+import {
+  parseListenAddress,
+  parseLogLevel,
+  type ListenAddress,
+  type LogLevel,
+} from '@sigil/runtime';
 import { renderPolicyTemplate, type PolicyTemplateVariables } from './policy-template';
 
 /**

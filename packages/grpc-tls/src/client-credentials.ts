@@ -1,14 +1,10 @@
 import { createSecureContext } from 'node:tls';
-import {
-  CallCredentials,
-  ChannelCredentials,
-  ChannelOptions,
-  credentials as grpcCredentials,
-  experimental,
-} from '@grpc/grpc-js';
+import type { ChannelOptions, experimental } from '@grpc/grpc-js';
+import { CallCredentials, ChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
 import type { Registry } from 'prom-client';
-import { ClientTlsConfig, loadClientTlsConfig } from './config';
+import type { ClientTlsConfig } from './config';
+import { loadClientTlsConfig } from './config';
 import type { CredentialsOptions, ReloadResult, ServedCertificate } from './credentials-types';
 import { openEndpoint, served } from './internal/endpoint';
 import { classifyHandshakeError, isCertificateProblem } from './internal/handshake-errors';

@@ -1,10 +1,10 @@
 import { SigilError } from '@sigil/errors';
+import type { Layer } from './internal/layers';
 import {
   directoryLayer,
   envBoolean,
   envFileLayer,
   envValue,
-  Layer,
   SECRET_MOUNT_FILES,
 } from './internal/layers';
 import { parseExpectedSpiffeIds } from './internal/values';

@@ -2,7 +2,8 @@ import type { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import type { CertExpiryReport } from '@sigil/cert-expiry';
 import { importPrivateKeyPem, parseCertificatesPem } from '@sigil/pki';
-import { Material, MaterialSources, MaterialStore, ParsedMaterial } from './internal/material';
+import type { Material, MaterialSources, ParsedMaterial } from './internal/material';
+import { MaterialStore } from './internal/material';
 
 /**
  * An identity as PEM text: what an agent holds in memory after enrolment or renewal.

@@ -1,11 +1,11 @@
 import { SigilError } from '@sigil/errors';
+import type { Layer } from './internal/layers';
 import {
   dropMissingImplied,
   directoryLayer,
   envBoolean,
   envFileLayer,
   envValue,
-  Layer,
   SECRET_MOUNT_FILES,
 } from './internal/layers';
 import { commonSettings } from './internal/tls-common';

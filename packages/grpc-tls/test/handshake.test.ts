@@ -2,25 +2,28 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { IssuedCertificate } from '@sigil/pki';
+import type { IssuedCertificate } from '@sigil/pki';
 import { Registry } from 'prom-client';
-import {
+import type {
   ClientCredentialsHandle,
-  createClientCredentials,
-  createServerCredentials,
-  loadClientTlsConfig,
   LoadClientTlsConfigOptions,
-  loadServerTlsConfig,
   LoadServerTlsConfigOptions,
   ServerCredentialsHandle,
 } from '../src';
-import { RunningServer, startEchoServer, whoAmI, whoAmIFails } from './support/echo-service';
+import {
+  createClientCredentials,
+  createServerCredentials,
+  loadClientTlsConfig,
+  loadServerTlsConfig,
+} from '../src';
+import type { RunningServer } from './support/echo-service';
+import { startEchoServer, whoAmI, whoAmIFails } from './support/echo-service';
+import type { Pki } from './support/fixtures';
 import {
   captureLogs,
   createPki,
   forgeCaCertificateWithSpiffeId,
   identityFiles,
-  Pki,
   tempDir,
   writePlainSecret,
 } from './support/fixtures';

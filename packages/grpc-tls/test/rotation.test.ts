@@ -6,36 +6,36 @@ import { createInterface } from 'node:readline';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { IssuedCertificate } from '@sigil/pki';
+import type { IssuedCertificate } from '@sigil/pki';
 import { Registry } from 'prom-client';
-import {
-  createClientCredentials,
-  createRotatingIdentity,
-  createServerCredentials,
-  loadClientTlsConfig,
+import type {
   LoadClientTlsConfigOptions,
-  loadServerTlsConfig,
   LoadServerTlsConfigOptions,
   ReloadResult,
   ServerCredentialsHandle,
 } from '../src';
 import {
+  createClientCredentials,
+  createRotatingIdentity,
+  createServerCredentials,
+  loadClientTlsConfig,
+  loadServerTlsConfig,
+} from '../src';
+import type { RunningServer } from './support/echo-service';
+import {
   callWhoAmI,
   EchoClient,
   openTicks,
-  RunningServer,
   servedCertificate,
   startEchoServer,
   whoAmI,
 } from './support/echo-service';
+import type { CapturedLogs, IdentityFiles, Pki } from './support/fixtures';
 import {
-  CapturedLogs,
   captureLogs,
   createPki,
-  IdentityFiles,
   identityFiles,
   once,
-  Pki,
   tempDir,
   writeKubeletSecret,
   writePlainSecret,

@@ -2,20 +2,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { IssuedCertificate } from '@sigil/pki';
+import type { IssuedCertificate } from '@sigil/pki';
+import type { LoadServerTlsConfigOptions } from '../src';
 import {
   createClientCredentials,
   createRotatingIdentity,
   createServerCredentials,
   loadClientTlsConfig,
   loadServerTlsConfig,
-  LoadServerTlsConfigOptions,
 } from '../src';
+import type { Pki } from './support/fixtures';
 import {
   captureLogs,
   createPki,
   identityFiles,
-  Pki,
   tempDir,
   writePlainSecret,
 } from './support/fixtures';

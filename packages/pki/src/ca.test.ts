@@ -7,8 +7,8 @@ import {
 } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { x509 } from './internal/x509-runtime';
+import type { CertificateAuthority } from './ca';
 import {
-  CertificateAuthority,
   createCertificateAuthority,
   createIntermediateCertificateAuthority,
   DEFAULT_BACKDATE_SECONDS,

@@ -3,12 +3,8 @@ import { isIP } from 'node:net';
 import { SigilError } from '@sigil/errors';
 import { certificateInfo } from './internal/certificate-info';
 import { commonNameOnly } from './internal/names';
-import {
-  createLeafTemplate,
-  LeafTemplate,
-  randomSerial,
-  subjectPublicKeyOf,
-} from './internal/leaf-template';
+import type { LeafTemplate } from './internal/leaf-template';
+import { createLeafTemplate, randomSerial, subjectPublicKeyOf } from './internal/leaf-template';
 import { x509 } from './internal/x509-runtime';
 import { verifyCertificateSigningRequest } from './internal/csr-verification';
 import { derToPem } from './internal/pem-encoding';
@@ -17,12 +13,11 @@ import {
   toWebCryptoPrivateKey,
   toWebCryptoPublicKey,
 } from './internal/webcrypto-keys';
+import type { KeyPair, KeyType } from './keys';
 import {
   assertKeyMatchesCertificate,
   generateKeyPair,
   importPrivateKeyPem,
-  KeyPair,
-  KeyType,
   keyTypeOf,
 } from './keys';
 import { parseCertificatesPem, toPem } from './pem';

@@ -1,5 +1,6 @@
 import { SigilError } from '@sigil/errors';
-import { currentProvider, setProvider, WebCrypto } from './internal/x509-runtime';
+import type { WebCrypto } from './internal/x509-runtime';
+import { currentProvider, setProvider } from './internal/x509-runtime';
 
 /**
  * A WebCrypto implementation: Node's `crypto.webcrypto` (the default) or `new (require('@peculiar/webcrypto').Crypto)()`.

@@ -7,7 +7,7 @@ import {
   toWebCryptoPrivateKey,
   toWebCryptoPublicKey,
 } from './internal/webcrypto-keys';
-import { KeyPair, KeyType } from './keys';
+import type { KeyPair, KeyType } from './keys';
 import { parseSpiffeId } from './spiffe-id';
 
 /**

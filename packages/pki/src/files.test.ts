@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
-import {
-  CertificateAuthority,
-  createCertificateAuthority,
-  createIntermediateCertificateAuthority,
-  IssuedCertificate,
-} from './ca';
+import type { CertificateAuthority, IssuedCertificate } from './ca';
+import { createCertificateAuthority, createIntermediateCertificateAuthority } from './ca';
 import { readCertificateChainFile, readPrivateKeyFile, readTrustBundleFile } from './files';
 import { assertKeyMatchesCertificate } from './keys';
 import { fingerprint, parseCertificatesPem, toPem } from './pem';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { certificateInfo } from './internal/certificate-info';
-import { importPrivateKeyPem, KeyPair } from './keys';
+import type { KeyPair } from './keys';
+import { importPrivateKeyPem } from './keys';
 import { parseCertificatesPem } from './pem';
 
 /**

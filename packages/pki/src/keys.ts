@@ -1,9 +1,9 @@
+import type { X509Certificate } from 'node:crypto';
 import {
   createPrivateKey,
   createPublicKey,
   generateKeyPair as nodeGenerateKeyPair,
   KeyObject,
-  X509Certificate,
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SigilError } from '@sigil/errors';

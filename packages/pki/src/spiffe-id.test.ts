@@ -1,5 +1,6 @@
 import { SigilError } from '@sigil/errors';
-import { readConformance, SpiffeIdVector } from '../test/support/conformance';
+import type { SpiffeIdVector } from '../test/support/conformance';
+import { readConformance } from '../test/support/conformance';
 import { formatSpiffeId, isSpiffeId, parseSpiffeId, parseTrustDomain } from './spiffe-id';
 
 const vectors = readConformance<{ cases: SpiffeIdVector[] }>('spiffe-ids.json').cases;

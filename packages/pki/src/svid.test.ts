@@ -1,8 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { x509 } from './internal/x509-runtime';
-import { readConformance, X509SvidVector } from '../test/support/conformance';
-import { forge, Forged, forgeKey } from '../test/support/forge';
+import type { X509SvidVector } from '../test/support/conformance';
+import { readConformance } from '../test/support/conformance';
+import type { Forged } from '../test/support/forge';
+import { forge, forgeKey } from '../test/support/forge';
 import { createCertificateAuthority, createIntermediateCertificateAuthority } from './ca';
 import {
   createTrustBundleSet,

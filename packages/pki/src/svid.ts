@@ -1,9 +1,10 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { certificateInfo } from './internal/certificate-info';
 import { parseCertificatesPem } from './pem';
-import { parseSpiffeId, parseTrustDomain, SpiffeId } from './spiffe-id';
+import type { SpiffeId } from './spiffe-id';
+import { parseSpiffeId, parseTrustDomain } from './spiffe-id';
 
 /**
  * Trust bundles by trust domain: each entry holds every root currently trusted for that trust

@@ -3,14 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CertificateAuthority, IssuedCertificate, KeyType } from '@sigil/pki';
 import {
-  CertificateAuthority,
   createCertificateAuthority,
   createCertificateSigningRequest,
   createIntermediateCertificateAuthority,
   generateKeyPair,
-  IssuedCertificate,
-  KeyType,
   loadCertificateAuthority,
   validateX509Svid,
 } from '@sigil/pki';

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { getPeerIdentity } from '@sigil/interceptors';
-import { controlplaneV1 } from '@sigil/proto';
+import type { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { admitTunneler } from './admission';

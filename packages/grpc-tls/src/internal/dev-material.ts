@@ -1,5 +1,5 @@
+import type { CertificateAuthority } from '@sigil/pki';
 import {
-  CertificateAuthority,
   createCertificateAuthority,
   importPrivateKeyPem,
   parseCertificatesPem,

@@ -1,12 +1,15 @@
 import { formatCertExpiry } from '@sigil/cert-expiry';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { ClientTlsConfig, ServerTlsConfig } from '../config';
 import { storeOfIdentity } from '../rotating-identity';
 import { createDevMaterial, DEV_TRUST_DOMAIN } from './dev-material';
 import { FileMaterialSource } from './file-source';
-import { Material, MaterialStore } from './material';
-import { Side, tlsMetrics, TlsMetrics } from './metrics';
+import type { Material } from './material';
+import { MaterialStore } from './material';
+import type { Side, TlsMetrics } from './metrics';
+import { tlsMetrics } from './metrics';
 import type { CredentialsOptions, ReloadResult, ServedCertificate } from '../credentials-types';
 
 /** What server and client handles share: material, reloads, logs and metrics. */

@@ -1,15 +1,11 @@
-import { FSWatcher, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import { readCertificateChainFile, readPrivateKeyFile, readTrustBundleFile } from '@sigil/pki';
 import type { TlsFileSetting, TlsReloadSettings } from '../config';
-import {
-  ApplyResult,
-  MaterialSources,
-  MaterialStore,
-  ParsedMaterial,
-  ValidationSettings,
-} from './material';
+import type { ApplyResult, MaterialSources, ParsedMaterial, ValidationSettings } from './material';
+import { MaterialStore } from './material';
 
 /** The files of one endpoint, each with the setting that named it. */
 export interface MaterialFiles {

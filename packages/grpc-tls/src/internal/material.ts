@@ -1,9 +1,11 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
-import { assertCertValid, CertExpiryReport } from '@sigil/cert-expiry';
+import type { CertExpiryReport } from '@sigil/cert-expiry';
+import { assertCertValid } from '@sigil/cert-expiry';
+import type { KeyPair } from '@sigil/pki';
 import {
   assertKeyMatchesCertificate,
-  KeyPair,
   spiffeIdOfCertificate,
   toPem,
   validateX509Svid,

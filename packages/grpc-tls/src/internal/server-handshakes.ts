@@ -1,7 +1,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { Server as TlsServer } from 'node:tls';
 import { classifyHandshakeError, isCertificateProblem } from './handshake-errors';
 import type { TlsMetrics } from './metrics';
 

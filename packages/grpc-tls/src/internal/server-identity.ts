@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
+import { checkServerIdentity } from 'node:tls';
 import { isSigilError, SigilError } from '@sigil/errors';
 import { authorizeID, authorizeMemberOf, parseSpiffeId, workloadIdOfCertificate } from '@sigil/pki';
 import type { SpiffeIdMatcher } from '@sigil/pki';

@@ -1,7 +1,8 @@
 import { parseNonNegativeInteger } from '@sigil/settings';
 import type { TlsConfigWarning, TlsMinVersion, TlsMode } from '../tls-config-types';
 import { envValue } from './layers';
-import { Context, pick } from './tls-context';
+import type { Context } from './tls-context';
+import { pick } from './tls-context';
 import type { ResolvedFiles } from './tls-files';
 import { GRPC_TLS_SETTINGS } from '../tls-settings';
 import { parseExpectedSpiffeIds, TLS_INVALID, type Sourced } from './values';

@@ -3,21 +3,19 @@ import { SigilError } from '@sigil/errors';
 import { invalidSetting } from '@sigil/settings';
 import { GRPC_TLS_SETTINGS } from '../tls-settings';
 import type { LoadTlsConfigOptions, TlsFileSetting } from '../tls-config-types';
+import type { Env, FileRole, FileSource, Layer } from './layers';
 import {
   CERTS_DIR_FILES,
   directoryLayer,
-  Env,
   envFileLayer,
   envValue,
-  FileRole,
-  FileSource,
   fileLayer,
-  Layer,
   mergeWithinLayer,
   SECRET_MOUNT_FILES,
 } from './layers';
 import { TLS_INVALID, type Sourced } from './values';
-import { readYamlTlsSection, YamlTlsSection } from './yaml-file';
+import type { YamlTlsSection } from './yaml-file';
+import { readYamlTlsSection } from './yaml-file';
 
 /** One load's inputs: the options, the environment, the normalised prefix and the YAML section. */
 export interface Context {

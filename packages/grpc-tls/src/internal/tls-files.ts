@@ -1,7 +1,9 @@
 import { SigilError } from '@sigil/errors';
 import type { TlsFileSetting } from '../tls-config-types';
-import { chooseEnvLayer, FileRole, FileSource, Layer, ROLE_NAMES } from './layers';
-import { Context, toSetting } from './tls-context';
+import type { FileRole, FileSource, Layer } from './layers';
+import { chooseEnvLayer, ROLE_NAMES } from './layers';
+import type { Context } from './tls-context';
+import { toSetting } from './tls-context';
 
 export interface ResolvedFiles {
   /** The file per role after precedence: explicit options, then the env convention, then YAML. */

@@ -2,7 +2,8 @@ import { SigilError } from '@sigil/errors';
 import { GRPC_TLS_SETTINGS } from '../tls-settings';
 import type { TlsConfigWarning, TlsMode } from '../tls-config-types';
 import { envBoolean, envValue, ROLE_NAMES } from './layers';
-import { ambiguous, Context, pick, refuseInProduction } from './tls-context';
+import type { Context } from './tls-context';
+import { ambiguous, pick, refuseInProduction } from './tls-context';
 import type { ResolvedFiles } from './tls-files';
 import type { Sourced } from './values';
 

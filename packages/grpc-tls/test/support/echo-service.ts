@@ -1,5 +1,6 @@
 // A tiny generic gRPC service with raw Buffer messages, so tests need no generated code.
-import { connect as tlsConnect, PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 
 const raw = {

@@ -12,13 +12,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CertificateAuthority,
-  createCertificateAuthority,
-  IssuedCertificate,
-  IssueOptions,
-} from '@sigil/pki';
-import pino, { Logger } from 'pino';
+import type { CertificateAuthority, IssuedCertificate, IssueOptions } from '@sigil/pki';
+import { createCertificateAuthority } from '@sigil/pki';
+import type { Logger } from 'pino';
+import pino from 'pino';
 
 export const TRUST_DOMAIN = 'example.org';
 

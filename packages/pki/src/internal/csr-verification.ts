@@ -1,4 +1,5 @@
-import { createPublicKey, KeyObject, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import {
@@ -17,9 +18,10 @@ import {
   id_sha512WithRSAEncryption,
   RSAPublicKey,
 } from '@peculiar/asn1-rsa';
-import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import type { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { SigilError } from '@sigil/errors';
-import { KeyType, keyTypeOf } from '../keys';
+import type { KeyType } from '../keys';
+import { keyTypeOf } from '../keys';
 import { x509 } from './x509-runtime';
 
 const ID_ED25519 = '1.3.101.112';

@@ -2,16 +2,12 @@ import { webcrypto, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { createCertificateAuthority } from '../ca';
-import { generateKeyPair, importPrivateKeyPem, KeyPair, KeyType } from '../keys';
+import type { KeyPair, KeyType } from '../keys';
+import { generateKeyPair, importPrivateKeyPem } from '../keys';
 import { toWebCryptoPublicKey } from './webcrypto-keys';
 import { bitString, time, unsignedInteger } from './der';
-import {
-  createLeafTemplate,
-  keyIdentifier,
-  LeafFields,
-  LeafProfile,
-  subjectPublicKeyOf,
-} from './leaf-template';
+import type { LeafFields, LeafProfile } from './leaf-template';
+import { createLeafTemplate, keyIdentifier, subjectPublicKeyOf } from './leaf-template';
 import { rsaTestKey } from '../../test/support/keys';
 import { commonNameOnly } from './names';
 import { x509 } from './x509-runtime';

@@ -1,11 +1,5 @@
-import {
-  createHash,
-  KeyObject,
-  randomBytes,
-  randomFillSync,
-  sign,
-  X509Certificate,
-} from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, sign } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import { ecdsaWithSHA256, ECParameters, id_ecPublicKey, id_secp256r1 } from '@peculiar/asn1-ecc';

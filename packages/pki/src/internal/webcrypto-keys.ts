@@ -1,4 +1,4 @@
-import { KeyObject, webcrypto } from 'node:crypto';
+import type { KeyObject, webcrypto } from 'node:crypto';
 import type { KeyPair, KeyType } from '../keys';
 import { currentProvider } from './x509-runtime';
 

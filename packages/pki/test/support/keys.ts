@@ -1,7 +1,9 @@
 // A fixed RSA-2048 test key: generating RSA keys costs hundreds of milliseconds of CPU each, and
 // tests that only need "some RSA key" share this one. Never use it outside tests.
-import { createPublicKey, KeyObject } from 'node:crypto';
-import { importPrivateKeyPem, KeyPair } from '../../src/keys';
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import type { KeyPair } from '../../src/keys';
+import { importPrivateKeyPem } from '../../src/keys';
 
 const RSA_2048_PEM = `-----BEGIN PRIVATE KEY-----
 MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC9NZOgZ2uUMd+E

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
 import type { controlplaneV1 } from '@sigil/proto';
 import { cleanPrivateIp, cleanVersion } from './agent-identity';

@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
 import { tokenFingerprint, tokenHash } from '@sigil/pki';
 import type { IssuedCertificate } from '@sigil/pki';
