@@ -284,22 +284,6 @@ export const ERROR_CATALOGUE = {
     meaning: 'A key is encrypted, weak, or of a type Sigil does not accept.',
     fix: 'Use an unencrypted PEM key: ECDSA P-256, RSA ≥ 2048 or Ed25519 (protect the file with mode 0600).',
   },
-  ERR_KUSTOMIZE_INVALID: {
-    grpcStatus: G.INVALID_ARGUMENT,
-    httpStatus: 400,
-    exitCode: 1,
-    meaning:
-      'A kustomization under k8s/ is wrong: a patch matches nothing or cannot apply, a resource is missing.',
-    fix: 'Fix the kustomization the message names.',
-  },
-  ERR_KUSTOMIZE_UNSUPPORTED: {
-    grpcStatus: G.UNIMPLEMENTED,
-    httpStatus: 500,
-    exitCode: 1,
-    meaning:
-      'A kustomization under k8s/ uses a kustomize feature the test renderer does not implement.',
-    fix: 'Use a supported feature, or extend the renderer with a test (see k8s/README.md).',
-  },
   ERR_LISTEN_FAILED: {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
