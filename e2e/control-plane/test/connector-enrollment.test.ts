@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { enrollAgent, enrollFromConfig, tokenFingerprint } from '@sigil/agent';
-import { isSigilError, type SigilError } from '@sigil/errors';
+import { isSigilError, toExitCode, type SigilError } from '@sigil/errors';
 import {
   startControlPlane,
   waitFor,
@@ -60,7 +60,7 @@ describe('connector enrollment against a real controller', () => {
     expect(error.message).toBe(
       `the controller at ${fx.controller.grpcAddress} refused enrollment of connector edge-replay with token ${tokenFingerprint(env.ENROLLMENT_TOKEN!)}: enrollment token is invalid, expired or already used`,
     );
-    expect(error.details.exitCode).toBe(2);
+    expect(toExitCode(error)).toBe(2);
     expect(error.message).not.toContain(env.ENROLLMENT_TOKEN);
     const refusals = await fx.controller.store.listAudit({
       limit: 10,
@@ -94,7 +94,7 @@ describe('connector enrollment against a real controller', () => {
         `^the controller at ${fx.controller.grpcAddress} is not trusted: its certificate does not verify against CONTROLLER_CA_PATH ${impostorCa} \\(.+\\)$`,
       ),
     );
-    expect(error.details.exitCode).toBe(3);
+    expect(toExitCode(error)).toBe(3);
     // The token was never sent: it still works with the right CA.
     await enrollFromConfig(fx.runtime(fx.config('connector', 'enroll', env)));
   });

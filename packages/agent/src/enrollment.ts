@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
+import { SigilError } from '@sigil/errors';
 import {
   assertKeyMatchesCertificate,
   createCertificateSigningRequest,
@@ -58,28 +58,6 @@ export interface EnrollAgentOptions {
   /** Clock. Default `() => new Date()`. */
   now?: () => Date;
 }
-
-/**
- * Exit code of a refused enrollment (token used, expired, unknown or for another agent): that of
- * `ERR_ENROLLMENT_REFUSED` in the error catalogue of @sigil/errors. Carried as `details.exitCode`
- * of the error so `runMain` exits with it.
- *
- * @example
- * ```ts
- * if (isSigilError(err, 'ERR_ENROLLMENT_REFUSED')) process.exitCode = EXIT_ENROLLMENT_REFUSED;
- * ```
- */
-export const EXIT_ENROLLMENT_REFUSED = ERROR_CATALOGUE.ERR_ENROLLMENT_REFUSED.exitCode;
-/**
- * Exit code when no controller could be reached, or none verified against CONTROLLER_CA_PATH:
- * that of `ERR_CONTROLLER_UNREACHABLE` (and `ERR_CONTROLLER_UNTRUSTED`) in the error catalogue.
- *
- * @example
- * ```ts
- * if (isSigilError(err, 'ERR_CONTROLLER_UNTRUSTED')) process.exitCode = EXIT_CONTROLLER_UNREACHABLE;
- * ```
- */
-export const EXIT_CONTROLLER_UNREACHABLE = ERROR_CATALOGUE.ERR_CONTROLLER_UNREACHABLE.exitCode;
 
 const KIND: Record<AgentKind, controlplaneV1.AgentKind> = {
   connector: controlplaneV1.AgentKind.AGENT_KIND_CONNECTOR,
@@ -143,11 +121,7 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
             `the controller at ${address} is not trusted: its certificate does not verify against CONTROLLER_CA_PATH ${options.controllerCaPath} (${untrusted})`,
             {
               cause: err,
-              details: {
-                address,
-                file: options.controllerCaPath,
-                exitCode: ERROR_CATALOGUE.ERR_CONTROLLER_UNTRUSTED.exitCode,
-              },
+              details: { address, file: options.controllerCaPath },
             },
           );
         }
@@ -170,7 +144,6 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
             details: {
               address,
               token,
-              exitCode: EXIT_ENROLLMENT_REFUSED,
               grpcCode: isServiceError(err) ? err.code : undefined,
             },
           },
@@ -184,7 +157,7 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
     'ERR_CONTROLLER_UNREACHABLE',
     `no controller reachable for enrollment after ${rounds} rounds: ${failures.join('; ')}`,
     {
-      details: { addresses: options.controllerAddresses, exitCode: EXIT_CONTROLLER_UNREACHABLE },
+      details: { addresses: options.controllerAddresses },
     },
   );
 }

@@ -216,7 +216,7 @@ describe('the sigil executable', () => {
       code: 64,
       stdout: '',
       stderr:
-        "error: option '--ttl <duration>' argument '24x' is invalid. Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y. (ERR_USAGE)\n",
+        "error: option '--ttl <duration>' argument '24x' is invalid. --ttl=\"24x\" is not a duration (use a number with a unit: 90s, 15m, 1h). (ERR_USAGE)\n",
     });
     const refused = await run('ca', 'init', '--out', 'ca', '--trust-domain', 'example.org');
     expect(refused.code).toBe(2);

@@ -3,6 +3,7 @@ import { ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { Metadata, ServerInterceptor } from '@grpc/grpc-js';
 import { SigilError, toGrpcError } from '@sigil/errors';
 import { tokenFingerprint } from '@sigil/pki';
+import { parseBoolean, parseList } from '@sigil/settings';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
@@ -412,7 +413,7 @@ const JWT_ENV = {
  * JWT options from the environment, or `undefined` when neither `SIGIL_JWT_JWKS_FILE` nor
  * `SIGIL_JWT_JWKS_URL` is set (JWT verification off). Also reads `SIGIL_JWT_ISSUER`,
  * `SIGIL_JWT_AUDIENCE` and `SIGIL_JWT_ALGORITHMS` (comma-separated), `SIGIL_JWT_REQUIRED`
- * (`true`/`false`, default true) and `SIGIL_JWT_TENANT_CLAIM` (turns on tenant isolation).
+ * (`true`/`false`, also 1/0, yes/no, on/off as every Sigil boolean; default true) and `SIGIL_JWT_TENANT_CLAIM` (turns on tenant isolation).
  * Throws `ERR_JWT_CONFIG_INVALID` naming the variable for a bad value.
  *
  * @example
@@ -426,11 +427,10 @@ export function jwtOptionsFromEnv(
 ): JwtInterceptorOptions | undefined {
   const read = (name: string): string | undefined =>
     env[name] === undefined || env[name] === '' ? undefined : env[name];
-  const list = (name: string): string[] | undefined =>
-    read(name)
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
+  const list = (name: string): string[] | undefined => {
+    const raw = read(name);
+    return raw === undefined ? undefined : parseList(raw);
+  };
   const file = read(JWT_ENV.jwksFile);
   const url = read(JWT_ENV.jwksUrl);
   if (file !== undefined && url !== undefined) {
@@ -443,14 +443,11 @@ export function jwtOptionsFromEnv(
     );
   }
   if (file === undefined && url === undefined) return undefined;
-  const required = read(JWT_ENV.required);
-  if (required !== undefined && required !== 'true' && required !== 'false') {
-    throw new SigilError(
-      'ERR_JWT_CONFIG_INVALID',
-      `${JWT_ENV.required} must be "true" or "false", not "${required}"`,
-      { details: { variable: JWT_ENV.required } },
-    );
-  }
+  const requiredText = read(JWT_ENV.required);
+  const required =
+    requiredText === undefined
+      ? undefined
+      : parseBoolean(requiredText, JWT_ENV.required, 'ERR_JWT_CONFIG_INVALID');
   const issuer = list(JWT_ENV.issuer);
   const audience = list(JWT_ENV.audience);
   const algorithms = list(JWT_ENV.algorithms);
@@ -460,7 +457,7 @@ export function jwtOptionsFromEnv(
     ...(issuer === undefined ? {} : { issuer }),
     ...(audience === undefined ? {} : { audience }),
     ...(algorithms === undefined ? {} : { algorithms }),
-    ...(required === undefined ? {} : { required: required === 'true' }),
+    ...(required === undefined ? {} : { required }),
     ...(tenantClaim === undefined ? {} : { tenant: { claim: tenantClaim } }),
   };
 }

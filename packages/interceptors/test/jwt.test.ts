@@ -451,7 +451,26 @@ describe('jwtOptionsFromEnv', () => {
       jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_JWKS_URL: 'https://b' }),
     ).toThrow('set only one of SIGIL_JWT_JWKS_FILE and SIGIL_JWT_JWKS_URL');
     expect(() =>
-      jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_REQUIRED: 'yes' }),
-    ).toThrow('SIGIL_JWT_REQUIRED must be "true" or "false", not "yes"');
+      jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_REQUIRED: 'maybe' }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_JWT_CONFIG_INVALID',
+        message: 'SIGIL_JWT_REQUIRED: "maybe" is not a boolean (use true or false)',
+        details: { variable: 'SIGIL_JWT_REQUIRED' },
+      }),
+    );
+  });
+
+  it('reads SIGIL_JWT_REQUIRED with the boolean grammar of every Sigil setting', () => {
+    for (const [text, required] of [
+      ['no', false],
+      ['OFF', false],
+      ['1', true],
+    ] as const) {
+      expect(jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_REQUIRED: text })).toEqual({
+        jwks: { file: '/a' },
+        required,
+      });
+    }
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SigilError } from '@sigil/errors';
+import { describeFileError } from './file-error';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = fs.constants;
 // O_CREAT | O_EXCL fails on any existing name, a symbolic link included (POSIX open(2)), so the
@@ -161,21 +162,14 @@ function unwritable(path: string, cause: unknown): SigilError {
 }
 
 function describe(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
+  switch ((err as NodeJS.ErrnoException).code) {
+    // A write creates the file: a missing path is its directory.
     case 'ENOENT':
       return 'no such directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ENOTDIR':
-      return 'a parent is not a directory';
     case 'EEXIST':
     case 'ELOOP':
       return 'the temporary file already exists or is a symbolic link';
     default:
-      return code ?? (err instanceof Error ? err.message : String(err));
+      return describeFileError(err);
   }
 }

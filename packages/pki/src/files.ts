@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
+import { describeFileError } from './file-error';
 import { certificateInfo } from './internal/certificate-info';
 import type { KeyPair } from './keys';
 import { importPrivateKeyPem } from './keys';
@@ -77,17 +78,13 @@ function readFile(path: string): Buffer {
     return readFileSync(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : (cause as Error).message;
-    throw new SigilError('ERR_FILE_UNREADABLE', `${path}: cannot read (${reason})`, {
-      cause,
-      details: { file: path, errno: code },
-    });
+    throw new SigilError(
+      'ERR_FILE_UNREADABLE',
+      `${path}: cannot read (${describeFileError(cause)})`,
+      {
+        cause,
+        details: { file: path, errno: code },
+      },
+    );
   }
 }

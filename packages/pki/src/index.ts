@@ -27,6 +27,7 @@ export {
   CERTIFICATE_MODE,
 } from './atomic-file';
 export type { WriteFileAtomicOptions } from './atomic-file';
+export { describeFileError } from './file-error';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';
 export {

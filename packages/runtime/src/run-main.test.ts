@@ -25,11 +25,18 @@ describe('runMain (real child process)', () => {
     });
   });
 
-  it('uses details.exitCode as the exit status', () => {
-    const { status, stderr } = run('exit-code');
-    expect(status).toBe(2);
-    expect(stderr).toBe('error ERR_USAGE: unknown flag --nope\n');
-  });
+  it.each([
+    ['refused', 2, 'ERR_ENROLLMENT_REFUSED: the controller refused enrollment'],
+    ['unreachable', 3, 'ERR_CONTROLLER_UNREACHABLE: no controller reachable'],
+    ['internal', 1, 'ERR_INTERNAL: renewal failed'],
+  ])(
+    'exits %s with the exit code of the catalogue (not details.exitCode), 1 for ERR_INTERNAL',
+    (mode, exitCode, line) => {
+      const { status, stderr } = run(mode);
+      expect(status).toBe(exitCode);
+      expect(stderr).toBe(`error ${line}\n`);
+    },
+  );
 
   it('reports any other error as ERR_INTERNAL on one line, without a stack trace', () => {
     const { status, stderr } = run('plain');

@@ -1,5 +1,5 @@
 import type pino from 'pino';
-import { SigilError } from '@sigil/errors';
+import { SigilError, toExitCode } from '@sigil/errors';
 
 /**
  * Options for {@link runMain}.
@@ -15,15 +15,21 @@ export interface RunMainOptions {
   logger?: pino.Logger;
 }
 
+/**
+ * The catalogue's exit code (`toExitCode`), except that `ERR_INTERNAL`, the code of anything that
+ * is not a SigilError, exits 1: long-running processes document 1 for every start-up failure, and
+ * 70 is the `sigil` command's "bug" exit (docs/errors.md, "Exit codes").
+ */
 function exitCodeOf(error: SigilError): number {
-  const code = error.details.exitCode;
-  return typeof code === 'number' && Number.isInteger(code) && code > 0 && code < 256 ? code : 1;
+  return error.code === 'ERR_INTERNAL' ? 1 : toExitCode(error);
 }
 
 /**
  * Runs a process entry point. When `main` rejects, prints ONE line `error ERR_CODE: message` on
  * standard error (anything not a SigilError is reported as `ERR_INTERNAL`), logs a `main.failed`
- * event, and exits with code 1 (or the error's `details.exitCode`). Never a bare stack trace.
+ * event, and exits with the error code's exit code in the catalogue of @sigil/errors (1 for most,
+ * 2 for `ERR_ENROLLMENT_REFUSED`, 3 for `ERR_CONTROLLER_UNREACHABLE`), and 1 for anything that is
+ * not a SigilError. Never a bare stack trace.
  * When `main` resolves the process keeps running for as long as its servers do.
  *
  * @example

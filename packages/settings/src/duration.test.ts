@@ -7,6 +7,8 @@ describe('parseDurationMs', () => {
     ['15m', 900_000],
     ['1h30m', 5_400_000],
     ['2d', 172_800_000],
+    ['1y', 31_536_000_000],
+    ['1y12h', 31_579_200_000],
     [' 1.5s ', 1_500],
   ])('parses %p', (text, ms) => expect(parseDurationMs(text, 'X_TTL')).toBe(ms));
 
@@ -36,6 +38,7 @@ describe('parseDurationSeconds', () => {
     expect(() => parseDurationSeconds('2d', 'T', [1, 86_400])).toThrow(
       'T="2d": must be between 1s and 86400s',
     );
+    expect(parseDurationSeconds('100y', 'T', [1, 3_153_600_000])).toBe(3_153_600_000);
   });
 });
 

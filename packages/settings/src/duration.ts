@@ -6,14 +6,15 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   m: 60_000,
   h: 3_600_000,
   d: 86_400_000,
+  y: 365 * 86_400_000,
 };
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|y))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|y)/g;
 
 /**
- * Parses `500ms`, `90s`, `15m`, `1h`, `1h30m`, `2d` into milliseconds, naming `at` (the variable,
- * flag or file key) in the error. A unit is required so `10` never silently means ten
- * milliseconds, and zero is refused.
+ * Parses `500ms`, `90s`, `15m`, `1h`, `1h30m`, `2d`, `1y` (365 days) into milliseconds, naming
+ * `at` (the variable, flag or file key) in the error. A unit is required so `10` never silently
+ * means ten milliseconds, and zero is refused.
  *
  * @example
  * ```ts

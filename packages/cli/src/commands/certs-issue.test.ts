@@ -296,7 +296,7 @@ describe('sigil certs issue', () => {
   it.each([
     [
       ['--dns', 'a', '--ttl', '5x'],
-      "error: option '--ttl <duration>' argument '5x' is invalid. Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y. (ERR_USAGE)\n",
+      "error: option '--ttl <duration>' argument '5x' is invalid. --ttl=\"5x\" is not a duration (use a number with a unit: 90s, 15m, 1h). (ERR_USAGE)\n",
     ],
     [
       ['--dns', 'a', '--server', '--client'],

@@ -1,7 +1,7 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { writeFileAtomic } from '@sigil/pki';
+import { describeFileError, writeFileAtomic } from '@sigil/pki';
 
 /** A file to write: where, what, and its permission bits. */
 export interface OutputFile {
@@ -44,28 +44,11 @@ export async function readTextFile(path: string, flag: string): Promise<string> 
   } catch (cause) {
     throw new SigilError(
       'ERR_FILE_UNREADABLE',
-      `${flag} ${path}: cannot read (${describeFsError(cause)})`,
+      `${flag} ${path}: cannot read (${describeFileError(cause)})`,
       {
         cause,
         details: { file: path, flag },
       },
     );
-  }
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ENOTDIR':
-      return 'a parent is not a directory';
-    default:
-      return code ?? (err instanceof Error ? err.message : String(err));
   }
 }

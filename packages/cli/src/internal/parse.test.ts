@@ -25,25 +25,34 @@ describe('parseDuration', () => {
     ['15m', 900],
     ['24h', 86_400],
     ['30d', 2_592_000],
+    ['90d', 7_776_000],
     ['1y', 31_536_000],
     [' 2h ', 7200],
+    ['2h30m', 9000],
     ['100y', 3_153_600_000],
   ])('%s -> %d seconds', (text, seconds) => {
     expect(parseDuration(text)).toBe(seconds);
   });
 
-  it.each(['', '24', 'h', '1.5h', '-1h', '1w', '1H', '2h30m', '24 h', 'forever'])(
-    'refuses %j with the accepted forms',
+  it.each(['', '24', 'h', '-1h', '1w', '1H', '24 h', 'forever'])(
+    'refuses %j with the accepted forms, naming --ttl',
     (text) => {
       expect(rejection(() => parseDuration(text))).toBe(
-        'Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.',
+        `--ttl=${JSON.stringify(text)} is not a duration (use a number with a unit: 90s, 15m, 1h).`,
       );
     },
   );
 
-  it('refuses zero and absurd lifetimes', () => {
-    expect(rejection(() => parseDuration('0s'))).toBe('The duration must be positive.');
-    expect(rejection(() => parseDuration('101y'))).toBe('The duration must be at most 100y.');
+  it('refuses zero, parts of a second and absurd lifetimes', () => {
+    expect(rejection(() => parseDuration('0s'))).toBe(
+      '--ttl="0s": the duration must be greater than zero.',
+    );
+    expect(rejection(() => parseDuration('1500ms'))).toBe(
+      '--ttl="1500ms": use whole seconds (e.g. 90s).',
+    );
+    expect(rejection(() => parseDuration('101y'))).toBe(
+      '--ttl="101y": must be between 1s and 3153600000s.',
+    );
   });
 });
 

@@ -3,24 +3,23 @@
 import { InvalidArgumentError } from 'commander';
 import { isSigilError } from '@sigil/errors';
 import { parseSpiffeId, parseTrustDomain } from '@sigil/pki';
+import { parseDurationSeconds } from '@sigil/settings';
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, y: 365 * 86_400 };
-const MAX_DURATION_SECONDS = 100 * DURATION_UNITS.y!;
+/** 100 years of 365 days: the longest `--ttl`. */
+const MAX_DURATION_SECONDS = 100 * 365 * 86_400;
 const IDENTITY_NAME =
   /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const ISO_8601 =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-/** `90s`, `15m`, `24h`, `30d`, `1y` (365 days) to seconds. */
+/**
+ * A `--ttl` in whole seconds, read by the one duration parser of @sigil/settings: `90s`, `15m`,
+ * `24h`, `30d`, `1y` (365 days), `1h30m`; zero and more than `100y` are refused.
+ */
 export function parseDuration(text: string): number {
-  const match = /^(\d+)([smhdy])$/.exec(text.trim());
-  if (!match)
-    throw new InvalidArgumentError('Expected a whole number and a unit: 90s, 15m, 24h, 30d or 1y.');
-  const seconds = Number(match[1]) * DURATION_UNITS[match[2]!]!;
-  if (seconds === 0) throw new InvalidArgumentError('The duration must be positive.');
-  if (seconds > MAX_DURATION_SECONDS)
-    throw new InvalidArgumentError('The duration must be at most 100y.');
-  return seconds;
+  return rethrowAsInvalidArgument(() =>
+    parseDurationSeconds(text, '--ttl', [1, MAX_DURATION_SECONDS]),
+  );
 }
 
 /** A non-negative whole number of days. */

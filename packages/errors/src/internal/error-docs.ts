@@ -31,10 +31,12 @@ Every code has one gRPC status, one HTTP status and one exit code, all from
   - \`sigil\` (docs/cli.md) keeps \`0\` and \`1\` for the outcomes of \`certs check\` and
     \`svid verify\` (\`1\`: expiring soon / SVID rejected), so an error whose exit code is \`1\`
     exits \`2\` there; \`64\` and \`70\` are as listed.
-  - Long-running processes (controller, agents, services; docs/controller.md, docs/agents.md) exit
-    \`1\` on any start-up failure, except the agents' enrollment codes: \`2\` for
-    \`ERR_ENROLLMENT_REFUSED\`, \`3\` for \`ERR_CONTROLLER_UNREACHABLE\` and
-    \`ERR_CONTROLLER_UNTRUSTED\`.
+  - Long-running processes (controller, agents, services: \`runMain\` of \`@sigil/runtime\`;
+    docs/controller.md, docs/agents.md) exit with the code's exit code: \`1\` on any start-up
+    failure except the agents' enrollment codes, \`2\` for \`ERR_ENROLLMENT_REFUSED\` and \`3\` for
+    \`ERR_CONTROLLER_UNREACHABLE\` and \`ERR_CONTROLLER_UNTRUSTED\`. A crash (\`ERR_INTERNAL\`, the
+    code of anything that is not a \`SigilError\`) exits \`1\` there too: \`70\` is the "bug" exit
+    of \`sigil\` only.
 
 An example admin API error body:
 
