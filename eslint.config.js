@@ -9,15 +9,22 @@ const tseslint = require('typescript-eslint');
 const importX = require('eslint-plugin-import-x');
 
 /** Every workspace package directory, relative to the root (`packages/pki`, `e2e/control-plane`, ...). */
-const workspaceDirs = ['proto', 'k8s', 'packages', 'services', 'examples', 'e2e'].flatMap(
-  (group) => {
-    if (group === 'proto' || group === 'k8s') return [group];
-    return fs
-      .readdirSync(path.join(__dirname, group), { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => `${group}/${entry.name}`);
-  },
-);
+const workspaceDirs = [
+  'proto',
+  'k8s',
+  'bench',
+  'packages',
+  'services',
+  'examples',
+  'e2e',
+  'tools',
+].flatMap((group) => {
+  if (group === 'proto' || group === 'k8s' || group === 'bench') return [group];
+  return fs
+    .readdirSync(path.join(__dirname, group), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `${group}/${entry.name}`);
+});
 
 // A package's internal/ folders are its own: another package reaching into them by a relative
 // path is caught here (bare `@sigil/x/...` specifiers are caught by no-restricted-imports below).

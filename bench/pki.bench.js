@@ -13,7 +13,7 @@ const os = require('node:os');
 const fs = require('node:fs');
 
 const pki = require('@sigil/pki');
-// @peculiar/x509 and @peculiar/webcrypto are dependencies of @sigil/pki, not of the workspace root.
+// The baseline uses @sigil/pki's own @peculiar/x509 and @peculiar/webcrypto, not other copies.
 const fromPki = createRequire(require.resolve('@sigil/pki/package.json'));
 fromPki('reflect-metadata');
 const x509 = fromPki('@peculiar/x509');

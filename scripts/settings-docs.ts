@@ -7,7 +7,7 @@ import {
   formatSettingsMarkdown,
   replaceMarkedSection,
   type ExtraSettingRow,
-} from '@sigil/settings';
+} from '../packages/settings/src';
 import { CONFIG_FILE_ENV } from '../packages/agent/src/config';
 import { AGENT_SETTINGS } from '../packages/agent/src/settings';
 import { GRPC_TLS_SETTINGS } from '../packages/grpc-tls/src/tls-settings';

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+'use strict';
+require('../../../examples/user-service/bin/user-service.js');
