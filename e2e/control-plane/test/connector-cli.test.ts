@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { tokenFingerprint } from '@sigil/agent';
+import { waitFor } from '@sigil/testing';
 import {
   startControlPlane,
-  waitFor,
   writeForeignCa,
   type ControlPlaneFixture,
 } from './support/control-plane';
