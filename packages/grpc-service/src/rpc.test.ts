@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
+import { createMemoryLogger } from '@sigil/testing';
 import { echoDefinition, EchoClient } from '../test/helpers/echo-service';
 import type { EchoMessage } from '../test/helpers/echo-service';
 import { assertArgument, isRpcError, rpcError, unaryHandler } from './rpc';
@@ -41,8 +42,8 @@ describe('rpcError / isRpcError', () => {
 });
 
 describe('unaryHandler', () => {
-  const lines: string[] = [];
-  const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
+  const logs = createMemoryLogger();
+  const logger = logs.logger;
 
   it('answers with the resolved value', async () => {
     await expect(invoke(unaryHandler(logger, async () => ({ ok: true })))).resolves.toEqual({
@@ -65,7 +66,7 @@ describe('unaryHandler', () => {
       unaryHandler(logger, async () => Promise.reject(new Error('db password is hunter2'))),
     );
     expect(err).toMatchObject({ code: grpc.status.INTERNAL, details: 'internal error' });
-    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+    expect(logs.records.at(-1)).toMatchObject({
       event: 'rpc.failed',
       method: '/test.v1.Test/Call',
     });

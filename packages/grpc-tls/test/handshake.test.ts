@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
+import { createMemoryLogger, forgeCaCertificateWithSpiffeId } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
   ClientCredentialsHandle,
@@ -19,14 +20,7 @@ import {
 import type { RunningServer } from './support/echo-service';
 import { startEchoServer, whoAmI, whoAmIFails } from './support/echo-service';
 import type { Pki } from './support/fixtures';
-import {
-  captureLogs,
-  createPki,
-  forgeCaCertificateWithSpiffeId,
-  identityFiles,
-  tempDir,
-  writePlainSecret,
-} from './support/fixtures';
+import { createPki, identityFiles, tempDir, writePlainSecret } from './support/fixtures';
 
 let pki: Pki;
 let otherPki: Pki;
@@ -62,7 +56,7 @@ async function serve(
   registry = new Registry(),
 ): Promise<{ handle: ServerCredentialsHandle; running: RunningServer }> {
   const handle = await createServerCredentials(loadServerTlsConfig({ ...quiet, ...options }), {
-    logger: captureLogs().logger,
+    logger: createMemoryLogger().logger,
     registry,
   });
   const running = await startEchoServer(handle.credentials);
@@ -78,7 +72,7 @@ async function dial(
   registry = new Registry(),
 ): Promise<ClientCredentialsHandle> {
   const handle = await createClientCredentials(loadClientTlsConfig({ ...quiet, ...options }), {
-    logger: captureLogs().logger,
+    logger: createMemoryLogger().logger,
     registry,
   });
   cleanups.push(() => handle.close());
@@ -374,7 +368,7 @@ describe('server identity', () => {
     const error = await whoAmIFails(running.address, tls.credentials);
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
     expect(error.details).toContain(
-      'is not an X509-SVID leaf (X509-SVID rejected: spiffe://example.org/svc/echo: the leaf (serial 1092) is a CA certificate',
+      `is not an X509-SVID leaf (X509-SVID rejected: spiffe://example.org/svc/echo: the leaf (serial ${forged.serialNumber}) is a CA certificate`,
     );
   });
 
@@ -430,7 +424,7 @@ describe('server identity', () => {
   it('skips verification only when asked for by name, with a loud warning', async () => {
     const impostor = await otherPki.issue({ spiffeId: 'spiffe://other.example/svc/echo' });
     const { running } = await serve({ dir: secretDir(impostor), requireClientCertificate: false });
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const c = secretDir(client);
     const tls = await createClientCredentials(
       loadClientTlsConfig({
@@ -446,13 +440,16 @@ describe('server identity', () => {
     );
     cleanups.push(() => tls.close());
     expect(await whoAmI(running.address, tls.credentials)).toEqual({});
-    expect(logs.find('grpc_tls.insecure_skip_verify')).toMatchObject({ level: 40, side: 'client' });
+    expect(logs.records.find((r) => r.event === 'grpc_tls.insecure_skip_verify')).toMatchObject({
+      level: 40,
+      side: 'client',
+    });
   });
 });
 
 describe('modes', () => {
   it('dev mode: throwaway certificates from an in-memory CA, server and client in one process', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const handle = await createServerCredentials(
       loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'dev' } }),
       { logger: logs.logger },
@@ -469,19 +466,19 @@ describe('modes', () => {
         'URI:spiffe://dev.sigil.local/dev/client, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
     });
     expect(handle.certificate?.spiffeId).toBe('spiffe://dev.sigil.local/dev/server');
-    expect(logs.find('grpc_tls.dev_mode')).toMatchObject({ level: 40 });
+    expect(logs.records.find((r) => r.event === 'grpc_tls.dev_mode')).toMatchObject({ level: 40 });
     expect(() =>
       loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'dev', NODE_ENV: 'production' } }),
     ).toThrow(expect.objectContaining({ code: 'ERR_TLS_DEV_IN_PRODUCTION' }));
   });
 
   it('insecure mode: plaintext only by name, warned about on every start', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const config = loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'insecure' } });
     for (let start = 0; start < 2; start += 1)
       (await createServerCredentials(config, { logger: logs.logger })).close();
-    expect(logs.events().filter((e) => e === 'grpc_tls.insecure_mode')).toHaveLength(2);
-    expect(logs.find('grpc_tls.insecure_mode')).toMatchObject({
+    expect(logs.records.filter((r) => r.event === 'grpc_tls.insecure_mode')).toHaveLength(2);
+    expect(logs.records.find((r) => r.event === 'grpc_tls.insecure_mode')).toMatchObject({
       level: 40,
       msg: expect.stringContaining('TLS is DISABLED (SIGIL_TLS_MODE)'),
     });

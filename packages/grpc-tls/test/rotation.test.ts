@@ -7,6 +7,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
+import { createMemoryLogger } from '@sigil/testing';
+import type { MemoryLogger } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
   LoadClientTlsConfigOptions,
@@ -30,9 +32,8 @@ import {
   startEchoServer,
   whoAmI,
 } from './support/echo-service';
-import type { CapturedLogs, IdentityFiles, Pki } from './support/fixtures';
+import type { IdentityFiles, Pki } from './support/fixtures';
 import {
-  captureLogs,
   createPki,
   identityFiles,
   once,
@@ -74,12 +75,12 @@ const fast = { debounceMs: 20, pollIntervalMs: 0, reloadOnSighup: false };
 interface Served {
   handle: ServerCredentialsHandle;
   running: RunningServer;
-  logs: CapturedLogs;
+  logs: MemoryLogger;
   registry: Registry;
 }
 
 async function serve(options: LoadServerTlsConfigOptions): Promise<Served> {
-  const logs = captureLogs();
+  const logs = createMemoryLogger();
   const registry = new Registry();
   const handle = await createServerCredentials(loadServerTlsConfig({ ...fast, ...options }), {
     logger: logs.logger,
@@ -96,7 +97,7 @@ async function serve(options: LoadServerTlsConfigOptions): Promise<Served> {
 async function channel(options: LoadClientTlsConfigOptions, target: string): Promise<grpc.Client> {
   const tls = await createClientCredentials(
     loadClientTlsConfig({ watch: false, pollIntervalMs: 0, reloadOnSighup: false, ...options }),
-    { logger: captureLogs().logger },
+    { logger: createMemoryLogger().logger },
   );
   const client = new EchoClient(target, tls.credentials, tls.channelOptions);
   cleanups.push(
@@ -159,7 +160,7 @@ it('plain rewrite: the open stream keeps flowing, new connections get the new ce
   expect(await servedSerial(running.port)).toBe(server2.serialNumber);
   expect(handle.certificate?.serialNumber).toBe(server2.serialNumber);
   await expect(callWhoAmI(client)).resolves.toMatchObject({ peerSerial: client1.serialNumber });
-  expect(logs.find('grpc_tls.rotated')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotated')).toMatchObject({
     side: 'server',
     trigger: 'watch',
     serialNumber: server2.serialNumber,
@@ -192,7 +193,9 @@ it("kubelet's atomic ..data swap: new handshakes use the new certificate and the
   const rotation = applied(handle);
   writeKubeletSecret(secret, identityFiles(newServer, pki2.ca.bundlePem));
   expect((await rotation).certificate?.serialNumber).toBe(newServer.serialNumber);
-  expect(logs.find('grpc_tls.rotated')).toMatchObject({ caChanged: true });
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotated')).toMatchObject({
+    caChanged: true,
+  });
 
   await ticks.next(5);
   expect(await servedSerial(running.port, identityFiles(newClient, bothRoots))).toBe(
@@ -248,7 +251,7 @@ it('half-written or mismatched files are never served: the old certificate stays
     ),
   });
   expect(await servedSerial(running.port)).toBe(server1.serialNumber);
-  expect(logs.find('grpc_tls.rotation_rejected')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotation_rejected')).toMatchObject({
     level: 50,
     side: 'server',
     code: 'ERR_PEM_MALFORMED',
@@ -384,7 +387,7 @@ it('keeps the cipher list across rotation', async () => {
 it('client rotation: new connections present the new client certificate, the open stream keeps flowing', async () => {
   const { running } = await serve({ dir: clientDir(server1) });
   const secret = clientDir(client1);
-  const logs = captureLogs();
+  const logs = createMemoryLogger();
   const tls = await createClientCredentials(loadClientTlsConfig({ dir: secret, ...fast }), {
     logger: logs.logger,
   });
@@ -404,7 +407,7 @@ it('client rotation: new connections present the new client certificate, the ope
   ).resolves.toMatchObject({ peerSerial: client2.serialNumber });
   await expect(callWhoAmI(streaming)).resolves.toMatchObject({ peerSerial: client1.serialNumber });
   await ticks.next(5);
-  expect(logs.find('grpc_tls.rotated')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotated')).toMatchObject({
     side: 'client',
     serialNumber: client2.serialNumber,
   });
@@ -456,7 +459,7 @@ it('an in-memory identity rotates server and client credentials, and rejects bad
     }),
   ).toThrow(expect.objectContaining({ code: 'ERR_KEY_MISMATCH' }));
   expect(serverIdentity.current.serialNumber).toBe(server2.serialNumber);
-  expect(logs.find('grpc_tls.rotation_rejected')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotation_rejected')).toMatchObject({
     trigger: 'update',
     code: 'ERR_KEY_MISMATCH',
   });

@@ -9,10 +9,10 @@ import {
   loadAuthorizationPolicy,
 } from '@sigil/interceptors';
 import type { AuthorizationPolicyDocument, PeerIdentity } from '@sigil/interceptors';
+import { createMemoryLogger } from '@sigil/testing';
+import type { MemoryLogger } from '@sigil/testing';
 import { EchoClient, HealthClient, failure, startServer, unary } from './helpers/echo-service';
 import type { Json, RunningServer } from './helpers/echo-service';
-import { captureLogs } from './helpers/log-capture';
-import type { LogCapture } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
 
@@ -50,11 +50,11 @@ describe('identity and authorization over mTLS', () => {
   async function serve(options: {
     document?: AuthorizationPolicyDocument;
     requireClientCert?: boolean;
-    logs?: LogCapture;
+    logs?: MemoryLogger;
     registry?: Registry;
     handlers?: Parameters<typeof startServer>[0]['handlers'];
   }) {
-    const logs = options.logs ?? captureLogs();
+    const logs = options.logs ?? createMemoryLogger();
     const interceptors = [
       createIdentityInterceptor(),
       createAuthorizationInterceptor({
@@ -171,7 +171,7 @@ describe('identity and authorization over mTLS', () => {
   });
 
   it('refuses a disallowed SPIFFE ID with PERMISSION_DENIED naming it, before the handler runs; logs and counts it', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
     let handled = 0;
     const server = await serve({
@@ -248,7 +248,7 @@ describe('identity and authorization over mTLS', () => {
   });
 
   it('says "no client certificate" when the caller presented none', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const server = await serve({ requireClientCert: false, logs });
     const err = await failure(unary(await client(EchoClient, server, null), 'echo'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
@@ -279,7 +279,7 @@ describe('identity and authorization over mTLS', () => {
 
   it('refuses a CA certificate as a caller even when its SPIFFE ID matches a rule', async () => {
     let seen: PeerIdentity | undefined;
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const server = await serve({
       logs,
       handlers: {
@@ -301,7 +301,7 @@ describe('identity and authorization over mTLS', () => {
     const err = await failure(unary(forged, 'echo'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(err.details).toBe(
-      'caller certificate "CN=ca-as-caller" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo',
+      'caller certificate "CN=ca-as-workload" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo',
     );
     expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
       reason: 'no-spiffe-id',

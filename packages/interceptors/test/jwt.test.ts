@@ -13,6 +13,8 @@ import {
   requireTenant,
 } from '@sigil/interceptors';
 import type { JwtInterceptorOptions } from '@sigil/interceptors';
+import { createMemoryLogger } from '@sigil/testing';
+import type { MemoryLogger } from '@sigil/testing';
 import {
   EchoClient,
   HealthClient,
@@ -24,8 +26,6 @@ import {
 import type { EchoHandlers, Json, RunningServer } from './helpers/echo-service';
 import { AUDIENCE, ISSUER, createTokenIssuer, serveJwks } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
-import { captureLogs } from './helpers/log-capture';
-import type { LogCapture } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
 
@@ -56,9 +56,9 @@ describe('JWT verification', () => {
   };
 
   async function serve(
-    options: Partial<JwtInterceptorOptions> & { logs?: LogCapture; handlers?: EchoHandlers } = {},
+    options: Partial<JwtInterceptorOptions> & { logs?: MemoryLogger; handlers?: EchoHandlers } = {},
   ) {
-    const { logs = captureLogs(), handlers = claimsEcho, ...jwt } = options;
+    const { logs = createMemoryLogger(), handlers = claimsEcho, ...jwt } = options;
     const server = await startServer({
       credentials: pki.serverCredentials(),
       interceptors: [
@@ -172,7 +172,7 @@ describe('JWT verification', () => {
   });
 
   it('logs and counts a refusal with a token hash, never the token', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
     const server = await startServer({
       credentials: pki.serverCredentials(),
@@ -260,7 +260,7 @@ describe('JWT verification', () => {
     const configError = (options: JwtInterceptorOptions): SigilError => {
       try {
         createJwtInterceptor({
-          logger: captureLogs().logger,
+          logger: createMemoryLogger().logger,
           registry: new Registry(),
           ...options,
         });

@@ -11,6 +11,8 @@ import {
   loadAuthorizationPolicy,
 } from '@sigil/interceptors';
 import type { ServerInterceptorsOptions } from '@sigil/interceptors';
+import { createMemoryLogger } from '@sigil/testing';
+import type { MemoryLogger } from '@sigil/testing';
 import {
   EchoClient,
   HealthClient,
@@ -22,8 +24,6 @@ import {
 import type { EchoHandlers, RunningServer } from './helpers/echo-service';
 import { AUDIENCE, ISSUER, createTokenIssuer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
-import { captureLogs } from './helpers/log-capture';
-import type { LogCapture } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
 
@@ -79,7 +79,7 @@ describe('request logging and metrics', () => {
   async function serve(
     options: Partial<ServerInterceptorsOptions> & { extraHandlers?: EchoHandlers } = {},
   ) {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
     const server = await startServer({
       credentials: pki.serverCredentials(),
@@ -100,7 +100,7 @@ describe('request logging and metrics', () => {
     return c;
   }
 
-  const requests = (logs: LogCapture) => logs.records.filter((r) => r.event === 'grpc.request');
+  const requests = (logs: MemoryLogger) => logs.records.filter((r) => r.event === 'grpc.request');
 
   it('logs one grpc.request event per call with identity, method, status and latency', async () => {
     const { server, logs } = await serve();
@@ -203,7 +203,7 @@ describe('request logging and metrics', () => {
   });
 
   it('logging and metrics interceptors work on their own', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
     const server = await startServer({
       credentials: pki.serverCredentials(),
@@ -222,7 +222,7 @@ describe('request logging and metrics', () => {
 
   it('shares one registry between two chains without a duplicate-metric error', async () => {
     const registry = new Registry();
-    const logger = captureLogs().logger;
+    const logger = createMemoryLogger().logger;
     createServerInterceptors({ policy, logger, registry });
     expect(() => createServerInterceptors({ policy, logger, registry })).not.toThrow();
     expect(registry.getSingleMetric('grpc_server_handled_total')).toBeDefined();

@@ -13,11 +13,11 @@ import {
   loadAuthorizationPolicy,
   runWithBearerToken,
 } from '@sigil/interceptors';
+import { createMemoryLogger } from '@sigil/testing';
 import { EchoClient, bearer, failure, startServer, unary } from './helpers/echo-service';
 import type { Json, RunningServer } from './helpers/echo-service';
 import { AUDIENCE, ISSUER, createTokenIssuer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
-import { captureLogs } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 
 const FRONT_ID = `spiffe://${TRUST_DOMAIN}/svc/user-service`;
@@ -37,7 +37,7 @@ describe('bearer token propagation', () => {
     issuer = await createTokenIssuer();
     dir = mkdtempSync(join(tmpdir(), 'sigil-propagation-'));
     const jwks = { file: issuer.writeJwks(dir) };
-    const logger = captureLogs().logger;
+    const logger = createMemoryLogger().logger;
 
     back = await startServer({
       credentials: pki.serverCredentials(),

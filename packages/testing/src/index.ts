@@ -1,7 +1,9 @@
 // @sigil/testing: test tooling shared by Sigil's own suites. Private: never published, imported
 // only by tests (devDependencies).
 export { createMemoryLogger } from './memory-logger';
+export { forgeCaCertificateWithSpiffeId } from './forge-ca-certificate';
 export { waitFor } from './wait-for';
 export { readMetric } from './read-metric';
 
-export type { MemoryLogger } from './memory-logger';
+export type { LogRecord, MemoryLogger } from './memory-logger';
+export type { ForgeIssuer } from './forge-ca-certificate';
