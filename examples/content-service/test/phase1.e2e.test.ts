@@ -161,10 +161,10 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       code: grpc.status.UNAUTHENTICATED,
     });
     // Every hop logged the caller's SPIFFE ID.
-    await users!.waitForEvent(
+    await users!.next(
       (e) => e.event === 'grpc.request' && e.spiffeId === `spiffe://${TD}/svc/content-service`,
     );
-    await identity!.waitForEvent(
+    await identity!.next(
       (e) => e.event === 'grpc.request' && e.spiffeId === `spiffe://${TD}/svc/user-service`,
     );
   });
@@ -386,10 +386,10 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
     }
     await expect(streamStatus).resolves.toMatchObject({ code: grpc.status.OK });
     await expect(content!.exited).resolves.toEqual({ code: 0, signal: null });
-    expect(content!.events.map((e) => e.event)).toEqual(
+    expect(content!.records.map((e) => e.event)).toEqual(
       expect.arrayContaining(['shutdown.started', 'service.stopped', 'shutdown.completed']),
     );
-    expect(content!.events.find((e) => e.event === 'service.stopped')).toMatchObject({
+    expect(content!.records.find((e) => e.event === 'service.stopped')).toMatchObject({
       drained: true,
     });
   });

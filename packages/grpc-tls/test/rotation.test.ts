@@ -1,13 +1,11 @@
 // Hot rotation: files replaced on disk (plain rewrite, kubelet's ..data swap), SIGHUP, the periodic
 // re-read and in-memory identities; open streams keep flowing, new handshakes see the new material.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
-import { createMemoryLogger } from '@sigil/testing';
+import { createMemoryLogger, spawnBin } from '@sigil/testing';
 import type { MemoryLogger } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
@@ -278,41 +276,27 @@ it('SIGHUP reloads the files (a real signal to a real process)', async () => {
   const secret = freshDir();
   writePlainSecret(secret, identityFiles(server1));
   // jest runs tests with a sandboxed `process` that never receives signals, so the server runs in a child.
-  const child = spawn(
-    process.execPath,
-    [
-      '-r',
-      join(__dirname, '../../../scripts/register-ts.js'),
-      join(__dirname, 'support/sighup-child.ts'),
-      secret,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  cleanups.push(
-    () =>
-      new Promise((resolve) =>
-        child.exitCode === null
-          ? (child.once('exit', resolve), child.stdin.end())
-          : resolve(undefined),
-      ),
-  );
-  const lines = createInterface({ input: child.stdout });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve) =>
-      lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>)),
-    );
-  const ready = await next();
-  expect(ready).toMatchObject({ ready: true, serialNumber: server1.serialNumber });
+  const child = spawnBin(join(__dirname, 'support/sighup-child.ts'), {
+    nodeArgs: ['-r', join(__dirname, '../../../scripts/register-ts.js')],
+    args: [secret],
+    stdin: 'pipe',
+  });
+  cleanups.push(async () => {
+    child.child.stdin!.end();
+    await child.exited;
+  });
+  const ready = await child.next((record) => record['ready'] === true);
+  expect(ready).toMatchObject({ serialNumber: server1.serialNumber });
   writePlainSecret(secret, identityFiles(server2));
-  const reloaded = next();
-  process.kill(child.pid!, 'SIGHUP');
+  const reloaded = child.next((record) => record['trigger'] === 'sighup');
+  process.kill(child.child.pid!, 'SIGHUP');
   expect(await reloaded).toEqual({
     status: 'applied',
     trigger: 'sighup',
     serialNumber: server2.serialNumber,
   });
   expect(await servedSerial(ready['port'] as number)).toBe(server2.serialNumber);
-  expect(child.exitCode).toBeNull();
+  expect(child.child.exitCode).toBeNull();
 }, 30_000); // the child transpiles the sources with TypeScript before it starts
 
 it('the periodic re-read catches changes that produce no file event', async () => {
