@@ -13,18 +13,16 @@ import {
   requireTenant,
 } from '@sigil/interceptors';
 import type { JwtInterceptorOptions } from '@sigil/interceptors';
-import { createMemoryLogger } from '@sigil/testing';
-import type { MemoryLogger } from '@sigil/testing';
 import {
+  createMemoryLogger,
   EchoClient,
-  HealthClient,
-  bearer,
   failure,
-  startServer,
+  HealthClient,
+  startEchoServer,
   unary,
-} from './helpers/echo-service';
-import type { EchoHandlers, Json, RunningServer } from './helpers/echo-service';
-import { AUDIENCE, ISSUER, createTokenIssuer, serveJwks } from './helpers/jwt';
+} from '@sigil/testing';
+import type { EchoHandlers, Json, MemoryLogger, RunningEchoServer } from '@sigil/testing';
+import { AUDIENCE, ISSUER, createTokenIssuer, serveJwks, bearer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
@@ -36,7 +34,7 @@ describe('JWT verification', () => {
   let issuer: TokenIssuer;
   let dir: string;
   let jwksFile: string;
-  const servers: RunningServer[] = [];
+  const servers: RunningEchoServer[] = [];
   const clients: grpc.Client[] = [];
 
   beforeAll(async () => {
@@ -59,7 +57,7 @@ describe('JWT verification', () => {
     options: Partial<JwtInterceptorOptions> & { logs?: MemoryLogger; handlers?: EchoHandlers } = {},
   ) {
     const { logs = createMemoryLogger(), handlers = claimsEcho, ...jwt } = options;
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createIdentityInterceptor(),
@@ -79,7 +77,7 @@ describe('JWT verification', () => {
   }
 
   async function client<C extends grpc.Client>(
-    server: RunningServer,
+    server: RunningEchoServer,
     Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C,
   ): Promise<C> {
     const c = new Ctor(
@@ -174,7 +172,7 @@ describe('JWT verification', () => {
   it('logs and counts a refusal with a token hash, never the token', async () => {
     const logs = createMemoryLogger();
     const registry = new Registry();
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createJwtInterceptor({

@@ -11,18 +11,16 @@ import {
   loadAuthorizationPolicy,
 } from '@sigil/interceptors';
 import type { ServerInterceptorsOptions } from '@sigil/interceptors';
-import { createMemoryLogger } from '@sigil/testing';
-import type { MemoryLogger } from '@sigil/testing';
 import {
+  createMemoryLogger,
   EchoClient,
-  HealthClient,
-  bearer,
   failure,
-  startServer,
+  HealthClient,
+  startEchoServer,
   unary,
-} from './helpers/echo-service';
-import type { EchoHandlers, RunningServer } from './helpers/echo-service';
-import { AUDIENCE, ISSUER, createTokenIssuer } from './helpers/jwt';
+} from '@sigil/testing';
+import type { EchoHandlers, MemoryLogger, RunningEchoServer } from '@sigil/testing';
+import { AUDIENCE, ISSUER, createTokenIssuer, bearer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
@@ -62,7 +60,7 @@ describe('request logging and metrics', () => {
   let pki: TestPki;
   let issuer: TokenIssuer;
   let dir: string;
-  const servers: RunningServer[] = [];
+  const servers: RunningEchoServer[] = [];
   const clients: grpc.Client[] = [];
 
   beforeAll(async () => {
@@ -81,7 +79,7 @@ describe('request logging and metrics', () => {
   ) {
     const logs = createMemoryLogger();
     const registry = new Registry();
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: createServerInterceptors({ policy, logger: logs.logger, registry, ...options }),
       handlers: { ...handlers, ...options.extraHandlers },
@@ -91,7 +89,7 @@ describe('request logging and metrics', () => {
   }
 
   async function client<C extends grpc.Client>(
-    server: RunningServer,
+    server: RunningEchoServer,
     spiffeId: string,
     Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C,
   ): Promise<C> {
@@ -205,7 +203,7 @@ describe('request logging and metrics', () => {
   it('logging and metrics interceptors work on their own', async () => {
     const logs = createMemoryLogger();
     const registry = new Registry();
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createLoggingInterceptor({ logger: logs.logger }),
