@@ -3,7 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
-import { createMemoryLogger, forgeCaCertificateWithSpiffeId } from '@sigil/testing';
+import {
+  createMemoryLogger,
+  forgeCaCertificateWithSpiffeId,
+  startEchoServer,
+} from '@sigil/testing';
+import type { RunningEchoServer } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
   ClientCredentialsHandle,
@@ -17,8 +22,7 @@ import {
   loadClientTlsConfig,
   loadServerTlsConfig,
 } from '../src';
-import type { RunningServer } from './support/echo-service';
-import { startEchoServer, whoAmI, whoAmIFails } from './support/echo-service';
+import { whoAmI, whoAmIFails } from './support/echo-calls';
 import type { Pki } from './support/fixtures';
 import { createPki, identityFiles, tempDir, writePlainSecret } from './support/fixtures';
 
@@ -54,15 +58,15 @@ const quiet = { watch: false, pollIntervalMs: 0, reloadOnSighup: false };
 async function serve(
   options: LoadServerTlsConfigOptions,
   registry = new Registry(),
-): Promise<{ handle: ServerCredentialsHandle; running: RunningServer }> {
+): Promise<{ handle: ServerCredentialsHandle; running: RunningEchoServer }> {
   const handle = await createServerCredentials(loadServerTlsConfig({ ...quiet, ...options }), {
     logger: createMemoryLogger().logger,
     registry,
   });
-  const running = await startEchoServer(handle.credentials);
+  const running = await startEchoServer({ credentials: handle.credentials });
   cleanups.push(
     () => handle.close(),
-    () => running.stop(),
+    () => running.close(),
   );
   return { handle, running };
 }
@@ -348,8 +352,8 @@ describe('server identity', () => {
 
   it('refuses a CA certificate as the server even when it carries the expected SPIFFE ID', async () => {
     const forged = forgeCaCertificateWithSpiffeId(pki.ca, 'spiffe://example.org/svc/echo');
-    const running = await startEchoServer(
-      grpc.ServerCredentials.createSsl(
+    const running = await startEchoServer({
+      credentials: grpc.ServerCredentials.createSsl(
         Buffer.from(pki.ca.bundlePem),
         [
           {
@@ -359,8 +363,8 @@ describe('server identity', () => {
         ],
         false,
       ),
-    );
-    cleanups.push(() => running.stop());
+    });
+    cleanups.push(() => running.close());
     const tls = await dial({
       dir: secretDir(client),
       expectedServerId: 'spiffe://example.org/svc/echo',
@@ -454,10 +458,10 @@ describe('modes', () => {
       loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'dev' } }),
       { logger: logs.logger },
     );
-    const running = await startEchoServer(handle.credentials);
+    const running = await startEchoServer({ credentials: handle.credentials });
     cleanups.push(
       () => handle.close(),
-      () => running.stop(),
+      () => running.close(),
     );
     const tls = await dial({ env: { SIGIL_TLS_MODE: 'dev' } });
     expect(await whoAmI(running.address, tls.credentials)).toEqual({
@@ -483,8 +487,8 @@ describe('modes', () => {
       msg: expect.stringContaining('TLS is DISABLED (SIGIL_TLS_MODE)'),
     });
     const handle = await createServerCredentials(config, { logger: logs.logger });
-    const running = await startEchoServer(handle.credentials);
-    cleanups.push(() => running.stop());
+    const running = await startEchoServer({ credentials: handle.credentials });
+    cleanups.push(() => running.close());
     const tls = await createClientCredentials(
       loadClientTlsConfig({ env: { SIGIL_TLS_MODE: 'insecure' } }),
       { logger: logs.logger },

@@ -5,8 +5,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
-import { createMemoryLogger, spawnBin } from '@sigil/testing';
-import type { MemoryLogger } from '@sigil/testing';
+import { createMemoryLogger, EchoClient, spawnBin, startEchoServer } from '@sigil/testing';
+import type { MemoryLogger, RunningEchoServer } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
   LoadClientTlsConfigOptions,
@@ -21,15 +21,7 @@ import {
   loadClientTlsConfig,
   loadServerTlsConfig,
 } from '../src';
-import type { RunningServer } from './support/echo-service';
-import {
-  callWhoAmI,
-  EchoClient,
-  openTicks,
-  servedCertificate,
-  startEchoServer,
-  whoAmI,
-} from './support/echo-service';
+import { callWhoAmI, openTicks, servedCertificate, whoAmI } from './support/echo-calls';
 import type { IdentityFiles, Pki } from './support/fixtures';
 import {
   createPki,
@@ -72,7 +64,7 @@ const fast = { debounceMs: 20, pollIntervalMs: 0, reloadOnSighup: false };
 
 interface Served {
   handle: ServerCredentialsHandle;
-  running: RunningServer;
+  running: RunningEchoServer;
   logs: MemoryLogger;
   registry: Registry;
 }
@@ -84,10 +76,10 @@ async function serve(options: LoadServerTlsConfigOptions): Promise<Served> {
     logger: logs.logger,
     registry,
   });
-  const running = await startEchoServer(handle.credentials);
+  const running = await startEchoServer({ credentials: handle.credentials });
   cleanups.push(
     () => handle.close(),
-    () => running.stop(),
+    () => running.close(),
   );
   return { handle, running, logs, registry };
 }
