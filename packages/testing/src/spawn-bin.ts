@@ -39,7 +39,7 @@ export interface BinProcess {
   readonly stderr: string[];
   /** The stdout lines that are JSON objects (a pino log), parsed. */
   readonly records: LogRecord[];
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited and its output has been read to the end. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /**
    * The first record (already logged or to come) that has event `match` or passes it; rejects,
@@ -105,7 +105,8 @@ export function spawnBin(script: string, options: SpawnBinOptions = {}): BinProc
   );
   child.stderr!.on('data', collect(stderr));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    // 'close', not 'exit': by then stdout and stderr are read to the end.
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
 
   return {
@@ -139,10 +140,7 @@ export function spawnBin(script: string, options: SpawnBinOptions = {}): BinProc
         const timer = setTimeout(() => fail(`ran ${timeoutMs} ms`), timeoutMs);
         waiters.add(waiter);
         void exited.then(({ code, signal }) => {
-          // Let the pipes drain: the record may be in the last chunk.
-          setImmediate(() => {
-            if (waiters.has(waiter)) fail(`exited (code ${code}, signal ${signal})`);
-          });
+          if (waiters.has(waiter)) fail(`exited (code ${code}, signal ${signal})`);
         });
       });
     },

@@ -35,8 +35,6 @@ export async function runAgent(
 ): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
   const agent = spawnAgent(kind, args, env);
   const { code, signal } = await agent.exited;
-  // Let the pipes drain.
-  await new Promise((resolve) => setImmediate(resolve));
   return {
     code: code ?? signal ?? -1,
     stdout: agent.stdout.filter((l) => l !== ''),
