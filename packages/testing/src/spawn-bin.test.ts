@@ -12,7 +12,7 @@ describe('spawnBin', () => {
       "process.on('SIGTERM', () => { console.log(JSON.stringify({ level: 30, event: 'stopping' })); process.exit(0); });",
       "console.log(JSON.stringify({ level: 30, event: 'started', arg: process.argv[2], env: process.env.ONLY ?? null, home: process.env.HOME ?? null }));",
       "console.log('not json');",
-      "console.error('to stderr');",
+      "process.stderr.write('to stderr');",
       "if (process.argv[2] === 'exit') process.exit(3);",
       'setInterval(() => undefined, 1000);',
     ].join('\n'),

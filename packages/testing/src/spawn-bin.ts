@@ -78,32 +78,36 @@ export function spawnBin(script: string, options: SpawnBinOptions = {}): BinProc
   const stderr: string[] = [];
   const records: LogRecord[] = [];
   const waiters = new Set<(record: LogRecord) => void>();
-  const collect = (into: string[], onLine: (line: string) => void = () => undefined) => {
+  const collect = (
+    stream: NodeJS.ReadableStream,
+    into: string[],
+    onLine: (line: string) => void = () => undefined,
+  ): void => {
     let rest = '';
-    return (chunk: Buffer) => {
+    const push = (line: string) => {
+      into.push(line);
+      onLine(line);
+    };
+    stream.on('data', (chunk: Buffer) => {
       const lines = (rest + chunk.toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
-      for (const line of lines) {
-        into.push(line);
-        onLine(line);
-      }
-    };
+      lines.forEach(push);
+    });
+    // A last line without a newline still counts.
+    stream.on('end', () => rest !== '' && push(rest));
   };
-  child.stdout!.on(
-    'data',
-    collect(stdout, (line) => {
-      if (!line.startsWith('{')) return;
-      let record: LogRecord;
-      try {
-        record = JSON.parse(line) as LogRecord;
-      } catch {
-        return;
-      }
-      records.push(record);
-      for (const waiter of [...waiters]) waiter(record);
-    }),
-  );
-  child.stderr!.on('data', collect(stderr));
+  collect(child.stdout!, stdout, (line) => {
+    if (!line.startsWith('{')) return;
+    let record: LogRecord;
+    try {
+      record = JSON.parse(line) as LogRecord;
+    } catch {
+      return;
+    }
+    records.push(record);
+    for (const waiter of [...waiters]) waiter(record);
+  });
+  collect(child.stderr!, stderr);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     // 'close', not 'exit': by then stdout and stderr are read to the end.
     child.once('close', (code, signal) => resolve({ code, signal })),
