@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { tokenFingerprint } from '@sigil/agent';
+import { waitFor } from '@sigil/testing';
 import {
   startControlPlane,
-  waitFor,
   writeForeignCa,
   type ControlPlaneFixture,
 } from './support/control-plane';
@@ -104,7 +104,7 @@ describe('sigil-connector, the real process', () => {
       HEARTBEAT_INTERVAL: '200ms',
     };
     const readyz = async (agent: ReturnType<typeof spawnAgent>): Promise<void> => {
-      const { httpUrl } = await agent.event('agent.started');
+      const { httpUrl } = await agent.next('agent.started');
       await waitFor(
         'readyz 200',
         async () => (await fetch(`${String(httpUrl)}/readyz`)).status === 200,
@@ -114,7 +114,7 @@ describe('sigil-connector, the real process', () => {
     const first = spawnAgent('connector', ['run'], runEnv);
     await readyz(first);
     first.child.kill('SIGKILL');
-    expect(await first.exited).toBe('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     const second = spawnAgent('connector', ['run'], runEnv);
     await readyz(second);
@@ -122,7 +122,7 @@ describe('sigil-connector, the real process', () => {
       fx.controller.listConnectors().find((c) => c.id === 'cli-kill' && c.connected),
     );
     second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
-    expect(second.stdout.some((line) => line.includes('"shutdown.completed"'))).toBe(true);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(second.records.some((record) => record.event === 'shutdown.completed')).toBe(true);
   });
 });

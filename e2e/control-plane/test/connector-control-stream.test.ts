@@ -2,11 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { enrollFromConfig } from '@sigil/agent';
 import { createCertificateAuthority } from '@sigil/pki';
+import { waitFor } from '@sigil/testing';
 import {
   metric,
   startControlPlane,
   VERSION,
-  waitFor,
   type ControlPlaneFixture,
 } from './support/control-plane';
 

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { enrollAgent, enrollFromConfig, tokenFingerprint } from '@sigil/agent';
 import { isSigilError, toExitCode, type SigilError } from '@sigil/errors';
+import { waitFor } from '@sigil/testing';
 import {
   startControlPlane,
-  waitFor,
   writeForeignCa,
   type ControlPlaneFixture,
 } from './support/control-plane';

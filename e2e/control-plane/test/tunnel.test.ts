@@ -12,10 +12,10 @@ import {
   loadClientTlsConfig,
 } from '@sigil/grpc-tls';
 import { controlplaneV1 } from '@sigil/proto';
+import { waitFor } from '@sigil/testing';
 import {
   metric,
   startControlPlane,
-  waitFor,
   type ControlPlaneFixture,
   type RunningConnector,
 } from './support/control-plane';

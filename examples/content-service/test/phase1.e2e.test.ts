@@ -7,10 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import { createCertificateAuthority, type IssuedCertificate } from '@sigil/pki';
 import { contentV1, identityV1, userV1 } from '@sigil/proto';
 import { createTestBench, type IdentityFiles, type TestBench } from '@sigil/grpc-service/testing';
+import { readMetric, waitFor } from '@sigil/testing';
 import {
   assertBuilt,
-  eventually,
-  metricValue,
   startServiceProcess,
   stopServiceProcess,
   type ServiceProcess,
@@ -162,10 +161,10 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       code: grpc.status.UNAUTHENTICATED,
     });
     // Every hop logged the caller's SPIFFE ID.
-    await users!.waitForEvent(
+    await users!.next(
       (e) => e.event === 'grpc.request' && e.spiffeId === `spiffe://${TD}/svc/content-service`,
     );
-    await identity!.waitForEvent(
+    await identity!.next(
       (e) => e.event === 'grpc.request' && e.spiffeId === `spiffe://${TD}/svc/user-service`,
     );
   });
@@ -189,7 +188,7 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       details = /^No connection established/,
     ): Promise<void> => {
       const labels = { side: 'server', reason };
-      const before = await metricValue(
+      const before = await readMetric(
         content!.metricsUrl,
         'grpc_tls_handshake_errors_total',
         labels,
@@ -202,8 +201,8 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       } finally {
         stub.close();
       }
-      await eventually(`a ${reason} handshake failure on content-service`, async () =>
-        (await metricValue(content!.metricsUrl, 'grpc_tls_handshake_errors_total', labels)) > before
+      await waitFor(`a ${reason} handshake failure on content-service`, async () =>
+        (await readMetric(content!.metricsUrl, 'grpc_tls_handshake_errors_total', labels)) > before
           ? true
           : undefined,
       );
@@ -262,7 +261,7 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
         details: expect.stringContaining(`spiffe://${TD}/client/web`),
       });
       expect(
-        await metricValue(content!.metricsUrl, 'sigil_authz_denied_total', {
+        await readMetric(content!.metricsUrl, 'sigil_authz_denied_total', {
           grpc_method: 'GetPost',
         }),
       ).toBeGreaterThanOrEqual(1);
@@ -285,7 +284,7 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
     let streamError: unknown;
     stream.on('data', (post: contentV1.Post) => sequences.push(post.sequence));
     stream.on('error', (err) => (streamError = err));
-    await eventually('the backlog post on the stream', async () =>
+    await waitFor('the backlog post on the stream', async () =>
       sequences.length === 1 ? true : undefined,
     );
 
@@ -297,8 +296,8 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
     const renewed = await bench.issue('content-service', 'svc/content-service');
     expect(renewed.serialNumber).not.toBe(serials.get('content-service'));
     await create('during 3');
-    await eventually('the rotation to be applied', async () =>
-      (await metricValue(content!.metricsUrl, 'grpc_tls_rotations_total', {
+    await waitFor('the rotation to be applied', async () =>
+      (await readMetric(content!.metricsUrl, 'grpc_tls_rotations_total', {
         side: 'server',
         result: 'applied',
       })) >= 1
@@ -311,7 +310,7 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       normalizeSerial(renewed.serialNumber),
     );
     const expected = Array.from({ length: 7 }, (_, i) => first.sequence + i);
-    await eventually('every post on the stream', async () =>
+    await waitFor('every post on the stream', async () =>
       sequences.length === expected.length ? true : undefined,
     );
     expect(sequences).toEqual(expected);
@@ -345,7 +344,7 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
 
     const createdLabels = { grpc_method: 'CreatePost', grpc_code: 'OK' };
     const startedLabels = { grpc_method: 'CreatePost' };
-    const startedBefore = await metricValue(
+    const startedBefore = await readMetric(
       content!.metricsUrl,
       'grpc_server_started_total',
       startedLabels,
@@ -359,23 +358,23 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
         { authorId: ada.id, sessionToken: adaToken, title: 'in flight at SIGTERM', body: '' },
         all,
       );
-      await eventually('CreatePost to be in flight', async () =>
-        (await metricValue(content!.metricsUrl, 'grpc_server_started_total', startedLabels)) >
+      await waitFor('CreatePost to be in flight', async () =>
+        (await readMetric(content!.metricsUrl, 'grpc_server_started_total', startedLabels)) >
         startedBefore
           ? true
           : undefined,
       );
-      const handledBefore = await metricValue(
+      const handledBefore = await readMetric(
         content!.metricsUrl,
         'grpc_server_handled_total',
         createdLabels,
       );
       content!.child.kill('SIGTERM');
-      await eventually('content-service to report not ready', async () =>
+      await waitFor('content-service to report not ready', async () =>
         (await fetch(`${content!.metricsUrl}/readyz`)).status === 503 ? true : undefined,
       );
       expect(
-        await metricValue(content!.metricsUrl, 'grpc_server_handled_total', createdLabels),
+        await readMetric(content!.metricsUrl, 'grpc_server_handled_total', createdLabels),
       ).toBe(handledBefore);
       identity!.child.kill('SIGCONT');
       await expect(inFlight).resolves.toMatchObject({
@@ -387,10 +386,10 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
     }
     await expect(streamStatus).resolves.toMatchObject({ code: grpc.status.OK });
     await expect(content!.exited).resolves.toEqual({ code: 0, signal: null });
-    expect(content!.events.map((e) => e.event)).toEqual(
+    expect(content!.records.map((e) => e.event)).toEqual(
       expect.arrayContaining(['shutdown.started', 'service.stopped', 'shutdown.completed']),
     );
-    expect(content!.events.find((e) => e.event === 'service.stopped')).toMatchObject({
+    expect(content!.records.find((e) => e.event === 'service.stopped')).toMatchObject({
       drained: true,
     });
   });

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { controlplaneV1 } from '@sigil/proto';
-import pino from 'pino';
+import { createMemoryLogger } from '@sigil/testing';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
 import { createStreamSupervisor, type StreamSupervisor } from './stream-supervisor';
 
@@ -76,17 +76,13 @@ const count = async (metrics: AgentMetrics, name: keyof AgentMetrics): Promise<n
     ?.value ?? 0;
 
 describe('createStreamSupervisor', () => {
-  const events: string[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => events.push(JSON.parse(line).event) },
-  );
+  let logs = createMemoryLogger();
   let supervisor: StreamSupervisor<controlplaneV1.TunnelerMessage> | undefined;
   let metrics: AgentMetrics;
   const peers: { close(): Promise<void> }[] = [];
 
   beforeEach(() => {
-    events.length = 0;
+    logs = createMemoryLogger();
     metrics = createAgentMetrics({
       kind: 'tunneler',
       agentId: 't1',
@@ -127,7 +123,7 @@ describe('createStreamSupervisor', () => {
       intervalMs: 20,
       backoff: { initialMs: 20, maxMs: 100 },
       metrics,
-      logger,
+      logger: logs.logger,
       ...extra,
     });
     supervisor.start();
@@ -154,7 +150,7 @@ describe('createStreamSupervisor', () => {
     peers.push(server);
     supervise([server.address], { livenessTimeoutMs: 150 });
     await until('a second stream', () => server.opened >= 2);
-    expect(events).toContain('stream.silent');
+    expect(logs.records.map((r) => r.event)).toContain('stream.silent');
     expect(await count(metrics, 'reconnects')).toBeGreaterThanOrEqual(1);
     // Sequence numbers run on across streams, so a peer can tell a gap from a reconnect.
     expect(new Set(server.sequences).size).toBe(server.sequences.length);
@@ -170,7 +166,7 @@ describe('createStreamSupervisor', () => {
       'the stream on the second address',
       () => stream.up && stream.address === healthy.address,
     );
-    expect(events).toContain('stream.drain');
+    expect(logs.records.map((r) => r.event)).toContain('stream.drain');
     expect(draining.opened).toBe(1);
   });
 
@@ -180,7 +176,7 @@ describe('createStreamSupervisor', () => {
     const stream = supervise(['127.0.0.1:1', healthy.address]);
     await until('the stream on the reachable address', () => stream.up);
     expect(stream.address).toBe(healthy.address);
-    expect(events).toContain('stream.disconnected');
+    expect(logs.records.map((r) => r.event)).toContain('stream.disconnected');
     expect(await count(metrics, 'reconnects')).toBe(1);
   });
 

@@ -5,12 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { createClientCredentials, loadClientTlsConfig } from '@sigil/grpc-tls';
 import { isSigilError } from '@sigil/errors';
-import {
-  createEchoImplementation,
-  ECHO_SERVICE,
-  echoDefinition,
-  EchoClient,
-} from '../test/helpers/echo-service';
+import { ECHO_SERVICE, ECHO_SERVICE_NAME, EchoClient, echoImplementation } from '@sigil/testing';
 import { loadGrpcServiceConfig, type GrpcServiceConfig } from './grpc-service-config';
 import { startGrpcService, type RunningGrpcService } from './grpc-service';
 import { createHealthService } from './health';
@@ -40,7 +35,7 @@ describe('startGrpcService (real mTLS on loopback)', () => {
     policyTemplate = join(bench.dir, 'echo-policy.yaml');
     writeFileSync(
       policyTemplate,
-      "rules:\n  - name: caller\n    methods: ['sigil.test.v1.Echo/*']\n    callers: ['spiffe://${trustDomain}/svc/caller']\n",
+      "rules:\n  - name: caller\n    methods: ['sigil.test.v1.EchoService/*']\n    callers: ['spiffe://${trustDomain}/svc/caller']\n",
     );
   });
   afterAll(() => bench.cleanup());
@@ -58,8 +53,14 @@ describe('startGrpcService (real mTLS on loopback)', () => {
       logger,
       services: [
         {
-          definition: echoDefinition,
-          implementation: createEchoImplementation((release) => pendingSlow.push(release)),
+          definition: ECHO_SERVICE,
+          // Slow answers when the test calls the `release` it was handed.
+          implementation: echoImplementation({
+            slow: (call, callback) =>
+              pendingSlow.push(() =>
+                callback(null, { text: `slow ${String(call.request['text'])}` }),
+              ),
+          }),
         },
       ],
       onDrain: () => drains.push('drained'),
@@ -117,7 +118,7 @@ describe('startGrpcService (real mTLS on loopback)', () => {
           client.check({ service }, (err, res) => (err ? reject(err) : resolve(res))),
         );
       await expect(check('')).resolves.toEqual({ status: 'SERVING' });
-      await expect(check(ECHO_SERVICE)).resolves.toEqual({ status: 'SERVING' });
+      await expect(check(ECHO_SERVICE_NAME)).resolves.toEqual({ status: 'SERVING' });
       client.close();
     });
 

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { ERROR_CATALOGUE, SigilError } from '@sigil/errors';
-import { echoDefinition, EchoClient } from '../test/helpers/echo-service';
-import type { EchoMessage } from '../test/helpers/echo-service';
+import { createMemoryLogger, EchoClient, startEchoServer } from '@sigil/testing';
+import type { Json, RunningEchoServer } from '@sigil/testing';
 import { assertArgument, isRpcError, rpcError, unaryHandler } from './rpc';
 
 function invoke<Res>(
@@ -41,8 +41,8 @@ describe('rpcError / isRpcError', () => {
 });
 
 describe('unaryHandler', () => {
-  const lines: string[] = [];
-  const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
+  const logs = createMemoryLogger();
+  const logger = logs.logger;
 
   it('answers with the resolved value', async () => {
     await expect(invoke(unaryHandler(logger, async () => ({ ok: true })))).resolves.toEqual({
@@ -65,7 +65,7 @@ describe('unaryHandler', () => {
       unaryHandler(logger, async () => Promise.reject(new Error('db password is hunter2'))),
     );
     expect(err).toMatchObject({ code: grpc.status.INTERNAL, details: 'internal error' });
-    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+    expect(logs.records.at(-1)).toMatchObject({
       event: 'rpc.failed',
       method: '/test.v1.Test/Call',
     });
@@ -73,32 +73,30 @@ describe('unaryHandler', () => {
 });
 
 describe('unaryHandler over a real grpc-js call', () => {
-  const server = new grpc.Server();
+  let server: RunningEchoServer;
   let client: EchoClient;
 
   beforeAll(async () => {
-    server.addService(echoDefinition, {
-      echo: unaryHandler(
-        pino({ level: 'silent' }),
-        async (call: grpc.ServerUnaryCall<EchoMessage, EchoMessage>) => {
-          if (call.request.text === 'sigil')
-            throw new SigilError('ERR_TOKEN_REQUEST_INVALID', 'kind must be "connector"');
-          if (call.request.text === 'refused')
-            throw new SigilError('ERR_ENROLLMENT_REFUSED', 'enrollment token is invalid');
-          throw new Error('db password is hunter2');
-        },
-      ),
+    server = await startEchoServer({
+      credentials: grpc.ServerCredentials.createInsecure(),
+      handlers: {
+        echo: unaryHandler(
+          pino({ level: 'silent' }),
+          async (call: grpc.ServerUnaryCall<Json, Json>) => {
+            if (call.request['text'] === 'sigil')
+              throw new SigilError('ERR_TOKEN_REQUEST_INVALID', 'kind must be "connector"');
+            if (call.request['text'] === 'refused')
+              throw new SigilError('ERR_ENROLLMENT_REFUSED', 'enrollment token is invalid');
+            throw new Error('db password is hunter2');
+          },
+        ),
+      },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
-    );
-    client = new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    client = new EchoClient(server.address, grpc.credentials.createInsecure());
   });
   afterAll(async () => {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await server.close();
   });
 
   const call = (text: string): Promise<grpc.ServiceError> =>

@@ -3,6 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
+import {
+  createMemoryLogger,
+  forgeCaCertificateWithSpiffeId,
+  startEchoServer,
+} from '@sigil/testing';
+import type { RunningEchoServer } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
   ClientCredentialsHandle,
@@ -16,17 +22,9 @@ import {
   loadClientTlsConfig,
   loadServerTlsConfig,
 } from '../src';
-import type { RunningServer } from './support/echo-service';
-import { startEchoServer, whoAmI, whoAmIFails } from './support/echo-service';
+import { whoAmI, whoAmIFails } from './support/echo-calls';
 import type { Pki } from './support/fixtures';
-import {
-  captureLogs,
-  createPki,
-  forgeCaCertificateWithSpiffeId,
-  identityFiles,
-  tempDir,
-  writePlainSecret,
-} from './support/fixtures';
+import { createPki, identityFiles, tempDir, writePlainSecret } from './support/fixtures';
 
 let pki: Pki;
 let otherPki: Pki;
@@ -60,15 +58,15 @@ const quiet = { watch: false, pollIntervalMs: 0, reloadOnSighup: false };
 async function serve(
   options: LoadServerTlsConfigOptions,
   registry = new Registry(),
-): Promise<{ handle: ServerCredentialsHandle; running: RunningServer }> {
+): Promise<{ handle: ServerCredentialsHandle; running: RunningEchoServer }> {
   const handle = await createServerCredentials(loadServerTlsConfig({ ...quiet, ...options }), {
-    logger: captureLogs().logger,
+    logger: createMemoryLogger().logger,
     registry,
   });
-  const running = await startEchoServer(handle.credentials);
+  const running = await startEchoServer({ credentials: handle.credentials });
   cleanups.push(
     () => handle.close(),
-    () => running.stop(),
+    () => running.close(),
   );
   return { handle, running };
 }
@@ -78,7 +76,7 @@ async function dial(
   registry = new Registry(),
 ): Promise<ClientCredentialsHandle> {
   const handle = await createClientCredentials(loadClientTlsConfig({ ...quiet, ...options }), {
-    logger: captureLogs().logger,
+    logger: createMemoryLogger().logger,
     registry,
   });
   cleanups.push(() => handle.close());
@@ -354,8 +352,8 @@ describe('server identity', () => {
 
   it('refuses a CA certificate as the server even when it carries the expected SPIFFE ID', async () => {
     const forged = forgeCaCertificateWithSpiffeId(pki.ca, 'spiffe://example.org/svc/echo');
-    const running = await startEchoServer(
-      grpc.ServerCredentials.createSsl(
+    const running = await startEchoServer({
+      credentials: grpc.ServerCredentials.createSsl(
         Buffer.from(pki.ca.bundlePem),
         [
           {
@@ -365,8 +363,8 @@ describe('server identity', () => {
         ],
         false,
       ),
-    );
-    cleanups.push(() => running.stop());
+    });
+    cleanups.push(() => running.close());
     const tls = await dial({
       dir: secretDir(client),
       expectedServerId: 'spiffe://example.org/svc/echo',
@@ -374,7 +372,7 @@ describe('server identity', () => {
     const error = await whoAmIFails(running.address, tls.credentials);
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
     expect(error.details).toContain(
-      'is not an X509-SVID leaf (X509-SVID rejected: spiffe://example.org/svc/echo: the leaf (serial 1092) is a CA certificate',
+      `is not an X509-SVID leaf (X509-SVID rejected: spiffe://example.org/svc/echo: the leaf (serial ${forged.serialNumber}) is a CA certificate`,
     );
   });
 
@@ -430,7 +428,7 @@ describe('server identity', () => {
   it('skips verification only when asked for by name, with a loud warning', async () => {
     const impostor = await otherPki.issue({ spiffeId: 'spiffe://other.example/svc/echo' });
     const { running } = await serve({ dir: secretDir(impostor), requireClientCertificate: false });
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const c = secretDir(client);
     const tls = await createClientCredentials(
       loadClientTlsConfig({
@@ -446,21 +444,24 @@ describe('server identity', () => {
     );
     cleanups.push(() => tls.close());
     expect(await whoAmI(running.address, tls.credentials)).toEqual({});
-    expect(logs.find('grpc_tls.insecure_skip_verify')).toMatchObject({ level: 40, side: 'client' });
+    expect(logs.records.find((r) => r.event === 'grpc_tls.insecure_skip_verify')).toMatchObject({
+      level: 40,
+      side: 'client',
+    });
   });
 });
 
 describe('modes', () => {
   it('dev mode: throwaway certificates from an in-memory CA, server and client in one process', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const handle = await createServerCredentials(
       loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'dev' } }),
       { logger: logs.logger },
     );
-    const running = await startEchoServer(handle.credentials);
+    const running = await startEchoServer({ credentials: handle.credentials });
     cleanups.push(
       () => handle.close(),
-      () => running.stop(),
+      () => running.close(),
     );
     const tls = await dial({ env: { SIGIL_TLS_MODE: 'dev' } });
     expect(await whoAmI(running.address, tls.credentials)).toEqual({
@@ -469,25 +470,25 @@ describe('modes', () => {
         'URI:spiffe://dev.sigil.local/dev/client, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
     });
     expect(handle.certificate?.spiffeId).toBe('spiffe://dev.sigil.local/dev/server');
-    expect(logs.find('grpc_tls.dev_mode')).toMatchObject({ level: 40 });
+    expect(logs.records.find((r) => r.event === 'grpc_tls.dev_mode')).toMatchObject({ level: 40 });
     expect(() =>
       loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'dev', NODE_ENV: 'production' } }),
     ).toThrow(expect.objectContaining({ code: 'ERR_TLS_DEV_IN_PRODUCTION' }));
   });
 
   it('insecure mode: plaintext only by name, warned about on every start', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const config = loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'insecure' } });
     for (let start = 0; start < 2; start += 1)
       (await createServerCredentials(config, { logger: logs.logger })).close();
-    expect(logs.events().filter((e) => e === 'grpc_tls.insecure_mode')).toHaveLength(2);
-    expect(logs.find('grpc_tls.insecure_mode')).toMatchObject({
+    expect(logs.records.filter((r) => r.event === 'grpc_tls.insecure_mode')).toHaveLength(2);
+    expect(logs.records.find((r) => r.event === 'grpc_tls.insecure_mode')).toMatchObject({
       level: 40,
       msg: expect.stringContaining('TLS is DISABLED (SIGIL_TLS_MODE)'),
     });
     const handle = await createServerCredentials(config, { logger: logs.logger });
-    const running = await startEchoServer(handle.credentials);
-    cleanups.push(() => running.stop());
+    const running = await startEchoServer({ credentials: handle.credentials });
+    cleanups.push(() => running.close());
     const tls = await createClientCredentials(
       loadClientTlsConfig({ env: { SIGIL_TLS_MODE: 'insecure' } }),
       { logger: logs.logger },

@@ -1,12 +1,12 @@
 // Hot rotation: files replaced on disk (plain rewrite, kubelet's ..data swap), SIGHUP, the periodic
 // re-read and in-memory identities; open streams keep flowing, new handshakes see the new material.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { IssuedCertificate } from '@sigil/pki';
+import { createMemoryLogger, EchoClient, spawnBin, startEchoServer } from '@sigil/testing';
+import type { MemoryLogger, RunningEchoServer } from '@sigil/testing';
 import { Registry } from 'prom-client';
 import type {
   LoadClientTlsConfigOptions,
@@ -21,18 +21,9 @@ import {
   loadClientTlsConfig,
   loadServerTlsConfig,
 } from '../src';
-import type { RunningServer } from './support/echo-service';
+import { callWhoAmI, openTicks, servedCertificate, whoAmI } from './support/echo-calls';
+import type { IdentityFiles, Pki } from './support/fixtures';
 import {
-  callWhoAmI,
-  EchoClient,
-  openTicks,
-  servedCertificate,
-  startEchoServer,
-  whoAmI,
-} from './support/echo-service';
-import type { CapturedLogs, IdentityFiles, Pki } from './support/fixtures';
-import {
-  captureLogs,
   createPki,
   identityFiles,
   once,
@@ -73,22 +64,22 @@ const fast = { debounceMs: 20, pollIntervalMs: 0, reloadOnSighup: false };
 
 interface Served {
   handle: ServerCredentialsHandle;
-  running: RunningServer;
-  logs: CapturedLogs;
+  running: RunningEchoServer;
+  logs: MemoryLogger;
   registry: Registry;
 }
 
 async function serve(options: LoadServerTlsConfigOptions): Promise<Served> {
-  const logs = captureLogs();
+  const logs = createMemoryLogger();
   const registry = new Registry();
   const handle = await createServerCredentials(loadServerTlsConfig({ ...fast, ...options }), {
     logger: logs.logger,
     registry,
   });
-  const running = await startEchoServer(handle.credentials);
+  const running = await startEchoServer({ credentials: handle.credentials });
   cleanups.push(
     () => handle.close(),
-    () => running.stop(),
+    () => running.close(),
   );
   return { handle, running, logs, registry };
 }
@@ -96,7 +87,7 @@ async function serve(options: LoadServerTlsConfigOptions): Promise<Served> {
 async function channel(options: LoadClientTlsConfigOptions, target: string): Promise<grpc.Client> {
   const tls = await createClientCredentials(
     loadClientTlsConfig({ watch: false, pollIntervalMs: 0, reloadOnSighup: false, ...options }),
-    { logger: captureLogs().logger },
+    { logger: createMemoryLogger().logger },
   );
   const client = new EchoClient(target, tls.credentials, tls.channelOptions);
   cleanups.push(
@@ -159,7 +150,7 @@ it('plain rewrite: the open stream keeps flowing, new connections get the new ce
   expect(await servedSerial(running.port)).toBe(server2.serialNumber);
   expect(handle.certificate?.serialNumber).toBe(server2.serialNumber);
   await expect(callWhoAmI(client)).resolves.toMatchObject({ peerSerial: client1.serialNumber });
-  expect(logs.find('grpc_tls.rotated')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotated')).toMatchObject({
     side: 'server',
     trigger: 'watch',
     serialNumber: server2.serialNumber,
@@ -192,7 +183,9 @@ it("kubelet's atomic ..data swap: new handshakes use the new certificate and the
   const rotation = applied(handle);
   writeKubeletSecret(secret, identityFiles(newServer, pki2.ca.bundlePem));
   expect((await rotation).certificate?.serialNumber).toBe(newServer.serialNumber);
-  expect(logs.find('grpc_tls.rotated')).toMatchObject({ caChanged: true });
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotated')).toMatchObject({
+    caChanged: true,
+  });
 
   await ticks.next(5);
   expect(await servedSerial(running.port, identityFiles(newClient, bothRoots))).toBe(
@@ -248,7 +241,7 @@ it('half-written or mismatched files are never served: the old certificate stays
     ),
   });
   expect(await servedSerial(running.port)).toBe(server1.serialNumber);
-  expect(logs.find('grpc_tls.rotation_rejected')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotation_rejected')).toMatchObject({
     level: 50,
     side: 'server',
     code: 'ERR_PEM_MALFORMED',
@@ -275,41 +268,27 @@ it('SIGHUP reloads the files (a real signal to a real process)', async () => {
   const secret = freshDir();
   writePlainSecret(secret, identityFiles(server1));
   // jest runs tests with a sandboxed `process` that never receives signals, so the server runs in a child.
-  const child = spawn(
-    process.execPath,
-    [
-      '-r',
-      join(__dirname, '../../../scripts/register-ts.js'),
-      join(__dirname, 'support/sighup-child.ts'),
-      secret,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  cleanups.push(
-    () =>
-      new Promise((resolve) =>
-        child.exitCode === null
-          ? (child.once('exit', resolve), child.stdin.end())
-          : resolve(undefined),
-      ),
-  );
-  const lines = createInterface({ input: child.stdout });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve) =>
-      lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>)),
-    );
-  const ready = await next();
-  expect(ready).toMatchObject({ ready: true, serialNumber: server1.serialNumber });
+  const child = spawnBin(join(__dirname, 'support/sighup-child.ts'), {
+    nodeArgs: ['-r', join(__dirname, '../../../scripts/register-ts.js')],
+    args: [secret],
+    stdin: 'pipe',
+  });
+  cleanups.push(async () => {
+    child.child.stdin!.end();
+    await child.exited;
+  });
+  const ready = await child.next((record) => record['ready'] === true);
+  expect(ready).toMatchObject({ serialNumber: server1.serialNumber });
   writePlainSecret(secret, identityFiles(server2));
-  const reloaded = next();
-  process.kill(child.pid!, 'SIGHUP');
+  const reloaded = child.next((record) => record['trigger'] === 'sighup');
+  process.kill(child.child.pid!, 'SIGHUP');
   expect(await reloaded).toEqual({
     status: 'applied',
     trigger: 'sighup',
     serialNumber: server2.serialNumber,
   });
   expect(await servedSerial(ready['port'] as number)).toBe(server2.serialNumber);
-  expect(child.exitCode).toBeNull();
+  expect(child.child.exitCode).toBeNull();
 }, 30_000); // the child transpiles the sources with TypeScript before it starts
 
 it('the periodic re-read catches changes that produce no file event', async () => {
@@ -384,7 +363,7 @@ it('keeps the cipher list across rotation', async () => {
 it('client rotation: new connections present the new client certificate, the open stream keeps flowing', async () => {
   const { running } = await serve({ dir: clientDir(server1) });
   const secret = clientDir(client1);
-  const logs = captureLogs();
+  const logs = createMemoryLogger();
   const tls = await createClientCredentials(loadClientTlsConfig({ dir: secret, ...fast }), {
     logger: logs.logger,
   });
@@ -404,7 +383,7 @@ it('client rotation: new connections present the new client certificate, the ope
   ).resolves.toMatchObject({ peerSerial: client2.serialNumber });
   await expect(callWhoAmI(streaming)).resolves.toMatchObject({ peerSerial: client1.serialNumber });
   await ticks.next(5);
-  expect(logs.find('grpc_tls.rotated')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotated')).toMatchObject({
     side: 'client',
     serialNumber: client2.serialNumber,
   });
@@ -456,7 +435,7 @@ it('an in-memory identity rotates server and client credentials, and rejects bad
     }),
   ).toThrow(expect.objectContaining({ code: 'ERR_KEY_MISMATCH' }));
   expect(serverIdentity.current.serialNumber).toBe(server2.serialNumber);
-  expect(logs.find('grpc_tls.rotation_rejected')).toMatchObject({
+  expect(logs.records.find((r) => r.event === 'grpc_tls.rotation_rejected')).toMatchObject({
     trigger: 'update',
     code: 'ERR_KEY_MISMATCH',
   });

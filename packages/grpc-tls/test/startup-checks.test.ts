@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import type { IssuedCertificate } from '@sigil/pki';
+import { createMemoryLogger } from '@sigil/testing';
 import type { LoadServerTlsConfigOptions } from '../src';
 import {
   createClientCredentials,
@@ -12,13 +13,7 @@ import {
   loadServerTlsConfig,
 } from '../src';
 import type { Pki } from './support/fixtures';
-import {
-  captureLogs,
-  createPki,
-  identityFiles,
-  tempDir,
-  writePlainSecret,
-} from './support/fixtures';
+import { createPki, identityFiles, tempDir, writePlainSecret } from './support/fixtures';
 
 let pki: Pki;
 let otherPki: Pki;
@@ -53,7 +48,7 @@ async function startupError(
   now?: () => Date,
 ): Promise<SigilError> {
   const outcome = await createServerCredentials(loadServerTlsConfig({ ...quiet, ...options }), {
-    logger: captureLogs().logger,
+    logger: createMemoryLogger().logger,
     ...(now ? { now } : {}),
   }).then(
     (handle) => {
@@ -132,7 +127,7 @@ it('warns at start when the certificate is inside the warning window', async () 
   const longLived = await pki.issue({ ttlSeconds: 90 * 86_400 });
   const f = files(identityFiles(longLived));
   const start = async (now: Date) => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const handle = await createServerCredentials(
       loadServerTlsConfig({ ...quiet, env: defaultEnv(f) }),
       { logger: logs.logger, now: () => now },
@@ -140,14 +135,16 @@ it('warns at start when the certificate is inside the warning window', async () 
     handle.close();
     return logs;
   };
-  expect((await start(new Date())).find('grpc_tls.cert_expiring_soon')).toBeUndefined();
+  expect(
+    (await start(new Date())).records.find((r) => r.event === 'grpc_tls.cert_expiring_soon'),
+  ).toBeUndefined();
   const late = await start(new Date(longLived.notAfter.getTime() - 10 * 86_400_000 + 3_600_000));
-  expect(late.find('grpc_tls.cert_expiring_soon')).toMatchObject({
+  expect(late.records.find((r) => r.event === 'grpc_tls.cert_expiring_soon')).toMatchObject({
     level: 40,
     daysLeft: 9,
     file: `GRPC_SERVER_CERT_PATH (${f.cert})`,
   });
-  expect(late.find('grpc_tls.credentials_ready')).toMatchObject({
+  expect(late.records.find((r) => r.event === 'grpc_tls.credentials_ready')).toMatchObject({
     side: 'server',
     mode: 'file',
     source: 'the GRPC_SERVER_* variables',
@@ -182,7 +179,7 @@ it('checks the client identity the same way', async () => {
       },
     }),
     {
-      logger: captureLogs().logger,
+      logger: createMemoryLogger().logger,
     },
   ).catch((err: unknown) => err);
   expect(error).toMatchObject({

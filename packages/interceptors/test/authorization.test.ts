@@ -9,10 +9,15 @@ import {
   loadAuthorizationPolicy,
 } from '@sigil/interceptors';
 import type { AuthorizationPolicyDocument, PeerIdentity } from '@sigil/interceptors';
-import { EchoClient, HealthClient, failure, startServer, unary } from './helpers/echo-service';
-import type { Json, RunningServer } from './helpers/echo-service';
-import { captureLogs } from './helpers/log-capture';
-import type { LogCapture } from './helpers/log-capture';
+import {
+  createMemoryLogger,
+  EchoClient,
+  failure,
+  HealthClient,
+  startEchoServer,
+  unary,
+} from '@sigil/testing';
+import type { Json, MemoryLogger, RunningEchoServer } from '@sigil/testing';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
 
@@ -36,7 +41,7 @@ const POLICY: AuthorizationPolicyDocument = {
 
 describe('identity and authorization over mTLS', () => {
   let pki: TestPki;
-  const servers: RunningServer[] = [];
+  const servers: RunningEchoServer[] = [];
   const clients: grpc.Client[] = [];
 
   beforeAll(async () => {
@@ -50,11 +55,11 @@ describe('identity and authorization over mTLS', () => {
   async function serve(options: {
     document?: AuthorizationPolicyDocument;
     requireClientCert?: boolean;
-    logs?: LogCapture;
+    logs?: MemoryLogger;
     registry?: Registry;
-    handlers?: Parameters<typeof startServer>[0]['handlers'];
+    handlers?: Parameters<typeof startEchoServer>[0]['handlers'];
   }) {
-    const logs = options.logs ?? captureLogs();
+    const logs = options.logs ?? createMemoryLogger();
     const interceptors = [
       createIdentityInterceptor(),
       createAuthorizationInterceptor({
@@ -63,7 +68,7 @@ describe('identity and authorization over mTLS', () => {
         registry: options.registry ?? new Registry(),
       }),
     ];
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials({ requireClientCert: options.requireClientCert ?? true }),
       interceptors,
       ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
@@ -78,7 +83,7 @@ describe('identity and authorization over mTLS', () => {
       credentials: grpc.ChannelCredentials,
       options: grpc.ChannelOptions,
     ) => C,
-    server: RunningServer,
+    server: RunningEchoServer,
     spiffeId: string | null | { commonName: string; dnsNames: string[] },
   ): Promise<C> {
     const credentials = await pki.clientCredentials(
@@ -111,7 +116,7 @@ describe('identity and authorization over mTLS', () => {
 
   it('gives handlers the identity without any interceptor too', async () => {
     let seen: PeerIdentity | undefined;
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       handlers: {
         echo: (call, callback) => {
@@ -156,7 +161,7 @@ describe('identity and authorization over mTLS', () => {
   it('lets an allowed caller through, unary and streaming', async () => {
     const server = await serve({});
     const c = await client(EchoClient, server, USER_SERVICE);
-    await expect(unary(c, 'echo', { hello: 1 })).resolves.toEqual({ ok: true });
+    await expect(unary(c, 'echo', { hello: 1 })).resolves.toEqual({ hello: 1 });
     const chat = (c as unknown as { chat(): grpc.ClientDuplexStream<Json, Json> }).chat();
     const replies: Json[] = [];
     chat.on('data', (m: Json) => replies.push(m));
@@ -171,7 +176,7 @@ describe('identity and authorization over mTLS', () => {
   });
 
   it('refuses a disallowed SPIFFE ID with PERMISSION_DENIED naming it, before the handler runs; logs and counts it', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
     let handled = 0;
     const server = await serve({
@@ -248,7 +253,7 @@ describe('identity and authorization over mTLS', () => {
   });
 
   it('says "no client certificate" when the caller presented none', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const server = await serve({ requireClientCert: false, logs });
     const err = await failure(unary(await client(EchoClient, server, null), 'echo'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
@@ -279,7 +284,7 @@ describe('identity and authorization over mTLS', () => {
 
   it('refuses a CA certificate as a caller even when its SPIFFE ID matches a rule', async () => {
     let seen: PeerIdentity | undefined;
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const server = await serve({
       logs,
       handlers: {
@@ -301,7 +306,7 @@ describe('identity and authorization over mTLS', () => {
     const err = await failure(unary(forged, 'echo'));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(err.details).toBe(
-      'caller certificate "CN=ca-as-caller" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo',
+      'caller certificate "CN=ca-as-workload" has no SPIFFE ID and is not allowed to call sigil.test.v1.EchoService/Echo',
     );
     expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
       reason: 'no-spiffe-id',

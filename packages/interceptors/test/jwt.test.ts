@@ -14,18 +14,16 @@ import {
 } from '@sigil/interceptors';
 import type { JwtInterceptorOptions } from '@sigil/interceptors';
 import {
+  createMemoryLogger,
   EchoClient,
-  HealthClient,
-  bearer,
   failure,
-  startServer,
+  HealthClient,
+  startEchoServer,
   unary,
-} from './helpers/echo-service';
-import type { EchoHandlers, Json, RunningServer } from './helpers/echo-service';
-import { AUDIENCE, ISSUER, createTokenIssuer, serveJwks } from './helpers/jwt';
+} from '@sigil/testing';
+import type { EchoHandlers, Json, MemoryLogger, RunningEchoServer } from '@sigil/testing';
+import { AUDIENCE, ISSUER, createTokenIssuer, serveJwks, bearer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
-import { captureLogs } from './helpers/log-capture';
-import type { LogCapture } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
 
@@ -36,7 +34,7 @@ describe('JWT verification', () => {
   let issuer: TokenIssuer;
   let dir: string;
   let jwksFile: string;
-  const servers: RunningServer[] = [];
+  const servers: RunningEchoServer[] = [];
   const clients: grpc.Client[] = [];
 
   beforeAll(async () => {
@@ -56,10 +54,10 @@ describe('JWT verification', () => {
   };
 
   async function serve(
-    options: Partial<JwtInterceptorOptions> & { logs?: LogCapture; handlers?: EchoHandlers } = {},
+    options: Partial<JwtInterceptorOptions> & { logs?: MemoryLogger; handlers?: EchoHandlers } = {},
   ) {
-    const { logs = captureLogs(), handlers = claimsEcho, ...jwt } = options;
-    const server = await startServer({
+    const { logs = createMemoryLogger(), handlers = claimsEcho, ...jwt } = options;
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createIdentityInterceptor(),
@@ -79,7 +77,7 @@ describe('JWT verification', () => {
   }
 
   async function client<C extends grpc.Client>(
-    server: RunningServer,
+    server: RunningEchoServer,
     Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C,
   ): Promise<C> {
     const c = new Ctor(
@@ -172,9 +170,9 @@ describe('JWT verification', () => {
   });
 
   it('logs and counts a refusal with a token hash, never the token', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createJwtInterceptor({
@@ -260,7 +258,7 @@ describe('JWT verification', () => {
     const configError = (options: JwtInterceptorOptions): SigilError => {
       try {
         createJwtInterceptor({
-          logger: captureLogs().logger,
+          logger: createMemoryLogger().logger,
           registry: new Registry(),
           ...options,
         });

@@ -12,18 +12,16 @@ import {
 } from '@sigil/interceptors';
 import type { ServerInterceptorsOptions } from '@sigil/interceptors';
 import {
+  createMemoryLogger,
   EchoClient,
-  HealthClient,
-  bearer,
   failure,
-  startServer,
+  HealthClient,
+  startEchoServer,
   unary,
-} from './helpers/echo-service';
-import type { EchoHandlers, RunningServer } from './helpers/echo-service';
-import { AUDIENCE, ISSUER, createTokenIssuer } from './helpers/jwt';
+} from '@sigil/testing';
+import type { EchoHandlers, MemoryLogger, RunningEchoServer } from '@sigil/testing';
+import { AUDIENCE, ISSUER, createTokenIssuer, bearer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
-import { captureLogs } from './helpers/log-capture';
-import type { LogCapture } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 import type { TestPki } from './helpers/tls';
 
@@ -62,7 +60,7 @@ describe('request logging and metrics', () => {
   let pki: TestPki;
   let issuer: TokenIssuer;
   let dir: string;
-  const servers: RunningServer[] = [];
+  const servers: RunningEchoServer[] = [];
   const clients: grpc.Client[] = [];
 
   beforeAll(async () => {
@@ -79,9 +77,9 @@ describe('request logging and metrics', () => {
   async function serve(
     options: Partial<ServerInterceptorsOptions> & { extraHandlers?: EchoHandlers } = {},
   ) {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: createServerInterceptors({ policy, logger: logs.logger, registry, ...options }),
       handlers: { ...handlers, ...options.extraHandlers },
@@ -91,7 +89,7 @@ describe('request logging and metrics', () => {
   }
 
   async function client<C extends grpc.Client>(
-    server: RunningServer,
+    server: RunningEchoServer,
     spiffeId: string,
     Ctor: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => C,
   ): Promise<C> {
@@ -100,7 +98,7 @@ describe('request logging and metrics', () => {
     return c;
   }
 
-  const requests = (logs: LogCapture) => logs.records.filter((r) => r.event === 'grpc.request');
+  const requests = (logs: MemoryLogger) => logs.records.filter((r) => r.event === 'grpc.request');
 
   it('logs one grpc.request event per call with identity, method, status and latency', async () => {
     const { server, logs } = await serve();
@@ -203,9 +201,9 @@ describe('request logging and metrics', () => {
   });
 
   it('logging and metrics interceptors work on their own', async () => {
-    const logs = captureLogs();
+    const logs = createMemoryLogger();
     const registry = new Registry();
-    const server = await startServer({
+    const server = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createLoggingInterceptor({ logger: logs.logger }),
@@ -222,7 +220,7 @@ describe('request logging and metrics', () => {
 
   it('shares one registry between two chains without a duplicate-metric error', async () => {
     const registry = new Registry();
-    const logger = captureLogs().logger;
+    const logger = createMemoryLogger().logger;
     createServerInterceptors({ policy, logger, registry });
     expect(() => createServerInterceptors({ policy, logger, registry })).not.toThrow();
     expect(registry.getSingleMetric('grpc_server_handled_total')).toBeDefined();

@@ -13,11 +13,10 @@ import {
   loadAuthorizationPolicy,
   runWithBearerToken,
 } from '@sigil/interceptors';
-import { EchoClient, bearer, failure, startServer, unary } from './helpers/echo-service';
-import type { Json, RunningServer } from './helpers/echo-service';
-import { AUDIENCE, ISSUER, createTokenIssuer } from './helpers/jwt';
+import { createMemoryLogger, EchoClient, failure, startEchoServer, unary } from '@sigil/testing';
+import type { Json, RunningEchoServer } from '@sigil/testing';
+import { AUDIENCE, ISSUER, createTokenIssuer, bearer } from './helpers/jwt';
 import type { TokenIssuer } from './helpers/jwt';
-import { captureLogs } from './helpers/log-capture';
 import { CLIENT_OPTIONS, createTestPki, TRUST_DOMAIN } from './helpers/tls';
 
 const FRONT_ID = `spiffe://${TRUST_DOMAIN}/svc/user-service`;
@@ -26,8 +25,8 @@ const CLIENT_ID = `spiffe://${TRUST_DOMAIN}/svc/web`;
 describe('bearer token propagation', () => {
   let issuer: TokenIssuer;
   let dir: string;
-  let back: RunningServer;
-  let front: RunningServer;
+  let back: RunningEchoServer;
+  let front: RunningEchoServer;
   let backClient: EchoClient;
   let frontClient: EchoClient;
   let backClientOutsideChain: EchoClient;
@@ -37,9 +36,9 @@ describe('bearer token propagation', () => {
     issuer = await createTokenIssuer();
     dir = mkdtempSync(join(tmpdir(), 'sigil-propagation-'));
     const jwks = { file: issuer.writeJwks(dir) };
-    const logger = captureLogs().logger;
+    const logger = createMemoryLogger().logger;
 
-    back = await startServer({
+    back = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: [
         createJwtInterceptor({
@@ -64,7 +63,7 @@ describe('bearer token propagation', () => {
       forwarding,
     );
 
-    front = await startServer({
+    front = await startEchoServer({
       credentials: pki.serverCredentials(),
       interceptors: createServerInterceptors({
         policy: loadAuthorizationPolicy({

@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { generateKeyPair, tokenHash } from '@sigil/pki';
 import type { KeyPair } from '@sigil/pki';
+import { spawnBin } from '@sigil/testing';
+import type { BinProcess } from '@sigil/testing';
 import { createSqliteStore } from '../src/store/sqlite-store';
 import type { EnrollmentTokenRecord } from '../src/store/store';
 import { enroll, enrollmentClient } from './support/fixtures';
@@ -39,16 +38,14 @@ function assertFreshBuild(): void {
 }
 
 interface Child {
-  process: ChildProcess;
+  bin: BinProcess;
   grpcAddress: string;
   adminUrl: string;
-  exited: Promise<NodeJS.Signals | number | null>;
 }
 
 async function spawnController(dataDir: string): Promise<Child> {
-  const child = spawn(process.execPath, [MAIN], {
+  const bin = spawnBin(MAIN, {
     env: {
-      PATH: process.env.PATH,
       DATA_DIR: dataDir,
       TRUST_DOMAIN: 'crash.sigil',
       CONTROLLER_LISTEN_ADDR: '127.0.0.1:0',
@@ -56,31 +53,13 @@ async function spawnController(dataDir: string): Promise<Child> {
       SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'info',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? code)),
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const started = await new Promise<{ grpcAddress: string; adminUrl: string }>(
-    (resolve, reject) => {
-      const lines = createInterface({ input: child.stdout! });
-      lines.on('line', (line) => {
-        const event = JSON.parse(line) as {
-          event?: string;
-          grpcAddress?: string;
-          adminUrl?: string;
-        };
-        if (event.event === 'controller.started')
-          resolve({ grpcAddress: event.grpcAddress!, adminUrl: event.adminUrl! });
-      });
-      void exited.then((how) =>
-        reject(new Error(`controller exited (${String(how)}) before starting: ${stderr}`)),
-      );
-    },
-  );
-  return { process: child, exited, ...started };
+  const started = await bin.next('controller.started');
+  return {
+    bin,
+    grpcAddress: started['grpcAddress'] as string,
+    adminUrl: started['adminUrl'] as string,
+  };
 }
 
 async function createToken(adminUrl: string, id: string): Promise<string> {
@@ -106,11 +85,7 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sigil-crash-'));
   });
   afterEach(async () => {
-    for (const child of children) {
-      if (child.process.exitCode === null && child.process.signalCode === null)
-        child.process.kill('SIGKILL');
-      await child.exited;
-    }
+    for (const child of children) await child.bin.stop(0);
     children = [];
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -150,7 +125,7 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
           });
           agent.delivered = response.certificateChainPem;
           successes += 1;
-          if (successes === KILL_AFTER_SUCCESSES) first.process.kill('SIGKILL');
+          if (successes === KILL_AFTER_SUCCESSES) first.bin.child.kill('SIGKILL');
         } catch {
           return; // the controller is gone
         }
@@ -158,7 +133,7 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     };
     await Promise.all(Array.from({ length: WORKERS }, worker));
     burstClient.close();
-    expect(await first.exited).toBe('SIGKILL');
+    expect((await first.bin.exited).signal).toBe('SIGKILL');
 
     // What survived on disk, read before anything else touches the data dir.
     const store = await createSqliteStore({ path: join(dataDir, 'controller.db') });
@@ -211,8 +186,8 @@ describe('kill -9 of the controller during a burst of enrollments', () => {
     } finally {
       client.close();
     }
-    second.process.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    second.bin.child.kill('SIGTERM');
+    expect((await second.bin.exited).code).toBe(0);
 
     // Final state: each token redeemed exactly once, by the certificate its agent holds, audited once.
     const final = await createSqliteStore({ path: join(dataDir, 'controller.db') });

@@ -52,22 +52,6 @@ async function startController(
   };
 }
 
-/** Polls `probe` every 25 ms until it returns a truthy value; fails after `timeoutMs` naming `what`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | Promise<T>,
-  timeoutMs = 15_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** The value of a counter or gauge, or the count of a histogram, summed over the label sets matching `labels`. */
 export async function metric(
   registry: Registry,

@@ -1,9 +1,7 @@
-// Certificates from @sigil/pki written the way deployments lay them out, and a log capture.
-import { execFileSync } from 'node:child_process';
+// Certificates from @sigil/pki written the way deployments lay them out.
 import {
   mkdirSync,
   mkdtempSync,
-  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -14,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CertificateAuthority, IssuedCertificate, IssueOptions } from '@sigil/pki';
 import { createCertificateAuthority } from '@sigil/pki';
-import type { Logger } from 'pino';
-import pino from 'pino';
 
 export const TRUST_DOMAIN = 'example.org';
 
@@ -100,27 +96,6 @@ export function writeKubeletSecret(dir: string, files: IdentityFiles): void {
   if (previous) rmSync(join(dir, previous), { recursive: true, force: true });
 }
 
-export interface CapturedLogs {
-  logger: Logger;
-  lines: Record<string, unknown>[];
-  events(): string[];
-  find(event: string): Record<string, unknown> | undefined;
-}
-
-export function captureLogs(): CapturedLogs {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return {
-    logger,
-    lines,
-    events: () => lines.map((l) => String(l['event'])),
-    find: (event) => lines.find((l) => l['event'] === event),
-  };
-}
-
 /** Resolves the first time `register`'s listener fires with a value passing `accept`. */
 export function once<T>(
   register: (listener: (value: T) => void) => () => void,
@@ -133,77 +108,4 @@ export function once<T>(
       resolve(value);
     });
   });
-}
-
-/**
- * A certificate that breaks the X509-SVID leaf rules while TLS itself accepts it: basicConstraints
- * cA=true and keyCertSign, with `spiffeId` as its one URI SAN, signed by `ca` (made with the
- * openssl command, since @sigil/pki refuses to issue such a thing).
- */
-export function forgeCaCertificateWithSpiffeId(
-  ca: CertificateAuthority,
-  spiffeId: string,
-): { chainPem: string; privateKeyPem: string } {
-  const work = tempDir('sigil-forged-ca-');
-  try {
-    const file = (name: string, content?: string): string => {
-      const path = join(work.path, name);
-      if (content !== undefined) writeFileSync(path, content);
-      return path;
-    };
-    const openssl = (...args: string[]): void => {
-      execFileSync('openssl', args, { stdio: 'pipe' });
-    };
-    openssl(
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      file('key.pem'),
-    );
-    openssl(
-      'req',
-      '-new',
-      '-key',
-      file('key.pem'),
-      '-subj',
-      '/CN=ca-as-workload',
-      '-out',
-      file('csr.pem'),
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      file('csr.pem'),
-      '-days',
-      '1',
-      '-CA',
-      file('ca.crt', ca.certificatePem),
-      '-CAkey',
-      file('ca.key', ca.privateKeyPem),
-      '-set_serial',
-      '4242',
-      '-extfile',
-      file(
-        'ext.cnf',
-        [
-          'basicConstraints = critical, CA:TRUE',
-          'keyUsage = critical, digitalSignature, keyCertSign',
-          'extendedKeyUsage = serverAuth, clientAuth',
-          `subjectAltName = URI:${spiffeId}, DNS:localhost, IP:127.0.0.1`,
-        ].join('\n'),
-      ),
-      '-out',
-      file('cert.pem'),
-    );
-    return {
-      chainPem: readFileSync(file('cert.pem'), 'utf8'),
-      privateKeyPem: readFileSync(file('key.pem'), 'utf8'),
-    };
-  } finally {
-    work.remove();
-  }
 }

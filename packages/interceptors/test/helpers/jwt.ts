@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { JSONWebKeySet, JWTPayload, KeyLike } from 'jose';
 
@@ -83,4 +84,11 @@ export async function serveJwks(jwks: JSONWebKeySet): Promise<JwksServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Metadata carrying `authorization: Bearer <token>`. */
+export function bearer(token: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
 }

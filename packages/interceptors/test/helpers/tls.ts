@@ -1,11 +1,8 @@
 // mTLS credentials for the loopback tests, from certificates issued by @sigil/pki.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificateAuthority } from '@sigil/pki';
 import type { CertificateAuthority, IssueOptions } from '@sigil/pki';
+import { forgeCaCertificateWithSpiffeId } from '@sigil/testing';
 
 export const TRUST_DOMAIN = 'example.org';
 export const SERVER_ID = `spiffe://${TRUST_DOMAIN}/svc/test-server`;
@@ -24,8 +21,7 @@ export interface TestPki {
   clientCredentials(identity: IssueOptions | null): Promise<grpc.ChannelCredentials>;
   /**
    * Client credentials with a CA certificate (cA=true, keyCertSign) signed by the CA and carrying
-   * `spiffeId` as its one URI SAN: TLS accepts it, the X509-SVID leaf rules do not. Made with the
-   * openssl command, since @sigil/pki refuses to issue such a certificate.
+   * `spiffeId` as its one URI SAN: TLS accepts it, the X509-SVID leaf rules do not.
    */
   caCertificateCredentials(spiffeId: string): grpc.ChannelCredentials;
 }
@@ -60,53 +56,12 @@ export async function createTestPki(): Promise<TestPki> {
       );
     },
     caCertificateCredentials: (spiffeId) => {
-      const work = mkdtempSync(join(tmpdir(), 'sigil-forged-ca-'));
-      try {
-        const file = (name: string, content?: string): string => {
-          if (content !== undefined) writeFileSync(join(work, name), content);
-          return join(work, name);
-        };
-        const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-        openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file('key.pem'));
-        openssl(
-          'req',
-          '-new',
-          '-key',
-          file('key.pem'),
-          '-subj',
-          '/CN=ca-as-caller',
-          '-out',
-          file('csr.pem'),
-        );
-        openssl(
-          'x509',
-          '-req',
-          '-in',
-          file('csr.pem'),
-          '-days',
-          '1',
-          '-set_serial',
-          '4243',
-          '-CA',
-          file('ca.crt', ca.certificatePem),
-          '-CAkey',
-          file('ca.key', ca.privateKeyPem),
-          '-extfile',
-          file(
-            'ext.cnf',
-            `basicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature, keyCertSign\nsubjectAltName = URI:${spiffeId}\n`,
-          ),
-          '-out',
-          file('cert.pem'),
-        );
-        return grpc.credentials.createSsl(
-          caPem,
-          readFileSync(file('key.pem')),
-          readFileSync(file('cert.pem')),
-        );
-      } finally {
-        rmSync(work, { recursive: true, force: true });
-      }
+      const forged = forgeCaCertificateWithSpiffeId(ca, spiffeId);
+      return grpc.credentials.createSsl(
+        caPem,
+        Buffer.from(forged.privateKeyPem),
+        Buffer.from(forged.chainPem),
+      );
     },
   };
 }
