@@ -1,12 +1,6 @@
 import { SigilError } from '@sigil/errors';
 import type { Layer } from './internal/layers';
-import {
-  directoryLayer,
-  envBoolean,
-  envFileLayer,
-  envValue,
-  SECRET_MOUNT_FILES,
-} from './internal/layers';
+import { envBoolean, envFileLayer, envValue } from './internal/layers';
 import { parseExpectedSpiffeIds } from './internal/values';
 import { commonSettings } from './internal/tls-common';
 import {
@@ -17,11 +11,9 @@ import {
   pick,
   refuseInProduction,
   toSetting,
-  yamlFileLayer,
 } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
 import { resolveMode } from './internal/tls-mode';
-import { GRPC_TLS_SETTINGS } from './tls-settings';
 import type {
   LoadTlsConfigOptions,
   TlsConfigBase,
@@ -111,16 +103,11 @@ export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): C
       ca: 'GRPC_SERVER_CA_CERT_PATH',
     }),
   );
-  const tlsDir = envValue(env, GRPC_TLS_SETTINGS.dir.env);
-  if (tlsDir) envLayers.push(directoryLayer(tlsDir.origin, tlsDir, SECRET_MOUNT_FILES));
-  const yamlLayer =
-    yaml &&
-    yamlFileLayer(yaml, {
-      certificate: yaml.client_cert_path,
-      privateKey: yaml.client_key_path,
-      ca: yaml.ca_cert_path,
-    });
-  const files = resolveFiles(ctx, envLayers, yamlLayer);
+  const files = resolveFiles(ctx, envLayers, (section) => ({
+    certificate: section.client_cert_path,
+    privateKey: section.client_key_path,
+    ca: section.ca_cert_path,
+  }));
 
   const serverName = pick<string>(
     options.serverName === undefined

@@ -1,25 +1,10 @@
 import { SigilError } from '@sigil/errors';
 import type { Layer } from './internal/layers';
-import {
-  dropMissingImplied,
-  directoryLayer,
-  envBoolean,
-  envFileLayer,
-  envValue,
-  SECRET_MOUNT_FILES,
-} from './internal/layers';
+import { dropMissingImplied, envBoolean, envFileLayer } from './internal/layers';
 import { commonSettings } from './internal/tls-common';
-import {
-  agree,
-  certsDirLayer,
-  createContext,
-  pick,
-  toSetting,
-  yamlFileLayer,
-} from './internal/tls-context';
+import { agree, certsDirLayer, createContext, pick, toSetting } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
 import { resolveMode } from './internal/tls-mode';
-import { GRPC_TLS_SETTINGS } from './tls-settings';
 import type {
   LoadTlsConfigOptions,
   TlsConfigBase,
@@ -94,16 +79,11 @@ export function loadServerTlsConfig(options: LoadServerTlsConfigOptions = {}): S
       ca: 'GRPC_TLS_CA',
     }),
   );
-  const tlsDir = envValue(env, GRPC_TLS_SETTINGS.dir.env);
-  if (tlsDir) envLayers.push(directoryLayer(tlsDir.origin, tlsDir, SECRET_MOUNT_FILES));
-  const yamlLayer =
-    yaml &&
-    yamlFileLayer(yaml, {
-      certificate: yaml.server_cert_path,
-      privateKey: yaml.server_key_path,
-      ca: yaml.client_ca_cert_path,
-    });
-  const files = resolveFiles(ctx, envLayers, yamlLayer);
+  const files = resolveFiles(ctx, envLayers, (section) => ({
+    certificate: section.server_cert_path,
+    privateKey: section.server_key_path,
+    ca: section.client_ca_cert_path,
+  }));
 
   const requireClientCertificate = pick<boolean>(
     options.requireClientCertificate === undefined

@@ -1,9 +1,12 @@
 import { SigilError } from '@sigil/errors';
 import type { TlsFileSetting } from '../tls-config-types';
+import { GRPC_TLS_SETTINGS } from '../tls-settings';
 import type { FileRole, FileSource, Layer } from './layers';
-import { chooseEnvLayer, ROLE_NAMES } from './layers';
+import { chooseEnvLayer, directoryLayer, envValue, ROLE_NAMES, SECRET_MOUNT_FILES } from './layers';
 import type { Context } from './tls-context';
-import { toSetting } from './tls-context';
+import { toSetting, yamlFileLayer } from './tls-context';
+import type { Sourced } from './values';
+import type { YamlTlsSection } from './yaml-file';
 
 export interface ResolvedFiles {
   /** The file per role after precedence: explicit options, then the env convention, then YAML. */
@@ -16,11 +19,19 @@ export interface ResolvedFiles {
   readonly ranks: Partial<Record<FileRole, number>>;
 }
 
+/**
+ * The files of one side: its own env conventions (`envLayers`, most specific first), then the
+ * `GRPC_TLS_DIR` Secret mount both sides share, then this side's keys of the YAML section.
+ */
 export function resolveFiles(
   ctx: Context,
-  envLayers: readonly Layer[],
-  yamlLayer: Layer | undefined,
+  sideLayers: readonly Layer[],
+  yamlEntries: (yaml: YamlTlsSection) => Partial<Record<FileRole, Sourced<string>>>,
 ): ResolvedFiles {
+  const envLayers = [...sideLayers];
+  const tlsDir = envValue(ctx.env, GRPC_TLS_SETTINGS.dir.env);
+  if (tlsDir) envLayers.push(directoryLayer(tlsDir.origin, tlsDir, SECRET_MOUNT_FILES));
+  const yamlLayer = ctx.yaml && yamlFileLayer(ctx.yaml, yamlEntries(ctx.yaml));
   const envLayer = chooseEnvLayer(envLayers);
   const chosen: Partial<Record<FileRole, FileSource>> = {};
   const ranks: Partial<Record<FileRole, number>> = {};
