@@ -10,7 +10,7 @@ import type { GrpcStatusCode } from './grpc-status';
  * const status: HttpErrorStatus = errorInfo('ERR_REQUEST_INVALID').httpStatus; // 400
  * ```
  */
-export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
+export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 503;
 
 /**
  * What the catalogue knows about one error code.
@@ -57,6 +57,14 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The connector has no open control stream, so the controller cannot send it a command.',
     fix: 'Check that the connector runs and is connected (`GET /api/admin/connectors`, `connected: true`), then retry.',
+  },
+  ERR_AGENT_REVOKED: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 4,
+    meaning:
+      'The agent identity was revoked by an operator: the controller refuses its renewals and streams, and connectors refuse it.',
+    fix: 'Find the reason in `GET /api/admin/revocations`. If the agent should run again, create a new enrollment token and run `enroll` again; do not restart it in a loop.',
   },
   ERR_ADMIN_UNAUTHORIZED: {
     grpcStatus: G.UNAUTHENTICATED,
@@ -349,6 +357,13 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     meaning: 'A certificate profile other than `server`, `client` or `svid` was asked for.',
     fix: 'Use `server`, `client` or `svid`.',
+  },
+  ERR_RATE_LIMITED: {
+    grpcStatus: G.RESOURCE_EXHAUSTED,
+    httpStatus: 429,
+    exitCode: 1,
+    meaning: 'Too many requests from this caller in a short time; the request was not processed.',
+    fix: 'Retry after the delay the response names (`retry_after_seconds`, or the `Retry-After` header); a well-behaved agent never needs to.',
   },
   ERR_RENEWAL_INVALID: {
     grpcStatus: G.INTERNAL,

@@ -22,6 +22,7 @@ const ERROR_NAMES: Record<HttpErrorStatus, string> = {
   405: 'method_not_allowed',
   409: 'conflict',
   413: 'payload_too_large',
+  429: 'too_many_requests',
   500: 'internal_error',
   503: 'unavailable',
 };

@@ -48,5 +48,11 @@ export {
 } from './svid';
 export type { TrustBundleSet, ValidateX509SvidOptions, X509SvidValidationResult } from './svid';
 export { tokenHash, tokenFingerprint } from './token-fingerprint';
+export {
+  createPossessionProof,
+  createStreamNonce,
+  STREAM_NONCE_BYTES,
+  verifyPossessionProof,
+} from './possession-proof';
 export { setCryptoProvider, getCryptoProvider } from './crypto-provider';
 export type { CryptoProvider } from './crypto-provider';
