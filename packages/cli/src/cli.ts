@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { SigilError } from '@sigil/errors';
+import { registerAdmin } from './commands/admin';
 import { registerCaInit } from './commands/ca-init';
 import { registerCertsCheck } from './commands/certs-check';
 import { registerCertsGenerate } from './commands/certs-generate';
@@ -25,6 +26,8 @@ import type { CommandContext } from './internal/command';
 export interface RunCliOptions {
   /** Fixed time for every command (tests): issuance, expiry checks, SVID validation. Default the clock. */
   now?: Date;
+  /** The environment `sigil admin` reads SIGIL_ADMIN_URL and SIGIL_ADMIN_TOKEN from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Commander codes that mean help or the version was shown, not that something went wrong. */
@@ -50,6 +53,7 @@ export async function runCli(
   let exitCode: number = ExitCode.Ok;
   const context: CommandContext = {
     io,
+    env: options.env ?? process.env,
     ...(options.now ? { now: options.now } : {}),
     setExitCode: (code) => (exitCode = code),
   };
@@ -64,7 +68,7 @@ export async function runCli(
 function createProgram(context: CommandContext): Command {
   const program = new Command('sigil')
     .description(
-      'Sigil: a SPIFFE X.509 CA, certificates for gRPC mTLS, expiry checks and SVID verification.',
+      "Sigil: a SPIFFE X.509 CA, certificates for gRPC mTLS, expiry checks, SVID verification, and the controller's admin API.",
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
@@ -76,7 +80,7 @@ function createProgram(context: CommandContext): Command {
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.\nSee docs/cli.md.',
+      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 3 admin API unreachable, 64 usage error, 70 internal error.\nSee docs/cli.md.',
     );
   // Subcommands created with .command() inherit exitOverride and the output configuration.
   const ca = program.command('ca').description('Manage a certificate authority.');
@@ -89,6 +93,7 @@ function createProgram(context: CommandContext): Command {
   registerSvidVerify(svid, context);
   const csr = program.command('csr').description('Sign certificate signing requests.');
   registerCsrSign(csr, context);
+  registerAdmin(program, context);
   return program;
 }
 

@@ -37,3 +37,5 @@ export { signCsrFile } from './commands/csr-sign';
 export type { CsrSignOptions, CsrSignResult } from './commands/csr-sign';
 export type { CliKeyType } from './internal/options';
 export type { CaPaths, LeafPaths, Layout } from './internal/layouts';
+export { createAdminClient } from './admin/admin-client';
+export type { AdminClient, AdminClientOptions, AdminMethod } from './admin/admin-client';

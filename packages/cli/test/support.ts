@@ -28,13 +28,21 @@ export async function sigil(args: string[], options: RunCliOptions = {}): Promis
   return { code, stdout, stderr };
 }
 
-/** Runs the built `sigil` (dist/main.js) as a child process. */
-export function sigilProcess(args: string[], cwd: string): Promise<CliRun> {
+/** Runs the built `sigil` (dist/main.js) as a child process, with `env` as its whole environment when given. */
+export function sigilProcess(
+  args: string[],
+  cwd: string,
+  env?: Record<string, string>,
+): Promise<CliRun> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       [CLI_DIST_MAIN, ...args],
-      { cwd, encoding: 'utf8' },
+      {
+        cwd,
+        encoding: 'utf8',
+        ...(env === undefined ? {} : { env: { PATH: process.env.PATH ?? '', ...env } }),
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         done({ code, stdout, stderr });

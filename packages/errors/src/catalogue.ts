@@ -66,6 +66,14 @@ export const ERROR_CATALOGUE = {
       'The agent identity was revoked by an operator: the controller refuses its renewals and streams, and connectors refuse it.',
     fix: 'Find the reason in `GET /api/admin/revocations`. If the agent should run again, create a new enrollment token and run `enroll` again; do not restart it in a loop.',
   },
+  ERR_ADMIN_API_FAILED: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      'The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API\'s JSON (the URL points at something else).',
+    fix: 'Check that `SIGIL_ADMIN_URL` is the controller\'s `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller\'s log (`http.request_failed`); retry once it is healthy.',
+  },
   ERR_ADMIN_UNAUTHORIZED: {
     grpcStatus: G.UNAUTHENTICATED,
     httpStatus: 401,

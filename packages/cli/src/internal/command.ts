@@ -6,6 +6,8 @@ export interface CommandContext {
   io: CliIo;
   /** Fixed time for every date the command computes (tests); default the clock. */
   now?: Date;
+  /** The environment the command reads its settings from (`sigil admin`: SIGIL_ADMIN_URL, ...). */
+  env: Readonly<Record<string, string | undefined>>;
   /** Records the exit code of the command that ran. */
   setExitCode(code: number): void;
 }

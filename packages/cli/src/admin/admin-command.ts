@@ -1,0 +1,61 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { withJsonOption } from '../internal/command';
+import type { CommandContext } from '../internal/command';
+import { createAdminClient } from './admin-client';
+import type { AdminClient } from './admin-client';
+import { ADMIN_SETTINGS, resolveAdminConnection } from './admin-settings';
+import type { AdminFlags } from './admin-settings';
+
+/** The flags every `sigil admin` command takes: JSON output and the connection flags of ADMIN_SETTINGS. */
+export function withAdminOptions(command: Command): Command {
+  const { adminUrl, adminToken, adminTokenFile, timeout } = ADMIN_SETTINGS;
+  return withJsonOption(command)
+    .addOption(
+      new Option(
+        `--${adminUrl.flag} <url>`,
+        `${adminUrl.help} (env ${adminUrl.env}; default ${adminUrl.default})`,
+      ),
+    )
+    .addOption(
+      new Option(
+        `--${adminTokenFile.flag} <file>`,
+        `file holding the admin token (env ${adminTokenFile.env})`,
+      ),
+    )
+    .addOption(
+      new Option(
+        `--${adminToken.flag} <token>`,
+        `the admin token; visible in ps, prefer env ${adminToken.env} or ${adminTokenFile.env}`,
+      ),
+    )
+    .addOption(
+      new Option(
+        `--${timeout.flag} <duration>`,
+        `give up on a request after this long (env ${timeout.env}; default ${timeout.defaultText})`,
+      ),
+    );
+}
+
+/**
+ * The admin client for one command run, from its flags and the context's environment. Warnings
+ * (a token on the command line) go to standard error, so they never mix with `--json` output.
+ */
+export function adminClientFor(context: CommandContext, flags: AdminFlags): AdminClient {
+  const { client, warnings } = resolveAdminConnection(
+    {
+      adminUrl: flags.adminUrl,
+      adminToken: flags.adminToken,
+      adminTokenFile: flags.adminTokenFile,
+      timeout: flags.timeout,
+    },
+    context.env,
+  );
+  for (const warning of warnings) context.io.err(`${warning}\n`);
+  return createAdminClient(client);
+}
+
+/** A path segment of the admin API for an id the user typed. */
+export function pathSegment(id: string): string {
+  return encodeURIComponent(id);
+}

@@ -1,0 +1,370 @@
+// `sigil admin` against a real controller (in this process, embedded store, loopback ports), with
+// agents enrolled by the real enrollment client from tokens the command itself created.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ADMIN_TOKEN,
+  closedPort,
+  fixedHttpServer,
+  silentServer,
+  startAdminFixture,
+} from './admin-support';
+import type { AdminFixture } from './admin-support';
+import { sigil, temporaryDirectory } from './support';
+
+jest.setTimeout(60_000);
+
+describe('sigil admin', () => {
+  let fixture: AdminFixture;
+  const tmp = temporaryDirectory('cli-admin-files');
+  const admin = (args: string[], env: Record<string, string> = fixture.env) =>
+    sigil(['admin', ...args], { env });
+  const json = async (args: string[]) => {
+    const run = await admin([...args, '--json']);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    return JSON.parse(run.stdout) as unknown;
+  };
+
+  beforeAll(async () => {
+    fixture = await startAdminFixture();
+  });
+  afterAll(async () => {
+    await fixture.close();
+    tmp.remove();
+  });
+
+  describe('tokens create', () => {
+    it('creates a connector token and prints it with its SPIFFE ID and expiry', async () => {
+      const run = await admin(['tokens', 'create', '--kind', 'connector', '--id', 'edge-1']);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      const lines = run.stdout.split('\n');
+      expect(lines[0]).toBe('Created an enrollment token for connector edge-1');
+      expect(lines[1]).toMatch(/^ {2}token {6}sigil_et_\S+$/);
+      expect(lines[2]).toBe('  SPIFFE ID  spiffe://cli.sigil/connector/edge-1');
+      expect(lines[3]).toMatch(/^ {2}expires {4}\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m\)$/);
+      await fixture.enroll('connector', 'edge-1', lines[1]!.trim().split(/\s+/)[1]!);
+    });
+
+    it('prints the API answer with --json, and sends --connector-id and --ttl', async () => {
+      const created = (await json([
+        'tokens',
+        'create',
+        '--kind',
+        'tunneler',
+        '--id',
+        'laptop-1',
+        '--connector-id',
+        'edge-1',
+        '--ttl',
+        '5m',
+      ])) as Record<string, string>;
+      expect(created).toEqual({
+        token: expect.stringMatching(/^sigil_et_/),
+        expires_at: expect.any(String),
+        kind: 'tunneler',
+        id: 'laptop-1',
+        connector_id: 'edge-1',
+        spiffe_id: 'spiffe://cli.sigil/tunneler/laptop-1',
+      });
+      const left = Date.parse(created.expires_at!) - Date.now();
+      expect(left).toBeGreaterThan(4 * 60_000);
+      expect(left).toBeLessThanOrEqual(5 * 60_000);
+      await fixture.enroll('tunneler', 'laptop-1', created.token!);
+    });
+
+    it("shows the controller's 400 with its reason and field, exit 2", async () => {
+      const run = await admin(['tokens', 'create', '--kind', 'printer', '--id', 'p-1']);
+      expect(run).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          'error: POST /api/admin/tokens: kind must be "connector" or "tunneler" (field kind) (ERR_TOKEN_REQUEST_INVALID)\n',
+      });
+      const asJson = await admin([
+        'tokens',
+        'create',
+        '--kind',
+        'printer',
+        '--id',
+        'p-1',
+        '--json',
+      ]);
+      expect(asJson.code).toBe(2);
+      expect(JSON.parse(asJson.stdout)).toEqual({
+        error: {
+          code: 'ERR_TOKEN_REQUEST_INVALID',
+          message: 'POST /api/admin/tokens: kind must be "connector" or "tunneler" (field kind)',
+        },
+      });
+    });
+
+    it('passes a TTL the controller refuses to the controller, which names ttl_seconds', async () => {
+      const run = await admin([
+        'tokens',
+        'create',
+        '--kind',
+        'connector',
+        '--id',
+        'e-2',
+        '--ttl',
+        '2d',
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/\(field ttl_seconds\) \(ERR_TOKEN_REQUEST_INVALID\)\n$/);
+    });
+
+    it('refuses a malformed --ttl and a missing --kind before any request, exit 64', async () => {
+      const ttl = await admin([
+        'tokens',
+        'create',
+        '--kind',
+        'connector',
+        '--id',
+        'e',
+        '--ttl',
+        'soon',
+      ]);
+      expect(ttl.code).toBe(64);
+      expect(ttl.stderr).toContain("option '--ttl <duration>' argument 'soon' is invalid.");
+      const kind = await admin(['tokens', 'create', '--id', 'e']);
+      expect(kind.code).toBe(64);
+      expect(kind.stderr).toContain("required option '--kind <kind>' not specified");
+    });
+  });
+
+  describe('connectors ls and tunnelers ls', () => {
+    it('prints aligned tables of the enrolled agents', async () => {
+      const connectors = await admin(['connectors', 'ls']);
+      expect(connectors.code).toBe(0);
+      const [header, row, ...rest] = connectors.stdout.trimEnd().split('\n');
+      expect(header).toMatch(/^ID {6}STATUS {2,3}CONNECTED {2}LAST SEEN +VERSION {5}PRIVATE IP$/);
+      expect(row).toMatch(
+        /^edge-1 {2}(ONLINE|OFFLINE) {2,3}no {9}\S.* {2}9\.9\.9-test {2}10\.1\.2\.3$/,
+      );
+      expect(rest).toEqual([]);
+      // Every column starts where its header does.
+      expect(row!.indexOf('9.9.9-test')).toBe(header!.indexOf('VERSION'));
+
+      const tunnelers = await admin(['tunnelers', 'ls']);
+      expect(tunnelers.code).toBe(0);
+      const lines = tunnelers.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^ID {8}CONNECTOR {2}STATUS {2,3}LAST SEEN +VERSION$/);
+      expect(lines[1]).toMatch(/^laptop-1 {2}edge-1 {5}(ONLINE|OFFLINE) {2,3}.* 9\.9\.9-test$/);
+    });
+
+    it("prints the API's JSON with --json", async () => {
+      expect(await json(['connectors', 'ls'])).toEqual([
+        {
+          id: 'edge-1',
+          private_ip: '10.1.2.3',
+          last_seen: expect.anything(),
+          version: '9.9.9-test',
+          status: expect.stringMatching(/^(ONLINE|OFFLINE)$/),
+          connected: false,
+        },
+      ]);
+      expect(await json(['tunnelers', 'list'])).toEqual([
+        expect.objectContaining({ id: 'laptop-1', connector_id: 'edge-1', version: '9.9.9-test' }),
+      ]);
+    });
+  });
+
+  describe('audit', () => {
+    it('lists audit records newest first, filtered by --action and bounded by --limit', async () => {
+      const records = (await json([
+        'audit',
+        '--action',
+        'admin.token_created',
+        '--limit',
+        '1',
+      ])) as {
+        id: number;
+        action: string;
+      }[];
+      expect(records).toHaveLength(1);
+      expect(records[0]!.action).toBe('admin.token_created');
+      const all = (await json(['audit'])) as { id: number }[];
+      expect(all.length).toBeGreaterThan(2);
+      expect(all.map((r) => r.id)).toEqual([...all.map((r) => r.id)].sort((a, b) => b - a));
+      const before = (await json(['audit', '--before', String(all[0]!.id)])) as { id: number }[];
+      expect(before[0]!.id).toBeLessThan(all[0]!.id);
+
+      const table = await admin(['audit', '--action', 'enrollment.succeeded']);
+      expect(table.code).toBe(0);
+      const [header, ...rows] = table.stdout.trimEnd().split('\n');
+      expect(header).toMatch(/^ID +AT +ACTION +OUTCOME +ACTOR +SUBJECT +DETAILS$/);
+      expect(rows.join('\n')).toContain('spiffe://cli.sigil/connector/edge-1');
+      expect(rows.every((r) => r.includes('enrollment.succeeded'))).toBe(true);
+    });
+
+    it('shows a bad query parameter as the API refused it, and a bad --limit as usage', async () => {
+      const run = await admin(['audit', '--action', 'NOT AN ACTION']);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /^error: GET \/api\/admin\/audit\?action=NOT\+AN\+ACTION: .*\(field action\) \(ERR_REQUEST_INVALID\)\n$/,
+      );
+      expect((await admin(['audit', '--limit', 'zero'])).code).toBe(64);
+    });
+  });
+
+  describe('configuration and failures', () => {
+    it('names SIGIL_ADMIN_TOKEN when the controller answers 401, exit 2', async () => {
+      const run = await admin(['connectors', 'ls'], {
+        ...fixture.env,
+        SIGIL_ADMIN_TOKEN: 'wrong-token-000000000000',
+      });
+      expect(run).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          "error: GET /api/admin/connectors: the admin API refused the admin token from SIGIL_ADMIN_TOKEN (invalid admin token); set SIGIL_ADMIN_TOKEN or SIGIL_ADMIN_TOKEN_FILE to the controller's admin token (ERR_ADMIN_UNAUTHORIZED)\n",
+      });
+    });
+
+    it('asks for SIGIL_ADMIN_TOKEN when none is set, without a request', async () => {
+      const run = await admin(['connectors', 'ls'], {
+        SIGIL_ADMIN_URL: fixture.env.SIGIL_ADMIN_URL!,
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /^error: no admin token: set SIGIL_ADMIN_TOKEN \(or SIGIL_ADMIN_TOKEN_FILE .*\(ERR_CONFIG_MISSING\)\n$/,
+      );
+    });
+
+    it('reads the token from SIGIL_ADMIN_TOKEN_FILE and refuses two token sources at one level', async () => {
+      const file = join(tmp.dir, 'admin-token');
+      writeFileSync(file, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+      const url = fixture.env.SIGIL_ADMIN_URL!;
+      const run = await admin(['connectors', 'ls', '--json'], {
+        SIGIL_ADMIN_URL: url,
+        SIGIL_ADMIN_TOKEN_FILE: file,
+      });
+      expect(run.code).toBe(0);
+      const both = await admin(['connectors', 'ls'], {
+        ...fixture.env,
+        SIGIL_ADMIN_TOKEN_FILE: file,
+      });
+      expect(both.code).toBe(2);
+      expect(both.stderr).toBe(
+        'error: SIGIL_ADMIN_TOKEN and SIGIL_ADMIN_TOKEN_FILE are both set; set one of them (ERR_CONFIG_INVALID)\n',
+      );
+      // A flag beats a variable: --admin-token-file wins over SIGIL_ADMIN_TOKEN.
+      const flag = await admin(['connectors', 'ls', '--admin-token-file', file], {
+        SIGIL_ADMIN_URL: url,
+        SIGIL_ADMIN_TOKEN: 'stale-token',
+      });
+      expect(flag.code).toBe(0);
+      const missing = await admin(['connectors', 'ls'], {
+        SIGIL_ADMIN_URL: url,
+        SIGIL_ADMIN_TOKEN_FILE: join(tmp.dir, 'nope'),
+      });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('SIGIL_ADMIN_TOKEN_FILE');
+      expect(missing.stderr).toContain('(ERR_FILE_UNREADABLE)');
+    });
+
+    it('warns on standard error when the token is a flag value, and still works', async () => {
+      const run = await admin(
+        [
+          'connectors',
+          'ls',
+          '--json',
+          '--admin-token',
+          ADMIN_TOKEN,
+          '--admin-url',
+          fixture.env.SIGIL_ADMIN_URL!,
+        ],
+        {},
+      );
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toHaveLength(1);
+      expect(run.stderr).toBe(
+        'warning: --admin-token is visible to other users (ps) and in shell history; prefer SIGIL_ADMIN_TOKEN or SIGIL_ADMIN_TOKEN_FILE\n',
+      );
+    });
+
+    it('names SIGIL_ADMIN_URL when nothing listens there, exit 3', async () => {
+      const url = `http://127.0.0.1:${await closedPort()}`;
+      const run = await admin(['tunnelers', 'ls'], {
+        SIGIL_ADMIN_URL: url,
+        SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
+      expect(run).toEqual({
+        code: 3,
+        stdout: '',
+        stderr: `error: cannot reach the admin API at ${url} (SIGIL_ADMIN_URL): connection refused (is the controller running?) (ERR_CONTROLLER_UNREACHABLE)\n`,
+      });
+      const flag = await admin(['tunnelers', 'ls', '--admin-url', url, '--json'], {
+        SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
+      expect(flag.code).toBe(3);
+      expect(JSON.parse(flag.stdout).error.message).toContain(`at ${url} (--admin-url)`);
+    });
+
+    it('says the default URL is in use and how to change it', async () => {
+      // Nothing of this test listens on 127.0.0.1:8080 unless a developer runs a controller.
+      const run = await admin(['audit', '--timeout', '2s'], { SIGIL_ADMIN_TOKEN: ADMIN_TOKEN });
+      if (run.code === 3)
+        expect(run.stderr).toContain(
+          'cannot reach the admin API at http://127.0.0.1:8080 (the default; set SIGIL_ADMIN_URL or --admin-url)',
+        );
+      else expect(run.code).toBe(2);
+    });
+
+    it('gives up after --timeout on an admin API that never answers, exit 3', async () => {
+      const silent = await silentServer();
+      try {
+        const run = await admin(['connectors', 'ls', '--timeout', '300ms'], {
+          SIGIL_ADMIN_URL: silent.url,
+          SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+        });
+        expect(run.code).toBe(3);
+        expect(run.stderr).toBe(
+          `error: cannot reach the admin API at ${silent.url} (SIGIL_ADMIN_URL): no answer within 300 ms (SIGIL_ADMIN_TIMEOUT) (ERR_CONTROLLER_UNREACHABLE)\n`,
+        );
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it('recognises an answer that is not the admin API, and a server error, exit 3', async () => {
+      const html = await fixedHttpServer(200, 'text/html', '<html>router login</html>');
+      const failing = await fixedHttpServer(500, 'application/json', '{"error":"internal error"}');
+      try {
+        const wrong = await admin(['connectors', 'ls'], {
+          SIGIL_ADMIN_URL: html.url,
+          SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+        });
+        expect(wrong.code).toBe(3);
+        expect(wrong.stderr).toBe(
+          `error: GET /api/admin/connectors: HTTP 200 with a text/html body, not the admin API's JSON: is SIGIL_ADMIN_URL (${html.url}) the controller's ADMIN_LISTEN_ADDR? (ERR_ADMIN_API_FAILED)\n`,
+        );
+        const broken = await admin(['connectors', 'ls'], {
+          SIGIL_ADMIN_URL: failing.url,
+          SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+        });
+        expect(broken.code).toBe(3);
+        expect(broken.stderr).toBe(
+          `error: GET /api/admin/connectors: the admin API at ${failing.url} answered HTTP 500: internal error (ERR_ADMIN_API_FAILED)\n`,
+        );
+      } finally {
+        await html.close();
+        await failing.close();
+      }
+    });
+
+    it('refuses a SIGIL_ADMIN_URL that is not http(s), naming it', async () => {
+      const run = await admin(['connectors', 'ls'], {
+        SIGIL_ADMIN_URL: 'ftp://127.0.0.1:8080',
+        SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
+      expect(run).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          'error: SIGIL_ADMIN_URL="ftp://127.0.0.1:8080": must be an http:// or https:// URL (ERR_CONFIG_INVALID)\n',
+      });
+    });
+  });
+});
