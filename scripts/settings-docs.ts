@@ -10,6 +10,7 @@ import {
 } from '../packages/settings/src';
 import { CONFIG_FILE_ENV } from '../packages/agent/src/config';
 import { AGENT_SETTINGS } from '../packages/agent/src/settings';
+import { ADMIN_SETTINGS } from '../packages/cli/src/admin/admin-settings';
 import { GRPC_TLS_SETTINGS } from '../packages/grpc-tls/src/tls-settings';
 import { grpcServiceSettings } from '../packages/grpc-service/src/grpc-service-config';
 import { CONTROLLER_EXTRA_ROWS, CONTROLLER_SETTINGS } from '../services/controller/src/config';
@@ -37,7 +38,7 @@ const agentRows: ExtraSettingRow[] = [
   { env: CONFIG_FILE_ENV, flag: 'config', help: 'the YAML config file' },
 ];
 
-/** Every generated table, from the settings tables of grpc-tls, the controller, the agents and the gRPC services. */
+/** Every generated table, from the settings tables of grpc-tls, the controller, the agents, `sigil admin` and the gRPC services. */
 export const SETTINGS_DOCS: readonly SettingsDocsSection[] = [
   {
     file: 'docs/grpc-tls.md',
@@ -50,6 +51,7 @@ export const SETTINGS_DOCS: readonly SettingsDocsSection[] = [
     markdown: formatSettingsMarkdown(CONTROLLER_SETTINGS, CONTROLLER_EXTRA_ROWS),
   },
   { file: 'docs/agents.md', name: 'agents', markdown: formatSettingsMarkdown({}, agentRows) },
+  { file: 'docs/cli.md', name: 'cli-admin', markdown: formatSettingsMarkdown(ADMIN_SETTINGS) },
   {
     file: 'docs/sample-services.md',
     name: 'grpc-service',

@@ -14,7 +14,35 @@ const COMMANDS = [
   ['svid', 'verify'],
   ['csr'],
   ['csr', 'sign'],
+  ['admin'],
+  ['admin', 'tokens'],
+  ['admin', 'tokens', 'create'],
+  ['admin', 'tokens', 'ls'],
+  ['admin', 'tokens', 'rm'],
+  ['admin', 'connectors'],
+  ['admin', 'connectors', 'ls'],
+  ['admin', 'connectors', 'revoke'],
+  ['admin', 'tunnelers'],
+  ['admin', 'tunnelers', 'ls'],
+  ['admin', 'tunnelers', 'revoke'],
+  ['admin', 'audit'],
+  ['admin', 'revocations'],
+  ['admin', 'revocations', 'ls'],
 ];
+
+/** Command groups: every other entry of COMMANDS is a leaf, which takes --json. */
+const GROUPS = new Set([
+  '',
+  'ca',
+  'certs',
+  'svid',
+  'csr',
+  'admin',
+  'admin tokens',
+  'admin connectors',
+  'admin tunnelers',
+  'admin revocations',
+]);
 
 describe('sigil command line', () => {
   it.each(COMMANDS.map((path) => [path.join(' ') || '(root)', path]))(
@@ -26,13 +54,16 @@ describe('sigil command line', () => {
       expect(run.stdout).toContain(
         `Usage: sigil${path.length ? ` ${path.join(' ')}` : ''} [options]`,
       );
-      if (path.length === 2) expect(run.stdout).toContain('--json');
+      if (!GROUPS.has(path.join(' '))) expect(run.stdout).toContain('--json');
     },
   );
 
   it('documents the exit codes in the root help', async () => {
     expect((await sigil(['--help'])).stdout).toContain(
-      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 64 usage error, 70 internal error.',
+      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 3 admin API unreachable, 64 usage error, 70 internal error.',
+    );
+    expect((await sigil(['admin', '--help'])).stdout).toContain(
+      'Exit codes: 0 ok, 2 refused by the controller or misconfigured, 3 no usable answer (unreachable, timed out, 5xx), 64 usage error.',
     );
   });
 

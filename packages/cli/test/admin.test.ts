@@ -164,7 +164,7 @@ describe('sigil admin', () => {
           connected: false,
         },
       ]);
-      expect(await json(['tunnelers', 'list'])).toEqual([
+      expect(await json(['tunnelers', 'ls'])).toEqual([
         expect.objectContaining({ id: 'laptop-1', connector_id: 'edge-1', version: '9.9.9-test' }),
       ]);
     });

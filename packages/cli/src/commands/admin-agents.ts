@@ -56,7 +56,6 @@ function registerKind(
   withAdminOptions(
     group
       .command('ls')
-      .alias('list')
       .description(`List the enrolled ${plural} with their status (ONLINE, OFFLINE, REVOKED).`),
   ).action(async (flags: AdminFlags & JsonFlag) => {
     const agents = await adminClientFor(context, flags).request<AgentView[]>(

@@ -78,10 +78,7 @@ export function registerAdminAudit(admin: Command, context: CommandContext): voi
 
   const revocations = admin.command('revocations').description('List revoked agents.');
   withAdminOptions(
-    revocations
-      .command('ls')
-      .alias('list')
-      .description('List the revoked connectors and tunnelers.'),
+    revocations.command('ls').description('List the revoked connectors and tunnelers.'),
   ).action(async (flags: AdminFlags & JsonFlag) => {
     const list = await adminClientFor(context, flags).request<Revocation[]>(
       'GET',

@@ -84,7 +84,6 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
   withAdminOptions(
     tokens
       .command('ls')
-      .alias('list')
       .description('List the pending (unused, unexpired) enrollment tokens; never their secrets.'),
   ).action(async (flags: AdminFlags & JsonFlag) => {
     const pending = await adminClientFor(context, flags).request<PendingToken[]>(
@@ -113,7 +112,6 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
   withAdminOptions(
     tokens
       .command('rm')
-      .alias('delete')
       .description('Cancel a pending enrollment token: it can no longer enroll anything.')
       .argument('<token-id>', 'the TOKEN ID `sigil admin tokens ls` shows (not the secret)'),
   ).action(async (tokenId: string, flags: AdminFlags & JsonFlag) => {
