@@ -2,11 +2,13 @@
 // pnpm demo: the Sigil control plane on this machine, end to end, with real processes.
 //
 //   node scripts/demo.js          live status table until Ctrl-C
-//   node scripts/demo.js --once   run the flow, check heartbeats and renewals, print a summary, exit
+//   node scripts/demo.js --once   run the flow, check heartbeats, renewals and a revocation, print a summary, exit
 //
 // Starts sigil-controller (embedded store in a temp dir), creates enrollment tokens through the
 // admin API, enrolls and runs a connector and two tunnelers (the real bins), and shows what the
 // admin API and the agents' /metrics report. Certificates are short-lived so renewals show up.
+// Once the second tunneler has renewed, an operator revokes it with `sigil admin tunnelers revoke`:
+// it shows REVOKED, its process exits with code 4, and the other agents carry on.
 // Needs the built packages (`pnpm demo` builds first). Exit codes: 0 ok, 1 a check or a step failed.
 'use strict';
 /* global fetch */
@@ -23,9 +25,21 @@ const BINS = {
   controller: path.join(ROOT, 'services/controller/bin/sigil-controller.js'),
   connector: path.join(ROOT, 'services/connector/bin/sigil-connector.js'),
   tunneler: path.join(ROOT, 'services/tunneler/bin/sigil-tunneler.js'),
+  sigil: path.join(ROOT, 'packages/cli/bin/sigil.js'),
 };
+const BUILT = [
+  'services/controller/dist/main.js',
+  'services/connector/dist/main.js',
+  'services/tunneler/dist/main.js',
+  'packages/cli/dist/main.js',
+];
 const CONNECTOR_ID = 'connector-local-01';
 const TUNNELER_IDS = ['tunneler-local-01', 'tunneler-local-02'];
+// The tunneler the operator revokes once it has renewed, and why.
+const REVOKED_ID = 'tunneler-local-02';
+const REVOKE_REASON = 'demo: laptop reported lost';
+// The revoked agent's exit code (ERR_AGENT_REVOKED in docs/errors.md).
+const REVOKED_EXIT_CODE = 4;
 const MODES = {
   // Live: renewals every minute or so, heartbeats every 2 s.
   live: { connectorTtl: '90s', tunnelerTtl: '60s', heartbeat: '2s', offlineAfter: '8s' },
@@ -36,6 +50,7 @@ const MODES = {
     heartbeat: '1s',
     offlineAfter: '5s',
     deadlineMs: 50_000,
+    revocationDeadlineMs: 20_000,
   },
 };
 const ONCE_MIN_HEARTBEATS = 3;
@@ -43,7 +58,7 @@ const ONCE_MIN_HEARTBEATS = 3;
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'usage: node scripts/demo.js [--once]\n  --once  run the flow, check heartbeats and renewals end to end, print a summary and exit (0 ok, 1 failed)\n',
+    'usage: node scripts/demo.js [--once]\n  --once  run the flow, check heartbeats, renewals and a revocation end to end, print a summary and exit (0 ok, 1 failed)\n',
   );
   process.exit(0);
 }
@@ -67,12 +82,10 @@ function fail(message) {
 }
 
 function ensureBuilt() {
-  const missing = Object.keys(BINS).filter(
-    (name) => !fs.existsSync(path.join(ROOT, 'services', name, 'dist', 'main.js')),
-  );
+  const missing = BUILT.filter((file) => !fs.existsSync(path.join(ROOT, file)));
   if (missing.length > 0)
     throw fail(
-      `not built: ${missing.map((m) => `services/${m}/dist`).join(', ')} missing; run \`pnpm demo\` (it builds) or \`pnpm build\` first`,
+      `not built: ${missing.join(', ')} missing; run \`pnpm demo\` (it builds) or \`pnpm build\` first`,
     );
 }
 
@@ -262,12 +275,13 @@ async function startControlPlane() {
   ];
   for (const agent of agents) watchUnexpectedExit(agent.child);
   watchUnexpectedExit(controller);
-  return { started, admin, adminToken, agents, connectorAddr };
+  return { started, admin, adminToken, agents, connectorAddr, notes: [] };
 }
 
 function watchUnexpectedExit(child) {
   child.exited.then((code) => {
-    if (shuttingDown) return;
+    // A revoked agent is meant to exit (with its own code, checked by --once).
+    if (shuttingDown || child.revoked) return;
     void shutdown(
       1,
       `${child.name} exited unexpectedly with ${code}: ${child.stderr.slice(-3).join(' ') || `see ${child.logFile}`}`,
@@ -287,7 +301,10 @@ async function snapshot(plane) {
         (agent.kind === 'connector' ? connectors : tunnelers).find(
           (entry) => entry.id === agent.id,
         ) ?? {};
-      const metrics = await scrape(agent.http);
+      // A process that exited keeps the numbers it last reported.
+      const scraped = await scrape(agent.http);
+      if (scraped.size > 0) agent.metrics = scraped;
+      const metrics = agent.metrics ?? scraped;
       return {
         kind: agent.kind,
         id: agent.id,
@@ -301,6 +318,8 @@ async function snapshot(plane) {
         lastAcked: metrics.get('sigil_agent_last_acked_sequence') ?? 0,
         streams: metrics.get('sigil_agent_stream_connects_total') ?? 0,
         forwarded: metrics.get('sigil_connector_tunneler_heartbeats_forwarded_total'),
+        denied: metrics.get('sigil_connector_tunnelers_revoked'),
+        exitCode: agent.child.exitCode,
       };
     }),
   );
@@ -324,7 +343,11 @@ function table(rows) {
     r.status,
     agoText(r.lastSeen),
     r.version,
-    r.expiresIn === undefined ? '-' : `in ${r.expiresIn}s`,
+    r.exitCode !== undefined
+      ? `(exited ${r.exitCode})`
+      : r.expiresIn === undefined
+        ? '-'
+        : `in ${r.expiresIn}s`,
     String(r.renewals),
     String(r.heartbeats),
     String(r.streams),
@@ -360,9 +383,11 @@ async function live(plane) {
       `  admin API         ${started.adminUrl}`,
       `  admin token       export SIGIL_ADMIN_TOKEN=${adminToken}`,
       `  try               curl -s -H "Authorization: Bearer $SIGIL_ADMIN_TOKEN" ${started.adminUrl}/api/admin/connectors`,
+      `  or                SIGIL_ADMIN_URL=${started.adminUrl} SIGIL_ADMIN_TOKEN=$SIGIL_ADMIN_TOKEN pnpm exec sigil admin tunnelers ls`,
       `  agent metrics     ${plane.agents.map((a) => `${a.http}/metrics`).join('  ')}`,
       `  logs              ${path.join(workDir, 'logs')}`,
       `  certificates live ${mode.connectorTtl} (connector) and ${mode.tunnelerTtl} (tunnelers), renewed at ~30% remaining; heartbeats every ${mode.heartbeat}`,
+      `  revocation        ${REVOKED_ID} is revoked with \`sigil admin tunnelers revoke\` once it has renewed`,
       '',
       '',
     ].join('\n'),
@@ -372,9 +397,14 @@ async function live(plane) {
     if (shuttingDown) return;
     try {
       const rows = await snapshot(plane);
+      if (plane.revocation === undefined && readyToRevoke(rows)) void revoke(plane);
       // Without a terminal, print a frame every 5 s instead of redrawing every second.
       if (tty || tick % 5 === 0)
-        draw([`${new Date().toISOString().slice(11, 19)}  agents:`, ...table(rows)]);
+        draw([
+          `${new Date().toISOString().slice(11, 19)}  agents:`,
+          ...table(rows),
+          ...plane.notes,
+        ]);
     } catch (err) {
       if (!shuttingDown) draw([`status unavailable: ${err.message}`]);
     }
@@ -382,6 +412,48 @@ async function live(plane) {
   };
   await refresh();
   ticker = setInterval(refresh, 1000);
+}
+
+/** True once the tunneler to revoke has renewed its certificate: the demo then revokes it. */
+function readyToRevoke(rows) {
+  return (rows.find((r) => r.id === REVOKED_ID)?.renewals ?? 0) >= 1;
+}
+
+/** Runs `sigil admin ARGS` as an operator would, pointed at the demo's controller by its environment. */
+async function sigilAdmin(plane, name, argv) {
+  const child = start(name, BINS.sigil, ['admin', ...argv], {
+    SIGIL_ADMIN_URL: plane.started.adminUrl,
+    SIGIL_ADMIN_TOKEN: plane.adminToken,
+  });
+  const code = await child.exited;
+  return {
+    command: `sigil admin ${argv.join(' ')}`,
+    code,
+    stdout: child.lines,
+    stderr: child.stderr,
+  };
+}
+
+/**
+ * Revokes REVOKED_ID with `sigil admin tunnelers revoke` and notes it under the table; remembers
+ * what the agents had acknowledged at that moment, to check that the others carry on.
+ */
+async function revoke(plane) {
+  const agent = plane.agents.find((a) => a.id === REVOKED_ID);
+  agent.child.revoked = true;
+  plane.revocation = { before: await snapshot(plane) };
+  const argv = ['tunnelers', 'revoke', REVOKED_ID, '--reason', REVOKE_REASON];
+  const result = await sigilAdmin(plane, 'sigil-admin-revoke', argv);
+  plane.revocation.result = result;
+  const at = new Date().toISOString().slice(11, 19);
+  plane.notes.push(
+    '',
+    result.code === 0
+      ? `${at}  $ sigil admin tunnelers revoke ${REVOKED_ID} --reason "${REVOKE_REASON}"   (${result.stdout.join(' ')})`
+      : `${at}  revoking ${REVOKED_ID} failed (exit ${result.code}): ${result.stderr.join(' ')}`,
+    `          ${REVOKED_ID} shows REVOKED; its process exits with code ${REVOKED_EXIT_CODE} and does not retry; ${CONNECTOR_ID} drops it`,
+  );
+  return plane.revocation;
 }
 
 /** --once: poll until every check passes or the deadline. */
@@ -434,6 +506,71 @@ function checks(rows, audit) {
   return list;
 }
 
+/** --once, after the first checks: revoke REVOKED_ID, then poll until the revocation checks pass or their deadline. */
+async function verifyRevocation(plane) {
+  const { before, result } = await revoke(plane);
+  const deadline = Date.now() + mode.revocationDeadlineMs;
+  let results;
+  let rows;
+  for (;;) {
+    rows = await snapshot(plane);
+    const revocations = await plane.admin('GET', '/api/admin/revocations');
+    results = revocationChecks(plane, { before, result, rows, revocations });
+    if (results.every((c) => c.ok) || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  // The operator's view at the end, as `sigil admin` prints it.
+  const listed = await sigilAdmin(plane, 'sigil-admin-ls', ['tunnelers', 'ls']);
+  const row = listed.stdout.find((line) => line.startsWith(`${REVOKED_ID} `)) ?? '';
+  results.push({
+    ok: listed.code === 0 && /\sREVOKED\s/.test(row),
+    text: `sigil admin tunnelers ls shows ${REVOKED_ID} REVOKED (exit ${listed.code}: ${row.replace(/\s+/g, ' ').trim() || listed.stderr.join(' ')})`,
+  });
+  return { results, rows, listed };
+}
+
+function revocationChecks(plane, { before, result, rows, revocations }) {
+  const list = [];
+  const check = (ok, text) => list.push({ ok, text });
+  check(
+    result.code === 0,
+    `${result.command.replace(REVOKE_REASON, JSON.stringify(REVOKE_REASON))} exited 0 (exit ${result.code}${result.code === 0 ? '' : `: ${result.stderr.join(' ')}`})`,
+  );
+  const revoked = rows.find((r) => r.id === REVOKED_ID);
+  check(
+    revoked.status === 'REVOKED',
+    `tunneler ${REVOKED_ID} is REVOKED in GET /api/admin/tunnelers (status ${revoked.status})`,
+  );
+  const entry = Array.isArray(revocations)
+    ? revocations.find(
+        (r) => r.id === REVOKED_ID || String(r.spiffe_id ?? '').endsWith(`/${REVOKED_ID}`),
+      )
+    : undefined;
+  check(
+    entry?.reason === REVOKE_REASON,
+    `${REVOKED_ID} is in GET /api/admin/revocations with its reason (${entry === undefined ? 'absent' : JSON.stringify(entry.reason)})`,
+  );
+  const agent = plane.agents.find((a) => a.id === REVOKED_ID);
+  const logged = agent.child.lines.some((l) => l.includes('"event":"agent.revoked"'));
+  check(
+    revoked.exitCode === REVOKED_EXIT_CODE && logged,
+    `tunneler ${REVOKED_ID} stopped for good with exit code ${REVOKED_EXIT_CODE} and logged agent.revoked (exit ${revoked.exitCode ?? 'none yet'}, agent.revoked ${logged ? 'logged' : 'not logged'})`,
+  );
+  const connector = rows.find((r) => r.kind === 'connector');
+  check(
+    (connector.denied ?? 0) >= 1,
+    `${CONNECTOR_ID} has ${REVOKED_ID} on its deny list (sigil_connector_tunnelers_revoked ${connector.denied ?? 0})`,
+  );
+  for (const r of rows.filter((row) => row.id !== REVOKED_ID)) {
+    const was = before.find((b) => b.id === r.id)?.heartbeats ?? 0;
+    check(
+      r.status === 'ONLINE' && r.heartbeats >= was + 2 && r.streams === 1,
+      `${r.kind} ${r.id} carries on after the revocation: ONLINE, heartbeats ${was} -> ${r.heartbeats}, the same stream (stream connects: ${r.streams})`,
+    );
+  }
+  return list;
+}
+
 async function shutdown(code, reason) {
   if (shuttingDown) return;
   shuttingDown = true;
@@ -481,14 +618,18 @@ async function main() {
   const plane = await startControlPlane();
   if (!once) return live(plane);
 
-  const { results, rows } = await verify(plane);
+  const first = await verify(plane);
+  const revocation = await verifyRevocation(plane);
+  const results = [...first.results, ...revocation.results];
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const passed = results.filter((c) => c.ok).length;
   const ok = passed === results.length;
   const lines = [
     `sigil demo --once: ${ok ? `all ${results.length} checks passed` : `${results.length - passed} of ${results.length} checks FAILED`} in ${seconds} s`,
     `  controller ${plane.started.grpcAddress}, admin API ${plane.started.adminUrl}, connector ${CONNECTOR_ID} on ${plane.connectorAddr}`,
-    ...table(rows).map((l) => `  ${l}`),
+    ...table(revocation.rows).map((l) => `  ${l}`),
+    `  $ sigil admin tunnelers ls`,
+    ...revocation.listed.stdout.map((l) => `  ${l}`),
     ...results.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.text}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
