@@ -41,11 +41,21 @@ describe('the sigil executable: sigil admin', () => {
     const [header, row] = table.stdout.split('\n');
     expect(header).toMatch(/^ID +STATUS +CONNECTED +LAST SEEN +VERSION +PRIVATE IP$/);
     expect(row).toMatch(
-      /^edge-7 +(ONLINE|OFFLINE) +no +\S+ \(\d+s ago\) +9\.9\.9-test +10\.1\.2\.3$/,
+      /^edge-7 +(ONLINE|OFFLINE) +no +\S+ \((now|\d+s ago)\) +9\.9\.9-test +10\.1\.2\.3$/,
     );
 
     const listed = await run(['connectors', 'ls', '--json']);
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id: 'edge-7' })]);
+  });
+
+  it('revokes the connector, which connectors ls then shows REVOKED', async () => {
+    const revoked = await run(['connectors', 'revoke', 'edge-7', '--reason', 'retired']);
+    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    expect(revoked.stdout).toMatch(
+      /^Revoked connector edge-7 \(spiffe:\/\/cli\.sigil\/connector\/edge-7\) at \S+Z: retired\n$/,
+    );
+    const [, row] = (await run(['connectors', 'ls'])).stdout.split('\n');
+    expect(row).toMatch(/^edge-7 +REVOKED +no +/);
   });
 
   it('exits 2 with the API reason for a bad kind, and for a wrong token', async () => {

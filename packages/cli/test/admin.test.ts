@@ -10,6 +10,7 @@ import {
   startAdminFixture,
 } from './admin-support';
 import type { AdminFixture } from './admin-support';
+import { tokenFingerprint } from '@sigil/pki';
 import { sigil, temporaryDirectory } from './support';
 
 jest.setTimeout(60_000);
@@ -41,9 +42,13 @@ describe('sigil admin', () => {
       const lines = run.stdout.split('\n');
       expect(lines[0]).toBe('Created an enrollment token for connector edge-1');
       expect(lines[1]).toMatch(/^ {2}token {6}sigil_et_\S+$/);
-      expect(lines[2]).toBe('  SPIFFE ID  spiffe://cli.sigil/connector/edge-1');
-      expect(lines[3]).toMatch(/^ {2}expires {4}\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m\)$/);
-      await fixture.enroll('connector', 'edge-1', lines[1]!.trim().split(/\s+/)[1]!);
+      const token = lines[1]!.trim().split(/\s+/)[1]!;
+      expect(lines[2]).toBe(
+        `  token id   ${tokenFingerprint(token)} (what tokens ls shows and tokens rm takes)`,
+      );
+      expect(lines[3]).toBe('  SPIFFE ID  spiffe://cli.sigil/connector/edge-1');
+      expect(lines[4]).toMatch(/^ {2}expires {4}\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m\)$/);
+      await fixture.enroll('connector', 'edge-1', token);
     });
 
     it('prints the API answer with --json, and sends --connector-id and --ttl', async () => {
@@ -167,6 +172,128 @@ describe('sigil admin', () => {
       expect(await json(['tunnelers', 'ls'])).toEqual([
         expect.objectContaining({ id: 'laptop-1', connector_id: 'edge-1', version: '9.9.9-test' }),
       ]);
+    });
+  });
+
+  describe('tokens ls and tokens rm', () => {
+    let spare: string;
+    beforeAll(async () => {
+      const run = await admin([
+        'tokens',
+        'create',
+        '--kind',
+        'connector',
+        '--id',
+        'spare-1',
+        '--json',
+      ]);
+      spare = (JSON.parse(run.stdout) as { token: string }).token;
+    });
+
+    it('lists the pending tokens by their token id, never the secret', async () => {
+      const listed = (await json(['tokens', 'ls'])) as Record<string, string>[];
+      // edge-1's and laptop-1's tokens were redeemed: only the spare one is pending.
+      expect(listed).toEqual([
+        {
+          token_id: tokenFingerprint(spare),
+          kind: 'connector',
+          id: 'spare-1',
+          created_at: expect.any(String),
+          expires_at: expect.any(String),
+        },
+      ]);
+      const table = await admin(['tokens', 'ls']);
+      expect(table.code).toBe(0);
+      expect(table.stdout).not.toContain(spare);
+      const [header, row] = table.stdout.trimEnd().split('\n');
+      expect(header).toMatch(/^TOKEN ID {6}KIND {7}AGENT {4}CONNECTOR {2}CREATED +EXPIRES$/);
+      expect(row).toMatch(
+        new RegExp(
+          `^${tokenFingerprint(spare)}  connector  spare-1  -          \\S+Z  \\S+Z \\(in 1[45]m\\)$`,
+        ),
+      );
+    });
+
+    it('cancels a token so that it no longer enrolls, and names an unknown one, exit 2', async () => {
+      const id = tokenFingerprint(spare);
+      const run = await admin(['tokens', 'rm', id]);
+      expect(run).toEqual({
+        code: 0,
+        stdout: `Cancelled enrollment token ${id} for connector spare-1: it can no longer enroll anything\n`,
+        stderr: '',
+      });
+      expect(await json(['tokens', 'ls'])).toEqual([]);
+      expect((await admin(['tokens', 'ls'])).stdout).toBe('no pending enrollment tokens\n');
+      await expect(fixture.enroll('connector', 'spare-1', spare)).rejects.toThrow();
+
+      const again = await admin(['tokens', 'rm', id]);
+      expect(again).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `error: DELETE /api/admin/tokens/${id}: no unused enrollment token has id ${id} (ERR_NOT_FOUND)\n`,
+      });
+    });
+  });
+
+  describe('connectors revoke, tunnelers revoke and revocations ls', () => {
+    it('revokes a tunneler: REVOKED in tunnelers ls, listed with its reason, audited', async () => {
+      const run = await admin(['tunnelers', 'revoke', 'laptop-1', '--reason', 'laptop stolen']);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(
+        /^Revoked tunneler laptop-1 \(spiffe:\/\/cli\.sigil\/tunneler\/laptop-1\) at \S+Z: laptop stolen\n$/,
+      );
+
+      const [row] = (await admin(['tunnelers', 'ls'])).stdout.trimEnd().split('\n').slice(1);
+      expect(row).toMatch(/^laptop-1 {2}edge-1 {5}REVOKED {2}/);
+      expect(await json(['tunnelers', 'ls'])).toEqual([
+        expect.objectContaining({ id: 'laptop-1', status: 'REVOKED' }),
+      ]);
+
+      const revocations = (await json(['revocations', 'ls'])) as Record<string, unknown>[];
+      expect(revocations).toEqual([
+        expect.objectContaining({
+          kind: 'tunneler',
+          agent_id: 'laptop-1',
+          spiffe_id: 'spiffe://cli.sigil/tunneler/laptop-1',
+          reason: 'laptop stolen',
+          active: true,
+        }),
+      ]);
+      const table = (await admin(['revocations', 'ls'])).stdout.trimEnd().split('\n');
+      expect(table[0]).toMatch(/^KIND {6}AGENT {5}REVOKED AT +BY +ACTIVE +REASON$/);
+      expect(table[1]).toMatch(/^tunneler {2}laptop-1 {2}\S+Z +\S+ +yes +laptop stolen$/);
+
+      const audited = (await json(['audit', '--action', 'admin.agent_revoked'])) as {
+        subject: string;
+      }[];
+      expect(audited.map((r) => r.subject)).toEqual(['spiffe://cli.sigil/tunneler/laptop-1']);
+    });
+
+    it('revokes a connector and prints the API answer with --json', async () => {
+      const revoked = await json(['connectors', 'revoke', 'edge-1', '--reason', 'decommissioned']);
+      expect(revoked).toMatchObject({
+        kind: 'connector',
+        agent_id: 'edge-1',
+        reason: 'decommissioned',
+        revoked_at: expect.any(String),
+      });
+      expect(await json(['connectors', 'ls'])).toEqual([
+        expect.objectContaining({ id: 'edge-1', status: 'REVOKED' }),
+      ]);
+    });
+
+    it('names an unknown agent (exit 2) and requires --reason (exit 64)', async () => {
+      const unknown = await admin(['connectors', 'revoke', 'ghost-9', '--reason', 'x']);
+      expect(unknown).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          'error: POST /api/admin/connectors/ghost-9/revoke: no connector "ghost-9" is enrolled (ERR_NOT_FOUND)\n',
+      });
+      const noReason = await admin(['tunnelers', 'revoke', 'laptop-1']);
+      expect(noReason.code).toBe(64);
+      expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
     });
   });
 

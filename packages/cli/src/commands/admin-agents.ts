@@ -85,14 +85,15 @@ function registerKind(
       .argument('<id>', `the ${kind} id`)
       .requiredOption('--reason <text>', 'why, for the audit log and GET /api/admin/revocations'),
   ).action(async (id: string, flags: AdminFlags & JsonFlag & { reason: string }) => {
-    const answer = await adminClientFor(context, flags).request(
-      'POST',
-      `/api/admin/${plural}/${pathSegment(id)}/revoke`,
-      { reason: flags.reason },
-    );
+    const revocation = await adminClientFor(context, flags).request<{
+      spiffe_id: string;
+      reason: string;
+      revoked_at: string;
+    }>('POST', `/api/admin/${plural}/${pathSegment(id)}/revoke`, { reason: flags.reason });
+    // Revoking again answers the first revocation: its time and reason are the ones shown.
     emit(context, flags.json, {
-      json: answer,
-      human: `Revoked ${kind} ${id}: ${flags.reason}`,
+      json: revocation,
+      human: `Revoked ${kind} ${id} (${revocation.spiffe_id}) at ${revocation.revoked_at}: ${revocation.reason}`,
     });
   });
 }

@@ -17,13 +17,18 @@ interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-/** A revocation of `GET /api/admin/revocations`. */
+/** A revocation of `GET /api/admin/revocations` (docs/admin-api.md). */
 interface Revocation {
+  id: number;
   kind: string;
-  id: string;
+  agent_id: string;
+  spiffe_id: string;
   reason: string;
   revoked_at: string;
-  spiffe_id?: string;
+  actor: string;
+  /** False once the agent was enrolled again, which lifts the revocation. */
+  active: boolean;
+  lifted_at: string | null;
 }
 
 type JsonFlag = { json?: boolean };
@@ -76,9 +81,13 @@ export function registerAdminAudit(admin: Command, context: CommandContext): voi
     },
   );
 
-  const revocations = admin.command('revocations').description('List revoked agents.');
+  const revocations = admin.command('revocations').description('List revocations, newest first.');
   withAdminOptions(
-    revocations.command('ls').description('List the revoked connectors and tunnelers.'),
+    revocations
+      .command('ls')
+      .description(
+        'List the revocations of connectors and tunnelers; one lifted by a new enrollment shows ACTIVE no.',
+      ),
   ).action(async (flags: AdminFlags & JsonFlag) => {
     const list = await adminClientFor(context, flags).request<Revocation[]>(
       'GET',
@@ -90,8 +99,15 @@ export function registerAdminAudit(admin: Command, context: CommandContext): voi
         list.length === 0
           ? 'no revoked agents'
           : formatTable(
-              ['KIND', 'ID', 'REVOKED AT', 'REASON'],
-              list.map((r) => [r.kind, r.id, r.revoked_at, r.reason]),
+              ['KIND', 'AGENT', 'REVOKED AT', 'BY', 'ACTIVE', 'REASON'],
+              list.map((r) => [
+                r.kind,
+                r.agent_id,
+                r.revoked_at,
+                r.actor,
+                r.active ? 'yes' : `no (lifted ${r.lifted_at ?? '?'})`,
+                r.reason,
+              ]),
             ),
     });
   });

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { tokenFingerprint } from '@sigil/pki';
 import { adminClientFor, pathSegment, withAdminOptions } from '../admin/admin-command';
 import type { AdminFlags } from '../admin/admin-settings';
 import { emit } from '../internal/command';
@@ -22,9 +23,9 @@ interface PendingToken {
   token_id: string;
   kind: string;
   id: string;
-  connector_id?: string | null;
+  connector_id?: string;
   expires_at: string;
-  created_at?: string;
+  created_at: string;
 }
 
 type JsonFlag = { json?: boolean };
@@ -73,6 +74,7 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
         human: [
           `Created an enrollment token for ${created.kind} ${created.id}${created.connector_id ? ` (connector ${created.connector_id})` : ''}`,
           `  token      ${created.token}`,
+          `  token id   ${tokenFingerprint(created.token)} (what tokens ls shows and tokens rm takes)`,
           `  SPIFFE ID  ${created.spiffe_id}`,
           `  expires    ${formatTimeFrom(created.expires_at, context.now ?? new Date())}`,
           'It is shown only now and redeems once: pass it to the agent as ENROLLMENT_TOKEN.',
@@ -97,12 +99,13 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
         pending.length === 0
           ? 'no pending enrollment tokens'
           : formatTable(
-              ['TOKEN ID', 'KIND', 'AGENT', 'CONNECTOR', 'EXPIRES'],
+              ['TOKEN ID', 'KIND', 'AGENT', 'CONNECTOR', 'CREATED', 'EXPIRES'],
               pending.map((t) => [
                 t.token_id,
                 t.kind,
                 t.id,
                 t.connector_id ?? '-',
+                t.created_at,
                 formatTimeFrom(t.expires_at, now),
               ]),
             ),
@@ -115,13 +118,13 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
       .description('Cancel a pending enrollment token: it can no longer enroll anything.')
       .argument('<token-id>', 'the TOKEN ID `sigil admin tokens ls` shows (not the secret)'),
   ).action(async (tokenId: string, flags: AdminFlags & JsonFlag) => {
-    const answer = await adminClientFor(context, flags).request(
+    const cancelled = await adminClientFor(context, flags).request<PendingToken>(
       'DELETE',
       `/api/admin/tokens/${pathSegment(tokenId)}`,
     );
     emit(context, flags.json, {
-      json: answer ?? { token_id: tokenId, deleted: true },
-      human: `Cancelled enrollment token ${tokenId}`,
+      json: cancelled,
+      human: `Cancelled enrollment token ${cancelled.token_id} for ${cancelled.kind} ${cancelled.id}: it can no longer enroll anything`,
     });
   });
 }
