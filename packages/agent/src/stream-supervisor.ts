@@ -285,6 +285,11 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       resolveEnded();
     };
     stream.on('data', (message: TIn) => {
+      const body = message.body;
+      if (body?.$case === 'revoked') {
+        revoke({ revoked: (body as { revoked: controlplaneV1.Revoked }).revoked });
+        return;
+      }
       watchLiveness(stream);
       if (!up) {
         setUp(true);
@@ -292,7 +297,6 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
         metrics.streamConnects.inc();
         logger.info({ event: 'stream.connected', stream: name, address }, 'stream.connected');
       }
-      const body = message.body;
       if (body?.$case === 'heartbeatAck') {
         const ack = (body as { heartbeatAck: { sequence: number } }).heartbeatAck;
         metrics.heartbeatAcks.inc();
@@ -300,8 +304,6 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       } else if (body?.$case === 'drain') {
         const drain = (body as { drain: { reason: string; reconnectAfterMs: number } }).drain;
         supervisor.drain(drain.reason, drain.reconnectAfterMs);
-      } else if (body?.$case === 'revoked') {
-        revoke({ revoked: (body as { revoked: controlplaneV1.Revoked }).revoked });
       } else if (body?.$case === 'challenge') {
         const challenge = (body as { challenge: controlplaneV1.StreamChallenge }).challenge;
         nonce = Buffer.from(challenge.nonce);
