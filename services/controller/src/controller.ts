@@ -1,12 +1,11 @@
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import { validateCertExpiration } from '@sigil/cert-expiry';
-import { parseTrustDomain, tokenHash } from '@sigil/pki';
-import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
+import { parseTrustDomain } from '@sigil/pki';
+import type { CertificateAuthority } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import {
   createLogger,
@@ -18,6 +17,16 @@ import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
 import { createAdminHandler } from './admin-api';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
+import { createAdminOperations } from './domain/admin-operations';
+import type { AdminOperations } from './domain/admin-operations';
+import { RENEWAL_OVERLAP_MS } from './domain/agent-policy';
+import { createRateLimiter } from './domain/rate-limit';
+import type { RateLimitPolicy } from './domain/rate-limit';
+import { createRevocationSet, syncRevocations } from './domain/revocations';
+import type { RevokeAgentResult } from './domain/revocations';
+import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
+import { loadAdminToken } from './internal/admin-token';
+import type { AdminTokenState } from './internal/admin-token';
 import { createAuditLog } from './internal/audit';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
@@ -27,16 +36,13 @@ import { createEnrollmentService } from './internal/enrollment';
 import { createControllerMetrics } from './internal/metrics';
 import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
 import type { RuntimeTrust } from './internal/peer-authentication';
-import { generateAdminToken } from './internal/secrets';
 import { createMemoryServerCredentials } from './internal/server-credentials';
-import type { MemoryServerCredentials } from './internal/server-credentials';
-import { issueEnrollmentToken } from './internal/tokens';
-import type { CreatedEnrollmentToken, EnrollmentTokenRequest } from './internal/tokens';
+import { createServingCertificate } from './internal/serving-certificate';
+import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
 import type { ConnectorView, TunnelerView } from './registry';
-import { createPostgresStore } from './store/postgres-store';
-import { createSqliteStore } from './store/sqlite-store';
-import type { ControllerStore } from './store/store';
+import { openControllerStore } from './store/open-store';
+import type { AgentKind, ControllerStore, RevocationRecord } from './store/store';
 
 /** Options of {@link createController}: the {@link ControllerConfig} fields (all but `dataDir` optional) plus in-process hooks. */
 export interface ControllerOptions extends Partial<Omit<ControllerConfig, 'dataDir'>> {
@@ -47,6 +53,13 @@ export interface ControllerOptions extends Partial<Omit<ControllerConfig, 'dataD
   clock?: () => Date;
   /** With `databaseUrl`: use this PostgreSQL schema (created if missing). Tests use one per run. */
   postgresSchema?: string;
+  /**
+   * A store to use instead of opening one from `databaseUrl`/`dataDir`. The controller migrates
+   * it; the caller owns it and closes it after `stop()`.
+   */
+  store?: ControllerStore;
+  /** Renewals allowed per agent identity. Default a burst of 10, then one every 10 s. */
+  renewalRateLimit?: RateLimitPolicy;
 }
 
 /** Options of {@link Controller.stop}. */
@@ -83,12 +96,20 @@ export interface Controller {
   readonly metrics: Registry;
   /** After start: creates a one-time enrollment token, exactly as `POST /api/admin/tokens` does. */
   createEnrollmentToken(request: EnrollmentTokenRequest): Promise<CreatedEnrollmentToken>;
-  /** After start: the connectors with their ONLINE/OFFLINE status. */
+  /** After start: the pending enrollment tokens (`GET /api/admin/tokens`). */
+  listEnrollmentTokens(): Promise<PendingToken[]>;
+  /** After start: cancels a pending token by its token id (`DELETE /api/admin/tokens/{token_id}`). */
+  cancelEnrollmentToken(tokenId: string): Promise<PendingToken>;
+  /** After start: the connectors with their ONLINE/OFFLINE/REVOKED status. */
   listConnectors(): ConnectorView[];
-  /** After start: the tunnelers with their ONLINE/OFFLINE status. */
+  /** After start: the tunnelers with their ONLINE/OFFLINE/REVOKED status. */
   listTunnelers(): TunnelerView[];
-  /** After start: sends RenewNow to a connected connector; returns the command id, or undefined when it has no open stream. */
-  requestRenewal(connectorId: string): string | undefined;
+  /** After start: revokes an agent (`POST /api/admin/{connectors|tunnelers}/{id}/revoke`). */
+  revokeAgent(kind: AgentKind, id: string, reason: string): Promise<RevokeAgentResult>;
+  /** After start: every revocation, newest first (`GET /api/admin/revocations`). */
+  listRevocations(): Promise<RevocationRecord[]>;
+  /** After start: sends RenewNow to a connected connector; resolves to the command id, rejects `ERR_AGENT_NOT_CONNECTED` without an open stream. */
+  requestRenewal(connectorId: string): Promise<string>;
   /** After start: issues a new TLS certificate for the controller now (it also renews itself at two thirds of its lifetime). */
   renewServingCertificate(): Promise<void>;
   /** After start: writes buffered heartbeat timestamps to the store. */
@@ -96,33 +117,33 @@ export interface Controller {
 }
 
 const CONTROL_PLANE_PATH = '/sigil.controlplane.v1.ControlPlaneService/';
-const ADMIN_TOKEN_SETTING = 'admin_token_sha256';
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
+const REVOCATION_SYNC_MS = 2000;
+const DEFAULT_RENEWAL_RATE_LIMIT: RateLimitPolicy = { burst: 10, perSecond: 0.1 };
 
-interface Running {
+interface Running extends AdminTokenState {
   store: ControllerStore;
+  ownsStore: boolean;
   bootstrap: CertificateAuthority;
   runtime: RuntimeTrustState;
   ctx: ControllerContext;
+  admin: AdminOperations;
   controlPlane: ControlPlane;
-  credentials: MemoryServerCredentials;
-  serving: IssuedCertificate;
+  serving: ServingCertificate;
   server: grpc.Server;
   http: HttpEndpoint;
   grpcAddress: string;
-  adminToken: string | undefined;
-  adminTokenGenerated: boolean;
-  adminTokenHash: string;
-  renewalTimer?: NodeJS.Timeout;
-  flushTimer: NodeJS.Timeout;
+  timers: NodeJS.Timeout[];
 }
 
 /**
  * Creates the Sigil controller: enrollment (one-time tokens, CSR signing by the runtime CA), the
- * mTLS control plane (connector streams, renewal), the agent registry, the admin HTTP API, and
- * the durable store (SQLite under `dataDir`, or PostgreSQL with `databaseUrl`). Nothing happens
- * until `start()`. `sigil-controller` is a thin shell around it.
+ * mTLS control plane (connector streams bound to their certificates, renewal), revocation, the
+ * agent registry, the admin HTTP API, and the durable store (SQLite under `dataDir`, PostgreSQL
+ * with `databaseUrl`, or a `store` passed in). Nothing happens until `start()`.
+ * `sigil-controller` is a thin shell around it. Decisions live in `domain/`; this is the
+ * composition root that wires them to the store and the two transports.
  *
  * @example
  * ```ts
@@ -144,16 +165,6 @@ export function createController(options: ControllerOptions): Controller {
     options.adminListenAddress ?? CONTROLLER_DEFAULTS.adminListenAddress,
     'ADMIN_LISTEN_ADDR',
   );
-  const lifetimes = {
-    connector: options.connectorCertTtlSeconds ?? CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
-    tunneler: options.tunnelerCertTtlSeconds ?? CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
-  };
-  const tokenTtlSeconds =
-    options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds;
-  const offlineAfterMs =
-    (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
-  const servingTtlSeconds =
-    options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds;
   const clock = options.clock ?? (() => new Date());
   const logger =
     options.logger ?? createLogger({ name: 'sigil-controller', level: options.logLevel ?? 'info' });
@@ -162,12 +173,10 @@ export function createController(options: ControllerOptions): Controller {
   let running: Running | undefined;
   let starting = false;
   let stopping: Promise<void> | undefined;
-  let registry: AgentRegistry | undefined;
-  let controlPlane: ControlPlane | undefined;
   const metrics = createControllerMetrics({
-    connectedConnectors: () => controlPlane?.size() ?? 0,
+    connectedConnectors: () => running?.controlPlane.size() ?? 0,
     agentCounts: () =>
-      registry?.counts() ?? {
+      running?.ctx.registry.counts() ?? {
         connector: { online: 0, offline: 0 },
         tunneler: { online: 0, offline: 0 },
       },
@@ -175,7 +184,7 @@ export function createController(options: ControllerOptions): Controller {
       running === undefined
         ? {}
         : {
-            controller: running.serving.chainPem,
+            controller: running.serving.current.chainPem,
             'bootstrap-ca': running.bootstrap.certificatePem,
             'runtime-ca': running.runtime.ca.certificatePem,
           },
@@ -191,86 +200,6 @@ export function createController(options: ControllerOptions): Controller {
     return running;
   };
 
-  async function openStore(): Promise<ControllerStore> {
-    if (options.databaseUrl !== undefined) {
-      return createPostgresStore({
-        connectionString: options.databaseUrl,
-        ...(options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }),
-      });
-    }
-    return createSqliteStore({ path: join(dataDir, DATA_FILES.sqliteDatabase) });
-  }
-
-  async function loadAdminToken(
-    store: ControllerStore,
-  ): Promise<Pick<Running, 'adminToken' | 'adminTokenGenerated' | 'adminTokenHash'>> {
-    if (options.adminToken !== undefined)
-      return {
-        adminToken: options.adminToken,
-        adminTokenGenerated: false,
-        adminTokenHash: tokenHash(options.adminToken),
-      };
-    const stored = await store.getSetting(ADMIN_TOKEN_SETTING);
-    if (stored !== undefined)
-      return { adminToken: undefined, adminTokenGenerated: false, adminTokenHash: stored };
-    const token = generateAdminToken();
-    await store.setSetting(ADMIN_TOKEN_SETTING, tokenHash(token));
-    return { adminToken: token, adminTokenGenerated: true, adminTokenHash: tokenHash(token) };
-  }
-
-  function issueServingCertificate(bootstrap: CertificateAuthority): Promise<IssuedCertificate> {
-    const names = [
-      'localhost',
-      '127.0.0.1',
-      ...(isWildcard(grpcListen) ? [] : [grpcListen.host]),
-      ...(options.serverNames ?? []),
-    ];
-    const unique = [...new Set(names)];
-    return bootstrap.issue({
-      spiffeId: `spiffe://${trustDomain}/controller`,
-      dnsNames: unique.filter((n) => isIP(n) === 0),
-      ipAddresses: unique.filter((n) => isIP(n) !== 0),
-      profile: 'server',
-      ttlSeconds: servingTtlSeconds,
-      now: clock(),
-    });
-  }
-
-  function scheduleServingRenewal(state: Running): void {
-    clearTimeout(state.renewalTimer);
-    state.renewalTimer = setTimeout(
-      () => {
-        renewServing(state).catch((err: unknown) => {
-          logger.error(
-            { event: 'controller.certificate_renewal_failed', err },
-            'controller.certificate_renewal_failed',
-          );
-          if (running === state) scheduleServingRenewal(state);
-        });
-      },
-      servingRenewalDelayMs(state.serving, clock()),
-    );
-    state.renewalTimer.unref();
-  }
-
-  async function renewServing(state: Running): Promise<void> {
-    const serving = await issueServingCertificate(state.bootstrap);
-    state.serving = serving;
-    state.credentials.update({
-      certificateChainPem: serving.chainPem,
-      privateKeyPem: serving.privateKeyPem!,
-    });
-    logger.info(
-      {
-        event: 'controller.certificate_renewed',
-        serial: serving.serialNumber,
-        notAfter: serving.notAfter.toISOString(),
-      },
-      'controller.certificate_renewed',
-    );
-    if (running === state) scheduleServingRenewal(state);
-  }
-
   async function start(): Promise<void> {
     if (running !== undefined || starting)
       throw new SigilError('ERR_CONTROLLER_STARTED', 'the controller is already started');
@@ -278,36 +207,42 @@ export function createController(options: ControllerOptions): Controller {
     const cleanup: Array<() => Promise<void>> = [];
     try {
       const authorities = await loadOrCreateAuthorities({ dataDir, trustDomain, now: clock() });
-      for (const [name, ca] of [
-        ['bootstrap', authorities.bootstrap],
-        ['runtime', authorities.runtime],
-      ] as const) {
-        const report = validateCertExpiration(ca.certificatePem, { now: clock(), warnDays: 90 });
-        if (report.status !== 'ok')
-          logger.warn(
-            {
-              event: 'controller.ca_expiring',
-              ca: name,
-              status: report.status,
-              notAfter: report.notAfter.toISOString(),
-            },
-            'controller.ca_expiring',
-          );
-      }
-      const store = await openStore();
-      cleanup.push(() => store.close());
+      warnExpiringCas(authorities, clock(), logger);
+      const store =
+        options.store ??
+        (await openControllerStore({
+          dataDir,
+          ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+          ...(options.postgresSchema === undefined
+            ? {}
+            : { postgresSchema: options.postgresSchema }),
+        }));
+      if (options.store === undefined) cleanup.push(() => store.close());
       const applied = await store.migrate();
-      const admin = await loadAdminToken(store);
+      const adminToken = await loadAdminToken(store, options.adminToken);
       const runtime: RuntimeTrustState = {
         ca: authorities.runtime,
         bundlePem: authorities.runtime.bundlePem,
         bundleVersion: RUNTIME_BUNDLE_VERSION,
       };
-      registry = new AgentRegistry(store, clock, offlineAfterMs, logger);
+      const revocations = createRevocationSet();
+      revocations.replace(await store.activeRevocations());
+      const offlineAfterMs =
+        (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
+      const registry = new AgentRegistry(
+        store,
+        clock,
+        offlineAfterMs,
+        logger,
+        (kind, id) => revocations.get(kind, id) !== undefined,
+      );
       await registry.load();
       const ctx: ControllerContext = {
         trustDomain,
-        lifetimes,
+        lifetimes: {
+          connector: options.connectorCertTtlSeconds ?? CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
+          tunneler: options.tunnelerCertTtlSeconds ?? CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
+        },
         store,
         registry,
         audit: createAuditLog(store, logger, clock),
@@ -315,60 +250,45 @@ export function createController(options: ControllerOptions): Controller {
         logger,
         clock,
         runtime: () => runtime,
+        revocations,
+        renewalLimiter: createRateLimiter(options.renewalRateLimit ?? DEFAULT_RENEWAL_RATE_LIMIT),
+        renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
       const trust: RuntimeTrust = { trustDomain, bundlePem: () => runtime.bundlePem, now: clock };
-      controlPlane = createControlPlane(ctx, trust);
-      const plane = controlPlane;
+      const controlPlane = createControlPlane(ctx, trust);
+      const admin = createAdminOperations(ctx, controlPlane, {
+        tokenTtlSeconds:
+          options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
+      });
 
-      const serving = await issueServingCertificate(authorities.bootstrap);
-      const credentials = createMemoryServerCredentials({
-        certificateChainPem: serving.chainPem,
-        privateKeyPem: serving.privateKeyPem!,
+      let credentials: ReturnType<typeof createMemoryServerCredentials> | undefined;
+      const serving = await createServingCertificate({
+        bootstrap: authorities.bootstrap,
+        trustDomain,
+        names: [
+          'localhost',
+          '127.0.0.1',
+          ...(isWildcard(grpcListen) ? [] : [grpcListen.host]),
+          ...(options.serverNames ?? []),
+        ],
+        ttlSeconds:
+          options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds,
+        clock,
+        logger,
+        onIssued: (issued) =>
+          credentials?.update({
+            certificateChainPem: issued.chainPem,
+            privateKeyPem: issued.privateKeyPem!,
+          }),
+      });
+      cleanup.push(async () => serving.close());
+      credentials = createMemoryServerCredentials({
+        certificateChainPem: serving.current.chainPem,
+        privateKeyPem: serving.current.privateKeyPem!,
         clientCaPem: runtime.bundlePem,
       });
-      const server = new grpc.Server({
-        interceptors: [
-          createAgentAuthenticationInterceptor({
-            servicePath: CONTROL_PLANE_PATH,
-            trust,
-            onRefused: (refusal) => {
-              metrics.refusals.inc({ reason: refusal.reason });
-              void ctx.audit.record({
-                action: 'controlplane.refused',
-                outcome: 'refused',
-                actor: refusal.peerAddress,
-                subject: refusal.method,
-                details: { reason: refusal.reason, message: refusal.message },
-              });
-            },
-          }),
-        ],
-        // Connectors hold one long stream: ping every connection so a vanished peer (no FIN)
-        // cancels its stream within 40 s instead of lingering until the OS gives up.
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.keepalive_timeout_ms': 10_000,
-      });
-      server.addService(
-        controlplaneV1.EnrollmentServiceService,
-        createEnrollmentService(ctx, (kind, token) => {
-          if (kind === 'tunneler' && token.connectorId !== null)
-            plane.pushApprovedTunnelers(token.connectorId);
-        }),
-      );
-      server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
-      const grpcPort = await new Promise<number>((resolvePort, reject) => {
-        server.bindAsync(formatListenAddress(grpcListen), credentials.credentials, (err, port) => {
-          if (err === null) resolvePort(port);
-          else
-            reject(
-              new SigilError(
-                'ERR_LISTEN_FAILED',
-                `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(grpcListen)}: ${err.message}`,
-                { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
-              ),
-            );
-        });
-      });
+      const server = createGrpcServer(ctx, trust, controlPlane);
+      const grpcPort = await bindGrpc(server, grpcListen, credentials.credentials);
       cleanup.push(async () => void server.forceShutdown());
 
       const http = await startHttpEndpoint({
@@ -379,13 +299,12 @@ export function createController(options: ControllerOptions): Controller {
         logger,
         handler: createAdminHandler({
           ctx,
-          adminTokenHash: () => admin.adminTokenHash,
+          admin,
+          adminTokenHash: () => adminToken.adminTokenHash,
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
-          createToken: (request) => issueEnrollmentToken(ctx, tokenTtlSeconds, request),
-          requestRenewal: (id) => plane.requestRenewal(id),
         }),
       });
-      if (!isLoopback(adminListen.host)) {
+      if (!isLoopback(adminListen.host))
         logger.warn(
           {
             event: 'controller.admin_api_exposed',
@@ -394,29 +313,37 @@ export function createController(options: ControllerOptions): Controller {
           },
           'controller.admin_api_exposed',
         );
-      }
-      const flushTimer = setInterval(() => void ctx.registry.flush(), REGISTRY_FLUSH_MS);
-      flushTimer.unref();
-      const state: Running = {
+      const timers = [
+        setInterval(() => void registry.flush(), REGISTRY_FLUSH_MS),
+        setInterval(() => {
+          syncRevocations(ctx, controlPlane).catch((err: unknown) =>
+            logger.error(
+              { event: 'controller.revocation_sync_failed', err },
+              'controller.revocation_sync_failed',
+            ),
+          );
+        }, REVOCATION_SYNC_MS),
+      ];
+      for (const timer of timers) timer.unref();
+      running = {
         store,
+        ownsStore: options.store === undefined,
         bootstrap: authorities.bootstrap,
         runtime,
         ctx,
-        controlPlane: plane,
-        credentials,
+        admin,
+        controlPlane,
         serving,
         server,
         http,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
-        ...admin,
-        flushTimer,
+        ...adminToken,
+        timers,
       };
-      running = state;
-      scheduleServingRenewal(state);
       logger.info(
         {
           event: 'controller.started',
-          grpcAddress: state.grpcAddress,
+          grpcAddress: running.grpcAddress,
           adminUrl: http.url,
           trustDomain,
           dataDir,
@@ -430,8 +357,6 @@ export function createController(options: ControllerOptions): Controller {
       );
     } catch (err) {
       for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
-      registry = undefined;
-      controlPlane = undefined;
       throw err;
     } finally {
       starting = false;
@@ -447,13 +372,13 @@ export function createController(options: ControllerOptions): Controller {
         { event: 'controller.stopping', streams: state.controlPlane.size() },
         'controller.stopping',
       );
-      clearTimeout(state.renewalTimer);
-      clearInterval(state.flushTimer);
+      state.serving.close();
+      for (const timer of state.timers) clearInterval(timer);
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
       await state.http.close();
       await state.ctx.registry.flush();
-      await state.store.close();
+      if (state.ownsStore) await state.store.close();
       running = undefined;
       logger.info({ event: 'controller.stopped' }, 'controller.stopped');
     })();
@@ -492,23 +417,102 @@ export function createController(options: ControllerOptions): Controller {
       return live().store;
     },
     metrics: metrics.registry,
-    createEnrollmentToken: (request) => issueEnrollmentToken(live().ctx, tokenTtlSeconds, request),
-    listConnectors: () => live().ctx.registry.listConnectors(),
-    listTunnelers: () => live().ctx.registry.listTunnelers(),
-    requestRenewal: (connectorId) => live().controlPlane.requestRenewal(connectorId),
-    renewServingCertificate: () => renewServing(live()),
+    createEnrollmentToken: (request) => live().admin.createToken(request),
+    listEnrollmentTokens: () => live().admin.listTokens(),
+    cancelEnrollmentToken: (tokenId) => live().admin.cancelToken(tokenId),
+    listConnectors: () => live().admin.listConnectors(),
+    listTunnelers: () => live().admin.listTunnelers(),
+    revokeAgent: (kind, id, reason) => live().admin.revoke(kind, id, reason),
+    listRevocations: () => live().admin.listRevocations(),
+    requestRenewal: (connectorId) => live().admin.requestRenewal(connectorId),
+    renewServingCertificate: () => live().serving.renew(),
     flushRegistry: () => live().ctx.registry.flush(),
   };
 }
 
-/** When to renew the controller's own certificate: at two thirds of its lifetime (at least one second from now). */
-export function servingRenewalDelayMs(
-  certificate: { notBefore: Date; notAfter: Date },
+/** The gRPC server: agent authentication in front of ControlPlaneService, Enroll open. */
+function createGrpcServer(
+  ctx: ControllerContext,
+  trust: RuntimeTrust,
+  controlPlane: ControlPlane,
+): grpc.Server {
+  const server = new grpc.Server({
+    interceptors: [
+      createAgentAuthenticationInterceptor({
+        servicePath: CONTROL_PLANE_PATH,
+        trust,
+        onRefused: (refusal) => {
+          ctx.metrics.refusals.inc({ reason: refusal.reason });
+          void ctx.audit.record({
+            action: 'controlplane.refused',
+            outcome: 'refused',
+            actor: refusal.peerAddress,
+            subject: refusal.method,
+            details: { reason: refusal.reason, message: refusal.message },
+          });
+        },
+      }),
+    ],
+    // Connectors hold one long stream: ping every connection so a vanished peer (no FIN)
+    // cancels its stream within 40 s instead of lingering until the OS gives up.
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+  });
+  server.addService(
+    controlplaneV1.EnrollmentServiceService,
+    createEnrollmentService(ctx, (kind, token, previousConnectorId) => {
+      if (kind !== 'tunneler' || token.connectorId === null) return;
+      controlPlane.pushApprovedTunnelers(token.connectorId);
+      // Re-enrolled under another connector: the old one must stop admitting it.
+      if (previousConnectorId !== undefined && previousConnectorId !== token.connectorId)
+        controlPlane.pushApprovedTunnelers(previousConnectorId);
+    }),
+  );
+  server.addService(controlplaneV1.ControlPlaneServiceService, controlPlane.implementation);
+  return server;
+}
+
+function bindGrpc(
+  server: grpc.Server,
+  listen: ListenAddress,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
+  return new Promise<number>((resolvePort, reject) => {
+    server.bindAsync(formatListenAddress(listen), credentials, (err, port) => {
+      if (err === null) resolvePort(port);
+      else
+        reject(
+          new SigilError(
+            'ERR_LISTEN_FAILED',
+            `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(listen)}: ${err.message}`,
+            { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
+          ),
+        );
+    });
+  });
+}
+
+function warnExpiringCas(
+  authorities: { bootstrap: CertificateAuthority; runtime: CertificateAuthority },
   now: Date,
-): number {
-  const start = certificate.notBefore.getTime();
-  const at = start + ((certificate.notAfter.getTime() - start) * 2) / 3;
-  return Math.min(Math.max(1000, at - now.getTime()), 2 ** 31 - 1);
+  logger: pino.Logger,
+): void {
+  for (const [name, ca] of [
+    ['bootstrap', authorities.bootstrap],
+    ['runtime', authorities.runtime],
+  ] as const) {
+    const report = validateCertExpiration(ca.certificatePem, { now, warnDays: 90 });
+    if (report.status !== 'ok')
+      logger.warn(
+        {
+          event: 'controller.ca_expiring',
+          ca: name,
+          status: report.status,
+          notAfter: report.notAfter.toISOString(),
+        },
+        'controller.ca_expiring',
+      );
+  }
 }
 
 function isWildcard(address: ListenAddress): boolean {

@@ -145,6 +145,12 @@ describe('ControlPlaneService over mTLS', () => {
         spiffeId: 'spiffe://test.sigil/connector/someone-else',
       });
       const renewed = await unary(client.renew.bind(client), { csrPem });
+      // From now on the renewed certificate is connector-1's only one that opens streams.
+      connector = {
+        ...connector,
+        key,
+        identity: { chainPem: renewed.certificateChainPem, keyPem: key.privateKeyPem },
+      };
       const svid = validateX509Svid(renewed.certificateChainPem, renewed.trustBundle!.rootsPem, {
         trustDomain: 'test.sigil',
         at: clock.now(),
@@ -329,14 +335,16 @@ describe('ControlPlaneService over mTLS', () => {
     });
 
     it('sends RenewNow on request, to a connected connector only', async () => {
-      expect(fx.controller.requestRenewal('connector-1')).toBeUndefined();
+      await expect(fx.controller.requestRenewal('connector-1')).rejects.toMatchObject({
+        code: 'ERR_AGENT_NOT_CONNECTED',
+      });
       const stream = openStream(connector.identity);
       await stream.next('approvedTunnelers');
-      const commandId = fx.controller.requestRenewal('connector-1');
+      const commandId = await fx.controller.requestRenewal('connector-1');
       const renewNow = await stream.next('renewNow');
       expect(renewNow.commandId).toBe(commandId);
       stream.call.write({
-        body: { $case: 'ack', ack: { commandId: commandId!, ok: true, error: '' } },
+        body: { $case: 'ack', ack: { commandId, ok: true, error: '' } },
       });
       stream.call.end();
       await stream.until(() => stream.status !== undefined, 'stream end');
@@ -349,7 +357,26 @@ describe('ControlPlaneService over mTLS', () => {
       expect(stream.error!.code).toBe(grpc.status.PERMISSION_DENIED);
     });
 
-    it('marks a connector OFFLINE once the heartbeat deadline passes', async () => {
+    it('marks a connector OFFLINE at once when it ends its stream cleanly', async () => {
+      const stream = openStream(connector.identity);
+      await stream.next('approvedTunnelers');
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({
+        status: 'ONLINE',
+        connected: true,
+      });
+      stream.call.end();
+      await stream.until(() => stream.status !== undefined, 'stream end');
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({
+        status: 'OFFLINE',
+        connected: false,
+      });
+    });
+
+    it('marks a connector whose stream vanished OFFLINE once the heartbeat deadline passes', async () => {
+      const stream = openStream(connector.identity);
+      await stream.next('approvedTunnelers');
+      stream.call.cancel();
+      await stream.until(() => stream.error !== undefined, 'stream cancelled');
       expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.status).toBe(
         'ONLINE',
       );

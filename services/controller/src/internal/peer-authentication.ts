@@ -11,6 +11,8 @@ export interface AgentPeer {
   kind: AgentKind;
   id: string;
   notAfter: Date;
+  /** Lower-case hex serial of the presented leaf. */
+  serial: string;
 }
 
 /** The part of grpc-js's call auth context we read (the type is not exported by grpc-js). */
@@ -47,6 +49,7 @@ export function authenticateAgentPeer(
   if (raw === undefined) return { ok: false, reason: 'svid_missing', message: NO_CERTIFICATE };
   let spiffeId: string;
   let notAfter: Date;
+  let serial: string;
   try {
     const svid = validateX509Svid([new X509Certificate(raw)], trust.bundlePem(), {
       trustDomain: trust.trustDomain,
@@ -54,6 +57,7 @@ export function authenticateAgentPeer(
     });
     spiffeId = svid.spiffeId;
     notAfter = svid.notAfter;
+    serial = svid.leaf.serialNumber.toLowerCase();
   } catch (err) {
     const why = isSigilError(err) ? err.message : String(err);
     return {
@@ -71,7 +75,7 @@ export function authenticateAgentPeer(
       message: `${spiffeId} is not an agent identity (spiffe://${trust.trustDomain}/connector/<id> or /tunneler/<id>)`,
     };
   }
-  return { ok: true, peer: { spiffeId, kind, id, notAfter } };
+  return { ok: true, peer: { spiffeId, kind, id, notAfter, serial } };
 }
 
 /**
