@@ -29,6 +29,8 @@ export interface AgentMetrics {
   readonly renewals: Counter<'result'>;
   /** Trust bundle updates applied. */
   readonly bundleUpdates: Counter;
+  /** In-band re-authentications of the open stream after a renewal, by result (`sent`, `extended`). */
+  readonly streamReauthentications: Counter<'result'>;
 }
 
 /**
@@ -124,6 +126,12 @@ export function createAgentMetrics(options: AgentMetricsOptions): AgentMetrics {
     bundleUpdates: new Counter({
       name: 'sigil_agent_bundle_updates_total',
       help: 'Trust bundle updates applied.',
+      registers: [registry],
+    }),
+    streamReauthentications: new Counter({
+      name: 'sigil_agent_stream_reauthentications_total',
+      help: 'In-band re-authentications of the open stream after a renewal, by result (sent, extended).',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

@@ -22,7 +22,10 @@ import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
 import { createControllerDialer, type ControllerDialer } from './controller-dialer';
 import type { AgentIdentity } from './identity';
 import type { IdentityStore } from './identity-store';
+import { isRevocationStatus } from './internal/grpc-errors';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
+import { revocationError } from './revocation';
+import type { RevocationEvidence } from './stream-supervisor';
 
 /**
  * Options of the session an agent runtime keeps (`AgentRuntime.session`).
@@ -59,6 +62,7 @@ export interface AgentSessionOptions {
  * ```ts
  * const session: AgentSession = createAgentSession(options);
  * await session.start();
+ * session.onRenewed(() => control.reauthenticate());
  * await session.renewNow();
  * console.log(session.identity.notAfter, session.nextRenewalAt);
  * session.stop();
@@ -84,6 +88,16 @@ export interface AgentSession {
   renewNow(): Promise<void>;
   /** Applies a trust bundle (BundleUpdate) when newer than the current one. */
   applyBundle(bundle: controlplaneV1.TrustBundle): Promise<void>;
+  /** Calls `listener` after each successful renewal (to re-authenticate open streams); returns the unsubscribe. */
+  onRenewed(listener: (identity: AgentIdentity) => void): () => void;
+  /**
+   * Records that `peer` (`the controller`, `connector edge-1`) revoked this identity: logs
+   * `agent.revoked` with the reason and time, stops renewing and settles {@link AgentSession.revocation}.
+   * The first call wins.
+   */
+  revoke(evidence: RevocationEvidence & { peer: string }): void;
+  /** Resolves with ERR_AGENT_REVOKED once the identity is revoked (the agent then stops, exit code 4). */
+  readonly revocation: Promise<SigilError>;
 }
 
 /**
@@ -149,6 +163,11 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       return controllerCredentials.credentials;
     },
   });
+
+  const renewalListeners = new Set<(identity: AgentIdentity) => void>();
+  let revoked: SigilError | undefined;
+  let settleRevocation: (error: SigilError) => void = () => undefined;
+  const revocation = new Promise<SigilError>((resolve) => (settleRevocation = resolve));
 
   // Renewals and bundle updates change the identity one at a time.
   let queue: Promise<unknown> = Promise.resolve();
@@ -231,6 +250,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       'renewal.completed',
       { reason, renewals },
     );
+    for (const listener of renewalListeners) listener(identity);
   };
 
   const renew = (reason: RenewalReason): Promise<void> =>
@@ -239,6 +259,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         await renewOnce(reason);
       } catch (err) {
         metrics.renewals.inc({ result: 'failure' });
+        if (isRevocationStatus(err)) revoke({ peer: 'the controller', refusal: err });
         throw err;
       }
       metrics.renewals.inc({ result: 'success' });
@@ -260,6 +281,17 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         'renewal.failed',
       ),
   });
+
+  const revoke = (evidence: RevocationEvidence & { peer: string }): void => {
+    if (revoked !== undefined) return;
+    revoked = revocationError({ ...evidence, spiffeId: identity.spiffeId });
+    scheduler.stop();
+    logger.error(
+      { event: 'agent.revoked', ...revoked.details, message: revoked.message },
+      'agent.revoked',
+    );
+    settleRevocation(revoked);
+  };
 
   return {
     get identity() {
@@ -331,5 +363,11 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         );
         metrics.bundleUpdates.inc();
       }),
+    onRenewed(listener) {
+      renewalListeners.add(listener);
+      return () => renewalListeners.delete(listener);
+    },
+    revoke,
+    revocation,
   };
 }

@@ -118,7 +118,8 @@ const COMMANDS: Record<AgentCommand, string> = {
  * environment variable, a flag (the variable in kebab-case, e.g. `--controller-addr`) or a key in
  * the YAML file of `--config` / AGENT_CONFIG_PATH; flags win. Errors print one line
  * `error ERR_CODE: message`; exit codes: 0 done, 1 configuration or state error, 2 enrollment
- * refused, 3 controller unreachable or untrusted.
+ * refused, 3 controller unreachable or untrusted, 4 identity revoked (`run` stops for good when
+ * the controller or its connector says so, and must not be restarted in a loop).
  *
  * @example
  * ```ts
@@ -207,6 +208,10 @@ async function run(config: AgentConfig, options: AgentCliOptions): Promise<void>
   const logger = createLogger({ name: `sigil-${config.kind}`, level: config.logLevel });
   const agent = await startAgent({ config, version: options.version, logger }, options.start);
   installShutdownHandlers({ logger, shutdown: () => agent.stop() });
+  // A revoked identity ends the process with ERR_AGENT_REVOKED (exit code 4) through runMain.
+  const revoked = await agent.runtime.session.revocation;
+  await agent.stop();
+  throw revoked;
 }
 
 /**

@@ -23,6 +23,8 @@ export type {
   StreamSupervisorOptions,
   SupervisedMessage,
   OpenedStream,
+  StreamReauthentication,
+  RevocationEvidence,
 } from './stream-supervisor';
 export type { AgentConfig, AgentConfigSources } from './config';
 export type { AgentCommand, AgentSettingName } from './settings';

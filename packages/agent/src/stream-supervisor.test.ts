@@ -1,33 +1,107 @@
 import * as grpc from '@grpc/grpc-js';
+import { createCertificateAuthority, createStreamNonce, verifyPossessionProof } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import { createMemoryLogger } from '@sigil/testing';
+import { issueTestIdentity } from '../test/support/identity';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
-import { createStreamSupervisor, type StreamSupervisor } from './stream-supervisor';
+import {
+  createStreamSupervisor,
+  type RevocationEvidence,
+  type StreamSupervisor,
+  type StreamSupervisorOptions,
+} from './stream-supervisor';
 
-type Behaviour = 'ack' | 'silent' | 'drain';
+/**
+ * ack/silent/drain: heartbeats answered so. revoke: a Revoked message, then PERMISSION_DENIED.
+ * refuse-revoked / refuse: every stream refused with PERMISSION_DENIED saying it is revoked / not
+ * approved. challenge: acks, a StreamChallenge at open (after `challengeDelayMs`), and each valid
+ * Reauthenticate answered with StreamExtended and a new nonce.
+ */
+type Behaviour = 'ack' | 'silent' | 'drain' | 'revoke' | 'refuse-revoked' | 'refuse' | 'challenge';
+
+interface Reauthentication {
+  chain: string;
+  valid: boolean;
+}
 type TunnelCall = grpc.ServerDuplexStream<
   controlplaneV1.TunnelerMessage,
   controlplaneV1.ConnectorMessage
 >;
 
 /** A real gRPC server on 127.0.0.1 playing the peer of a supervised stream (plaintext: TLS is not what is under test here). */
-async function peer(behaviour: Behaviour): Promise<{
+async function peer(
+  behaviour: Behaviour,
+  challengeDelayMs = 0,
+): Promise<{
   address: string;
   sequences: number[];
   opened: number;
   ended: number;
+  reauthentications: Reauthentication[];
   close(): Promise<void>;
 }> {
-  const state = { sequences: [] as number[], opened: 0, ended: 0 };
+  const state = {
+    sequences: [] as number[],
+    opened: 0,
+    ended: 0,
+    reauthentications: [] as Reauthentication[],
+  };
   const server = new grpc.Server();
   server.addService(controlplaneV1.ConnectorServiceService, {
     tunnel(call: TunnelCall) {
       state.opened += 1;
+      if (behaviour === 'refuse-revoked' || behaviour === 'refuse') {
+        call.emit('error', {
+          code: grpc.status.PERMISSION_DENIED,
+          details:
+            behaviour === 'refuse'
+              ? 'tunneler t1 is not approved for connector edge-1'
+              : 'tunneler t1 is revoked: the controller put it on the deny list of connector edge-1',
+        });
+        return;
+      }
+      let nonce: Buffer | undefined;
+      if (behaviour === 'challenge') {
+        setTimeout(() => {
+          nonce = createStreamNonce();
+          call.write({ body: { $case: 'challenge', challenge: { nonce } } });
+        }, challengeDelayMs);
+      }
       call.on('data', (message: controlplaneV1.TunnelerMessage) => {
+        if (message.body?.$case === 'reauthenticate') {
+          const { certificateChainPem, signature } = message.body.reauthenticate;
+          const valid =
+            nonce !== undefined &&
+            Buffer.from(message.body.reauthenticate.nonce).equals(nonce) &&
+            verifyPossessionProof(certificateChainPem, nonce, signature);
+          state.reauthentications.push({ chain: certificateChainPem, valid });
+          nonce = createStreamNonce();
+          call.write({
+            body: {
+              $case: 'streamExtended',
+              streamExtended: { notAfter: Date.now() + 60_000, nextNonce: nonce },
+            },
+          });
+          return;
+        }
         if (message.body?.$case !== 'heartbeat') return;
         const { sequence } = message.body.heartbeat;
         state.sequences.push(sequence);
-        if (behaviour === 'ack')
+        if (behaviour === 'revoke') {
+          call.write({
+            body: {
+              $case: 'revoked',
+              revoked: {
+                reason: 'laptop stolen',
+                revokedAt: Date.UTC(2026, 11, 2, 1, 0),
+                spiffeId: 'spiffe://example.org/tunneler/t1',
+              },
+            },
+          });
+          call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: 'revoked' });
+          return;
+        }
+        if (behaviour === 'ack' || behaviour === 'challenge')
           call.write({
             body: { $case: 'heartbeatAck', heartbeatAck: { sequence, receivedAt: Date.now() } },
           });
@@ -58,6 +132,9 @@ async function peer(behaviour: Behaviour): Promise<{
     },
     get ended() {
       return state.ended;
+    },
+    get reauthentications() {
+      return state.reauthentications;
     },
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -98,7 +175,9 @@ describe('createStreamSupervisor', () => {
 
   const supervise = (
     addresses: string[],
-    extra: { livenessTimeoutMs?: number; onStateChange?: (up: boolean) => void } = {},
+    extra: Partial<
+      StreamSupervisorOptions<controlplaneV1.TunnelerMessage, controlplaneV1.ConnectorMessage>
+    > = {},
   ) => {
     supervisor = createStreamSupervisor<
       controlplaneV1.TunnelerMessage,
@@ -189,5 +268,108 @@ describe('createStreamSupervisor', () => {
     const attempts = await count(metrics, 'reconnects');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await count(metrics, 'reconnects')).toBe(attempts);
+  });
+
+  describe('revocation', () => {
+    it('stops for good on a Revoked message and hands over the reason', async () => {
+      const server = await peer('revoke');
+      peers.push(server);
+      const told: RevocationEvidence[] = [];
+      const stream = supervise([server.address], { onRevoked: (e) => told.push(e) });
+      await until('the revocation', () => told.length === 1);
+      expect(told[0]!.revoked).toMatchObject({
+        reason: 'laptop stolen',
+        revokedAt: Date.UTC(2026, 11, 2, 1, 0),
+      });
+      expect(stream.revoked).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(server.opened).toBe(1);
+      expect(await count(metrics, 'reconnects')).toBe(0);
+      expect(told).toHaveLength(1);
+    });
+
+    it('stops for good when a stream is refused because the identity is revoked', async () => {
+      const server = await peer('refuse-revoked');
+      peers.push(server);
+      const told: RevocationEvidence[] = [];
+      supervise([server.address], { onRevoked: (e) => told.push(e) });
+      await until('the revocation', () => told.length === 1);
+      expect(told[0]!.refusal).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(server.opened).toBe(1);
+    });
+
+    it('keeps retrying an ordinary PERMISSION_DENIED (not approved yet)', async () => {
+      const server = await peer('refuse');
+      peers.push(server);
+      const told: RevocationEvidence[] = [];
+      const stream = supervise([server.address], { onRevoked: (e) => told.push(e) });
+      await until('three attempts', () => server.opened >= 3);
+      expect(told).toEqual([]);
+      expect(stream.revoked).toBe(false);
+    });
+  });
+
+  describe('in-band re-authentication', () => {
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', commonName: 'Test CA' });
+    const credentials = async (n: number) => {
+      const authority = await ca;
+      return Promise.all(Array.from({ length: n }, () => issueTestIdentity({ ca: authority })));
+    };
+
+    it('answers each nonce after a renewal with the new chain and key, on the same stream', async () => {
+      const [first, second, third] = await credentials(3);
+      const server = await peer('challenge');
+      peers.push(server);
+      let credential = first!;
+      const stream = supervise([server.address], {
+        reauthentication: {
+          credential: () => credential,
+          message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
+        },
+      });
+      await until('five acks', async () => (await count(metrics, 'heartbeatAcks')) >= 5);
+      // Bound to the certificate it opened with: nothing to present.
+      stream.reauthenticate();
+      expect(server.reauthentications).toEqual([]);
+      credential = second!;
+      stream.reauthenticate();
+      await until('the first extension', () => server.reauthentications.length === 1);
+      await until('the extension acknowledged', async () =>
+        (await metrics.streamReauthentications.get()).values.some(
+          (v) => v.labels.result === 'extended' && v.value === 1,
+        ),
+      );
+      credential = third!;
+      stream.reauthenticate();
+      await until('the second extension', () => server.reauthentications.length === 2);
+      expect(server.reauthentications).toEqual([
+        { chain: second!.certificateChainPem, valid: true },
+        { chain: third!.certificateChainPem, valid: true },
+      ]);
+      const acks = await count(metrics, 'heartbeatAcks');
+      await until('more acks', async () => (await count(metrics, 'heartbeatAcks')) >= acks + 3);
+      expect(await count(metrics, 'streamConnects')).toBe(1);
+      expect(server.opened).toBe(1);
+      expect(logs.records.filter((r) => r.event === 'stream.extended')).toHaveLength(2);
+    });
+
+    it('presents a certificate renewed before the challenge arrived as soon as it does', async () => {
+      const [first, second] = await credentials(2);
+      const server = await peer('challenge', 200);
+      peers.push(server);
+      let credential = first!;
+      supervise([server.address], {
+        reauthentication: {
+          credential: () => credential,
+          message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
+        },
+      });
+      credential = second!;
+      await until('the re-authentication', () => server.reauthentications.length === 1);
+      expect(server.reauthentications).toEqual([
+        { chain: second!.certificateChainPem, valid: true },
+      ]);
+    });
   });
 });

@@ -1,11 +1,14 @@
 import type * as grpc from '@grpc/grpc-js';
+import { createPossessionProof } from '@sigil/pki';
+import type { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import type { AgentMetrics } from './agent-metrics';
 import { createBackoff, type BackoffOptions } from './backoff';
-import { describeServiceError } from './internal/grpc-errors';
+import { describeServiceError, isRevocationStatus } from './internal/grpc-errors';
 
 /**
- * What both long-lived agent streams receive: heartbeat acks and drains, plus their own commands.
+ * What both long-lived agent streams receive: heartbeat acks, drains, revocation and the stream's
+ * re-authentication challenges, plus their own commands.
  *
  * @example
  * ```ts
@@ -18,6 +21,9 @@ export interface SupervisedMessage {
   body?:
     | { $case: 'heartbeatAck'; heartbeatAck: { sequence: number } }
     | { $case: 'drain'; drain: { reason: string; reconnectAfterMs: number } }
+    | { $case: 'revoked'; revoked: controlplaneV1.Revoked }
+    | { $case: 'challenge'; challenge: controlplaneV1.StreamChallenge }
+    | { $case: 'streamExtended'; streamExtended: controlplaneV1.StreamExtended }
     | { $case: string }
     | undefined;
 }
@@ -36,6 +42,39 @@ export interface OpenedStream<TOut, TIn> {
   stream: grpc.ClientDuplexStream<TOut, TIn>;
   /** Closes the channel the stream ran on. */
   close(): void;
+}
+
+/**
+ * How a supervised stream re-authenticates in-band after a renewal (see
+ * {@link StreamSupervisorOptions.reauthentication}).
+ *
+ * @example
+ * ```ts
+ * const reauthentication: StreamReauthentication<controlplaneV1.TunnelerMessage> = {
+ *   credential: () => session.identity,
+ *   message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
+ * };
+ * ```
+ */
+export interface StreamReauthentication<TOut> {
+  /** The certificate chain and key the agent holds now. */
+  credential: () => { certificateChainPem: string; privateKeyPem: string };
+  /** Wraps a Reauthenticate in this stream's message type. */
+  message: (reauthenticate: controlplaneV1.Reauthenticate) => TOut;
+}
+
+/**
+ * What told a supervised stream that the agent's identity is revoked: a `Revoked` message, or a
+ * PERMISSION_DENIED refusal saying so.
+ *
+ * @example
+ * ```ts
+ * const onRevoked = (evidence: RevocationEvidence): void => session.revoke({ peer: 'the controller', ...evidence });
+ * ```
+ */
+export interface RevocationEvidence {
+  revoked?: controlplaneV1.Revoked;
+  refusal?: unknown;
 }
 
 /**
@@ -60,8 +99,17 @@ export interface StreamSupervisorOptions<TOut, TIn extends SupervisedMessage> {
   greeting?: () => TOut;
   /** The heartbeat with this sequence number (1, 2, ... for the life of the process). */
   heartbeat: (sequence: number) => TOut;
-  /** Every message that is not a heartbeat ack or a drain. */
+  /** Every message that is not a heartbeat ack, a drain, a revocation or a challenge. */
   onMessage?: (message: TIn) => void;
+  /**
+   * Answers the peer's StreamChallenge after a renewal with the new chain and a possession proof
+   * over the latest nonce, so the peer extends the stream to the new certificate's notAfter.
+   * Without it challenges are ignored (and the peer ends the stream when the first certificate
+   * expires).
+   */
+  reauthentication?: StreamReauthentication<TOut>;
+  /** The peer revoked the identity; the supervisor has ended the stream and stopped retrying. */
+  onRevoked?: (evidence: RevocationEvidence) => void;
   /** Up/down transitions (readiness). */
   onStateChange?: (up: boolean) => void;
   intervalMs: number;
@@ -96,6 +144,14 @@ export interface StreamSupervisor<TOut> {
   send(message: TOut): boolean;
   /** Ends the stream and reconnects after `reconnectAfterMs` (0: backoff), at the next address. */
   drain(reason: string, reconnectAfterMs: number): void;
+  /**
+   * Re-authenticates the open stream with the current credential (call it after each renewal):
+   * at once when the peer's nonce is at hand, else as soon as it arrives. A no-op when the stream
+   * is already bound to the current certificate.
+   */
+  reauthenticate(): void;
+  /** True once the peer revoked the identity: the supervisor no longer retries. */
+  readonly revoked: boolean;
 }
 
 /**
@@ -104,6 +160,12 @@ export interface StreamSupervisor<TOut> {
  * gap), counts acks, and on failure, silence or a Drain reconnects to the next address after an
  * exponential backoff with full jitter. The backoff resets once the peer answers. Both agents use
  * it: the connector's ControlPlaneService.Connect and the tunneler's ConnectorService.Tunnel.
+ *
+ * The peer binds the stream to the certificate it was opened with. After a renewal
+ * (`reauthenticate()`) the supervisor answers the peer's latest nonce (StreamChallenge, then each
+ * StreamExtended.next_nonce) with the new chain and a possession proof, which extends the stream
+ * without a dropped heartbeat. A `Revoked` message, or a PERMISSION_DENIED refusal that says the
+ * identity is revoked, ends the stream for good: no retry, `onRevoked` is told.
  *
  * @example
  * ```ts
@@ -134,6 +196,41 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
   let retryTimer: NodeJS.Timeout | undefined;
   let drainDelay: number | undefined;
   let ended: Promise<void> = Promise.resolve();
+  let revoked = false;
+  // Re-authentication state of the current stream: the chain it is bound to, the peer's unused
+  // nonce, and the chain of a Reauthenticate awaiting its StreamExtended.
+  let boundChain: string | undefined;
+  let nonce: Buffer | undefined;
+  let presentedChain: string | undefined;
+
+  const reauthenticate = (): void => {
+    const auth = options.reauthentication;
+    if (auth === undefined || current === undefined || nonce === undefined) return;
+    if (presentedChain !== undefined) return;
+    const credential = auth.credential();
+    if (credential.certificateChainPem === boundChain) return;
+    const signature = createPossessionProof(credential.privateKeyPem, nonce);
+    current.stream.write(
+      auth.message({ certificateChainPem: credential.certificateChainPem, nonce, signature }),
+    );
+    presentedChain = credential.certificateChainPem;
+    nonce = undefined;
+    metrics.streamReauthentications.inc({ result: 'sent' });
+    logger.info(
+      { event: 'stream.reauthenticating', stream: name, address },
+      'stream.reauthenticating',
+    );
+  };
+
+  const revoke = (evidence: RevocationEvidence): void => {
+    if (revoked) return;
+    revoked = true;
+    stopped = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    current?.stream.cancel();
+    options.onRevoked?.(evidence);
+  };
 
   const setUp = (value: boolean): void => {
     if (up === value) return;
@@ -172,6 +269,9 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       return;
     }
     current = opened;
+    boundChain = options.reauthentication?.credential().certificateChainPem;
+    nonce = undefined;
+    presentedChain = undefined;
     const { stream } = opened;
     let finished = false;
     let resolveEnded: () => void = () => undefined;
@@ -185,6 +285,11 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       resolveEnded();
     };
     stream.on('data', (message: TIn) => {
+      const body = message.body;
+      if (body?.$case === 'revoked') {
+        revoke({ revoked: (body as { revoked: controlplaneV1.Revoked }).revoked });
+        return;
+      }
       watchLiveness(stream);
       if (!up) {
         setUp(true);
@@ -192,7 +297,6 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
         metrics.streamConnects.inc();
         logger.info({ event: 'stream.connected', stream: name, address }, 'stream.connected');
       }
-      const body = message.body;
       if (body?.$case === 'heartbeatAck') {
         const ack = (body as { heartbeatAck: { sequence: number } }).heartbeatAck;
         metrics.heartbeatAcks.inc();
@@ -200,6 +304,26 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       } else if (body?.$case === 'drain') {
         const drain = (body as { drain: { reason: string; reconnectAfterMs: number } }).drain;
         supervisor.drain(drain.reason, drain.reconnectAfterMs);
+      } else if (body?.$case === 'challenge') {
+        const challenge = (body as { challenge: controlplaneV1.StreamChallenge }).challenge;
+        nonce = Buffer.from(challenge.nonce);
+        reauthenticate();
+      } else if (body?.$case === 'streamExtended') {
+        const extended = (body as { streamExtended: controlplaneV1.StreamExtended }).streamExtended;
+        boundChain = presentedChain ?? boundChain;
+        presentedChain = undefined;
+        nonce = Buffer.from(extended.nextNonce);
+        metrics.streamReauthentications.inc({ result: 'extended' });
+        logger.info(
+          {
+            event: 'stream.extended',
+            stream: name,
+            address,
+            notAfter: new Date(extended.notAfter).toISOString(),
+          },
+          'stream.extended',
+        );
+        reauthenticate();
       } else {
         options.onMessage?.(message);
       }
@@ -224,6 +348,10 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
     const wasUp = up;
     setUp(false);
     if (stopped) return;
+    if (isRevocationStatus(err)) {
+      revoke({ refusal: err });
+      return;
+    }
     index += 1;
     const delay = drainDelay ?? backoff.next();
     drainDelay = undefined;
@@ -276,6 +404,10 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       );
       drainDelay = reconnectAfterMs > 0 ? reconnectAfterMs : undefined;
       current?.stream.cancel();
+    },
+    reauthenticate,
+    get revoked() {
+      return revoked;
     },
   };
   return supervisor;

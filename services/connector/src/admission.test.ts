@@ -1,7 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { admitTunneler } from './admission';
 
-const base = { trustDomain: 'sigil.local', connectorId: 'edge-1', approved: new Set(['laptop-1']) };
+const base = {
+  trustDomain: 'sigil.local',
+  connectorId: 'edge-1',
+  approved: new Set(['laptop-1']),
+  revoked: new Set<string>(),
+};
 
 describe('admitTunneler', () => {
   it('admits an approved tunneler by the id in its SPIFFE ID', () => {
@@ -45,5 +50,20 @@ describe('admitTunneler', () => {
       admitted: false,
       code: grpc.status.PERMISSION_DENIED,
     });
+  });
+
+  it('refuses a revoked tunneler with its own reason, approved or not, before approvals arrive', () => {
+    const peerSpiffeId = 'spiffe://sigil.local/tunneler/laptop-1';
+    const refusal = {
+      admitted: false,
+      code: grpc.status.PERMISSION_DENIED,
+      reason: 'revoked',
+      tunnelerId: 'laptop-1',
+      message:
+        'tunneler laptop-1 is revoked: the controller put it on the deny list of connector edge-1',
+    };
+    const revoked = new Set(['laptop-1']);
+    expect(admitTunneler({ ...base, peerSpiffeId, revoked })).toEqual(refusal);
+    expect(admitTunneler({ ...base, peerSpiffeId, revoked, approved: undefined })).toEqual(refusal);
   });
 });

@@ -23,8 +23,10 @@ export interface ConnectorPart extends RunningAgentPart {
 /**
  * The connector on top of the shared agent runtime: ControlPlaneService.Connect with Hello and a
  * heartbeat every HEARTBEAT_INTERVAL (readiness follows the stream), the controller's commands
- * (RenewNow, BundleUpdate, ApprovedTunnelers, Drain; each acknowledged), and ConnectorService on
- * CONNECTOR_LISTEN_ADDR for approved tunnelers, whose heartbeats go up the control stream.
+ * (RenewNow, BundleUpdate, ApprovedTunnelers, RevokedTunnelers, Drain; each acknowledged), and
+ * ConnectorService on CONNECTOR_LISTEN_ADDR for approved tunnelers, whose heartbeats go up the
+ * control stream. After each renewal the control stream re-authenticates in-band; a `Revoked`
+ * from the controller (or a refused renewal saying so) stops the connector for good.
  *
  * @example
  * ```ts
@@ -57,6 +59,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
   const tunnels = createTunnelService({
     connectorId: identity.agentId,
     trustDomain: identity.trustDomain,
+    trustBundle: () => session.identity.bundlePem,
     forward,
     registry: session.metrics.registry,
     logger,
@@ -103,6 +106,16 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
           Promise.resolve(tunnels.setApproved(body.approvedTunnelers.tunnelerIds)),
         );
         return;
+      case 'revokedTunnelers':
+        logger.info(
+          { event: 'command.revoked_tunnelers', count: body.revokedTunnelers.tunnelerIds.length },
+          'command.revoked_tunnelers',
+        );
+        acknowledge(
+          message.commandId,
+          Promise.resolve(tunnels.setRevoked(body.revokedTunnelers.tunnelerIds)),
+        );
+        return;
       default:
         return;
     }
@@ -129,6 +142,11 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
       },
     }),
     onMessage: onCommand,
+    reauthentication: {
+      credential: () => session.identity,
+      message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
+    },
+    onRevoked: (evidence) => session.revoke({ peer: 'the controller', ...evidence }),
     onStateChange: (up) => {
       runtime.setReady(up);
       if (!up) return;
@@ -168,6 +186,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     },
     'connector.listening',
   );
+  session.onRenewed(() => control.reauthenticate());
   control.start();
 
   return {

@@ -22,7 +22,9 @@ export interface TunnelerPart extends RunningAgentPart {
  * The tunneler on top of the shared agent runtime: ConnectorService.Tunnel over mTLS to
  * CONNECTOR_ADDR (default: the address given at enrollment), verifying the connector as
  * `spiffe://<td>/connector/<connector_id>` against the runtime bundle, with a
- * `tunneler_heartbeat` every HEARTBEAT_INTERVAL; readiness follows the stream.
+ * `tunneler_heartbeat` every HEARTBEAT_INTERVAL; readiness follows the stream. After each
+ * renewal the stream re-authenticates in-band, so the connector extends it; a `Revoked` from the
+ * connector (or a refusal saying so, from it or the controller) stops the tunneler for good.
  *
  * @example
  * ```ts
@@ -70,12 +72,19 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
         heartbeat: { tunnelerId: identity.agentId, sequence, version, sentAt: Date.now() },
       },
     }),
+    reauthentication: {
+      credential: () => session.identity,
+      message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
+    },
+    onRevoked: (evidence) =>
+      session.revoke({ peer: `connector ${connectorSpiffeId}`, ...evidence }),
     onStateChange: (up) => runtime.setReady(up),
     intervalMs: config.heartbeatIntervalMs,
     backoff: { initialMs: config.reconnect.initialMs, maxMs: config.reconnect.maxMs },
     metrics: session.metrics,
     logger,
   });
+  session.onRenewed(() => tunnel.reauthenticate());
   tunnel.start();
   logger.info(
     { event: 'tunneler.connecting', connectorAddress, connectorSpiffeId },

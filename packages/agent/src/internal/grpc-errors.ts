@@ -41,3 +41,17 @@ export function describeServiceError(err: unknown): string {
     return `${grpc.status[status.code] ?? status.code}: ${cleanDetails(status.details)}`;
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The controller's or connector's refusal of a revoked identity: PERMISSION_DENIED (the status of
+ * ERR_AGENT_REVOKED) whose details say so. Any other PERMISSION_DENIED (say, a tunneler not yet
+ * approved) is an ordinary failure that is retried.
+ */
+export function isRevocationStatus(err: unknown): boolean {
+  const status = err as Partial<grpc.StatusObject> | undefined;
+  return (
+    status?.code === grpc.status.PERMISSION_DENIED &&
+    typeof status.details === 'string' &&
+    /ERR_AGENT_REVOKED|\brevoked\b/i.test(status.details)
+  );
+}
