@@ -445,13 +445,18 @@ async function revoke(plane) {
   const argv = ['tunnelers', 'revoke', REVOKED_ID, '--reason', REVOKE_REASON];
   const result = await sigilAdmin(plane, 'sigil-admin-revoke', argv);
   plane.revocation.result = result;
-  const at = new Date().toISOString().slice(11, 19);
+  const clock = () => new Date().toISOString().slice(11, 19);
   plane.notes.push(
     '',
-    result.code === 0
-      ? `${at}  $ sigil admin tunnelers revoke ${REVOKED_ID} --reason "${REVOKE_REASON}"   (${result.stdout.join(' ')})`
-      : `${at}  revoking ${REVOKED_ID} failed (exit ${result.code}): ${result.stderr.join(' ')}`,
-    `          ${REVOKED_ID} shows REVOKED; its process exits with code ${REVOKED_EXIT_CODE} and does not retry; ${CONNECTOR_ID} drops it`,
+    `${clock()}  $ sigil admin tunnelers revoke ${REVOKED_ID} --reason "${REVOKE_REASON}"`,
+    ...(result.code === 0 ? result.stdout : [`exit ${result.code}`, ...result.stderr]).map(
+      (line) => `          ${line}`,
+    ),
+  );
+  void agent.child.exited.then((code) =>
+    plane.notes.push(
+      `${clock()}  ${REVOKED_ID} exited with code ${code}${code === REVOKED_EXIT_CODE ? ' (revoked: it does not retry)' : ''}`,
+    ),
   );
   return plane.revocation;
 }
@@ -534,7 +539,7 @@ function revocationChecks(plane, { before, result, rows, revocations }) {
   const check = (ok, text) => list.push({ ok, text });
   check(
     result.code === 0,
-    `${result.command.replace(REVOKE_REASON, JSON.stringify(REVOKE_REASON))} exited 0 (exit ${result.code}${result.code === 0 ? '' : `: ${result.stderr.join(' ')}`})`,
+    `${result.command.replace(REVOKE_REASON, JSON.stringify(REVOKE_REASON))} exited ${result.code}: ${(result.code === 0 ? result.stdout : result.stderr).join(' ')}`,
   );
   const revoked = rows.find((r) => r.id === REVOKED_ID);
   check(
@@ -542,9 +547,7 @@ function revocationChecks(plane, { before, result, rows, revocations }) {
     `tunneler ${REVOKED_ID} is REVOKED in GET /api/admin/tunnelers (status ${revoked.status})`,
   );
   const entry = Array.isArray(revocations)
-    ? revocations.find(
-        (r) => r.id === REVOKED_ID || String(r.spiffe_id ?? '').endsWith(`/${REVOKED_ID}`),
-      )
+    ? revocations.find((r) => r.kind === 'tunneler' && r.agent_id === REVOKED_ID)
     : undefined;
   check(
     entry?.reason === REVOKE_REASON,

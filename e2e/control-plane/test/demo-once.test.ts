@@ -11,7 +11,7 @@ describe('pnpm demo --once', () => {
   // Only if the test failed half-way: SIGTERM makes the demo stop its processes and clean up.
   afterAll(() => demo?.stop());
 
-  it('exits 0 after heartbeats and renewals flowed end to end, with a summary', async () => {
+  it('exits 0 after heartbeats, renewals and a revocation flowed end to end, with a summary', async () => {
     const root = path.resolve(__dirname, '../../..');
     demo = spawnBin(path.join(root, 'scripts/demo.js'), {
       args: ['--once'],
@@ -21,7 +21,7 @@ describe('pnpm demo --once', () => {
     const { code } = await demo.exited;
     const stdout = demo.stdout.join('\n');
     expect({ code, stderr: demo.stderr.join('\n') }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(/^sigil demo --once: all 16 checks passed in [\d.]+ s$/m);
+    expect(stdout).toMatch(/^sigil demo --once: all 24 checks passed in [\d.]+ s$/m);
     for (const [kind, id] of [
       ['connector', 'connector-local-01'],
       ['tunneler', 'tunneler-local-01'],
@@ -31,6 +31,22 @@ describe('pnpm demo --once', () => {
       expect(stdout).toContain(`ok   ${kind} ${id}: one stream for the whole run`);
       expect(stdout).toContain(`ok   ${kind} ${id}: heartbeats 1..`);
     }
+    // tunneler-local-02 is revoked with `sigil admin tunnelers revoke` once it has renewed.
+    expect(stdout).toMatch(
+      /^ {2}tunneler {3}tunneler-local-02 \(via connector-local-01\) {2}REVOKED .* \(exited 4\) /m,
+    );
+    expect(stdout).toMatch(/^ {2}tunneler-local-02 {2}connector-local-01 {2}REVOKED {2}/m);
+    for (const check of [
+      'ok   sigil admin tunnelers revoke tunneler-local-02 --reason "demo: laptop reported lost" exited 0: Revoked tunneler tunneler-local-02',
+      'ok   tunneler tunneler-local-02 is REVOKED in GET /api/admin/tunnelers (status REVOKED)',
+      'ok   tunneler-local-02 is in GET /api/admin/revocations with its reason ("demo: laptop reported lost")',
+      'ok   tunneler tunneler-local-02 stopped for good with exit code 4 and logged agent.revoked',
+      'ok   connector-local-01 has tunneler-local-02 on its deny list',
+      'ok   connector connector-local-01 carries on after the revocation',
+      'ok   tunneler tunneler-local-01 carries on after the revocation',
+      'ok   sigil admin tunnelers ls shows tunneler-local-02 REVOKED',
+    ])
+      expect(stdout).toContain(check);
     expect(stdout).not.toContain('FAIL');
   });
 });
