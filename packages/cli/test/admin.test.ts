@@ -244,6 +244,11 @@ describe('sigil admin', () => {
         /^Revoked tunneler laptop-1 \(spiffe:\/\/cli\.sigil\/tunneler\/laptop-1\) at \S+Z: laptop stolen\n$/,
       );
 
+      // Revoking again changes nothing: the first revocation is the answer.
+      const again = await admin(['tunnelers', 'revoke', 'laptop-1', '--reason', 'second thoughts']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toBe(run.stdout);
+
       const [row] = (await admin(['tunnelers', 'ls'])).stdout.trimEnd().split('\n').slice(1);
       expect(row).toMatch(/^laptop-1 {2}edge-1 {5}REVOKED {2}/);
       expect(await json(['tunnelers', 'ls'])).toEqual([
@@ -280,6 +285,10 @@ describe('sigil admin', () => {
       });
       expect(await json(['connectors', 'ls'])).toEqual([
         expect.objectContaining({ id: 'edge-1', status: 'REVOKED' }),
+      ]);
+      // Newest first: --limit 1 is this one, not the tunneler's.
+      expect(await json(['revocations', 'ls', '--limit', '1'])).toEqual([
+        expect.objectContaining({ kind: 'connector', agent_id: 'edge-1' }),
       ]);
     });
 

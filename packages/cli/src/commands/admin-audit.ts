@@ -86,12 +86,13 @@ export function registerAdminAudit(admin: Command, context: CommandContext): voi
     revocations
       .command('ls')
       .description(
-        'List the revocations of connectors and tunnelers; one lifted by a new enrollment shows ACTIVE no.',
-      ),
-  ).action(async (flags: AdminFlags & JsonFlag) => {
+        'List the revocations of connectors and tunnelers, newest first; one lifted by a new enrollment shows ACTIVE no.',
+      )
+      .option('--limit <n>', 'at most this many, 1 to 1000 (default 100)', positiveInteger),
+  ).action(async (flags: AdminFlags & JsonFlag & { limit?: number }) => {
     const list = await adminClientFor(context, flags).request<Revocation[]>(
       'GET',
-      '/api/admin/revocations',
+      `/api/admin/revocations${flags.limit === undefined ? '' : `?limit=${flags.limit}`}`,
     );
     emit(context, flags.json, {
       json: list,
