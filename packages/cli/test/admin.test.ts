@@ -501,6 +501,34 @@ describe('sigil admin', () => {
         stderr:
           'error: SIGIL_ADMIN_URL="ftp://127.0.0.1:8080": must be an http:// or https:// URL (ERR_CONFIG_INVALID)\n',
       });
+      // Credentials in the URL are refused without being printed.
+      const secret = await admin(['connectors', 'ls'], {
+        SIGIL_ADMIN_URL: 'http://admin:hunter2@127.0.0.1:8080/',
+        SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
+      });
+      expect(secret).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          'error: SIGIL_ADMIN_URL="http://127.0.0.1:8080/": must not carry credentials, a query or a fragment (ERR_CONFIG_INVALID)\n',
+      });
+    });
+
+    it('refuses a bad SIGIL_ADMIN_TIMEOUT and an empty token file, naming them', async () => {
+      const timeout = await admin(['audit'], { ...fixture.env, SIGIL_ADMIN_TIMEOUT: '0s' });
+      expect(timeout.code).toBe(2);
+      expect(timeout.stderr).toMatch(/^error: SIGIL_ADMIN_TIMEOUT="0s".*\(ERR_CONFIG_INVALID\)\n$/);
+      const empty = join(tmp.dir, 'empty-token');
+      writeFileSync(empty, '\n', { mode: 0o600 });
+      const run = await admin(['audit'], {
+        SIGIL_ADMIN_URL: fixture.env.SIGIL_ADMIN_URL!,
+        SIGIL_ADMIN_TOKEN_FILE: empty,
+      });
+      expect(run).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `error: SIGIL_ADMIN_TOKEN_FILE: ${empty} is empty (ERR_CONFIG_INVALID)\n`,
+      });
     });
   });
 });
