@@ -4,6 +4,12 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import { validateCertExpiration } from '@sigil/cert-expiry';
+import {
+  createRotatingIdentity,
+  createServerCredentials,
+  loadServerTlsConfig,
+} from '@sigil/grpc-tls';
+import type { RotatingIdentity, ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
@@ -36,7 +42,6 @@ import { createEnrollmentService } from './internal/enrollment';
 import { createControllerMetrics } from './internal/metrics';
 import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
 import type { RuntimeTrust } from './internal/peer-authentication';
-import { createMemoryServerCredentials } from './internal/server-credentials';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -131,6 +136,7 @@ interface Running extends AdminTokenState {
   admin: AdminOperations;
   controlPlane: ControlPlane;
   serving: ServingCertificate;
+  tls: ServerCredentialsHandle;
   server: grpc.Server;
   http: HttpEndpoint;
   grpcAddress: string;
@@ -261,7 +267,9 @@ export function createController(options: ControllerOptions): Controller {
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
       });
 
-      let credentials: ReturnType<typeof createMemoryServerCredentials> | undefined;
+      // The serving certificate (bootstrap CA) and the roots client certificates are verified
+      // against (the runtime bundle), swapped together whenever the certificate renews.
+      let identity: RotatingIdentity | undefined;
       const serving = await createServingCertificate({
         bootstrap: authorities.bootstrap,
         trustDomain,
@@ -276,19 +284,29 @@ export function createController(options: ControllerOptions): Controller {
         clock,
         logger,
         onIssued: (issued) =>
-          credentials?.update({
+          identity?.update({
             certificateChainPem: issued.chainPem,
             privateKeyPem: issued.privateKeyPem!,
+            caPem: runtime.bundlePem,
           }),
       });
       cleanup.push(async () => serving.close());
-      credentials = createMemoryServerCredentials({
-        certificateChainPem: serving.current.chainPem,
-        privateKeyPem: serving.current.privateKeyPem!,
-        clientCaPem: runtime.bundlePem,
-      });
+      identity = createRotatingIdentity(
+        {
+          certificateChainPem: serving.current.chainPem,
+          privateKeyPem: serving.current.privateKeyPem!,
+          caPem: runtime.bundlePem,
+        },
+        { requireIssuedByBundle: false, now: clock },
+      );
+      // Request a client certificate, verify it when presented: Enroll is called without one.
+      const tls = await createServerCredentials(
+        loadServerTlsConfig({ identity, clientCertificate: 'request', env: {} }),
+        { logger, registry: metrics.registry },
+      );
+      cleanup.push(async () => tls.close());
       const server = createGrpcServer(ctx, trust, controlPlane);
-      const grpcPort = await bindGrpc(server, grpcListen, credentials.credentials);
+      const grpcPort = await bindGrpc(server, grpcListen, tls.credentials);
       cleanup.push(async () => void server.forceShutdown());
 
       const http = await startHttpEndpoint({
@@ -334,6 +352,7 @@ export function createController(options: ControllerOptions): Controller {
         admin,
         controlPlane,
         serving,
+        tls,
         server,
         http,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
@@ -376,6 +395,7 @@ export function createController(options: ControllerOptions): Controller {
       for (const timer of state.timers) clearInterval(timer);
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
+      state.tls.close();
       await state.http.close();
       await state.ctx.registry.flush();
       if (state.ownsStore) await state.store.close();
