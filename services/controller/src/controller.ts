@@ -40,8 +40,7 @@ import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
 import { createEnrollmentService } from './internal/enrollment';
 import { createControllerMetrics } from './internal/metrics';
-import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
-import type { RuntimeTrust } from './internal/peer-authentication';
+import { createAgentAuthorizationInterceptor } from './internal/agent-peer';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -121,7 +120,6 @@ export interface Controller {
   flushRegistry(): Promise<void>;
 }
 
-const CONTROL_PLANE_PATH = '/sigil.controlplane.v1.ControlPlaneService/';
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
@@ -260,8 +258,7 @@ export function createController(options: ControllerOptions): Controller {
         renewalLimiter: createRateLimiter(options.renewalRateLimit ?? DEFAULT_RENEWAL_RATE_LIMIT),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
-      const trust: RuntimeTrust = { trustDomain, bundlePem: () => runtime.bundlePem, now: clock };
-      const controlPlane = createControlPlane(ctx, trust);
+      const controlPlane = createControlPlane(ctx);
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
@@ -305,7 +302,7 @@ export function createController(options: ControllerOptions): Controller {
         { logger, registry: metrics.registry },
       );
       cleanup.push(async () => tls.close());
-      const server = createGrpcServer(ctx, trust, controlPlane);
+      const server = createGrpcServer(ctx, controlPlane);
       const grpcPort = await bindGrpc(server, grpcListen, tls.credentials);
       cleanup.push(async () => void server.forceShutdown());
 
@@ -450,17 +447,19 @@ export function createController(options: ControllerOptions): Controller {
   };
 }
 
-/** The gRPC server: agent authentication in front of ControlPlaneService, Enroll open. */
-function createGrpcServer(
-  ctx: ControllerContext,
-  trust: RuntimeTrust,
-  controlPlane: ControlPlane,
-): grpc.Server {
+/** The gRPC server: agent authorization (@sigil/interceptors) in front of ControlPlaneService, Enroll open. */
+function createGrpcServer(ctx: ControllerContext, controlPlane: ControlPlane): grpc.Server {
   const server = new grpc.Server({
     interceptors: [
-      createAgentAuthenticationInterceptor({
-        servicePath: CONTROL_PLANE_PATH,
-        trust,
+      createAgentAuthorizationInterceptor({
+        trustDomain: ctx.trustDomain,
+        trust: {
+          bundlePem: () => ctx.runtime().bundlePem,
+          trustDomain: ctx.trustDomain,
+          clock: ctx.clock,
+        },
+        logger: ctx.logger,
+        registry: ctx.metrics.registry,
         onRefused: (refusal) => {
           ctx.metrics.refusals.inc({ reason: refusal.reason });
           void ctx.audit.record({
