@@ -9,7 +9,7 @@ import {
   createServerCredentials,
   loadServerTlsConfig,
 } from '@sigil/grpc-tls';
-import type { RotatingIdentity, ServerCredentialsHandle } from '@sigil/grpc-tls';
+import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
@@ -265,8 +265,8 @@ export function createController(options: ControllerOptions): Controller {
       });
 
       // The serving certificate (bootstrap CA) and the roots client certificates are verified
-      // against (the runtime bundle), swapped together whenever the certificate renews.
-      let identity: RotatingIdentity | undefined;
+      // against (the runtime bundle), swapped together whenever the certificate renews (never
+      // before `identity` below exists: the first renewal is minutes away).
       const serving = await createServingCertificate({
         bootstrap: authorities.bootstrap,
         trustDomain,
@@ -281,14 +281,14 @@ export function createController(options: ControllerOptions): Controller {
         clock,
         logger,
         onIssued: (issued) =>
-          identity?.update({
+          identity.update({
             certificateChainPem: issued.chainPem,
             privateKeyPem: issued.privateKeyPem!,
             caPem: runtime.bundlePem,
           }),
       });
       cleanup.push(async () => serving.close());
-      identity = createRotatingIdentity(
+      const identity = createRotatingIdentity(
         {
           certificateChainPem: serving.current.chainPem,
           privateKeyPem: serving.current.privateKeyPem!,
