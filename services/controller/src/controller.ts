@@ -4,6 +4,12 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import { validateCertExpiration } from '@sigil/cert-expiry';
+import {
+  createRotatingIdentity,
+  createServerCredentials,
+  loadServerTlsConfig,
+} from '@sigil/grpc-tls';
+import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
@@ -34,9 +40,7 @@ import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
 import { createEnrollmentService } from './internal/enrollment';
 import { createControllerMetrics } from './internal/metrics';
-import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
-import type { RuntimeTrust } from './internal/peer-authentication';
-import { createMemoryServerCredentials } from './internal/server-credentials';
+import { createAgentAuthorizationInterceptor } from './internal/agent-peer';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -116,7 +120,6 @@ export interface Controller {
   flushRegistry(): Promise<void>;
 }
 
-const CONTROL_PLANE_PATH = '/sigil.controlplane.v1.ControlPlaneService/';
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
@@ -131,6 +134,7 @@ interface Running extends AdminTokenState {
   admin: AdminOperations;
   controlPlane: ControlPlane;
   serving: ServingCertificate;
+  tls: ServerCredentialsHandle;
   server: grpc.Server;
   http: HttpEndpoint;
   grpcAddress: string;
@@ -254,14 +258,15 @@ export function createController(options: ControllerOptions): Controller {
         renewalLimiter: createRateLimiter(options.renewalRateLimit ?? DEFAULT_RENEWAL_RATE_LIMIT),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
-      const trust: RuntimeTrust = { trustDomain, bundlePem: () => runtime.bundlePem, now: clock };
-      const controlPlane = createControlPlane(ctx, trust);
+      const controlPlane = createControlPlane(ctx);
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
       });
 
-      let credentials: ReturnType<typeof createMemoryServerCredentials> | undefined;
+      // The serving certificate (bootstrap CA) and the roots client certificates are verified
+      // against (the runtime bundle), swapped together whenever the certificate renews (never
+      // before `identity` below exists: the first renewal is minutes away).
       const serving = await createServingCertificate({
         bootstrap: authorities.bootstrap,
         trustDomain,
@@ -276,19 +281,29 @@ export function createController(options: ControllerOptions): Controller {
         clock,
         logger,
         onIssued: (issued) =>
-          credentials?.update({
+          identity.update({
             certificateChainPem: issued.chainPem,
             privateKeyPem: issued.privateKeyPem!,
+            caPem: runtime.bundlePem,
           }),
       });
       cleanup.push(async () => serving.close());
-      credentials = createMemoryServerCredentials({
-        certificateChainPem: serving.current.chainPem,
-        privateKeyPem: serving.current.privateKeyPem!,
-        clientCaPem: runtime.bundlePem,
-      });
-      const server = createGrpcServer(ctx, trust, controlPlane);
-      const grpcPort = await bindGrpc(server, grpcListen, credentials.credentials);
+      const identity = createRotatingIdentity(
+        {
+          certificateChainPem: serving.current.chainPem,
+          privateKeyPem: serving.current.privateKeyPem!,
+          caPem: runtime.bundlePem,
+        },
+        { requireIssuedByBundle: false, now: clock },
+      );
+      // Request a client certificate, verify it when presented: Enroll is called without one.
+      const tls = await createServerCredentials(
+        loadServerTlsConfig({ identity, clientCertificate: 'request', env: {} }),
+        { logger, registry: metrics.registry },
+      );
+      cleanup.push(async () => tls.close());
+      const server = createGrpcServer(ctx, controlPlane);
+      const grpcPort = await bindGrpc(server, grpcListen, tls.credentials);
       cleanup.push(async () => void server.forceShutdown());
 
       const http = await startHttpEndpoint({
@@ -334,6 +349,7 @@ export function createController(options: ControllerOptions): Controller {
         admin,
         controlPlane,
         serving,
+        tls,
         server,
         http,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
@@ -376,6 +392,7 @@ export function createController(options: ControllerOptions): Controller {
       for (const timer of state.timers) clearInterval(timer);
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
+      state.tls.close();
       await state.http.close();
       await state.ctx.registry.flush();
       if (state.ownsStore) await state.store.close();
@@ -430,17 +447,19 @@ export function createController(options: ControllerOptions): Controller {
   };
 }
 
-/** The gRPC server: agent authentication in front of ControlPlaneService, Enroll open. */
-function createGrpcServer(
-  ctx: ControllerContext,
-  trust: RuntimeTrust,
-  controlPlane: ControlPlane,
-): grpc.Server {
+/** The gRPC server: agent authorization (@sigil/interceptors) in front of ControlPlaneService, Enroll open. */
+function createGrpcServer(ctx: ControllerContext, controlPlane: ControlPlane): grpc.Server {
   const server = new grpc.Server({
     interceptors: [
-      createAgentAuthenticationInterceptor({
-        servicePath: CONTROL_PLANE_PATH,
-        trust,
+      createAgentAuthorizationInterceptor({
+        trustDomain: ctx.trustDomain,
+        trust: {
+          bundlePem: () => ctx.runtime().bundlePem,
+          trustDomain: ctx.trustDomain,
+          clock: ctx.clock,
+        },
+        logger: ctx.logger,
+        registry: ctx.metrics.registry,
         onRefused: (refusal) => {
           ctx.metrics.refusals.inc({ reason: refusal.reason });
           void ctx.audit.record({

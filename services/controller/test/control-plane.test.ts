@@ -70,7 +70,7 @@ describe('ControlPlaneService over mTLS', () => {
       await stream.until(() => stream.error !== undefined, 'stream refusal');
       for (const err of [renew, bundle, stream.error!]) {
         expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
-        expect(err.details).toMatch(/runtime CA/);
+        expect(err.details).toMatch(/without a verified client certificate/);
       }
       const refused = await fx.controller.store.listAudit({
         limit: 100,
@@ -110,7 +110,7 @@ describe('ControlPlaneService over mTLS', () => {
       expect(fx.controller.bootstrapCaPem).not.toBe(fx.controller.trustBundlePem);
     });
 
-    it('refuses a runtime-CA certificate that is not an agent identity', async () => {
+    it('refuses a runtime-CA certificate that is not an agent identity with PERMISSION_DENIED', async () => {
       const runtime = loadCertificateAuthority({
         certificatePem: readFileSync(join(fx.dataDir, 'runtime-ca.crt'), 'utf8'),
         privateKeyPem: readFileSync(join(fx.dataDir, 'runtime-ca.key'), 'utf8'),
@@ -121,8 +121,8 @@ describe('ControlPlaneService over mTLS', () => {
       });
       const client = clientFor({ chainPem: issued.chainPem, keyPem: issued.privateKeyPem! });
       const err = await failure(unary(client.getTrustBundle.bind(client), {}));
-      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
-      expect(err.details).toMatch(/not an agent identity/);
+      expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(err.details).toMatch(/spiffe:\/\/test.sigil\/svc\/something is not allowed/);
     });
 
     it('serves the trust bundle to an enrolled agent', async () => {
@@ -407,7 +407,7 @@ describe('an expired runtime SVID', () => {
         }),
       ).rejects.toMatchObject({
         code: grpc.status.UNAUTHENTICATED,
-        details: expect.stringMatching(/not a valid runtime X509-SVID/),
+        details: expect.stringMatching(/certificate is not accepted/),
       });
     } finally {
       client.close();

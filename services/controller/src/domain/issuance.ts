@@ -4,7 +4,7 @@ import { SigilError, isSigilError } from '@sigil/errors';
 import type { IssuedCertificate } from '@sigil/pki';
 import { csrInvalid, invalidRequest } from '../internal/context';
 import type { ControllerContext } from '../internal/context';
-import type { AgentPeer } from '../internal/peer-authentication';
+import type { AgentPeer } from '../internal/agent-peer';
 import type { AgentKind } from '../store/store';
 import { adoptedLineage, decideAccess, lineageAfterRenewal } from './agent-policy';
 import type { AgentAction, CertificateStanding } from './agent-policy';

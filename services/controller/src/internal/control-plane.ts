@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
+import type { AuthContextCall } from '@sigil/interceptors';
 import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
 import { createStreamNonce, validateX509Svid, verifyPossessionProof } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
@@ -10,8 +11,8 @@ import type { RevocationRecord } from '../store/store';
 import { agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
 import { trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
-import { authenticateAgentPeer } from './peer-authentication';
-import type { AgentPeer, PeerAuthContext, RuntimeTrust } from './peer-authentication';
+import { agentPeerOf } from './agent-peer';
+import type { AgentPeer } from './agent-peer';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -61,11 +62,11 @@ const REPUSH_INTERVAL_MS = 1000;
  *
  * @example
  * ```ts
- * const plane = createControlPlane(ctx, trust);
+ * const plane = createControlPlane(ctx);
  * server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
  * ```
  */
-export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust): ControlPlane {
+export function createControlPlane(ctx: ControllerContext): ControlPlane {
   const sessions = new Map<string, Session>();
   let draining = false;
 
@@ -140,17 +141,17 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     session.deadline.unref();
   };
 
-  /** The authenticated caller, or a refusal already sent. */
-  const peerOf = (call: {
-    getAuthContext(): PeerAuthContext;
-  }): AgentPeer | grpc.ServerErrorResponse => {
-    const verdict = authenticateAgentPeer(call.getAuthContext(), trust);
-    if (verdict.ok) return verdict.peer;
-    ctx.metrics.refusals.inc({ reason: verdict.reason });
+  /** The authenticated agent, or the refusal to send (an ID the interceptor's prefix let through but no agent's). */
+  const peerOf = (call: AuthContextCall): AgentPeer | grpc.ServerErrorResponse => {
+    const peer = agentPeerOf(call);
+    if (peer !== undefined) return peer;
+    ctx.metrics.refusals.inc({ reason: 'svid_invalid' });
     return toGrpcError(
-      new SigilError('ERR_PEER_UNAUTHENTICATED', verdict.message, {
-        details: { reason: verdict.reason },
-      }),
+      new SigilError(
+        'ERR_PEER_UNAUTHENTICATED',
+        `the client certificate is not an agent identity (spiffe://${ctx.trustDomain}/connector/<id> or /tunneler/<id>)`,
+        { details: { reason: 'svid_invalid' } },
+      ),
     );
   };
 
