@@ -296,6 +296,32 @@ describe('Tunnel streams bound to the tunneler certificate (in process)', () => 
       tunnel.close();
     }
   });
+
+  it('a renewal refused because the identity is revoked ends the session: no retry, ERR_AGENT_REVOKED', async () => {
+    const { fx } = setup;
+    // A tunneler whose connector is unreachable: the controller's Renew is the only one to tell it.
+    const env = await fx.enrollEnv('tunneler', 'laptop-offline', {
+      connectorId: 'edge-1',
+      env: { CONNECTOR_ADDR: '127.0.0.1:1' },
+    });
+    const laptop = fx.track(
+      await startAgent(
+        fx.runtime(resolveAgentConfig({ kind: 'tunneler', command: 'run', env, ephemeral: true })),
+        startTunnelerPart,
+      ),
+    );
+    await fx.controller.revokeAgent('tunneler', 'laptop-offline', 'reported stolen');
+    await expect(laptop.runtime.session.renewNow()).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    const revoked = await laptop.runtime.session.revocation;
+    expect(revoked.code).toBe('ERR_AGENT_REVOKED');
+    expect(revoked.message).toMatch(
+      /^the identity spiffe:\/\/e2e\.sigil\/tunneler\/laptop-offline is revoked: the controller refused it: PERMISSION_DENIED: .*reported stolen/,
+    );
+    // Renewal is not retried.
+    expect(laptop.runtime.session.nextRenewalAt).toBeUndefined();
+  });
 });
 
 describe('real sigil-tunneler processes', () => {
