@@ -58,11 +58,13 @@ export interface RunningAgent<TPart extends RunningAgentPart = RunningAgentPart>
 
 /**
  * Starts an agent in this process: the shared runtime, then the kind-specific part. The bins
- * call it through {@link runAgentCli}; tests and embedders call it directly.
+ * call it through {@link runAgentCli}; tests and embedders call it directly. A revoked identity
+ * settles `agent.runtime.session.revocation`; the embedder then stops the agent (the bins exit 4).
  *
  * @example
  * ```ts
  * const agent = await startAgent({ config, version, logger }, (context) => startControlStream(context));
+ * void agent.runtime.session.revocation.then(() => agent.stop());
  * await agent.stop();
  * ```
  */

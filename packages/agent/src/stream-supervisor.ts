@@ -150,8 +150,6 @@ export interface StreamSupervisor<TOut> {
    * is already bound to the current certificate.
    */
   reauthenticate(): void;
-  /** True once the peer revoked the identity: the supervisor no longer retries. */
-  readonly revoked: boolean;
 }
 
 /**
@@ -406,9 +404,6 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       current?.stream.cancel();
     },
     reauthenticate,
-    get revoked() {
-      return revoked;
-    },
   };
   return supervisor;
 }

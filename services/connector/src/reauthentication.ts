@@ -2,7 +2,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { validateX509Svid, verifyPossessionProof } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
 
-/** The connector's decision on a tunneler's in-band Reauthenticate. */
+/**
+ * The connector's decision on a tunneler's in-band Reauthenticate.
+ *
+ * @example
+ * ```ts
+ * const verdict: ReauthenticationVerdict = verifyReauthentication(request);
+ * if (!verdict.accepted) logger.warn({ event: 'tunnel.reauthentication_refused', reason: verdict.reason }, verdict.message);
+ * ```
+ */
 export type ReauthenticationVerdict =
   | { accepted: true; notAfter: Date }
   | {
@@ -11,7 +19,17 @@ export type ReauthenticationVerdict =
       message: string;
     };
 
-/** What {@link verifyReauthentication} decides on. */
+/**
+ * What {@link verifyReauthentication} decides on.
+ *
+ * @example
+ * ```ts
+ * const request: ReauthenticationRequest = {
+ *   reauthenticate: message.body.reauthenticate, expectedNonce: stream.nonce, spiffeId: stream.spiffeId,
+ *   trustDomain: 'sigil.local', bundlePem: session.identity.bundlePem, at: new Date(),
+ * };
+ * ```
+ */
 export interface ReauthenticationRequest {
   reauthenticate: controlplaneV1.Reauthenticate;
   /** The stream's unused nonce (undefined once spent). */
