@@ -7,7 +7,17 @@ import type { AdminClient } from './admin-client';
 import { ADMIN_SETTINGS, resolveAdminConnection } from './admin-settings';
 import type { AdminFlags } from './admin-settings';
 
-/** The flags every `sigil admin` command takes: JSON output and the connection flags of ADMIN_SETTINGS. */
+/**
+ * Adds the flags every `sigil admin` command takes: `--json` and the connection flags of
+ * ADMIN_SETTINGS (`--admin-url`, `--admin-token-file`, `--admin-token`, `--timeout`).
+ *
+ * @example
+ * ```ts
+ * withAdminOptions(group.command('ls').description('List the connectors.')).action(async (flags) => {
+ *   const connectors = await adminClientFor(context, flags).request('GET', '/api/admin/connectors');
+ * });
+ * ```
+ */
 export function withAdminOptions(command: Command): Command {
   const { adminUrl, adminToken, adminTokenFile, timeout } = ADMIN_SETTINGS;
   return withJsonOption(command)
@@ -40,6 +50,11 @@ export function withAdminOptions(command: Command): Command {
 /**
  * The admin client for one command run, from its flags and the context's environment. Warnings
  * (a token on the command line) go to standard error, so they never mix with `--json` output.
+ *
+ * @example
+ * ```ts
+ * const audit = await adminClientFor(context, flags).request<unknown[]>('GET', '/api/admin/audit?limit=10');
+ * ```
  */
 export function adminClientFor(context: CommandContext, flags: AdminFlags): AdminClient {
   const { client, warnings } = resolveAdminConnection(
@@ -53,9 +68,4 @@ export function adminClientFor(context: CommandContext, flags: AdminFlags): Admi
   );
   for (const warning of warnings) context.io.err(`${warning}\n`);
   return createAdminClient(client);
-}
-
-/** A path segment of the admin API for an id the user typed. */
-export function pathSegment(id: string): string {
-  return encodeURIComponent(id);
 }

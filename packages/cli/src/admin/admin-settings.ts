@@ -16,6 +16,12 @@ const MAX_TIMEOUT_MS = 600_000;
 /**
  * The settings of every `sigil admin` command: where the admin API is, the admin token, and how
  * long to wait. docs/cli.md's table is generated from it (`pnpm docs:settings`).
+ *
+ * @example
+ * ```ts
+ * const { values } = resolveSettings(ADMIN_SETTINGS, { env: process.env });
+ * values.adminUrl; // 'http://127.0.0.1:8080' unless SIGIL_ADMIN_URL says otherwise
+ * ```
  */
 export const ADMIN_SETTINGS = {
   adminUrl: {
@@ -53,10 +59,24 @@ export const ADMIN_SETTINGS = {
   },
 } as const;
 
-/** The flags of {@link ADMIN_SETTINGS} as commander hands them to an action. */
+/**
+ * The flags of {@link ADMIN_SETTINGS} as commander hands them to an action.
+ *
+ * @example
+ * ```ts
+ * const flags: AdminFlags = { adminUrl: 'http://10.0.0.5:8080', timeout: '30s' };
+ * ```
+ */
 export type AdminFlags = Partial<Record<keyof typeof ADMIN_SETTINGS, string>>;
 
-/** What {@link resolveAdminConnection} found: client options, and warnings for standard error. */
+/**
+ * What {@link resolveAdminConnection} found: client options, and warnings for standard error.
+ *
+ * @example
+ * ```ts
+ * const { client, warnings }: AdminConnection = resolveAdminConnection(flags, process.env);
+ * ```
+ */
 export interface AdminConnection {
   client: AdminClientOptions;
   warnings: string[];
@@ -66,6 +86,12 @@ export interface AdminConnection {
  * Resolves the admin URL, token and timeout from flags and the environment. The token comes
  * from `SIGIL_ADMIN_TOKEN`, `SIGIL_ADMIN_TOKEN_FILE` or their flags; a flag beats a variable, and
  * two sources at the same level are refused rather than guessed between.
+ *
+ * @example
+ * ```ts
+ * const { client } = resolveAdminConnection({}, { SIGIL_ADMIN_TOKEN_FILE: '/etc/sigil/admin-token' });
+ * const admin = createAdminClient(client);
+ * ```
  */
 export function resolveAdminConnection(
   flags: AdminFlags,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { adminClientFor, pathSegment, withAdminOptions } from '../admin/admin-command';
+import { adminClientFor, withAdminOptions } from '../admin/admin-command';
 import type { AdminFlags } from '../admin/admin-settings';
 import { emit } from '../internal/command';
 import type { CommandContext } from '../internal/command';
@@ -89,7 +89,7 @@ function registerKind(
       spiffe_id: string;
       reason: string;
       revoked_at: string;
-    }>('POST', `/api/admin/${plural}/${pathSegment(id)}/revoke`, { reason: flags.reason });
+    }>('POST', `/api/admin/${plural}/${encodeURIComponent(id)}/revoke`, { reason: flags.reason });
     // Revoking again answers the first revocation: its time and reason are the ones shown.
     emit(context, flags.json, {
       json: revocation,

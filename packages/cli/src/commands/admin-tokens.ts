@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { tokenFingerprint } from '@sigil/pki';
-import { adminClientFor, pathSegment, withAdminOptions } from '../admin/admin-command';
+import { adminClientFor, withAdminOptions } from '../admin/admin-command';
 import type { AdminFlags } from '../admin/admin-settings';
 import { emit } from '../internal/command';
 import type { CommandContext } from '../internal/command';
@@ -120,7 +120,7 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
   ).action(async (tokenId: string, flags: AdminFlags & JsonFlag) => {
     const cancelled = await adminClientFor(context, flags).request<PendingToken>(
       'DELETE',
-      `/api/admin/tokens/${pathSegment(tokenId)}`,
+      `/api/admin/tokens/${encodeURIComponent(tokenId)}`,
     );
     emit(context, flags.json, {
       json: cancelled,

@@ -1,6 +1,12 @@
 /**
  * Aligned columns for human output: a header row, then one row per entry, cells padded to the
  * widest in their column and separated by two spaces, trailing space trimmed.
+ *
+ * @example
+ * ```ts
+ * formatTable(['ID', 'STATUS'], [['edge-1', 'ONLINE'], ['edge-22', 'REVOKED']]);
+ * // 'ID       STATUS\nedge-1   ONLINE\nedge-22  REVOKED'
+ * ```
  */
 export function formatTable(
   header: readonly string[],
@@ -19,7 +25,15 @@ export function formatTable(
     .join('\n');
 }
 
-/** `2030-01-01T00:03:10.512Z (12s ago)`, `... (in 14m)`, or `never` for a missing time. */
+/**
+ * An API timestamp with how far it is from `now`: `2030-01-01T00:03:10.512Z (12s ago)`,
+ * `... (in 14m)`, `... (now)`, or `never` for a missing time.
+ *
+ * @example
+ * ```ts
+ * formatTimeFrom('2030-01-01T00:15:00.000Z', new Date('2030-01-01T00:00:30Z')); // '2030-01-01T00:15:00.000Z (in 14m)'
+ * ```
+ */
 export function formatTimeFrom(iso: string | null | undefined, now: Date): string {
   if (iso === null || iso === undefined || iso === '') return 'never';
   const at = Date.parse(iso);
