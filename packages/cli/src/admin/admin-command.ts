@@ -24,7 +24,7 @@ export function withAdminOptions(command: Command): Command {
     .addOption(
       new Option(
         `--${adminUrl.flag} <url>`,
-        `${adminUrl.help} (env ${adminUrl.env}; default ${adminUrl.default})`,
+        `the controller's admin API, http://HOST:PORT (env ${adminUrl.env}; default ${adminUrl.default})`,
       ),
     )
     .addOption(
