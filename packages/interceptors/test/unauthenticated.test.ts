@@ -1,6 +1,7 @@
 // A server that requests but does not require client certificates (@sigil/grpc-tls
 // clientCertificate: 'request'): unauthenticated callers reach public methods only, and a
 // certificate is an identity only while it is a valid X509-SVID of the current bundle.
+import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   createRotatingIdentity,
@@ -180,7 +181,11 @@ describe('a clientCertificate: request server with @sigil/interceptors', () => {
     const client = h.client(connector);
     await expect(unary(client, 'admin')).resolves.toEqual({ ok: true });
     await unary(client, 'echo');
-    expect(h.seen?.identity?.spiffeId).toBe(CONNECTOR);
+    expect(h.seen?.identity).toMatchObject({
+      spiffeId: CONNECTOR,
+      serialNumber: connector.serialNumber,
+      notAfter: new Date(new X509Certificate(connector.certificatePem).validTo),
+    });
   });
 
   it('refuses an authenticated caller the policy does not name with PERMISSION_DENIED', async () => {
