@@ -108,6 +108,12 @@ describe('clientCertificate', () => {
     );
     expect(error.message).toContain('GRPC_CLIENT_CERT=none');
     expect(
+      failure(() => loadServerTlsConfig({ env: { ...files, GRPC_CLIENT_CERT: 'require' } }))
+        .message,
+    ).toMatch(
+      /^GRPC_CLIENT_CA_CERT_PATH is not set: client certificates are required \(GRPC_CLIENT_CERT=require\)/,
+    );
+    expect(
       loadServerTlsConfig({ env: { ...files, GRPC_CLIENT_CERT: 'none' } }).clientCertificate,
     ).toBe('none');
   });

@@ -131,13 +131,13 @@ export function loadServerTlsConfig(options: LoadServerTlsConfigOptions = {}): S
     if (!ca && clientCertificate === 'request' && requested.legacy) clientCertificate = 'none';
     if (!ca && clientCertificate !== 'none') {
       const variable = files.expects.ca!;
-      const why =
-        clientCertificate === 'require'
+      const need =
+        requested.origin === 'default'
           ? 'client certificates are required by default'
-          : `client certificates are requested (${requested.said})`;
+          : `client certificates are ${clientCertificate === 'require' ? 'required' : 'requested'} (${requested.said})`;
       throw new SigilError(
         'ERR_TLS_ENV_MISSING',
-        `${variable} is not set: ${why}, so the server needs the CA that signs them. ` +
+        `${variable} is not set: ${need}, so the server needs the CA that signs them. ` +
           `Set ${variable}, or set ${GRPC_TLS_SETTINGS.clientCertificate.env}=none (GRPC_REQUIRE_CLIENT_CERT=false) to serve TLS without client authentication`,
         { details: { variable } },
       );

@@ -54,10 +54,11 @@ afterEach(async () => {
 async function serve(
   clientCertificate: ClientCertificateMode,
   identity = servingIdentity(),
+  registry = new Registry(),
 ): Promise<{ port: number; identity: RotatingIdentity }> {
   const handle = await createServerCredentials(
     loadServerTlsConfig({ identity, clientCertificate, env: {} }),
-    { logger: createMemoryLogger().logger, registry: new Registry() },
+    { logger: createMemoryLogger().logger, registry },
   );
   const running = await startEchoServer({ credentials: handle.credentials });
   cleanups.push(
@@ -148,6 +149,30 @@ describe('a client CA added to a running server', () => {
     anonymous(await call(port, valid));
   });
 });
+
+describe('metrics of a request server', () => {
+  it('counts a presented certificate that does not verify as a peer validation failure, not a missing one', async () => {
+    const registry = new Registry();
+    const { port } = await serve('request', servingIdentity(), registry);
+    anonymous(await call(port));
+    expect(await peerFailures(registry)).toEqual({});
+    anonymous(await call(port, foreign));
+    anonymous(await call(port, expired));
+    peer(() => valid)(await call(port, valid));
+    expect(await peerFailures(registry)).toEqual({
+      untrusted_certificate: 1,
+      expired_certificate: 1,
+    });
+  });
+});
+
+async function peerFailures(registry: Registry): Promise<Record<string, number>> {
+  const metric = registry.getSingleMetric('grpc_tls_cert_validation_failures_total');
+  const values = (await metric!.get()).values.filter(
+    (v) => v.labels['side'] === 'server' && v.labels['origin'] === 'peer' && v.value > 0,
+  );
+  return Object.fromEntries(values.map((v) => [String(v.labels['reason']), v.value]));
+}
 
 describe('an identity whose caPem is not its own issuer', () => {
   it('is refused unless requireIssuedByBundle is false', () => {

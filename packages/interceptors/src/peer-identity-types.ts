@@ -21,7 +21,8 @@ export type AuthContext = ReturnType<ServerInterceptingCallInterface['getAuthCon
  * ```ts
  * const peer: PeerIdentity | undefined = getPeerIdentity(call);
  * // { spiffeId: 'spiffe://example.org/svc/user-service', trustDomain: 'example.org', subject: '',
- * //   dnsNames: [], uris: ['spiffe://example.org/svc/user-service'], fingerprint: '3a:...' }
+ * //   dnsNames: [], uris: ['spiffe://example.org/svc/user-service'], fingerprint: '3a:...',
+ * //   serialNumber: '5f0c...', notAfter: 2026-01-02T00:00:00.000Z }
  * ```
  */
 export interface PeerIdentity {
@@ -40,6 +41,10 @@ export interface PeerIdentity {
   readonly uris: readonly string[];
   /** SHA-256 fingerprint of the certificate, lowercase colon-separated hex. */
   readonly fingerprint: string;
+  /** The certificate's serial number, lowercase hex. */
+  readonly serialNumber: string;
+  /** When the certificate expires: a stream or session bound to this identity should not outlive it. */
+  readonly notAfter: Date;
 }
 
 /**

@@ -1,6 +1,7 @@
 // A server that requests but does not require client certificates (@sigil/grpc-tls
 // clientCertificate: 'request'): unauthenticated callers reach public methods only, and a
 // certificate is an identity only while it is a valid X509-SVID of the current bundle.
+import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   createRotatingIdentity,
@@ -9,15 +10,18 @@ import {
 } from '@sigil/grpc-tls';
 import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import {
+  createAuthorizationInterceptor,
+  createIdentityInterceptor,
   createServerInterceptors,
   getPeerIdentity,
   loadAuthorizationPolicy,
 } from '@sigil/interceptors';
-import type { AuthorizationDenial, PeerIdentity } from '@sigil/interceptors';
+import type { AuthorizationDenial, PeerIdentity, PeerTrust } from '@sigil/interceptors';
 import { createCertificateAuthority } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
 import { createMemoryLogger, EchoClient, failure, startEchoServer, unary } from '@sigil/testing';
 import type { RunningEchoServer } from '@sigil/testing';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { CLIENT_OPTIONS } from './helpers/tls';
 
@@ -75,7 +79,17 @@ afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close();
 });
 
-async function serve(): Promise<Harness> {
+/** Builds the interceptor chain; the default is the standard chain with peerTrust and onDenied. */
+type Chain = (options: {
+  peerTrust: PeerTrust;
+  onDenied: (denial: AuthorizationDenial) => void;
+  logger: Logger;
+}) => grpc.ServerInterceptor[];
+
+const standardChain: Chain = (options) =>
+  createServerInterceptors({ policy: POLICY, registry: new Registry(), ...options });
+
+async function serve(chain: Chain = standardChain, logs = createMemoryLogger()): Promise<Harness> {
   const bundle = { pem: agentCa.bundlePem };
   const clock = { now: new Date() };
   const tls: ServerCredentialsHandle = await createServerCredentials(
@@ -117,12 +131,10 @@ async function serve(): Promise<Harness> {
   };
   harness.server = await startEchoServer({
     credentials: tls.credentials,
-    interceptors: createServerInterceptors({
-      policy: POLICY,
-      logger: createMemoryLogger().logger,
-      registry: new Registry(),
+    interceptors: chain({
       peerTrust: { bundlePem: () => bundle.pem, trustDomain: TD, clock: () => clock.now },
       onDenied: (denial) => harness.denials.push(denial),
+      logger: logs.logger,
     }),
     handlers: {
       echo: (call, callback) => {
@@ -169,7 +181,11 @@ describe('a clientCertificate: request server with @sigil/interceptors', () => {
     const client = h.client(connector);
     await expect(unary(client, 'admin')).resolves.toEqual({ ok: true });
     await unary(client, 'echo');
-    expect(h.seen?.identity?.spiffeId).toBe(CONNECTOR);
+    expect(h.seen?.identity).toMatchObject({
+      spiffeId: CONNECTOR,
+      serialNumber: connector.serialNumber,
+      notAfter: new Date(new X509Certificate(connector.certificatePem).validTo),
+    });
   });
 
   it('refuses an authenticated caller the policy does not name with PERMISSION_DENIED', async () => {
@@ -218,5 +234,40 @@ describe('a clientCertificate: request server with @sigil/interceptors', () => {
     const err = await failure(unary(client, 'admin'));
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(h.denials[0]?.certificateProblem).toMatch(/expired|not valid/i);
+  });
+
+  it('applies peerTrust in the authorization interceptor even after an identity interceptor without it', async () => {
+    const h = await serve(({ peerTrust, onDenied, logger }) => [
+      createIdentityInterceptor(),
+      createAuthorizationInterceptor({
+        policy: POLICY,
+        peerTrust,
+        onDenied,
+        logger,
+        registry: new Registry(),
+      }),
+    ]);
+    const client = h.client(connector);
+    await expect(unary(client, 'admin')).resolves.toEqual({ ok: true });
+    h.bundle.pem = strangerCa.bundlePem;
+    expect((await failure(unary(client, 'admin'))).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(h.denials[0]?.reason).toBe('invalid-client-certificate');
+  });
+
+  it('logs an onDenied that throws and still refuses the call with its own status', async () => {
+    const logs = createMemoryLogger();
+    const h = await serve(
+      (options) =>
+        standardChain({
+          ...options,
+          onDenied: () => {
+            throw new Error('audit store down');
+          },
+        }),
+      logs,
+    );
+    const err = await failure(unary(h.client(), 'admin'));
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(logs.records.find((r) => r.event === 'authz.on_denied_failed')).toBeDefined();
   });
 });

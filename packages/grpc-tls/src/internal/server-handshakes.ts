@@ -49,6 +49,14 @@ function onAcceptedSocket(message: unknown): void {
   instrumented.add(server);
   server.on('secureConnection', (tlsSocket: TLSSocket) => {
     const metrics = metricsOf(server);
+    // A server that requests without requiring a client certificate completes the handshake when
+    // the presented one fails verification; the connection then carries no identity. Counted here.
+    if (metrics && !tlsSocket.authorized && tlsSocket.getPeerCertificate().raw !== undefined)
+      metrics.validationFailures.inc({
+        side: 'server',
+        origin: 'peer',
+        reason: classifyHandshakeError({ code: String(tlsSocket.authorizationError) }),
+      });
     const parent = (tlsSocket as unknown as { _parent?: Socket })._parent;
     const start = parent && acceptedAt.get(parent);
     if (metrics && start !== undefined)

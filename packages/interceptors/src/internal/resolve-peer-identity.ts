@@ -100,6 +100,8 @@ function identityOfCertificate(peer: PeerCertificate | undefined): PeerIdentity 
     dnsNames: Object.freeze([...dnsNames]),
     uris: Object.freeze([...uris]),
     fingerprint: certificate.fingerprint256.toLowerCase(),
+    serialNumber: certificate.serialNumber.toLowerCase(),
+    notAfter: new Date(certificate.validTo),
   });
   identities.set(key, identity);
   certificates.set(identity, certificate);
