@@ -26,14 +26,13 @@ import type { ControllerConfig } from './config';
 import { createAdminOperations } from './domain/admin-operations';
 import type { AdminOperations } from './domain/admin-operations';
 import { RENEWAL_OVERLAP_MS } from './domain/agent-policy';
-import { createRateLimiter } from './domain/rate-limit';
-import type { RateLimitPolicy } from './domain/rate-limit';
 import { createRevocationSet, syncRevocations } from './domain/revocations';
 import type { RevokeAgentResult } from './domain/revocations';
 import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
 import { loadAdminToken } from './internal/admin-token';
 import type { AdminTokenState } from './internal/admin-token';
 import { createAuditLog } from './internal/audit';
+import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
@@ -62,8 +61,8 @@ export interface ControllerOptions extends Partial<Omit<ControllerConfig, 'dataD
    * it; the caller owns it and closes it after `stop()`.
    */
   store?: ControllerStore;
-  /** Renewals allowed per agent identity. Default a burst of 10, then one every 10 s. */
-  renewalRateLimit?: RateLimitPolicy;
+  /** Renewals allowed per agent identity and minute (also the burst). Default 10. */
+  renewalsPerMinute?: number;
 }
 
 /** Options of {@link Controller.stop}. */
@@ -123,7 +122,7 @@ export interface Controller {
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
-const DEFAULT_RENEWAL_RATE_LIMIT: RateLimitPolicy = { burst: 10, perSecond: 0.1 };
+const DEFAULT_RENEWALS_PER_MINUTE = 10;
 
 interface Running extends AdminTokenState {
   store: ControllerStore;
@@ -255,7 +254,10 @@ export function createController(options: ControllerOptions): Controller {
         clock,
         runtime: () => runtime,
         revocations,
-        renewalLimiter: createRateLimiter(options.renewalRateLimit ?? DEFAULT_RENEWAL_RATE_LIMIT),
+        renewalLimiter: createRateLimiter({
+          perMinute: options.renewalsPerMinute ?? DEFAULT_RENEWALS_PER_MINUTE,
+          clock,
+        }),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
       const controlPlane = createControlPlane(ctx);

@@ -125,7 +125,7 @@ export async function renewAgentCertificate(
   csrPem: string,
   details: Record<string, unknown> = {},
 ): Promise<IssuedCertificate> {
-  const limit = ctx.renewalLimiter.take(peer.spiffeId, ctx.clock().getTime());
+  const limit = ctx.renewalLimiter.take(peer.spiffeId);
   if (!limit.allowed)
     throw await refuse(
       ctx,
