@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
@@ -12,7 +12,6 @@ import {
 import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
-import { controlplaneV1 } from '@sigil/proto';
 import {
   createLogger,
   formatListenAddress,
@@ -37,9 +36,8 @@ import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
-import { createEnrollmentService } from './internal/enrollment';
+import { bindGrpc, createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
-import { createAgentAuthorizationInterceptor } from './internal/agent-peer';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -449,70 +447,6 @@ export function createController(options: ControllerOptions): Controller {
   };
 }
 
-/** The gRPC server: agent authorization (@sigil/interceptors) in front of ControlPlaneService, Enroll open. */
-function createGrpcServer(ctx: ControllerContext, controlPlane: ControlPlane): grpc.Server {
-  const server = new grpc.Server({
-    interceptors: [
-      createAgentAuthorizationInterceptor({
-        trustDomain: ctx.trustDomain,
-        trust: {
-          bundlePem: () => ctx.runtime().bundlePem,
-          trustDomain: ctx.trustDomain,
-          clock: ctx.clock,
-        },
-        logger: ctx.logger,
-        registry: ctx.metrics.registry,
-        onRefused: (refusal) => {
-          ctx.metrics.refusals.inc({ reason: refusal.reason });
-          void ctx.audit.record({
-            action: 'controlplane.refused',
-            outcome: 'refused',
-            actor: refusal.peerAddress,
-            subject: refusal.method,
-            details: { reason: refusal.reason, message: refusal.message },
-          });
-        },
-      }),
-    ],
-    // Connectors hold one long stream: ping every connection so a vanished peer (no FIN)
-    // cancels its stream within 40 s instead of lingering until the OS gives up.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-  });
-  server.addService(
-    controlplaneV1.EnrollmentServiceService,
-    createEnrollmentService(ctx, (kind, token, previousConnectorId) => {
-      if (kind !== 'tunneler' || token.connectorId === null) return;
-      controlPlane.pushApprovedTunnelers(token.connectorId);
-      // Re-enrolled under another connector: the old one must stop admitting it.
-      if (previousConnectorId !== undefined && previousConnectorId !== token.connectorId)
-        controlPlane.pushApprovedTunnelers(previousConnectorId);
-    }),
-  );
-  server.addService(controlplaneV1.ControlPlaneServiceService, controlPlane.implementation);
-  return server;
-}
-
-function bindGrpc(
-  server: grpc.Server,
-  listen: ListenAddress,
-  credentials: grpc.ServerCredentials,
-): Promise<number> {
-  return new Promise<number>((resolvePort, reject) => {
-    server.bindAsync(formatListenAddress(listen), credentials, (err, port) => {
-      if (err === null) resolvePort(port);
-      else
-        reject(
-          new SigilError(
-            'ERR_LISTEN_FAILED',
-            `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(listen)}: ${err.message}`,
-            { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
-          ),
-        );
-    });
-  });
-}
-
 function warnExpiringCas(
   authorities: { bootstrap: CertificateAuthority; runtime: CertificateAuthority },
   now: Date,
@@ -542,18 +476,4 @@ function isWildcard(address: ListenAddress): boolean {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      done();
-    }, graceMs);
-    timer.unref();
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      done();
-    });
-  });
 }
