@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
@@ -12,7 +12,6 @@ import {
 import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
-import { controlplaneV1 } from '@sigil/proto';
 import {
   createLogger,
   formatListenAddress,
@@ -26,21 +25,19 @@ import type { ControllerConfig } from './config';
 import { createAdminOperations } from './domain/admin-operations';
 import type { AdminOperations } from './domain/admin-operations';
 import { RENEWAL_OVERLAP_MS } from './domain/agent-policy';
-import { createRateLimiter } from './domain/rate-limit';
-import type { RateLimitPolicy } from './domain/rate-limit';
 import { createRevocationSet, syncRevocations } from './domain/revocations';
 import type { RevokeAgentResult } from './domain/revocations';
 import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
 import { loadAdminToken } from './internal/admin-token';
 import type { AdminTokenState } from './internal/admin-token';
 import { createAuditLog } from './internal/audit';
+import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
-import { createEnrollmentService } from './internal/enrollment';
+import { bindGrpc, createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
-import { createAgentAuthorizationInterceptor } from './internal/agent-peer';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -62,8 +59,8 @@ export interface ControllerOptions extends Partial<Omit<ControllerConfig, 'dataD
    * it; the caller owns it and closes it after `stop()`.
    */
   store?: ControllerStore;
-  /** Renewals allowed per agent identity. Default a burst of 10, then one every 10 s. */
-  renewalRateLimit?: RateLimitPolicy;
+  /** Renewals allowed per agent identity and minute (also the burst). Default 10. */
+  renewalsPerMinute?: number;
 }
 
 /** Options of {@link Controller.stop}. */
@@ -123,7 +120,7 @@ export interface Controller {
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
-const DEFAULT_RENEWAL_RATE_LIMIT: RateLimitPolicy = { burst: 10, perSecond: 0.1 };
+const DEFAULT_RENEWALS_PER_MINUTE = 10;
 
 interface Running extends AdminTokenState {
   store: ControllerStore;
@@ -255,7 +252,10 @@ export function createController(options: ControllerOptions): Controller {
         clock,
         runtime: () => runtime,
         revocations,
-        renewalLimiter: createRateLimiter(options.renewalRateLimit ?? DEFAULT_RENEWAL_RATE_LIMIT),
+        renewalLimiter: createRateLimiter({
+          perMinute: options.renewalsPerMinute ?? DEFAULT_RENEWALS_PER_MINUTE,
+          clock,
+        }),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
       const controlPlane = createControlPlane(ctx);
@@ -447,70 +447,6 @@ export function createController(options: ControllerOptions): Controller {
   };
 }
 
-/** The gRPC server: agent authorization (@sigil/interceptors) in front of ControlPlaneService, Enroll open. */
-function createGrpcServer(ctx: ControllerContext, controlPlane: ControlPlane): grpc.Server {
-  const server = new grpc.Server({
-    interceptors: [
-      createAgentAuthorizationInterceptor({
-        trustDomain: ctx.trustDomain,
-        trust: {
-          bundlePem: () => ctx.runtime().bundlePem,
-          trustDomain: ctx.trustDomain,
-          clock: ctx.clock,
-        },
-        logger: ctx.logger,
-        registry: ctx.metrics.registry,
-        onRefused: (refusal) => {
-          ctx.metrics.refusals.inc({ reason: refusal.reason });
-          void ctx.audit.record({
-            action: 'controlplane.refused',
-            outcome: 'refused',
-            actor: refusal.peerAddress,
-            subject: refusal.method,
-            details: { reason: refusal.reason, message: refusal.message },
-          });
-        },
-      }),
-    ],
-    // Connectors hold one long stream: ping every connection so a vanished peer (no FIN)
-    // cancels its stream within 40 s instead of lingering until the OS gives up.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-  });
-  server.addService(
-    controlplaneV1.EnrollmentServiceService,
-    createEnrollmentService(ctx, (kind, token, previousConnectorId) => {
-      if (kind !== 'tunneler' || token.connectorId === null) return;
-      controlPlane.pushApprovedTunnelers(token.connectorId);
-      // Re-enrolled under another connector: the old one must stop admitting it.
-      if (previousConnectorId !== undefined && previousConnectorId !== token.connectorId)
-        controlPlane.pushApprovedTunnelers(previousConnectorId);
-    }),
-  );
-  server.addService(controlplaneV1.ControlPlaneServiceService, controlPlane.implementation);
-  return server;
-}
-
-function bindGrpc(
-  server: grpc.Server,
-  listen: ListenAddress,
-  credentials: grpc.ServerCredentials,
-): Promise<number> {
-  return new Promise<number>((resolvePort, reject) => {
-    server.bindAsync(formatListenAddress(listen), credentials, (err, port) => {
-      if (err === null) resolvePort(port);
-      else
-        reject(
-          new SigilError(
-            'ERR_LISTEN_FAILED',
-            `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(listen)}: ${err.message}`,
-            { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
-          ),
-        );
-    });
-  });
-}
-
 function warnExpiringCas(
   authorities: { bootstrap: CertificateAuthority; runtime: CertificateAuthority },
   now: Date,
@@ -540,18 +476,4 @@ function isWildcard(address: ListenAddress): boolean {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      done();
-    }, graceMs);
-    timer.unref();
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      done();
-    });
-  });
 }

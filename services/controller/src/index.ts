@@ -10,7 +10,6 @@ export type { ControllerConfig } from './config';
 export type { AgentStatus, ConnectorView, TunnelerView } from './registry';
 export type { EnrollmentTokenRequest, CreatedEnrollmentToken, PendingToken } from './domain/tokens';
 export type { RevokeAgentResult } from './domain/revocations';
-export type { RateLimitPolicy } from './domain/rate-limit';
 export type {
   ActivityBatch,
   AgentKind,

@@ -40,6 +40,8 @@ import { POSTGRES_URL, postgresSkipped } from './support/postgres';
       } finally {
         agents.close();
         await b.cleanup();
+        // A store passed in stays open: its owner closes it.
+        expect(await store.schemaVersion()).toBeGreaterThanOrEqual(2);
         await store.close();
         await a.cleanup();
         rmSync(dataDir, { recursive: true, force: true });

@@ -37,7 +37,15 @@ export async function signAgentCertificate(
   }
 }
 
-/** A refusal the use cases already counted and audited; the transport only translates it. */
+/**
+ * A refusal the use cases already counted and audited; the transport only translates it
+ * (`toGrpcError(refusal.error)`).
+ *
+ * @example
+ * ```ts
+ * if (err instanceof AgentRefusal) return callback(toGrpcError(err.error));
+ * ```
+ */
 export class AgentRefusal extends Error {
   constructor(
     readonly reason: string,
@@ -125,7 +133,7 @@ export async function renewAgentCertificate(
   csrPem: string,
   details: Record<string, unknown> = {},
 ): Promise<IssuedCertificate> {
-  const limit = ctx.renewalLimiter.take(peer.spiffeId, ctx.clock().getTime());
+  const limit = ctx.renewalLimiter.take(peer.spiffeId);
   if (!limit.allowed)
     throw await refuse(
       ctx,

@@ -133,7 +133,6 @@ export async function revokeAgent(
   });
   ctx.audit.logged(audit);
   ctx.revocations.add(revocation);
-  ctx.renewalLimiter.forget(spiffeId);
   notifier.agentRevoked(revocation);
   return { revocation, created: true };
 }

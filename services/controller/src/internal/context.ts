@@ -2,11 +2,11 @@ import type pino from 'pino';
 import { SigilError } from '@sigil/errors';
 import type { CertificateAuthority } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
-import type { RateLimiter } from '../domain/rate-limit';
 import type { RevocationSet } from '../domain/revocations';
 import type { AgentRegistry } from '../registry';
 import type { AgentKind, ControllerStore } from '../store/store';
 import type { AuditLog } from './audit';
+import type { RateLimiter } from './rate-limiter';
 import type { ControllerMetrics } from './metrics';
 
 /** The runtime CA and the trust bundle agents verify each other with. */

@@ -4,6 +4,11 @@ import type { AgentKind } from '../store/store';
 
 /** Why the controller refused something; the `reason` label of `sigil_controller_refusals_total`. */
 export type RefusalReason =
+  | 'agent_revoked'
+  | 'certificate_superseded'
+  | 'rate_limited'
+  | 'reauthentication_invalid'
+  | 'stream_expired'
   | 'token_unknown'
   | 'token_expired'
   | 'token_used'
@@ -13,12 +18,7 @@ export type RefusalReason =
   | 'svid_missing'
   | 'svid_invalid'
   | 'wrong_agent_kind'
-  | 'admin_unauthorized'
-  | 'agent_revoked'
-  | 'certificate_superseded'
-  | 'rate_limited'
-  | 'reauthentication_invalid'
-  | 'stream_expired';
+  | 'admin_unauthorized';
 
 /** The controller's Prometheus metrics, on a registry of its own. */
 export interface ControllerMetrics {

@@ -235,60 +235,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows.length > 0;
     },
-    async listConnectors() {
-      const { rows } = await pool.query(
-        'SELECT id, private_ip, version, last_seen, enrolled_at FROM connectors ORDER BY id',
-      );
-      return rows.map(connectorFromRow);
-    },
-    async listTunnelers() {
-      const { rows } = await pool.query(
-        'SELECT id, connector_id, version, last_seen, enrolled_at FROM tunnelers ORDER BY id',
-      );
-      return rows.map(tunnelerFromRow);
-    },
-    async recordActivity(batch) {
-      if (batch.connectors.length + batch.tunnelers.length === 0) return;
-      await inTransaction(async (client) => {
-        if (batch.connectors.length > 0) {
-          await client.query(
-            `UPDATE connectors c SET last_seen = GREATEST(COALESCE(c.last_seen, 0), u.last_seen), version = u.version, private_ip = u.private_ip
-               FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u(id, last_seen, version, private_ip)
-              WHERE c.id = u.id`,
-            [
-              batch.connectors.map((c) => c.id),
-              batch.connectors.map((c) => c.lastSeen),
-              batch.connectors.map((c) => c.version),
-              batch.connectors.map((c) => c.privateIp),
-            ],
-          );
-        }
-        if (batch.tunnelers.length > 0) {
-          await client.query(
-            `UPDATE tunnelers t SET last_seen = GREATEST(COALESCE(t.last_seen, 0), u.last_seen), version = u.version
-               FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS u(id, last_seen, version)
-              WHERE t.id = u.id`,
-            [
-              batch.tunnelers.map((t) => t.id),
-              batch.tunnelers.map((t) => t.lastSeen),
-              batch.tunnelers.map((t) => t.version),
-            ],
-          );
-        }
-      });
-    },
-    async appendAudit(record) {
-      return appendAudit(pool, record);
-    },
-    async listAudit(query) {
-      const { rows } = await pool.query(
-        `SELECT * FROM audit_log
-          WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR action = $2)
-          ORDER BY id DESC LIMIT $3`,
-        [query.beforeId ?? null, query.action ?? null, query.limit],
-      );
-      return rows.map(auditFromRow);
-    },
     async getLineage(kind, agentId) {
       const { rows } = await pool.query(
         `SELECT ${LINEAGE_COLUMNS} FROM agent_certificates WHERE kind = $1 AND agent_id = $2`,
@@ -356,6 +302,60 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         [fingerprint.length, fingerprint],
       );
       return rows[0] === undefined ? undefined : tokenFromRow(rows[0]);
+    },
+    async listConnectors() {
+      const { rows } = await pool.query(
+        'SELECT id, private_ip, version, last_seen, enrolled_at FROM connectors ORDER BY id',
+      );
+      return rows.map(connectorFromRow);
+    },
+    async listTunnelers() {
+      const { rows } = await pool.query(
+        'SELECT id, connector_id, version, last_seen, enrolled_at FROM tunnelers ORDER BY id',
+      );
+      return rows.map(tunnelerFromRow);
+    },
+    async recordActivity(batch) {
+      if (batch.connectors.length + batch.tunnelers.length === 0) return;
+      await inTransaction(async (client) => {
+        if (batch.connectors.length > 0) {
+          await client.query(
+            `UPDATE connectors c SET last_seen = GREATEST(COALESCE(c.last_seen, 0), u.last_seen), version = u.version, private_ip = u.private_ip
+               FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u(id, last_seen, version, private_ip)
+              WHERE c.id = u.id`,
+            [
+              batch.connectors.map((c) => c.id),
+              batch.connectors.map((c) => c.lastSeen),
+              batch.connectors.map((c) => c.version),
+              batch.connectors.map((c) => c.privateIp),
+            ],
+          );
+        }
+        if (batch.tunnelers.length > 0) {
+          await client.query(
+            `UPDATE tunnelers t SET last_seen = GREATEST(COALESCE(t.last_seen, 0), u.last_seen), version = u.version
+               FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS u(id, last_seen, version)
+              WHERE t.id = u.id`,
+            [
+              batch.tunnelers.map((t) => t.id),
+              batch.tunnelers.map((t) => t.lastSeen),
+              batch.tunnelers.map((t) => t.version),
+            ],
+          );
+        }
+      });
+    },
+    async appendAudit(record) {
+      return appendAudit(pool, record);
+    },
+    async listAudit(query) {
+      const { rows } = await pool.query(
+        `SELECT * FROM audit_log
+          WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR action = $2)
+          ORDER BY id DESC LIMIT $3`,
+        [query.beforeId ?? null, query.action ?? null, query.limit],
+      );
+      return rows.map(auditFromRow);
     },
     async close() {
       if (closed) return;

@@ -81,6 +81,14 @@ export function auditFromRow(row: Row): AuditRecord {
 export const LINEAGE_COLUMNS =
   'kind, agent_id, current_serial, current_not_after, current_presented, previous_serial, previous_until, updated_at';
 
+/**
+ * An agent_certificates row as a {@link CertificateLineage}.
+ *
+ * @example
+ * ```ts
+ * const lineage = row === undefined ? undefined : lineageFromRow(row);
+ * ```
+ */
 export function lineageFromRow(row: Row): CertificateLineage {
   return {
     kind: row.kind as AgentKind,
@@ -94,7 +102,14 @@ export function lineageFromRow(row: Row): CertificateLineage {
   };
 }
 
-/** A lineage as positional SQL parameters, in {@link LINEAGE_COLUMNS} order. */
+/**
+ * A lineage as positional SQL parameters, in {@link LINEAGE_COLUMNS} order.
+ *
+ * @example
+ * ```ts
+ * db.prepare(`INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(...lineageParams(next));
+ * ```
+ */
 export function lineageParams(l: CertificateLineage): Array<string | number | null> {
   return [
     l.kind,
@@ -108,6 +123,14 @@ export function lineageParams(l: CertificateLineage): Array<string | number | nu
   ];
 }
 
+/**
+ * A revocations row as a {@link RevocationRecord}.
+ *
+ * @example
+ * ```ts
+ * const active = rows.map(revocationFromRow);
+ * ```
+ */
 export function revocationFromRow(row: Row): RevocationRecord {
   return {
     id: num(row.id),

@@ -187,26 +187,6 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     async isConnectorKnown(id, now) {
       return s().connectorKnown.get(id, id, now) !== undefined;
     },
-    async listConnectors() {
-      return (s().listConnectors.all() as Row[]).map(connectorFromRow);
-    },
-    async listTunnelers() {
-      return (s().listTunnelers.all() as Row[]).map(tunnelerFromRow);
-    },
-    async recordActivity(batch) {
-      if (batch.connectors.length + batch.tunnelers.length > 0) recordActivity.immediate(batch);
-    },
-    async appendAudit(record) {
-      return appendAuditSync(record);
-    },
-    async listAudit(query: AuditQuery) {
-      const rows = s().listAudit.all({
-        before: query.beforeId ?? null,
-        action: query.action ?? null,
-        limit: query.limit,
-      }) as Row[];
-      return rows.map(auditFromRow);
-    },
     async getLineage(kind, agentId) {
       const row = s().getLineage.get(kind, agentId) as Row | undefined;
       return row === undefined ? undefined : lineageFromRow(row);
@@ -232,6 +212,26 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     async cancelToken(fingerprint) {
       const row = s().cancelToken.get(fingerprint.length, fingerprint) as Row | undefined;
       return row === undefined ? undefined : tokenFromRow(row);
+    },
+    async listConnectors() {
+      return (s().listConnectors.all() as Row[]).map(connectorFromRow);
+    },
+    async listTunnelers() {
+      return (s().listTunnelers.all() as Row[]).map(tunnelerFromRow);
+    },
+    async recordActivity(batch) {
+      if (batch.connectors.length + batch.tunnelers.length > 0) recordActivity.immediate(batch);
+    },
+    async appendAudit(record) {
+      return appendAuditSync(record);
+    },
+    async listAudit(query: AuditQuery) {
+      const rows = s().listAudit.all({
+        before: query.beforeId ?? null,
+        action: query.action ?? null,
+        limit: query.limit,
+      }) as Row[];
+      return rows.map(auditFromRow);
     },
     async close() {
       if (closed) return;

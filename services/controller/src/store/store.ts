@@ -192,12 +192,6 @@ export interface ControllerStore {
   redeemToken(redemption: TokenRedemption): Promise<RedemptionResult>;
   /** True when `id` is an enrolled connector or has an unexpired connector token. */
   isConnectorKnown(id: string, now: number): Promise<boolean>;
-  listConnectors(): Promise<ConnectorRecord[]>;
-  listTunnelers(): Promise<TunnelerRecord[]>;
-  /** Persists heartbeat timestamps (never moving last_seen backwards). */
-  recordActivity(batch: ActivityBatch): Promise<void>;
-  appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
-  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
   /** The agent's certificate lineage, or undefined before its first enrollment under schema 2. */
   getLineage(kind: AgentKind, agentId: string): Promise<CertificateLineage | undefined>;
   /**
@@ -221,6 +215,12 @@ export interface ControllerStore {
   listPendingTokens(now: number): Promise<EnrollmentTokenRecord[]>;
   /** Deletes the unused token whose hash starts with `fingerprint` (see tokenFingerprint); returns it, or undefined. */
   cancelToken(fingerprint: string): Promise<EnrollmentTokenRecord | undefined>;
+  listConnectors(): Promise<ConnectorRecord[]>;
+  listTunnelers(): Promise<TunnelerRecord[]>;
+  /** Persists heartbeat timestamps (never moving last_seen backwards). */
+  recordActivity(batch: ActivityBatch): Promise<void>;
+  appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
   /** Closes the database (and for PostgreSQL the pool). */
   close(): Promise<void>;
 }
