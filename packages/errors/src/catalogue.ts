@@ -71,8 +71,8 @@ export const ERROR_CATALOGUE = {
     httpStatus: 503,
     exitCode: 3,
     meaning:
-      'The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API\'s JSON (the URL points at something else).',
-    fix: 'Check that `SIGIL_ADMIN_URL` is the controller\'s `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller\'s log (`http.request_failed`); retry once it is healthy.',
+      "The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API's JSON (the URL points at something else).",
+    fix: "Check that `SIGIL_ADMIN_URL` is the controller's `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller's log (`http.request_failed`); retry once it is healthy.",
   },
   ERR_ADMIN_UNAUTHORIZED: {
     grpcStatus: G.UNAUTHENTICATED,
