@@ -4,7 +4,14 @@ import type { KeyObject } from 'node:crypto';
 /** The context string every stream re-authentication signs, so the signature means nothing elsewhere. */
 const CONTEXT = Buffer.from('sigil-stream-reauth-v1\0', 'latin1');
 
-/** Bytes of a {@link createStreamNonce}. */
+/**
+ * Bytes of a {@link createStreamNonce}.
+ *
+ * @example
+ * ```ts
+ * if (challenge.nonce.length !== STREAM_NONCE_BYTES) refuse('malformed challenge');
+ * ```
+ */
 export const STREAM_NONCE_BYTES = 32;
 
 /**

@@ -1,4 +1,4 @@
-import type { RevocationRecord } from '../store/store';
+import type { AgentKind, RevocationRecord } from '../store/store';
 
 /**
  * What the use cases ask of the transports that hold live agent connections (the connector
@@ -11,4 +11,20 @@ export interface AgentNotifier {
   pushApprovedTunnelers(connectorId: string): void;
   /** Asks a connected connector to renew now; the command id, or undefined without a stream. */
   requestRenewal(connectorId: string): string | undefined;
+}
+
+/** The revocations in force, held in memory and kept in step with the store. */
+export interface RevocationSet {
+  /** The revocation in force for the agent, if any. */
+  get(kind: AgentKind, agentId: string): RevocationRecord | undefined;
+  /** Ids of revoked tunnelers, sorted: the deny list connectors receive. */
+  revokedTunnelerIds(): string[];
+  /** Records a revocation made here. */
+  add(revocation: RevocationRecord): void;
+  /** Forgets the agent's revocation (a new enrollment lifted it). */
+  lift(kind: AgentKind, agentId: string): void;
+  /** Increases with every local change (so a sync that raced one can be discarded). */
+  readonly generation: number;
+  /** Replaces the set with what the store holds; returns the revocations that are new here. */
+  replace(active: readonly RevocationRecord[]): RevocationRecord[];
 }

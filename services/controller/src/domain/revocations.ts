@@ -2,26 +2,10 @@ import { SigilError } from '@sigil/errors';
 import type { AgentKind, RevocationRecord } from '../store/store';
 import { agentIdProblem, agentSpiffeId } from '../internal/agent-identity';
 import type { ControllerContext } from '../internal/context';
-import type { AgentNotifier } from './ports';
+import type { AgentNotifier, RevocationSet } from './ports';
 
 /** The longest revocation reason kept. */
 export const MAX_REVOCATION_REASON_LENGTH = 500;
-
-/** The revocations in force, held in memory and kept in step with the store. */
-export interface RevocationSet {
-  /** The revocation in force for the agent, if any. */
-  get(kind: AgentKind, agentId: string): RevocationRecord | undefined;
-  /** Ids of revoked tunnelers, sorted: the deny list connectors receive. */
-  revokedTunnelerIds(): string[];
-  /** Records a revocation made here. */
-  add(revocation: RevocationRecord): void;
-  /** Forgets the agent's revocation (a new enrollment lifted it). */
-  lift(kind: AgentKind, agentId: string): void;
-  /** Increases with every local change (so a sync that raced one can be discarded). */
-  readonly generation: number;
-  /** Replaces the set with what the store holds; returns the revocations that are new here. */
-  replace(active: readonly RevocationRecord[]): RevocationRecord[];
-}
 
 const keyOf = (kind: AgentKind, agentId: string): string => `${kind}/${agentId}`;
 
