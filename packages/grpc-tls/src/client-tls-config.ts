@@ -13,7 +13,9 @@ import {
   toSetting,
 } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
+import type { Context } from './internal/tls-context';
 import { resolveMode } from './internal/tls-mode';
+import { withUnreadConventions } from './internal/unread-conventions';
 import type {
   LoadTlsConfigOptions,
   TlsConfigBase,
@@ -83,6 +85,10 @@ export interface LoadClientTlsConfigOptions extends LoadTlsConfigOptions {
  */
 export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): ClientTlsConfig {
   const ctx = createContext(options);
+  return withUnreadConventions(ctx, () => readClientTlsConfig(ctx, options));
+}
+
+function readClientTlsConfig(ctx: Context, options: LoadClientTlsConfigOptions): ClientTlsConfig {
   const { env, prefix, yaml } = ctx;
   const warnings: TlsConfigWarning[] = [];
   const envLayers: Layer[] = [];
@@ -93,7 +99,7 @@ export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): C
         privateKey: `${prefix}TLS_CLIENT_KEY_PATH`,
         ca: `${prefix}TLS_CA_CERT_PATH`,
       }),
-      certsDirLayer(env, prefix, options.name),
+      certsDirLayer(env, prefix, ctx.name),
     );
   }
   envLayers.push(

@@ -6,6 +6,7 @@ import type { Context } from './internal/tls-context';
 import { agree, certsDirLayer, createContext, pick, toSetting } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
 import { resolveMode } from './internal/tls-mode';
+import { withUnreadConventions } from './internal/unread-conventions';
 import { parseClientCertificateMode, type Sourced } from './internal/values';
 import { GRPC_TLS_SETTINGS } from './tls-settings';
 import type {
@@ -83,10 +84,14 @@ export interface LoadServerTlsConfigOptions extends LoadTlsConfigOptions {
  */
 export function loadServerTlsConfig(options: LoadServerTlsConfigOptions = {}): ServerTlsConfig {
   const ctx = createContext(options);
+  return withUnreadConventions(ctx, () => readServerTlsConfig(ctx, options));
+}
+
+function readServerTlsConfig(ctx: Context, options: LoadServerTlsConfigOptions): ServerTlsConfig {
   const { env, prefix } = ctx;
   const warnings: TlsConfigWarning[] = [];
   const envLayers: Layer[] = [];
-  if (prefix) envLayers.push(certsDirLayer(env, prefix, options.name));
+  if (prefix) envLayers.push(certsDirLayer(env, prefix, ctx.name));
   envLayers.push(
     envFileLayer('the GRPC_SERVER_* variables', env, {
       certificate: 'GRPC_SERVER_CERT_PATH',
