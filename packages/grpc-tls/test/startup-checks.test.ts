@@ -17,13 +17,19 @@ import { createPki, identityFiles, tempDir, writePlainSecret } from './support/f
 
 let pki: Pki;
 let otherPki: Pki;
+/** Another CA of the same trust domain: an SVID from `pki` does not verify against it. */
+let rotatedPki: Pki;
 let server: IssuedCertificate;
 let other: IssuedCertificate;
 const dir = tempDir();
 afterAll(() => dir.remove());
 
 beforeAll(async () => {
-  [pki, otherPki] = await Promise.all([createPki(), createPki('other.example')]);
+  [pki, otherPki, rotatedPki] = await Promise.all([
+    createPki(),
+    createPki('other.example'),
+    createPki(),
+  ]);
   [server, other] = await Promise.all([
     pki.issue(),
     pki.issue({ spiffeId: 'spiffe://example.org/svc/other' }),
@@ -78,8 +84,8 @@ it('refuses a key that is not the certificate key, naming both variables and fil
   );
 });
 
-it('refuses a certificate the configured CA did not sign (SPIFFE certificate)', async () => {
-  const f = files({ cert: server.chainPem, key: server.privateKeyPem!, ca: otherPki.ca.bundlePem });
+it('refuses an SVID the CA of its own trust domain did not sign', async () => {
+  const f = files({ cert: server.chainPem, key: server.privateKeyPem!, ca: rotatedPki.ca.bundlePem });
   const error = await startupError({ env: defaultEnv(f) });
   expect(error.code).toBe('ERR_TLS_CA_MISMATCH');
   expect(error.message).toMatch(
@@ -89,7 +95,7 @@ it('refuses a certificate the configured CA did not sign (SPIFFE certificate)', 
   );
 });
 
-it('refuses a classic certificate the configured CA did not sign', async () => {
+it('refuses a classic certificate the configured CA did not sign when SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE=true', async () => {
   const classic = await pki.issue({
     spiffeId: undefined,
     dnsNames: ['echo.internal'],
@@ -101,7 +107,12 @@ it('refuses a classic certificate the configured CA did not sign', async () => {
     ca: otherPki.ca.bundlePem,
   });
   const error = await startupError({
-    env: { GRPC_TLS_CERT: f.cert, GRPC_TLS_KEY: f.key, GRPC_TLS_CA: f.ca },
+    env: {
+      GRPC_TLS_CERT: f.cert,
+      GRPC_TLS_KEY: f.key,
+      GRPC_TLS_CA: f.ca,
+      SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE: 'true',
+    },
   });
   expect(error.code).toBe('ERR_TLS_CA_MISMATCH');
   expect(error.message).toContain(

@@ -6,7 +6,10 @@ import { assertCertValid } from '@sigil/cert-expiry';
 import type { KeyPair } from '@sigil/pki';
 import {
   assertKeyMatchesCertificate,
+  isSpiffeId,
+  parseSpiffeId,
   spiffeIdOfCertificate,
+  subjectAltNamesOf,
   toPem,
   validateX509Svid,
   X509_SVID_RULES,
@@ -29,7 +32,10 @@ export interface MaterialSources {
 export interface ValidationSettings {
   readonly now: () => Date;
   readonly warnDays: number;
-  /** Whether the certificate must chain to the CA bundle. Default true. */
+  /**
+   * Whether the certificate must chain to the CA bundle: `true` always, `false` never; unset, only
+   * for an X509-SVID whose bundle is of its own trust domain ({@link issuerCheckApplies}).
+   */
   readonly checkIssuer?: boolean;
 }
 
@@ -110,7 +116,8 @@ export function validateMaterial(
       warnDays: settings.warnDays,
       source: sources.certificate,
     });
-    if (ca && settings.checkIssuer !== false) verifyIssuedBy(chain, ca, now, sources);
+    if (ca && (settings.checkIssuer ?? issuerCheckApplies(leaf, ca)))
+      verifyIssuedBy(chain, ca, now, sources);
     const spiffeId = spiffeIdOfCertificate(leaf);
     identity = {
       certificateChainPem: toPem(chain),
@@ -125,6 +132,24 @@ export function validateMaterial(
   for (const certificate of [...(chain ?? []), ...(ca ?? [])]) hash.update(certificate.raw);
   if (key) hash.update(key.privateKey.export({ format: 'der', type: 'pkcs8' }));
   return { ...identity, ...(ca ? { caPem: toPem(ca) } : {}), fingerprint: hash.digest('hex') };
+}
+
+/**
+ * Whether the "wrong CA" check applies by default: to an X509-SVID whose bundle comes from its own
+ * trust domain (SPIFFE: a workload's bundle holds the CA of its trust domain, so a certificate it
+ * does not verify is a stale or misplaced file). A classic certificate is not checked: a public
+ * server certificate next to the private CA that signs client certificates is a valid setup
+ * (Nova, MonkCI), and so is an SVID next to another trust domain's bundle (federation). A bundle
+ * whose CAs carry no SPIFFE ID cannot tell, so the SVID is checked.
+ */
+function issuerCheckApplies(leaf: X509Certificate, roots: readonly X509Certificate[]): boolean {
+  const id = spiffeIdOfCertificate(leaf);
+  if (id === undefined) return false;
+  const { trustDomain } = parseSpiffeId(id);
+  const bundleDomains = roots.flatMap((root) =>
+    subjectAltNamesOf(root).uris.flatMap((uri) => (isSpiffeId(uri) ? [parseSpiffeId(uri).trustDomain] : [])),
+  );
+  return bundleDomains.length === 0 || bundleDomains.includes(trustDomain);
 }
 
 /**
