@@ -19,23 +19,22 @@ export const DEV_TRUST_DOMAIN = 'dev.sigil.local';
 /** Lifetime of a dev CA; one kept in a directory is replaced by hand (delete the file) after it. */
 const DEV_CA_TTL_SECONDS = 30 * 86_400;
 
-/** One throwaway CA per trust domain (and directory) and process, so a dev server and a dev client in the same process trust each other. */
+/** One in-memory CA per trust domain and process, so a dev server and a dev client in the same process trust each other. */
 const devAuthorities = new Map<string, Promise<CertificateAuthority>>();
 
 /**
  * A certificate from the dev CA of the ID's trust domain, valid for `localhost`, 127.0.0.1 and
  * ::1 and usable as server and client certificate, with that CA as the trust bundle. Without
  * `caDir` the CA lives in memory only; with it, the CA is kept in `caDir/dev-ca-<trust domain>.pem`
- * (created on first use, mode 0600), so dev endpoints in other processes trust each other.
+ * (created on first use, mode 0600, read again at each start), so dev endpoints in other processes
+ * trust each other.
  */
 export async function createDevMaterial(spiffeId: string, caDir?: string): Promise<ParsedMaterial> {
   const { trustDomain } = parseSpiffeId(spiffeId);
-  const key = `${caDir ?? ''}\n${trustDomain}`;
-  let authority = devAuthorities.get(key);
+  let authority = caDir ? sharedDevAuthority(caDir, trustDomain) : devAuthorities.get(trustDomain);
   if (!authority) {
-    authority = caDir ? sharedDevAuthority(caDir, trustDomain) : newDevAuthority(trustDomain);
-    devAuthorities.set(key, authority);
-    authority.catch(() => devAuthorities.delete(key));
+    authority = newDevAuthority(trustDomain);
+    devAuthorities.set(trustDomain, authority);
   }
   const issued = await (
     await authority
