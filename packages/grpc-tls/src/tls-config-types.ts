@@ -111,8 +111,8 @@ export interface TlsConfigBase {
   readonly devCaDir?: string;
   /**
    * Whether the endpoint's own certificate must chain to its CA bundle. Unset: only an X509-SVID
-   * of the bundle's trust domain is checked (SPIFFE: a workload's bundle holds its own trust
-   * domain's CA), so a public server certificate next to a private client CA starts.
+   * is checked (SPIFFE: a workload's bundle holds its own trust domain's CA), so a public server
+   * certificate next to a private client CA starts.
    */
   readonly requireIssuedByBundle?: boolean;
   readonly warnings: readonly TlsConfigWarning[];

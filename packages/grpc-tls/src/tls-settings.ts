@@ -43,7 +43,11 @@ export const GRPC_TLS_SETTINGS = {
     parse: (raw: string, at: string): string => {
       const text = raw.trim();
       if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(text))
-        throw invalidSetting(at, `"${raw}" is not an env var prefix (letters, digits, _)`, TLS_INVALID);
+        throw invalidSetting(
+          at,
+          `"${raw}" is not an env var prefix (letters, digits, _)`,
+          TLS_INVALID,
+        );
       return text.endsWith('_') ? text : `${text}_`;
     },
     help: 'prefix of a prefixed convention, without code: `MIGLET_CONTROLLER_`, `PARALLAX_`, `UNKEY_METALD_` (a trailing `_` is added); the option `prefix` beats it',
@@ -58,7 +62,11 @@ export const GRPC_TLS_SETTINGS = {
     parse: (raw: string, at: string): string => {
       const text = raw.trim();
       if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(text))
-        throw invalidSetting(at, `"${raw}" is not a dotted YAML path such as controller.tls`, TLS_INVALID);
+        throw invalidSetting(
+          at,
+          `"${raw}" is not a dotted YAML path such as controller.tls`,
+          TLS_INVALID,
+        );
       return text;
     },
     default: 'tls',
@@ -69,7 +77,7 @@ export const GRPC_TLS_SETTINGS = {
     yaml: 'tls.require_issued_by_bundle',
     parse: (raw: string, at: string): boolean => parseBoolean(raw, at, TLS_INVALID.code),
     defaultText: 'X509-SVIDs only',
-    help: "whether the endpoint's own certificate must chain to the CA bundle it verifies peers with (see [Start-up checks](#start-up-checks)): by default only an X509-SVID of the bundle's trust domain is checked, so a public server certificate with a private client CA starts; `true` checks every certificate, `false` none",
+    help: "whether the endpoint's own certificate must chain to the CA bundle it verifies peers with (see [Start-up checks](#start-up-checks)): by default only an X509-SVID (a certificate with a SPIFFE ID) is checked, so a public server certificate with a private client CA starts; `true` checks every certificate, `false` none (an SVID next to another trust domain's bundle)",
   },
   devCaDir: {
     env: 'GRPC_TLS_DEV_CA_DIR',

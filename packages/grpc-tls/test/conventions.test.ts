@@ -83,7 +83,9 @@ describe('SIGIL_TLS_PREFIX selects a prefixed convention', () => {
     expect(config.serverName).toBe('controller.monkci.io');
     expect(config.warnings).toEqual([]);
     const tls = await dialConfig(config);
-    await expect(whoAmI(running.address, tls.credentials, tls.channelOptions)).resolves.toBeDefined();
+    await expect(
+      whoAmI(running.address, tls.credentials, tls.channelOptions),
+    ).resolves.toBeDefined();
   });
 
   it('lets the option prefix beat SIGIL_TLS_PREFIX, and adds the trailing _', () => {
@@ -111,7 +113,11 @@ describe('SIGIL_TLS_PREFIX selects a prefixed convention', () => {
       writeFileSync(join(certs, name, 'key.pem'), issued.privateKeyPem!, { mode: 0o600 });
       writeFileSync(join(certs, name, 'ca.pem'), issued.caPem);
     }
-    const base = { PARALLAX_TLS_ENABLED: 'true', PARALLAX_CERTS_DIR: certs, SIGIL_TLS_PREFIX: 'PARALLAX_' };
+    const base = {
+      PARALLAX_TLS_ENABLED: 'true',
+      PARALLAX_CERTS_DIR: certs,
+      SIGIL_TLS_PREFIX: 'PARALLAX_',
+    };
     const { running } = await serveConfig(
       loadServerTlsConfig({ ...QUIET, env: { ...base, SIGIL_TLS_NAME: 'control-plane' } }),
     );
@@ -137,7 +143,8 @@ describe('a known convention present but unread is never silent', () => {
 
   it('names PARALLAX_CERTS_DIR with SIGIL_TLS_PREFIX and the entries SIGIL_TLS_NAME can take', () => {
     const certs = join(dir.path, 'parallax-listing');
-    for (const name of ['control-plane', 'agent-proxy']) mkdirSync(join(certs, name), { recursive: true });
+    for (const name of ['control-plane', 'agent-proxy'])
+      mkdirSync(join(certs, name), { recursive: true });
     const error = failure(() =>
       loadServerTlsConfig({ env: { PARALLAX_TLS_ENABLED: 'true', PARALLAX_CERTS_DIR: certs } }),
     );
@@ -204,13 +211,17 @@ describe('SIGIL_TLS_CONFIG with a MonkCI config file (controller.tls)', () => {
     });
     expect(config.serverName).toBe('controller.monkci.io');
     const tls = await dialConfig(config);
-    await expect(whoAmI(running.address, tls.credentials, tls.channelOptions)).resolves.toBeDefined();
+    await expect(
+      whoAmI(running.address, tls.credentials, tls.channelOptions),
+    ).resolves.toBeDefined();
   });
 
   it('refuses a named section the file does not have', () => {
     const file = write('miglet.yaml', migletYaml());
     const error = failure(() =>
-      loadClientTlsConfig({ env: { SIGIL_TLS_CONFIG: file, SIGIL_TLS_CONFIG_SECTION: 'agent.tls' } }),
+      loadClientTlsConfig({
+        env: { SIGIL_TLS_CONFIG: file, SIGIL_TLS_CONFIG_SECTION: 'agent.tls' },
+      }),
     );
     expect(error.message).toContain(
       'has no agent.tls section (SIGIL_TLS_CONFIG_SECTION=agent.tls); it has controller.tls',
@@ -220,7 +231,9 @@ describe('SIGIL_TLS_CONFIG with a MonkCI config file (controller.tls)', () => {
 
 describe('metald: <PREFIX>TLS_MODE', () => {
   it('never ignores UNKEY_METALD_TLS_MODE=disabled silently', () => {
-    const error = failure(() => loadClientTlsConfig({ env: { UNKEY_METALD_TLS_MODE: 'disabled' } }));
+    const error = failure(() =>
+      loadClientTlsConfig({ env: { UNKEY_METALD_TLS_MODE: 'disabled' } }),
+    );
     expect(error.message).toContain(
       'UNKEY_METALD_TLS_MODE is set but not read: set SIGIL_TLS_PREFIX=UNKEY_METALD_',
     );
@@ -250,7 +263,11 @@ describe('metald: <PREFIX>TLS_MODE', () => {
     (nodeEnv) => {
       const error = failure(() =>
         loadServerTlsConfig({
-          env: { NODE_ENV: nodeEnv, SIGIL_TLS_PREFIX: 'UNKEY_METALD_', UNKEY_METALD_TLS_MODE: 'disabled' },
+          env: {
+            NODE_ENV: nodeEnv,
+            SIGIL_TLS_PREFIX: 'UNKEY_METALD_',
+            UNKEY_METALD_TLS_MODE: 'disabled',
+          },
         }),
       );
       expect(error.code).toBe('ERR_TLS_INSECURE_IN_PRODUCTION');
@@ -260,10 +277,14 @@ describe('metald: <PREFIX>TLS_MODE', () => {
 
   it('refuses spiffe as not yet supported: the Workload API', () => {
     const error = failure(() =>
-      loadClientTlsConfig({ env: { SIGIL_TLS_PREFIX: 'UNKEY_METALD_', UNKEY_METALD_TLS_MODE: 'spiffe' } }),
+      loadClientTlsConfig({
+        env: { SIGIL_TLS_PREFIX: 'UNKEY_METALD_', UNKEY_METALD_TLS_MODE: 'spiffe' },
+      }),
     );
     expect(error.code).toBe('ERR_TLS_CONFIG_INVALID');
-    expect(error.message).toMatch(/^UNKEY_METALD_TLS_MODE=spiffe is not yet supported: the Workload API/);
+    expect(error.message).toMatch(
+      /^UNKEY_METALD_TLS_MODE=spiffe is not yet supported: the Workload API/,
+    );
   });
 
   it('reads file mode with metald-style <P>TLS_CERT_FILE, _KEY_FILE, _CA_FILE, end to end', async () => {
@@ -287,10 +308,16 @@ describe('metald: <PREFIX>TLS_MODE', () => {
   });
 
   it('refuses SIGIL_TLS_MODE and <P>TLS_MODE that disagree, and a value metald does not have', () => {
-    const env = { SIGIL_TLS_PREFIX: 'UNKEY_METALD_', UNKEY_METALD_TLS_MODE: 'disabled', SIGIL_TLS_MODE: 'file' };
+    const env = {
+      SIGIL_TLS_PREFIX: 'UNKEY_METALD_',
+      UNKEY_METALD_TLS_MODE: 'disabled',
+      SIGIL_TLS_MODE: 'file',
+    };
     expect(failure(() => loadServerTlsConfig({ env })).code).toBe('ERR_TLS_CONFIG_AMBIGUOUS');
     const bad = failure(() =>
-      loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: undefined, UNKEY_METALD_TLS_MODE: 'off' } }),
+      loadServerTlsConfig({
+        env: { ...env, SIGIL_TLS_MODE: undefined, UNKEY_METALD_TLS_MODE: 'off' },
+      }),
     );
     expect(bad.message).toContain('UNKEY_METALD_TLS_MODE');
     expect(bad.message).toContain('use file or disabled');
@@ -314,34 +341,57 @@ describe('a server certificate from another CA than the client CA', () => {
         }),
       );
     const good = await dial(miglet);
-    await expect(whoAmI(running.address, good.credentials, good.channelOptions)).resolves.toBeDefined();
+    await expect(
+      whoAmI(running.address, good.credentials, good.channelOptions),
+    ).resolves.toBeDefined();
     const bad = await dial(outsider);
-    await expect(whoAmI(running.address, bad.credentials, bad.channelOptions)).rejects.toMatchObject({
+    await expect(
+      whoAmI(running.address, bad.credentials, bad.channelOptions),
+    ).rejects.toMatchObject({
       code: 14,
     });
   });
 
-  it('keeps the check for an SVID and a bundle of its own trust domain, unless requireIssuedByBundle is false', async () => {
-    const [pki, rotated] = await Promise.all([createPki(), createPki()]);
-    const svid = await pki.issue();
-    const secret = join(dir.path, 'stale-svid');
-    writePlainSecret(secret, { cert: svid.chainPem, key: svid.privateKeyPem!, ca: rotated.ca.bundlePem });
-    await expect(serveConfig(loadServerTlsConfig({ ...QUIET, dir: secret }))).rejects.toMatchObject({
-      code: 'ERR_TLS_CA_MISMATCH',
-    });
-    const relaxed = loadServerTlsConfig({
-      ...QUIET,
-      env: { GRPC_TLS_DIR: secret, SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE: 'false' },
-    });
-    expect(relaxed.requireIssuedByBundle).toBe(false);
-    await expect(serveConfig(relaxed)).resolves.toBeDefined();
-  });
+  it.each([
+    ['a CA of its own trust domain that did not sign it (a stale file)', ''],
+    ['another trust domain’s bundle (federation)', 'partner.example'],
+  ])(
+    'keeps the check for an SVID next to %s, unless SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE=false',
+    async (_case, trustDomain) => {
+      const [pki, bundle] = await Promise.all([
+        createPki(),
+        trustDomain ? createPki(trustDomain) : createPki(),
+      ]);
+      const svid = await pki.issue();
+      const secret = join(dir.path, `svid-${(counter += 1)}`);
+      writePlainSecret(secret, {
+        cert: svid.chainPem,
+        key: svid.privateKeyPem!,
+        ca: bundle.ca.bundlePem,
+      });
+      await expect(
+        serveConfig(loadServerTlsConfig({ ...QUIET, dir: secret })),
+      ).rejects.toMatchObject({
+        code: 'ERR_TLS_CA_MISMATCH',
+      });
+      const relaxed = loadServerTlsConfig({
+        ...QUIET,
+        env: { GRPC_TLS_DIR: secret, SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE: 'false' },
+      });
+      expect(relaxed.requireIssuedByBundle).toBe(false);
+      await expect(serveConfig(relaxed)).resolves.toBeDefined();
+    },
+  );
 
-  it('starts an SVID next to another trust domain’s bundle (federation)', async () => {
-    const [pki, partner] = await Promise.all([createPki(), createPki('partner.example')]);
-    const svid = await pki.issue();
-    const secret = join(dir.path, 'federated');
-    writePlainSecret(secret, { cert: svid.chainPem, key: svid.privateKeyPem!, ca: partner.ca.bundlePem });
-    await expect(serveConfig(loadServerTlsConfig({ ...QUIET, dir: secret }))).resolves.toBeDefined();
+  it('checks a classic certificate too with requireIssuedByBundle: true', async () => {
+    const secret = join(dir.path, 'classic-strict');
+    writePlainSecret(secret, {
+      cert: controller.chainPem,
+      key: controller.privateKeyPem!,
+      ca: clientPki.ca.bundlePem,
+    });
+    await expect(
+      serveConfig(loadServerTlsConfig({ ...QUIET, dir: secret, requireIssuedByBundle: true })),
+    ).rejects.toMatchObject({ code: 'ERR_TLS_CA_MISMATCH' });
   });
 });

@@ -20,7 +20,10 @@ function documentedRows(): Row[] {
     .split('\n')
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
-      const [envCell, result] = line.split('|').slice(1, 3).map((cell) => cell.trim());
+      const [envCell, result] = line
+        .split('|')
+        .slice(1, 3)
+        .map((cell) => cell.trim());
       const env = Object.fromEntries(
         envCell!
           .replace(/`/g, '')
@@ -68,35 +71,42 @@ it('the docs list combinations that start and combinations that fail', () => {
 });
 
 it.each(
-  rows.map((row) => [Object.entries(row.env).map(([k, v]) => `${k}=${v}`).join(' '), row] as const),
-)(
-  '%s',
-  async (_name, row) => {
-    const env = localEnv(row.env);
-    const failure = /^`(ERR_[A-Z_]+)`$/.exec(row.result);
-    if (failure) {
-      expect(() => loadServerTlsConfig({ ...QUIET, env })).toThrow(
-        expect.objectContaining({ code: failure[1] }),
-      );
-      return;
-    }
-    const origins = /^starts: (.*)$/.exec(row.result)![1]!;
-    // "certificate, key, CA from `GRPC_TLS_DIR`", or "certificate `A`, key `B`, CA `C`".
-    const all = /^certificate, key, CA from `([A-Z_]+)`$/.exec(origins)?.[1];
-    const each = Object.fromEntries(
-      [...origins.matchAll(/(certificate|key|CA) `([A-Z_]+)`/g)].map((m) => [m[1], m[2]]),
+  rows.map(
+    (row) =>
+      [
+        Object.entries(row.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+        row,
+      ] as const,
+  ),
+)('%s', async (_name, row) => {
+  const env = localEnv(row.env);
+  const failure = /^`(ERR_[A-Z_]+)`$/.exec(row.result);
+  if (failure) {
+    expect(() => loadServerTlsConfig({ ...QUIET, env })).toThrow(
+      expect.objectContaining({ code: failure[1] }),
     );
-    const want = all ? { certificate: all, key: all, CA: all } : each;
-    const config = loadServerTlsConfig({ ...QUIET, env });
-    expect({
-      certificate: config.files?.certificate.origin,
-      key: config.files?.privateKey.origin,
-      CA: config.files?.ca?.origin,
-    }).toEqual(want);
-    const { running } = await serveConfig(config);
-    const tls = await dialConfig(loadClientTlsConfig({ ...QUIET, env: { GRPC_TLS_DIR: clientSecret } }));
-    await expect(whoAmI(running.address, tls.credentials)).resolves.toMatchObject({
-      peerUri: expect.stringContaining('URI:spiffe://example.org/svc/client'),
-    });
-  },
-);
+    return;
+  }
+  const origins = /^starts: (.*)$/.exec(row.result)![1]!;
+  // "certificate, key, CA from `GRPC_TLS_DIR`", or "certificate `A`, key `B`, CA `C`".
+  const all = /^certificate, key, CA from `([A-Z_]+)`$/.exec(origins)?.[1];
+  const each = Object.fromEntries(
+    [...origins.matchAll(/(certificate|key|CA) `([A-Z_]+)`/g)].map((m) => [m[1], m[2]]),
+  );
+  const want = all ? { certificate: all, key: all, CA: all } : each;
+  const config = loadServerTlsConfig({ ...QUIET, env });
+  expect({
+    certificate: config.files?.certificate.origin,
+    key: config.files?.privateKey.origin,
+    CA: config.files?.ca?.origin,
+  }).toEqual(want);
+  const { running } = await serveConfig(config);
+  const tls = await dialConfig(
+    loadClientTlsConfig({ ...QUIET, env: { GRPC_TLS_DIR: clientSecret } }),
+  );
+  await expect(whoAmI(running.address, tls.credentials)).resolves.toMatchObject({
+    peerUri: expect.stringContaining('URI:spiffe://example.org/svc/client'),
+  });
+});

@@ -17,19 +17,13 @@ import { createPki, identityFiles, tempDir, writePlainSecret } from './support/f
 
 let pki: Pki;
 let otherPki: Pki;
-/** Another CA of the same trust domain: an SVID from `pki` does not verify against it. */
-let rotatedPki: Pki;
 let server: IssuedCertificate;
 let other: IssuedCertificate;
 const dir = tempDir();
 afterAll(() => dir.remove());
 
 beforeAll(async () => {
-  [pki, otherPki, rotatedPki] = await Promise.all([
-    createPki(),
-    createPki('other.example'),
-    createPki(),
-  ]);
+  [pki, otherPki] = await Promise.all([createPki(), createPki('other.example')]);
   [server, other] = await Promise.all([
     pki.issue(),
     pki.issue({ spiffeId: 'spiffe://example.org/svc/other' }),
@@ -84,8 +78,8 @@ it('refuses a key that is not the certificate key, naming both variables and fil
   );
 });
 
-it('refuses an SVID the CA of its own trust domain did not sign', async () => {
-  const f = files({ cert: server.chainPem, key: server.privateKeyPem!, ca: rotatedPki.ca.bundlePem });
+it('refuses a certificate the configured CA did not sign (SPIFFE certificate)', async () => {
+  const f = files({ cert: server.chainPem, key: server.privateKeyPem!, ca: otherPki.ca.bundlePem });
   const error = await startupError({ env: defaultEnv(f) });
   expect(error.code).toBe('ERR_TLS_CA_MISMATCH');
   expect(error.message).toMatch(

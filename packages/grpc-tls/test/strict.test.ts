@@ -5,12 +5,7 @@ import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import type { IssuedCertificate } from '@sigil/pki';
 import { spawnBin } from '@sigil/testing';
-import {
-  ClientTlsConfig,
-  loadClientTlsConfig,
-  loadServerTlsConfig,
-  ServerTlsConfig,
-} from '../src';
+import { ClientTlsConfig, loadClientTlsConfig, loadServerTlsConfig, ServerTlsConfig } from '../src';
 import { whoAmI, whoAmIFails } from './support/echo-calls';
 import { closeAll, dialConfig, QUIET, serveConfig } from './support/endpoints';
 import type { Pki } from './support/fixtures';
@@ -50,7 +45,15 @@ function write(name: string, content: string, mode: number): string {
 }
 
 describe('the production guard normalises NODE_ENV and fails closed', () => {
-  const production = ['production', 'Production', 'PRODUCTION', 'production ', ' production', 'prod', 'staging'];
+  const production = [
+    'production',
+    'Production',
+    'PRODUCTION',
+    'production ',
+    ' production',
+    'prod',
+    'staging',
+  ];
   const insecureClient = {
     MIGLET_CONTROLLER_TLS_INSECURE_SKIP_VERIFY: 'true',
     MIGLET_CONTROLLER_TLS_CLIENT_CERT_PATH: '/c',
@@ -59,16 +62,23 @@ describe('the production guard normalises NODE_ENV and fails closed', () => {
 
   it.each(production)('NODE_ENV=%j refuses dev, insecure and skip-verify', (nodeEnv) => {
     const env = { NODE_ENV: nodeEnv };
-    expect(failure(() => loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: 'dev' } })).code).toBe(
+    expect(
+      failure(() => loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: 'dev' } })).code,
+    ).toBe('ERR_TLS_DEV_IN_PRODUCTION');
+    expect(failure(() => ServerTlsConfig.development({ env })).code).toBe(
       'ERR_TLS_DEV_IN_PRODUCTION',
     );
-    expect(failure(() => ServerTlsConfig.development({ env })).code).toBe('ERR_TLS_DEV_IN_PRODUCTION');
-    const insecure = failure(() => loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: 'insecure' } }));
+    const insecure = failure(() =>
+      loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: 'insecure' } }),
+    );
     expect(insecure.code).toBe('ERR_TLS_INSECURE_IN_PRODUCTION');
-    expect(insecure.message).toContain(`because NODE_ENV=${/^\S+$/.test(nodeEnv) ? nodeEnv : JSON.stringify(nodeEnv)} counts as production`);
+    expect(insecure.message).toContain(
+      `because NODE_ENV=${/^\S+$/.test(nodeEnv) ? nodeEnv : JSON.stringify(nodeEnv)} counts as production`,
+    );
     expect(
-      failure(() => loadClientTlsConfig({ prefix: 'MIGLET_CONTROLLER_', env: { ...env, ...insecureClient } }))
-        .code,
+      failure(() =>
+        loadClientTlsConfig({ prefix: 'MIGLET_CONTROLLER_', env: { ...env, ...insecureClient } }),
+      ).code,
     ).toBe('ERR_TLS_INSECURE_IN_PRODUCTION');
   });
 
@@ -77,7 +87,9 @@ describe('the production guard normalises NODE_ENV and fails closed', () => {
     (nodeEnv) => {
       const env = nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv };
       expect(ServerTlsConfig.development({ env }).mode).toBe('dev');
-      expect(loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: 'insecure' } }).mode).toBe('insecure');
+      expect(loadServerTlsConfig({ env: { ...env, SIGIL_TLS_MODE: 'insecure' } }).mode).toBe(
+        'insecure',
+      );
     },
   );
 });
@@ -93,27 +105,37 @@ describe('private keys readable by group or others are refused', () => {
     ['0644', 'readable by its group and every user'],
     ['0640', 'readable by its group'],
     ['0604', 'readable by every user'],
-  ])('refuses a server key of mode %s, naming the variable, the file and the chmod', async (octal, readers) => {
-    const env = serverEnv(parseInt(octal, 8));
-    const key = env.GRPC_SERVER_KEY_PATH;
-    await expect(serveConfig(loadServerTlsConfig({ ...QUIET, env }))).rejects.toMatchObject({
-      code: 'ERR_KEY_PERMISSIONS',
-      message: `GRPC_SERVER_KEY_PATH: ${key} is a private key with mode ${octal}, ${readers}: a private key must be accessible to its owner only; run: chmod 600 ${key} (for a Kubernetes Secret volume, set defaultMode: 0400)`,
-    });
-  });
+  ])(
+    'refuses a server key of mode %s, naming the variable, the file and the chmod',
+    async (octal, readers) => {
+      const env = serverEnv(parseInt(octal, 8));
+      const key = env.GRPC_SERVER_KEY_PATH;
+      await expect(serveConfig(loadServerTlsConfig({ ...QUIET, env }))).rejects.toMatchObject({
+        code: 'ERR_KEY_PERMISSIONS',
+        message: `GRPC_SERVER_KEY_PATH: ${key} is a private key with mode ${octal}, ${readers}: a private key must be accessible to its owner only; run: chmod 600 ${key} (for a Kubernetes Secret volume, set defaultMode: 0400)`,
+      });
+    },
+  );
 
   it('serves once the key is chmod 600, and judges a Secret volume symlink by its target', async () => {
     const env = serverEnv(0o644);
     chmodSync(env.GRPC_SERVER_KEY_PATH, 0o600);
     const { running } = await serveConfig(loadServerTlsConfig({ ...QUIET, env }));
     const secret = join(dir.path, 'kubelet');
-    writeKubeletSecret(secret, { cert: client.chainPem, key: client.privateKeyPem!, ca: client.caPem });
+    writeKubeletSecret(secret, {
+      cert: client.chainPem,
+      key: client.privateKeyPem!,
+      ca: client.caPem,
+    });
     const tls = await dialConfig(loadClientTlsConfig({ ...QUIET, env: { GRPC_TLS_DIR: secret } }));
     await expect(whoAmI(running.address, tls.credentials)).resolves.toBeDefined();
     chmodSync(join(secret, '..data', 'tls.key'), 0o644);
     await expect(
       dialConfig(loadClientTlsConfig({ ...QUIET, env: { GRPC_TLS_DIR: secret } })),
-    ).rejects.toMatchObject({ code: 'ERR_KEY_PERMISSIONS', message: expect.stringMatching(/^GRPC_TLS_DIR: /) });
+    ).rejects.toMatchObject({
+      code: 'ERR_KEY_PERMISSIONS',
+      message: expect.stringMatching(/^GRPC_TLS_DIR: /),
+    });
   });
 
   it('refuses a client key of mode 0644 the same way', async () => {
@@ -131,7 +153,9 @@ describe('private keys readable by group or others are refused', () => {
       ),
     ).rejects.toMatchObject({
       code: 'ERR_KEY_PERMISSIONS',
-      message: expect.stringContaining(`GRPC_CLIENT_KEY_PATH: ${key} is a private key with mode 0644`),
+      message: expect.stringContaining(
+        `GRPC_CLIENT_KEY_PATH: ${key} is a private key with mode 0644`,
+      ),
     });
   });
 });
@@ -181,7 +205,9 @@ describe('ServerTlsConfig.development() and ClientTlsConfig.development()', () =
     chmodSync(file, 0o644);
     await expect(dialConfig(ClientTlsConfig.development(options))).rejects.toMatchObject({
       code: 'ERR_KEY_PERMISSIONS',
-      message: expect.stringContaining(`GRPC_TLS_DEV_CA_DIR: ${file} is a private key with mode 0644`),
+      message: expect.stringContaining(
+        `GRPC_TLS_DEV_CA_DIR: ${file} is a private key with mode 0644`,
+      ),
     });
   });
 });

@@ -300,3 +300,36 @@ describe('PEM helpers', () => {
     );
   });
 });
+
+describe('readPrivateKeyFile with ownerOnly', () => {
+  it.each([
+    ['0644', 'readable by its group and every user'],
+    ['0640', 'readable by its group'],
+    ['0660', 'readable by its group'],
+    ['0604', 'readable by every user'],
+    ['0620', 'open to other users'],
+  ])('refuses mode %s with the chmod that fixes it', (octal, readers) => {
+    const path = file(`open-${octal}.key`, leaf.privateKeyPem!);
+    chmodSync(path, parseInt(octal, 8));
+    const error = failure(() => readPrivateKeyFile(path, { ownerOnly: true }));
+    expect(error.code).toBe('ERR_KEY_PERMISSIONS');
+    expect(error.message).toBe(
+      `${path} is a private key with mode ${octal}, ${readers}: a private key must be accessible to its owner only; run: chmod 600 ${path} (for a Kubernetes Secret volume, set defaultMode: 0400)`,
+    );
+    expect(error.details).toMatchObject({ file: path });
+    expect(readPrivateKeyFile(path).keyType).toBe('ec-p256');
+  });
+
+  it.each(['0600', '0400'])('reads mode %s', (octal) => {
+    const path = file(`private-${octal}.key`, leaf.privateKeyPem!);
+    chmodSync(path, parseInt(octal, 8));
+    expect(readPrivateKeyFile(path, { ownerOnly: true }).keyType).toBe('ec-p256');
+  });
+
+  it('leaves a missing file to the read, which names it', () => {
+    const missing = join(dir, 'missing.key');
+    expect(failure(() => readPrivateKeyFile(missing, { ownerOnly: true })).code).toBe(
+      'ERR_FILE_UNREADABLE',
+    );
+  });
+});

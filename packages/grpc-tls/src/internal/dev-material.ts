@@ -1,5 +1,14 @@
 import { X509Certificate } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import type { CertificateAuthority } from '@sigil/pki';
@@ -64,16 +73,23 @@ function newDevAuthority(trustDomain: string): Promise<CertificateAuthority> {
  * The dev CA kept in a directory: read when there, else made and published with `link(2)`, which
  * never replaces a file, so two processes starting together end up with the one CA that won.
  */
-async function sharedDevAuthority(caDir: string, trustDomain: string): Promise<CertificateAuthority> {
+async function sharedDevAuthority(
+  caDir: string,
+  trustDomain: string,
+): Promise<CertificateAuthority> {
   const file = join(caDir, `dev-ca-${trustDomain}.pem`);
   const at = `GRPC_TLS_DEV_CA_DIR: ${file}`;
   try {
     mkdirSync(caDir, { recursive: true, mode: 0o700 });
   } catch (cause) {
-    throw new SigilError('ERR_FILE_UNWRITABLE', `${at}: cannot create the directory ${caDir} (${(cause as Error).message})`, {
-      cause,
-      details: { variable: 'GRPC_TLS_DEV_CA_DIR', file: caDir },
-    });
+    throw new SigilError(
+      'ERR_FILE_UNWRITABLE',
+      `${at}: cannot create the directory ${caDir} (${(cause as Error).message})`,
+      {
+        cause,
+        details: { variable: 'GRPC_TLS_DEV_CA_DIR', file: caDir },
+      },
+    );
   }
   let pem: string;
   try {
@@ -93,11 +109,17 @@ async function sharedDevAuthority(caDir: string, trustDomain: string): Promise<C
       details: { ...error.details, variable: 'GRPC_TLS_DEV_CA_DIR', file },
     });
   }
-  const certificatePem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(pem)?.[0];
+  const certificatePem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(
+    pem,
+  )?.[0];
   if (!certificatePem)
-    throw new SigilError('ERR_PEM_MALFORMED', `${at}: no CA certificate in the file; delete it to make a new dev CA`, {
-      details: { variable: 'GRPC_TLS_DEV_CA_DIR', file },
-    });
+    throw new SigilError(
+      'ERR_PEM_MALFORMED',
+      `${at}: no CA certificate in the file; delete it to make a new dev CA`,
+      {
+        details: { variable: 'GRPC_TLS_DEV_CA_DIR', file },
+      },
+    );
   const validTo = new Date(new X509Certificate(certificatePem).validTo);
   if (validTo.getTime() <= Date.now() + 86_400_000)
     throw new SigilError(

@@ -54,7 +54,9 @@ export async function openEndpoint(
   const validation = {
     now: options.now ?? (() => new Date()),
     warnDays: config.warnDays,
-    ...(config.requireIssuedByBundle === undefined ? {} : { checkIssuer: config.requireIssuedByBundle }),
+    ...(config.requireIssuedByBundle === undefined
+      ? {}
+      : { checkIssuer: config.requireIssuedByBundle }),
   };
   let fileSource: FileMaterialSource | undefined;
   let store: MaterialStore;

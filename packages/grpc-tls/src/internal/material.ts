@@ -6,10 +6,7 @@ import { assertCertValid } from '@sigil/cert-expiry';
 import type { KeyPair } from '@sigil/pki';
 import {
   assertKeyMatchesCertificate,
-  isSpiffeId,
-  parseSpiffeId,
   spiffeIdOfCertificate,
-  subjectAltNamesOf,
   toPem,
   validateX509Svid,
   X509_SVID_RULES,
@@ -34,7 +31,7 @@ export interface ValidationSettings {
   readonly warnDays: number;
   /**
    * Whether the certificate must chain to the CA bundle: `true` always, `false` never; unset, only
-   * for an X509-SVID whose bundle is of its own trust domain ({@link issuerCheckApplies}).
+   * for an X509-SVID ({@link issuerCheckApplies}).
    */
   readonly checkIssuer?: boolean;
 }
@@ -116,7 +113,7 @@ export function validateMaterial(
       warnDays: settings.warnDays,
       source: sources.certificate,
     });
-    if (ca && (settings.checkIssuer ?? issuerCheckApplies(leaf, ca)))
+    if (ca && (settings.checkIssuer ?? issuerCheckApplies(leaf)))
       verifyIssuedBy(chain, ca, now, sources);
     const spiffeId = spiffeIdOfCertificate(leaf);
     identity = {
@@ -135,21 +132,13 @@ export function validateMaterial(
 }
 
 /**
- * Whether the "wrong CA" check applies by default: to an X509-SVID whose bundle comes from its own
- * trust domain (SPIFFE: a workload's bundle holds the CA of its trust domain, so a certificate it
- * does not verify is a stale or misplaced file). A classic certificate is not checked: a public
- * server certificate next to the private CA that signs client certificates is a valid setup
- * (Nova, MonkCI), and so is an SVID next to another trust domain's bundle (federation). A bundle
- * whose CAs carry no SPIFFE ID cannot tell, so the SVID is checked.
+ * Whether the "wrong CA" check applies by default: to an X509-SVID (SPIFFE: a workload's bundle
+ * holds the CA of its own trust domain, so an SVID it does not verify is a stale or misplaced
+ * file). A classic certificate is not checked: a public server certificate next to the private CA
+ * that signs client certificates is a valid setup (Nova, MonkCI).
  */
-function issuerCheckApplies(leaf: X509Certificate, roots: readonly X509Certificate[]): boolean {
-  const id = spiffeIdOfCertificate(leaf);
-  if (id === undefined) return false;
-  const { trustDomain } = parseSpiffeId(id);
-  const bundleDomains = roots.flatMap((root) =>
-    subjectAltNamesOf(root).uris.flatMap((uri) => (isSpiffeId(uri) ? [parseSpiffeId(uri).trustDomain] : [])),
-  );
-  return bundleDomains.length === 0 || bundleDomains.includes(trustDomain);
+function issuerCheckApplies(leaf: X509Certificate): boolean {
+  return spiffeIdOfCertificate(leaf) !== undefined;
 }
 
 /**

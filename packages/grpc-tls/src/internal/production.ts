@@ -19,6 +19,9 @@ export interface ProductionVerdict {
 export function productionOf(env: Env): ProductionVerdict {
   const raw = env['NODE_ENV'];
   const normalised = (raw ?? '').trim().toLowerCase();
-  const said = raw === undefined ? 'NODE_ENV unset' : `NODE_ENV=${/^\S+$/.test(raw) ? raw : JSON.stringify(raw)}`;
+  const said =
+    raw === undefined
+      ? 'NODE_ENV unset'
+      : `NODE_ENV=${/^\S+$/.test(raw) ? raw : JSON.stringify(raw)}`;
   return { production: !NOT_PRODUCTION.has(normalised), said };
 }

@@ -52,9 +52,14 @@ export function commonSettings(
     yaml?.require_issued_by_bundle,
   );
   const devCaDir = pick<string>(
-    options.devCaDir === undefined ? undefined : { value: options.devCaDir, origin: 'option devCaDir' },
+    options.devCaDir === undefined
+      ? undefined
+      : { value: options.devCaDir, origin: 'option devCaDir' },
     envValue(env, GRPC_TLS_SETTINGS.devCaDir.env),
-    yaml?.dev_ca_dir && { value: resolve(yaml.baseDir, yaml.dev_ca_dir.value), origin: yaml.dev_ca_dir.origin },
+    yaml?.dev_ca_dir && {
+      value: resolve(yaml.baseDir, yaml.dev_ca_dir.value),
+      origin: yaml.dev_ca_dir.origin,
+    },
   );
   if (devCaDir && mode.value !== 'dev') {
     warnings.push({
@@ -110,7 +115,10 @@ export function commonSettings(
           requireIssuedByBundle:
             typeof issuedByBundle.value === 'boolean'
               ? issuedByBundle.value
-              : GRPC_TLS_SETTINGS.requireIssuedByBundle.parse(issuedByBundle.value, issuedByBundle.origin),
+              : GRPC_TLS_SETTINGS.requireIssuedByBundle.parse(
+                  issuedByBundle.value,
+                  issuedByBundle.origin,
+                ),
         }
       : {}),
     ...(devCaDir && mode.value === 'dev' ? { devCaDir: resolve(devCaDir.value) } : {}),

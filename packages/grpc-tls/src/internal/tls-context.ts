@@ -42,7 +42,8 @@ function optionOrEnv(
   optionName: string,
   variable: string,
 ): Sourced<string> | undefined {
-  if (option !== undefined) return option === '' ? undefined : { value: option, origin: `option ${optionName}` };
+  if (option !== undefined)
+    return option === '' ? undefined : { value: option, origin: `option ${optionName}` };
   return envValue(env, variable);
 }
 

@@ -23,13 +23,15 @@ export function parseMetaldMode(raw: string, origin: string): 'file' | 'insecure
       `${origin}=spiffe is not yet supported: the Workload API (SVIDs from a SPIRE agent socket) is not implemented in @sigil/grpc-tls. Use ${origin}=file with the SVID files a SPIRE helper writes (<P>TLS_CERT_FILE, <P>TLS_KEY_FILE, <P>TLS_CA_FILE, or GRPC_TLS_DIR)`,
       { details: { variable: origin } },
     );
-  throw invalidSetting(origin, `"${raw}" is not a TLS mode (use file or disabled; spiffe is not yet supported)`, TLS_INVALID);
+  throw invalidSetting(
+    origin,
+    `"${raw}" is not a TLS mode (use file or disabled; spiffe is not yet supported)`,
+    TLS_INVALID,
+  );
 }
 
 /** `SIGIL_TLS_MODE` and `<PREFIX>TLS_MODE` both set must mean the same mode. */
-function agreeOnMode(
-  ...settings: (Sourced<TlsMode> | undefined)[]
-): Sourced<TlsMode> | undefined {
+function agreeOnMode(...settings: (Sourced<TlsMode> | undefined)[]): Sourced<TlsMode> | undefined {
   const [first, second] = settings;
   if (first && second && first.value !== second.value)
     throw ambiguous(

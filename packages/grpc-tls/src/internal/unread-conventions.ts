@@ -56,17 +56,21 @@ function howToSelect(env: Env, convention: UnreadConvention): string {
   const select = `${GRPC_TLS_SETTINGS.prefix.env}=${convention.prefix}`;
   const certsDir = envValue(env, `${convention.prefix}CERTS_DIR`);
   if (!certsDir) return `set ${select} (or pass { prefix: '${convention.prefix}' })`;
-  let entries: string[] = [];
+  const entries = directoriesIn(certsDir.value);
+  const name = entries.length > 0 ? `<${entries.join('|')}>` : '<entry of the directory>';
+  return `set ${select} and ${GRPC_TLS_SETTINGS.name.env}=${name} (or pass { prefix: '${convention.prefix}', name })`;
+}
+
+/** The subdirectories of `path`, sorted; none when it cannot be read. */
+function directoriesIn(path: string): string[] {
   try {
-    entries = readdirSync(certsDir.value, { withFileTypes: true })
+    return readdirSync(path, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name)
       .sort();
   } catch {
-    entries = [];
+    return [];
   }
-  const name = entries.length > 0 ? `<${entries.join('|')}>` : '<entry of the directory>';
-  return `set ${select} and ${GRPC_TLS_SETTINGS.name.env}=${name} (or pass { prefix: '${convention.prefix}', name })`;
 }
 
 /** One sentence per unread convention: which variables, and how to select them. */
@@ -86,10 +90,7 @@ export function describeUnread(ctx: Context, conventions: readonly UnreadConvent
  */
 export function withUnreadConventions<
   T extends { readonly warnings: readonly TlsConfigWarning[]; readonly source: string },
->(
-  ctx: Context,
-  load: () => T,
-): T {
+>(ctx: Context, load: () => T): T {
   const unread = unreadConventions(ctx);
   if (unread.length === 0) return load();
   const hint = describeUnread(ctx, unread);

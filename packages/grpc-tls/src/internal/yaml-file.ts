@@ -97,14 +97,22 @@ export function readYamlTlsSection(file: Sourced<string>, section: SectionPath):
   if (node === undefined || node === null) {
     const nested = tlsSectionsIn(root, '', 0);
     if (section.origin === undefined && nested.length === 0) return result;
-    const named = section.origin ? `${section.origin}=${section.value}` : `the default section "${section.value}"`;
+    const named = section.origin
+      ? `${section.origin}=${section.value}`
+      : `the default section "${section.value}"`;
     throw new SigilError(
       'ERR_TLS_CONFIG_INVALID',
       `${file.origin}=${file.value} has no ${section.value} section (${named})` +
         (nested.length > 0
           ? `; it has ${nested.join(', ')}: set SIGIL_TLS_CONFIG_SECTION=${nested[0]!} (or pass { configSection: '${nested[0]!}' }) to read it`
           : '; name the mapping that holds the TLS settings with SIGIL_TLS_CONFIG_SECTION'),
-      { details: { variable: section.origin ?? 'SIGIL_TLS_CONFIG_SECTION', file: file.value, sections: nested } },
+      {
+        details: {
+          variable: section.origin ?? 'SIGIL_TLS_CONFIG_SECTION',
+          file: file.value,
+          sections: nested,
+        },
+      },
     );
   }
   if (!isRecord(node))

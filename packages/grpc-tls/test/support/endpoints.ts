@@ -1,7 +1,12 @@
 // A server and a client built from configurations, closed by `closeAll` after each test.
 import { createMemoryLogger, startEchoServer } from '@sigil/testing';
 import type { MemoryLogger, RunningEchoServer } from '@sigil/testing';
-import type { ClientCredentialsHandle, ClientTlsConfig, ServerCredentialsHandle, ServerTlsConfig } from '../../src';
+import type {
+  ClientCredentialsHandle,
+  ClientTlsConfig,
+  ServerCredentialsHandle,
+  ServerTlsConfig,
+} from '../../src';
 import { createClientCredentials, createServerCredentials } from '../../src';
 
 /** Reload settings that start no watcher, timer or SIGHUP listener. */
