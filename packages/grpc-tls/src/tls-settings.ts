@@ -83,7 +83,7 @@ export const GRPC_TLS_SETTINGS = {
     env: 'GRPC_TLS_DEV_CA_DIR',
     yaml: 'tls.dev_ca_dir',
     parse: (raw: string): string => raw,
-    help: '`dev` mode: a directory holding the throwaway dev CA (`dev-ca.pem`, created on first use), so dev servers and clients in different processes trust each other',
+    help: '`dev` mode: a directory holding the throwaway dev CA (`dev-ca-<trust domain>.pem`, created on first use), so dev servers and clients in different processes trust each other',
   },
   allowInsecureInProduction: {
     env: 'SIGIL_ALLOW_INSECURE_IN_PRODUCTION',
