@@ -112,7 +112,7 @@ describe('private keys readable by group or others are refused', () => {
       const key = env.GRPC_SERVER_KEY_PATH;
       await expect(serveConfig(loadServerTlsConfig({ ...QUIET, env }))).rejects.toMatchObject({
         code: 'ERR_KEY_PERMISSIONS',
-        message: `GRPC_SERVER_KEY_PATH: ${key} is a private key with mode ${octal}, ${readers}: a private key must be accessible to its owner only; run: chmod 600 ${key} (for a Kubernetes Secret volume, set defaultMode: 0400)`,
+        message: `GRPC_SERVER_KEY_PATH: ${key} is a private key with mode ${octal}, ${readers}: a private key must be accessible to its owner only; run: chmod 600 ${key} (for a Kubernetes Secret volume, set defaultMode: 0400, or 0440 with fsGroup)`,
       });
     },
   );
