@@ -4,7 +4,7 @@ import type { Env } from './layers';
 const NOT_PRODUCTION: ReadonlySet<string> = new Set(['', 'development', 'dev', 'test', 'local']);
 
 /** Whether the environment counts as production, and the words that made it so (for messages). */
-export interface ProductionVerdict {
+interface ProductionVerdict {
   readonly production: boolean;
   /** `NODE_ENV=production`, `NODE_ENV="Production "`, ... */
   readonly said: string;

@@ -13,7 +13,7 @@ import { TLS_INVALID, type Sourced } from './values';
  * plaintext asked for by name (the `insecure` mode: warned about, refused in production), and
  * `spiffe` is refused until Sigil talks to the SPIFFE Workload API.
  */
-export function parseMetaldMode(raw: string, origin: string): 'file' | 'insecure' {
+function parseMetaldMode(raw: string, origin: string): 'file' | 'insecure' {
   const text = raw.trim().toLowerCase();
   if (text === 'file') return 'file';
   if (text === 'disabled') return 'insecure';

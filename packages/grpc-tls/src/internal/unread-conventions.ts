@@ -29,7 +29,7 @@ const PREFIXED_SUFFIXES = [
 const OWN_PREFIXES = ['SIGIL_', 'GRPC_'];
 
 /** Variables of one prefixed convention that the load did not read. */
-export interface UnreadConvention {
+interface UnreadConvention {
   readonly prefix: string;
   readonly variables: readonly string[];
 }
@@ -38,7 +38,7 @@ export interface UnreadConvention {
  * The prefixed conventions present in the environment but not selected (no prefix, or another
  * one): `MIGLET_CONTROLLER_TLS_CA_CERT_PATH` without `SIGIL_TLS_PREFIX=MIGLET_CONTROLLER_`.
  */
-export function unreadConventions(ctx: Context): UnreadConvention[] {
+function unreadConventions(ctx: Context): UnreadConvention[] {
   const byPrefix = new Map<string, string[]>();
   for (const variable of Object.keys(ctx.env).sort()) {
     if (!envValue(ctx.env, variable)) continue;
@@ -74,7 +74,7 @@ function directoriesIn(path: string): string[] {
 }
 
 /** One sentence per unread convention: which variables, and how to select them. */
-export function describeUnread(ctx: Context, conventions: readonly UnreadConvention[]): string {
+function describeUnread(ctx: Context, conventions: readonly UnreadConvention[]): string {
   return conventions
     .map(
       (c) =>
