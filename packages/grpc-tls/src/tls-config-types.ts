@@ -33,8 +33,10 @@ export type ClientCertificateMode = 'require' | 'request' | 'none';
 
 /**
  * How an endpoint gets its TLS material. `file` (the default) reads PEM files and reloads them
- * when they change; `dev` makes a throwaway CA and certificates in memory (refused when
- * `NODE_ENV=production`); `insecure` is plaintext, only when asked for by name; `memory` serves a
+ * when they change; `dev` makes a throwaway CA (in memory, or in `GRPC_TLS_DEV_CA_DIR` to share it
+ * between processes) and certificates (refused when `NODE_ENV` is production in any spelling);
+ * `insecure` is plaintext, only when asked for by name (`SIGIL_TLS_MODE=insecure`,
+ * `<PREFIX>TLS_MODE=disabled`); `memory` serves a
  * {@link RotatingIdentity} the application feeds.
  *
  * @example
