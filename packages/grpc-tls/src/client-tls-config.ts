@@ -13,7 +13,9 @@ import {
   toSetting,
 } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
+import type { Context } from './internal/tls-context';
 import { resolveMode } from './internal/tls-mode';
+import { withUnreadConventions } from './internal/unread-conventions';
 import type {
   LoadTlsConfigOptions,
   TlsConfigBase,
@@ -83,6 +85,10 @@ export interface LoadClientTlsConfigOptions extends LoadTlsConfigOptions {
  */
 export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): ClientTlsConfig {
   const ctx = createContext(options);
+  return withUnreadConventions(ctx, () => readClientTlsConfig(ctx, options));
+}
+
+function readClientTlsConfig(ctx: Context, options: LoadClientTlsConfigOptions): ClientTlsConfig {
   const { env, prefix, yaml } = ctx;
   const warnings: TlsConfigWarning[] = [];
   const envLayers: Layer[] = [];
@@ -93,7 +99,7 @@ export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): C
         privateKey: `${prefix}TLS_CLIENT_KEY_PATH`,
         ca: `${prefix}TLS_CA_CERT_PATH`,
       }),
-      certsDirLayer(env, prefix, options.name),
+      certsDirLayer(env, prefix, ctx.name),
     );
   }
   envLayers.push(
@@ -222,13 +228,24 @@ export function loadClientTlsConfig(options: LoadClientTlsConfigOptions = {}): C
 }
 
 /**
- * `ClientTlsConfig.fromEnv()`: the spelling of the integration guide, same as {@link loadClientTlsConfig}.
+ * The seed's spellings of the client loader, as one object (`ClientTlsConfig.fromEnv()`,
+ * `ClientTlsConfig.development()`):
+ *
+ * - `fromEnv(options?)`: the same as {@link loadClientTlsConfig}.
+ * - `development(options?)`: `dev` mode by name, whatever the environment's files say: a
+ *   throwaway CA and a 24 h certificate for `localhost`. Refused in production
+ *   (`ERR_TLS_DEV_IN_PRODUCTION`). With `GRPC_TLS_DEV_CA_DIR` (or the option `devCaDir`) the CA
+ *   is kept in that directory, so a dev server and a dev client in two processes trust each other.
  *
  * @example
  * ```ts
- * const tls = await createClientCredentials(ClientTlsConfig.fromEnv({ prefix: 'MIGLET_CONTROLLER_' }));
+ * const tls = await createClientCredentials(ClientTlsConfig.fromEnv());
+ * // local development, two processes sharing GRPC_TLS_DEV_CA_DIR=/tmp/sigil-dev-ca
+ * const dev = await createClientCredentials(ClientTlsConfig.development());
  * ```
  */
 export const ClientTlsConfig = Object.freeze({
   fromEnv: (options?: LoadClientTlsConfigOptions): ClientTlsConfig => loadClientTlsConfig(options),
+  development: (options?: Omit<LoadClientTlsConfigOptions, 'mode'>): ClientTlsConfig =>
+    loadClientTlsConfig({ ...options, mode: 'dev' }),
 });

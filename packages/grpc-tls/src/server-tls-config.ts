@@ -6,6 +6,7 @@ import type { Context } from './internal/tls-context';
 import { agree, certsDirLayer, createContext, pick, toSetting } from './internal/tls-context';
 import { requireFile, resolveFiles } from './internal/tls-files';
 import { resolveMode } from './internal/tls-mode';
+import { withUnreadConventions } from './internal/unread-conventions';
 import { parseClientCertificateMode, type Sourced } from './internal/values';
 import { GRPC_TLS_SETTINGS } from './tls-settings';
 import type {
@@ -83,10 +84,14 @@ export interface LoadServerTlsConfigOptions extends LoadTlsConfigOptions {
  */
 export function loadServerTlsConfig(options: LoadServerTlsConfigOptions = {}): ServerTlsConfig {
   const ctx = createContext(options);
+  return withUnreadConventions(ctx, () => readServerTlsConfig(ctx, options));
+}
+
+function readServerTlsConfig(ctx: Context, options: LoadServerTlsConfigOptions): ServerTlsConfig {
   const { env, prefix } = ctx;
   const warnings: TlsConfigWarning[] = [];
   const envLayers: Layer[] = [];
-  if (prefix) envLayers.push(certsDirLayer(env, prefix, options.name));
+  if (prefix) envLayers.push(certsDirLayer(env, prefix, ctx.name));
   envLayers.push(
     envFileLayer('the GRPC_SERVER_* variables', env, {
       certificate: 'GRPC_SERVER_CERT_PATH',
@@ -239,13 +244,24 @@ function clientCertificateWarnings(
 }
 
 /**
- * `ServerTlsConfig.fromEnv()`: the spelling of the integration guide, same as {@link loadServerTlsConfig}.
+ * The seed's spellings of the server loader, as one object (`ServerTlsConfig.fromEnv()`,
+ * `ServerTlsConfig.development()`):
+ *
+ * - `fromEnv(options?)`: the same as {@link loadServerTlsConfig}.
+ * - `development(options?)`: `dev` mode by name, whatever the environment's files say: a
+ *   throwaway CA and a 24 h certificate for `localhost`. Refused in production
+ *   (`ERR_TLS_DEV_IN_PRODUCTION`). With `GRPC_TLS_DEV_CA_DIR` (or the option `devCaDir`) the CA
+ *   is kept in that directory, so a dev server and a dev client in two processes trust each other.
  *
  * @example
  * ```ts
  * const tls = await createServerCredentials(ServerTlsConfig.fromEnv());
+ * // local development, two processes sharing GRPC_TLS_DEV_CA_DIR=/tmp/sigil-dev-ca
+ * const dev = await createServerCredentials(ServerTlsConfig.development());
  * ```
  */
 export const ServerTlsConfig = Object.freeze({
   fromEnv: (options?: LoadServerTlsConfigOptions): ServerTlsConfig => loadServerTlsConfig(options),
+  development: (options?: Omit<LoadServerTlsConfigOptions, 'mode'>): ServerTlsConfig =>
+    loadServerTlsConfig({ ...options, mode: 'dev' }),
 });

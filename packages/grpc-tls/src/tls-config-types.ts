@@ -33,8 +33,10 @@ export type ClientCertificateMode = 'require' | 'request' | 'none';
 
 /**
  * How an endpoint gets its TLS material. `file` (the default) reads PEM files and reloads them
- * when they change; `dev` makes a throwaway CA and certificates in memory (refused when
- * `NODE_ENV=production`); `insecure` is plaintext, only when asked for by name; `memory` serves a
+ * when they change; `dev` makes a throwaway CA (in memory, or in `GRPC_TLS_DEV_CA_DIR` to share it
+ * between processes) and certificates (refused when `NODE_ENV` is production in any spelling);
+ * `insecure` is plaintext, only when asked for by name (`SIGIL_TLS_MODE=insecure`,
+ * `<PREFIX>TLS_MODE=disabled`); `memory` serves a
  * {@link RotatingIdentity} the application feeds.
  *
  * @example
@@ -107,6 +109,14 @@ export interface TlsConfigBase {
   readonly reload: TlsReloadSettings;
   /** The SPIFFE ID of the throwaway certificate in `dev` mode. */
   readonly devSpiffeId?: string;
+  /** `dev` mode: the directory of the throwaway CA shared by processes (`GRPC_TLS_DEV_CA_DIR`); in memory when unset. */
+  readonly devCaDir?: string;
+  /**
+   * Whether the endpoint's own certificate must chain to its CA bundle. Unset: only an X509-SVID
+   * is checked (SPIFFE: a workload's bundle holds its own trust domain's CA), so a public server
+   * certificate next to a private client CA starts.
+   */
+  readonly requireIssuedByBundle?: boolean;
   readonly warnings: readonly TlsConfigWarning[];
 }
 
@@ -121,14 +131,18 @@ export interface TlsConfigBase {
 export interface LoadTlsConfigOptions {
   /** The environment to read. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Prefix of the prefixed conventions, e.g. `MIGLET_CONTROLLER_` or `PARALLAX_` (a trailing `_` is added if missing). */
+  /** Prefix of the prefixed conventions, e.g. `MIGLET_CONTROLLER_` or `PARALLAX_` (a trailing `_` is added if missing). Default `SIGIL_TLS_PREFIX`; `''` selects none. */
   prefix?: string;
-  /** The entry of a certs directory (`<PREFIX>CERTS_DIR/<name>/cert.pem`), e.g. `control-plane`. */
+  /** The entry of a certs directory (`<PREFIX>CERTS_DIR/<name>/cert.pem`), e.g. `control-plane`. Default `SIGIL_TLS_NAME`. */
   name?: string;
   /** YAML config file. Default the `SIGIL_TLS_CONFIG` env var; `false` ignores both. */
   configFile?: string | false;
-  /** Dotted path of the TLS section in the YAML file. Default `tls`. */
+  /** Dotted path of the TLS section in the YAML file. Default `SIGIL_TLS_CONFIG_SECTION`, else `tls`. */
   configSection?: string;
+  /** See {@link TlsConfigBase.requireIssuedByBundle}. Beats `SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE`. */
+  requireIssuedByBundle?: boolean;
+  /** `dev` mode: directory of the throwaway CA shared across processes. Beats `GRPC_TLS_DEV_CA_DIR`. */
+  devCaDir?: string;
   mode?: 'file' | 'dev' | 'insecure';
   /** Serve this in-memory identity (mode `memory`). */
   identity?: RotatingIdentity;

@@ -38,6 +38,53 @@ export const GRPC_TLS_SETTINGS = {
     parse: (raw: string): string => raw,
     help: 'path of a YAML file with the TLS settings (see below)',
   },
+  prefix: {
+    env: 'SIGIL_TLS_PREFIX',
+    parse: (raw: string, at: string): string => {
+      const text = raw.trim();
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(text))
+        throw invalidSetting(
+          at,
+          `"${raw}" is not an env var prefix (letters, digits, _)`,
+          TLS_INVALID,
+        );
+      return text.endsWith('_') ? text : `${text}_`;
+    },
+    help: 'prefix of a prefixed convention, without code: `MIGLET_CONTROLLER_`, `PARALLAX_`, `UNKEY_METALD_` (a trailing `_` is added); the option `prefix` beats it',
+  },
+  name: {
+    env: 'SIGIL_TLS_NAME',
+    parse: (raw: string): string => raw,
+    help: 'the entry of `<P>CERTS_DIR` to read (`control-plane` reads `<P>CERTS_DIR/control-plane/cert.pem`, `key.pem`, `ca.pem`); the option `name` beats it',
+  },
+  configSection: {
+    env: 'SIGIL_TLS_CONFIG_SECTION',
+    parse: (raw: string, at: string): string => {
+      const text = raw.trim();
+      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(text))
+        throw invalidSetting(
+          at,
+          `"${raw}" is not a dotted YAML path such as controller.tls`,
+          TLS_INVALID,
+        );
+      return text;
+    },
+    default: 'tls',
+    help: 'dotted path of the TLS section in the `SIGIL_TLS_CONFIG` file (MonkCI: `controller.tls`); the option `configSection` beats it',
+  },
+  requireIssuedByBundle: {
+    env: 'SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE',
+    yaml: 'tls.require_issued_by_bundle',
+    parse: (raw: string, at: string): boolean => parseBoolean(raw, at, TLS_INVALID.code),
+    defaultText: 'X509-SVIDs only',
+    help: "whether the endpoint's own certificate must chain to the CA bundle it verifies peers with (see [Start-up checks](#start-up-checks)): by default only an X509-SVID (a certificate with a SPIFFE ID) is checked, so a public server certificate with a private client CA starts; `true` checks every certificate, `false` none (an SVID next to another trust domain's bundle)",
+  },
+  devCaDir: {
+    env: 'GRPC_TLS_DEV_CA_DIR',
+    yaml: 'tls.dev_ca_dir',
+    parse: (raw: string): string => raw,
+    help: '`dev` mode: a directory holding the throwaway dev CA (`dev-ca-<trust domain>.pem`, created on first use), so dev servers and clients in different processes trust each other',
+  },
   allowInsecureInProduction: {
     env: 'SIGIL_ALLOW_INSECURE_IN_PRODUCTION',
     parse: (raw: string, at: string): boolean => parseBoolean(raw, at, TLS_INVALID.code),
@@ -47,7 +94,7 @@ export const GRPC_TLS_SETTINGS = {
   nodeEnv: {
     env: 'NODE_ENV',
     parse: (raw: string): string => raw,
-    help: '`production` refuses `dev` mode, and `insecure`/skip-verify without the override',
+    help: 'production (trimmed, any case; anything but unset, `development`, `dev`, `test` or `local` counts as production) refuses `dev` mode, and `insecure`/skip-verify without the override',
   },
   clientCertificate: {
     env: 'GRPC_CLIENT_CERT',

@@ -167,7 +167,7 @@ describe('mutual TLS through each environment convention', () => {
         ] as const) {
           mkdirSync(join(certs, name), { recursive: true });
           writeFileSync(join(certs, name, 'cert.pem'), issued.chainPem);
-          writeFileSync(join(certs, name, 'key.pem'), issued.privateKeyPem!);
+          writeFileSync(join(certs, name, 'key.pem'), issued.privateKeyPem!, { mode: 0o600 });
           writeFileSync(join(certs, name, 'ca.pem'), issued.caPem);
         }
         const env = {

@@ -89,7 +89,7 @@ it('refuses a certificate the configured CA did not sign (SPIFFE certificate)', 
   );
 });
 
-it('refuses a classic certificate the configured CA did not sign', async () => {
+it('refuses a classic certificate the configured CA did not sign when SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE=true', async () => {
   const classic = await pki.issue({
     spiffeId: undefined,
     dnsNames: ['echo.internal'],
@@ -101,7 +101,12 @@ it('refuses a classic certificate the configured CA did not sign', async () => {
     ca: otherPki.ca.bundlePem,
   });
   const error = await startupError({
-    env: { GRPC_TLS_CERT: f.cert, GRPC_TLS_KEY: f.key, GRPC_TLS_CA: f.ca },
+    env: {
+      GRPC_TLS_CERT: f.cert,
+      GRPC_TLS_KEY: f.key,
+      GRPC_TLS_CA: f.ca,
+      SIGIL_TLS_REQUIRE_ISSUED_BY_BUNDLE: 'true',
+    },
   });
   expect(error.code).toBe('ERR_TLS_CA_MISMATCH');
   expect(error.message).toContain(

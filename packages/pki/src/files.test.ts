@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
@@ -297,6 +297,60 @@ describe('PEM helpers', () => {
   it('rejects non-string input', () => {
     expect(failure(() => parseCertificatesPem(undefined as unknown as string, 'x')).code).toBe(
       'ERR_PEM_MALFORMED',
+    );
+  });
+});
+
+describe('readPrivateKeyFile with ownerOnly', () => {
+  it.each([
+    ['0644', 'readable by its group and every user'],
+    ['0640', 'readable by its group'],
+    ['0660', 'readable by its group'],
+    ['0604', 'readable by every user'],
+    ['0620', 'open to other users'],
+  ])('refuses mode %s with the chmod that fixes it', (octal, readers) => {
+    const path = file(`open-${octal}.key`, leaf.privateKeyPem!);
+    chmodSync(path, parseInt(octal, 8));
+    const error = failure(() => readPrivateKeyFile(path, { ownerOnly: true }));
+    expect(error.code).toBe('ERR_KEY_PERMISSIONS');
+    expect(error.message).toBe(
+      `${path} is a private key with mode ${octal}, ${readers}: a private key must be accessible to its owner only; run: chmod 600 ${path} (for a Kubernetes Secret volume, set defaultMode: 0400, or 0440 with fsGroup)`,
+    );
+    expect(error.details).toMatchObject({ file: path });
+    expect(readPrivateKeyFile(path).keyType).toBe('ec-p256');
+  });
+
+  it.each(['0600', '0400'])('reads mode %s', (octal) => {
+    const path = file(`private-${octal}.key`, leaf.privateKeyPem!);
+    chmodSync(path, parseInt(octal, 8));
+    expect(readPrivateKeyFile(path, { ownerOnly: true }).keyType).toBe('ec-p256');
+  });
+
+  it('reads a key of another user that this process reads through its own group only (Secret volume with fsGroup)', () => {
+    if (process.getuid?.() !== 0) return; // chown needs root
+    const path = file('fsgroup.key', leaf.privateKeyPem!);
+    chownSync(path, 10001, process.getgid!());
+    chmodSync(path, 0o440);
+    expect(readPrivateKeyFile(path, { ownerOnly: true }).keyType).toBe('ec-p256');
+    chmodSync(path, 0o460);
+    expect(failure(() => readPrivateKeyFile(path, { ownerOnly: true })).code).toBe(
+      'ERR_KEY_PERMISSIONS',
+    );
+    chmodSync(path, 0o444);
+    expect(failure(() => readPrivateKeyFile(path, { ownerOnly: true })).code).toBe(
+      'ERR_KEY_PERMISSIONS',
+    );
+    chownSync(path, process.getuid!(), process.getgid!());
+    chmodSync(path, 0o440);
+    expect(failure(() => readPrivateKeyFile(path, { ownerOnly: true })).code).toBe(
+      'ERR_KEY_PERMISSIONS',
+    );
+  });
+
+  it('leaves a missing file to the read, which names it', () => {
+    const missing = join(dir, 'missing.key');
+    expect(failure(() => readPrivateKeyFile(missing, { ownerOnly: true })).code).toBe(
+      'ERR_FILE_UNREADABLE',
     );
   });
 });

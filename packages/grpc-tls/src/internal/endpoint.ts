@@ -54,6 +54,9 @@ export async function openEndpoint(
   const validation = {
     now: options.now ?? (() => new Date()),
     warnDays: config.warnDays,
+    ...(config.requireIssuedByBundle === undefined
+      ? {}
+      : { checkIssuer: config.requireIssuedByBundle }),
   };
   let fileSource: FileMaterialSource | undefined;
   let store: MaterialStore;
@@ -69,7 +72,10 @@ export async function openEndpoint(
       break;
     case 'dev':
       store = new MaterialStore(
-        await createDevMaterial(config.devSpiffeId ?? `spiffe://${DEV_TRUST_DOMAIN}/dev/${side}`),
+        await createDevMaterial(
+          config.devSpiffeId ?? `spiffe://${DEV_TRUST_DOMAIN}/dev/${side}`,
+          config.devCaDir,
+        ),
         DEV_SOURCES,
         validation,
       );

@@ -66,7 +66,11 @@ export class FileMaterialSource {
         ? { chain: withVariable(certificate, () => readCertificateChainFile(certificate.path)) }
         : {}),
       ...(privateKey
-        ? { key: withVariable(privateKey, () => readPrivateKeyFile(privateKey.path)) }
+        ? {
+            key: withVariable(privateKey, () =>
+              readPrivateKeyFile(privateKey.path, { ownerOnly: true }),
+            ),
+          }
         : {}),
       ...(ca ? { ca: withVariable(ca, () => readTrustBundleFile(ca.path)) } : {}),
     };

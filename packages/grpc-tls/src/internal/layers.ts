@@ -100,28 +100,38 @@ export function hasFiles(layer: Layer | undefined): layer is Layer {
 
 /**
  * The env layer in force: the first present convention in precedence order. Another convention
- * that is also present must agree with it file for file, or configuration is ambiguous.
+ * that is also present must agree with it file for file, or configuration is ambiguous. A
+ * directory convention (`GRPC_TLS_DIR`) that agrees on every file both name completes the files
+ * the first one leaves out: `GRPC_TLS_DIR=/etc/grpc-tls` with `GRPC_SERVER_CERT_PATH=/etc/grpc-tls/tls.crt`
+ * reads the key and CA from the directory. Files named one by one are never mixed across conventions.
  */
 export function chooseEnvLayer(layers: readonly Layer[]): Layer | undefined {
   const present = layers.filter(hasFiles);
-  const [chosen, ...others] = present;
-  if (!chosen) return undefined;
+  const [first, ...others] = present;
+  if (!first) return undefined;
+  const chosen: Layer = { ...first, files: { ...first.files } };
   for (const other of others) {
+    const completes: FileRole[] = [];
     for (const role of ['certificate', 'privateKey', 'ca'] as const) {
       const theirs = other.files[role];
       if (!theirs) continue;
-      const ours = chosen.files[role];
+      const ours = first.files[role];
       if (ours && ours.value === theirs.value) continue;
+      if (!ours && theirs.implied) {
+        completes.push(role);
+        continue;
+      }
       const what = ours
         ? `${ours.origin} names ${ours.value}`
-        : `${chosen.name} names no ${ROLE_NAMES[role]}`;
+        : `${first.name} names no ${ROLE_NAMES[role]}`;
       throw new SigilError(
         'ERR_TLS_CONFIG_AMBIGUOUS',
         `two TLS conventions are set and disagree on the ${ROLE_NAMES[role]}: ${what}, ${theirs.origin} names ${theirs.value}. ` +
-          `Use one convention (${chosen.name} or ${other.name}), not a mix`,
-        { details: { variables: [...new Set([...origins(chosen), ...origins(other)])], role } },
+          `Use one convention (${first.name} or ${other.name}), not a mix`,
+        { details: { variables: [...new Set([...origins(first), ...origins(other)])], role } },
       );
     }
+    for (const role of completes) chosen.files[role] ??= other.files[role]!;
   }
   return chosen;
 }

@@ -29,7 +29,10 @@ export interface MaterialSources {
 export interface ValidationSettings {
   readonly now: () => Date;
   readonly warnDays: number;
-  /** Whether the certificate must chain to the CA bundle. Default true. */
+  /**
+   * Whether the certificate must chain to the CA bundle: `true` always, `false` never; unset, only
+   * for an X509-SVID ({@link issuerCheckApplies}).
+   */
   readonly checkIssuer?: boolean;
 }
 
@@ -110,7 +113,8 @@ export function validateMaterial(
       warnDays: settings.warnDays,
       source: sources.certificate,
     });
-    if (ca && settings.checkIssuer !== false) verifyIssuedBy(chain, ca, now, sources);
+    if (ca && (settings.checkIssuer ?? issuerCheckApplies(leaf)))
+      verifyIssuedBy(chain, ca, now, sources);
     const spiffeId = spiffeIdOfCertificate(leaf);
     identity = {
       certificateChainPem: toPem(chain),
@@ -125,6 +129,16 @@ export function validateMaterial(
   for (const certificate of [...(chain ?? []), ...(ca ?? [])]) hash.update(certificate.raw);
   if (key) hash.update(key.privateKey.export({ format: 'der', type: 'pkcs8' }));
   return { ...identity, ...(ca ? { caPem: toPem(ca) } : {}), fingerprint: hash.digest('hex') };
+}
+
+/**
+ * Whether the "wrong CA" check applies by default: to an X509-SVID (SPIFFE: a workload's bundle
+ * holds the CA of its own trust domain, so an SVID it does not verify is a stale or misplaced
+ * file). A classic certificate is not checked: a public server certificate next to the private CA
+ * that signs client certificates is a valid setup (Nova, MonkCI).
+ */
+function issuerCheckApplies(leaf: X509Certificate): boolean {
+  return spiffeIdOfCertificate(leaf) !== undefined;
 }
 
 /**

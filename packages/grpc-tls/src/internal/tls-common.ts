@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseNonNegativeInteger } from '@sigil/settings';
 import type { TlsConfigWarning, TlsMinVersion, TlsMode } from '../tls-config-types';
 import { envValue } from './layers';
@@ -43,6 +44,30 @@ export function commonSettings(
     envValue(env, GRPC_TLS_SETTINGS.certWarnDays.env),
     yaml?.cert_warn_days,
   );
+  const issuedByBundle = pick<string | boolean>(
+    options.requireIssuedByBundle === undefined
+      ? undefined
+      : { value: options.requireIssuedByBundle, origin: 'option requireIssuedByBundle' },
+    envValue(env, GRPC_TLS_SETTINGS.requireIssuedByBundle.env),
+    yaml?.require_issued_by_bundle,
+  );
+  const devCaDir = pick<string>(
+    options.devCaDir === undefined
+      ? undefined
+      : { value: options.devCaDir, origin: 'option devCaDir' },
+    envValue(env, GRPC_TLS_SETTINGS.devCaDir.env),
+    yaml?.dev_ca_dir && {
+      value: resolve(yaml.baseDir, yaml.dev_ca_dir.value),
+      origin: yaml.dev_ca_dir.origin,
+    },
+  );
+  if (devCaDir && mode.value !== 'dev') {
+    warnings.push({
+      event: 'grpc_tls.dev_ca_dir_ignored',
+      message: `${devCaDir.origin} is set but the mode is "${mode.value}" (${mode.origin}): the dev CA directory is read only in dev mode`,
+      variables: [devCaDir.origin],
+    });
+  }
   const number = (
     option: number | undefined,
     origin: string,
@@ -85,6 +110,18 @@ export function commonSettings(
       ),
       reloadOnSighup: options.reloadOnSighup ?? yaml?.reload_on_sighup?.value ?? true,
     },
+    ...(issuedByBundle
+      ? {
+          requireIssuedByBundle:
+            typeof issuedByBundle.value === 'boolean'
+              ? issuedByBundle.value
+              : GRPC_TLS_SETTINGS.requireIssuedByBundle.parse(
+                  issuedByBundle.value,
+                  issuedByBundle.origin,
+                ),
+        }
+      : {}),
+    ...(devCaDir && mode.value === 'dev' ? { devCaDir: resolve(devCaDir.value) } : {}),
     ...(options.devSpiffeId
       ? { devSpiffeId: parseExpectedSpiffeIds(options.devSpiffeId, 'option devSpiffeId')[0]! }
       : {}),

@@ -13,28 +13,54 @@ import {
   mergeWithinLayer,
   SECRET_MOUNT_FILES,
 } from './layers';
+import { productionOf } from './production';
 import { TLS_INVALID, type Sourced } from './values';
 import type { YamlTlsSection } from './yaml-file';
 import { readYamlTlsSection } from './yaml-file';
 
-/** One load's inputs: the options, the environment, the normalised prefix and the YAML section. */
+/** One load's inputs: the options, the environment, the selected convention and the YAML section. */
 export interface Context {
   readonly options: LoadTlsConfigOptions;
   readonly env: Env;
+  /** The prefix of the prefixed conventions (option `prefix`, else `SIGIL_TLS_PREFIX`), ending in `_`. */
   readonly prefix: string | undefined;
+  /** The certs-directory entry (option `name`, else `SIGIL_TLS_NAME`). */
+  readonly name: string | undefined;
+  /** The dotted path of the YAML section (option `configSection`, else `SIGIL_TLS_CONFIG_SECTION`, else `tls`). */
+  readonly configSection: string;
   readonly yaml: YamlTlsSection | undefined;
   readonly production: boolean;
+  /** How the environment was judged for messages: `NODE_ENV=Production`. */
+  readonly productionSaid: string;
   readonly explicit: Layer;
+}
+
+/** An option, else its env var, with the origin that gave it. */
+function optionOrEnv(
+  env: Env,
+  option: string | undefined,
+  optionName: string,
+  variable: string,
+): Sourced<string> | undefined {
+  if (option !== undefined)
+    return option === '' ? undefined : { value: option, origin: `option ${optionName}` };
+  return envValue(env, variable);
 }
 
 export function createContext(options: LoadTlsConfigOptions): Context {
   const env = options.env ?? process.env;
-  const prefix =
-    options.prefix === undefined || options.prefix === ''
-      ? undefined
-      : options.prefix.endsWith('_')
-        ? options.prefix
-        : `${options.prefix}_`;
+  const rawPrefix = optionOrEnv(env, options.prefix, 'prefix', GRPC_TLS_SETTINGS.prefix.env);
+  const prefix = rawPrefix && GRPC_TLS_SETTINGS.prefix.parse(rawPrefix.value, rawPrefix.origin);
+  const name = optionOrEnv(env, options.name, 'name', GRPC_TLS_SETTINGS.name.env);
+  const section = optionOrEnv(
+    env,
+    options.configSection,
+    'configSection',
+    GRPC_TLS_SETTINGS.configSection.env,
+  );
+  const configSection = section
+    ? GRPC_TLS_SETTINGS.configSection.parse(section.value, section.origin)
+    : GRPC_TLS_SETTINGS.configSection.default;
   const configFile =
     options.configFile === false
       ? undefined
@@ -45,7 +71,7 @@ export function createContext(options: LoadTlsConfigOptions): Context {
     configFile &&
     readYamlTlsSection(
       { value: resolve(configFile.value), origin: configFile.origin },
-      options.configSection ?? 'tls',
+      { value: configSection, origin: section?.origin },
     );
   const explicit = mergeWithinLayer(
     'options',
@@ -67,7 +93,18 @@ export function createContext(options: LoadTlsConfigOptions): Context {
           : { value: options.caFile, origin: 'option caFile' },
     }),
   );
-  return { options, env, prefix, yaml, production: env['NODE_ENV'] === 'production', explicit };
+  const verdict = productionOf(env);
+  return {
+    options,
+    env,
+    prefix,
+    name: name?.value,
+    configSection,
+    yaml,
+    production: verdict.production,
+    productionSaid: verdict.said,
+    explicit,
+  };
 }
 
 /** `<PREFIX>CERTS_DIR/<name>/{cert,key,ca}.pem`, each overridable by `<PREFIX>TLS_{CERT,KEY,CA}_FILE`. */
@@ -87,13 +124,17 @@ export function certsDirLayer(env: Env, prefix: string, name: string | undefined
       if (!complete) {
         throw new SigilError(
           'ERR_TLS_CONFIG_INVALID',
-          `${prefix}CERTS_DIR is set but no certificate name was given: pass { name } (e.g. name: 'control-plane' reads ${certsDir.value}/control-plane/cert.pem, key.pem and ca.pem)`,
+          `${prefix}CERTS_DIR is set but no certificate name was given: set ${GRPC_TLS_SETTINGS.name.env} or pass { name } (e.g. ${GRPC_TLS_SETTINGS.name.env}=control-plane reads ${certsDir.value}/control-plane/cert.pem, key.pem and ca.pem)`,
           { details: { variable: `${prefix}CERTS_DIR` } },
         );
       }
     } else {
       if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..')
-        throw invalidSetting('option name', `"${name}" is not a directory entry name`, TLS_INVALID);
+        throw invalidSetting(
+          `${GRPC_TLS_SETTINGS.name.env} / option name`,
+          `"${name}" is not a directory entry name`,
+          TLS_INVALID,
+        );
       directory = directoryLayer(
         `${prefix}CERTS_DIR`,
         { value: join(resolve(certsDir.value), name), origin: `${prefix}CERTS_DIR` },
@@ -127,7 +168,7 @@ export function refuseInProduction(ctx: Context, origin: string, what: string): 
     return;
   throw new SigilError(
     'ERR_TLS_INSECURE_IN_PRODUCTION',
-    `${origin} asks for ${what}, which is refused because NODE_ENV=production (set SIGIL_ALLOW_INSECURE_IN_PRODUCTION=true as well to override)`,
+    `${origin} asks for ${what}, which is refused because ${ctx.productionSaid} counts as production (only an unset NODE_ENV, development, dev, test or local do not; set SIGIL_ALLOW_INSECURE_IN_PRODUCTION=true as well to override)`,
     { details: { variable: origin } },
   );
 }

@@ -80,7 +80,7 @@ export function requireFile(
     rank === 3
       ? `option ${names.option}`
       : rank === 1 && ctx.yaml
-        ? `${ctx.yaml.file}: ${ctx.options.configSection ?? 'tls'}.${names.yamlKey}`
+        ? `${ctx.yaml.file}: ${ctx.configSection}.${names.yamlKey}`
         : files.expects[role]!;
   const hint = other
     ? `${other.origin} is set, so the ${ROLE_NAMES[role]} must be too`

@@ -5,7 +5,41 @@ import { envBoolean, envValue, ROLE_NAMES } from './layers';
 import type { Context } from './tls-context';
 import { ambiguous, pick, refuseInProduction } from './tls-context';
 import type { ResolvedFiles } from './tls-files';
-import type { Sourced } from './values';
+import { invalidSetting } from '@sigil/settings';
+import { TLS_INVALID, type Sourced } from './values';
+
+/**
+ * metald's `<PREFIX>TLS_MODE` (`UNKEY_METALD_TLS_MODE`): `file` is file mode, `disabled` is
+ * plaintext asked for by name (the `insecure` mode: warned about, refused in production), and
+ * `spiffe` is refused until Sigil talks to the SPIFFE Workload API.
+ */
+function parseMetaldMode(raw: string, origin: string): 'file' | 'insecure' {
+  const text = raw.trim().toLowerCase();
+  if (text === 'file') return 'file';
+  if (text === 'disabled') return 'insecure';
+  if (text === 'spiffe')
+    throw new SigilError(
+      'ERR_TLS_CONFIG_INVALID',
+      `${origin}=spiffe is not yet supported: the Workload API (SVIDs from a SPIRE agent socket) is not implemented in @sigil/grpc-tls. Use ${origin}=file with the SVID files a SPIRE helper writes (<P>TLS_CERT_FILE, <P>TLS_KEY_FILE, <P>TLS_CA_FILE, or GRPC_TLS_DIR)`,
+      { details: { variable: origin } },
+    );
+  throw invalidSetting(
+    origin,
+    `"${raw}" is not a TLS mode (use file or disabled; spiffe is not yet supported)`,
+    TLS_INVALID,
+  );
+}
+
+/** `SIGIL_TLS_MODE` and `<PREFIX>TLS_MODE` both set must mean the same mode. */
+function agreeOnMode(...settings: (Sourced<TlsMode> | undefined)[]): Sourced<TlsMode> | undefined {
+  const [first, second] = settings;
+  if (first && second && first.value !== second.value)
+    throw ambiguous(
+      `${first.origin}=${first.value} and ${second.origin} (mode "${second.value}") disagree; set one of them`,
+      [first.origin, second.origin.split('=')[0]!],
+    );
+  return first ?? second;
+}
 
 export function resolveMode(
   ctx: Context,
@@ -23,13 +57,20 @@ export function resolveMode(
       ['option identity', 'option mode'],
     );
   const envMode = envValue(env, GRPC_TLS_SETTINGS.mode.env);
+  const prefixedMode = prefix ? envValue(env, `${prefix}TLS_MODE`) : undefined;
   const candidates: [Sourced<TlsMode> | undefined, number][] = [
     [options.identity ? { value: 'memory', origin: 'option identity' } : explicitMode, 3],
     [
-      envMode && {
-        value: GRPC_TLS_SETTINGS.mode.parse(envMode.value, 'SIGIL_TLS_MODE'),
-        origin: 'SIGIL_TLS_MODE',
-      },
+      agreeOnMode(
+        envMode && {
+          value: GRPC_TLS_SETTINGS.mode.parse(envMode.value, envMode.origin),
+          origin: envMode.origin,
+        },
+        prefixedMode && {
+          value: parseMetaldMode(prefixedMode.value, prefixedMode.origin),
+          origin: `${prefixedMode.origin}=${prefixedMode.value.trim().toLowerCase()}`,
+        },
+      ),
       2,
     ],
     [
@@ -97,7 +138,7 @@ export function resolveMode(
   if (resolved.value === 'dev' && ctx.production) {
     throw new SigilError(
       'ERR_TLS_DEV_IN_PRODUCTION',
-      `${resolved.origin}=dev is refused because NODE_ENV=production: dev mode serves throwaway certificates from an in-memory CA`,
+      `${resolved.origin}=dev is refused because ${ctx.productionSaid} counts as production: dev mode serves throwaway certificates from an in-memory CA`,
       {
         details: { variable: resolved.origin },
       },

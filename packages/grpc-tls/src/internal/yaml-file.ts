@@ -28,6 +28,8 @@ const KEYS = {
   reload_debounce_ms: 'number',
   poll_interval_ms: 'number',
   reload_on_sighup: 'boolean',
+  require_issued_by_bundle: 'boolean',
+  dev_ca_dir: 'string',
 } as const;
 
 type KeyType = (typeof KEYS)[keyof typeof KEYS];
@@ -49,12 +51,20 @@ export type YamlTlsSection = {
   readonly baseDir: string;
 };
 
+/** The dotted path of the section, and the setting that named it (undefined: the default `tls`). */
+export interface SectionPath {
+  readonly value: string;
+  readonly origin: string | undefined;
+}
+
 /**
  * Reads the TLS section (`section`, a dotted path such as `tls` or `controller.tls`) of a YAML
- * config file. A missing section yields no settings; unknown keys and wrongly typed values are
- * errors naming the file and key, so a typo never silently weakens TLS.
+ * config file. Unknown keys and wrongly typed values are errors naming the file and key, so a typo
+ * never silently weakens TLS. A section that is not there yields no settings only when the file
+ * has no TLS section elsewhere either: a named section that is missing, or a default `tls` missing
+ * from a file that nests one (MonkCI's `controller.tls`), is an error saying which to select.
  */
-export function readYamlTlsSection(file: Sourced<string>, section: string): YamlTlsSection {
+export function readYamlTlsSection(file: Sourced<string>, section: SectionPath): YamlTlsSection {
   let text: string;
   try {
     text = readFileSync(file.value, 'utf8');
@@ -78,20 +88,41 @@ export function readYamlTlsSection(file: Sourced<string>, section: string): Yaml
       },
     );
   }
-  let node: unknown = doc.toJS();
-  for (const part of section.split('.')) {
+  const root: unknown = doc.toJS();
+  let node: unknown = root;
+  for (const part of section.value.split('.')) {
     node = isRecord(node) ? node[part] : undefined;
   }
   const result: YamlTlsSection = { file: file.value, baseDir: dirname(file.value) };
-  if (node === undefined || node === null) return result;
+  if (node === undefined || node === null) {
+    const nested = tlsSectionsIn(root, '', 0);
+    if (section.origin === undefined && nested.length === 0) return result;
+    const named = section.origin
+      ? `${section.origin}=${section.value}`
+      : `the default section "${section.value}"`;
+    throw new SigilError(
+      'ERR_TLS_CONFIG_INVALID',
+      `${file.origin}=${file.value} has no ${section.value} section (${named})` +
+        (nested.length > 0
+          ? `; it has ${nested.join(', ')}: set SIGIL_TLS_CONFIG_SECTION=${nested[0]!} (or pass { configSection: '${nested[0]!}' }) to read it`
+          : '; name the mapping that holds the TLS settings with SIGIL_TLS_CONFIG_SECTION'),
+      {
+        details: {
+          variable: section.origin ?? 'SIGIL_TLS_CONFIG_SECTION',
+          file: file.value,
+          sections: nested,
+        },
+      },
+    );
+  }
   if (!isRecord(node))
     throw invalidSetting(
-      `${file.value}: ${section}`,
+      `${file.value}: ${section.value}`,
       'must be a mapping of TLS settings',
       TLS_INVALID,
     );
   for (const [key, value] of Object.entries(node)) {
-    const origin = `${file.value}: ${section}.${key}`;
+    const origin = `${file.value}: ${section.value}.${key}`;
     if (!(key in KEYS))
       throw invalidSetting(
         origin,
@@ -121,6 +152,16 @@ function coerce(value: unknown, type: KeyType, origin: string): unknown {
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
       throw invalidSetting(origin, 'must be a string or a list of strings', TLS_INVALID);
   }
+}
+
+/** Dotted paths of the mappings called `tls` in a document (`controller.tls`), a few levels deep. */
+function tlsSectionsIn(node: unknown, path: string, depth: number): string[] {
+  if (!isRecord(node) || depth > 4) return [];
+  return Object.entries(node).flatMap(([key, value]) => {
+    const here = path ? `${path}.${key}` : key;
+    if (key === 'tls' && isRecord(value)) return [here];
+    return tlsSectionsIn(value, here, depth + 1);
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
