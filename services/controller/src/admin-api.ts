@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
+import type { AdminGuard } from './internal/admin-guard';
 import { agentIdProblem, agentSpiffeId } from './internal/agent-identity';
 import type { ControllerContext } from './internal/context';
 import { secretMatchesHash } from './internal/secrets';
@@ -22,6 +23,8 @@ export interface AdminApiDependencies {
     [K in keyof EnrollmentTokenRequest]?: unknown;
   }) => Promise<CreatedEnrollmentToken>;
   requestRenewal: (connectorId: string) => string | undefined;
+  /** Asked first: refuses a malformed target (400) and a throttled address (429). */
+  guard: AdminGuard;
 }
 
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
@@ -176,6 +179,7 @@ export function createAdminHandler(
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match !== null && secretMatchesHash(match[1]!, deps.adminTokenHash())) return;
+    deps.guard.failed(req);
     ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
     await ctx.audit.record({
       action: 'admin.unauthorized',
@@ -191,9 +195,10 @@ export function createAdminHandler(
   }
 
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    if (!url.pathname.startsWith(PREFIX)) return false;
+    let url = new URL('http://admin/');
     try {
+      url = deps.guard.admit(req);
+      if (!url.pathname.startsWith(PREFIX)) return false;
       await authenticate(req, url.pathname);
       const rest = url.pathname.slice(PREFIX.length);
       const route = routes.find((r) => r.pattern.test(rest));
@@ -231,6 +236,8 @@ function problemHeaders(err: SigilError): Record<string, string> {
       return typeof allow === 'string' ? { allow } : {};
     case 'ERR_PAYLOAD_TOO_LARGE':
       return { connection: 'close' };
+    case 'ERR_RATE_LIMITED':
+      return { 'retry-after': String(err.details.retryAfterSeconds ?? 60) };
     default:
       return {};
   }

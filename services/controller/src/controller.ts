@@ -5,7 +5,7 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import { validateCertExpiration } from '@sigil/cert-expiry';
-import { parseTrustDomain, tokenHash } from '@sigil/pki';
+import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import {
@@ -18,7 +18,17 @@ import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
 import { createAdminHandler } from './admin-api';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
+import {
+  applyAdminServerLimits,
+  ADMIN_LIMIT_DEFAULTS,
+  createAdminGuard,
+} from './internal/admin-guard';
+import { createAdminTokenSource } from './internal/admin-token';
+import type { AdminTokenSource } from './internal/admin-token';
 import { createAuditLog } from './internal/audit';
+import { createGrpcGuard } from './internal/connection-limits';
+import type { GrpcGuard } from './internal/connection-limits';
+import { GRPC_LIMIT_DEFAULTS, grpcServerOptions } from './internal/grpc-limits';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
@@ -27,7 +37,6 @@ import { createEnrollmentService } from './internal/enrollment';
 import { createControllerMetrics } from './internal/metrics';
 import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
 import type { RuntimeTrust } from './internal/peer-authentication';
-import { generateAdminToken } from './internal/secrets';
 import { createMemoryServerCredentials } from './internal/server-credentials';
 import type { MemoryServerCredentials } from './internal/server-credentials';
 import { issueEnrollmentToken } from './internal/tokens';
@@ -96,7 +105,7 @@ export interface Controller {
 }
 
 const CONTROL_PLANE_PATH = '/sigil.controlplane.v1.ControlPlaneService/';
-const ADMIN_TOKEN_SETTING = 'admin_token_sha256';
+const ENROLL_PATH = '/sigil.controlplane.v1.EnrollmentService/Enroll';
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 
@@ -113,7 +122,8 @@ interface Running {
   grpcAddress: string;
   adminToken: string | undefined;
   adminTokenGenerated: boolean;
-  adminTokenHash: string;
+  adminTokens: AdminTokenSource;
+  guard: GrpcGuard;
   renewalTimer?: NodeJS.Timeout;
   flushTimer: NodeJS.Timeout;
 }
@@ -201,23 +211,6 @@ export function createController(options: ControllerOptions): Controller {
     return createSqliteStore({ path: join(dataDir, DATA_FILES.sqliteDatabase) });
   }
 
-  async function loadAdminToken(
-    store: ControllerStore,
-  ): Promise<Pick<Running, 'adminToken' | 'adminTokenGenerated' | 'adminTokenHash'>> {
-    if (options.adminToken !== undefined)
-      return {
-        adminToken: options.adminToken,
-        adminTokenGenerated: false,
-        adminTokenHash: tokenHash(options.adminToken),
-      };
-    const stored = await store.getSetting(ADMIN_TOKEN_SETTING);
-    if (stored !== undefined)
-      return { adminToken: undefined, adminTokenGenerated: false, adminTokenHash: stored };
-    const token = generateAdminToken();
-    await store.setSetting(ADMIN_TOKEN_SETTING, tokenHash(token));
-    return { adminToken: token, adminTokenGenerated: true, adminTokenHash: tokenHash(token) };
-  }
-
   function issueServingCertificate(bootstrap: CertificateAuthority): Promise<IssuedCertificate> {
     const names = [
       'localhost',
@@ -297,7 +290,18 @@ export function createController(options: ControllerOptions): Controller {
       const store = await openStore();
       cleanup.push(() => store.close());
       const applied = await store.migrate();
-      const admin = await loadAdminToken(store);
+      const adminTokens = createAdminTokenSource({
+        store,
+        ...(options.adminToken === undefined ? {} : { configured: options.adminToken }),
+        onRefreshFailed: (err) =>
+          logger.warn(
+            { event: 'controller.admin_token_refresh_failed', err },
+            'controller.admin_token_refresh_failed',
+          ),
+      });
+      cleanup.push(async () => adminTokens.close());
+      const adminStart = await adminTokens.start();
+      const admin = { adminToken: adminStart.token, adminTokenGenerated: adminStart.generated };
       const runtime: RuntimeTrustState = {
         ca: authorities.runtime,
         bundlePem: authorities.runtime.bundlePem,
@@ -310,7 +314,13 @@ export function createController(options: ControllerOptions): Controller {
         lifetimes,
         store,
         registry,
-        audit: createAuditLog(store, logger, clock),
+        audit: createAuditLog(store, logger, clock, {
+          retentionMs:
+            (options.auditRetentionSeconds ?? CONTROLLER_DEFAULTS.auditRetentionSeconds) * 1000,
+          summaryIntervalMs:
+            (options.auditSummaryIntervalSeconds ??
+              CONTROLLER_DEFAULTS.auditSummaryIntervalSeconds) * 1000,
+        }),
         metrics,
         logger,
         clock,
@@ -326,8 +336,27 @@ export function createController(options: ControllerOptions): Controller {
         privateKeyPem: serving.privateKeyPem!,
         clientCaPem: runtime.bundlePem,
       });
+      cleanup.push(() => ctx.audit.close());
+      const grpcLimits = options.grpcLimits ?? GRPC_LIMIT_DEFAULTS;
+      const guard = createGrpcGuard({
+        limits: grpcLimits,
+        clock,
+        enrollPath: ENROLL_PATH,
+        onRefused: (refusal) => {
+          metrics.refusals.inc({ reason: refusal.reason });
+          void ctx.audit.record({
+            action: 'grpc.connection_refused',
+            outcome: 'refused',
+            actor: refusal.address,
+            subject: refusal.reason,
+            details: { reason: refusal.reason },
+          });
+        },
+      });
       const server = new grpc.Server({
+        ...grpcServerOptions(grpcLimits),
         interceptors: [
+          guard.interceptor,
           createAgentAuthenticationInterceptor({
             servicePath: CONTROL_PLANE_PATH,
             trust,
@@ -343,10 +372,6 @@ export function createController(options: ControllerOptions): Controller {
             },
           }),
         ],
-        // Connectors hold one long stream: ping every connection so a vanished peer (no FIN)
-        // cancels its stream within 40 s instead of lingering until the OS gives up.
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.keepalive_timeout_ms': 10_000,
       });
       server.addService(
         controlplaneV1.EnrollmentServiceService,
@@ -356,20 +381,11 @@ export function createController(options: ControllerOptions): Controller {
         }),
       );
       server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
-      const grpcPort = await new Promise<number>((resolvePort, reject) => {
-        server.bindAsync(formatListenAddress(grpcListen), credentials.credentials, (err, port) => {
-          if (err === null) resolvePort(port);
-          else
-            reject(
-              new SigilError(
-                'ERR_LISTEN_FAILED',
-                `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(grpcListen)}: ${err.message}`,
-                { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
-              ),
-            );
-        });
+      const grpcPort = await guard.listen(server, credentials.credentials, grpcListen);
+      cleanup.push(async () => {
+        server.forceShutdown();
+        await guard.close();
       });
-      cleanup.push(async () => void server.forceShutdown());
 
       const http = await startHttpEndpoint({
         host: adminListen.host,
@@ -377,9 +393,12 @@ export function createController(options: ControllerOptions): Controller {
         registry: metrics.registry,
         isReady: () => running !== undefined && stopping === undefined,
         logger,
+        configureServer: (httpServer) =>
+          applyAdminServerLimits(httpServer, options.adminLimits ?? ADMIN_LIMIT_DEFAULTS),
         handler: createAdminHandler({
           ctx,
-          adminTokenHash: () => admin.adminTokenHash,
+          guard: createAdminGuard({ limits: options.adminLimits ?? ADMIN_LIMIT_DEFAULTS, clock }),
+          adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           createToken: (request) => issueEnrollmentToken(ctx, tokenTtlSeconds, request),
           requestRenewal: (id) => plane.requestRenewal(id),
@@ -409,6 +428,8 @@ export function createController(options: ControllerOptions): Controller {
         http,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
         ...admin,
+        adminTokens,
+        guard,
         flushTimer,
       };
       running = state;
@@ -451,7 +472,10 @@ export function createController(options: ControllerOptions): Controller {
       clearInterval(state.flushTimer);
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
+      await state.guard.close();
       await state.http.close();
+      state.adminTokens.close();
+      await state.ctx.audit.close();
       await state.ctx.registry.flush();
       await state.store.close();
       running = undefined;
