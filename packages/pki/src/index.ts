@@ -27,6 +27,8 @@ export {
   CERTIFICATE_MODE,
 } from './atomic-file';
 export type { WriteFileAtomicOptions } from './atomic-file';
+export { ensurePrivateDirectory } from './private-directory';
+export type { PrivateDirectoryOptions } from './private-directory';
 export { describeFileError } from './file-error';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';
