@@ -51,6 +51,8 @@ export function applyAdminServerLimits(server: Server, limits: AdminLimits): voi
 export interface AdminGuardOptions {
   limits: AdminLimits;
   clock: () => Date;
+  /** Called for each request refused as throttled (for metrics and the audit summary). */
+  onThrottled?: (address: string) => void;
 }
 
 /** What the admin handler asks first, see {@link createAdminGuard}. */
@@ -88,12 +90,14 @@ export function createAdminGuard(options: AdminGuardOptions): AdminGuard {
     admit(req) {
       const url = parseRequestTarget(req.url ?? '/');
       const decision = failures.peek(addressOf(req));
-      if (!decision.allowed)
+      if (!decision.allowed) {
+        options.onThrottled?.(addressOf(req));
         throw new SigilError(
           'ERR_RATE_LIMITED',
           `too many failed admin authentications from this address; retry after ${decision.retryAfterSeconds} s`,
           { details: { retryAfterSeconds: decision.retryAfterSeconds } },
         );
+      }
       return url;
     },
     failed(req) {
