@@ -60,6 +60,11 @@ const CERT_MANAGER_LABELS: Record<string, string[]> = {
   ],
 };
 
+/** The controller's metrics (services/controller/test/lineage.test.ts reads them from a live controller). */
+const CONTROLLER_LABELS: Record<string, string[]> = {
+  sigil_controller_stream_conflicts_total: ['kind'],
+};
+
 let metricLabels: Map<string, string[]>;
 
 beforeAll(async () => {
@@ -79,12 +84,17 @@ beforeAll(async () => {
       ]),
   );
   tls.close();
-  for (const [name, labels] of Object.entries(CERT_MANAGER_LABELS)) metricLabels.set(name, labels);
+  for (const [name, labels] of Object.entries({ ...CERT_MANAGER_LABELS, ...CONTROLLER_LABELS }))
+    metricLabels.set(name, labels);
 });
 
 test('the rules file is well formed and every alert is documented', () => {
   const documented = readFileSync(join(DOCS, 'alerts.md'), 'utf8');
-  expect(groups.map((g) => g.name)).toEqual(['sigil-tls', 'sigil-tls-long-lived-certificates']);
+  expect(groups.map((g) => g.name)).toEqual([
+    'sigil-tls',
+    'sigil-tls-long-lived-certificates',
+    'sigil-controller',
+  ]);
   expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
   for (const rule of alerts) {
     expect([rule.alert, rule.for]).toEqual([rule.alert, expect.stringMatching(/^\d+[smh]$/)]);

@@ -341,8 +341,8 @@ export const ERROR_CATALOGUE = {
     httpStatus: 401,
     exitCode: 1,
     meaning:
-      'The caller presented no client certificate, or one that is not a valid agent X509-SVID of this controller.',
-    fix: 'Enroll the agent (again) so it holds a current SVID of this controller, and call with it.',
+      'The caller presented no client certificate, or one that is not a valid agent X509-SVID of this controller, or one the controller no longer honours: superseded by a later renewal or enrollment (`reason: certificate_superseded`), or expired under an open stream that was not re-authenticated.',
+    fix: 'Enroll the agent (again) so it holds a current SVID of this controller, and call with it. A superseded certificate means another holder of the identity renewed: check the audit (`renewal.refused`, `controlplane.stream_conflict`) before re-enrolling.',
   },
   ERR_PEM_MALFORMED: {
     grpcStatus: G.INVALID_ARGUMENT,

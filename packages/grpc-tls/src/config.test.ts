@@ -50,7 +50,7 @@ describe('server conventions', () => {
     });
   });
 
-  it('makes client certificates optional only when GRPC_REQUIRE_CLIENT_CERT=false, with a warning', () => {
+  it('stops asking for client certificates only when GRPC_REQUIRE_CLIENT_CERT=false and there is no CA, with a warning', () => {
     const config = loadServerTlsConfig({
       env: {
         GRPC_SERVER_CERT_PATH: '/c',
@@ -59,8 +59,9 @@ describe('server conventions', () => {
       },
     });
     expect(config.requireClientCertificate).toBe(false);
+    expect(config.clientCertificate).toBe('none');
     expect(config.files?.ca).toBeUndefined();
-    expect(config.warnings.map((w) => w.event)).toEqual(['grpc_tls.client_cert_optional']);
+    expect(config.warnings.map((w) => w.event)).toEqual(['grpc_tls.client_cert_not_requested']);
     expect(config.warnings[0]!.message).toContain('GRPC_REQUIRE_CLIENT_CERT=false');
   });
 

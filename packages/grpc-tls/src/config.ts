@@ -10,5 +10,6 @@ export type {
   TlsFileSetting,
   TlsMinVersion,
   TlsMode,
+  ClientCertificateMode,
   TlsReloadSettings,
 } from './tls-config-types';

@@ -15,6 +15,7 @@ export type {
   LoadServerTlsConfigOptions,
   LoadClientTlsConfigOptions,
   TlsMode,
+  ClientCertificateMode,
   TlsMinVersion,
   TlsFileSetting,
   TlsConfigWarning,

@@ -52,6 +52,7 @@ export interface IdentitySnapshot {
  * @example
  * ```ts
  * createRotatingIdentity(material, { warnDays: 1 }); // short-lived certificates
+ * createRotatingIdentity({ certificateChainPem, privateKeyPem, caPem: agentBundlePem }, { requireIssuedByBundle: false });
  * ```
  */
 export interface RotatingIdentityOptions {
@@ -59,6 +60,13 @@ export interface RotatingIdentityOptions {
   now?: () => Date;
   /** Days before expiry that count as a warning. Default 30. */
   warnDays?: number;
+  /**
+   * Check that the certificate chains to `caPem` (the "wrong CA" check). Default true. Set
+   * false when `caPem` verifies peers whose certificates come from another CA than this
+   * identity's own, e.g. a controller serving a bootstrap-CA certificate and verifying agents
+   * against its runtime bundle. The key, validity period and PEM are checked either way.
+   */
+  requireIssuedByBundle?: boolean;
 }
 
 /**
@@ -101,6 +109,8 @@ const stores = new WeakMap<RotatingIdentity, MaterialStore>();
  * const client = await createClientCredentials(loadClientTlsConfig({ identity, expectedServerId: 'spiffe://example.org/controller' }));
  * // later, after renewal — open streams keep flowing, new handshakes use the new certificate:
  * identity.update({ certificateChainPem: renewed.chainPem, privateKeyPem: renewed.privateKeyPem!, caPem: renewed.caPem });
+ * // or only a new trust bundle (a CA rotation), for the next handshakes:
+ * identity.update({ ...identity.current, caPem: nextBundlePem });
  * ```
  */
 export function createRotatingIdentity(
@@ -110,6 +120,7 @@ export function createRotatingIdentity(
   const store = new MaterialStore(parseIdentityMaterial(material), SOURCES, {
     now: options.now ?? (() => new Date()),
     warnDays: options.warnDays ?? 30,
+    checkIssuer: options.requireIssuedByBundle ?? true,
   });
   const identity: RotatingIdentity = {
     get current() {

@@ -89,26 +89,29 @@ export async function createServerCredentials(
       close: endpoint.close,
     };
   }
-  if (config.requireClientCertificate && !store.current.caPem) {
+  const { clientCertificate } = config;
+  if (clientCertificate !== 'none' && !store.current.caPem) {
     endpoint.close();
     throw new SigilError(
       'ERR_TLS_CONFIG_INVALID',
-      'client certificates are required but the identity has no CA bundle to verify them with',
+      `client certificates are ${clientCertificate === 'require' ? 'required' : 'requested'} but the identity has no CA bundle to verify them with`,
     );
   }
   const observer = observeServerHandshakes(endpoint.metrics);
   const contextOptions = (material: Material): SecureContextOptions => ({
     cert: material.certificateChainPem!,
     key: material.privateKeyPem!,
-    ...(material.caPem ? { ca: material.caPem } : {}),
+    ...(material.caPem && clientCertificate !== 'none' ? { ca: material.caPem } : {}),
     minVersion: config.minVersion,
     ...(config.ciphers ? { ciphers: config.ciphers } : {}),
     sessionIdContext: observer.sessionIdContext,
   });
   const serverOptions: SecureServerOptions = {
-    requestCert: store.current.caPem !== undefined,
-    // Without a required client certificate a failed one is not fatal, but grpc-js then reports no peer identity.
-    rejectUnauthorized: config.requireClientCertificate,
+    requestCert: clientCertificate !== 'none',
+    // `request`: OpenSSL verifies a presented certificate against the CA but the handshake
+    // completes whatever the verdict; grpc-js then exposes the peer certificate in
+    // getAuthContext() only for an authorized socket, so an unverified one is no identity.
+    rejectUnauthorized: clientCertificate === 'require',
   };
   const credentials = new RotatingServerCredentials(serverOptions, contextOptions(store.current));
   endpoint.onRotate((material) => credentials.rotate(contextOptions(material)));

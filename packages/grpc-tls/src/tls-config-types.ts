@@ -11,6 +11,27 @@ import type { RotatingIdentity } from './rotating-identity';
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
 
 /**
+ * What a server asks of its clients' certificates (`GRPC_CLIENT_CERT`, option `clientCertificate`):
+ *
+ * - `require` (the default): mutual TLS. A client without a certificate, or whose certificate
+ *   does not verify against the client CA bundle (another CA, expired, wrong key usage), fails
+ *   the handshake.
+ * - `request`: the server asks for a certificate and verifies any presented one against the
+ *   client CA bundle, but the handshake succeeds either way. A call is served with the
+ *   certificate in `call.getAuthContext().sslPeerCertificate` only when it verified; a call
+ *   without a certificate, or with one that did not verify, has an empty auth context (no peer),
+ *   so handlers and `@sigil/interceptors` see an unauthenticated caller. For servers where some
+ *   methods are public (enrolment) and the rest need mutual TLS.
+ * - `none`: no certificate is asked for; every caller is anonymous (warned about).
+ *
+ * @example
+ * ```ts
+ * loadServerTlsConfig({ identity, clientCertificate: 'request' }).clientCertificate; // 'request'
+ * ```
+ */
+export type ClientCertificateMode = 'require' | 'request' | 'none';
+
+/**
  * How an endpoint gets its TLS material. `file` (the default) reads PEM files and reloads them
  * when they change; `dev` makes a throwaway CA and certificates in memory (refused when
  * `NODE_ENV=production`); `insecure` is plaintext, only when asked for by name; `memory` serves a

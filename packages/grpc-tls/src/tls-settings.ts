@@ -4,8 +4,8 @@ import {
   parseNonNegativeInteger,
   type SettingsTable,
 } from '@sigil/settings';
-import type { TlsMode } from './tls-config-types';
-import { parseMinVersion, TLS_INVALID } from './internal/values';
+import type { ClientCertificateMode, TlsMode } from './tls-config-types';
+import { parseClientCertificateMode, parseMinVersion, TLS_INVALID } from './internal/values';
 
 /**
  * The settings every grpc-tls endpoint reads besides its file conventions, declared once: the
@@ -48,6 +48,13 @@ export const GRPC_TLS_SETTINGS = {
     env: 'NODE_ENV',
     parse: (raw: string): string => raw,
     help: '`production` refuses `dev` mode, and `insecure`/skip-verify without the override',
+  },
+  clientCertificate: {
+    env: 'GRPC_CLIENT_CERT',
+    yaml: 'tls.client_cert',
+    parse: parseClientCertificateMode,
+    default: 'require' as ClientCertificateMode,
+    help: 'server: `require` (mutual TLS), `request` (ask for a client certificate, expose it to handlers only when it verifies; callers without one get through) or `none` (do not ask; warned about). Also `<P>TLS_CLIENT_CERT`; the older `GRPC_REQUIRE_CLIENT_CERT` / `<P>TLS_VERIFY_CLIENT` (`true` = `require`, `false` = `request`, or `none` without a client CA) still work',
   },
   minVersion: {
     env: 'SIGIL_TLS_MIN_VERSION',

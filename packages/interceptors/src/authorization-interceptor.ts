@@ -3,12 +3,54 @@ import type { ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { evaluatePolicy } from './authorization-policy';
-import type { AuthorizationPolicy } from './authorization-policy';
+import type { AuthorizationPolicy, PolicyDecisionReason } from './authorization-policy';
+import { findCallState } from './internal/call-state';
 import { defaultLogger } from './internal/default-logger';
 import { methodName } from './internal/method-path';
 import { counter } from './internal/metrics';
 import { resolvePeerIdentity } from './internal/resolve-peer-identity';
-import type { PeerIdentity } from './peer-identity-types';
+import type { PeerIdentity, PeerTrust } from './peer-identity-types';
+
+/**
+ * Why a call was refused. `no-client-certificate` and `invalid-client-certificate` end it with
+ * `UNAUTHENTICATED` (the caller did not prove who it is: it presented no certificate the TLS
+ * handshake verified, or one that failed the {@link PeerTrust} check at the time of the call);
+ * `no-spiffe-id` (a verified certificate that names no workload) and `no-matching-rule` with
+ * `PERMISSION_DENIED`.
+ *
+ * @example
+ * ```ts
+ * const reason: AuthorizationDenialReason = 'no-client-certificate';
+ * ```
+ */
+export type AuthorizationDenialReason =
+  'no-client-certificate' | 'invalid-client-certificate' | 'no-spiffe-id' | 'no-matching-rule';
+
+/**
+ * One refused call, as given to `onDenied` (after it was logged and counted, before the status
+ * is sent).
+ *
+ * @example
+ * ```ts
+ * const onDenied = (denial: AuthorizationDenial) =>
+ *   audit.record({ action: 'rpc.refused', actor: denial.spiffeId ?? denial.peerAddress, subject: denial.method, details: { reason: denial.reason } });
+ * ```
+ */
+export interface AuthorizationDenial {
+  /** `package.Service/Method`. */
+  readonly method: string;
+  readonly reason: AuthorizationDenialReason;
+  /** The status the call ends with: `UNAUTHENTICATED` or `PERMISSION_DENIED`. */
+  readonly code: status;
+  /** The status message the caller receives. */
+  readonly message: string;
+  /** The caller's SPIFFE ID, when it has an accepted one. */
+  readonly spiffeId?: string;
+  /** For `invalid-client-certificate`: why the certificate was not accepted. */
+  readonly certificateProblem?: string;
+  /** grpc-js's `call.getPeer()`, e.g. `127.0.0.1:51234`. */
+  readonly peerAddress: string;
+}
 
 /**
  * Options of {@link createAuthorizationInterceptor}.
@@ -25,14 +67,20 @@ export interface AuthorizationInterceptorOptions {
   logger?: Logger;
   /** Where `sigil_authz_denied_total` is registered; default: prom-client's global registry. */
   registry?: Registry;
+  /** Re-validate the peer certificate on every call (see {@link PeerTrust}); also applied when an earlier identity interceptor resolved the peer without it. */
+  peerTrust?: PeerTrust;
+  /** Called for every refused call, e.g. for an audit trail. An exception it throws is logged, not sent to the caller. */
+  onDenied?: (denial: AuthorizationDenial) => void;
 }
 
 /**
  * A server interceptor that authorizes every call against a policy by the caller's SPIFFE ID,
  * as soon as the request metadata arrives (before the handler runs or any message is read).
- * A denied call ends with `PERMISSION_DENIED` whose message names the caller's identity (or
- * says it presented no client certificate), is logged as `authz.denied` and counted in
- * `sigil_authz_denied_total{grpc_service,grpc_method,reason}`.
+ * A caller without an accepted client certificate reaches only methods of public rules; others
+ * end with `UNAUTHENTICATED`. A caller the policy does not allow ends with `PERMISSION_DENIED`.
+ * Each message names the caller's identity (or says it presented no verified client
+ * certificate); each denial is logged as `authz.denied`, counted in
+ * `sigil_authz_denied_total{grpc_service,grpc_method,reason}` and given to `onDenied`.
  *
  * @example
  * ```ts
@@ -44,7 +92,7 @@ export interface AuthorizationInterceptorOptions {
 export function createAuthorizationInterceptor(
   options: AuthorizationInterceptorOptions,
 ): ServerInterceptor {
-  const { policy } = options;
+  const { policy, peerTrust, onDenied } = options;
   const logger = options.logger ?? defaultLogger();
   const denied = counter(options.registry, {
     name: 'sigil_authz_denied_total',
@@ -57,7 +105,7 @@ export function createAuthorizationInterceptor(
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const name = methodName(methodDescriptor.path);
-            const identity = resolvePeerIdentity(call, metadata);
+            const identity = resolvePeerIdentity(call, metadata, peerTrust);
             const decision = evaluatePolicy(policy, {
               spiffeId: identity?.spiffeId,
               method: name.fullName,
@@ -66,10 +114,17 @@ export function createAuthorizationInterceptor(
               nextMetadata(metadata);
               return;
             }
+            const certificateProblem = findCallState(metadata)?.rejectedCertificate;
+            const denial = describeDenial(
+              name.fullName,
+              identity,
+              certificateProblem,
+              decision.reason,
+            );
             denied.inc({
               grpc_service: name.service,
               grpc_method: name.method,
-              reason: decision.reason,
+              reason: denial.reason,
             });
             logger.warn(
               {
@@ -81,22 +136,52 @@ export function createAuthorizationInterceptor(
                     ? identity.subject
                     : undefined,
                 peerAddress: call.getPeer(),
-                reason: decision.reason,
+                reason: denial.reason,
+                certificateProblem,
                 policy: policy.source,
               },
               'authorization denied',
             );
-            call.sendStatus({
-              code: status.PERMISSION_DENIED,
-              details: `${describeCaller(identity)} is not allowed to call ${name.fullName}`,
-            });
+            if (onDenied !== undefined) {
+              try {
+                onDenied({
+                  ...denial,
+                  method: name.fullName,
+                  ...(identity?.spiffeId === undefined ? {} : { spiffeId: identity.spiffeId }),
+                  ...(certificateProblem === undefined ? {} : { certificateProblem }),
+                  peerAddress: call.getPeer(),
+                });
+              } catch (err) {
+                logger.error({ event: 'authz.on_denied_failed', err }, 'onDenied threw');
+              }
+            }
+            call.sendStatus({ code: denial.code, details: denial.message });
           },
         }),
     });
 }
 
-function describeCaller(identity: PeerIdentity | undefined): string {
-  if (identity === undefined) return 'caller with no client certificate';
-  if (identity.spiffeId !== undefined) return `caller ${identity.spiffeId}`;
-  return `caller certificate "${identity.subject}" has no SPIFFE ID and`;
+function describeDenial(
+  method: string,
+  identity: PeerIdentity | undefined,
+  certificateProblem: string | undefined,
+  reason: PolicyDecisionReason,
+): { reason: AuthorizationDenialReason; code: status; message: string } {
+  if (identity === undefined && certificateProblem !== undefined)
+    return {
+      reason: 'invalid-client-certificate',
+      code: status.UNAUTHENTICATED,
+      message: `caller certificate is not accepted (${certificateProblem}) and the caller is not allowed to call ${method} unauthenticated`,
+    };
+  if (identity === undefined)
+    return {
+      reason: 'no-client-certificate',
+      code: status.UNAUTHENTICATED,
+      message: `caller without a verified client certificate is not allowed to call ${method}`,
+    };
+  return {
+    reason: reason === 'no-spiffe-id' ? 'no-spiffe-id' : 'no-matching-rule',
+    code: status.PERMISSION_DENIED,
+    message: `${identity.spiffeId === undefined ? `caller certificate "${identity.subject}" has no SPIFFE ID and` : `caller ${identity.spiffeId}`} is not allowed to call ${method}`,
+  };
 }

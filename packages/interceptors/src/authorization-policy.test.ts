@@ -7,7 +7,11 @@ import {
   evaluatePolicy,
   loadAuthorizationPolicy,
 } from './authorization-policy';
-import type { AuthorizationPolicy, AuthorizationPolicyDocument } from './authorization-policy';
+import type {
+  AuthorizationPolicy,
+  AuthorizationPolicyDocument,
+  AuthorizationRuleDocument,
+} from './authorization-policy';
 
 const IDENTITY_GET = '/sigil.identity.v1.IdentityService/GetUser';
 const USER_SVC = 'spiffe://example.org/svc/user-service';
@@ -249,7 +253,9 @@ describe('evaluatePolicy', () => {
 
   it('exposes the normalised rules', () => {
     const p = policyOf({ rules: [{ methods: ['/a.B/C'], callers: [USER_SVC] }] });
-    expect(p.rules).toEqual([{ name: 'rules[0]', methods: ['a.B/C'], callers: [USER_SVC] }]);
+    expect(p.rules).toEqual([
+      { name: 'rules[0]', methods: ['a.B/C'], callers: [USER_SVC], public: false },
+    ]);
     expect(p.health).toBe('open');
     expect(p.source).toBe('test policy');
     expect(Object.isFrozen(p)).toBe(true);
@@ -338,7 +344,7 @@ describe('loadAuthorizationPolicy from files', () => {
     );
     const err = thrown(() => loadAuthorizationPolicy(path));
     expect(err.message).toBe(
-      `authorization policy ${path}: rules[1] "typo": unknown field "caller" (expected one of name, methods, callers)`,
+      `authorization policy ${path}: rules[1] "typo": unknown field "caller" (expected one of name, methods, callers, public)`,
     );
     expect(err.details).toMatchObject({ file: path, rule: 'rules[1]', field: 'caller' });
   });
@@ -486,5 +492,76 @@ describe('authorizationPolicyFromEnv', () => {
       false,
     );
     expect(evaluatePolicy(policy, { method: '/grpc.health.v1.Health/Check' }).allowed).toBe(true);
+  });
+});
+
+describe('public rules', () => {
+  const ENROLL = '/sigil.enroll.v1.EnrollService/Enroll';
+  const policy = policyOf({
+    rules: [
+      { name: 'user-service', methods: ['sigil.enroll.v1.EnrollService/*'], callers: [USER_SVC] },
+      { name: 'enrolment', methods: ['sigil.enroll.v1.EnrollService/Enroll'], public: true },
+      {
+        name: 'agents',
+        methods: ['sigil.controlplane.v1.ControlPlane/*'],
+        callers: ['spiffe://example.org/connector/*'],
+      },
+    ],
+  });
+
+  it('let a caller without a SPIFFE ID call the public method, and nothing else', () => {
+    expect(evaluatePolicy(policy, { method: ENROLL })).toEqual({
+      allowed: true,
+      rule: 'enrolment',
+      reason: 'public-method',
+    });
+    expect(evaluatePolicy(policy, { method: '/sigil.enroll.v1.EnrollService/Status' })).toEqual({
+      allowed: false,
+      reason: 'no-spiffe-id',
+    });
+    expect(
+      evaluatePolicy(policy, { method: '/sigil.controlplane.v1.ControlPlane/Connect' }),
+    ).toEqual({ allowed: false, reason: 'no-spiffe-id' });
+  });
+
+  it('let every authenticated caller through too, reporting the first rule in file order', () => {
+    expect(evaluatePolicy(policy, { spiffeId: USER_SVC, method: ENROLL })).toMatchObject({
+      rule: 'user-service',
+      reason: 'rule-matched',
+    });
+    expect(
+      evaluatePolicy(policy, { spiffeId: 'spiffe://example.org/svc/anyone', method: ENROLL }),
+    ).toMatchObject({ allowed: true, rule: 'enrolment', reason: 'public-method' });
+  });
+
+  it('are compiled with public: true and no callers, and survive a hand-built copy', () => {
+    expect(policy.rules[1]).toEqual({
+      name: 'enrolment',
+      methods: ['sigil.enroll.v1.EnrollService/Enroll'],
+      callers: [],
+      public: true,
+    });
+    const copy: AuthorizationPolicy = { ...policy, rules: policy.rules.map((r) => ({ ...r })) };
+    expect(evaluatePolicy(copy, { method: ENROLL }).allowed).toBe(true);
+  });
+
+  it('take public or callers, not both, and public must be a boolean', () => {
+    expect(
+      thrown(() =>
+        policyOf({ rules: [{ name: 'x', methods: ['*'], public: true, callers: [USER_SVC] }] }),
+      ).message,
+    ).toBe(
+      'authorization policy test policy: rules[0] "x": a public rule admits every caller: give "public: true" or "callers", not both',
+    );
+    expect(
+      thrown(() =>
+        policyOf({
+          rules: [{ methods: ['*'], public: 'yes' } as unknown as AuthorizationRuleDocument],
+        }),
+      ).message,
+    ).toBe('authorization policy test policy: rules[0]: "public" must be true or false, not "yes"');
+    expect(thrown(() => policyOf({ rules: [{ methods: ['*'], public: false }] })).message).toBe(
+      'authorization policy test policy: rules[0]: "callers" must be a non-empty list',
+    );
   });
 });

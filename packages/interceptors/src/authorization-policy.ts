@@ -46,7 +46,10 @@ export interface AuthorizationPolicyDocument {
 }
 
 /**
- * One allow rule: every caller in `callers` may call every method in `methods`.
+ * One allow rule: every caller in `callers` may call every method in `methods`; or, with
+ * `public: true` instead of `callers`, every caller may, including one without a client
+ * certificate (on a server with `clientCertificate: 'request'`) or with one that was not
+ * accepted. A public rule is the only way to let an unauthenticated caller through.
  *
  * @example
  * ```ts
@@ -55,6 +58,7 @@ export interface AuthorizationPolicyDocument {
  *   methods: ['sigil.user.v1.UserService/GetUser', 'sigil.user.v1.UserService/ListUsers'],
  *   callers: ['spiffe://example.org/svc/*'],
  * };
+ * const enrolment: AuthorizationRuleDocument = { name: 'enrolment', methods: ['sigil.enroll.v1.EnrollService/*'], public: true };
  * ```
  */
 export interface AuthorizationRuleDocument {
@@ -62,8 +66,10 @@ export interface AuthorizationRuleDocument {
   name?: string;
   /** `package.Service/Method`, `package.Service/*` or `*`. */
   methods: string[];
-  /** An exact SPIFFE ID, or a prefix ending in `/*` (`spiffe://td/*` is the whole trust domain). */
-  callers: string[];
+  /** An exact SPIFFE ID, or a prefix ending in `/*` (`spiffe://td/*` is the whole trust domain). Not with `public`. */
+  callers?: string[];
+  /** `true`: any caller, authenticated or not, may call `methods`. Not with `callers`. */
+  public?: boolean;
 }
 
 /**
@@ -94,13 +100,17 @@ export interface AuthorizationPolicy {
 export interface AuthorizationRule {
   readonly name: string;
   readonly methods: readonly string[];
+  /** Empty for a public rule. */
   readonly callers: readonly string[];
+  /** Any caller, with or without a client certificate (compiled policies always say true or false). */
+  readonly public?: boolean;
 }
 
 /**
- * Why {@link evaluatePolicy} decided as it did: `rule-matched` (allowed by `rule`), `health-open`
- * (a `grpc.health.v1` method under `health: open`), `no-spiffe-id` (the caller presented no
- * certificate or one without a SPIFFE ID) or `no-matching-rule`.
+ * Why {@link evaluatePolicy} decided as it did: `rule-matched` (allowed by `rule`), `public-method`
+ * (allowed by the public rule `rule`, whoever calls), `health-open` (a `grpc.health.v1` method
+ * under `health: open`), `no-spiffe-id` (the caller presented no certificate or one without a
+ * SPIFFE ID) or `no-matching-rule`.
  *
  * @example
  * ```ts
@@ -108,7 +118,7 @@ export interface AuthorizationRule {
  * ```
  */
 export type PolicyDecisionReason =
-  'rule-matched' | 'health-open' | 'no-spiffe-id' | 'no-matching-rule';
+  'rule-matched' | 'public-method' | 'health-open' | 'no-spiffe-id' | 'no-matching-rule';
 
 /**
  * The question asked of a policy.
@@ -156,7 +166,7 @@ export interface LoadAuthorizationPolicyOptions {
 
 const HEALTH_PACKAGE = 'grpc.health.v1.';
 const TOP_LEVEL_FIELDS = ['version', 'health', 'rules'];
-const RULE_FIELDS = ['name', 'methods', 'callers'];
+const RULE_FIELDS = ['name', 'methods', 'callers', 'public'];
 const PREFIX_SUFFIX = '/*';
 const METHOD_INDEX_CACHE_SIZE = 4096;
 
@@ -223,7 +233,8 @@ export function authorizationPolicyFromEnv(
  * Matching: a method pattern `pkg.Service/Method` matches that method, `pkg.Service/*` every
  * method of the service, `*` every method. A caller pattern matches the identical SPIFFE ID, or,
  * ending in `/*`, every SPIFFE ID strictly below that path (`spiffe://td/*` is any workload of
- * trust domain `td`, never another trust domain and never `spiffe://td` itself).
+ * trust domain `td`, never another trust domain and never `spiffe://td` itself). A public rule
+ * matches every caller, also one with no SPIFFE ID (`spiffeId` absent).
  *
  * @example
  * ```ts
@@ -232,6 +243,8 @@ export function authorizationPolicyFromEnv(
  *   method: '/sigil.identity.v1.IdentityService/GetUser',
  * });
  * // { allowed: true, rule: 'user-service', reason: 'rule-matched' }
+ * evaluatePolicy(policy, { method: '/sigil.enroll.v1.EnrollService/Enroll' });
+ * // { allowed: true, rule: 'enrolment', reason: 'public-method' } with a public rule for it
  * ```
  */
 export function evaluatePolicy(
@@ -242,9 +255,13 @@ export function evaluatePolicy(
   const name = methodName(request.method);
   if (compiled.healthOpen && name.service.startsWith(HEALTH_PACKAGE)) return HEALTH_OPEN;
   const spiffeId = request.spiffeId;
-  if (spiffeId === undefined || spiffeId === '') return NO_SPIFFE_ID;
   const index = methodIndex(compiled, name.fullName, name.service);
-  let best = index.exact.get(spiffeId) ?? Number.POSITIVE_INFINITY;
+  if (spiffeId === undefined || spiffeId === '')
+    return index.publicRule === undefined ? NO_SPIFFE_ID : compiled.allowedBy[index.publicRule]!;
+  let best = Math.min(
+    index.exact.get(spiffeId) ?? Number.POSITIVE_INFINITY,
+    index.publicRule ?? Number.POSITIVE_INFINITY,
+  );
   for (const { under, rule } of index.prefixes) {
     if (rule >= best) break;
     if (under(spiffeId) && isValidSpiffeId(spiffeId)) {
@@ -256,12 +273,15 @@ export function evaluatePolicy(
 }
 
 interface CompiledRule {
+  readonly public: boolean;
   readonly exact: readonly string[];
   /** One per `spiffe://.../*` caller pattern. */
   readonly prefixes: readonly SpiffeIdMatcher[];
 }
 
 interface MethodIndex {
+  /** The first public rule covering the method. */
+  readonly publicRule: number | undefined;
   readonly exact: ReadonlyMap<string, number>;
   readonly prefixes: readonly { under: SpiffeIdMatcher; rule: number }[];
 }
@@ -303,12 +323,14 @@ function methodIndex(compiled: CompiledPolicy, fullName: string, service: string
   ruleNumbers.sort((a, b) => a - b);
   const exact = new Map<string, number>();
   const prefixes: { under: SpiffeIdMatcher; rule: number }[] = [];
+  let publicRule: number | undefined;
   for (const rule of new Set(ruleNumbers)) {
     const compiledRule = compiled.rules[rule]!;
+    if (compiledRule.public) publicRule ??= rule;
     for (const id of compiledRule.exact) if (!exact.has(id)) exact.set(id, rule);
     for (const under of compiledRule.prefixes) prefixes.push({ under, rule });
   }
-  index = { exact, prefixes };
+  index = { publicRule, exact, prefixes };
   compiled.methodIndexes.set(fullName, index);
   return index;
 }
@@ -318,11 +340,11 @@ function compileForeign(policy: AuthorizationPolicy): CompiledPolicy {
   const rebuilt = compilePolicy(
     {
       health: policy.health,
-      rules: policy.rules.map((r) => ({
-        name: r.name,
-        methods: [...r.methods],
-        callers: [...r.callers],
-      })),
+      rules: policy.rules.map((r) =>
+        r.public === true
+          ? { name: r.name, methods: [...r.methods], public: true }
+          : { name: r.name, methods: [...r.methods], callers: [...r.callers] },
+      ),
     },
     policy.source,
     {},
@@ -418,7 +440,8 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
     let where = label;
     const ruleFail = (problem: string, details: Record<string, unknown> = {}): never =>
       fail(where, problem, { rule: label, ...details });
-    if (!isPlainObject(raw)) ruleFail('a rule must be a mapping with "methods" and "callers"');
+    if (!isPlainObject(raw))
+      ruleFail('a rule must be a mapping with "methods" and "callers" (or "public: true")');
     const rule = raw as Record<string, unknown>;
     if (rule.name !== undefined && (typeof rule.name !== 'string' || rule.name.trim() === ''))
       ruleFail('"name" must be a non-empty string', { field: 'name' });
@@ -440,9 +463,19 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
         });
       return normalized;
     });
+    if (rule.public !== undefined && typeof rule.public !== 'boolean')
+      ruleFail(`"public" must be true or false, not ${JSON.stringify(rule.public)}`, {
+        field: 'public',
+      });
+    const isPublic = rule.public === true;
+    if (isPublic && rule.callers !== undefined)
+      ruleFail('a public rule admits every caller: give "public: true" or "callers", not both', {
+        field: 'callers',
+      });
     const exact: string[] = [];
     const prefixes: SpiffeIdMatcher[] = [];
-    const callers = stringList(rule.callers, 'callers', ruleFail).map((pattern, i) => {
+    const callerPatterns = isPublic ? [] : stringList(rule.callers, 'callers', ruleFail);
+    const callers = callerPatterns.map((pattern, i) => {
       const isPrefix = pattern.endsWith(PREFIX_SUFFIX);
       const id = isPrefix ? pattern.slice(0, -PREFIX_SUFFIX.length) : pattern;
       try {
@@ -468,9 +501,14 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
       else push(byMethod, method, index);
     }
     rules.push(
-      Object.freeze({ name, methods: Object.freeze(methods), callers: Object.freeze(callers) }),
+      Object.freeze({
+        name,
+        methods: Object.freeze(methods),
+        callers: Object.freeze(callers),
+        public: isPublic,
+      }),
     );
-    compiledRules.push({ exact, prefixes });
+    compiledRules.push({ public: isPublic, exact, prefixes });
   });
 
   const policy: AuthorizationPolicy = Object.freeze({
@@ -482,7 +520,11 @@ function compilePolicy(input: unknown, source: string, context: ErrorContext): A
     healthOpen: health === 'open',
     rules: compiledRules,
     allowedBy: rules.map((r) =>
-      Object.freeze({ allowed: true, rule: r.name, reason: 'rule-matched' as const }),
+      Object.freeze({
+        allowed: true,
+        rule: r.name,
+        reason: r.public === true ? ('public-method' as const) : ('rule-matched' as const),
+      }),
     ),
     byMethod,
     byService,

@@ -6,7 +6,8 @@ export type { ServerInterceptorsOptions } from './server-interceptors';
 
 // Peer identity.
 export { createIdentityInterceptor, getPeerIdentity } from './peer-identity';
-export type { PeerIdentity, AuthContext, AuthContextCall } from './peer-identity-types';
+export type { IdentityInterceptorOptions } from './peer-identity';
+export type { PeerIdentity, PeerTrust, AuthContext, AuthContextCall } from './peer-identity-types';
 
 // Authorization.
 export {
@@ -27,7 +28,11 @@ export type {
   PolicyRequest,
 } from './authorization-policy';
 export { createAuthorizationInterceptor } from './authorization-interceptor';
-export type { AuthorizationInterceptorOptions } from './authorization-interceptor';
+export type {
+  AuthorizationDenial,
+  AuthorizationDenialReason,
+  AuthorizationInterceptorOptions,
+} from './authorization-interceptor';
 
 // JWT claims and tenant isolation.
 export {

@@ -57,3 +57,26 @@ export interface AuthContextCall {
   /** The request metadata; present on handler calls, where it carries the interceptors' results. */
   readonly metadata?: Metadata;
 }
+
+/**
+ * What a peer certificate must satisfy, at the time of each call, to count as an identity: a
+ * valid X509-SVID (pki's `validateX509Svid`: the leaf rules, every certificate valid now, a path
+ * to a root of the bundle) of the trust domain. The TLS handshake verified the certificate
+ * against the server's CA once, when the connection opened; this applies the bundle as it is now
+ * (a CA rotated out, a certificate expired under a long-lived connection). A certificate that
+ * fails is no identity: the call is unauthenticated, with the reason.
+ *
+ * @example
+ * ```ts
+ * const peerTrust: PeerTrust = { bundlePem: () => runtime.bundlePem, trustDomain: 'example.org', clock: () => new Date() };
+ * const server = new grpc.Server({ interceptors: createServerInterceptors({ policy, peerTrust }) });
+ * ```
+ */
+export interface PeerTrust {
+  /** The roots peer certificates must chain to; read on every call, so a new bundle applies at once. */
+  bundlePem(): string;
+  /** Accept only SPIFFE IDs of this trust domain. */
+  trustDomain?: string;
+  /** The time certificates must be valid at. Default `() => new Date()`. */
+  clock?: () => Date;
+}

@@ -2,6 +2,7 @@ import type { ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAuthorizationInterceptor } from './authorization-interceptor';
+import type { AuthorizationDenial } from './authorization-interceptor';
 import type { AuthorizationPolicy } from './authorization-policy';
 import { defaultLogger } from './internal/default-logger';
 import { createObservingInterceptor } from './internal/observing-interceptor';
@@ -10,6 +11,7 @@ import { createJwtInterceptor } from './jwt-interceptor';
 import type { JwtInterceptorOptions } from './jwt-interceptor';
 import { requestLogger } from './logging-interceptor';
 import { requestMetrics } from './metrics-interceptor';
+import type { PeerTrust } from './peer-identity-types';
 
 /**
  * Options of {@link createServerInterceptors}.
@@ -32,6 +34,10 @@ export interface ServerInterceptorsOptions {
   requestLogging?: boolean;
   /** Request metrics; default true. */
   requestMetrics?: boolean;
+  /** Re-validate the peer certificate on every call against the bundle as it is now (see {@link PeerTrust}). */
+  peerTrust?: PeerTrust;
+  /** Called for every call the authorization refuses (see {@link AuthorizationDenial}). */
+  onDenied?: (denial: AuthorizationDenial) => void;
 }
 
 /**
@@ -59,7 +65,7 @@ export function createServerInterceptors(options: ServerInterceptorsOptions): Se
   if (options.requestMetrics ?? true)
     observers.push(requestMetrics(registry === undefined ? {} : { registry }));
   const chain: ServerInterceptor[] = [
-    createObservingInterceptor(observers, { resolveIdentity: true }),
+    createObservingInterceptor(observers, { resolveIdentity: true, peerTrust: options.peerTrust }),
   ];
   if (options.jwt !== undefined)
     chain.push(
@@ -74,6 +80,8 @@ export function createServerInterceptors(options: ServerInterceptorsOptions): Se
       policy: options.policy,
       logger,
       ...(registry === undefined ? {} : { registry }),
+      ...(options.peerTrust === undefined ? {} : { peerTrust: options.peerTrust }),
+      ...(options.onDenied === undefined ? {} : { onDenied: options.onDenied }),
     }),
   );
   return chain;

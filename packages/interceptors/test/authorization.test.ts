@@ -252,16 +252,16 @@ describe('identity and authorization over mTLS', () => {
     ).toBe(grpc.status.PERMISSION_DENIED);
   });
 
-  it('says "no client certificate" when the caller presented none', async () => {
+  it('refuses a caller that presented no client certificate with UNAUTHENTICATED', async () => {
     const logs = createMemoryLogger();
     const server = await serve({ requireClientCert: false, logs });
     const err = await failure(unary(await client(EchoClient, server, null), 'echo'));
-    expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(err.details).toBe(
-      'caller with no client certificate is not allowed to call sigil.test.v1.EchoService/Echo',
+      'caller without a verified client certificate is not allowed to call sigil.test.v1.EchoService/Echo',
     );
     expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
-      reason: 'no-spiffe-id',
+      reason: 'no-client-certificate',
     });
   });
 

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
+import type { AdminOperations } from './domain/admin-operations';
+import type { PendingToken } from './domain/tokens';
 import type { AdminGuard } from './internal/admin-guard';
-import { agentIdProblem, agentSpiffeId } from './internal/agent-identity';
+import { agentSpiffeId } from './internal/agent-identity';
 import type { ControllerContext } from './internal/context';
 import { secretMatchesHash } from './internal/secrets';
-import type { CreatedEnrollmentToken, EnrollmentTokenRequest } from './internal/tokens';
-import type { AuditRecord } from './store/store';
+import type { AgentKind, AuditRecord, RevocationRecord } from './store/store';
 
 /** The largest request body the admin API reads. */
 export const ADMIN_MAX_BODY_BYTES = 16 * 1024;
@@ -13,18 +14,16 @@ export const ADMIN_MAX_BODY_BYTES = 16 * 1024;
 const PREFIX = '/api/admin/';
 const MAX_AUDIT_LIMIT = 1000;
 
-/** What the admin API needs from the controller beyond the shared context. */
+/** What the admin API needs from the controller: the shared context and the operator actions. */
 export interface AdminApiDependencies {
   ctx: ControllerContext;
+  /** The operator actions (the same the `Controller` methods call). */
+  admin: AdminOperations;
   /** SHA-256 (hex) of the admin bearer token. */
   adminTokenHash: () => string;
-  bootstrapCaPem: () => string;
-  createToken: (request: {
-    [K in keyof EnrollmentTokenRequest]?: unknown;
-  }) => Promise<CreatedEnrollmentToken>;
-  requestRenewal: (connectorId: string) => string | undefined;
   /** Asked first: refuses a malformed target (400) and a throttled address (429). */
   guard: AdminGuard;
+  bootstrapCaPem: () => string;
 }
 
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
@@ -57,23 +56,55 @@ const badRequest = (reason: string, field?: string): SigilError =>
 export function createAdminHandler(
   deps: AdminApiDependencies,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
-  const { ctx } = deps;
+  const { ctx, admin } = deps;
+  const revokeRoute =
+    (kind: AgentKind): Handler =>
+    async (req, _url, [id]) =>
+      revoke(req, kind, decodePathSegment(id!));
   const routes: Route[] = [
-    { pattern: /^tokens$/, methods: { POST: (req) => createToken(req) } },
+    {
+      pattern: /^tokens$/,
+      methods: {
+        POST: (req) => createToken(req),
+        GET: async () => ({ status: 200, body: (await admin.listTokens()).map(tokenJson) }),
+      },
+    },
+    {
+      pattern: /^tokens\/([^/]+)$/,
+      methods: {
+        DELETE: async (_req, _url, [id]) => ({
+          status: 200,
+          body: tokenJson(await admin.cancelToken(decodePathSegment(id!))),
+        }),
+      },
+    },
     {
       pattern: /^connectors$/,
       methods: {
-        GET: async () => ({ status: 200, body: ctx.registry.listConnectors().map(connectorJson) }),
+        GET: async () => ({ status: 200, body: admin.listConnectors().map(connectorJson) }),
       },
     },
     {
       pattern: /^connectors\/([^/]+)\/renew$/,
       methods: { POST: async (_req, _url, [id]) => requestRenewal(decodePathSegment(id!)) },
     },
+    { pattern: /^connectors\/([^/]+)\/revoke$/, methods: { POST: revokeRoute('connector') } },
     {
       pattern: /^tunnelers$/,
       methods: {
-        GET: async () => ({ status: 200, body: ctx.registry.listTunnelers().map(tunnelerJson) }),
+        GET: async () => ({ status: 200, body: admin.listTunnelers().map(tunnelerJson) }),
+      },
+    },
+    { pattern: /^tunnelers\/([^/]+)\/revoke$/, methods: { POST: revokeRoute('tunneler') } },
+    {
+      pattern: /^revocations$/,
+      methods: {
+        GET: async (_req, url) => ({
+          status: 200,
+          body: (await admin.listRevocations(integerParam(url, 'limit', 1, 1000) ?? 100)).map((r) =>
+            revocationJson(r, ctx.trustDomain),
+          ),
+        }),
       },
     },
     { pattern: /^audit$/, methods: { GET: async (_req, url) => listAudit(url) } },
@@ -100,7 +131,7 @@ export function createAdminHandler(
         );
     }
     // A bad field rejects with ERR_TOKEN_REQUEST_INVALID naming it in details.field: a 400.
-    const created = await deps.createToken({
+    const created = await admin.createToken({
       kind: body.kind,
       id: body.id,
       connectorId: body.connector_id,
@@ -120,27 +151,17 @@ export function createAdminHandler(
   }
 
   async function requestRenewal(connectorId: string): Promise<Reply> {
-    const problem = agentIdProblem(connectorId, 'connector id');
-    if (problem !== undefined) throw badRequest(problem, 'id');
-    if (!ctx.registry.listConnectors().some((c) => c.id === connectorId))
-      throw new SigilError('ERR_NOT_FOUND', `no connector "${connectorId}" is enrolled`, {
-        details: { connectorId },
-      });
-    const commandId = deps.requestRenewal(connectorId);
-    if (commandId === undefined)
-      throw new SigilError(
-        'ERR_AGENT_NOT_CONNECTED',
-        `connector "${connectorId}" has no open control stream to send the command on`,
-        { details: { connectorId } },
-      );
-    await ctx.audit.record({
-      action: 'admin.renewal_requested',
-      outcome: 'success',
-      actor: 'admin',
-      subject: agentSpiffeId(ctx.trustDomain, 'connector', connectorId),
-      details: { command_id: commandId },
-    });
+    const commandId = await admin.requestRenewal(connectorId);
     return { status: 202, body: { command_id: commandId, connector_id: connectorId } };
+  }
+
+  async function revoke(req: IncomingMessage, kind: AgentKind, id: string): Promise<Reply> {
+    const body = await readJsonObject(req);
+    for (const key of Object.keys(body)) {
+      if (key !== 'reason') throw badRequest(`unknown field "${key}" (expected reason)`, key);
+    }
+    const { revocation, created } = await admin.revoke(kind, id, body.reason);
+    return { status: created ? 201 : 200, body: revocationJson(revocation, ctx.trustDomain) };
   }
 
   async function listAudit(url: URL): Promise<Reply> {
@@ -351,5 +372,30 @@ function auditJson(r: AuditRecord) {
     actor: r.actor,
     subject: r.subject,
     details: r.details,
+  };
+}
+
+function tokenJson(t: PendingToken) {
+  return {
+    token_id: t.tokenId,
+    kind: t.kind,
+    id: t.agentId,
+    ...(t.connectorId === null ? {} : { connector_id: t.connectorId }),
+    created_at: iso(t.createdAt),
+    expires_at: iso(t.expiresAt),
+  };
+}
+
+function revocationJson(r: RevocationRecord, trustDomain: string) {
+  return {
+    id: r.id,
+    kind: r.kind,
+    agent_id: r.agentId,
+    spiffe_id: agentSpiffeId(trustDomain, r.kind, r.agentId),
+    reason: r.reason,
+    revoked_at: iso(r.revokedAt),
+    actor: r.actor,
+    active: r.liftedAt === null,
+    lifted_at: iso(r.liftedAt),
   };
 }

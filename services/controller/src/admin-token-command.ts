@@ -1,11 +1,8 @@
-import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import { ensurePrivateDirectory } from '@sigil/pki';
 import type { ControllerConfig } from './config';
 import { rotateAdminToken } from './internal/admin-token';
-import { DATA_FILES } from './internal/authorities';
-import { createPostgresStore } from './store/postgres-store';
-import { createSqliteStore } from './store/sqlite-store';
+import { openControllerStore } from './store/open-store';
 
 /** The verbs of `sigil-controller admin-token`. */
 const VERBS = ['rotate'] as const;
@@ -38,19 +35,16 @@ export async function runAdminTokenCommand(
       'SIGIL_ADMIN_TOKEN is set: the controller uses it (and stores its hash) at every start, so a rotated token would be replaced; unset SIGIL_ADMIN_TOKEN to rotate, or change its value instead',
       { details: { variable: 'SIGIL_ADMIN_TOKEN' } },
     );
-  const store =
-    config.databaseUrl !== undefined
-      ? await createPostgresStore({ connectionString: config.databaseUrl })
-      : await openSqlite(config.dataDir);
+  if (config.databaseUrl === undefined)
+    ensurePrivateDirectory(config.dataDir, { variable: 'DATA_DIR', code: 'ERR_DATA_DIR_UNUSABLE' });
+  const store = await openControllerStore({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
+  });
   try {
     await store.migrate();
     return await rotateAdminToken(store);
   } finally {
     await store.close();
   }
-}
-
-function openSqlite(dataDir: string): ReturnType<typeof createSqliteStore> {
-  ensurePrivateDirectory(dataDir, { variable: 'DATA_DIR', code: 'ERR_DATA_DIR_UNUSABLE' });
-  return createSqliteStore({ path: join(dataDir, DATA_FILES.sqliteDatabase) });
 }

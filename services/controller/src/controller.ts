@@ -1,13 +1,17 @@
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { SigilError } from '@sigil/errors';
 import { validateCertExpiration } from '@sigil/cert-expiry';
+import {
+  createRotatingIdentity,
+  createServerCredentials,
+  loadServerTlsConfig,
+} from '@sigil/grpc-tls';
+import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
-import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
-import { controlplaneV1 } from '@sigil/proto';
+import type { CertificateAuthority } from '@sigil/pki';
 import {
   createLogger,
   formatListenAddress,
@@ -18,9 +22,15 @@ import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
 import { createAdminHandler } from './admin-api';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
+import { createAdminOperations } from './domain/admin-operations';
+import type { AdminOperations } from './domain/admin-operations';
+import { RENEWAL_OVERLAP_MS } from './domain/agent-policy';
+import { createRevocationSet, syncRevocations } from './domain/revocations';
+import type { RevokeAgentResult } from './domain/revocations';
+import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
 import {
-  applyAdminServerLimits,
   ADMIN_LIMIT_DEFAULTS,
+  applyAdminServerLimits,
   createAdminGuard,
 } from './internal/admin-guard';
 import { createAdminTokenSource } from './internal/admin-token';
@@ -29,23 +39,19 @@ import { createAuditLog } from './internal/audit';
 import { createGrpcGuard } from './internal/connection-limits';
 import type { GrpcGuard } from './internal/connection-limits';
 import { GRPC_LIMIT_DEFAULTS, grpcServerOptions } from './internal/grpc-limits';
+import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
-import { createEnrollmentService } from './internal/enrollment';
+import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
-import { createAgentAuthenticationInterceptor } from './internal/peer-authentication';
-import type { RuntimeTrust } from './internal/peer-authentication';
-import { createMemoryServerCredentials } from './internal/server-credentials';
-import type { MemoryServerCredentials } from './internal/server-credentials';
-import { issueEnrollmentToken } from './internal/tokens';
-import type { CreatedEnrollmentToken, EnrollmentTokenRequest } from './internal/tokens';
+import { createServingCertificate } from './internal/serving-certificate';
+import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
 import type { ConnectorView, TunnelerView } from './registry';
-import { createPostgresStore } from './store/postgres-store';
-import { createSqliteStore } from './store/sqlite-store';
-import type { ControllerStore } from './store/store';
+import { openControllerStore } from './store/open-store';
+import type { AgentKind, ControllerStore, RevocationRecord } from './store/store';
 
 /** Options of {@link createController}: the {@link ControllerConfig} fields (all but `dataDir` optional) plus in-process hooks. */
 export interface ControllerOptions extends Partial<Omit<ControllerConfig, 'dataDir'>> {
@@ -56,6 +62,13 @@ export interface ControllerOptions extends Partial<Omit<ControllerConfig, 'dataD
   clock?: () => Date;
   /** With `databaseUrl`: use this PostgreSQL schema (created if missing). Tests use one per run. */
   postgresSchema?: string;
+  /**
+   * A store to use instead of opening one from `databaseUrl`/`dataDir`. The controller migrates
+   * it; the caller owns it and closes it after `stop()`.
+   */
+  store?: ControllerStore;
+  /** Renewals allowed per agent identity and minute (also the burst). Default 10. */
+  renewalsPerMinute?: number;
 }
 
 /** Options of {@link Controller.stop}. */
@@ -92,47 +105,59 @@ export interface Controller {
   readonly metrics: Registry;
   /** After start: creates a one-time enrollment token, exactly as `POST /api/admin/tokens` does. */
   createEnrollmentToken(request: EnrollmentTokenRequest): Promise<CreatedEnrollmentToken>;
-  /** After start: the connectors with their ONLINE/OFFLINE status. */
+  /** After start: the pending enrollment tokens (`GET /api/admin/tokens`). */
+  listEnrollmentTokens(): Promise<PendingToken[]>;
+  /** After start: cancels a pending token by its token id (`DELETE /api/admin/tokens/{token_id}`). */
+  cancelEnrollmentToken(tokenId: string): Promise<PendingToken>;
+  /** After start: the connectors with their ONLINE/OFFLINE/REVOKED status. */
   listConnectors(): ConnectorView[];
-  /** After start: the tunnelers with their ONLINE/OFFLINE status. */
+  /** After start: the tunnelers with their ONLINE/OFFLINE/REVOKED status. */
   listTunnelers(): TunnelerView[];
-  /** After start: sends RenewNow to a connected connector; returns the command id, or undefined when it has no open stream. */
-  requestRenewal(connectorId: string): string | undefined;
+  /** After start: revokes an agent (`POST /api/admin/{connectors|tunnelers}/{id}/revoke`). */
+  revokeAgent(kind: AgentKind, id: string, reason: string): Promise<RevokeAgentResult>;
+  /** After start: every revocation, newest first (`GET /api/admin/revocations`). */
+  listRevocations(): Promise<RevocationRecord[]>;
+  /** After start: sends RenewNow to a connected connector; resolves to the command id, rejects `ERR_AGENT_NOT_CONNECTED` without an open stream. */
+  requestRenewal(connectorId: string): Promise<string>;
   /** After start: issues a new TLS certificate for the controller now (it also renews itself at two thirds of its lifetime). */
   renewServingCertificate(): Promise<void>;
   /** After start: writes buffered heartbeat timestamps to the store. */
   flushRegistry(): Promise<void>;
 }
 
-const CONTROL_PLANE_PATH = '/sigil.controlplane.v1.ControlPlaneService/';
-const ENROLL_PATH = '/sigil.controlplane.v1.EnrollmentService/Enroll';
 const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
+const REVOCATION_SYNC_MS = 2000;
+const DEFAULT_RENEWALS_PER_MINUTE = 10;
+const ENROLL_PATH = '/sigil.controlplane.v1.EnrollmentService/Enroll';
 
 interface Running {
-  store: ControllerStore;
-  bootstrap: CertificateAuthority;
-  runtime: RuntimeTrustState;
-  ctx: ControllerContext;
-  controlPlane: ControlPlane;
-  credentials: MemoryServerCredentials;
-  serving: IssuedCertificate;
-  server: grpc.Server;
-  http: HttpEndpoint;
-  grpcAddress: string;
   adminToken: string | undefined;
   adminTokenGenerated: boolean;
   adminTokens: AdminTokenSource;
   guard: GrpcGuard;
-  renewalTimer?: NodeJS.Timeout;
-  flushTimer: NodeJS.Timeout;
+  store: ControllerStore;
+  ownsStore: boolean;
+  bootstrap: CertificateAuthority;
+  runtime: RuntimeTrustState;
+  ctx: ControllerContext;
+  admin: AdminOperations;
+  controlPlane: ControlPlane;
+  serving: ServingCertificate;
+  tls: ServerCredentialsHandle;
+  server: grpc.Server;
+  http: HttpEndpoint;
+  grpcAddress: string;
+  timers: NodeJS.Timeout[];
 }
 
 /**
  * Creates the Sigil controller: enrollment (one-time tokens, CSR signing by the runtime CA), the
- * mTLS control plane (connector streams, renewal), the agent registry, the admin HTTP API, and
- * the durable store (SQLite under `dataDir`, or PostgreSQL with `databaseUrl`). Nothing happens
- * until `start()`. `sigil-controller` is a thin shell around it.
+ * mTLS control plane (connector streams bound to their certificates, renewal), revocation, the
+ * agent registry, the admin HTTP API, and the durable store (SQLite under `dataDir`, PostgreSQL
+ * with `databaseUrl`, or a `store` passed in). Nothing happens until `start()`.
+ * `sigil-controller` is a thin shell around it. Decisions live in `domain/`; this is the
+ * composition root that wires them to the store and the two transports.
  *
  * @example
  * ```ts
@@ -154,16 +179,6 @@ export function createController(options: ControllerOptions): Controller {
     options.adminListenAddress ?? CONTROLLER_DEFAULTS.adminListenAddress,
     'ADMIN_LISTEN_ADDR',
   );
-  const lifetimes = {
-    connector: options.connectorCertTtlSeconds ?? CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
-    tunneler: options.tunnelerCertTtlSeconds ?? CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
-  };
-  const tokenTtlSeconds =
-    options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds;
-  const offlineAfterMs =
-    (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
-  const servingTtlSeconds =
-    options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds;
   const clock = options.clock ?? (() => new Date());
   const logger =
     options.logger ?? createLogger({ name: 'sigil-controller', level: options.logLevel ?? 'info' });
@@ -172,12 +187,10 @@ export function createController(options: ControllerOptions): Controller {
   let running: Running | undefined;
   let starting = false;
   let stopping: Promise<void> | undefined;
-  let registry: AgentRegistry | undefined;
-  let controlPlane: ControlPlane | undefined;
   const metrics = createControllerMetrics({
-    connectedConnectors: () => controlPlane?.size() ?? 0,
+    connectedConnectors: () => running?.controlPlane.size() ?? 0,
     agentCounts: () =>
-      registry?.counts() ?? {
+      running?.ctx.registry.counts() ?? {
         connector: { online: 0, offline: 0 },
         tunneler: { online: 0, offline: 0 },
       },
@@ -185,7 +198,7 @@ export function createController(options: ControllerOptions): Controller {
       running === undefined
         ? {}
         : {
-            controller: running.serving.chainPem,
+            controller: running.serving.current.chainPem,
             'bootstrap-ca': running.bootstrap.certificatePem,
             'runtime-ca': running.runtime.ca.certificatePem,
           },
@@ -201,69 +214,6 @@ export function createController(options: ControllerOptions): Controller {
     return running;
   };
 
-  async function openStore(): Promise<ControllerStore> {
-    if (options.databaseUrl !== undefined) {
-      return createPostgresStore({
-        connectionString: options.databaseUrl,
-        ...(options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }),
-      });
-    }
-    return createSqliteStore({ path: join(dataDir, DATA_FILES.sqliteDatabase) });
-  }
-
-  function issueServingCertificate(bootstrap: CertificateAuthority): Promise<IssuedCertificate> {
-    const names = [
-      'localhost',
-      '127.0.0.1',
-      ...(isWildcard(grpcListen) ? [] : [grpcListen.host]),
-      ...(options.serverNames ?? []),
-    ];
-    const unique = [...new Set(names)];
-    return bootstrap.issue({
-      spiffeId: `spiffe://${trustDomain}/controller`,
-      dnsNames: unique.filter((n) => isIP(n) === 0),
-      ipAddresses: unique.filter((n) => isIP(n) !== 0),
-      profile: 'server',
-      ttlSeconds: servingTtlSeconds,
-      now: clock(),
-    });
-  }
-
-  function scheduleServingRenewal(state: Running): void {
-    clearTimeout(state.renewalTimer);
-    state.renewalTimer = setTimeout(
-      () => {
-        renewServing(state).catch((err: unknown) => {
-          logger.error(
-            { event: 'controller.certificate_renewal_failed', err },
-            'controller.certificate_renewal_failed',
-          );
-          if (running === state) scheduleServingRenewal(state);
-        });
-      },
-      servingRenewalDelayMs(state.serving, clock()),
-    );
-    state.renewalTimer.unref();
-  }
-
-  async function renewServing(state: Running): Promise<void> {
-    const serving = await issueServingCertificate(state.bootstrap);
-    state.serving = serving;
-    state.credentials.update({
-      certificateChainPem: serving.chainPem,
-      privateKeyPem: serving.privateKeyPem!,
-    });
-    logger.info(
-      {
-        event: 'controller.certificate_renewed',
-        serial: serving.serialNumber,
-        notAfter: serving.notAfter.toISOString(),
-      },
-      'controller.certificate_renewed',
-    );
-    if (running === state) scheduleServingRenewal(state);
-  }
-
   async function start(): Promise<void> {
     if (running !== undefined || starting)
       throw new SigilError('ERR_CONTROLLER_STARTED', 'the controller is already started');
@@ -271,24 +221,17 @@ export function createController(options: ControllerOptions): Controller {
     const cleanup: Array<() => Promise<void>> = [];
     try {
       const authorities = await loadOrCreateAuthorities({ dataDir, trustDomain, now: clock() });
-      for (const [name, ca] of [
-        ['bootstrap', authorities.bootstrap],
-        ['runtime', authorities.runtime],
-      ] as const) {
-        const report = validateCertExpiration(ca.certificatePem, { now: clock(), warnDays: 90 });
-        if (report.status !== 'ok')
-          logger.warn(
-            {
-              event: 'controller.ca_expiring',
-              ca: name,
-              status: report.status,
-              notAfter: report.notAfter.toISOString(),
-            },
-            'controller.ca_expiring',
-          );
-      }
-      const store = await openStore();
-      cleanup.push(() => store.close());
+      warnExpiringCas(authorities, clock(), logger);
+      const store =
+        options.store ??
+        (await openControllerStore({
+          dataDir,
+          ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+          ...(options.postgresSchema === undefined
+            ? {}
+            : { postgresSchema: options.postgresSchema }),
+        }));
+      if (options.store === undefined) cleanup.push(() => store.close());
       const applied = await store.migrate();
       const adminTokens = createAdminTokenSource({
         store,
@@ -299,19 +242,31 @@ export function createController(options: ControllerOptions): Controller {
             'controller.admin_token_refresh_failed',
           ),
       });
-      cleanup.push(async () => adminTokens.close());
       const adminStart = await adminTokens.start();
-      const admin = { adminToken: adminStart.token, adminTokenGenerated: adminStart.generated };
+      cleanup.push(async () => adminTokens.close());
       const runtime: RuntimeTrustState = {
         ca: authorities.runtime,
         bundlePem: authorities.runtime.bundlePem,
         bundleVersion: RUNTIME_BUNDLE_VERSION,
       };
-      registry = new AgentRegistry(store, clock, offlineAfterMs, logger);
+      const revocations = createRevocationSet();
+      revocations.replace(await store.activeRevocations());
+      const offlineAfterMs =
+        (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
+      const registry = new AgentRegistry(
+        store,
+        clock,
+        offlineAfterMs,
+        logger,
+        (kind, id) => revocations.get(kind, id) !== undefined,
+      );
       await registry.load();
       const ctx: ControllerContext = {
         trustDomain,
-        lifetimes,
+        lifetimes: {
+          connector: options.connectorCertTtlSeconds ?? CONTROLLER_DEFAULTS.connectorCertTtlSeconds,
+          tunneler: options.tunnelerCertTtlSeconds ?? CONTROLLER_DEFAULTS.tunnelerCertTtlSeconds,
+        },
         store,
         registry,
         audit: createAuditLog(store, logger, clock, {
@@ -325,18 +280,58 @@ export function createController(options: ControllerOptions): Controller {
         logger,
         clock,
         runtime: () => runtime,
+        revocations,
+        renewalLimiter: createRateLimiter({
+          perMinute: options.renewalsPerMinute ?? DEFAULT_RENEWALS_PER_MINUTE,
+          clock,
+        }),
+        renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
-      const trust: RuntimeTrust = { trustDomain, bundlePem: () => runtime.bundlePem, now: clock };
-      controlPlane = createControlPlane(ctx, trust);
-      const plane = controlPlane;
-
-      const serving = await issueServingCertificate(authorities.bootstrap);
-      const credentials = createMemoryServerCredentials({
-        certificateChainPem: serving.chainPem,
-        privateKeyPem: serving.privateKeyPem!,
-        clientCaPem: runtime.bundlePem,
-      });
       cleanup.push(() => ctx.audit.close());
+      const controlPlane = createControlPlane(ctx);
+      const admin = createAdminOperations(ctx, controlPlane, {
+        tokenTtlSeconds:
+          options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
+      });
+
+      // The serving certificate (bootstrap CA) and the roots client certificates are verified
+      // against (the runtime bundle), swapped together whenever the certificate renews (never
+      // before `identity` below exists: the first renewal is minutes away).
+      const serving = await createServingCertificate({
+        bootstrap: authorities.bootstrap,
+        trustDomain,
+        names: [
+          'localhost',
+          '127.0.0.1',
+          ...(isWildcard(grpcListen) ? [] : [grpcListen.host]),
+          ...(options.serverNames ?? []),
+        ],
+        ttlSeconds:
+          options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds,
+        clock,
+        logger,
+        onIssued: (issued) =>
+          identity.update({
+            certificateChainPem: issued.chainPem,
+            privateKeyPem: issued.privateKeyPem!,
+            caPem: runtime.bundlePem,
+          }),
+      });
+      cleanup.push(async () => serving.close());
+      const identity = createRotatingIdentity(
+        {
+          certificateChainPem: serving.current.chainPem,
+          privateKeyPem: serving.current.privateKeyPem!,
+          caPem: runtime.bundlePem,
+        },
+        { requireIssuedByBundle: false, now: clock },
+      );
+      // Request a client certificate, verify it when presented: Enroll is called without one.
+      const tls = await createServerCredentials(
+        loadServerTlsConfig({ identity, clientCertificate: 'request', env: {} }),
+        { logger, registry: metrics.registry },
+      );
+      cleanup.push(async () => tls.close());
       const grpcLimits = options.grpcLimits ?? GRPC_LIMIT_DEFAULTS;
       const guard = createGrpcGuard({
         limits: grpcLimits,
@@ -353,39 +348,16 @@ export function createController(options: ControllerOptions): Controller {
           });
         },
       });
-      const server = new grpc.Server({
-        ...grpcServerOptions(grpcLimits),
-        interceptors: [
-          guard.interceptor,
-          createAgentAuthenticationInterceptor({
-            servicePath: CONTROL_PLANE_PATH,
-            trust,
-            onRefused: (refusal) => {
-              metrics.refusals.inc({ reason: refusal.reason });
-              void ctx.audit.record({
-                action: 'controlplane.refused',
-                outcome: 'refused',
-                actor: refusal.peerAddress,
-                subject: refusal.method,
-                details: { reason: refusal.reason, message: refusal.message },
-              });
-            },
-          }),
-        ],
+      const server = createGrpcServer(ctx, controlPlane, {
+        options: grpcServerOptions(grpcLimits),
+        interceptors: [guard.interceptor],
       });
-      server.addService(
-        controlplaneV1.EnrollmentServiceService,
-        createEnrollmentService(ctx, (kind, token) => {
-          if (kind === 'tunneler' && token.connectorId !== null)
-            plane.pushApprovedTunnelers(token.connectorId);
-        }),
-      );
-      server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
-      const grpcPort = await guard.listen(server, credentials.credentials, grpcListen);
+      const grpcPort = await guard.listen(server, tls.credentials, grpcListen);
       cleanup.push(async () => {
         server.forceShutdown();
         await guard.close();
       });
+      const adminLimits = options.adminLimits ?? ADMIN_LIMIT_DEFAULTS;
 
       const http = await startHttpEndpoint({
         host: adminListen.host,
@@ -393,18 +365,29 @@ export function createController(options: ControllerOptions): Controller {
         registry: metrics.registry,
         isReady: () => running !== undefined && stopping === undefined,
         logger,
-        configureServer: (httpServer) =>
-          applyAdminServerLimits(httpServer, options.adminLimits ?? ADMIN_LIMIT_DEFAULTS),
+        configureServer: (httpServer) => applyAdminServerLimits(httpServer, adminLimits),
         handler: createAdminHandler({
           ctx,
-          guard: createAdminGuard({ limits: options.adminLimits ?? ADMIN_LIMIT_DEFAULTS, clock }),
+          admin,
+          guard: createAdminGuard({
+            limits: adminLimits,
+            clock,
+            onThrottled: (address) => {
+              metrics.refusals.inc({ reason: 'admin_unauthorized' });
+              void ctx.audit.record({
+                action: 'admin.unauthorized',
+                outcome: 'refused',
+                actor: address,
+                subject: 'throttled',
+                details: { reason: 'rate_limited' },
+              });
+            },
+          }),
           adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
-          createToken: (request) => issueEnrollmentToken(ctx, tokenTtlSeconds, request),
-          requestRenewal: (id) => plane.requestRenewal(id),
         }),
       });
-      if (!isLoopback(adminListen.host)) {
+      if (!isLoopback(adminListen.host))
         logger.warn(
           {
             event: 'controller.admin_api_exposed',
@@ -413,31 +396,41 @@ export function createController(options: ControllerOptions): Controller {
           },
           'controller.admin_api_exposed',
         );
-      }
-      const flushTimer = setInterval(() => void ctx.registry.flush(), REGISTRY_FLUSH_MS);
-      flushTimer.unref();
-      const state: Running = {
+      const timers = [
+        setInterval(() => void registry.flush(), REGISTRY_FLUSH_MS),
+        setInterval(() => {
+          syncRevocations(ctx, controlPlane).catch((err: unknown) =>
+            logger.error(
+              { event: 'controller.revocation_sync_failed', err },
+              'controller.revocation_sync_failed',
+            ),
+          );
+        }, REVOCATION_SYNC_MS),
+      ];
+      for (const timer of timers) timer.unref();
+      running = {
         store,
+        ownsStore: options.store === undefined,
         bootstrap: authorities.bootstrap,
         runtime,
         ctx,
-        controlPlane: plane,
-        credentials,
+        admin,
+        controlPlane,
         serving,
+        tls,
         server,
         http,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
-        ...admin,
+        adminToken: adminStart.token,
+        adminTokenGenerated: adminStart.generated,
         adminTokens,
         guard,
-        flushTimer,
+        timers,
       };
-      running = state;
-      scheduleServingRenewal(state);
       logger.info(
         {
           event: 'controller.started',
-          grpcAddress: state.grpcAddress,
+          grpcAddress: running.grpcAddress,
           adminUrl: http.url,
           trustDomain,
           dataDir,
@@ -451,8 +444,6 @@ export function createController(options: ControllerOptions): Controller {
       );
     } catch (err) {
       for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
-      registry = undefined;
-      controlPlane = undefined;
       throw err;
     } finally {
       starting = false;
@@ -468,16 +459,17 @@ export function createController(options: ControllerOptions): Controller {
         { event: 'controller.stopping', streams: state.controlPlane.size() },
         'controller.stopping',
       );
-      clearTimeout(state.renewalTimer);
-      clearInterval(state.flushTimer);
+      state.serving.close();
+      for (const timer of state.timers) clearInterval(timer);
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
       await state.guard.close();
+      state.tls.close();
       await state.http.close();
       state.adminTokens.close();
       await state.ctx.audit.close();
       await state.ctx.registry.flush();
-      await state.store.close();
+      if (state.ownsStore) await state.store.close();
       running = undefined;
       logger.info({ event: 'controller.stopped' }, 'controller.stopped');
     })();
@@ -516,23 +508,40 @@ export function createController(options: ControllerOptions): Controller {
       return live().store;
     },
     metrics: metrics.registry,
-    createEnrollmentToken: (request) => issueEnrollmentToken(live().ctx, tokenTtlSeconds, request),
-    listConnectors: () => live().ctx.registry.listConnectors(),
-    listTunnelers: () => live().ctx.registry.listTunnelers(),
-    requestRenewal: (connectorId) => live().controlPlane.requestRenewal(connectorId),
-    renewServingCertificate: () => renewServing(live()),
+    createEnrollmentToken: (request) => live().admin.createToken(request),
+    listEnrollmentTokens: () => live().admin.listTokens(),
+    cancelEnrollmentToken: (tokenId) => live().admin.cancelToken(tokenId),
+    listConnectors: () => live().admin.listConnectors(),
+    listTunnelers: () => live().admin.listTunnelers(),
+    revokeAgent: (kind, id, reason) => live().admin.revoke(kind, id, reason),
+    listRevocations: () => live().admin.listRevocations(),
+    requestRenewal: (connectorId) => live().admin.requestRenewal(connectorId),
+    renewServingCertificate: () => live().serving.renew(),
     flushRegistry: () => live().ctx.registry.flush(),
   };
 }
 
-/** When to renew the controller's own certificate: at two thirds of its lifetime (at least one second from now). */
-export function servingRenewalDelayMs(
-  certificate: { notBefore: Date; notAfter: Date },
+function warnExpiringCas(
+  authorities: { bootstrap: CertificateAuthority; runtime: CertificateAuthority },
   now: Date,
-): number {
-  const start = certificate.notBefore.getTime();
-  const at = start + ((certificate.notAfter.getTime() - start) * 2) / 3;
-  return Math.min(Math.max(1000, at - now.getTime()), 2 ** 31 - 1);
+  logger: pino.Logger,
+): void {
+  for (const [name, ca] of [
+    ['bootstrap', authorities.bootstrap],
+    ['runtime', authorities.runtime],
+  ] as const) {
+    const report = validateCertExpiration(ca.certificatePem, { now, warnDays: 90 });
+    if (report.status !== 'ok')
+      logger.warn(
+        {
+          event: 'controller.ca_expiring',
+          ca: name,
+          status: report.status,
+          notAfter: report.notAfter.toISOString(),
+        },
+        'controller.ca_expiring',
+      );
+  }
 }
 
 function isWildcard(address: ListenAddress): boolean {
@@ -541,18 +550,4 @@ function isWildcard(address: ListenAddress): boolean {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      done();
-    }, graceMs);
-    timer.unref();
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      done();
-    });
-  });
 }

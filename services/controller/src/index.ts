@@ -8,18 +8,21 @@ export { createController } from './controller';
 export type { Controller, ControllerOptions, ControllerStopOptions } from './controller';
 export type { ControllerConfig } from './config';
 export type { AgentStatus, ConnectorView, TunnelerView } from './registry';
-export type { EnrollmentTokenRequest, CreatedEnrollmentToken } from './internal/tokens';
+export type { EnrollmentTokenRequest, CreatedEnrollmentToken, PendingToken } from './domain/tokens';
+export type { RevokeAgentResult } from './domain/revocations';
 export type {
   ActivityBatch,
   AgentKind,
   AuditQuery,
   AuditRecord,
+  CertificateLineage,
   ConnectorRecord,
   ControllerStore,
   EnrollmentTokenRecord,
   NewAuditRecord,
   NewEnrollmentToken,
   RedemptionResult,
+  RevocationRecord,
   TokenRedemption,
   TokenRefusalReason,
   TunnelerRecord,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { servingRenewalDelayMs } from './controller';
+import { servingRenewalDelayMs } from './internal/serving-certificate';
 import { parseDurationMs } from '@sigil/settings';
 import { agentStatus, AgentRegistry } from './registry';
 import { createSqliteStore } from './store/sqlite-store';

@@ -7,8 +7,11 @@ import type {
   TunnelerRecord,
 } from './store/store';
 
-/** ONLINE while heartbeats arrive within the deadline, OFFLINE otherwise. */
-export type AgentStatus = 'ONLINE' | 'OFFLINE';
+/**
+ * ONLINE while heartbeats arrive within the deadline, OFFLINE otherwise (and at once when a
+ * connector closed its stream cleanly), REVOKED once an operator revoked the agent.
+ */
+export type AgentStatus = 'ONLINE' | 'OFFLINE' | 'REVOKED';
 
 /** A connector as the admin API reports it. */
 export interface ConnectorView {
@@ -44,7 +47,7 @@ export function agentStatus(
   lastSeen: number | null,
   now: number,
   offlineAfterMs: number,
-): AgentStatus {
+): 'ONLINE' | 'OFFLINE' {
   return lastSeen !== null && now - lastSeen < offlineAfterMs ? 'ONLINE' : 'OFFLINE';
 }
 
@@ -59,6 +62,8 @@ export class AgentRegistry {
   private readonly dirtyConnectors = new Set<string>();
   private readonly dirtyTunnelers = new Set<string>();
   private readonly streaming = new Set<string>();
+  /** Connectors that closed their stream cleanly and have not been seen since. */
+  private readonly stopped = new Set<string>();
   private flushing: Promise<void> | undefined;
 
   constructor(
@@ -66,6 +71,7 @@ export class AgentRegistry {
     private readonly clock: () => Date,
     private readonly offlineAfterMs: number,
     private readonly logger: pino.Logger,
+    private readonly isRevoked: (kind: AgentKind, id: string) => boolean = () => false,
   ) {}
 
   async load(): Promise<void> {
@@ -85,6 +91,7 @@ export class AgentRegistry {
     },
   ): void {
     if (kind === 'connector') {
+      this.stopped.delete(agent.id);
       this.connectors.set(agent.id, {
         id: agent.id,
         privateIp: agent.privateIp,
@@ -119,7 +126,18 @@ export class AgentRegistry {
       version: report.version || existing.version,
       lastSeen: Math.max(existing.lastSeen ?? 0, now),
     });
+    this.stopped.delete(id);
     this.dirtyConnectors.add(id);
+  }
+
+  /** The connector ended its control stream cleanly: OFFLINE now, not at the heartbeat deadline. */
+  connectorStopped(id: string): void {
+    this.stopped.add(id);
+  }
+
+  /** True when the agent is enrolled (whatever its status). */
+  isEnrolled(kind: AgentKind, id: string): boolean {
+    return (kind === 'connector' ? this.connectors : this.tunnelers).has(id);
   }
 
   /**
@@ -149,10 +167,10 @@ export class AgentRegistry {
     return this.streaming.size;
   }
 
-  /** The tunneler ids enrolled under `connectorId`, sorted: what the connector must admit. */
+  /** The tunneler ids enrolled under `connectorId` and not revoked, sorted: what the connector must admit. */
   approvedTunnelers(connectorId: string): string[] {
     return [...this.tunnelers.values()]
-      .filter((t) => t.connectorId === connectorId)
+      .filter((t) => t.connectorId === connectorId && !this.isRevoked('tunneler', t.id))
       .map((t) => t.id)
       .sort();
   }
@@ -170,7 +188,11 @@ export class AgentRegistry {
         privateIp: c.privateIp,
         version: c.version,
         lastSeen: c.lastSeen,
-        status: agentStatus(c.lastSeen, now, this.offlineAfterMs),
+        status: this.isRevoked('connector', c.id)
+          ? 'REVOKED'
+          : this.stopped.has(c.id)
+            ? 'OFFLINE'
+            : agentStatus(c.lastSeen, now, this.offlineAfterMs),
         connected: this.streaming.has(c.id),
       }));
   }
@@ -184,15 +206,18 @@ export class AgentRegistry {
         connectorId: t.connectorId,
         version: t.version,
         lastSeen: t.lastSeen,
-        status: agentStatus(t.lastSeen, now, this.offlineAfterMs),
+        status: this.isRevoked('tunneler', t.id)
+          ? 'REVOKED'
+          : agentStatus(t.lastSeen, now, this.offlineAfterMs),
       }));
   }
 
+  /** ONLINE and OFFLINE agents per kind (revoked ones are in neither). */
   counts(): Record<AgentKind, { online: number; offline: number }> {
-    const tally = (views: Array<{ status: AgentStatus }>): { online: number; offline: number } => {
-      const online = views.filter((v) => v.status === 'ONLINE').length;
-      return { online, offline: views.length - online };
-    };
+    const tally = (views: Array<{ status: AgentStatus }>): { online: number; offline: number } => ({
+      online: views.filter((v) => v.status === 'ONLINE').length,
+      offline: views.filter((v) => v.status === 'OFFLINE').length,
+    });
     return { connector: tally(this.listConnectors()), tunneler: tally(this.listTunnelers()) };
   }
 

@@ -269,7 +269,7 @@ describe('admin HTTP API', () => {
         detail: 'DELETE is not allowed on /api/admin/connectors (allowed: GET)',
         instance: '/api/admin/connectors',
       });
-      expect((await admin(fx.controller, '/api/admin/tokens')).status).toBe(405);
+      expect((await admin(fx.controller, '/api/admin/tokens', { method: 'PUT' })).status).toBe(405);
       expect((await admin(fx.controller, '/not-admin')).status).toBe(404);
       expect(
         (await admin(fx.controller, '/api/admin/connectors/%E0%A4%A/renew', { method: 'POST' }))

@@ -72,7 +72,7 @@ describe('ControlPlaneService over mTLS', () => {
       await stream.until(() => stream.error !== undefined, 'stream refusal');
       for (const err of [renew, bundle, stream.error!]) {
         expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
-        expect(err.details).toMatch(/runtime CA/);
+        expect(err.details).toMatch(/without a verified client certificate/);
       }
       const refused = await summarisedRefusals(fx.controller, 'controlplane.refused', 3);
       expect(refused).toEqual([
@@ -112,7 +112,7 @@ describe('ControlPlaneService over mTLS', () => {
       expect(fx.controller.bootstrapCaPem).not.toBe(fx.controller.trustBundlePem);
     });
 
-    it('refuses a runtime-CA certificate that is not an agent identity', async () => {
+    it('refuses a runtime-CA certificate that is not an agent identity with PERMISSION_DENIED', async () => {
       const runtime = loadCertificateAuthority({
         certificatePem: readFileSync(join(fx.dataDir, 'runtime-ca.crt'), 'utf8'),
         privateKeyPem: readFileSync(join(fx.dataDir, 'runtime-ca.key'), 'utf8'),
@@ -123,8 +123,8 @@ describe('ControlPlaneService over mTLS', () => {
       });
       const client = clientFor({ chainPem: issued.chainPem, keyPem: issued.privateKeyPem! });
       const err = await failure(unary(client.getTrustBundle.bind(client), {}));
-      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
-      expect(err.details).toMatch(/not an agent identity/);
+      expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(err.details).toMatch(/spiffe:\/\/test.sigil\/svc\/something is not allowed/);
     });
 
     it('serves the trust bundle to an enrolled agent', async () => {
@@ -147,6 +147,12 @@ describe('ControlPlaneService over mTLS', () => {
         spiffeId: 'spiffe://test.sigil/connector/someone-else',
       });
       const renewed = await unary(client.renew.bind(client), { csrPem });
+      // From now on the renewed certificate is connector-1's only one that opens streams.
+      connector = {
+        ...connector,
+        key,
+        identity: { chainPem: renewed.certificateChainPem, keyPem: key.privateKeyPem },
+      };
       const svid = validateX509Svid(renewed.certificateChainPem, renewed.trustBundle!.rootsPem, {
         trustDomain: 'test.sigil',
         at: clock.now(),
@@ -331,14 +337,16 @@ describe('ControlPlaneService over mTLS', () => {
     });
 
     it('sends RenewNow on request, to a connected connector only', async () => {
-      expect(fx.controller.requestRenewal('connector-1')).toBeUndefined();
+      await expect(fx.controller.requestRenewal('connector-1')).rejects.toMatchObject({
+        code: 'ERR_AGENT_NOT_CONNECTED',
+      });
       const stream = openStream(connector.identity);
       await stream.next('approvedTunnelers');
-      const commandId = fx.controller.requestRenewal('connector-1');
+      const commandId = await fx.controller.requestRenewal('connector-1');
       const renewNow = await stream.next('renewNow');
       expect(renewNow.commandId).toBe(commandId);
       stream.call.write({
-        body: { $case: 'ack', ack: { commandId: commandId!, ok: true, error: '' } },
+        body: { $case: 'ack', ack: { commandId, ok: true, error: '' } },
       });
       stream.call.end();
       await stream.until(() => stream.status !== undefined, 'stream end');
@@ -351,7 +359,26 @@ describe('ControlPlaneService over mTLS', () => {
       expect(stream.error!.code).toBe(grpc.status.PERMISSION_DENIED);
     });
 
-    it('marks a connector OFFLINE once the heartbeat deadline passes', async () => {
+    it('marks a connector OFFLINE at once when it ends its stream cleanly', async () => {
+      const stream = openStream(connector.identity);
+      await stream.next('approvedTunnelers');
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({
+        status: 'ONLINE',
+        connected: true,
+      });
+      stream.call.end();
+      await stream.until(() => stream.status !== undefined, 'stream end');
+      expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({
+        status: 'OFFLINE',
+        connected: false,
+      });
+    });
+
+    it('marks a connector whose stream vanished OFFLINE once the heartbeat deadline passes', async () => {
+      const stream = openStream(connector.identity);
+      await stream.next('approvedTunnelers');
+      stream.call.cancel();
+      await stream.until(() => stream.error !== undefined, 'stream cancelled');
       expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')!.status).toBe(
         'ONLINE',
       );
@@ -382,7 +409,7 @@ describe('an expired runtime SVID', () => {
         }),
       ).rejects.toMatchObject({
         code: grpc.status.UNAUTHENTICATED,
-        details: expect.stringMatching(/not a valid runtime X509-SVID/),
+        details: expect.stringMatching(/certificate is not accepted/),
       });
     } finally {
       client.close();

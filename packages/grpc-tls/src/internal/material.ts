@@ -29,6 +29,8 @@ export interface MaterialSources {
 export interface ValidationSettings {
   readonly now: () => Date;
   readonly warnDays: number;
+  /** Whether the certificate must chain to the CA bundle. Default true. */
+  readonly checkIssuer?: boolean;
 }
 
 /** Validated TLS material, ready for a secure context. */
@@ -77,7 +79,7 @@ const CHAIN_RULES: readonly string[] = [
 /**
  * Validates material as a whole before anything serves it: the key is the certificate's, the
  * certificate is within its validity period (and warned about inside the warning window), and it
- * chains to the CA bundle. One error names the part (variable and file) at fault.
+ * chains to the CA bundle (unless `checkIssuer` is false). One error names the part (variable and file) at fault.
  */
 export function validateMaterial(
   parsed: ParsedMaterial,
@@ -108,7 +110,7 @@ export function validateMaterial(
       warnDays: settings.warnDays,
       source: sources.certificate,
     });
-    if (ca) verifyIssuedBy(chain, ca, now, sources);
+    if (ca && settings.checkIssuer !== false) verifyIssuedBy(chain, ca, now, sources);
     const spiffeId = spiffeIdOfCertificate(leaf);
     identity = {
       certificateChainPem: toPem(chain),

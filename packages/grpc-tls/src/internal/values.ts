@@ -1,7 +1,7 @@
 import { SigilError } from '@sigil/errors';
 import { parseSpiffeId } from '@sigil/pki';
 import { invalidSetting } from '@sigil/settings';
-import type { TlsMinVersion } from '../tls-config-types';
+import type { ClientCertificateMode, TlsMinVersion } from '../tls-config-types';
 
 /** Options of `invalidSetting` for a bad TLS value: `ERR_TLS_CONFIG_INVALID`. */
 export const TLS_INVALID = { code: 'ERR_TLS_CONFIG_INVALID' } as const;
@@ -19,6 +19,16 @@ export function parseMinVersion(raw: string, origin: string): TlsMinVersion {
   throw invalidSetting(
     origin,
     `"${raw}" is not a supported minimum TLS version (use TLSv1.2 or TLSv1.3)`,
+    TLS_INVALID,
+  );
+}
+
+export function parseClientCertificateMode(raw: string, origin: string): ClientCertificateMode {
+  const text = raw.trim().toLowerCase();
+  if (text === 'require' || text === 'request' || text === 'none') return text;
+  throw invalidSetting(
+    origin,
+    `"${raw}" is not a client certificate mode (use require, request or none)`,
     TLS_INVALID,
   );
 }

@@ -14,6 +14,7 @@ const KEYS = {
   server_key_path: 'string',
   client_ca_cert_path: 'string',
   require_client_cert: 'boolean',
+  client_cert: 'string',
   ca_cert_path: 'string',
   client_cert_path: 'string',
   client_key_path: 'string',

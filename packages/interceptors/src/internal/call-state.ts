@@ -13,6 +13,10 @@ import type { PeerIdentity } from '../peer-identity-types';
 export interface CallState {
   /** `undefined` until resolved; `null` when the peer presented no verified certificate. */
   identity?: PeerIdentity | null;
+  /** Why a verified certificate was still not accepted as an identity (the PeerTrust check failed). */
+  rejectedCertificate?: string;
+  /** Whether `identity` went through the PeerTrust check. */
+  trustApplied?: boolean;
   claims?: JWTPayload;
   token?: string;
   /** A short hash of `token` (see status.ts `tokenHash`), for logs. */

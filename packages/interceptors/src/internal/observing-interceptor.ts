@@ -5,6 +5,7 @@ import type {
   ServerInterceptor,
   ServerMethodDefinition,
 } from '@grpc/grpc-js';
+import type { PeerTrust } from '../peer-identity-types';
 import { resolvePeerIdentity } from './resolve-peer-identity';
 
 /** Runs once when a call ends, with its status and (when it got that far) its request metadata. */
@@ -37,16 +38,16 @@ const DEADLINE_SLACK_MS = 100;
  */
 export function createObservingInterceptor(
   observers: readonly CallObserver[],
-  options: { resolveIdentity: boolean },
+  options: { resolveIdentity: boolean; peerTrust?: PeerTrust | undefined },
 ): ServerInterceptor {
-  const { resolveIdentity } = options;
+  const { resolveIdentity, peerTrust } = options;
   if (observers.length === 0) {
     return (_method, call) =>
       new ServerInterceptingCall(call, {
         start: (next) =>
           next({
             onReceiveMetadata: (metadata, nextMetadata) => {
-              if (resolveIdentity) resolvePeerIdentity(call, metadata);
+              if (resolveIdentity) resolvePeerIdentity(call, metadata, peerTrust);
               nextMetadata(metadata);
             },
           }),
@@ -66,7 +67,7 @@ export function createObservingInterceptor(
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             requestMetadata = metadata;
-            if (resolveIdentity) resolvePeerIdentity(call, metadata);
+            if (resolveIdentity) resolvePeerIdentity(call, metadata, peerTrust);
             nextMetadata(metadata);
           },
           onCancel: () => {

@@ -2,9 +2,10 @@ import { X509Certificate } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { parseSpiffeId, subjectAltNamesOf, workloadIdOfCertificate } from '@sigil/pki';
-import type { AuthContext, PeerIdentity } from '../peer-identity-types';
+import type { AuthContext, PeerIdentity, PeerTrust } from '../peer-identity-types';
 import { BoundedCache } from './bounded-cache';
 import { callStateOf, findCallState } from './call-state';
+import { certificateProblem } from './peer-trust';
 
 const IDENTITY_CACHE_SIZE = 1024;
 // One parse per distinct certificate: keyed by the SHA-256 fingerprint Node already computed
@@ -16,32 +17,50 @@ const identities = new BoundedCache<string, PeerIdentity>(IDENTITY_CACHE_SIZE);
 // chain, while the peer certificate cannot change on a connection (Node's Http2Session disables
 // TLS renegotiation). Keyed weakly by the HTTP/2 session, so closed connections drop out.
 const bySession = new WeakMap<object, PeerIdentity | null>();
+// The certificate behind each identity, for the PeerTrust check.
+const certificates = new WeakMap<PeerIdentity, X509Certificate>();
 
 /**
  * Resolves and returns the peer identity: at most once per connection (when the HTTP/2 session
  * can be found) and once per call (when `metadata` is given, which also makes it available to
- * handlers through the call state).
+ * handlers through the call state). With `trust`, a certificate that fails it at this call's
+ * time is no identity, and the call state says why (`rejectedCertificate`).
  */
 export function resolvePeerIdentity(
   call: { getAuthContext(): AuthContext },
   metadata: Metadata | undefined,
+  trust?: PeerTrust,
 ): PeerIdentity | undefined {
   const state = findCallState(metadata);
-  if (state?.identity !== undefined) return state.identity ?? undefined;
-  const session = sessionOf(call);
-  let identity = session === undefined ? undefined : bySession.get(session);
+  let identity = state?.identity;
   if (identity === undefined) {
-    let context: AuthContext;
-    try {
-      context = call.getAuthContext();
-    } catch {
-      // grpc-js throws reading the peer certificate of a socket that has already closed.
-      return undefined;
+    const session = sessionOf(call);
+    identity = session === undefined ? undefined : bySession.get(session);
+    if (identity === undefined) {
+      let context: AuthContext;
+      try {
+        context = call.getAuthContext();
+      } catch {
+        // grpc-js throws reading the peer certificate of a socket that has already closed.
+        return undefined;
+      }
+      identity = identityOfCertificate(context.sslPeerCertificate) ?? null;
+      if (session !== undefined) bySession.set(session, identity);
     }
-    identity = identityOfCertificate(context.sslPeerCertificate) ?? null;
-    if (session !== undefined) bySession.set(session, identity);
+  } else if (trust === undefined || state!.trustApplied === true) {
+    return identity ?? undefined;
   }
-  if (metadata !== undefined) (state ?? callStateOf(metadata)).identity = identity;
+  const problem =
+    identity === null || trust === undefined
+      ? undefined
+      : certificateProblem(certificates.get(identity)!, trust);
+  if (problem !== undefined) identity = null;
+  if (metadata !== undefined) {
+    const resolved = state ?? callStateOf(metadata);
+    resolved.identity = identity;
+    if (trust !== undefined) resolved.trustApplied = true;
+    if (problem !== undefined) resolved.rejectedCertificate = problem;
+  }
   return identity ?? undefined;
 }
 
@@ -83,6 +102,7 @@ function identityOfCertificate(peer: PeerCertificate | undefined): PeerIdentity 
     fingerprint: certificate.fingerprint256.toLowerCase(),
   });
   identities.set(key, identity);
+  certificates.set(identity, certificate);
   return identity;
 }
 

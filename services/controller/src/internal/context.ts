@@ -2,9 +2,11 @@ import type pino from 'pino';
 import { SigilError } from '@sigil/errors';
 import type { CertificateAuthority } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
+import type { RevocationSet } from '../domain/revocations';
 import type { AgentRegistry } from '../registry';
 import type { AgentKind, ControllerStore } from '../store/store';
 import type { AuditLog } from './audit';
+import type { RateLimiter } from './rate-limiter';
 import type { ControllerMetrics } from './metrics';
 
 /** The runtime CA and the trust bundle agents verify each other with. */
@@ -29,9 +31,22 @@ export interface ControllerContext {
   logger: pino.Logger;
   clock: () => Date;
   runtime: () => RuntimeTrustState;
+  /** The revocations in force (kept in step with the store). */
+  revocations: RevocationSet;
+  /** Renewals per agent identity. */
+  renewalLimiter: RateLimiter;
+  /** How long a replaced certificate may still renew, ms. */
+  renewalOverlapMs: number;
 }
 
-/** The runtime trust bundle as sent on the wire. */
+/**
+ * The runtime trust bundle as sent on the wire.
+ *
+ * @example
+ * ```ts
+ * callback(null, trustBundleMessage(ctx));
+ * ```
+ */
 export function trustBundleMessage(ctx: ControllerContext): controlplaneV1.TrustBundle {
   const runtime = ctx.runtime();
   return {
@@ -41,12 +56,26 @@ export function trustBundleMessage(ctx: ControllerContext): controlplaneV1.Trust
   };
 }
 
-/** A request field the controller refuses (INVALID_ARGUMENT). */
+/**
+ * A request field the controller refuses (INVALID_ARGUMENT).
+ *
+ * @example
+ * ```ts
+ * throw invalidRequest('csr_pem', 'csr_pem is required');
+ * ```
+ */
 export function invalidRequest(field: string, message: string): SigilError {
   return new SigilError('ERR_REQUEST_INVALID', message, { details: { field } });
 }
 
-/** A CSR the CA refused to sign (INVALID_ARGUMENT), with the CA's reason. */
+/**
+ * A CSR the CA refused to sign (INVALID_ARGUMENT), with the CA's reason.
+ *
+ * @example
+ * ```ts
+ * if (isSigilError(err)) throw csrInvalid(err);
+ * ```
+ */
 export function csrInvalid(cause: SigilError): SigilError {
   return new SigilError('ERR_CSR_INVALID', `csr_pem: ${cause.message}`, {
     cause,

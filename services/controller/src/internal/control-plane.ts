@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
+import type { AuthContextCall } from '@sigil/interceptors';
 import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
+import { createStreamNonce, validateX509Svid, verifyPossessionProof } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
-import { cleanPrivateIp, cleanVersion } from './agent-identity';
-import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
+import { streamDeadlineDelayMs } from '../domain/agent-policy';
+import { AgentRefusal, authorizeAgent, renewAgentCertificate } from '../domain/issuance';
+import type { AgentNotifier } from '../domain/ports';
+import type { RevocationRecord } from '../store/store';
+import { agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
+import { trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
-import { authenticateAgentPeer } from './peer-authentication';
-import type { AgentPeer, PeerAuthContext, RuntimeTrust } from './peer-authentication';
+import { agentPeerOf } from './agent-peer';
+import type { AgentPeer } from './agent-peer';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -14,19 +20,28 @@ type ConnectCall = grpc.ServerDuplexStream<
   controlplaneV1.ControllerMessage
 >;
 
+/** One connector control stream, bound to the certificate it was opened (or last re-authenticated) with. */
 interface Session {
   connectorId: string;
+  spiffeId: string;
   call: ConnectCall;
   closed: boolean;
+  /** Serial of the certificate the stream is bound to. */
+  serial: string;
+  /** Unix milliseconds: the stream ends then unless re-authenticated. */
+  notAfter: number;
+  /** What the next Reauthenticate must sign. */
+  nonce: Buffer;
+  deadline?: NodeJS.Timeout;
+  /** Re-authentications are handled one at a time, in order. */
+  queue: Promise<void>;
+  /** Unix milliseconds of the last list re-push after a mismatched tunneler heartbeat. */
+  repushedAt: number;
 }
 
 /** The connector control streams and the commands the controller pushes down them. */
-export interface ControlPlane {
+export interface ControlPlane extends AgentNotifier {
   implementation: controlplaneV1.ControlPlaneServiceServer;
-  /** Sends the connector its current approved-tunneler list (after a tunneler enrolled for it). */
-  pushApprovedTunnelers(connectorId: string): void;
-  /** Asks a connected connector to renew now; false when it has no open stream. */
-  requestRenewal(connectorId: string): string | undefined;
   /** Sends every connected connector the current trust bundle. */
   broadcastBundle(): void;
   /** Sends Drain to every stream, ends them, and refuses new ones. */
@@ -35,13 +50,23 @@ export interface ControlPlane {
   size(): number;
 }
 
+const REPUSH_INTERVAL_MS = 1000;
+
 /**
  * ControlPlaneService: Connect (one stream per connector; a newer stream replaces the older),
  * Renew (identity from the caller's client certificate only) and GetTrustBundle. The
  * authentication interceptor has already refused callers without a runtime SVID; the handlers
- * re-derive the identity from the same certificate, never from the request.
+ * re-derive the identity from the same certificate, never from the request, and ask the domain
+ * layer whether it still counts. A stream lives until its certificate's notAfter, extended by
+ * each in-band Reauthenticate with a renewed certificate.
+ *
+ * @example
+ * ```ts
+ * const plane = createControlPlane(ctx);
+ * server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
+ * ```
  */
-export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust): ControlPlane {
+export function createControlPlane(ctx: ControllerContext): ControlPlane {
   const sessions = new Map<string, Session>();
   let draining = false;
 
@@ -58,10 +83,15 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
     $case: 'approvedTunnelers',
     approvedTunnelers: { tunnelerIds: ctx.registry.approvedTunnelers(connectorId) },
   });
+  const denyList = (): ControllerBody => ({
+    $case: 'revokedTunnelers',
+    revokedTunnelers: { tunnelerIds: ctx.revocations.revokedTunnelerIds() },
+  });
 
   const close = (session: Session, reason: string): void => {
     if (session.closed) return;
     session.closed = true;
+    clearTimeout(session.deadline);
     if (sessions.get(session.connectorId) === session) {
       sessions.delete(session.connectorId);
       ctx.registry.setStreaming(session.connectorId, false);
@@ -71,20 +101,157 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
       'controlplane.stream_closed',
     );
   };
+  /** Ends a stream with an error status (the peer sees its gRPC code and message). */
+  const terminate = (session: Session, reason: string, error: SigilError): void => {
+    if (session.closed) return;
+    close(session, reason);
+    session.call.emit('error', toGrpcError(error));
+  };
 
-  /** The authenticated caller, or a refusal already sent. */
-  const peerOf = (call: {
-    getAuthContext(): PeerAuthContext;
-  }): AgentPeer | grpc.ServerErrorResponse => {
-    const verdict = authenticateAgentPeer(call.getAuthContext(), trust);
-    if (verdict.ok) return verdict.peer;
-    ctx.metrics.refusals.inc({ reason: verdict.reason });
+  const scheduleDeadline = (session: Session): void => {
+    clearTimeout(session.deadline);
+    session.deadline = setTimeout(
+      () => {
+        // The clock may be the test's: end only once the controller's time is past notAfter.
+        if (ctx.clock().getTime() < session.notAfter) return scheduleDeadline(session);
+        ctx.metrics.refusals.inc({ reason: 'stream_expired' });
+        void ctx.audit.record({
+          action: 'controlplane.stream_expired',
+          outcome: 'refused',
+          actor: session.spiffeId,
+          subject: session.spiffeId,
+          details: {
+            serial: session.serial,
+            not_after: new Date(session.notAfter).toISOString(),
+            peer: session.call.getPeer(),
+          },
+        });
+        terminate(
+          session,
+          'certificate expired',
+          new SigilError(
+            'ERR_PEER_UNAUTHENTICATED',
+            `the certificate this stream is bound to (serial ${session.serial}) expired at ${new Date(session.notAfter).toISOString()} and the stream was not re-authenticated with a renewed one`,
+            { details: { reason: 'stream_expired', spiffeId: session.spiffeId } },
+          ),
+        );
+      },
+      Math.max(streamDeadlineDelayMs(session.notAfter, ctx.clock().getTime()), 50),
+    );
+    session.deadline.unref();
+  };
+
+  /** The authenticated agent, or the refusal to send (an ID the interceptor's prefix let through but no agent's). */
+  const peerOf = (call: AuthContextCall): AgentPeer | grpc.ServerErrorResponse => {
+    const peer = agentPeerOf(call);
+    if (peer !== undefined) return peer;
+    ctx.metrics.refusals.inc({ reason: 'svid_invalid' });
     return toGrpcError(
-      new SigilError('ERR_PEER_UNAUTHENTICATED', verdict.message, {
-        details: { reason: verdict.reason },
+      new SigilError(
+        'ERR_PEER_UNAUTHENTICATED',
+        `the client certificate is not an agent identity (spiffe://${ctx.trustDomain}/connector/<id> or /tunneler/<id>)`,
+        { details: { reason: 'svid_invalid' } },
+      ),
+    );
+  };
+
+  /** Any failure as the status the caller gets: refusals as decided, the rest as ERR_INTERNAL. */
+  const statusOf = (err: unknown, what: string): grpc.ServerErrorResponse => {
+    if (err instanceof AgentRefusal) return toGrpcError(err.error);
+    ctx.logger.error({ event: `${what}.failed`, err }, `${what}.failed`);
+    return toGrpcError(
+      new SigilError('ERR_INTERNAL', `${what} failed on the controller; see its log`, {
+        cause: err,
       }),
     );
   };
+
+  async function reauthenticate(
+    session: Session,
+    message: controlplaneV1.Reauthenticate,
+  ): Promise<void> {
+    const refuse = async (why: string, error: SigilError): Promise<void> => {
+      ctx.metrics.refusals.inc({ reason: 'reauthentication_invalid' });
+      await ctx.audit.record({
+        action: 'controlplane.reauthentication_refused',
+        outcome: 'refused',
+        actor: session.spiffeId,
+        subject: session.spiffeId,
+        details: { reason: why, serial: session.serial, peer: session.call.getPeer() },
+      });
+      terminate(session, `re-authentication refused: ${why}`, error);
+    };
+    const invalid = (message: string): SigilError =>
+      new SigilError('ERR_PEER_UNAUTHENTICATED', message, {
+        details: { reason: 'reauthentication_invalid', spiffeId: session.spiffeId },
+      });
+    let svid: ReturnType<typeof validateX509Svid>;
+    try {
+      svid = validateX509Svid(message.certificateChainPem, ctx.runtime().bundlePem, {
+        trustDomain: ctx.trustDomain,
+        at: ctx.clock(),
+      });
+    } catch (err) {
+      const why = isSigilError(err) ? err.message : String(err);
+      return refuse(
+        'svid_invalid',
+        invalid(`the re-authentication certificate is not a valid runtime X509-SVID: ${why}`),
+      );
+    }
+    if (svid.spiffeId !== session.spiffeId)
+      return refuse(
+        'spiffe_id_mismatch',
+        invalid(
+          `the re-authentication certificate is for ${svid.spiffeId}, the stream for ${session.spiffeId}`,
+        ),
+      );
+    if (!Buffer.from(message.nonce).equals(session.nonce))
+      return refuse(
+        'nonce_mismatch',
+        invalid('the re-authentication answers a nonce this stream did not send last'),
+      );
+    if (!verifyPossessionProof(svid.leaf, session.nonce, message.signature))
+      return refuse(
+        'proof_invalid',
+        invalid(
+          "the re-authentication signature does not verify with the presented certificate's key over the stream nonce",
+        ),
+      );
+    const peer: AgentPeer = {
+      spiffeId: svid.spiffeId,
+      kind: 'connector',
+      id: session.connectorId,
+      notAfter: svid.notAfter,
+      serial: svid.leaf.serialNumber.toLowerCase(),
+    };
+    try {
+      await authorizeAgent(ctx, peer, 'reauthenticate', 'controlplane.reauthentication_refused', {
+        peer: session.call.getPeer(),
+      });
+    } catch (err) {
+      if (!(err instanceof AgentRefusal)) throw err;
+      return terminate(session, `re-authentication refused: ${err.reason}`, err.error);
+    }
+    if (session.closed) return;
+    session.serial = peer.serial;
+    session.notAfter = svid.notAfter.getTime();
+    session.nonce = createStreamNonce();
+    scheduleDeadline(session);
+    ctx.metrics.reauthentications.inc({ kind: 'connector' });
+    ctx.logger.info(
+      {
+        event: 'controlplane.stream_reauthenticated',
+        connectorId: session.connectorId,
+        serial: session.serial,
+        notAfter: svid.notAfter.toISOString(),
+      },
+      'controlplane.stream_reauthenticated',
+    );
+    send(session, {
+      $case: 'streamExtended',
+      streamExtended: { notAfter: session.notAfter, nextNonce: session.nonce },
+    });
+  }
 
   function onMessage(session: Session, message: controlplaneV1.AgentMessage): void {
     const body = message.body;
@@ -126,6 +293,14 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
             },
             'controlplane.tunneler_heartbeat_ignored',
           );
+          // The connector admits a tunneler it should not (re-enrolled elsewhere, revoked):
+          // give it the lists again, at most once a second.
+          const now = ctx.clock().getTime();
+          if (now - session.repushedAt >= REPUSH_INTERVAL_MS) {
+            session.repushedAt = now;
+            command(session, approvedList(session.connectorId));
+            command(session, denyList());
+          }
         }
         return;
       }
@@ -141,9 +316,103 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
           'controlplane.command_ack',
         );
         return;
+      case 'reauthenticate': {
+        const request = body.reauthenticate;
+        session.queue = session.queue
+          .then(() => reauthenticate(session, request))
+          .catch((err: unknown) => {
+            terminate(session, 're-authentication failed', statusOfError(err));
+          });
+        return;
+      }
       default:
         return;
     }
+  }
+
+  const statusOfError = (err: unknown): SigilError => {
+    ctx.logger.error(
+      { event: 'controlplane.reauthentication_failed', err },
+      'controlplane.reauthentication_failed',
+    );
+    return new SigilError(
+      'ERR_INTERNAL',
+      're-authentication failed on the controller; see its log',
+      {
+        cause: err,
+      },
+    );
+  };
+
+  function openSession(call: ConnectCall, peer: AgentPeer): void {
+    const session: Session = {
+      connectorId: peer.id,
+      spiffeId: peer.spiffeId,
+      call,
+      closed: false,
+      serial: peer.serial,
+      notAfter: peer.notAfter.getTime(),
+      nonce: createStreamNonce(),
+      queue: Promise.resolve(),
+      repushedAt: 0,
+    };
+    const previous = sessions.get(peer.id);
+    if (previous !== undefined) {
+      ctx.metrics.streamConflicts.inc({ kind: 'connector' });
+      void ctx.audit.record({
+        action: 'controlplane.stream_conflict',
+        outcome: 'success',
+        actor: peer.spiffeId,
+        subject: peer.spiffeId,
+        details: {
+          peer: call.getPeer(),
+          serial: peer.serial,
+          replaced_peer: previous.call.getPeer(),
+          replaced_serial: previous.serial,
+        },
+      });
+      send(previous, {
+        $case: 'drain',
+        drain: {
+          reason: 'replaced by a newer control stream for the same connector',
+          reconnectAfterMs: 0,
+        },
+      });
+      close(previous, 'replaced');
+      previous.call.end();
+    }
+    sessions.set(peer.id, session);
+    ctx.registry.setStreaming(peer.id, true);
+    ctx.registry.connectorSeen(peer.id, {});
+    ctx.logger.info(
+      {
+        event: 'controlplane.stream_opened',
+        connectorId: peer.id,
+        peer: call.getPeer(),
+        serial: peer.serial,
+        notAfter: peer.notAfter.toISOString(),
+        replaced: previous !== undefined,
+      },
+      'controlplane.stream_opened',
+    );
+
+    call.on('data', (message: controlplaneV1.AgentMessage) => onMessage(session, message));
+    call.on('end', () => {
+      // A clean stop: OFFLINE now, not when the heartbeat deadline passes.
+      if (sessions.get(session.connectorId) === session)
+        ctx.registry.connectorStopped(session.connectorId);
+      close(session, 'agent ended the stream');
+      call.end();
+    });
+    call.on('cancelled', () => close(session, 'cancelled'));
+    call.on('error', () => close(session, 'error'));
+    call.on('close', () => close(session, 'closed'));
+
+    send(session, { $case: 'challenge', challenge: { nonce: session.nonce } });
+    send(session, approvedList(peer.id), randomUUID());
+    send(session, denyList(), randomUUID());
+    send(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) }, randomUUID());
+    scheduleDeadline(session);
   }
 
   const implementation: controlplaneV1.ControlPlaneServiceServer = {
@@ -163,8 +432,9 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
           ),
         );
       }
-      if (draining)
-        return void call.emit(
+      const draining_ = (): boolean => {
+        if (!draining) return false;
+        call.emit(
           'error',
           toGrpcError(
             new SigilError(
@@ -173,127 +443,85 @@ export function createControlPlane(ctx: ControllerContext, trust: RuntimeTrust):
             ),
           ),
         );
-
-      const session: Session = { connectorId: peer.id, call, closed: false };
-      const previous = sessions.get(peer.id);
-      if (previous !== undefined) {
-        send(previous, {
-          $case: 'drain',
-          drain: {
-            reason: 'replaced by a newer control stream for the same connector',
-            reconnectAfterMs: 0,
-          },
-        });
-        close(previous, 'replaced');
-        previous.call.end();
-      }
-      sessions.set(peer.id, session);
-      ctx.registry.setStreaming(peer.id, true);
-      ctx.registry.connectorSeen(peer.id, {});
-      ctx.logger.info(
-        {
-          event: 'controlplane.stream_opened',
-          connectorId: peer.id,
-          peer: call.getPeer(),
-          replaced: previous !== undefined,
+        return true;
+      };
+      if (draining_()) return;
+      let gone = false;
+      const markGone = (): void => void (gone = true);
+      call.once('cancelled', markGone);
+      call.once('close', markGone);
+      authorizeAgent(ctx, peer, 'connect', 'controlplane.stream_refused', {
+        peer: call.getPeer(),
+      }).then(
+        () => {
+          call.off('cancelled', markGone);
+          call.off('close', markGone);
+          if (gone || draining_()) return;
+          openSession(call, peer);
         },
-        'controlplane.stream_opened',
+        (err: unknown) => call.emit('error', statusOf(err, 'controlplane.connect')),
       );
-
-      call.on('data', (message: controlplaneV1.AgentMessage) => onMessage(session, message));
-      call.on('end', () => {
-        close(session, 'agent ended the stream');
-        call.end();
-      });
-      call.on('cancelled', () => close(session, 'cancelled'));
-      call.on('error', () => close(session, 'error'));
-      call.on('close', () => close(session, 'closed'));
-
-      send(session, approvedList(peer.id), randomUUID());
-      send(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) }, randomUUID());
     },
 
     renew(call, callback) {
       const peer = peerOf(call);
       if (peer instanceof Error) return callback(peer);
-      const refuse = (reason: 'csr_invalid' | 'request_invalid', error: SigilError): void => {
-        ctx.metrics.refusals.inc({ reason });
-        void ctx.audit.record({
-          action: 'renewal.refused',
-          outcome: 'refused',
-          actor: peer.spiffeId,
-          subject: peer.spiffeId,
-          details: { reason, peer: call.getPeer() },
-        });
-        callback(toGrpcError(error));
-      };
-      if (call.request.csrPem.trim() === '')
-        return refuse(
-          'request_invalid',
-          invalidRequest(
-            'csr_pem',
-            'csr_pem is required: a PEM PKCS#10 certificate signing request',
-          ),
-        );
-      const now = ctx.clock();
-      ctx
-        .runtime()
-        .ca.signCsr(call.request.csrPem, {
-          spiffeId: peer.spiffeId,
-          ttlSeconds: ctx.lifetimes[peer.kind],
-          profile: 'svid',
-          now,
-        })
-        .then(
-          async (issued) => {
-            ctx.metrics.renewals.inc({ kind: peer.kind });
-            await ctx.audit.record({
-              action: 'renewal.succeeded',
-              outcome: 'success',
-              actor: peer.spiffeId,
-              subject: peer.spiffeId,
-              details: {
-                kind: peer.kind,
-                serial: issued.serialNumber,
-                not_after: issued.notAfter.toISOString(),
-                previous_not_after: peer.notAfter.toISOString(),
-              },
-            });
-            callback(null, {
-              certificateChainPem: issued.chainPem,
-              trustBundle: trustBundleMessage(ctx),
-              notAfter: issued.notAfter.getTime(),
-            });
-          },
-          (err: unknown) => {
-            if (isSigilError(err)) return refuse('csr_invalid', csrInvalid(err));
-            ctx.logger.error(
-              { event: 'renewal.failed', spiffeId: peer.spiffeId, err },
-              'renewal.failed',
-            );
-            callback(
-              toGrpcError(
-                new SigilError('ERR_INTERNAL', 'renewal failed on the controller; see its log', {
-                  cause: err,
-                }),
-              ),
-            );
-          },
-        );
+      renewAgentCertificate(ctx, peer, call.request.csrPem, { peer: call.getPeer() }).then(
+        (issued) =>
+          callback(null, {
+            certificateChainPem: issued.chainPem,
+            trustBundle: trustBundleMessage(ctx),
+            notAfter: issued.notAfter.getTime(),
+          }),
+        (err: unknown) => callback(statusOf(err, 'renewal')),
+      );
     },
 
     getTrustBundle(call, callback) {
       const peer = peerOf(call);
       if (peer instanceof Error) return callback(peer);
-      callback(null, trustBundleMessage(ctx));
+      authorizeAgent(ctx, peer, 'call', 'controlplane.refused', { peer: call.getPeer() }).then(
+        () => callback(null, trustBundleMessage(ctx)),
+        (err: unknown) => callback(statusOf(err, 'controlplane.get_trust_bundle')),
+      );
     },
   };
 
+  const revokedMessage = (revocation: RevocationRecord): ControllerBody => ({
+    $case: 'revoked',
+    revoked: {
+      reason: revocation.reason,
+      revokedAt: revocation.revokedAt,
+      spiffeId: agentSpiffeId(ctx.trustDomain, revocation.kind, revocation.agentId),
+    },
+  });
+
   return {
     implementation,
+    agentRevoked(revocation) {
+      if (revocation.kind === 'connector') {
+        const session = sessions.get(revocation.agentId);
+        if (session === undefined) return;
+        command(session, revokedMessage(revocation));
+        terminate(
+          session,
+          'revoked',
+          new SigilError(
+            'ERR_AGENT_REVOKED',
+            `${session.spiffeId} was revoked: ${revocation.reason}`,
+            { details: { spiffeId: session.spiffeId, reason: revocation.reason } },
+          ),
+        );
+        return;
+      }
+      for (const session of sessions.values()) {
+        command(session, denyList());
+        command(session, approvedList(session.connectorId));
+      }
+    },
     pushApprovedTunnelers(connectorId) {
       const session = sessions.get(connectorId);
-      if (session !== undefined) send(session, approvedList(connectorId), randomUUID());
+      if (session !== undefined) command(session, approvedList(connectorId));
     },
     requestRenewal(connectorId) {
       const session = sessions.get(connectorId);

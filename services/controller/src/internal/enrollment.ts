@@ -4,9 +4,11 @@ import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
 import { tokenFingerprint, tokenHash } from '@sigil/pki';
 import type { IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
+import { signAgentCertificate } from '../domain/issuance';
+import { tokenPrecheck } from '../domain/tokens';
 import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../store/store';
 import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
-import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
+import { invalidRequest, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 
 /**
@@ -34,11 +36,21 @@ type Rejection = grpc.ServerErrorResponse;
  * The CSR is signed BEFORE the token is redeemed and the certificate is stored with the redemption,
  * so redemption, registration and audit commit together, and an agent that lost the response (a
  * controller crash) can retry with the same CSR key and receive the same certificate. A different
- * key never gets a second certificate for the token.
+ * key never gets a second certificate for the token. The redemption starts the agent's
+ * certificate lineage afresh (every earlier certificate is superseded) and lifts a revocation.
+ *
+ * @example
+ * ```ts
+ * server.addService(controlplaneV1.EnrollmentServiceService, createEnrollmentService(ctx, onEnrolled));
+ * ```
  */
 export function createEnrollmentService(
   ctx: ControllerContext,
-  onEnrolled: (kind: AgentKind, token: EnrollmentTokenRecord) => void,
+  onEnrolled: (
+    kind: AgentKind,
+    token: EnrollmentTokenRecord,
+    previousConnectorId: string | undefined,
+  ) => void,
 ): controlplaneV1.EnrollmentServiceServer {
   async function enroll(
     request: controlplaneV1.EnrollRequest,
@@ -83,21 +95,16 @@ export function createEnrollmentService(
 
     const now = ctx.clock();
     const known = request.token === '' ? undefined : await ctx.store.findToken(hash);
-    const early = precheck(known, kind, request.agentId, now.getTime());
+    const early = tokenPrecheck(known, kind, request.agentId, now.getTime());
     if (early !== undefined) throw await refuse(early, tokenRefused());
 
     const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
     let issued: IssuedCertificate;
     try {
-      issued = await ctx.runtime().ca.signCsr(request.csrPem, {
-        spiffeId,
-        ttlSeconds: ctx.lifetimes[kind],
-        profile: 'svid',
-        now,
-      });
+      issued = await signAgentCertificate(ctx, kind, spiffeId, request.csrPem);
     } catch (err) {
-      if (!isSigilError(err)) throw err;
-      throw await refuse('csr_invalid', csrInvalid(err));
+      if (!isSigilError(err, 'ERR_CSR_INVALID')) throw err;
+      throw await refuse('csr_invalid', err);
     }
     const audit = ctx.audit.entry({
       action: 'enrollment.succeeded',
@@ -129,6 +136,10 @@ export function createEnrollmentService(
     if (result.outcome === 'redeemed') {
       ctx.audit.logged(audit);
       ctx.metrics.enrollments.inc({ kind });
+      const previousConnectorId =
+        kind === 'tunneler' ? ctx.registry.tunnelerConnector(request.agentId) : undefined;
+      // The store lifted any revocation with the redemption; this replica follows at once.
+      ctx.revocations.lift(kind, request.agentId);
       ctx.registry.enrolled(kind, {
         id: request.agentId,
         connectorId: token.connectorId,
@@ -136,7 +147,7 @@ export function createEnrollmentService(
         version: cleanVersion(request.version),
         at: now.getTime(),
       });
-      onEnrolled(kind, token);
+      onEnrolled(kind, token, previousConnectorId);
     } else {
       await ctx.audit.record({
         action: 'enrollment.retried',
@@ -180,26 +191,13 @@ function tokenRefused(): SigilError {
 }
 
 /**
- * Refuses without signing anything when the token cannot possibly redeem. A used token may still
- * be a retry by the same key (decided after signing, by the store), as long as its certificate is valid.
+ * SHA-256 (hex) of the certified public key's SPKI: identifies "the same key" across retries.
+ *
+ * @example
+ * ```ts
+ * publicKeySha256(issued.certificatePem); // '9f86d0...'
+ * ```
  */
-function precheck(
-  token: EnrollmentTokenRecord | undefined,
-  kind: AgentKind,
-  agentId: string,
-  now: number,
-): TokenRefusalReason | undefined {
-  if (token === undefined) return 'token_unknown';
-  if (token.kind !== kind || token.agentId !== agentId) return 'token_mismatch';
-  if (token.usedAt !== null)
-    return token.certificateNotAfter !== null && token.certificateNotAfter > now
-      ? undefined
-      : 'token_used';
-  if (token.expiresAt <= now) return 'token_expired';
-  return undefined;
-}
-
-/** SHA-256 (hex) of the certified public key's SPKI: identifies "the same key" across retries. */
 export function publicKeySha256(certificatePem: string): string {
   const spki = new X509Certificate(certificatePem).publicKey.export({
     type: 'spki',

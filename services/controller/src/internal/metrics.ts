@@ -4,6 +4,11 @@ import type { AgentKind } from '../store/store';
 
 /** Why the controller refused something; the `reason` label of `sigil_controller_refusals_total`. */
 export type RefusalReason =
+  | 'agent_revoked'
+  | 'certificate_superseded'
+  | 'rate_limited'
+  | 'reauthentication_invalid'
+  | 'stream_expired'
   | 'token_unknown'
   | 'token_expired'
   | 'token_used'
@@ -27,6 +32,10 @@ export interface ControllerMetrics {
   renewals: Counter<'kind'>;
   refusals: Counter<'reason'>;
   heartbeatLatency: Histogram;
+  /** A new control stream replaced a live one of the same connector. */
+  streamConflicts: Counter<'kind'>;
+  /** Control streams extended by an in-band re-authentication. */
+  reauthentications: Counter<'kind'>;
 }
 
 /** What the gauges read when scraped. */
@@ -38,6 +47,14 @@ export interface MetricsSources {
   now: () => Date;
 }
 
+/**
+ * The controller's metrics on a fresh registry; gauges read `sources` when scraped.
+ *
+ * @example
+ * ```ts
+ * const metrics = createControllerMetrics({ connectedConnectors: () => 0, agentCounts, certificates: () => ({}), now: () => new Date() });
+ * ```
+ */
 export function createControllerMetrics(sources: MetricsSources): ControllerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sigil_controller_' });
@@ -100,5 +117,25 @@ export function createControllerMetrics(sources: MetricsSources): ControllerMetr
       }
     },
   });
-  return { registry, enrollments, renewals, refusals, heartbeatLatency };
+  const streamConflicts = new Counter({
+    name: 'sigil_controller_stream_conflicts_total',
+    help: 'Control streams that replaced a live stream of the same agent identity (a copied identity, or a reconnect racing a half-open stream)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const reauthentications = new Counter({
+    name: 'sigil_controller_stream_reauthentications_total',
+    help: 'Control streams extended by an in-band re-authentication with a renewed certificate',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  return {
+    registry,
+    enrollments,
+    renewals,
+    refusals,
+    heartbeatLatency,
+    streamConflicts,
+    reauthentications,
+  };
 }

@@ -102,4 +102,54 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_action ON audit_log (action, id);
     `,
   },
+  {
+    version: 2,
+    name: 'certificate lineage per agent, revocations',
+    sqlite: `
+      CREATE TABLE agent_certificates (
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        current_serial TEXT NOT NULL,
+        current_not_after INTEGER NOT NULL,
+        current_presented INTEGER NOT NULL DEFAULT 0,
+        previous_serial TEXT,
+        previous_until INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, agent_id)
+      );
+      CREATE TABLE revocations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        lifted_at INTEGER
+      );
+      CREATE INDEX revocations_agent ON revocations (kind, agent_id, lifted_at);
+    `,
+    postgres: `
+      CREATE TABLE agent_certificates (
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        current_serial TEXT NOT NULL,
+        current_not_after BIGINT NOT NULL,
+        current_presented BIGINT NOT NULL DEFAULT 0,
+        previous_serial TEXT,
+        previous_until BIGINT,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, agent_id)
+      );
+      CREATE TABLE revocations (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        lifted_at BIGINT
+      );
+      CREATE INDEX revocations_agent ON revocations (kind, agent_id, lifted_at);
+    `,
+  },
 ];

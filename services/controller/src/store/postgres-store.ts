@@ -6,6 +6,10 @@ import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
 import {
   auditFromRow,
   connectorFromRow,
+  LINEAGE_COLUMNS,
+  lineageFromRow,
+  lineageParams,
+  revocationFromRow,
   TOKEN_COLUMNS,
   tokenFromRow,
   tunnelerFromRow,
@@ -208,6 +212,16 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
             [r.agentId, token.connectorId ?? '', r.version, r.now],
           );
         }
+        await client.query(
+          `INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES ($1, $2, $3, $4, 0, NULL, NULL, $5)
+           ON CONFLICT (kind, agent_id) DO UPDATE SET current_serial = excluded.current_serial, current_not_after = excluded.current_not_after,
+             current_presented = 0, previous_serial = NULL, previous_until = NULL, updated_at = excluded.updated_at`,
+          [r.kind, r.agentId, r.certificateSerial, r.certificateNotAfter, r.now],
+        );
+        await client.query(
+          'UPDATE revocations SET lifted_at = $1 WHERE kind = $2 AND agent_id = $3 AND lifted_at IS NULL',
+          [r.now, r.kind, r.agentId],
+        );
         await appendAudit(client, r.audit);
         return { outcome: 'redeemed', token };
       });
@@ -220,6 +234,74 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         [id, now],
       );
       return rows.length > 0;
+    },
+    async getLineage(kind, agentId) {
+      const { rows } = await pool.query(
+        `SELECT ${LINEAGE_COLUMNS} FROM agent_certificates WHERE kind = $1 AND agent_id = $2`,
+        [kind, agentId],
+      );
+      return rows[0] === undefined ? undefined : lineageFromRow(rows[0]);
+    },
+    async replaceLineage(next, expectedCurrentSerial) {
+      const params = lineageParams(next);
+      if (expectedCurrentSerial === undefined) {
+        const inserted = await pool.query(
+          `INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (kind, agent_id) DO NOTHING`,
+          params,
+        );
+        return inserted.rowCount === 1;
+      }
+      // One conditional UPDATE: of two racing renewals from the same certificate, one matches.
+      const updated = await pool.query(
+        `UPDATE agent_certificates SET current_serial = $3, current_not_after = $4, current_presented = $5,
+           previous_serial = $6, previous_until = $7, updated_at = $8
+         WHERE kind = $1 AND agent_id = $2 AND current_serial = $9`,
+        [...params, expectedCurrentSerial],
+      );
+      return updated.rowCount === 1;
+    },
+    async markPresented(kind, agentId, serial) {
+      await pool.query(
+        'UPDATE agent_certificates SET current_presented = 1 WHERE kind = $1 AND agent_id = $2 AND current_serial = $3 AND current_presented = 0',
+        [kind, agentId, serial],
+      );
+    },
+    async revokeAgent(r) {
+      return inTransaction(async (client) => {
+        const { rows } = await client.query(
+          'INSERT INTO revocations (kind, agent_id, reason, revoked_at, actor) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+          [r.kind, r.agentId, r.reason, r.revokedAt, r.actor],
+        );
+        await appendAudit(client, r.audit);
+        return revocationFromRow(rows[0]);
+      });
+    },
+    async activeRevocations() {
+      const { rows } = await pool.query(
+        'SELECT * FROM revocations WHERE lifted_at IS NULL ORDER BY id',
+      );
+      return rows.map(revocationFromRow);
+    },
+    async listRevocations(limit) {
+      const { rows } = await pool.query('SELECT * FROM revocations ORDER BY id DESC LIMIT $1', [
+        limit,
+      ]);
+      return rows.map(revocationFromRow);
+    },
+    async listPendingTokens(now) {
+      const { rows } = await pool.query(
+        `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE used_at IS NULL AND expires_at > $1 ORDER BY expires_at, token_hash`,
+        [now],
+      );
+      return rows.map(tokenFromRow);
+    },
+    async cancelToken(fingerprint) {
+      const { rows } = await pool.query(
+        `DELETE FROM enrollment_tokens WHERE used_at IS NULL AND substr(token_hash, 1, $1) = $2 RETURNING ${TOKEN_COLUMNS}`,
+        [fingerprint.length, fingerprint],
+      );
+      return rows[0] === undefined ? undefined : tokenFromRow(rows[0]);
     },
     async listConnectors() {
       const { rows } = await pool.query(

@@ -1,8 +1,10 @@
 import type {
   AgentKind,
   AuditRecord,
+  CertificateLineage,
   ConnectorRecord,
   EnrollmentTokenRecord,
+  RevocationRecord,
   TunnelerRecord,
 } from './store';
 
@@ -72,5 +74,71 @@ export function auditFromRow(row: Row): AuditRecord {
     actor: String(row.actor),
     subject: String(row.subject),
     details: JSON.parse(String(row.details)) as Record<string, unknown>,
+  };
+}
+
+/** Columns of agent_certificates, in the order {@link lineageParams} gives them. */
+export const LINEAGE_COLUMNS =
+  'kind, agent_id, current_serial, current_not_after, current_presented, previous_serial, previous_until, updated_at';
+
+/**
+ * An agent_certificates row as a {@link CertificateLineage}.
+ *
+ * @example
+ * ```ts
+ * const lineage = row === undefined ? undefined : lineageFromRow(row);
+ * ```
+ */
+export function lineageFromRow(row: Row): CertificateLineage {
+  return {
+    kind: row.kind as AgentKind,
+    agentId: String(row.agent_id),
+    currentSerial: String(row.current_serial),
+    currentNotAfter: num(row.current_not_after),
+    currentPresented: num(row.current_presented) !== 0,
+    previousSerial: strOrNull(row.previous_serial),
+    previousUntil: numOrNull(row.previous_until),
+    updatedAt: num(row.updated_at),
+  };
+}
+
+/**
+ * A lineage as positional SQL parameters, in {@link LINEAGE_COLUMNS} order.
+ *
+ * @example
+ * ```ts
+ * db.prepare(`INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(...lineageParams(next));
+ * ```
+ */
+export function lineageParams(l: CertificateLineage): Array<string | number | null> {
+  return [
+    l.kind,
+    l.agentId,
+    l.currentSerial,
+    l.currentNotAfter,
+    l.currentPresented ? 1 : 0,
+    l.previousSerial,
+    l.previousUntil,
+    l.updatedAt,
+  ];
+}
+
+/**
+ * A revocations row as a {@link RevocationRecord}.
+ *
+ * @example
+ * ```ts
+ * const active = rows.map(revocationFromRow);
+ * ```
+ */
+export function revocationFromRow(row: Row): RevocationRecord {
+  return {
+    id: num(row.id),
+    kind: row.kind as AgentKind,
+    agentId: String(row.agent_id),
+    reason: String(row.reason),
+    revokedAt: num(row.revoked_at),
+    actor: String(row.actor),
+    liftedAt: numOrNull(row.lifted_at),
   };
 }

@@ -5,6 +5,10 @@ import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
 import {
   auditFromRow,
   connectorFromRow,
+  LINEAGE_COLUMNS,
+  lineageFromRow,
+  lineageParams,
+  revocationFromRow,
   TOKEN_COLUMNS,
   tokenFromRow,
   tunnelerFromRow,
@@ -13,6 +17,8 @@ import { outcomeOfLostRedemption } from './store';
 import type {
   ActivityBatch,
   AuditQuery,
+  CertificateLineage,
+  NewRevocation,
   AuditRecord,
   ControllerStore,
   NewAuditRecord,
@@ -105,6 +111,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     if (r.kind === 'connector')
       s().upsertConnector.run(r.agentId, r.privateIp, r.version, r.now, r.now);
     else s().upsertTunneler.run(r.agentId, token.connectorId ?? '', r.version, r.now, r.now);
+    s().startLineage.run(r.kind, r.agentId, r.certificateSerial, r.certificateNotAfter, r.now);
+    s().liftRevocations.run(r.now, r.kind, r.agentId);
     appendAuditSync(r.audit);
     return { outcome: 'redeemed', token };
   });
@@ -113,6 +121,22 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     for (const c of batch.connectors)
       s().touchConnector.run(c.lastSeen, c.version, c.privateIp, c.id);
     for (const t of batch.tunnelers) s().touchTunneler.run(t.lastSeen, t.version, t.id);
+  });
+
+  const replaceLineage = db.transaction(
+    (next: CertificateLineage, expected: string | undefined): boolean => {
+      const row = s().getLineage.get(next.kind, next.agentId) as Row | undefined;
+      const current = row === undefined ? undefined : String(row.current_serial);
+      if (current !== expected) return false;
+      s().putLineage.run(...lineageParams(next));
+      return true;
+    },
+  );
+
+  const revoke = db.transaction((r: NewRevocation) => {
+    const row = s().revoke.get(r.kind, r.agentId, r.reason, r.revokedAt, r.actor) as Row;
+    appendAuditSync(r.audit);
+    return revocationFromRow(row);
   });
 
   let closed = false;
@@ -162,6 +186,32 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     },
     async isConnectorKnown(id, now) {
       return s().connectorKnown.get(id, id, now) !== undefined;
+    },
+    async getLineage(kind, agentId) {
+      const row = s().getLineage.get(kind, agentId) as Row | undefined;
+      return row === undefined ? undefined : lineageFromRow(row);
+    },
+    async replaceLineage(next, expectedCurrentSerial) {
+      return replaceLineage.immediate(next, expectedCurrentSerial);
+    },
+    async markPresented(kind, agentId, serial) {
+      s().markPresented.run(kind, agentId, serial);
+    },
+    async revokeAgent(revocation) {
+      return revoke.immediate(revocation);
+    },
+    async activeRevocations() {
+      return (s().activeRevocations.all() as Row[]).map(revocationFromRow);
+    },
+    async listRevocations(limit) {
+      return (s().listRevocations.all(limit) as Row[]).map(revocationFromRow);
+    },
+    async listPendingTokens(now) {
+      return (s().pendingTokens.all(now) as Row[]).map(tokenFromRow);
+    },
+    async cancelToken(fingerprint) {
+      const row = s().cancelToken.get(fingerprint.length, fingerprint) as Row | undefined;
+      return row === undefined ? undefined : tokenFromRow(row);
     },
     async listConnectors() {
       return (s().listConnectors.all() as Row[]).map(connectorFromRow);
@@ -237,6 +287,34 @@ function prepareSchemaStatements(db: Database.Database) {
     ),
     appendAudit: db.prepare(
       'INSERT INTO audit_log (at, action, outcome, actor, subject, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+    ),
+    startLineage: db.prepare(
+      `INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES (?, ?, ?, ?, 0, NULL, NULL, ?)
+       ON CONFLICT (kind, agent_id) DO UPDATE SET current_serial = excluded.current_serial, current_not_after = excluded.current_not_after,
+         current_presented = 0, previous_serial = NULL, previous_until = NULL, updated_at = excluded.updated_at`,
+    ),
+    getLineage: db.prepare(
+      `SELECT ${LINEAGE_COLUMNS} FROM agent_certificates WHERE kind = ? AND agent_id = ?`,
+    ),
+    putLineage: db.prepare(
+      `INSERT OR REPLACE INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    markPresented: db.prepare(
+      'UPDATE agent_certificates SET current_presented = 1 WHERE kind = ? AND agent_id = ? AND current_serial = ? AND current_presented = 0',
+    ),
+    liftRevocations: db.prepare(
+      'UPDATE revocations SET lifted_at = ? WHERE kind = ? AND agent_id = ? AND lifted_at IS NULL',
+    ),
+    revoke: db.prepare(
+      'INSERT INTO revocations (kind, agent_id, reason, revoked_at, actor) VALUES (?, ?, ?, ?, ?) RETURNING *',
+    ),
+    activeRevocations: db.prepare('SELECT * FROM revocations WHERE lifted_at IS NULL ORDER BY id'),
+    listRevocations: db.prepare('SELECT * FROM revocations ORDER BY id DESC LIMIT ?'),
+    pendingTokens: db.prepare(
+      `SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE used_at IS NULL AND expires_at > ? ORDER BY expires_at, token_hash`,
+    ),
+    cancelToken: db.prepare(
+      `DELETE FROM enrollment_tokens WHERE used_at IS NULL AND substr(token_hash, 1, ?) = ? RETURNING ${TOKEN_COLUMNS}`,
     ),
     listAudit: db.prepare(
       `SELECT * FROM audit_log

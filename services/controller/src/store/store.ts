@@ -88,6 +88,49 @@ export type RedemptionResult =
   | { outcome: 'retried'; token: EnrollmentTokenRecord }
   | { outcome: 'refused'; reason: TokenRefusalReason };
 
+/**
+ * The certificates of one agent that the controller still honours: the latest it issued, and
+ * for a short overlap the one that certificate replaced (a renewal whose response was lost may
+ * be retried from it). Enrollment starts a new lineage; every older certificate is superseded.
+ */
+export interface CertificateLineage {
+  kind: AgentKind;
+  agentId: string;
+  /** Lower-case hex serial of the latest certificate issued to the agent. */
+  currentSerial: string;
+  /** Unix milliseconds. */
+  currentNotAfter: number;
+  /** True once the agent presented the latest certificate (after that the previous one is dead). */
+  currentPresented: boolean;
+  /** The certificate the latest one replaced, honoured for renewal until `previousUntil`. */
+  previousSerial: string | null;
+  /** Unix milliseconds. */
+  previousUntil: number | null;
+  /** Unix milliseconds of the last change. */
+  updatedAt: number;
+}
+
+/** An operator's revocation of an agent identity. */
+export interface RevocationRecord {
+  /** Increasing id. */
+  id: number;
+  kind: AgentKind;
+  agentId: string;
+  reason: string;
+  /** Unix milliseconds. */
+  revokedAt: number;
+  /** Who revoked it (`admin`). */
+  actor: string;
+  /** When a later enrollment of the same agent lifted it (Unix milliseconds), or null while it holds. */
+  liftedAt: number | null;
+}
+
+/** What {@link ControllerStore.revokeAgent} stores. */
+export type NewRevocation = Omit<RevocationRecord, 'id' | 'liftedAt'> & {
+  /** Written in the same transaction. */
+  audit: NewAuditRecord;
+};
+
 /** A connector in the registry. */
 export interface ConnectorRecord {
   id: string;
@@ -143,11 +186,35 @@ export interface ControllerStore {
   findToken(tokenHash: string): Promise<EnrollmentTokenRecord | undefined>;
   /**
    * Redeems a token atomically (one conditional UPDATE: unused, unexpired, same kind and id), and
-   * in the same transaction registers the agent and appends the audit record.
+   * in the same transaction registers the agent, starts its certificate lineage (superseding
+   * every earlier certificate), lifts its revocations and appends the audit record.
    */
   redeemToken(redemption: TokenRedemption): Promise<RedemptionResult>;
   /** True when `id` is an enrolled connector or has an unexpired connector token. */
   isConnectorKnown(id: string, now: number): Promise<boolean>;
+  /** The agent's certificate lineage, or undefined before its first enrollment under schema 2. */
+  getLineage(kind: AgentKind, agentId: string): Promise<CertificateLineage | undefined>;
+  /**
+   * Replaces the agent's lineage only if its latest serial is still `expectedCurrentSerial`
+   * (a compare-and-set, so two racing renewals cannot both win). Undefined `expectedCurrentSerial`
+   * means "only if the agent has no lineage yet". True when written.
+   */
+  replaceLineage(
+    next: CertificateLineage,
+    expectedCurrentSerial: string | undefined,
+  ): Promise<boolean>;
+  /** Marks the latest certificate as presented (no-op when `serial` is no longer the latest). */
+  markPresented(kind: AgentKind, agentId: string, serial: string): Promise<void>;
+  /** Stores a revocation and its audit record in one transaction. */
+  revokeAgent(revocation: NewRevocation): Promise<RevocationRecord>;
+  /** Every revocation in force (not lifted by a later enrollment), oldest first. */
+  activeRevocations(): Promise<RevocationRecord[]>;
+  /** Every revocation, lifted ones too, newest first. */
+  listRevocations(limit: number): Promise<RevocationRecord[]>;
+  /** Unused, unexpired tokens, soonest expiry first. */
+  listPendingTokens(now: number): Promise<EnrollmentTokenRecord[]>;
+  /** Deletes the unused token whose hash starts with `fingerprint` (see tokenFingerprint); returns it, or undefined. */
+  cancelToken(fingerprint: string): Promise<EnrollmentTokenRecord | undefined>;
   listConnectors(): Promise<ConnectorRecord[]>;
   listTunnelers(): Promise<TunnelerRecord[]>;
   /** Persists heartbeat timestamps (never moving last_seen backwards). */

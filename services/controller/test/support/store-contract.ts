@@ -294,6 +294,106 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.pruneAudit(T0)).toBe(0);
     });
 
+    it('starts a lineage at enrollment, replaces it only by compare-and-set, and marks the latest presented', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      const lineage = await store.getLineage('connector', 'c1');
+      expect(lineage).toEqual({
+        kind: 'connector',
+        agentId: 'c1',
+        currentSerial: 'serial-a',
+        currentNotAfter: T0 + 60 * MINUTE,
+        currentPresented: false,
+        previousSerial: null,
+        previousUntil: null,
+        updatedAt: T0 + MINUTE,
+      });
+      const next = {
+        ...lineage!,
+        currentSerial: 'serial-b',
+        previousSerial: 'serial-a',
+        previousUntil: T0 + 2 * MINUTE,
+      };
+      expect(await store.replaceLineage(next, 'serial-a')).toBe(true);
+      expect(await store.replaceLineage({ ...next, currentSerial: 'serial-c' }, 'serial-a')).toBe(
+        false,
+      );
+      await store.markPresented('connector', 'c1', 'serial-a');
+      expect((await store.getLineage('connector', 'c1'))!.currentPresented).toBe(false);
+      await store.markPresented('connector', 'c1', 'serial-b');
+      expect(await store.getLineage('connector', 'c1')).toMatchObject({
+        currentSerial: 'serial-b',
+        currentPresented: true,
+        previousSerial: 'serial-a',
+      });
+      expect(
+        await store.replaceLineage({ ...next, agentId: 'c9', currentSerial: 'x' }, undefined),
+      ).toBe(true);
+      expect(
+        await store.replaceLineage({ ...next, agentId: 'c9', currentSerial: 'y' }, undefined),
+      ).toBe(false);
+      // Re-enrollment supersedes the whole lineage.
+      await createToken('h2');
+      await store.redeemToken(
+        redemption({ tokenHash: 'h2', publicKeySha256: 'key-z', certificateSerial: 'serial-z' }),
+      );
+      expect(await store.getLineage('connector', 'c1')).toMatchObject({
+        currentSerial: 'serial-z',
+        previousSerial: null,
+      });
+    });
+
+    it('stores revocations with their audit record, keeps them across reopen, and a new enrollment lifts them', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      const audit: NewAuditRecord = {
+        at: T0 + 2 * MINUTE,
+        action: 'admin.agent_revoked',
+        outcome: 'success',
+        actor: 'admin',
+        subject: 'spiffe://td/connector/c1',
+        details: {},
+      };
+      const revocation = await store.revokeAgent({
+        kind: 'connector',
+        agentId: 'c1',
+        reason: 'stolen',
+        revokedAt: T0 + 2 * MINUTE,
+        actor: 'admin',
+        audit,
+      });
+      expect(revocation).toMatchObject({ kind: 'connector', agentId: 'c1', liftedAt: null });
+      store = await fixture.reopen();
+      expect(await store.activeRevocations()).toEqual([revocation]);
+      expect((await store.listAudit({ limit: 10, action: 'admin.agent_revoked' })).length).toBe(1);
+      await createToken('h2');
+      await store.redeemToken(
+        redemption({ tokenHash: 'h2', publicKeySha256: 'key-z', now: T0 + 3 * MINUTE }),
+      );
+      expect(await store.activeRevocations()).toEqual([]);
+      expect(await store.listRevocations(10)).toEqual([
+        { ...revocation, liftedAt: T0 + 3 * MINUTE },
+      ]);
+    });
+
+    it('lists pending tokens and cancels one by its fingerprint, never a used one', async () => {
+      const hash = (c: string) => c.repeat(64);
+      await createToken(hash('a'));
+      await createToken(hash('b'), { expiresAt: T0 + 5 * MINUTE });
+      await createToken(hash('c'), { expiresAt: T0 + MINUTE });
+      await createToken(hash('d'));
+      await store.redeemToken(redemption({ tokenHash: hash('d') }));
+      expect((await store.listPendingTokens(T0 + 2 * MINUTE)).map((t) => t.tokenHash[0])).toEqual([
+        'b',
+        'a',
+      ]);
+      expect((await store.cancelToken('aaaaaaaaaaaa'))!.tokenHash).toBe(hash('a'));
+      expect(await store.cancelToken('aaaaaaaaaaaa')).toBeUndefined();
+      expect(await store.cancelToken('dddddddddddd')).toBeUndefined();
+      expect(await store.findToken(hash('a'))).toBeUndefined();
+      expect((await store.findToken(hash('d')))!.usedAt).not.toBeNull();
+    });
+
     it('keeps everything across close and reopen', async () => {
       await createToken('h1');
       await store.redeemToken(redemption({ tokenHash: 'h1' }));

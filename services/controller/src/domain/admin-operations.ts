@@ -1,0 +1,82 @@
+import { SigilError } from '@sigil/errors';
+import { agentIdProblem, agentSpiffeId } from '../internal/agent-identity';
+import type { ControllerContext } from '../internal/context';
+import type { ConnectorView, TunnelerView } from '../registry';
+import type { AgentKind, RevocationRecord } from '../store/store';
+import type { AgentNotifier } from './ports';
+import { revokeAgent } from './revocations';
+import type { RevokeAgentResult } from './revocations';
+import { cancelEnrollmentToken, issueEnrollmentToken, listPendingTokens } from './tokens';
+import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './tokens';
+
+/** The most revocations one listing returns. */
+export const MAX_REVOCATIONS_LISTED = 1000;
+
+/**
+ * Every operator action, once: the `Controller` methods and the admin HTTP API both call these.
+ * Each audits what it did (actor `admin`).
+ */
+export interface AdminOperations {
+  createToken(request: {
+    [K in keyof EnrollmentTokenRequest]?: unknown;
+  }): Promise<CreatedEnrollmentToken>;
+  listTokens(): Promise<PendingToken[]>;
+  cancelToken(tokenId: string): Promise<PendingToken>;
+  listConnectors(): ConnectorView[];
+  listTunnelers(): TunnelerView[];
+  revoke(kind: AgentKind, agentId: string, reason: unknown): Promise<RevokeAgentResult>;
+  listRevocations(limit?: number): Promise<RevocationRecord[]>;
+  /** Sends RenewNow; rejects `ERR_NOT_FOUND` (not enrolled) or `ERR_AGENT_NOT_CONNECTED`. */
+  requestRenewal(connectorId: string): Promise<string>;
+}
+
+/**
+ * The operator actions over the shared context and the live streams.
+ *
+ * @example
+ * ```ts
+ * const admin = createAdminOperations(ctx, controlPlane, { tokenTtlSeconds: 900 });
+ * await admin.revoke('connector', 'connector-01', 'host decommissioned');
+ * ```
+ */
+export function createAdminOperations(
+  ctx: ControllerContext,
+  notifier: AgentNotifier,
+  options: { tokenTtlSeconds: number },
+): AdminOperations {
+  return {
+    createToken: (request) => issueEnrollmentToken(ctx, options.tokenTtlSeconds, request),
+    listTokens: () => listPendingTokens(ctx),
+    cancelToken: (tokenId) => cancelEnrollmentToken(ctx, tokenId),
+    listConnectors: () => ctx.registry.listConnectors(),
+    listTunnelers: () => ctx.registry.listTunnelers(),
+    revoke: (kind, agentId, reason) =>
+      revokeAgent(ctx, notifier, { kind, agentId, reason, actor: 'admin' }),
+    listRevocations: (limit = MAX_REVOCATIONS_LISTED) =>
+      ctx.store.listRevocations(Math.min(limit, MAX_REVOCATIONS_LISTED)),
+    async requestRenewal(connectorId) {
+      const problem = agentIdProblem(connectorId, 'connector id');
+      if (problem !== undefined)
+        throw new SigilError('ERR_REQUEST_INVALID', problem, { details: { field: 'id' } });
+      if (!ctx.registry.isEnrolled('connector', connectorId))
+        throw new SigilError('ERR_NOT_FOUND', `no connector "${connectorId}" is enrolled`, {
+          details: { connectorId },
+        });
+      const commandId = notifier.requestRenewal(connectorId);
+      if (commandId === undefined)
+        throw new SigilError(
+          'ERR_AGENT_NOT_CONNECTED',
+          `connector "${connectorId}" has no open control stream to send the command on`,
+          { details: { connectorId } },
+        );
+      await ctx.audit.record({
+        action: 'admin.renewal_requested',
+        outcome: 'success',
+        actor: 'admin',
+        subject: agentSpiffeId(ctx.trustDomain, 'connector', connectorId),
+        details: { command_id: commandId },
+      });
+      return commandId;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { X509Certificate } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import {
+  createAuthorizationInterceptor,
+  getPeerIdentity,
+  loadAuthorizationPolicy,
+} from '@sigil/interceptors';
+import type { AuthContextCall, AuthorizationDenial, PeerTrust } from '@sigil/interceptors';
+import { parseSpiffeId } from '@sigil/pki';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import type { AgentKind } from '../store/store';
+import type { RefusalReason } from './metrics';
+
+/** An authenticated agent: who the client certificate says it is. */
+export interface AgentPeer {
+  spiffeId: string;
+  kind: AgentKind;
+  id: string;
+  notAfter: Date;
+  /** Lower-case hex serial of the presented leaf. */
+  serial: string;
+}
+
+/** Options of {@link createAgentAuthorizationInterceptor}. */
+export interface AgentAuthorizationOptions {
+  trustDomain: string;
+  /** Runtime CA roots and the controller's clock: every call's certificate is re-validated at "now". */
+  trust: PeerTrust;
+  logger: pino.Logger;
+  registry: Registry;
+  onRefused: (refusal: {
+    reason: RefusalReason;
+    message: string;
+    method: string;
+    peerAddress: string;
+  }) => void;
+}
+
+const REASONS: Record<AuthorizationDenial['reason'], RefusalReason> = {
+  'no-client-certificate': 'svid_missing',
+  'invalid-client-certificate': 'svid_invalid',
+  'no-spiffe-id': 'svid_invalid',
+  'no-matching-rule': 'svid_invalid',
+};
+
+/**
+ * @sigil/interceptors' authorization in front of the controller: EnrollmentService is public
+ * (agents enroll without a certificate); ControlPlaneService takes only callers whose client
+ * certificate is an X509-SVID of the runtime bundle, valid at the controller's time, for a
+ * connector or tunneler identity of the trust domain. Refusals are `UNAUTHENTICATED` (no or no
+ * valid certificate) or `PERMISSION_DENIED` (not an agent identity).
+ *
+ * @example
+ * ```ts
+ * const server = new grpc.Server({ interceptors: [createAgentAuthorizationInterceptor({ trustDomain, trust, logger, registry, onRefused })] });
+ * ```
+ */
+export function createAgentAuthorizationInterceptor(
+  options: AgentAuthorizationOptions,
+): grpc.ServerInterceptor {
+  const td = options.trustDomain;
+  const policy = loadAuthorizationPolicy(
+    {
+      rules: [
+        {
+          name: 'enrollment',
+          methods: ['sigil.controlplane.v1.EnrollmentService/*'],
+          public: true,
+        },
+        {
+          name: 'agents',
+          methods: ['sigil.controlplane.v1.ControlPlaneService/*'],
+          callers: [`spiffe://${td}/connector/*`, `spiffe://${td}/tunneler/*`],
+        },
+      ],
+    },
+    { source: 'controller built-in policy' },
+  );
+  return createAuthorizationInterceptor({
+    policy,
+    peerTrust: options.trust,
+    logger: options.logger,
+    registry: options.registry,
+    onDenied: (denial) =>
+      options.onRefused({
+        reason: REASONS[denial.reason],
+        message: denial.message,
+        method: denial.method,
+        peerAddress: denial.peerAddress,
+      }),
+  });
+}
+
+/**
+ * The agent behind a call the authorization interceptor let through: its SPIFFE ID from
+ * @sigil/interceptors' peer identity, kind and id from the ID's two path segments, serial and
+ * notAfter from the presented leaf. Undefined when the ID is not exactly `/connector/<id>` or
+ * `/tunneler/<id>`.
+ *
+ * @example
+ * ```ts
+ * const peer = agentPeerOf(call);
+ * if (peer === undefined) return callback(notAnAgent());
+ * ```
+ */
+export function agentPeerOf(call: AuthContextCall): AgentPeer | undefined {
+  const spiffeId = getPeerIdentity(call)?.spiffeId;
+  const raw = call.getAuthContext().sslPeerCertificate?.raw;
+  if (spiffeId === undefined || raw === undefined) return undefined;
+  const segments = parseSpiffeId(spiffeId).segments;
+  const [kind, id] = segments;
+  if (segments.length !== 2 || (kind !== 'connector' && kind !== 'tunneler') || id === undefined)
+    return undefined;
+  const leaf = new X509Certificate(raw);
+  return {
+    spiffeId,
+    kind,
+    id,
+    notAfter: new Date(leaf.validTo),
+    serial: leaf.serialNumber.toLowerCase(),
+  };
+}
