@@ -15,6 +15,8 @@ export type {
   LoadCertificateAuthorityOptions,
 } from './ca';
 export { createCertificateSigningRequest } from './csr';
+export { verifyCertificateSigningRequest } from './internal/csr-verification';
+export type { VerifiedCsr } from './internal/csr-verification';
 export type { CertificateSigningRequestOptions } from './csr';
 export { generateKeyPair, importPrivateKeyPem, assertKeyMatchesCertificate } from './keys';
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
