@@ -9,7 +9,12 @@ import {
 } from './agent-runtime';
 import { CONFIG_FILE_ENV, resolveAgentConfig, type AgentConfig } from './config';
 import type { AgentKind } from './identity';
-import { settingsFor, type AgentCommand, type AgentSettingName } from './settings';
+import {
+  secretFlagWarning,
+  settingsFor,
+  type AgentCommand,
+  type AgentSettingName,
+} from './settings';
 
 /**
  * What the connector or tunneler adds on top of the shared runtime.
@@ -162,6 +167,8 @@ export function runAgentCli(options: AgentCliOptions): void {
         configFile: typeof flags.config === 'string' ? flags.config : undefined,
         ephemeral: flags.ephemeral === true,
       });
+      for (const flag of config.secretFlags)
+        process.stderr.write(secretFlagWarning(options.kind, flag));
       if (config.command === 'enroll') await enroll(config, options.version, flags.json === true);
       else await run(config, options);
     });

@@ -9,7 +9,12 @@ import {
   sourceLabel,
 } from '@sigil/settings';
 import type { AgentKind } from './identity';
-import { agentSettingsTable, type AgentCommand, type AgentSettingName } from './settings';
+import {
+  agentSettingsTable,
+  readEnrollmentToken,
+  type AgentCommand,
+  type AgentSettingName,
+} from './settings';
 
 /**
  * The environment variable naming the optional YAML config file (also `--config`).
@@ -41,6 +46,8 @@ export interface AgentConfigSources {
   configFile?: string;
   /** `--ephemeral`: enroll and run in one process, identity in memory only. */
   ephemeral?: boolean;
+  /** Reads standard input for `--enrollment-token -`. Default: file descriptor 0. */
+  readStdin?: () => string;
 }
 
 /**
@@ -62,6 +69,8 @@ export interface AgentConfig {
   agentId?: string;
   /** Never log it; use tokenFingerprint(). */
   enrollmentToken?: string;
+  /** Secrets given as flag values (visible in `ps`): the CLI warns about each. */
+  secretFlags: string[];
   controllerAddresses?: string[];
   controllerCaPath?: string;
   controllerServerName?: string;
@@ -115,7 +124,13 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
   const enrollment = <K extends AgentSettingName>(name: K) =>
     enrolls ? required(name) : values[name];
 
-  const enrollmentToken = enrollment('enrollmentToken');
+  const enrollmentToken = readEnrollmentToken({
+    ...(values.enrollmentToken === undefined ? {} : { token: values.enrollmentToken }),
+    ...(values.enrollmentTokenFile === undefined ? {} : { tokenFile: values.enrollmentTokenFile }),
+    ...(sources.readStdin === undefined ? {} : { readStdin: sources.readStdin }),
+  });
+  if (enrolls && enrollmentToken === undefined) throw missingSetting(table.enrollmentToken, need);
+  const tokenFlag = sources.flags?.enrollmentToken;
   const controllerAddresses = enrollment('controllerAddr');
   const controllerCaPath = enrollment('controllerCaPath');
   const agentId = enrollment('agentId');
@@ -144,6 +159,7 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
     enrolls,
     agentId,
     enrollmentToken,
+    secretFlags: tokenFlag !== undefined && tokenFlag !== '-' ? ['--enrollment-token'] : [],
     controllerAddresses,
     controllerCaPath,
     controllerServerName: values.controllerServerName,

@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, generateKeyPair, type CertificateAuthority } from '@sigil/pki';
@@ -30,6 +40,40 @@ describe('createIdentityStore', () => {
 
   it('returns undefined before enrollment', async () => {
     expect(await createIdentityStore({ kind: 'connector', stateDir: dir }).load()).toBeUndefined();
+  });
+
+  it('refuses to save into, or load from, a STATE_DIR open to other users, naming the chmod', async () => {
+    const identity = await issueIdentity();
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const store = createIdentityStore({ kind: 'connector', stateDir: dir });
+    const refusal = expect.objectContaining({
+      code: 'ERR_STATE_UNWRITABLE',
+      message: `STATE_DIR ${dir} is open to other users (mode 777): they could read or replace the keys written there; run: chmod 700 ${dir}`,
+    });
+    await expect(store.save(identity)).rejects.toEqual(refusal);
+    expect(existsSync(path.join(dir, STATE_FILES.key))).toBe(false);
+    chmodSync(dir, 0o700);
+    await store.save(identity);
+    chmodSync(dir, 0o770);
+    await expect(store.load()).rejects.toEqual(
+      expect.objectContaining({
+        code: 'ERR_STATE_UNWRITABLE',
+        message: expect.stringContaining('mode 770'),
+      }),
+    );
+  });
+
+  it('never writes a key through a symbolic link planted where a temporary file used to be named', async () => {
+    mkdirSync(dir, { mode: 0o700 });
+    const stolen = path.join(path.dirname(dir), 'stolen');
+    writeFileSync(stolen, '');
+    // The old predictable names: ${path}.tmp-${pid} and ${path}.new.tmp-${pid}.
+    for (const name of [STATE_FILES.key, STATE_FILES.key + '.new'])
+      symlinkSync(stolen, path.join(dir, `${name}.tmp-${process.pid}`));
+    await createIdentityStore({ kind: 'connector', stateDir: dir }).save(await issueIdentity());
+    expect(readFileSync(stolen, 'utf8')).toBe('');
+    expect(readFileSync(path.join(dir, STATE_FILES.key), 'utf8')).toContain('PRIVATE KEY');
   });
 
   it('persists the identity with a 0600 key in a 0700 directory, and loads it back in a new process', async () => {

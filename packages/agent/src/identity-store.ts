@@ -1,9 +1,10 @@
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SigilError } from '@sigil/errors';
 import {
   assertKeyMatchesCertificate,
   CERTIFICATE_MODE,
+  ensurePrivateDirectory,
   importPrivateKeyPem,
   PRIVATE_KEY_MODE,
   renameFileDurably,
@@ -90,7 +91,7 @@ interface Metadata {
  * The identity store of an agent. With a `stateDir` it persists the identity as
  *
  * ```text
- * STATE_DIR/            0700
+ * STATE_DIR/            0700  refused when open to group or others, or owned by another user
  *   tls.key             0600  private key (PKCS#8 PEM)
  *   tls.crt             0644  X509-SVID, leaf then intermediates
  *   ca.crt              0644  runtime trust bundle
@@ -134,7 +135,7 @@ function createDirectoryStore(kind: AgentKind, stateDir: string): IdentityStore 
   const write = async (identity: AgentIdentity): Promise<void> => {
     if (identity.kind !== kind)
       throw new Error(`identity store for ${kind} given a ${identity.kind} identity`);
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    ensurePrivate(stateDir);
     writeFileAtomic(file(STATE_FILES.bundle), identity.bundlePem, { mode: CERTIFICATE_MODE });
     writeFileAtomic(file(STATE_FILES.controllerCa), identity.controllerCaPem, {
       mode: CERTIFICATE_MODE,
@@ -167,6 +168,7 @@ function createDirectoryStore(kind: AgentKind, stateDir: string): IdentityStore 
       const result = queue.then(() => write(identity));
       queue = result.catch(() => undefined);
       return result.catch((cause: unknown) => {
+        if (cause instanceof SigilError && cause.code === 'ERR_STATE_UNWRITABLE') throw cause;
         throw new SigilError(
           'ERR_STATE_UNWRITABLE',
           `cannot write the identity to STATE_DIR ${stateDir}: ${(cause as Error).message}`,
@@ -178,6 +180,11 @@ function createDirectoryStore(kind: AgentKind, stateDir: string): IdentityStore 
       });
     },
   };
+}
+
+/** STATE_DIR must be the agent's alone: created 0700, and refused when open to others. */
+function ensurePrivate(stateDir: string): void {
+  ensurePrivateDirectory(stateDir, { variable: 'STATE_DIR', code: 'ERR_STATE_UNWRITABLE' });
 }
 
 /** Completes or discards an interrupted key/certificate replacement (see createIdentityStore). */
@@ -195,6 +202,8 @@ async function commitPending(stateDir: string): Promise<void> {
 async function read(kind: AgentKind, stateDir: string): Promise<AgentIdentity | undefined> {
   const file = (name: string): string => path.join(stateDir, name);
   if (!(await exists(stateDir))) return undefined;
+  // Files others could have replaced are no identity to trust.
+  ensurePrivate(stateDir);
   try {
     await commitPending(stateDir);
   } catch (cause) {

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AGENT_SETTINGS, settingsFor } from './settings';
+import { resolveAgentConfig } from './config';
+import { AGENT_SETTINGS, readEnrollmentToken, secretFlagWarning, settingsFor } from './settings';
 
 describe('AGENT_SETTINGS', () => {
   it('gives every variable a flag of the same name in kebab-case', () => {
@@ -26,5 +28,90 @@ describe('AGENT_SETTINGS', () => {
       expect(docs).toContain(`\`--${setting.flag}\``);
       expect(docs).toContain(`\`${setting.yaml}\``);
     }
+  });
+});
+
+describe('the enrollment token off the command line', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'agent-token-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const enrollEnv = {
+    CONTROLLER_ADDR: '10.0.0.5:8443',
+    CONTROLLER_CA_PATH: '/etc/sigil/controller-ca.crt',
+    CONNECTOR_ID: 'edge-1',
+    STATE_DIR: '/var/lib/sigil-connector',
+  };
+
+  it('reads ENROLLMENT_TOKEN_FILE (first line, trimmed) and standard input for "-"', () => {
+    const file = path.join(dir, 'token');
+    writeFileSync(file, '  sigil_et_from-file  \nsecond line\n');
+    expect(readEnrollmentToken({ tokenFile: file })).toBe('sigil_et_from-file');
+    expect(readEnrollmentToken({ token: '-', readStdin: () => 'sigil_et_piped\n' })).toBe(
+      'sigil_et_piped',
+    );
+    expect(readEnrollmentToken({ tokenFile: '-', readStdin: () => 'sigil_et_piped' })).toBe(
+      'sigil_et_piped',
+    );
+    expect(readEnrollmentToken({ token: 'sigil_et_plain' })).toBe('sigil_et_plain');
+    expect(readEnrollmentToken({})).toBeUndefined();
+  });
+
+  it('refuses both sources, an empty source and an unreadable file, naming the variable', () => {
+    const empty = path.join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    for (const [sources, message] of [
+      [
+        { token: 'a', tokenFile: empty },
+        /^ENROLLMENT_TOKEN and ENROLLMENT_TOKEN_FILE are both set/,
+      ],
+      [{ tokenFile: empty }, /^ENROLLMENT_TOKEN_FILE: .*empty holds no token/],
+      [{ token: '-', readStdin: () => '' }, /^ENROLLMENT_TOKEN: standard input holds no token/],
+      [{ tokenFile: path.join(dir, 'missing') }, /^ENROLLMENT_TOKEN_FILE: cannot read the token/],
+    ] as const) {
+      expect(() => readEnrollmentToken(sources)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_CONFIG_INVALID',
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
+  });
+
+  it('resolves the token from the file for enroll, and marks only a literal flag value as a secret flag', () => {
+    const file = path.join(dir, 'token');
+    writeFileSync(file, 'sigil_et_from-file\n');
+    const fromFile = resolveAgentConfig({
+      kind: 'connector',
+      command: 'enroll',
+      env: { ...enrollEnv, ENROLLMENT_TOKEN_FILE: file },
+    });
+    expect(fromFile).toMatchObject({ enrollmentToken: 'sigil_et_from-file', secretFlags: [] });
+    const fromFlag = resolveAgentConfig({
+      kind: 'connector',
+      command: 'enroll',
+      env: enrollEnv,
+      flags: { enrollmentToken: 'sigil_et_in_ps' },
+    });
+    expect(fromFlag).toMatchObject({
+      enrollmentToken: 'sigil_et_in_ps',
+      secretFlags: ['--enrollment-token'],
+    });
+    const fromStdin = resolveAgentConfig({
+      kind: 'connector',
+      command: 'enroll',
+      env: enrollEnv,
+      flags: { enrollmentToken: '-' },
+      readStdin: () => 'sigil_et_stdin\n',
+    });
+    expect(fromStdin).toMatchObject({ enrollmentToken: 'sigil_et_stdin', secretFlags: [] });
+    expect(() =>
+      resolveAgentConfig({ kind: 'connector', command: 'enroll', env: enrollEnv }),
+    ).toThrow(/ENROLLMENT_TOKEN/);
+    expect(secretFlagWarning('connector', '--enrollment-token')).toMatch(
+      /^sigil-connector: warning: --enrollment-token on the command line is visible to every local user \(ps\)/,
+    );
   });
 });

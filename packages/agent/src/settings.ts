@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { SigilError } from '@sigil/errors';
 import {
   parseListenAddress,
   parseLogLevel,
@@ -119,8 +121,12 @@ function fullTable(kind: AgentKind) {
   return {
     enrollmentToken: setting('ENROLLMENT_TOKEN', 'enrollment_token', {
       parse: text,
-      help: 'one-time token from `POST /api/admin/tokens` (`enroll`, `--ephemeral`); never logged',
+      help: 'one-time token from `POST /api/admin/tokens` (`enroll`, `--ephemeral`); never logged. `-` reads it from standard input; as a flag value it shows in `ps` (a warning says so)',
       secret: true,
+    }),
+    enrollmentTokenFile: setting('ENROLLMENT_TOKEN_FILE', 'enrollment_token_file', {
+      parse: text,
+      help: 'file holding the enrollment token (first line), e.g. a mounted secret; `-` reads standard input',
     }),
     controllerAddr: setting('CONTROLLER_ADDR', 'controller.addr', {
       parse: addressList,
@@ -267,3 +273,68 @@ export const AGENT_SETTINGS: readonly AgentSetting[] = [
   ...settingsFor('connector'),
   ...settingsFor('tunneler').filter((s) => !settingsFor('connector').some((c) => c.env === s.env)),
 ];
+
+/** Where {@link readEnrollmentToken} looks. */
+export interface EnrollmentTokenSources {
+  /** ENROLLMENT_TOKEN / `--enrollment-token`; `-` means standard input. */
+  token?: string;
+  /** ENROLLMENT_TOKEN_FILE / `--enrollment-token-file`; `-` means standard input. */
+  tokenFile?: string;
+  /** Reads standard input. Default: file descriptor 0. */
+  readStdin?: () => string;
+}
+
+/**
+ * The enrollment token from the variable or flag, from standard input (`-`), or from the first
+ * line of `ENROLLMENT_TOKEN_FILE`; undefined when none is given. Both set, an empty file or an
+ * unreadable one are `ERR_CONFIG_INVALID` naming the variable.
+ *
+ * @example
+ * ```ts
+ * readEnrollmentToken({ tokenFile: '/run/secrets/enrollment-token' }); // 'sigil_et_...'
+ * ```
+ */
+export function readEnrollmentToken(sources: EnrollmentTokenSources): string | undefined {
+  const { token, tokenFile } = sources;
+  if (token !== undefined && tokenFile !== undefined)
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      'ENROLLMENT_TOKEN and ENROLLMENT_TOKEN_FILE are both set: set one of them',
+      { details: { variable: 'ENROLLMENT_TOKEN_FILE' } },
+    );
+  const path = token === '-' ? '-' : tokenFile;
+  if (path === undefined) return token;
+  const variable = token === '-' ? 'ENROLLMENT_TOKEN' : 'ENROLLMENT_TOKEN_FILE';
+  const where = path === '-' ? 'standard input' : path;
+  let content: string;
+  try {
+    content =
+      path === '-'
+        ? (sources.readStdin ?? (() => readFileSync(0, 'utf8')))()
+        : readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${variable}: cannot read the token from ${where} (${(cause as Error).message})`,
+      { cause, details: { variable } },
+    );
+  }
+  const first = content.split(/\r?\n/)[0]!.trim();
+  if (first === '')
+    throw new SigilError('ERR_CONFIG_INVALID', `${variable}: ${where} holds no token`, {
+      details: { variable },
+    });
+  return first;
+}
+
+/**
+ * The warning for a secret given as a command-line flag (every local user sees it in `ps`).
+ *
+ * @example
+ * ```ts
+ * process.stderr.write(secretFlagWarning('connector', '--enrollment-token'));
+ * ```
+ */
+export function secretFlagWarning(kind: AgentKind, flag: string): string {
+  return `sigil-${kind}: warning: ${flag} on the command line is visible to every local user (ps); use ENROLLMENT_TOKEN, ENROLLMENT_TOKEN_FILE or ${flag} - (standard input) instead\n`;
+}

@@ -209,8 +209,9 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: "The controller's `DATA_DIR` cannot be created, or holds half of a key pair.",
-    fix: 'Fix the directory permissions, or restore the missing file from backup (deleting both creates a CA no enrolled agent trusts).',
+    meaning:
+      "The controller's `DATA_DIR` cannot be created, is open to other users or owned by another user, or holds half of a key pair.",
+    fix: 'Run the `chmod 700` / `chown` the message names, or restore the missing file from backup (deleting both creates a CA no enrolled agent trusts).',
   },
   ERR_ENROLLMENT_INVALID: {
     grpcStatus: G.INTERNAL,
@@ -416,8 +417,9 @@ export const ERROR_CATALOGUE = {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
     exitCode: 1,
-    meaning: 'The agent cannot write its identity to `STATE_DIR`.',
-    fix: "Fix the directory's ownership (systemd's `StateDirectory=` does it for you).",
+    meaning:
+      'The agent cannot write its identity to `STATE_DIR`, or `STATE_DIR` is open to other users or owned by another user.',
+    fix: "Fix the directory's ownership and mode as the message says (`chmod 700`; systemd's `StateDirectory=` does it for you).",
   },
   ERR_STORE_UNAVAILABLE: {
     grpcStatus: G.UNAVAILABLE,

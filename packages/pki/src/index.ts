@@ -15,6 +15,8 @@ export type {
   LoadCertificateAuthorityOptions,
 } from './ca';
 export { createCertificateSigningRequest } from './csr';
+export { verifyCertificateSigningRequest } from './internal/csr-verification';
+export type { VerifiedCsr } from './internal/csr-verification';
 export type { CertificateSigningRequestOptions } from './csr';
 export { generateKeyPair, importPrivateKeyPem, assertKeyMatchesCertificate } from './keys';
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
@@ -27,6 +29,8 @@ export {
   CERTIFICATE_MODE,
 } from './atomic-file';
 export type { WriteFileAtomicOptions } from './atomic-file';
+export { ensurePrivateDirectory } from './private-directory';
+export type { PrivateDirectoryOptions } from './private-directory';
 export { describeFileError } from './file-error';
 export { parseSpiffeId, parseTrustDomain, formatSpiffeId, isSpiffeId } from './spiffe-id';
 export type { SpiffeId } from './spiffe-id';

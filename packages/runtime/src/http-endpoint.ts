@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -28,6 +28,8 @@ export interface HttpEndpointOptions {
    * 404 with a JSON body. A throw or rejection answers 500 and is logged.
    */
   handler?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Called with the server before it listens, to set limits (`maxConnections`, timeouts). */
+  configureServer?: (server: Server) => void;
 }
 
 /**
@@ -90,7 +92,16 @@ async function route(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://endpoint').pathname;
+  let path: string;
+  try {
+    path = new URL(req.url ?? '/', 'http://endpoint').pathname;
+  } catch {
+    // Node's parser accepts targets such as `http://[bad/` that are no URL: a client error.
+    return sendJson(res, 400, {
+      error: 'bad request',
+      reason: 'the request target is not a valid URL',
+    });
+  }
   if (PROBE_PATHS.has(path)) {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -127,6 +138,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       else res.destroy();
     });
   });
+  options.configureServer?.(server);
   const address = formatListenAddress({ host: options.host, port: options.port });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void =>

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
 import type { AdminOperations } from './domain/admin-operations';
 import type { PendingToken } from './domain/tokens';
+import type { AdminGuard } from './internal/admin-guard';
 import { agentSpiffeId } from './internal/agent-identity';
 import type { ControllerContext } from './internal/context';
 import { secretMatchesHash } from './internal/secrets';
@@ -20,6 +21,8 @@ export interface AdminApiDependencies {
   admin: AdminOperations;
   /** SHA-256 (hex) of the admin bearer token. */
   adminTokenHash: () => string;
+  /** Asked first: refuses a malformed target (400) and a throttled address (429). */
+  guard: AdminGuard;
   bootstrapCaPem: () => string;
 }
 
@@ -197,6 +200,7 @@ export function createAdminHandler(
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match !== null && secretMatchesHash(match[1]!, deps.adminTokenHash())) return;
+    deps.guard.failed(req);
     ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
     await ctx.audit.record({
       action: 'admin.unauthorized',
@@ -212,9 +216,10 @@ export function createAdminHandler(
   }
 
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    if (!url.pathname.startsWith(PREFIX)) return false;
+    let url = new URL('http://admin/');
     try {
+      url = deps.guard.admit(req);
+      if (!url.pathname.startsWith(PREFIX)) return false;
       await authenticate(req, url.pathname);
       const rest = url.pathname.slice(PREFIX.length);
       const route = routes.find((r) => r.pattern.test(rest));
@@ -252,6 +257,8 @@ function problemHeaders(err: SigilError): Record<string, string> {
       return typeof allow === 'string' ? { allow } : {};
     case 'ERR_PAYLOAD_TOO_LARGE':
       return { connection: 'close' };
+    case 'ERR_RATE_LIMITED':
+      return { 'retry-after': String(err.details.retryAfterSeconds ?? 60) };
     default:
       return {};
   }

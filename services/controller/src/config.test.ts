@@ -3,6 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseControllerConfig, redactUrl } from './config';
 import type { ControllerConfig } from './config';
+import { ADMIN_LIMIT_DEFAULTS } from './internal/admin-guard';
+import { GRPC_LIMIT_DEFAULTS } from './internal/grpc-limits';
+
+const LIMIT_DEFAULTS = {
+  grpcLimits: GRPC_LIMIT_DEFAULTS,
+  adminLimits: ADMIN_LIMIT_DEFAULTS,
+  auditRetentionSeconds: 90 * 86_400,
+  auditSummaryIntervalSeconds: 60,
+};
 
 function run(env: NodeJS.ProcessEnv, argv: string[] = []): ControllerConfig {
   const parsed = parseControllerConfig({ env, argv, cwd: '/srv' });
@@ -24,6 +33,8 @@ describe('parseControllerConfig', () => {
       controllerCertTtlSeconds: 86400,
       serverNames: [],
       logLevel: 'info',
+      ...LIMIT_DEFAULTS,
+      secretFlags: [],
     });
   });
 
@@ -60,7 +71,50 @@ describe('parseControllerConfig', () => {
       serverNames: ['controller.example.org', '10.0.0.1'],
       logLevel: 'debug',
       adminToken: 'a-long-enough-admin-token',
+      ...LIMIT_DEFAULTS,
+      secretFlags: [],
     });
+  });
+
+  it('reads every limit from its variable', () => {
+    const config = run({
+      DATA_DIR: '/d',
+      CONTROLLER_MAX_MESSAGE_SIZE: '32768',
+      CONTROLLER_MAX_CONCURRENT_STREAMS: '8',
+      CONTROLLER_MAX_SESSION_MEMORY: '2',
+      CONTROLLER_IDLE_CONNECTION_TIMEOUT: '1m',
+      CONTROLLER_HANDSHAKE_TIMEOUT: '3s',
+      CONTROLLER_UNAUTHENTICATED_CONNECTION_TIMEOUT: '20s',
+      CONTROLLER_MAX_CONNECTIONS: '500',
+      CONTROLLER_MAX_CONNECTIONS_PER_IP: '4',
+      CONTROLLER_ENROLL_RATE_PER_IP: '5',
+      CONTROLLER_ENROLL_RATE: '50',
+      ADMIN_MAX_CONNECTIONS: '16',
+      ADMIN_REQUEST_TIMEOUT: '5s',
+      ADMIN_AUTH_FAILURES_PER_MINUTE: '3',
+      AUDIT_RETENTION: '30d',
+      AUDIT_SUMMARY_INTERVAL: '10s',
+    });
+    expect(config).toMatchObject({
+      grpcLimits: {
+        maxMessageBytes: 32768,
+        maxConcurrentStreams: 8,
+        maxSessionMemoryMib: 2,
+        idleConnectionTimeoutMs: 60_000,
+        handshakeTimeoutMs: 3000,
+        unauthenticatedConnectionTimeoutMs: 20_000,
+        maxConnections: 500,
+        maxConnectionsPerAddress: 4,
+        enrollmentsPerMinutePerAddress: 5,
+        enrollmentsPerMinute: 50,
+      },
+      adminLimits: { maxConnections: 16, requestTimeoutMs: 5000, authFailuresPerMinute: 3 },
+      auditRetentionSeconds: 30 * 86_400,
+      auditSummaryIntervalSeconds: 10,
+    });
+    expect(() => run({ DATA_DIR: '/d', CONTROLLER_MAX_CONNECTIONS_PER_IP: '0' })).toThrow(
+      /^CONTROLLER_MAX_CONNECTIONS_PER_IP="0" is not a positive integer/,
+    );
   });
 
   it('reads a YAML --config file with lower-case variable names, below env and flags', () => {
@@ -139,6 +193,21 @@ describe('parseControllerConfig', () => {
     ],
     [{ DATA_DIR: '/d', SIGIL_ADMIN_TOKEN: 'short' }, [], /^SIGIL_ADMIN_TOKEN is too short/],
     [
+      { DATA_DIR: '/d', SIGIL_ADMIN_TOKEN: 'aaaaaaaaaaaaaaaa' },
+      [],
+      /^SIGIL_ADMIN_TOKEN is too predictable \(about 75 bits estimated, one character repeats too often; at least 128 bits/,
+    ],
+    [
+      { DATA_DIR: '/d', SIGIL_ADMIN_TOKEN: 'abcdefghijklmnopqrst' },
+      [],
+      /^SIGIL_ADMIN_TOKEN is too predictable \(about 94 bits estimated;/,
+    ],
+    [
+      { DATA_DIR: '/d', SIGIL_ADMIN_TOKEN: 'a'.repeat(40) },
+      [],
+      /^SIGIL_ADMIN_TOKEN is too predictable \(about 188 bits estimated, one character repeats/,
+    ],
+    [
       { DATA_DIR: '/d' },
       ['--no-such-flag'],
       /Unknown option '--no-such-flag'.*see sigil-controller --help/,
@@ -213,7 +282,72 @@ describe('parseControllerConfig --explain', () => {
   });
 });
 
+describe('secrets off the command line', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sigil-secret-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads DATABASE_URL_FILE (first line) and stdin for "-", and never marks them as flags', () => {
+    const file = join(dir, 'database-url');
+    writeFileSync(file, 'postgresql://app:from-file@db/sigil\n');
+    expect(run({ DATA_DIR: '/d', DATABASE_URL_FILE: file })).toMatchObject({
+      databaseUrl: 'postgresql://app:from-file@db/sigil',
+      secretFlags: [],
+    });
+    const parsed = parseControllerConfig({
+      env: { DATA_DIR: '/d', DATABASE_URL_FILE: '-' },
+      stdin: () => 'postgresql://app:from-stdin@db/sigil\n',
+    });
+    expect(parsed.action === 'run' && parsed.config.databaseUrl).toBe(
+      'postgresql://app:from-stdin@db/sigil',
+    );
+  });
+
+  it('still takes --database-url but names it in secretFlags (the program warns: ps shows it)', () => {
+    expect(
+      run({ DATA_DIR: '/d' }, ['--database-url', 'postgresql://app:pw@db/sigil']).secretFlags,
+    ).toEqual(['--database-url']);
+    expect(run({ DATA_DIR: '/d', DATABASE_URL: 'postgresql://db/sigil' }).secretFlags).toEqual([]);
+  });
+
+  it('refuses DATABASE_URL together with DATABASE_URL_FILE, an empty or unreadable file, and a bad URL inside without echoing the password', () => {
+    const file = join(dir, 'database-url');
+    writeFileSync(file, '\n');
+    for (const [env, message] of [
+      [{ DATABASE_URL: 'postgresql://db/x', DATABASE_URL_FILE: file }, /both set/],
+      [{ DATABASE_URL_FILE: file }, /the file is empty/],
+      [{ DATABASE_URL_FILE: join(dir, 'missing') }, /cannot read the file/],
+    ] as const) {
+      expect(() => run({ DATA_DIR: '/d', ...env })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_CONFIG_INVALID',
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
+    writeFileSync(file, 'mysql://app:hunter2@db/x');
+    expect(() => run({ DATA_DIR: '/d', DATABASE_URL_FILE: file })).toThrow(
+      /^DATABASE_URL_FILE \(.*\)="mysql:\/\/app:\*\*\*@db\/x": expected a postgres/,
+    );
+  });
+});
+
 describe('redactUrl', () => {
+  it('hides password and sslpassword query parameters, and a password with unencoded @ or /', () => {
+    expect(redactUrl('postgresql://db:5432/sigil?user=app&password=s3cr3t&sslmode=require')).toBe(
+      'postgresql://db:5432/sigil?user=app&password=***&sslmode=require',
+    );
+    expect(redactUrl('postgres://app:pw@db/sigil?sslpassword=keypass&PASSWORD=x')).toBe(
+      'postgres://app:***@db/sigil?sslpassword=***&PASSWORD=***',
+    );
+    expect(redactUrl('postgresql://app:p@ss/w0rd@db:5432/sigil')).toBe(
+      'postgresql://app:***@db:5432/sigil',
+    );
+    expect(redactUrl('postgresql://app:pw@db/sigil#password=frag')).not.toContain('pw@');
+  });
+
   it('hides the password of a database URL', () => {
     expect(redactUrl('postgresql://app:s3cr3t@db:5432/sigil')).toBe(
       'postgresql://app:***@db:5432/sigil',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { SigilError } from '@sigil/errors';
@@ -10,6 +11,7 @@ import {
   invalidSetting,
   parseDurationSeconds,
   parseList,
+  parsePositiveIntegerValue,
   parseSettingFlags,
   readSettingsFile,
   resolveSettings,
@@ -17,6 +19,8 @@ import {
   type Setting,
   type SettingsTable,
 } from '@sigil/settings';
+import { ADMIN_LIMIT_DEFAULTS, adminTokenWeakness, type AdminLimits } from './internal/admin-guard';
+import { GRPC_LIMIT_DEFAULTS, type GrpcLimits } from './internal/grpc-limits';
 
 /**
  * The controller's configuration, fully resolved: what {@link parseControllerConfig} returns and
@@ -49,6 +53,16 @@ export interface ControllerConfig {
   adminToken?: string;
   /** Log level (`LOG_LEVEL`). Default `info`. */
   logLevel: LogLevel;
+  /** Limits of the gRPC listener (docs/controller.md "Limits"). */
+  grpcLimits: GrpcLimits;
+  /** Limits of the admin HTTP listener. */
+  adminLimits: AdminLimits;
+  /** Audit records older than this are deleted (`AUDIT_RETENTION`). Default 90 days. */
+  auditRetentionSeconds: number;
+  /** Unauthenticated refusals are summarised in one audit row this often (`AUDIT_SUMMARY_INTERVAL`). Default 60. */
+  auditSummaryIntervalSeconds: number;
+  /** Secrets given as command-line flags (visible in `ps`): the program warns about each. */
+  secretFlags: string[];
 }
 
 /** Where {@link parseControllerConfig} reads from. */
@@ -59,6 +73,8 @@ export interface ParseControllerConfigOptions {
   argv?: readonly string[];
   /** Resolves relative paths (`DATA_DIR`, `--config`). Default `process.cwd()`. */
   cwd?: string;
+  /** Reads standard input for a secret file named `-`. Default: file descriptor 0. */
+  stdin?: () => string;
 }
 
 /** The outcome of {@link parseControllerConfig}: a config to run, or text to print (`--help`, `--explain`). */
@@ -82,6 +98,8 @@ export const CONTROLLER_DEFAULTS = {
   enrollmentTokenTtlSeconds: 900,
   agentOfflineAfterSeconds: 30,
   controllerCertTtlSeconds: 86_400,
+  auditRetentionSeconds: 90 * 86_400,
+  auditSummaryIntervalSeconds: 60,
 } as const;
 
 /**
@@ -104,6 +122,18 @@ function address(raw: string, at: string): string {
 
 function duration(range: [number, number]): (raw: string, at: string) => number {
   return (raw, at) => parseDurationSeconds(raw, at, range);
+}
+
+/** A positive whole-number limit: YAML key and flag follow the variable. */
+function count(env: string, fallback: number, help: string): Setting<number> & { default: number } {
+  return {
+    env,
+    flag: env.toLowerCase().replace(/_/g, '-'),
+    yaml: env.toLowerCase(),
+    parse: parsePositiveIntegerValue,
+    default: fallback,
+    help,
+  };
 }
 
 /** A duration setting: YAML key and flag follow the variable; `defaultText` is the default as typed. */
@@ -192,8 +222,15 @@ export const CONTROLLER_SETTINGS = {
         });
       return raw;
     },
-    help: '`postgresql://user:password@host:5432/db` to use PostgreSQL instead of the embedded SQLite store',
+    help: '`postgresql://user:password@host:5432/db` to use PostgreSQL instead of the embedded SQLite store; prefer the variable or `DATABASE_URL_FILE` (a flag shows in `ps`)',
     secret: true,
+  },
+  databaseUrlFile: {
+    env: 'DATABASE_URL_FILE',
+    flag: 'database-url-file',
+    yaml: 'database_url_file',
+    parse: (raw: string): string => raw,
+    help: 'file holding the `DATABASE_URL` (e.g. a mounted secret), read once at start; `-` reads standard input',
   },
   connectorCertTtlSeconds: ttl(
     'CONNECTOR_CERT_TTL',
@@ -262,12 +299,101 @@ export const CONTROLLER_SETTINGS = {
           at,
           'is too short: use at least 16 characters (e.g. openssl rand -hex 32)',
         );
+      const weakness = adminTokenWeakness(raw);
+      if (weakness !== undefined) throw invalidSetting(at, weakness);
       return raw;
     },
-    help: 'admin API bearer token, at least 16 characters; no flag, secrets stay off the command line',
+    help: 'admin API bearer token, at least 128 bits estimated (e.g. `openssl rand -hex 32`); no flag, secrets stay off the command line',
     defaultText: 'generated and printed once',
     secret: true,
   },
+  maxMessageBytes: count(
+    'CONTROLLER_MAX_MESSAGE_SIZE',
+    GRPC_LIMIT_DEFAULTS.maxMessageBytes,
+    'largest gRPC message a caller may send, in bytes (an Enroll or Connect message is a few KiB)',
+  ),
+  maxConcurrentStreams: count(
+    'CONTROLLER_MAX_CONCURRENT_STREAMS',
+    GRPC_LIMIT_DEFAULTS.maxConcurrentStreams,
+    'concurrent gRPC streams per connection',
+  ),
+  maxSessionMemoryMib: count(
+    'CONTROLLER_MAX_SESSION_MEMORY',
+    GRPC_LIMIT_DEFAULTS.maxSessionMemoryMib,
+    'HTTP/2 memory per connection in MiB; beyond it new streams are refused',
+  ),
+  idleConnectionTimeoutSeconds: ttl(
+    'CONTROLLER_IDLE_CONNECTION_TIMEOUT',
+    GRPC_LIMIT_DEFAULTS.idleConnectionTimeoutMs / 1000,
+    '5m',
+    [1, 86_400],
+    'a gRPC connection with no open stream for this long is closed (GOAWAY; clients reconnect on their next call)',
+  ),
+  handshakeTimeoutSeconds: ttl(
+    'CONTROLLER_HANDSHAKE_TIMEOUT',
+    GRPC_LIMIT_DEFAULTS.handshakeTimeoutMs / 1000,
+    '10s',
+    [1, 3600],
+    'a connection that has not completed TLS and started a call by then is closed',
+  ),
+  unauthenticatedConnectionTimeoutSeconds: ttl(
+    'CONTROLLER_UNAUTHENTICATED_CONNECTION_TIMEOUT',
+    GRPC_LIMIT_DEFAULTS.unauthenticatedConnectionTimeoutMs / 1000,
+    '30s',
+    [1, 3600],
+    'a connection without a verified client certificate (enrollment) is closed after this long',
+  ),
+  maxConnections: count(
+    'CONTROLLER_MAX_CONNECTIONS',
+    GRPC_LIMIT_DEFAULTS.maxConnections,
+    'open gRPC connections in total; keep it below the descriptor limit (`ulimit -n`) minus `ADMIN_MAX_CONNECTIONS` and about 100',
+  ),
+  maxConnectionsPerAddress: count(
+    'CONTROLLER_MAX_CONNECTIONS_PER_IP',
+    GRPC_LIMIT_DEFAULTS.maxConnectionsPerAddress,
+    'open gRPC connections per remote address (raise it when many agents share one NAT address)',
+  ),
+  enrollmentsPerMinutePerAddress: count(
+    'CONTROLLER_ENROLL_RATE_PER_IP',
+    GRPC_LIMIT_DEFAULTS.enrollmentsPerMinutePerAddress,
+    'Enroll calls per minute per remote address (burst of the same size); more get `ERR_RATE_LIMITED`',
+  ),
+  enrollmentsPerMinute: count(
+    'CONTROLLER_ENROLL_RATE',
+    GRPC_LIMIT_DEFAULTS.enrollmentsPerMinute,
+    'Enroll calls per minute in total',
+  ),
+  adminMaxConnections: count(
+    'ADMIN_MAX_CONNECTIONS',
+    ADMIN_LIMIT_DEFAULTS.maxConnections,
+    'open connections to the admin port; more are closed at once',
+  ),
+  adminRequestTimeoutSeconds: ttl(
+    'ADMIN_REQUEST_TIMEOUT',
+    ADMIN_LIMIT_DEFAULTS.requestTimeoutMs / 1000,
+    '10s',
+    [1, 3600],
+    'time to send a whole admin request, and the longest an idle admin connection stays open',
+  ),
+  adminAuthFailuresPerMinute: count(
+    'ADMIN_AUTH_FAILURES_PER_MINUTE',
+    ADMIN_LIMIT_DEFAULTS.authFailuresPerMinute,
+    'failed admin authentications per minute per address; beyond it the address gets 429 `ERR_RATE_LIMITED`',
+  ),
+  auditRetentionSeconds: ttl(
+    'AUDIT_RETENTION',
+    CONTROLLER_DEFAULTS.auditRetentionSeconds,
+    '90d',
+    [3600, 100 * 365 * 86_400],
+    'audit records older than this are deleted (hourly)',
+  ),
+  auditSummaryIntervalSeconds: ttl(
+    'AUDIT_SUMMARY_INTERVAL',
+    CONTROLLER_DEFAULTS.auditSummaryIntervalSeconds,
+    '60s',
+    [1, 86_400],
+    'unauthenticated refusals are counted and written as one `audit.refusals_summary` row this often',
+  ),
 } satisfies SettingsTable;
 
 /**
@@ -351,14 +477,92 @@ export function parseControllerConfig(
       { details: { variable: 'DATA_DIR' } },
     );
   }
-  const { dataDir, databaseUrl, adminToken, ...rest } = values;
+  const {
+    dataDir,
+    databaseUrl: databaseUrlValue,
+    databaseUrlFile,
+    adminToken,
+    maxMessageBytes,
+    maxConcurrentStreams,
+    maxSessionMemoryMib,
+    idleConnectionTimeoutSeconds,
+    handshakeTimeoutSeconds,
+    unauthenticatedConnectionTimeoutSeconds,
+    maxConnections,
+    maxConnectionsPerAddress,
+    enrollmentsPerMinutePerAddress,
+    enrollmentsPerMinute,
+    adminMaxConnections,
+    adminRequestTimeoutSeconds,
+    adminAuthFailuresPerMinute,
+    ...rest
+  } = values;
+  if (databaseUrlValue !== undefined && databaseUrlFile !== undefined)
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      'DATABASE_URL and DATABASE_URL_FILE are both set: set one of them',
+      { details: { variable: 'DATABASE_URL_FILE' } },
+    );
+  const databaseUrl =
+    databaseUrlFile === undefined
+      ? databaseUrlValue
+      : CONTROLLER_SETTINGS.databaseUrl.parse(
+          readSecretFile(databaseUrlFile, 'DATABASE_URL_FILE', cwd, options.stdin),
+          `DATABASE_URL_FILE (${databaseUrlFile})`,
+        );
   const config: ControllerConfig = {
     ...rest,
     dataDir: resolve(cwd, dataDir),
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
+    grpcLimits: {
+      maxMessageBytes,
+      maxConcurrentStreams,
+      maxSessionMemoryMib,
+      idleConnectionTimeoutMs: idleConnectionTimeoutSeconds * 1000,
+      handshakeTimeoutMs: handshakeTimeoutSeconds * 1000,
+      unauthenticatedConnectionTimeoutMs: unauthenticatedConnectionTimeoutSeconds * 1000,
+      maxConnections,
+      maxConnectionsPerAddress,
+      enrollmentsPerMinutePerAddress,
+      enrollmentsPerMinute,
+    },
+    adminLimits: {
+      maxConnections: adminMaxConnections,
+      requestTimeoutMs: adminRequestTimeoutSeconds * 1000,
+      authFailuresPerMinute: adminAuthFailuresPerMinute,
+    },
+    secretFlags: resolved.sources.databaseUrl?.kind === 'flag' ? ['--database-url'] : [],
   };
   return { action: 'run', config };
+}
+
+/** A secret from a file (first line, trimmed), or from standard input when the name is `-`. */
+function readSecretFile(
+  path: string,
+  variable: string,
+  cwd: string,
+  stdin: (() => string) | undefined,
+): string {
+  let text: string;
+  try {
+    text =
+      path === '-'
+        ? (stdin ?? (() => readFileSync(0, 'utf8')))()
+        : readFileSync(resolve(cwd, path), 'utf8');
+  } catch (cause) {
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${variable} ${path}: cannot read the file (${(cause as Error).message})`,
+      { cause, details: { variable, file: path } },
+    );
+  }
+  const secret = text.split(/\r?\n/)[0]!.trim();
+  if (secret === '')
+    throw new SigilError('ERR_CONFIG_INVALID', `${variable} ${path}: the file is empty`, {
+      details: { variable, file: path },
+    });
+  return secret;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -366,13 +570,19 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /**
- * A database URL with its password replaced by `***`, safe to log.
+ * A database URL with every password replaced by `***`, safe to log: the userinfo password and
+ * the `password` and `sslpassword` query parameters (libpq accepts both). A password with an
+ * unencoded `@` or `/` is still hidden: everything up to the last `@` goes (over-redacting is safe).
  *
  * @example
  * ```ts
- * redactUrl('postgresql://app:secret@db:5432/sigil'); // 'postgresql://app:***@db:5432/sigil'
+ * redactUrl('postgresql://app:secret@db:5432/sigil?sslpassword=k'); // 'postgresql://app:***@db:5432/sigil?sslpassword=***'
  * ```
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]+:)[^@]*@/i, '$1***@');
+  const withoutUserinfo = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:).*@/i, '$1***@');
+  return withoutUserinfo.replace(
+    /([?&](?:ssl)?password=)[^&#]*/gi,
+    (_match, name: string) => `${name}***`,
+  );
 }

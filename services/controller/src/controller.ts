@@ -28,15 +28,23 @@ import { RENEWAL_OVERLAP_MS } from './domain/agent-policy';
 import { createRevocationSet, syncRevocations } from './domain/revocations';
 import type { RevokeAgentResult } from './domain/revocations';
 import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
-import { loadAdminToken } from './internal/admin-token';
-import type { AdminTokenState } from './internal/admin-token';
+import {
+  ADMIN_LIMIT_DEFAULTS,
+  applyAdminServerLimits,
+  createAdminGuard,
+} from './internal/admin-guard';
+import { createAdminTokenSource } from './internal/admin-token';
+import type { AdminTokenSource } from './internal/admin-token';
 import { createAuditLog } from './internal/audit';
+import { createGrpcGuard } from './internal/connection-limits';
+import type { GrpcGuard } from './internal/connection-limits';
+import { GRPC_LIMIT_DEFAULTS, grpcServerOptions } from './internal/grpc-limits';
 import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
-import { bindGrpc, createGrpcServer, shutdownServer } from './internal/grpc-server';
+import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
@@ -121,8 +129,13 @@ const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
 const DEFAULT_RENEWALS_PER_MINUTE = 10;
+const ENROLL_PATH = '/sigil.controlplane.v1.EnrollmentService/Enroll';
 
-interface Running extends AdminTokenState {
+interface Running {
+  adminToken: string | undefined;
+  adminTokenGenerated: boolean;
+  adminTokens: AdminTokenSource;
+  guard: GrpcGuard;
   store: ControllerStore;
   ownsStore: boolean;
   bootstrap: CertificateAuthority;
@@ -220,7 +233,17 @@ export function createController(options: ControllerOptions): Controller {
         }));
       if (options.store === undefined) cleanup.push(() => store.close());
       const applied = await store.migrate();
-      const adminToken = await loadAdminToken(store, options.adminToken);
+      const adminTokens = createAdminTokenSource({
+        store,
+        ...(options.adminToken === undefined ? {} : { configured: options.adminToken }),
+        onRefreshFailed: (err) =>
+          logger.warn(
+            { event: 'controller.admin_token_refresh_failed', err },
+            'controller.admin_token_refresh_failed',
+          ),
+      });
+      const adminStart = await adminTokens.start();
+      cleanup.push(async () => adminTokens.close());
       const runtime: RuntimeTrustState = {
         ca: authorities.runtime,
         bundlePem: authorities.runtime.bundlePem,
@@ -246,7 +269,13 @@ export function createController(options: ControllerOptions): Controller {
         },
         store,
         registry,
-        audit: createAuditLog(store, logger, clock),
+        audit: createAuditLog(store, logger, clock, {
+          retentionMs:
+            (options.auditRetentionSeconds ?? CONTROLLER_DEFAULTS.auditRetentionSeconds) * 1000,
+          summaryIntervalMs:
+            (options.auditSummaryIntervalSeconds ??
+              CONTROLLER_DEFAULTS.auditSummaryIntervalSeconds) * 1000,
+        }),
         metrics,
         logger,
         clock,
@@ -258,6 +287,7 @@ export function createController(options: ControllerOptions): Controller {
         }),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
       };
+      cleanup.push(() => ctx.audit.close());
       const controlPlane = createControlPlane(ctx);
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
@@ -302,9 +332,32 @@ export function createController(options: ControllerOptions): Controller {
         { logger, registry: metrics.registry },
       );
       cleanup.push(async () => tls.close());
-      const server = createGrpcServer(ctx, controlPlane);
-      const grpcPort = await bindGrpc(server, grpcListen, tls.credentials);
-      cleanup.push(async () => void server.forceShutdown());
+      const grpcLimits = options.grpcLimits ?? GRPC_LIMIT_DEFAULTS;
+      const guard = createGrpcGuard({
+        limits: grpcLimits,
+        clock,
+        enrollPath: ENROLL_PATH,
+        onRefused: (refusal) => {
+          metrics.refusals.inc({ reason: refusal.reason });
+          void ctx.audit.record({
+            action: 'grpc.connection_refused',
+            outcome: 'refused',
+            actor: refusal.address,
+            subject: refusal.reason,
+            details: { reason: refusal.reason },
+          });
+        },
+      });
+      const server = createGrpcServer(ctx, controlPlane, {
+        options: grpcServerOptions(grpcLimits),
+        interceptors: [guard.interceptor],
+      });
+      const grpcPort = await guard.listen(server, tls.credentials, grpcListen);
+      cleanup.push(async () => {
+        server.forceShutdown();
+        await guard.close();
+      });
+      const adminLimits = options.adminLimits ?? ADMIN_LIMIT_DEFAULTS;
 
       const http = await startHttpEndpoint({
         host: adminListen.host,
@@ -312,10 +365,25 @@ export function createController(options: ControllerOptions): Controller {
         registry: metrics.registry,
         isReady: () => running !== undefined && stopping === undefined,
         logger,
+        configureServer: (httpServer) => applyAdminServerLimits(httpServer, adminLimits),
         handler: createAdminHandler({
           ctx,
           admin,
-          adminTokenHash: () => adminToken.adminTokenHash,
+          guard: createAdminGuard({
+            limits: adminLimits,
+            clock,
+            onThrottled: (address) => {
+              metrics.refusals.inc({ reason: 'admin_unauthorized' });
+              void ctx.audit.record({
+                action: 'admin.unauthorized',
+                outcome: 'refused',
+                actor: address,
+                subject: 'throttled',
+                details: { reason: 'rate_limited' },
+              });
+            },
+          }),
+          adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
         }),
       });
@@ -353,7 +421,10 @@ export function createController(options: ControllerOptions): Controller {
         server,
         http,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
-        ...adminToken,
+        adminToken: adminStart.token,
+        adminTokenGenerated: adminStart.generated,
+        adminTokens,
+        guard,
         timers,
       };
       logger.info(
@@ -392,8 +463,11 @@ export function createController(options: ControllerOptions): Controller {
       for (const timer of state.timers) clearInterval(timer);
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
+      await state.guard.close();
       state.tls.close();
       await state.http.close();
+      state.adminTokens.close();
+      await state.ctx.audit.close();
       await state.ctx.registry.flush();
       if (state.ownsStore) await state.store.close();
       running = undefined;

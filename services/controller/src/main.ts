@@ -1,22 +1,47 @@
-// sigil-controller: parse the configuration at the edge, run the controller until SIGTERM/SIGINT.
+// sigil-controller: parse the configuration at the edge, run the controller until SIGTERM/SIGINT;
+// `sigil-controller admin-token rotate` replaces the admin token and exits.
 import { createLogger, installShutdownHandlers, runMain } from '@sigil/runtime';
+import { runAdminTokenCommand } from './admin-token-command';
 import { parseControllerConfig } from './config';
 import { createController } from './controller';
 
 runMain(async () => {
-  const parsed = parseControllerConfig({ env: process.env, argv: process.argv.slice(2) });
+  const argv = process.argv.slice(2);
+  const command = argv[0] === 'admin-token' ? { verb: argv[1] } : undefined;
+  const parsed = parseControllerConfig({
+    env: process.env,
+    argv: command === undefined ? argv : argv.slice(2),
+  });
   if (parsed.action !== 'run') {
     process.stdout.write(parsed.text);
     return;
   }
   const logger = createLogger({ name: 'sigil-controller', level: parsed.config.logLevel });
+  for (const flag of parsed.config.secretFlags)
+    logger.warn(
+      {
+        event: 'controller.secret_on_command_line',
+        flag,
+        risk: 'every local user can read it with ps; use the environment variable or its _FILE variant',
+      },
+      'controller.secret_on_command_line',
+    );
+  if (command !== undefined) {
+    const token = await runAdminTokenCommand(command.verb, parsed.config);
+    // Printed once, on stdout only (never logged): only its hash is stored.
+    process.stdout.write(`${token}\n`);
+    process.stderr.write(
+      'sigil-controller: the new admin API token is above; the previous one no longer works (a running controller drops it within 5 s).\n',
+    );
+    return;
+  }
   const controller = createController({ ...parsed.config, logger });
   await controller.start();
   if (controller.adminTokenGenerated) {
     // Printed once, on the terminal only (never logged): only its hash is stored.
     process.stderr.write(
       `\nsigil-controller: generated the admin API token. It is shown only this once; store it now\n` +
-        `(or set SIGIL_ADMIN_TOKEN to choose one):\n\n    ${controller.adminToken}\n\n`,
+        `(or set SIGIL_ADMIN_TOKEN to choose one, or rotate it with: sigil-controller admin-token rotate):\n\n    ${controller.adminToken}\n\n`,
     );
   }
   installShutdownHandlers({ logger, shutdown: () => controller.stop() });

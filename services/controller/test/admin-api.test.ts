@@ -2,12 +2,14 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_MAX_BODY_BYTES } from '../src/admin-api';
+import { ADMIN_LIMIT_DEFAULTS } from '../src/internal/admin-guard';
 import {
   admin,
   controlPlaneClient,
   enrollNew,
   StreamRecorder,
   startController,
+  summarisedRefusals,
   testClock,
 } from './support/fixtures';
 import type { ControllerFixture } from './support/fixtures';
@@ -20,7 +22,13 @@ describe('admin HTTP API', () => {
   let fx: ControllerFixture;
 
   beforeAll(async () => {
-    fx = await startController({ clock: clock.now, agentOfflineAfterSeconds: 30 });
+    fx = await startController({
+      clock: clock.now,
+      agentOfflineAfterSeconds: 30,
+      auditSummaryIntervalSeconds: 1,
+      // The suite fails authentication a dozen times from one address on a frozen clock.
+      adminLimits: { ...ADMIN_LIMIT_DEFAULTS, authFailuresPerMinute: 1000 },
+    });
   });
   afterAll(async () => {
     await fx.cleanup();
@@ -31,37 +39,42 @@ describe('admin HTTP API', () => {
       ['no Authorization header', null, 'missing Authorization: Bearer <admin token>'],
       ['a wrong token', 'wrong-token-wrong-token', 'invalid admin token'],
       ['a token that is a prefix of the right one', 'test-admin-token', 'invalid admin token'],
-    ])('answers 401 with a reason for %s, and audits the refusal', async (_what, token, reason) => {
-      for (const [method, path] of [
-        ['GET', '/api/admin/connectors'],
-        ['POST', '/api/admin/tokens'],
-        ['GET', '/api/admin/bootstrap-ca'],
-        ['GET', '/api/admin/does-not-exist'],
-      ] as const) {
-        const res = await admin(fx.controller, path, {
-          method,
-          token,
-          ...(method === 'POST' ? { body: { kind: 'connector', id: 'x' } } : {}),
-        });
-        expect(res.status).toBe(401);
-        // The fields clients have always read, plus the RFC 9457 members and the code.
-        expect(res.json).toEqual({
-          error: 'unauthorized',
-          reason,
-          type: 'https://github.com/sigil-dev/sigil/blob/main/docs/errors.md#err_admin_unauthorized',
-          title: expect.any(String),
-          status: 401,
-          detail: reason,
-          instance: path,
-          code: 'ERR_ADMIN_UNAUTHORIZED',
-        });
-        expect(res.headers.get('content-type')).toBe('application/problem+json');
-        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="sigil-admin"');
-      }
-      expect(
-        (await fx.controller.store.listAudit({ limit: 1, action: 'admin.unauthorized' }))[0],
-      ).toMatchObject({ outcome: 'refused', subject: 'GET /api/admin/does-not-exist' });
-    });
+    ])(
+      'answers 401 with a reason for %s, and counts the refusal in the audit summary',
+      async (_what, token, reason) => {
+        for (const [method, path] of [
+          ['GET', '/api/admin/connectors'],
+          ['POST', '/api/admin/tokens'],
+          ['GET', '/api/admin/bootstrap-ca'],
+          ['GET', '/api/admin/does-not-exist'],
+        ] as const) {
+          const res = await admin(fx.controller, path, {
+            method,
+            token,
+            ...(method === 'POST' ? { body: { kind: 'connector', id: 'x' } } : {}),
+          });
+          expect(res.status).toBe(401);
+          // The fields clients have always read, plus the RFC 9457 members and the code.
+          expect(res.json).toEqual({
+            error: 'unauthorized',
+            reason,
+            type: 'https://github.com/sigil-dev/sigil/blob/main/docs/errors.md#err_admin_unauthorized',
+            title: expect.any(String),
+            status: 401,
+            detail: reason,
+            instance: path,
+            code: 'ERR_ADMIN_UNAUTHORIZED',
+          });
+          expect(res.headers.get('content-type')).toBe('application/problem+json');
+          expect(res.headers.get('www-authenticate')).toBe('Bearer realm="sigil-admin"');
+        }
+        expect(await summarisedRefusals(fx.controller, 'admin.unauthorized', 4)).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ address_prefix: '127.0.0.0/24', reason: expect.any(String) }),
+          ]),
+        );
+      },
+    );
 
     it('serves /healthz, /readyz and /metrics without authentication', async () => {
       expect((await admin(fx.controller, '/healthz', { token: null })).status).toBe(200);
@@ -333,7 +346,7 @@ describe('admin HTTP API', () => {
         expect.arrayContaining([
           'admin.token_created',
           'enrollment.succeeded',
-          'admin.unauthorized',
+          'audit.refusals_summary',
         ]),
       );
       const enrollments = (
@@ -344,7 +357,9 @@ describe('admin HTTP API', () => {
         'enrollment.succeeded',
       ]);
       expect(
-        all.filter((r) => r.outcome === 'refused').every((r) => r.action === 'admin.unauthorized'),
+        all
+          .filter((r) => r.outcome === 'refused')
+          .every((r) => r.action === 'audit.refusals_summary'),
       ).toBe(true);
       const page = (await admin(fx.controller, `/api/admin/audit?limit=2&before=${all[0]!.id}`))
         .json as Array<{ id: number }>;

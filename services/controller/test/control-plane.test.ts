@@ -14,6 +14,7 @@ import {
   enrollNew,
   StreamRecorder,
   startController,
+  summarisedRefusals,
   testClock,
   unary,
 } from './support/fixtures';
@@ -49,6 +50,7 @@ describe('ControlPlaneService over mTLS', () => {
 
   beforeAll(async () => {
     fx = await startController({
+      auditSummaryIntervalSeconds: 1,
       clock: clock.now,
       connectorCertTtlSeconds: 300,
       tunnelerCertTtlSeconds: 120,
@@ -72,14 +74,14 @@ describe('ControlPlaneService over mTLS', () => {
         expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
         expect(err.details).toMatch(/without a verified client certificate/);
       }
-      const refused = await fx.controller.store.listAudit({
-        limit: 100,
-        action: 'controlplane.refused',
-      });
-      expect(refused.map((r) => r.details.reason)).toEqual([
-        'svid_missing',
-        'svid_missing',
-        'svid_missing',
+      const refused = await summarisedRefusals(fx.controller, 'controlplane.refused', 3);
+      expect(refused).toEqual([
+        {
+          action: 'controlplane.refused',
+          reason: 'svid_missing',
+          address_prefix: '127.0.0.0/24',
+          count: 3,
+        },
       ]);
     });
 

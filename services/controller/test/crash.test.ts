@@ -52,6 +52,9 @@ async function spawnController(dataDir: string): Promise<Child> {
       ADMIN_LISTEN_ADDR: '127.0.0.1:0',
       SIGIL_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'info',
+      // A deliberate burst from one address, retried through kills: above the default limit.
+      CONTROLLER_ENROLL_RATE_PER_IP: '100000',
+      CONTROLLER_ENROLL_RATE: '100000',
     },
   });
   const started = await bin.next('controller.started');

@@ -26,7 +26,14 @@ import { x509 } from './x509-runtime';
 
 const ID_ED25519 = '1.3.101.112';
 
-/** The verified public key of a CSR. */
+/**
+ * The verified public key of a CSR.
+ *
+ * @example
+ * ```ts
+ * const { keyType }: VerifiedCsr = await verifyCertificateSigningRequest(csrPem);
+ * ```
+ */
 export interface VerifiedCsr {
   readonly publicKey: KeyObject;
   readonly keyType: KeyType;
@@ -47,7 +54,14 @@ const SIGNATURE_HASHES = new Map<string, string | null>([
  * Parses a PEM CSR with @peculiar/asn1-csr, refuses weak or unsupported keys (RSA below 2048
  * bits, EC curves other than P-256, DSA...) and checks the self-signature with node:crypto (the
  * signing hot path of the controller; @peculiar/x509 only for RSASSA-PSS). Every failure is
- * `ERR_CSR_INVALID` with `details.reason` one of `malformed`, `weak-key`, `bad-signature`. @internal
+ * `ERR_CSR_INVALID` with `details.reason` one of `malformed`, `weak-key`, `bad-signature`.
+ * `ca.signCsr` runs it too; call it alone to judge a CSR before anything else about the request
+ * (the controller does, so a malformed CSR is refused the same way whatever token comes with it).
+ *
+ * @example
+ * ```ts
+ * await verifyCertificateSigningRequest(request.csrPem); // throws ERR_CSR_INVALID
+ * ```
  */
 export async function verifyCertificateSigningRequest(
   csrPem: string,

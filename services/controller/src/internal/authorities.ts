@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import {
   CERTIFICATE_MODE,
   createCertificateAuthority,
+  ensurePrivateDirectory,
   loadCertificateAuthority,
   PRIVATE_KEY_MODE,
   writeFileAtomic,
@@ -31,8 +32,9 @@ export interface ControllerAuthorities {
 
 /**
  * Loads the bootstrap and runtime CAs from `dataDir`, creating both on first start (keys 0600,
- * written atomically so a crash never leaves half a file). A data dir created for another trust
- * domain, or a key readable by others, is refused.
+ * written atomically so a crash never leaves half a file). A data dir that other users can enter
+ * or that belongs to another user, one created for another trust domain, or a key readable by
+ * others, is refused.
  */
 export async function loadOrCreateAuthorities(options: {
   dataDir: string;
@@ -40,15 +42,7 @@ export async function loadOrCreateAuthorities(options: {
   now: Date;
 }): Promise<ControllerAuthorities> {
   const { dataDir, trustDomain } = options;
-  try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  } catch (cause) {
-    throw new SigilError(
-      'ERR_DATA_DIR_UNUSABLE',
-      `DATA_DIR ${dataDir}: cannot create the directory (${(cause as Error).message})`,
-      { cause, details: { file: dataDir } },
-    );
-  }
+  ensurePrivateDirectory(dataDir, { variable: 'DATA_DIR', code: 'ERR_DATA_DIR_UNUSABLE' });
   const bootstrap = await loadOrCreate(
     dataDir,
     DATA_FILES.bootstrapCaCertificate,

@@ -1,14 +1,14 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { SigilError, isSigilError, toGrpcError } from '@sigil/errors';
-import { tokenFingerprint, tokenHash } from '@sigil/pki';
+import { tokenFingerprint, tokenHash, verifyCertificateSigningRequest } from '@sigil/pki';
 import type { IssuedCertificate } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import { signAgentCertificate } from '../domain/issuance';
 import { tokenPrecheck } from '../domain/tokens';
 import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../store/store';
 import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
-import { invalidRequest, trustBundleMessage } from './context';
+import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 
 /**
@@ -92,6 +92,15 @@ export function createEnrollmentService(
         'request_invalid',
         invalidRequest('csr_pem', 'csr_pem is required: a PEM PKCS#10 certificate signing request'),
       );
+
+    // The CSR before the token: a malformed CSR gets the same answer with a live token as with
+    // an unknown one, so it cannot be used to test which tokens exist.
+    try {
+      await verifyCertificateSigningRequest(request.csrPem);
+    } catch (err) {
+      if (!isSigilError(err)) throw err;
+      throw await refuse('csr_invalid', csrInvalid(err));
+    }
 
     const now = ctx.clock();
     const known = request.token === '' ? undefined : await ctx.store.findToken(hash);

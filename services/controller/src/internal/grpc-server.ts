@@ -1,8 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { SigilError } from '@sigil/errors';
 import { controlplaneV1 } from '@sigil/proto';
-import { formatListenAddress } from '@sigil/runtime';
-import type { ListenAddress } from '@sigil/runtime';
 import { createAgentAuthorizationInterceptor } from './agent-peer';
 import type { ControllerContext } from './context';
 import type { ControlPlane } from './control-plane';
@@ -14,13 +11,23 @@ import { createEnrollmentService } from './enrollment';
  *
  * @example
  * ```ts
- * const server = createGrpcServer(ctx, controlPlane);
- * const port = await bindGrpc(server, { host: '127.0.0.1', port: 0 }, tls.credentials);
+ * const guard = createGrpcGuard({ limits, clock, enrollPath });
+ * const server = createGrpcServer(ctx, controlPlane, { options: grpcServerOptions(limits), interceptors: [guard.interceptor] });
+ * const port = await guard.listen(server, tls.credentials, { host: '127.0.0.1', port: 0 });
  * ```
  */
-export function createGrpcServer(ctx: ControllerContext, controlPlane: ControlPlane): grpc.Server {
+export function createGrpcServer(
+  ctx: ControllerContext,
+  controlPlane: ControlPlane,
+  limits: { options: grpc.ServerOptions; interceptors: grpc.ServerInterceptor[] } = {
+    options: {},
+    interceptors: [],
+  },
+): grpc.Server {
   const server = new grpc.Server({
+    ...limits.options,
     interceptors: [
+      ...limits.interceptors,
       createAgentAuthorizationInterceptor({
         trustDomain: ctx.trustDomain,
         trust: {
@@ -59,35 +66,6 @@ export function createGrpcServer(ctx: ControllerContext, controlPlane: ControlPl
   );
   server.addService(controlplaneV1.ControlPlaneServiceService, controlPlane.implementation);
   return server;
-}
-
-/**
- * Binds `server` to `listen`; resolves to the bound port, rejects `ERR_LISTEN_FAILED` naming
- * CONTROLLER_LISTEN_ADDR.
- *
- * @example
- * ```ts
- * const port = await bindGrpc(server, parseListenAddress('0.0.0.0:8443', 'CONTROLLER_LISTEN_ADDR'), credentials);
- * ```
- */
-export function bindGrpc(
-  server: grpc.Server,
-  listen: ListenAddress,
-  credentials: grpc.ServerCredentials,
-): Promise<number> {
-  return new Promise<number>((resolvePort, reject) => {
-    server.bindAsync(formatListenAddress(listen), credentials, (err, port) => {
-      if (err === null) resolvePort(port);
-      else
-        reject(
-          new SigilError(
-            'ERR_LISTEN_FAILED',
-            `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(listen)}: ${err.message}`,
-            { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
-          ),
-        );
-    });
-  });
 }
 
 /**

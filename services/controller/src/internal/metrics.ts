@@ -18,7 +18,12 @@ export type RefusalReason =
   | 'svid_missing'
   | 'svid_invalid'
   | 'wrong_agent_kind'
-  | 'admin_unauthorized';
+  | 'admin_unauthorized'
+  | 'connection_limit'
+  | 'address_connection_limit'
+  | 'handshake_timeout'
+  | 'unauthenticated_timeout'
+  | 'enrollment_rate_limited';
 
 /** The controller's Prometheus metrics, on a registry of its own. */
 export interface ControllerMetrics {

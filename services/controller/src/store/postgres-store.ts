@@ -357,6 +357,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows.map(auditFromRow);
     },
+    async pruneAudit(before) {
+      const { rowCount } = await pool.query('DELETE FROM audit_log WHERE at < $1', [before]);
+      return rowCount ?? 0;
+    },
     async close() {
       if (closed) return;
       closed = true;

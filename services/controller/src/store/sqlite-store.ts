@@ -233,6 +233,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       }) as Row[];
       return rows.map(auditFromRow);
     },
+    async pruneAudit(before) {
+      return db.prepare('DELETE FROM audit_log WHERE at < ?').run(before).changes;
+    },
     async close() {
       if (closed) return;
       closed = true;

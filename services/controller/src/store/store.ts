@@ -221,6 +221,8 @@ export interface ControllerStore {
   recordActivity(batch: ActivityBatch): Promise<void>;
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Deletes audit records older than `before` (Unix ms); resolves to how many were deleted. */
+  pruneAudit(before: number): Promise<number>;
   /** Closes the database (and for PostgreSQL the pool). */
   close(): Promise<void>;
 }

@@ -266,3 +266,37 @@ export class StreamRecorder {
     return this.messages.filter((m) => m.body?.$case === kind).length;
   }
 }
+
+/**
+ * Waits (10 s at most) for the `audit.refusals_summary` rows to count at least `atLeast`
+ * refusals of `action`, and returns the counters for it (unauthenticated refusals are summarised,
+ * not written one by one). Start the controller with a short `auditSummaryIntervalSeconds`.
+ */
+export async function summarisedRefusals(
+  controller: Controller,
+  action: string,
+  atLeast = 1,
+): Promise<Array<{ action: string; reason: string; address_prefix: string; count: number }>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const rows = await controller.store.listAudit({
+      limit: 1000,
+      action: 'audit.refusals_summary',
+    });
+    const counters = rows
+      .flatMap(
+        (r) =>
+          r.details.counts as Array<{
+            action: string;
+            reason: string;
+            address_prefix: string;
+            count: number;
+          }>,
+      )
+      .filter((c) => c.action === action);
+    if (counters.reduce((n, c) => n + c.count, 0) >= atLeast) return counters;
+    if (Date.now() > deadline)
+      throw new Error(`no audit.refusals_summary counted ${atLeast} ${action} refusals in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -279,6 +279,21 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       );
     });
 
+    it('prunes audit records older than a cut-off and says how many', async () => {
+      for (const at of [T0, T0 + 1, T0 + 2])
+        await store.appendAudit({
+          at,
+          action: 'a.prune',
+          outcome: 'success',
+          actor: 'admin',
+          subject: String(at),
+          details: {},
+        });
+      expect(await store.pruneAudit(T0 + 2)).toBe(2);
+      expect((await store.listAudit({ limit: 10 })).map((r) => r.at)).toEqual([T0 + 2]);
+      expect(await store.pruneAudit(T0)).toBe(0);
+    });
+
     it('starts a lineage at enrollment, replaces it only by compare-and-set, and marks the latest presented', async () => {
       await createToken('h1');
       await store.redeemToken(redemption({ tokenHash: 'h1' }));

@@ -1,0 +1,212 @@
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { SigilError } from '@sigil/errors';
+import { formatListenAddress, type ListenAddress } from '@sigil/runtime';
+import type { GrpcLimits } from './grpc-limits';
+import { createRateLimiter } from './rate-limiter';
+
+/** Why the guard refused or closed a connection or call. */
+export type ConnectionRefusalReason =
+  | 'connection_limit'
+  | 'address_connection_limit'
+  | 'handshake_timeout'
+  | 'unauthenticated_timeout'
+  | 'enrollment_rate_limited';
+
+/** One refusal, for metrics and the (aggregated) audit. */
+export interface ConnectionRefusal {
+  reason: ConnectionRefusalReason;
+  /** The remote IP address. */
+  address: string;
+}
+
+/** Options of {@link createGrpcGuard}. */
+export interface GrpcGuardOptions {
+  limits: GrpcLimits;
+  clock: () => Date;
+  /** Called for every refusal; must not throw. */
+  onRefused?: (refusal: ConnectionRefusal) => void;
+  /** The Enroll method's path, rate-limited per address. */
+  enrollPath: string;
+}
+
+/** The connection guard in front of the gRPC server, see {@link createGrpcGuard}. */
+export interface GrpcGuard {
+  /** Put first in the server's `interceptors`: it sees each call's connection and rate-limits Enroll. */
+  readonly interceptor: grpc.ServerInterceptor;
+  /** Listens on `address` and hands accepted connections to `server`; resolves to the bound port. */
+  listen(
+    server: grpc.Server,
+    credentials: grpc.ServerCredentials,
+    address: ListenAddress,
+  ): Promise<number>;
+  /** Connections open now (for metrics and tests). */
+  connections(): number;
+  /** Stops accepting and destroys every open connection (call after the server's own shutdown). */
+  close(): Promise<void>;
+}
+
+interface Tracked {
+  socket: Socket;
+  address: string;
+  timer: NodeJS.Timeout | undefined;
+  authenticated: boolean;
+  called: boolean;
+}
+
+/**
+ * A TCP listener of our own in front of grpc-js (`server.createConnectionInjector`), which the
+ * grpc-js listener cannot do: caps connections in total and per remote address, closes a
+ * connection that has not completed TLS and started a call within `handshakeTimeoutMs`, closes a
+ * connection without a verified client certificate after `unauthenticatedConnectionTimeoutMs`
+ * (Enroll takes well under a second), and rate-limits Enroll per address and in total
+ * (RESOURCE_EXHAUSTED, `ERR_RATE_LIMITED`). Connections that carry a call with a verified client
+ * certificate (agents) are never timed out here. The interceptor learns which connection a call
+ * arrived on from its remote address and port.
+ *
+ * @example
+ * ```ts
+ * const guard = createGrpcGuard({ limits, clock, enrollPath: ENROLL_PATH, onRefused });
+ * const server = new grpc.Server({ ...grpcServerOptions(limits), interceptors: [guard.interceptor, auth] });
+ * const port = await guard.listen(server, credentials, { host: '0.0.0.0', port: 8443 });
+ * // ... stop: server.tryShutdown(...), then await guard.close()
+ * ```
+ */
+export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
+  const { limits, clock } = options;
+  const byPeer = new Map<string, Tracked>();
+  const perAddress = new Map<string, number>();
+  const perAddressEnroll = createRateLimiter({
+    perMinute: limits.enrollmentsPerMinutePerAddress,
+    clock,
+  });
+  const allEnroll = createRateLimiter({ perMinute: limits.enrollmentsPerMinute, clock });
+  let listener: Server | undefined;
+
+  const refuse = (reason: ConnectionRefusalReason, address: string): void =>
+    options.onRefused?.({ reason, address });
+
+  const deadline = (tracked: Tracked, ms: number, reason: ConnectionRefusalReason): void => {
+    clearTimeout(tracked.timer);
+    tracked.timer = setTimeout(() => {
+      refuse(reason, tracked.address);
+      tracked.socket.destroy();
+    }, ms);
+    tracked.timer.unref();
+  };
+
+  const accept = (socket: Socket, injector: grpc.ConnectionInjector): void => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = perAddress.get(address) ?? 0;
+    if (byPeer.size >= limits.maxConnections || fromAddress >= limits.maxConnectionsPerAddress) {
+      refuse(
+        byPeer.size >= limits.maxConnections ? 'connection_limit' : 'address_connection_limit',
+        address,
+      );
+      socket.destroy();
+      return;
+    }
+    const key = peerKey(address, socket.remotePort);
+    const tracked: Tracked = {
+      socket,
+      address,
+      timer: undefined,
+      authenticated: false,
+      called: false,
+    };
+    byPeer.set(key, tracked);
+    perAddress.set(address, fromAddress + 1);
+    deadline(tracked, limits.handshakeTimeoutMs, 'handshake_timeout');
+    socket.once('close', () => {
+      clearTimeout(tracked.timer);
+      byPeer.delete(key);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left === 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+    // A peer that resets mid-handshake must not crash the process; TLS reports it on its own socket.
+    socket.on('error', () => undefined);
+    injector.injectConnection(socket);
+  };
+
+  const observe = (call: grpc.ServerInterceptingCallInterface): void => {
+    const info = call.getConnectionInfo();
+    const tracked = byPeer.get(peerKey(info.remoteAddress ?? 'unknown', info.remotePort));
+    if (tracked === undefined || tracked.authenticated) return;
+    if (call.getAuthContext().sslPeerCertificate?.raw !== undefined) {
+      tracked.authenticated = true;
+      clearTimeout(tracked.timer);
+      tracked.timer = undefined;
+    } else if (!tracked.called) {
+      tracked.called = true;
+      deadline(tracked, limits.unauthenticatedConnectionTimeoutMs, 'unauthenticated_timeout');
+    }
+  };
+
+  const interceptor: grpc.ServerInterceptor = (methodDescriptor, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        observe(call);
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            if (methodDescriptor.path !== options.enrollPath) {
+              nextMetadata(metadata);
+              return;
+            }
+            const address = call.getConnectionInfo().remoteAddress ?? 'unknown';
+            const decision = perAddressEnroll.take(address);
+            const overall = decision.allowed ? allEnroll.take('*') : decision;
+            if (overall.allowed) {
+              nextMetadata(metadata);
+              return;
+            }
+            refuse('enrollment_rate_limited', address);
+            const trailers = new grpc.Metadata();
+            trailers.set('retry-after', String(overall.retryAfterSeconds));
+            call.sendStatus({
+              code: grpc.status.RESOURCE_EXHAUSTED,
+              details: `ERR_RATE_LIMITED: too many enrollments; retry after ${overall.retryAfterSeconds} s`,
+              metadata: trailers,
+            });
+          },
+        });
+      },
+    });
+
+  return {
+    interceptor,
+    async listen(server, credentials, address) {
+      const injector = server.createConnectionInjector(credentials);
+      const tcp = createServer({ pauseOnConnect: false }, (socket) => accept(socket, injector));
+      const port = await new Promise<number>((resolve, reject) => {
+        tcp.once('error', (err) =>
+          reject(
+            new SigilError(
+              'ERR_LISTEN_FAILED',
+              `cannot listen for gRPC on CONTROLLER_LISTEN_ADDR ${formatListenAddress(address)}: ${err.message}`,
+              { cause: err, details: { variable: 'CONTROLLER_LISTEN_ADDR' } },
+            ),
+          ),
+        );
+        tcp.listen(address.port, address.host, () => {
+          const bound = tcp.address();
+          resolve(typeof bound === 'object' && bound !== null ? bound.port : address.port);
+        });
+      });
+      listener = tcp;
+      return port;
+    },
+    connections: () => byPeer.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const tracked of byPeer.values()) tracked.socket.destroy();
+        if (listener === undefined) resolve();
+        else listener.close(() => resolve());
+        listener = undefined;
+      }),
+  };
+}
+
+function peerKey(address: string, port: number | undefined): string {
+  return `${isIPv6(address) ? `[${address}]` : address}:${port ?? 0}`;
+}
