@@ -9,7 +9,7 @@ import { x509 } from './internal/x509-runtime';
 import { verifyCertificateSigningRequest } from './internal/csr-verification';
 import { derToPem } from './internal/pem-encoding';
 import {
-  signingAlgorithmFor,
+  signatureAlgorithmFor,
   toWebCryptoPrivateKey,
   toWebCryptoPublicKey,
 } from './internal/webcrypto-keys';
@@ -412,7 +412,7 @@ async function signCaCertificate(input: CaSigningInput): Promise<X509Certificate
     notAfter: input.notAfter,
     publicKey,
     signingKey,
-    signingAlgorithm: signatureParams(input.issuerKey.keyType),
+    signingAlgorithm: signatureAlgorithmFor(input.issuerKey.keyType),
     extensions: [
       new x509.BasicConstraintsExtension(true, input.pathLength, true),
       // X509-SVID 4.3 and Appendix A: signing certificates set keyCertSign (and may set cRLSign) only.
@@ -675,10 +675,4 @@ function toPublicKey(key: KeyObject | string): KeyObject {
 
 function isSelfSigned(certificate: X509Certificate): boolean {
   return certificate.subject === certificate.issuer && certificate.verify(certificate.publicKey);
-}
-
-function signatureParams(keyType: KeyType): ReturnType<typeof signingAlgorithmFor> {
-  return keyType === 'ec-p256'
-    ? ({ name: 'ECDSA', hash: 'SHA-256' } as ReturnType<typeof signingAlgorithmFor>)
-    : signingAlgorithmFor(keyType);
 }

@@ -16,7 +16,12 @@ export type {
 } from './ca';
 export { createCertificateSigningRequest } from './csr';
 export type { CertificateSigningRequestOptions } from './csr';
-export { generateKeyPair, importPrivateKeyPem, assertKeyMatchesCertificate } from './keys';
+export {
+  generateKeyPair,
+  importPrivateKeyPem,
+  assertKeyMatchesCertificate,
+  KEY_TYPES,
+} from './keys';
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
 export { parseCertificatesPem, toPem, fingerprint } from './pem';
 export { readCertificateChainFile, readTrustBundleFile, readPrivateKeyFile } from './files';
