@@ -97,8 +97,7 @@ describe('sigil command line', () => {
     expect(JSON.parse(run.stdout)).toEqual({
       error: {
         code: 'ERR_USAGE',
-        message:
-          "option '--warn-days <days>' argument 'soon' is invalid. Expected a whole number of days, such as 30.",
+        message: "--warn-days: 'soon' is not a whole number of days, such as 30",
       },
     });
   });

@@ -3,6 +3,7 @@ export {
   createCertificateAuthority,
   createIntermediateCertificateAuthority,
   loadCertificateAuthority,
+  isDnsName,
   DEFAULT_BACKDATE_SECONDS,
 } from './ca';
 export type {

@@ -147,7 +147,7 @@ describe('sigil certs check', () => {
     const bad = await check([file('fresh.crt'), '--warn-days', '-3']);
     expect(bad).toMatchObject({ code: 64, stdout: '' });
     expect(bad.stderr).toBe(
-      "error: option '--warn-days <days>' argument '-3' is invalid. Expected a whole number of days, such as 30. (ERR_USAGE)\n",
+      "error: --warn-days: '-3' is not a whole number of days, such as 30 (ERR_USAGE)\n",
     );
     const none = await check([]);
     expect(none.code).toBe(64);

@@ -5,7 +5,7 @@ import { SigilError } from '@sigil/errors';
 import { ExitCode } from '../exit-codes';
 import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { parseDays } from '../internal/parse';
+import { flagParser, parseDays } from '../internal/parse';
 
 /**
  * Options of {@link checkCertificateFiles} (`sigil certs check`).
@@ -176,7 +176,12 @@ export function registerCertsCheck(certs: Command, context: CommandContext): voi
         '<files...>',
         'PEM certificate or chain files (a chain counts as its first-expiring certificate)',
       )
-      .option('--warn-days <days>', 'warn when fewer than this many days are left', parseDays, 30),
+      .option(
+        '--warn-days <days>',
+        'warn when fewer than this many days are left',
+        flagParser('--warn-days', parseDays),
+        30,
+      ),
   ).action(async (files: string[], flags: { warnDays: number; json?: boolean }) => {
     const result = await checkCertificateFiles({
       files,
