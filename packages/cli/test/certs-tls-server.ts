@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 export interface LoopbackTlsServer {
   port: number;
   address: string;
-  /** Client certificates' subjects the server saw, in order. */
+  /** Subject alternative names of the client certificates the server saw, in order. */
   clientSubjects: string[];
   close(): Promise<void>;
 }
@@ -31,7 +31,7 @@ export async function startTlsServer(options: {
     },
     (socket: TLSSocket) => {
       const peer = socket.getPeerX509Certificate();
-      if (peer) clientSubjects.push(peer.subject);
+      if (peer) clientSubjects.push(peer.subjectAltName ?? '');
       socket.end('hello\n');
     },
   );

@@ -71,8 +71,8 @@ export const ERROR_CATALOGUE = {
     httpStatus: 503,
     exitCode: 3,
     meaning:
-      'The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API\'s JSON (the URL points at something else).',
-    fix: 'Check that `SIGIL_ADMIN_URL` is the controller\'s `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller\'s log (`http.request_failed`); retry once it is healthy.',
+      "The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API's JSON (the URL points at something else).",
+    fix: "Check that `SIGIL_ADMIN_URL` is the controller's `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller's log (`http.request_failed`); retry once it is healthy.",
   },
   ERR_ADMIN_UNAUTHORIZED: {
     grpcStatus: G.UNAUTHENTICATED,
@@ -248,6 +248,14 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     meaning: 'An output file cannot be written.',
     fix: 'Check that the directory exists and is writable by the process user.',
+  },
+  ERR_HOST_UNREACHABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      '`sigil certs inspect HOST:PORT` could not connect or complete a TLS handshake (refused, timed out, not TLS, or the server wants a client certificate).',
+    fix: 'Check the address and that the server speaks TLS on that port; for an mTLS server pass `--cert` and `--key`.',
   },
   ERR_IDENTITY_UNUSABLE: {
     grpcStatus: G.FAILED_PRECONDITION,
