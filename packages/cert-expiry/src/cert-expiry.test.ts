@@ -60,15 +60,47 @@ describe('validateCertExpiration', () => {
     const inside = validateCertExpiration(leaf.chainPem, { now: at(1, edge), warnDays: 30 });
     expect(inside.status).toBe('warning');
     expect(inside.daysLeft).toBe(29);
-    expect(validateCertExpiration(leaf.chainPem, { now: T0, warnDays: 91 }).status).toBe('warning');
+    // A window longer than a third of the lifetime: the third decides (30 days left of 90).
+    expect(validateCertExpiration(leaf.chainPem, { now: T0, warnDays: 91 }).status).toBe('ok');
+    expect(validateCertExpiration(leaf.chainPem, { now: at(1, T0), warnDays: 91 }).status).toBe(
+      'ok',
+    );
     expect(validateCertExpiration(leaf.chainPem, { now: at(89 * DAY), warnDays: 0 }).status).toBe(
       'ok',
     );
   });
 
   it('defaults the warning window to 30 days', async () => {
-    const leaf = await svid(20 * DAY);
-    expect(validateCertExpiration(leaf.chainPem, { now: T0 }).status).toBe('warning');
+    const leaf = await svid(365 * DAY);
+    expect(validateCertExpiration(leaf.chainPem, { now: at(335 * DAY) }).status).toBe('ok');
+    const report = validateCertExpiration(leaf.chainPem, { now: at(335 * DAY + 1) });
+    expect(report).toMatchObject({ status: 'warning', warnByLifetime: false, warnDays: 30 });
+    expect(report.warnFrom).toEqual(at(-30 * DAY, leaf.notAfter));
+  });
+
+  it('warns a short-lived certificate only once a third of its lifetime is left (the later moment)', async () => {
+    // The default 24 h SVID, issued a second ago: 30 days would warn from birth.
+    const leaf = await svid(DAY, at(-1));
+    const fresh = validateCertExpiration(leaf.chainPem, { now: T0 });
+    expect(fresh.status).toBe('ok');
+    const third = (leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 3;
+    expect(fresh.warnFrom).toEqual(new Date(leaf.notAfter.getTime() - third));
+    expect(validateCertExpiration(leaf.chainPem, { now: fresh.warnFrom }).status).toBe('ok');
+    const late = validateCertExpiration(leaf.chainPem, { now: at(1, fresh.warnFrom) });
+    expect(late).toMatchObject({ status: 'warning', warnByLifetime: true });
+    // A fixed window shorter than the third is the later moment then.
+    const hour = validateCertExpiration(leaf.chainPem, {
+      now: at(1, fresh.warnFrom),
+      warnWithinMs: 3_600_000,
+    });
+    expect(hour).toMatchObject({ status: 'ok', warnWithinMs: 3_600_000, warnByLifetime: false });
+    expect(hour.warnDays).toBeCloseTo(1 / 24, 10);
+    expect(
+      validateCertExpiration(leaf.chainPem, {
+        now: at(-3599, leaf.notAfter),
+        warnWithinMs: 3_600_000,
+      }).status,
+    ).toBe('warning');
   });
 
   it('treats notAfter itself as still valid and one second later as expired', async () => {
@@ -102,7 +134,7 @@ describe('validateCertExpiration', () => {
     expect(validateCertExpiration(leaf.chainPem, { now: at(-1, leaf.notBefore) }).status).toBe(
       'not-yet-valid',
     );
-    expect(validateCertExpiration(leaf.chainPem, { now: leaf.notBefore }).status).toBe('warning');
+    expect(validateCertExpiration(leaf.chainPem, { now: leaf.notBefore }).status).toBe('ok');
   });
 
   it('gives a fractional day count for a gauge', async () => {
@@ -218,6 +250,9 @@ describe('validateCertExpiration', () => {
       expect(err.code).toBe('ERR_CONFIG_INVALID');
       expect(err.message).toMatch(/^warnDays must be a non-negative number of days/);
     }
+    expect(thrown(() => validateCertExpiration(pem, { warnWithinMs: -1 })).message).toMatch(
+      /^warnWithinMs must be a non-negative number of milliseconds/,
+    );
     expect(thrown(() => validateCertExpiration(pem, { now: new Date('nope') })).message).toMatch(
       /^now must be a valid Date/,
     );
@@ -229,7 +264,7 @@ describe('validateCertExpiration', () => {
       JSON.stringify(validateCertExpiration(leaf.chainPem, { now: T0, source: 'tls.crt' })),
     );
     expect(json).toMatchObject({
-      status: 'warning',
+      status: 'ok',
       source: 'tls.crt',
       notAfter: leaf.notAfter.toISOString(),
       checkedAt: T0.toISOString(),
@@ -250,8 +285,8 @@ describe('assertCertValid', () => {
       ttlSeconds: 5 * DAY,
       now: T0,
     });
-    expect(assertCertValid(leaf.chainPem, { now: T0, warnDays: 1 }).status).toBe('ok');
-    expect(assertCertValid(leaf.chainPem, { now: T0 }).status).toBe('warning');
+    expect(assertCertValid(leaf.chainPem, { now: T0 }).status).toBe('ok');
+    expect(assertCertValid(leaf.chainPem, { now: at(4 * DAY) }).status).toBe('warning');
   });
 
   it('fails fast with ERR_CERT_EXPIRED naming the source and the identity', async () => {
@@ -326,17 +361,24 @@ describe('formatCertExpiry', () => {
       `certificate "CN=db.internal" expires at ${leaf.notAfter.toISOString()} (in 40d 5h)`,
     );
     expect(
-      formatCertExpiry(validateCertExpiration([certificate!], { now: at(30 * DAY), warnDays: 14 })),
+      formatCertExpiry(validateCertExpiration([certificate!], { now: at(30 * DAY), warnDays: 11 })),
     ).toBe(
-      `certificate "CN=db.internal" expires at ${leaf.notAfter.toISOString()} (in 10d 5h, within the 14-day warning window)`,
+      `certificate "CN=db.internal" expires at ${leaf.notAfter.toISOString()} (in 10d 5h, within the 11-day warning window)`,
+    );
+    expect(
+      formatCertExpiry(
+        validateCertExpiration([certificate!], { now: at(39 * DAY), warnWithinMs: 2 * DAY * 1000 }),
+      ),
+    ).toBe(
+      `certificate "CN=db.internal" expires at ${leaf.notAfter.toISOString()} (in 1d 5h, within the 2-day warning window)`,
     );
   });
 
   it('names a certificate without subject or SPIFFE ID by its serial', async () => {
     const ca = await createCertificateAuthority({ trustDomain: 'example.org', now: at(-DAY) });
     const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], ttlSeconds: 90, now: T0 });
-    expect(formatCertExpiry(validateCertExpiration(leaf.certificatePem, { now: T0 }))).toBe(
-      `certificate serial ${leaf.serialNumber} expires at ${leaf.notAfter.toISOString()} (in 1m 30s, within the 30-day warning window)`,
+    expect(formatCertExpiry(validateCertExpiration(leaf.certificatePem, { now: at(60) }))).toBe(
+      `certificate serial ${leaf.serialNumber} expires at ${leaf.notAfter.toISOString()} (in 30s, less than a third of its 2m 30s lifetime left)`,
     );
   });
 });

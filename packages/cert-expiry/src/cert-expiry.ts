@@ -26,8 +26,14 @@ export type CertExpiryStatus = 'ok' | 'warning' | 'expired' | 'not-yet-valid';
  * ```
  */
 export interface CertExpiryOptions {
-  /** A certificate with fewer than this many days left is a `warning`. Default 30. */
+  /**
+   * The fixed warning window in days. A certificate is a `warning` once less than a third of its
+   * lifetime remains or it is inside this window, whichever comes later: a 24 h certificate warns
+   * 8 h before expiry, a one-year certificate 30 days before. Default 30.
+   */
   warnDays?: number;
+  /** The fixed warning window in milliseconds, for sub-day windows; takes precedence over `warnDays`. */
+  warnWithinMs?: number;
   /** The time to check at. Default now. */
   now?: Date;
   /** What the certificate is, for messages: usually its file path. Default `certificate`. */
@@ -62,6 +68,13 @@ export interface CertExpiryEntry {
   serialNumber: string;
   /** True for a CA (intermediate) certificate. */
   isCa: boolean;
+  /**
+   * When this certificate enters its warning period: the later of "a third of the lifetime left"
+   * and "inside the fixed window".
+   */
+  warnFrom: Date;
+  /** True when `warnFrom` comes from the lifetime (the certificate is short-lived for the window). */
+  warnByLifetime: boolean;
 }
 
 /**
@@ -83,8 +96,10 @@ export interface CertExpiryReport extends CertExpiryEntry {
   gaugeValue: number;
   /** The `source` option, when given. */
   source?: string;
-  /** The warning window used, in days. */
+  /** The fixed warning window used, in days (fractional when given as `warnWithinMs`). */
   warnDays: number;
+  /** The fixed warning window used, in milliseconds. */
+  warnWithinMs: number;
   /** The time the report was computed for. */
   checkedAt: Date;
   /** Every certificate of the chain, leaf first. */
@@ -121,16 +136,7 @@ export function validateCertExpiration(
   pem: string | readonly X509Certificate[],
   options: CertExpiryOptions = {},
 ): CertExpiryReport {
-  const warnDays = options.warnDays ?? 30;
-  if (typeof warnDays !== 'number' || !Number.isFinite(warnDays) || warnDays < 0) {
-    throw new SigilError(
-      'ERR_CONFIG_INVALID',
-      `warnDays must be a non-negative number of days, got ${String(warnDays)}`,
-      {
-        details: { option: 'warnDays' },
-      },
-    );
-  }
+  const warnWithinMs = warningWindowMs(options);
   const now = options.now ?? new Date();
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
     throw new SigilError('ERR_CONFIG_INVALID', `now must be a valid Date, got ${String(now)}`, {
@@ -145,7 +151,7 @@ export function validateCertExpiration(
     });
   }
   const entries = certificates.map((certificate, index) =>
-    entryOf(certificate, index, now, warnDays),
+    entryOf(certificate, index, now, warnWithinMs),
   );
   const deciding = entries.reduce((worst, entry) => {
     const bySeverity = SEVERITY[entry.status] - SEVERITY[worst.status];
@@ -159,7 +165,8 @@ export function validateCertExpiration(
       1000 /
       SECONDS_PER_DAY,
     ...(options.source === undefined ? {} : { source: options.source }),
-    warnDays,
+    warnDays: warnWithinMs / 1000 / SECONDS_PER_DAY,
+    warnWithinMs,
     checkedAt: now,
     certificates: entries,
   };
@@ -220,10 +227,38 @@ export function formatCertExpiry(report: CertExpiryReport): string {
     case 'not-yet-valid':
       return `${what} is not valid until ${report.notBefore.toISOString()} (in ${formatDuration((report.notBefore.getTime() - now) / 1000)}; check the clock)`;
     case 'warning':
-      return `${what} expires at ${notAfter} (in ${formatDuration(report.secondsLeft)}, within the ${report.warnDays}-day warning window)`;
+      return `${what} expires at ${notAfter} (in ${formatDuration(report.secondsLeft)}, ${warningReason(report)})`;
     case 'ok':
       return `${what} expires at ${notAfter} (in ${formatDuration(report.secondsLeft)})`;
   }
+}
+
+function warningReason(report: CertExpiryReport): string {
+  if (report.warnByLifetime) {
+    const lifetime = (report.notAfter.getTime() - report.notBefore.getTime()) / 1000;
+    return `less than a third of its ${formatDuration(lifetime)} lifetime left`;
+  }
+  const window =
+    report.warnWithinMs % (SECONDS_PER_DAY * 1000) === 0
+      ? `${report.warnDays}-day`
+      : formatDuration(report.warnWithinMs / 1000);
+  return `within the ${window} warning window`;
+}
+
+/** The fixed window in milliseconds from `warnWithinMs` or `warnDays`, validated. */
+function warningWindowMs(options: CertExpiryOptions): number {
+  const [option, value, scale] =
+    options.warnWithinMs === undefined
+      ? (['warnDays', options.warnDays ?? 30, SECONDS_PER_DAY * 1000] as const)
+      : (['warnWithinMs', options.warnWithinMs, 1] as const);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new SigilError(
+      'ERR_CONFIG_INVALID',
+      `${option} must be a non-negative number of ${option === 'warnDays' ? 'days' : 'milliseconds'}, got ${String(value)}`,
+      { details: { option } },
+    );
+  }
+  return value * scale;
 }
 
 function describeCertificate(entry: CertExpiryEntry): string {
@@ -239,15 +274,19 @@ function entryOf(
   certificate: X509Certificate,
   index: number,
   now: Date,
-  warnDays: number,
+  warnWithinMs: number,
 ): CertExpiryEntry {
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);
   const secondsLeft = Math.floor((notAfter.getTime() - now.getTime()) / 1000);
+  // The later of the two moments is the one nearer notAfter: the smaller of the two lead times.
+  const thirdOfLifetimeMs = (notAfter.getTime() - notBefore.getTime()) / 3;
+  const warnByLifetime = thirdOfLifetimeMs < warnWithinMs;
+  const warnFrom = new Date(notAfter.getTime() - Math.min(thirdOfLifetimeMs, warnWithinMs));
   let status: CertExpiryStatus;
   if (now.getTime() < notBefore.getTime()) status = 'not-yet-valid';
   else if (now.getTime() > notAfter.getTime()) status = 'expired';
-  else if (secondsLeft < warnDays * SECONDS_PER_DAY) status = 'warning';
+  else if (now.getTime() > warnFrom.getTime()) status = 'warning';
   else status = 'ok';
   const spiffeId = spiffeIdOfCertificate(certificate);
   return {
@@ -265,5 +304,7 @@ function entryOf(
     ...(spiffeId === undefined ? {} : { spiffeId }),
     serialNumber: certificate.serialNumber.toLowerCase(),
     isCa: certificate.ca,
+    warnFrom,
+    warnByLifetime,
   };
 }

@@ -500,6 +500,14 @@ export const ERROR_CATALOGUE = {
     meaning: 'The installed @grpc/grpc-js lacks the secure-connector hook @sigil/grpc-tls needs.',
     fix: 'Install @grpc/grpc-js 1.12 or later.',
   },
+  ERR_TLS_HANDSHAKE_FAILED: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 1,
+    meaning:
+      "A TLS handshake failed: the server's certificate did not verify against the configured CA, the server refused this client's certificate, or the two share no TLS version.",
+    fix: 'Check the setting and file the message names (the CA bundle, the client certificate, SIGIL_TLS_MIN_VERSION); OpenSSL\'s words follow in parentheses.',
+  },
   ERR_TLS_INSECURE_IN_PRODUCTION: {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,

@@ -1,13 +1,18 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import type { ChannelOptions, experimental } from '@grpc/grpc-js';
 import { CallCredentials, ChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js';
-import { SigilError } from '@sigil/errors';
+import { isSigilError, SigilError } from '@sigil/errors';
 import type { Registry } from 'prom-client';
 import type { ClientTlsConfig } from './config';
 import { loadClientTlsConfig } from './config';
 import type { CredentialsOptions, ReloadResult, ServedCertificate } from './credentials-types';
 import { openEndpoint, served } from './internal/endpoint';
 import { classifyHandshakeError, isCertificateProblem } from './internal/handshake-errors';
+import { explainClientHandshakeFailure } from './internal/handshake-explanations';
+import type { HandshakeFailure } from './internal/handshake-log';
+import { createHandshakeLog } from './internal/handshake-log';
 import type { Material } from './internal/material';
 import type { TlsMetrics } from './internal/metrics';
 import { createServerIdentityCheck } from './internal/server-identity';
@@ -59,6 +64,8 @@ class RotatingChannelCredentials extends ChannelCredentials {
   constructor(
     private readonly state: ContextState,
     private readonly metrics: TlsMetrics,
+    private readonly config: ClientTlsConfig,
+    private readonly logFailure: (failure: HandshakeFailure) => void,
   ) {
     super();
   }
@@ -76,7 +83,7 @@ class RotatingChannelCredentials extends ChannelCredentials {
     options: ChannelOptions,
     callCredentials?: CallCredentials,
   ): experimental.SecureConnector {
-    const { state, metrics } = this;
+    const { state, metrics, config, logFailure } = this;
     const calls = callCredentials ?? CallCredentials.createEmpty();
     let generation = -1;
     let connector: experimental.SecureConnector | undefined;
@@ -84,10 +91,13 @@ class RotatingChannelCredentials extends ChannelCredentials {
       connect(socket) {
         if (generation !== state.generation || !connector) {
           connector?.destroy();
-          connector = state.delegate._createSecureConnector(target, options, calls);
+          connector = withoutIpServerName(
+            state.delegate._createSecureConnector(target, options, calls),
+          );
           generation = state.generation;
         }
         const start = process.hrtime.bigint();
+        const peer = `${socket.remoteAddress}:${socket.remotePort}`;
         return connector.connect(socket).then(
           (result) => {
             metrics.handshakeDuration.observe(
@@ -101,7 +111,14 @@ class RotatingChannelCredentials extends ChannelCredentials {
             metrics.handshakeErrors.inc({ side: 'client', reason });
             if (isCertificateProblem(reason))
               metrics.validationFailures.inc({ side: 'client', origin: 'peer', reason });
-            throw error;
+            const explained = explainFailure(error, config);
+            logFailure({
+              side: 'client',
+              reason,
+              peer,
+              error: explained.message,
+            });
+            throw explained;
           },
         );
       },
@@ -180,7 +197,12 @@ export async function createClientCredentials(
     state.generation = material.version;
   });
   return {
-    credentials: new RotatingChannelCredentials(state, endpoint.metrics),
+    credentials: new RotatingChannelCredentials(
+      state,
+      endpoint.metrics,
+      config,
+      createHandshakeLog(endpoint.logger),
+    ),
     channelOptions,
     config,
     registry: endpoint.registry,
@@ -191,6 +213,36 @@ export async function createClientCredentials(
     onReload: endpoint.onReload,
     close: endpoint.close,
   };
+}
+
+/**
+ * grpc-js sends the dialled host as the TLS server name (SNI), an IP address too, which RFC 6066
+ * forbids and Node deprecates with a warning (DEP0123) on the first such connection. Without a
+ * server name Node checks the certificate against the dialled host all the same, and a
+ * `grpc.ssl_target_name_override` is checked by grpc-js's own wrapper of the identity check.
+ */
+function withoutIpServerName(
+  connector: experimental.SecureConnector,
+): experimental.SecureConnector {
+  const options = (connector as { connectionOptions?: ConnectionOptions }).connectionOptions;
+  if (options?.servername !== undefined && isIP(options.servername) !== 0)
+    delete options.servername;
+  return connector;
+}
+
+/** The error a failed handshake surfaces with (in the call's details): our words first, OpenSSL's after. */
+function explainFailure(error: unknown, config: ClientTlsConfig): Error {
+  if (isSigilError(error)) return error;
+  const explanation = explainClientHandshakeFailure(error, config);
+  if (explanation === undefined) return error as Error;
+  return new SigilError(
+    'ERR_TLS_HANDSHAKE_FAILED',
+    `${explanation} (${(error as Error).message})`,
+    {
+      cause: error,
+      details: { code: (error as { code?: string }).code },
+    },
+  );
 }
 
 /** The connector hook this relies on exists in grpc-js >= 1.12; fail at start-up, not at the first call. */

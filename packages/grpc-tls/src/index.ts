@@ -10,6 +10,7 @@ export {
 } from './config';
 export { createServerCredentials } from './server-credentials';
 export { createClientCredentials } from './client-credentials';
+export { describeTlsFailure } from './describe-tls-failure';
 export type {
   LoadTlsConfigOptions,
   LoadServerTlsConfigOptions,

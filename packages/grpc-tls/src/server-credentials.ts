@@ -8,6 +8,7 @@ import { loadServerTlsConfig } from './config';
 import type { CredentialsOptions, ReloadResult, ServedCertificate } from './credentials-types';
 import { openEndpoint, served } from './internal/endpoint';
 import type { Material } from './internal/material';
+import { createHandshakeLog } from './internal/handshake-log';
 import { observeServerHandshakes } from './internal/server-handshakes';
 
 /**
@@ -97,7 +98,7 @@ export async function createServerCredentials(
       `client certificates are ${clientCertificate === 'require' ? 'required' : 'requested'} but the identity has no CA bundle to verify them with`,
     );
   }
-  const observer = observeServerHandshakes(endpoint.metrics);
+  const observer = observeServerHandshakes(endpoint.metrics, createHandshakeLog(endpoint.logger));
   const contextOptions = (material: Material): SecureContextOptions => ({
     cert: material.certificateChainPem!,
     key: material.privateKeyPem!,

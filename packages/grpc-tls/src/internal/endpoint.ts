@@ -17,6 +17,7 @@ export interface Endpoint {
   readonly store: MaterialStore | undefined;
   readonly registry: Registry;
   readonly metrics: TlsMetrics;
+  readonly logger: Logger;
   reload(): ReloadResult;
   onReload(listener: (result: ReloadResult) => void): () => void;
   /** Installs new material into credentials; runs on each rotation before it is logged and announced. */
@@ -44,6 +45,7 @@ export async function openEndpoint(
       store: undefined,
       registry,
       metrics,
+      logger,
       reload: () => ({ status: 'unchanged', trigger: 'manual' }),
       onReload: () => () => undefined,
       onRotate: () => undefined,
@@ -160,6 +162,7 @@ export async function openEndpoint(
     store,
     registry,
     metrics,
+    logger,
     reload: () => {
       const result = fileSource?.reload('manual');
       return result
@@ -202,9 +205,17 @@ export function served(material: Material): { certificate?: ServedCertificate } 
   };
 }
 
+// The certificates each logger has been told are expiring: an agent serves and dials with one
+// certificate through several endpoints (controller client, peer server), which would each warn.
+const warnedSerials = new WeakMap<Logger, Set<string>>();
+
 function warnIfExpiring(logger: Logger, side: Side, material: Material): void {
   const expiry = material.expiry;
   if (expiry?.status === 'warning') {
+    const warned = warnedSerials.get(logger) ?? new Set<string>();
+    warnedSerials.set(logger, warned);
+    if (warned.has(material.serialNumber!)) return;
+    warned.add(material.serialNumber!);
     logger.warn(
       {
         event: 'grpc_tls.cert_expiring_soon',

@@ -1,6 +1,6 @@
 import type { FSWatcher } from 'node:fs';
-import { watch } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { lstatSync, watch } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SigilError } from '@sigil/errors';
 import { readCertificateChainFile, readPrivateKeyFile, readTrustBundleFile } from '@sigil/pki';
 import type { TlsFileSetting, TlsReloadSettings } from '../config';
@@ -16,8 +16,9 @@ export interface MaterialFiles {
 
 /**
  * Material read from files and re-read when they change: a watch on each file's directory
- * (cert-manager swaps the `..data` symlink there; editors and `cp` rewrite the file), a periodic
- * re-read as a safety net, and SIGHUP. Changes are debounced so a certificate and key written one
+ * (cert-manager swaps the `..data` symlink there; editors and `cp` rewrite the file), a watch on
+ * the parent of a directory that is a symlink (`GRPC_TLS_DIR=/etc/tls/current` retargeted to a new
+ * release with `ln -sfn`), a periodic re-read as a safety net, and SIGHUP. Changes are debounced so a certificate and key written one
  * after the other are read together; a pair that does not validate is never served.
  */
 export class FileMaterialSource {
@@ -28,6 +29,7 @@ export class FileMaterialSource {
   private poll: NodeJS.Timeout | undefined;
   private readonly onSighup = () => this.reload('sighup');
   private closed = false;
+  private rewatchPending = false;
 
   /** Reads and validates the files (throwing one error naming the variable and file), then starts watching. */
   constructor(
@@ -74,28 +76,7 @@ export class FileMaterialSource {
 
   private start(): void {
     const { watch: watching, pollIntervalMs, reloadOnSighup } = this.reloadSettings;
-    if (watching) {
-      const byDirectory = new Map<string, Set<string>>();
-      for (const file of [this.files.certificate, this.files.privateKey, this.files.ca]) {
-        if (!file) continue;
-        const names = byDirectory.get(dirname(file.path)) ?? new Set<string>();
-        names.add(basename(file.path));
-        byDirectory.set(dirname(file.path), names);
-      }
-      for (const [directory, names] of byDirectory) {
-        try {
-          const watcher = watch(directory, { persistent: false }, (_event, filename) => {
-            // kubelet's atomic update renames `..data` (and `..<timestamp>` directories) in place.
-            const name = filename === null ? null : String(filename);
-            if (name === null || names.has(name) || name.startsWith('..')) this.schedule();
-          });
-          watcher.on('error', (error) => this.onWatchError(error));
-          this.watchers.push(watcher);
-        } catch (error) {
-          this.onWatchError(error as Error);
-        }
-      }
-    }
+    if (watching) this.watchDirectories();
     if (pollIntervalMs > 0) {
       this.poll = setInterval(() => this.reload('poll'), pollIntervalMs);
       this.poll.unref();
@@ -103,11 +84,72 @@ export class FileMaterialSource {
     if (reloadOnSighup) process.on('SIGHUP', this.onSighup);
   }
 
+  /** Watches each directory holding a file, and the parent of each such directory that is a symlink. */
+  private watchDirectories(): void {
+    const byDirectory = new Map<string, Set<string>>();
+    const add = (directory: string, name: string) => {
+      const names = byDirectory.get(directory) ?? new Set<string>();
+      names.add(name);
+      byDirectory.set(directory, names);
+    };
+    const linkedDirectories = new Set<string>();
+    for (const file of [this.files.certificate, this.files.privateKey, this.files.ca]) {
+      if (!file) continue;
+      const directory = dirname(file.path);
+      add(directory, basename(file.path));
+      // A watch on a symlinked directory follows the link once, to the old target: retargeting
+      // the link is an event of its parent, after which the directory is watched afresh.
+      if (isSymlink(directory)) {
+        linkedDirectories.add(directory);
+        add(dirname(directory), basename(directory));
+      }
+    }
+    for (const [directory, names] of byDirectory) {
+      try {
+        const watcher = watch(directory, { persistent: false }, (_event, filename) => {
+          // kubelet's atomic update renames `..data` (and `..<timestamp>` directories) in place.
+          const name = filename === null ? null : String(filename);
+          if (name !== null && linkedDirectories.has(join(directory, name))) this.rewatch();
+          else if (name === null || names.has(name) || name.startsWith('..')) this.schedule();
+        });
+        watcher.on('error', (error) => this.onWatchError(error));
+        this.watchers.push(watcher);
+      } catch (error) {
+        this.onWatchError(error as Error);
+      }
+    }
+  }
+
+  /**
+   * A watched symlink was retargeted: after the debounce (`ln -sfn` removes the link, then makes
+   * it again), watch the directories it points to now, and reload.
+   */
+  private rewatch(): void {
+    this.rewatchPending = true;
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.closed) return;
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.reload('watch'), this.reloadSettings.debounceMs);
+    this.debounce = setTimeout(() => {
+      if (this.rewatchPending) {
+        this.rewatchPending = false;
+        for (const watcher of this.watchers) watcher.close();
+        this.watchers.length = 0;
+        this.watchDirectories();
+      }
+      this.reload('watch');
+    }, this.reloadSettings.debounceMs);
     this.debounce.unref();
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
