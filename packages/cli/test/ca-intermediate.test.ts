@@ -2,7 +2,7 @@
 // real openssl and a real TLS handshake.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { parseCertificatesPem } from '@sigil/pki';
 import { certificateText, openssl, opensslVerify, sigil, temporaryDirectory } from './support';
 import { handshake, startTlsServer } from './certs-tls-server';

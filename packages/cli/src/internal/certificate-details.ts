@@ -2,7 +2,15 @@ import type { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { fingerprint } from '@sigil/pki';
 
-/** What `sigil certs inspect` shows of one certificate. */
+/**
+ * What `sigil certs inspect` shows of one certificate.
+ *
+ * @example
+ * ```ts
+ * const [leaf]: CertificateDetails[] = (await inspectCertificates({ target: 'tls.crt' })).certificates;
+ * console.log(leaf?.spiffeId, leaf?.keyType, leaf?.extendedKeyUsage?.usages, leaf?.fingerprintSha256);
+ * ```
+ */
 export interface CertificateDetails {
   subject: string;
   issuer: string;
