@@ -96,9 +96,7 @@ describe('sigil certs check', () => {
     expect(run.stdout).toContain(`unreadable  ${file('missing.crt')}  cannot read (no such file)`);
     expect(run.stdout).toContain(`unreadable  ${file('junk.crt')}     no PEM certificate found`);
     expect(run.stdout).toContain(`unreadable  ${file('tls.key')}      no PEM certificate found`);
-    expect(run.stdout).toContain(
-      '4 files: 1 ok, 0 expiring soon, 0 expired, 3 unreadable',
-    );
+    expect(run.stdout).toContain('4 files: 1 ok, 0 expiring soon, 0 expired, 3 unreadable');
   });
 
   it('judges a chain by its first-expiring certificate', async () => {
