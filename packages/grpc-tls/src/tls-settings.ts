@@ -75,7 +75,7 @@ export const GRPC_TLS_SETTINGS = {
     yaml: 'tls.cert_warn_days',
     parse: (raw: string, at: string): number => parseNonNegativeInteger(raw, at, TLS_INVALID.code),
     default: 30,
-    help: 'warn at start and at each rotation when the certificate has fewer days left (set `0` for SVIDs that live hours)',
+    help: 'warn at start and at each rotation when the certificate has fewer days left, or less than a third of its lifetime if that comes later',
   },
   dir: {
     env: 'GRPC_TLS_DIR',

@@ -63,7 +63,7 @@ describe('sigil certs check', () => {
     );
     expect((await check([file('soon.crt'), '--warn-days', '10'])).code).toBe(0);
     expect((await check([file('soon.crt'), '--warn-days', '11'])).code).toBe(1);
-    // A window longer than a third of the lifetime: the third decides (fresh: 90 of 90 days left).
+    // A window longer than a third of the lifetime: the later moment (30 of 90 days left) decides.
     expect((await check([file('fresh.crt'), '--warn-days', '91'])).code).toBe(0);
   });
 
