@@ -60,7 +60,7 @@ describe('sigil command line', () => {
 
   it('documents the exit codes in the root help', async () => {
     expect((await sigil(['--help'])).stdout).toContain(
-      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 3 admin API unreachable, 64 usage error, 70 internal error.',
+      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure (certs inspect: the chain does not verify), 3 admin API or inspected host unreachable, 64 usage error, 70 internal error.',
     );
     expect((await sigil(['admin', '--help'])).stdout).toContain(
       'Exit codes: 0 ok, 2 refused by the controller or misconfigured, 3 no usable answer (unreachable, timed out, 5xx), 64 usage error.',
@@ -97,8 +97,7 @@ describe('sigil command line', () => {
     expect(JSON.parse(run.stdout)).toEqual({
       error: {
         code: 'ERR_USAGE',
-        message:
-          "option '--warn-days <days>' argument 'soon' is invalid. Expected a whole number of days, such as 30.",
+        message: "--warn-days: 'soon' is not a whole number of days, such as 30",
       },
     });
   });

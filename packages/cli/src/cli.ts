@@ -6,6 +6,7 @@ import { registerAdmin } from './commands/admin';
 import { registerCaInit } from './commands/ca-init';
 import { registerCertsCheck } from './commands/certs-check';
 import { registerCertsGenerate } from './commands/certs-generate';
+import { registerCertsInspect } from './commands/certs-inspect';
 import { registerCertsIssue } from './commands/certs-issue';
 import { registerCsrSign } from './commands/csr-sign';
 import { registerSvidVerify } from './commands/svid-verify';
@@ -80,15 +81,18 @@ function createProgram(context: CommandContext): Command {
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure, 3 admin API unreachable, 64 usage error, 70 internal error.\nSee docs/cli.md.',
+      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure (certs inspect: the chain does not verify), 3 admin API or inspected host unreachable, 64 usage error, 70 internal error.\nSee docs/cli.md.',
     );
   // Subcommands created with .command() inherit exitOverride and the output configuration.
   const ca = program.command('ca').description('Manage a certificate authority.');
   registerCaInit(ca, context);
-  const certs = program.command('certs').description('Issue, generate and check certificates.');
+  const certs = program
+    .command('certs')
+    .description('Issue, generate, check and inspect certificates.');
   registerCertsIssue(certs, context);
   registerCertsGenerate(certs, context);
   registerCertsCheck(certs, context);
+  registerCertsInspect(certs, context);
   const svid = program.command('svid').description('Work with X509-SVIDs.');
   registerSvidVerify(svid, context);
   const csr = program.command('csr').description('Sign certificate signing requests.');

@@ -3,7 +3,8 @@ import { ERROR_CATALOGUE, toExitCode } from '@sigil/errors';
 /**
  * Exit codes of the `sigil` command. They are public interface: scripts branch on them.
  * `Ok`, `Attention` and `Failure` are outcomes of the commands (`certs check`, `svid verify`);
- * `Unreachable` is `sigil admin` getting no usable answer from the admin API;
+ * `Unreachable` is `sigil admin` getting no usable answer from the admin API, or `certs inspect`
+ * no TLS handshake with the host;
  * an error exits with its exit code in the error catalogue of @sigil/errors (`Usage` and
  * `Internal` are those of `ERR_USAGE` and `ERR_INTERNAL`), except that the general failure `1`
  * exits `Failure`, since `1` is the `Attention` outcome here.
@@ -12,8 +13,8 @@ import { ERROR_CATALOGUE, toExitCode } from '@sigil/errors';
  * |---|---|
  * | 0 | success; `certs check`: every certificate is fine; `svid verify`: the SVID is valid |
  * | 1 | `certs check`: some certificate expires within `--warn-days`; `svid verify`: the SVID was rejected |
- * | 2 | failure: unreadable or malformed input, refused overwrite, identity outside the trust domain; `certs check`: some certificate is expired, not yet valid or unreadable; `sigil admin`: the controller refused the request (4xx: bad field, wrong admin token, no such agent or token) or the admin settings are wrong |
- * | 3 | `sigil admin`: no usable answer from the admin API (unreachable, timed out, a 5xx, not the admin API) |
+ * | 2 | failure: unreadable or malformed input, refused overwrite, identity outside the trust domain; `certs check`: some certificate is expired, not yet valid or unreadable; `certs inspect`: the chain does not verify against `--ca`; `sigil admin`: the controller refused the request (4xx: bad field, wrong admin token, no such agent or token) or the admin settings are wrong |
+ * | 3 | `sigil admin`: no usable answer from the admin API (unreachable, timed out, a 5xx, not the admin API); `certs inspect HOST:PORT`: no TLS handshake (refused, timed out, not TLS, client certificate required) |
  * | 64 | usage error: unknown command or option, missing or invalid flag value |
  * | 70 | internal error (a bug: please report it) |
  *

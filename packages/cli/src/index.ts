@@ -26,6 +26,9 @@ export type {
   CertsCheckEntry,
   CertsCheckStatus,
 } from './commands/certs-check';
+export { inspectCertificates } from './commands/certs-inspect';
+export type { CertsInspectOptions, CertsInspectResult } from './commands/certs-inspect';
+export type { CertificateDetails } from './internal/certificate-details';
 export { verifySvidFiles } from './commands/svid-verify';
 export type {
   SvidVerifyOptions,

@@ -250,6 +250,14 @@ export const ERROR_CATALOGUE = {
     meaning: 'An output file cannot be written.',
     fix: 'Check that the directory exists and is writable by the process user.',
   },
+  ERR_HOST_UNREACHABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      '`sigil certs inspect HOST:PORT` could not connect or complete a TLS handshake (refused, timed out, not TLS, or the server wants a client certificate).',
+    fix: 'Check the address and that the server speaks TLS on that port; for an mTLS server pass `--cert` and `--key`.',
+  },
   ERR_IDENTITY_UNUSABLE: {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 500,

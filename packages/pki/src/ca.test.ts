@@ -128,7 +128,7 @@ describe('root CA', () => {
     [{ trustDomain: 'example.org', pathLength: -1 }, 'ERR_CA_INVALID'],
     [{ trustDomain: 'example.org', pathLength: 1.5 }, 'ERR_CA_INVALID'],
     [{ trustDomain: 'example.org', commonName: '' }, 'ERR_SUBJECT_INVALID'],
-    [{ trustDomain: 'example.org', keyType: 'ec-p384' as never }, 'ERR_KEY_UNSUPPORTED'],
+    [{ trustDomain: 'example.org', keyType: 'ec-p521' as never }, 'ERR_KEY_UNSUPPORTED'],
   ])('refuses %j with %s', async (options, code) => {
     expect((await codeOf(() => createCertificateAuthority(options))).code).toBe(code);
   });
@@ -462,10 +462,10 @@ describe('leaf issuance', () => {
     expect(
       await codeOf(() => ca.issue({ dnsNames: ['a.local'], publicKey: weak, now: NOW })),
     ).toMatchObject({ code: 'ERR_KEY_UNSUPPORTED', message: expect.stringContaining('RSA-1024') });
-    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
+    const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey;
     expect(
-      await codeOf(() => ca.issue({ dnsNames: ['a.local'], publicKey: p384, now: NOW })),
-    ).toMatchObject({ code: 'ERR_KEY_UNSUPPORTED', message: expect.stringContaining('secp384r1') });
+      await codeOf(() => ca.issue({ dnsNames: ['a.local'], publicKey: p521, now: NOW })),
+    ).toMatchObject({ code: 'ERR_KEY_UNSUPPORTED', message: expect.stringContaining('secp521r1') });
     const x25519 = createPublicKey(
       generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'pem' }),
     );

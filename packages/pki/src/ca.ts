@@ -9,7 +9,7 @@ import { x509 } from './internal/x509-runtime';
 import { verifyCertificateSigningRequest } from './internal/csr-verification';
 import { derToPem } from './internal/pem-encoding';
 import {
-  signingAlgorithmFor,
+  signatureAlgorithmFor,
   toWebCryptoPrivateKey,
   toWebCryptoPublicKey,
 } from './internal/webcrypto-keys';
@@ -213,8 +213,9 @@ export async function createCertificateAuthority(
 
 /**
  * Creates an intermediate CA signed by `parent` (same trust domain); leaves it issues chain
- * through it to the parent's roots. Its lifetime never exceeds the parent's, and its pathLen is
- * below the parent's.
+ * through it to the parent's roots. Its lifetime never exceeds the parent's, its pathLen is
+ * below the parent's, and it carries the parent's name constraints (byte for byte) when the
+ * parent has them.
  *
  * @example
  * ```ts
@@ -270,6 +271,7 @@ export async function createIntermediateCertificateAuthority(
     pathLength,
     notBefore: new Date(now.getTime() - DEFAULT_BACKDATE_SECONDS * 1000),
     notAfter: new Date(Math.min(now.getTime() + ttl * 1000, parentNotAfter)),
+    inherited: nameConstraintsOf(parent.certificate),
   });
   const parentChain =
     parent.intermediatesPem === '' ? [] : parseCertificatesPem(parent.intermediatesPem);
@@ -390,6 +392,17 @@ interface CaSigningInput {
   pathLength: number;
   notBefore: Date;
   notAfter: Date;
+  /** Extensions copied from the parent (its name constraints). */
+  inherited?: readonly x509.Extension[];
+}
+
+/** RFC 5280 4.2.1.10 nameConstraints. */
+const ID_CE_NAME_CONSTRAINTS = '2.5.29.30';
+
+/** The parent's nameConstraints extension, to repeat in an intermediate it signs. */
+function nameConstraintsOf(certificate: X509Certificate): x509.Extension[] {
+  const extension = new x509.X509Certificate(certificate.raw).getExtension(ID_CE_NAME_CONSTRAINTS);
+  return extension ? [new x509.Extension(extension.type, extension.critical, extension.value)] : [];
 }
 
 async function signCaCertificate(input: CaSigningInput): Promise<X509Certificate> {
@@ -412,7 +425,7 @@ async function signCaCertificate(input: CaSigningInput): Promise<X509Certificate
     notAfter: input.notAfter,
     publicKey,
     signingKey,
-    signingAlgorithm: signatureParams(input.issuerKey.keyType),
+    signingAlgorithm: signatureAlgorithmFor(input.issuerKey.keyType),
     extensions: [
       new x509.BasicConstraintsExtension(true, input.pathLength, true),
       // X509-SVID 4.3 and Appendix A: signing certificates set keyCertSign (and may set cRLSign) only.
@@ -427,6 +440,7 @@ async function signCaCertificate(input: CaSigningInput): Promise<X509Certificate
       authorityKeyId
         ? new x509.AuthorityKeyIdentifierExtension(authorityKeyId)
         : await x509.AuthorityKeyIdentifierExtension.create(publicKey),
+      ...(input.inherited ?? []),
     ],
   });
   return new X509Certificate(Buffer.from(cert.rawData));
@@ -547,8 +561,22 @@ function leafSpiffeId(input: string | undefined, trustDomain: string): string | 
   return String(spiffeId);
 }
 
+/**
+ * Whether `name` is a DNS name a Sigil CA certifies: letters, digits and hyphens in dot-separated
+ * labels of at most 63 characters, an optional leading `*.` wildcard, at most 253 characters.
+ *
+ * @example
+ * ```ts
+ * isDnsName('api.example.org'); // true
+ * isDnsName('bad name'); // false
+ * ```
+ */
+export function isDnsName(name: string): boolean {
+  return typeof name === 'string' && name.length <= 253 && DNS_NAME.test(name);
+}
+
 function checkDnsName(name: string): string {
-  if (typeof name !== 'string' || name.length > 253 || !DNS_NAME.test(name)) {
+  if (!isDnsName(name)) {
     throw new SigilError(
       'ERR_SAN_INVALID',
       `"${String(name).slice(0, 80)}" is not a DNS name (letters, digits and hyphens in dot-separated labels, optional leading "*.")`,
@@ -675,10 +703,4 @@ function toPublicKey(key: KeyObject | string): KeyObject {
 
 function isSelfSigned(certificate: X509Certificate): boolean {
   return certificate.subject === certificate.issuer && certificate.verify(certificate.publicKey);
-}
-
-function signatureParams(keyType: KeyType): ReturnType<typeof signingAlgorithmFor> {
-  return keyType === 'ec-p256'
-    ? ({ name: 'ECDSA', hash: 'SHA-256' } as ReturnType<typeof signingAlgorithmFor>)
-    : signingAlgorithmFor(keyType);
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { createPublicKey, webcrypto, X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { x509 } from './internal/x509-runtime';
 import type { CertificateAuthority } from './ca';
@@ -200,7 +200,6 @@ describe('CertificateAuthority.signCsr', () => {
 
   it.each([
     ['RSA-1024', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'], 'RSA-1024'],
-    ['P-384', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'], 'secp384r1'],
     ['secp256k1', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp256k1'], 'secp256k1'],
     ['Ed448', ['-algorithm', 'ED448'], 'ed448'],
   ])('refuses a %s CSR as a weak or unsupported key', async (name, args, named) => {
@@ -214,6 +213,33 @@ describe('CertificateAuthority.signCsr', () => {
     expect(err.details.reason).toBe('weak-key');
     expect(err.message).toContain(named);
   });
+
+  it.each([
+    ['P-384', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'], ['-sha384']],
+    ['RSA-3072', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072'], []],
+    ['Ed25519', ['-algorithm', 'ED25519'], []],
+  ])('certifies an openssl %s CSR key', async (name, keyArgs, signArgs) => {
+    const file = `ok${name.replace(/\W/g, '')}`;
+    const csrPem = opensslCsr(file, keyArgs, signArgs);
+    const issued = await ca.signCsr(csrPem, { spiffeId: 'spiffe://example.org/w', now: NOW });
+    const key = createPublicKey(readFileSync(join(dir, `${file}.key`)));
+    expect(new X509Certificate(issued.certificatePem).publicKey.equals(key)).toBe(true);
+    expect(validateX509Svid(issued.chainPem, issued.caPem, { at: NOW }).spiffeId).toBe(
+      'spiffe://example.org/w',
+    );
+  });
+
+  it.each(['ec-p384', 'rsa-3072', 'ed25519'] as const)(
+    'signs a CSR of its own %s key (createCertificateSigningRequest)',
+    async (keyType) => {
+      const key = await generateKeyPair(keyType);
+      const issued = await ca.signCsr(await createCertificateSigningRequest(key), {
+        spiffeId: 'spiffe://example.org/w',
+        now: NOW,
+      });
+      expect(new X509Certificate(issued.certificatePem).publicKey.equals(key.publicKey)).toBe(true);
+    },
+  );
 
   it('refuses a CSR whose self-signature does not verify', async () => {
     const key = await generateKeyPair('ec-p256');

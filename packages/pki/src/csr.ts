@@ -3,11 +3,11 @@ import { SigilError } from '@sigil/errors';
 import { commonNameOnly } from './internal/names';
 import { x509 } from './internal/x509-runtime';
 import {
-  signingAlgorithmFor,
+  signatureAlgorithmFor,
   toWebCryptoPrivateKey,
   toWebCryptoPublicKey,
 } from './internal/webcrypto-keys';
-import type { KeyPair, KeyType } from './keys';
+import type { KeyPair } from './keys';
 import { parseSpiffeId } from './spiffe-id';
 
 /**
@@ -59,16 +59,10 @@ export async function createCertificateSigningRequest(
       privateKey: await toWebCryptoPrivateKey(key),
       publicKey: await toWebCryptoPublicKey(key.publicKey, key.keyType),
     },
-    signingAlgorithm: csrSigningAlgorithm(key.keyType),
+    signingAlgorithm: signatureAlgorithmFor(key.keyType) as Algorithm,
     extensions: names.length === 0 ? [] : [new x509.SubjectAlternativeNameExtension(names)],
   });
   return csr.toString('pem') + '\n';
-}
-
-function csrSigningAlgorithm(keyType: KeyType): Algorithm {
-  return keyType === 'ec-p256'
-    ? ({ name: 'ECDSA', hash: 'SHA-256' } as Algorithm)
-    : (signingAlgorithmFor(keyType) as Algorithm);
 }
 
 type Algorithm = Parameters<

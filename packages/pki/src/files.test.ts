@@ -193,16 +193,16 @@ describe('readPrivateKeyFile', () => {
       'encrypted',
     ],
     [
-      'a P-384 key',
+      'a P-521 key',
       () =>
         file(
-          'p384.key',
-          generateKeyPairSync('ec', { namedCurve: 'P-384' })
+          'p521.key',
+          generateKeyPairSync('ec', { namedCurve: 'P-521' })
             .privateKey.export({ type: 'pkcs8', format: 'pem' })
             .toString(),
         ),
       'ERR_KEY_UNSUPPORTED',
-      'EC curve secp384r1',
+      'EC curve secp521r1',
     ],
     [
       'an RSA-1024 key',

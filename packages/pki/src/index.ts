@@ -3,6 +3,7 @@ export {
   createCertificateAuthority,
   createIntermediateCertificateAuthority,
   loadCertificateAuthority,
+  isDnsName,
   DEFAULT_BACKDATE_SECONDS,
 } from './ca';
 export type {
@@ -18,7 +19,12 @@ export { createCertificateSigningRequest } from './csr';
 export { verifyCertificateSigningRequest } from './internal/csr-verification';
 export type { VerifiedCsr } from './internal/csr-verification';
 export type { CertificateSigningRequestOptions } from './csr';
-export { generateKeyPair, importPrivateKeyPem, assertKeyMatchesCertificate } from './keys';
+export {
+  generateKeyPair,
+  importPrivateKeyPem,
+  assertKeyMatchesCertificate,
+  KEY_TYPES,
+} from './keys';
 export type { KeyPair, KeyType, KeyCertificateSources } from './keys';
 export { parseCertificatesPem, toPem, fingerprint } from './pem';
 export { readCertificateChainFile, readTrustBundleFile, readPrivateKeyFile } from './files';

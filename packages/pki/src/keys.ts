@@ -11,14 +11,33 @@ import { SigilError } from '@sigil/errors';
 const generateKeyPairAsync = promisify(nodeGenerateKeyPair);
 
 /**
- * Key algorithms Sigil issues and accepts. Ed25519 is for signing certificates and clients that support it in TLS 1.3.
+ * Key algorithms Sigil issues and accepts: ECDSA P-256 (the default) or P-384, RSA of 2048 or
+ * 3072 bits (`rsa-3072` also names a longer RSA key read from a file or CSR), and Ed25519.
+ * Node, OpenSSL 3, grpc-js and Go accept Ed25519 certificates in TLS 1.2 and 1.3; web browsers
+ * do not (see docs/pki.md).
  *
  * @example
  * ```ts
- * const key = await generateKeyPair('ed25519');
+ * const key = await generateKeyPair('ec-p384');
  * ```
  */
-export type KeyType = 'ec-p256' | 'rsa-2048' | 'ed25519';
+export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'ed25519';
+
+/**
+ * Every {@link KeyType}, default first: what a `--key-type` flag offers.
+ *
+ * @example
+ * ```ts
+ * if (!KEY_TYPES.includes(flag as KeyType)) throw new Error(`use one of ${KEY_TYPES.join(', ')}`);
+ * ```
+ */
+export const KEY_TYPES: readonly KeyType[] = [
+  'ec-p256',
+  'ec-p384',
+  'rsa-2048',
+  'rsa-3072',
+  'ed25519',
+];
 
 /**
  * A key pair in the forms Sigil passes around: Node KeyObjects plus PEM.
@@ -54,8 +73,14 @@ export async function generateKeyPair(keyType: KeyType = 'ec-p256'): Promise<Key
     case 'ec-p256':
       pair = await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
       break;
+    case 'ec-p384':
+      pair = await generateKeyPairAsync('ec', { namedCurve: 'P-384' });
+      break;
     case 'rsa-2048':
       pair = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
+      break;
+    case 'rsa-3072':
+      pair = await generateKeyPairAsync('rsa', { modulusLength: 3072 });
       break;
     case 'ed25519':
       pair = await generateKeyPairAsync('ed25519');
@@ -63,7 +88,7 @@ export async function generateKeyPair(keyType: KeyType = 'ec-p256'): Promise<Key
     default:
       throw new SigilError(
         'ERR_KEY_UNSUPPORTED',
-        `unsupported key type "${String(keyType)}" (use ec-p256, rsa-2048 or ed25519)`,
+        `unsupported key type "${String(keyType)}" (use ${KEY_TYPES.join(', ')})`,
       );
   }
   return keyPairFromObjects(keyType, pair.privateKey, pair.publicKey);
@@ -172,6 +197,8 @@ export function keyTypeOf(key: KeyObject, source = 'key'): KeyType {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (type === 'ec' && details.namedCurve === 'prime256v1') return 'ec-p256';
+  if (type === 'ec' && details.namedCurve === 'secp384r1') return 'ec-p384';
+  if (type === 'rsa' && (details.modulusLength ?? 0) >= 3072) return 'rsa-3072';
   if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) return 'rsa-2048';
   if (type === 'ed25519') return 'ed25519';
   const what =
@@ -182,7 +209,7 @@ export function keyTypeOf(key: KeyObject, source = 'key'): KeyType {
         : String(type);
   throw new SigilError(
     'ERR_KEY_UNSUPPORTED',
-    `${source}: unsupported or weak key type ${what} (use ECDSA P-256, RSA-2048 or stronger, or Ed25519)`,
+    `${source}: unsupported or weak key type ${what} (use ECDSA P-256 or P-384, RSA-2048 or stronger, or Ed25519)`,
     {
       details: { file: source, keyType: what },
     },

@@ -151,7 +151,9 @@ describe('openssl accepts what @sigil/pki issues', () => {
   });
 
   it.each<[KeyType, string]>([
+    ['ec-p384', 'ecdsa-with-SHA384'],
     ['rsa-2048', 'sha256WithRSAEncryption'],
+    ['rsa-3072', 'sha256WithRSAEncryption'],
     ['ed25519', 'ED25519'],
   ])('%s issuers: root, intermediate and leaves', async (keyType, algorithm) => {
     const otherRoot = await createCertificateAuthority({ trustDomain: 'example.org', keyType });
@@ -164,8 +166,8 @@ describe('openssl accepts what @sigil/pki issues', () => {
     }
   });
 
-  it('RSA and Ed25519 subject keys under a P-256 CA (RSA with keyEncipherment)', async () => {
-    for (const keyType of ['rsa-2048', 'ed25519'] as const) {
+  it('P-384, RSA and Ed25519 subject keys under a P-256 CA (RSA with keyEncipherment)', async () => {
+    for (const keyType of ['ec-p384', 'rsa-2048', 'ed25519'] as const) {
       const publicKey =
         keyType === 'rsa-2048'
           ? rsaTestKey().publicKey

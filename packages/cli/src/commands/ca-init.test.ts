@@ -20,7 +20,7 @@ describe('sigil ca init', () => {
     const run = await sigil(['ca', 'init', '--out', out, '--trust-domain', 'example.org']);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toContain(
-      `Created a root CA for trust domain example.org (ec-p256, CN=example.org root CA)`,
+      `Created a root CA for trust domain example.org (ec-p256, CN=example.org root CA, pathlen 1)`,
     );
     expect(run.stdout).toContain(`private key  ${join(out, 'ca.key')} (mode 0600`);
     expect(fileMode(join(out, 'ca.key'))).toBe(0o600);
@@ -65,6 +65,8 @@ describe('sigil ca init', () => {
     const result = JSON.parse(run.stdout);
     const certificate = new X509Certificate(readFileSync(join(out, 'ca.crt')));
     expect(result).toEqual({
+      kind: 'root',
+      pathLength: 1,
       trustDomain: 'example.org',
       keyType: 'ec-p256',
       subject: 'CN=example.org root CA',
@@ -134,7 +136,7 @@ describe('sigil ca init', () => {
     const bad = await sigil(['ca', 'init', '--out', tmp.dir, '--trust-domain', 'Example.org']);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toMatch(
-      /^error: option '--trust-domain <td>' argument 'Example\.org' is invalid\. invalid trust domain "Example\.org": the trust domain must be lowercase/,
+      /^error: --trust-domain: invalid trust domain "Example\.org": the trust domain must be lowercase/,
     );
     const keyType = await sigil([
       'ca',
@@ -148,7 +150,7 @@ describe('sigil ca init', () => {
     ]);
     expect(keyType.code).toBe(64);
     expect(keyType.stderr).toBe(
-      "error: option '--key-type <type>' argument 'dsa' is invalid. Allowed choices are ec-p256, rsa-2048. (ERR_USAGE)\n",
+      "error: --key-type: 'dsa' is not a key type (use ec-p256, ec-p384, rsa-2048, rsa-3072, ed25519) (ERR_USAGE)\n",
     );
     const missing = await sigil(['ca', 'init', '--trust-domain', 'example.org', '--json']);
     expect(missing.code).toBe(64);

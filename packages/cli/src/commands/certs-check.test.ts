@@ -52,7 +52,7 @@ describe('sigil certs check', () => {
     expect(lines[1]).toMatch(
       /^ok {2}.*ca\.crt {5}certificate "CN=example\.org root CA" expires at /,
     );
-    expect(lines[2]).toBe('2 files: 2 ok, 0 expiring within 30 days, 0 expired');
+    expect(lines[2]).toBe('2 files: 2 ok, 0 expiring soon, 0 expired');
   });
 
   it('exits 1 when some certificate expires within --warn-days', async () => {
@@ -73,7 +73,7 @@ describe('sigil certs check', () => {
     expect(run.stdout).toContain(
       `expired  ${file('expired.crt')}  certificate spiffe://example.org/svc/expired expired at 2025-05-22T12:00:00.000Z (10d ago)`,
     );
-    expect(run.stdout).toContain('2 files: 0 ok, 1 expiring within 30 days, 1 expired');
+    expect(run.stdout).toContain('2 files: 0 ok, 1 expiring soon, 1 expired');
   });
 
   it('exits 2 for a certificate that is not valid yet', async () => {
@@ -96,9 +96,7 @@ describe('sigil certs check', () => {
     expect(run.stdout).toContain(`unreadable  ${file('missing.crt')}  cannot read (no such file)`);
     expect(run.stdout).toContain(`unreadable  ${file('junk.crt')}     no PEM certificate found`);
     expect(run.stdout).toContain(`unreadable  ${file('tls.key')}      no PEM certificate found`);
-    expect(run.stdout).toContain(
-      '4 files: 1 ok, 0 expiring within 30 days, 0 expired, 3 unreadable',
-    );
+    expect(run.stdout).toContain('4 files: 1 ok, 0 expiring soon, 0 expired, 3 unreadable');
   });
 
   it('judges a chain by its first-expiring certificate', async () => {
@@ -114,6 +112,7 @@ describe('sigil certs check', () => {
     expect(run.code).toBe(2);
     expect(JSON.parse(run.stdout)).toEqual({
       warnDays: 15,
+      warnWithinSeconds: 15 * DAY,
       checkedAt: NOW.toISOString(),
       exitCode: 2,
       summary: { ok: 0, warning: 1, expired: 0, notYetValid: 0, unreadable: 1 },
@@ -127,6 +126,8 @@ describe('sigil certs check', () => {
           secondsLeft: 10 * DAY,
           notBefore: '2025-03-13T11:59:00.000Z',
           notAfter: '2025-06-11T12:00:00.000Z',
+          warnFrom: '2025-05-27T12:00:00.000Z',
+          warnByLifetime: false,
           subject: '',
           spiffeId: 'spiffe://example.org/svc/soon',
           index: 0,
@@ -148,7 +149,7 @@ describe('sigil certs check', () => {
     const bad = await check([file('fresh.crt'), '--warn-days', '-3']);
     expect(bad).toMatchObject({ code: 64, stdout: '' });
     expect(bad.stderr).toBe(
-      "error: option '--warn-days <days>' argument '-3' is invalid. Expected a whole number of days, such as 30. (ERR_USAGE)\n",
+      "error: --warn-days: '-3' is not a whole number of days, such as 30 (ERR_USAGE)\n",
     );
     const none = await check([]);
     expect(none.code).toBe(64);

@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { formatCertExpiry, validateCertExpirationFile } from '@sigil/cert-expiry';
 import type { CertExpiryStatus } from '@sigil/cert-expiry';
@@ -5,7 +6,7 @@ import { SigilError } from '@sigil/errors';
 import { ExitCode } from '../exit-codes';
 import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { parseDays } from '../internal/parse';
+import { flagParser, parseDays, parseDurationIn } from '../internal/parse';
 
 /**
  * Options of {@link checkCertificateFiles} (`sigil certs check`).
@@ -19,8 +20,13 @@ import { parseDays } from '../internal/parse';
 export interface CertsCheckOptions {
   /** Certificate or chain files (PEM). */
   files: readonly string[];
-  /** Days before expiry a certificate counts as a warning. Default 30. */
+  /**
+   * The fixed warning window in days. A certificate is a warning once less than a third of its
+   * lifetime is left or it is inside this window, whichever comes later. Default 30.
+   */
   warnDays?: number;
+  /** The fixed warning window in seconds (`--warn-within 8h`); replaces `warnDays`. */
+  warnWithinSeconds?: number;
   /** Time to check at (tests). Default now. */
   now?: Date;
 }
@@ -57,6 +63,10 @@ export interface CertsCheckEntry {
   notAfter?: Date;
   subject?: string;
   spiffeId?: string;
+  /** When the deciding certificate enters its warning period. */
+  warnFrom?: Date;
+  /** True when `warnFrom` comes from a third of the lifetime rather than the fixed window. */
+  warnByLifetime?: boolean;
   /** Position in the file's chain of the deciding certificate (0 = leaf). */
   index?: number;
   /** Set when the file is unreadable. */
@@ -74,7 +84,10 @@ export interface CertsCheckEntry {
  * ```
  */
 export interface CertsCheckResult {
+  /** The fixed warning window in days (fractional with `warnWithinSeconds`). */
   warnDays: number;
+  /** The fixed warning window in seconds. */
+  warnWithinSeconds: number;
   checkedAt: Date;
   /** 0 all fine, 1 some expire within the window, 2 some expired, not yet valid or unreadable. */
   exitCode: number;
@@ -84,8 +97,10 @@ export interface CertsCheckResult {
 
 /**
  * Checks the expiry of certificate files. The exit code is 0 when every file is fine, 1 when
- * some certificate expires within `warnDays`, and 2 when some certificate is expired or not yet
- * valid or some file cannot be read or parsed; a file with a chain counts as its worst
+ * some certificate is in its warning period (less than a third of its lifetime left or inside
+ * the fixed window of `warnDays` or `warnWithinSeconds`, whichever comes later: a fresh 24 h
+ * certificate is fine, it warns 8 h before expiry), and 2 when some certificate is expired or not
+ * yet valid or some file cannot be read or parsed; a file with a chain counts as its worst
  * certificate.
  *
  * @example
@@ -95,12 +110,17 @@ export interface CertsCheckResult {
  * ```
  */
 export async function checkCertificateFiles(options: CertsCheckOptions): Promise<CertsCheckResult> {
-  const warnDays = options.warnDays ?? 30;
+  const window =
+    options.warnWithinSeconds === undefined
+      ? { warnDays: options.warnDays ?? 30 }
+      : { warnWithinMs: options.warnWithinSeconds * 1000 };
   const now = options.now ?? new Date();
+  let warnWithinMs = (window.warnDays ?? 0) * 86_400_000 + (window.warnWithinMs ?? 0);
   const certificates: CertsCheckEntry[] = [];
   for (const file of options.files) {
     try {
-      const report = validateCertExpirationFile(file, { warnDays, now });
+      const report = validateCertExpirationFile(file, { ...window, now });
+      warnWithinMs = report.warnWithinMs;
       certificates.push({
         file,
         status: report.status,
@@ -109,6 +129,8 @@ export async function checkCertificateFiles(options: CertsCheckOptions): Promise
         secondsLeft: report.secondsLeft,
         notBefore: report.notBefore,
         notAfter: report.notAfter,
+        warnFrom: report.warnFrom,
+        warnByLifetime: report.warnByLifetime,
         subject: report.subject,
         ...(report.spiffeId === undefined ? {} : { spiffeId: report.spiffeId }),
         index: report.index,
@@ -141,7 +163,14 @@ export async function checkCertificateFiles(options: CertsCheckOptions): Promise
       : summary.warning > 0
         ? ExitCode.Attention
         : ExitCode.Ok;
-  return { warnDays, checkedAt: now, exitCode, summary, certificates };
+  return {
+    warnDays: warnWithinMs / 86_400_000,
+    warnWithinSeconds: warnWithinMs / 1000,
+    checkedAt: now,
+    exitCode,
+    summary,
+    certificates,
+  };
 }
 
 function formatCertsCheck(result: CertsCheckResult): string {
@@ -153,7 +182,7 @@ function formatCertsCheck(result: CertsCheckResult): string {
   const { summary } = result;
   const parts = [
     `${summary.ok} ok`,
-    `${summary.warning} expiring within ${result.warnDays} days`,
+    `${summary.warning} expiring soon`,
     `${summary.expired} expired`,
     ...(summary.notYetValid > 0 ? [`${summary.notYetValid} not yet valid`] : []),
     ...(summary.unreadable > 0 ? [`${summary.unreadable} unreadable`] : []),
@@ -170,17 +199,32 @@ export function registerCertsCheck(certs: Command, context: CommandContext): voi
     certs
       .command('check')
       .description(
-        'Check when certificates expire. Exit 0: all fine; 1: some expire within --warn-days; 2: some expired, not yet valid or unreadable.',
+        'Check when certificates expire. A certificate warns once less than a third of its lifetime is left or it is inside the window (--warn-days or --warn-within), whichever is later. Exit 0: all fine; 1: some warn; 2: some expired, not yet valid or unreadable.',
       )
       .argument(
         '<files...>',
         'PEM certificate or chain files (a chain counts as its first-expiring certificate)',
       )
-      .option('--warn-days <days>', 'warn when fewer than this many days are left', parseDays, 30),
-  ).action(async (files: string[], flags: { warnDays: number; json?: boolean }) => {
+      .option(
+        '--warn-days <days>',
+        'the warning window in days (a short-lived certificate warns in its last third instead)',
+        flagParser('--warn-days', parseDays),
+        30,
+      )
+      .addOption(
+        new Option(
+          '--warn-within <duration>',
+          'the warning window as a duration: 8h, 90m, 7d (replaces --warn-days)',
+        )
+          .argParser(flagParser('--warn-within', parseDurationIn()))
+          .conflicts('warnDays'),
+      ),
+  ).action(async (files: string[], flags: CertsCheckFlags) => {
     const result = await checkCertificateFiles({
       files,
-      warnDays: flags.warnDays,
+      ...(flags.warnWithin === undefined
+        ? { warnDays: flags.warnDays }
+        : { warnWithinSeconds: flags.warnWithin }),
       ...(context.now ? { now: context.now } : {}),
     });
     emit(context, flags.json, {
@@ -189,4 +233,10 @@ export function registerCertsCheck(certs: Command, context: CommandContext): voi
       human: formatCertsCheck(result),
     });
   });
+}
+
+interface CertsCheckFlags {
+  warnDays: number;
+  warnWithin?: number;
+  json?: boolean;
 }

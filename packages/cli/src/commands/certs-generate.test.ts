@@ -199,14 +199,11 @@ describe('sigil certs generate', () => {
   });
 
   it.each([
-    [['--names', 'api,ca'], '"ca" is reserved for the directory of the CA itself.'],
-    [['--names', 'api,API'], '"API" is not a valid name'],
-    [['--names', 'api,api'], '"api" is listed twice.'],
-    [
-      ['--names', 'api', '--layout', 'pkcs12'],
-      "argument 'pkcs12' is invalid. Allowed choices are k8s, pem.",
-    ],
-    [['--names', 'api', '--ttl', '1w'], "option '--ttl <duration>' argument '1w' is invalid."],
+    [['--names', 'api,ca'], "--names: 'ca' is reserved for the directory of the CA itself"],
+    [['--names', 'api,API'], "--names: 'API' is not a valid name"],
+    [['--names', 'api,api'], "--names: 'api' is listed twice"],
+    [['--names', 'api', '--layout', 'pkcs12'], "--layout: 'pkcs12' is not a layout (use k8s, pem)"],
+    [['--names', 'api', '--ttl', '1w'], "--ttl: '1w' is not a duration"],
     [[], "required option '--names <a,b,c>' not specified"],
   ])('refuses %j with exit 64 before writing anything', async (flags, message) => {
     const out = join(tmp.dir, 'refused');

@@ -5,12 +5,17 @@ import { fingerprint, formatSpiffeId } from '@sigil/pki';
 import { createCaFiles } from '../internal/ca-directory';
 import { emit, progressWriter, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { writeOutputFile } from '../internal/files';
+import { prepareOutputDirectory, writeOutputFile } from '../internal/files';
 import { DEFAULT_TTL_SECONDS, keyTypeOption, ttlOption } from '../internal/options';
 import type { CliKeyType } from '../internal/options';
 import { caPaths, LAYOUTS, leafFiles, leafPaths } from '../internal/layouts';
 import type { CaPaths, Layout, LeafPaths } from '../internal/layouts';
-import { parseIdentityNames, parseTrustDomainFlag } from '../internal/parse';
+import {
+  flagParser,
+  parseChoice,
+  parseIdentityNames,
+  parseTrustDomainFlag,
+} from '../internal/parse';
 import { describeIssued } from './certs-issue';
 import type { IssuedCertificateSummary } from './certs-issue';
 
@@ -108,6 +113,7 @@ export async function generateCertificateSet(
   const progress = options.onProgress ?? (() => undefined);
   const total = options.names.length + 1;
   const caFilePaths = caPaths(join(options.out, 'ca'), layout);
+  await prepareOutputDirectory(options.out, '--out');
   const ca = await createCaFiles(caFilePaths, {
     trustDomain: options.trustDomain,
     keyType,
@@ -183,19 +189,19 @@ export function registerCertsGenerate(certs: Command, context: CommandContext): 
       .requiredOption(
         '--trust-domain <td>',
         'SPIFFE trust domain, e.g. example.org',
-        parseTrustDomainFlag,
+        flagParser('--trust-domain', parseTrustDomainFlag),
       )
       .requiredOption(
         '--names <a,b,c>',
         'comma-separated identity names (lowercase, DNS-style)',
-        parseIdentityNames,
+        flagParser('--names', parseIdentityNames),
       )
       .addOption(
         new Option(
           '--layout <layout>',
           'k8s: NAME/tls.crt|tls.key|ca.crt; pem: NAME/cert.pem|key.pem|ca.pem',
         )
-          .choices(LAYOUTS)
+          .argParser(flagParser('--layout', parseChoice(LAYOUTS, 'a layout')))
           .default('k8s'),
       )
       .addOption(ttlOption('lifetime of each identity'))

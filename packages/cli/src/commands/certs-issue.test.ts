@@ -296,7 +296,7 @@ describe('sigil certs issue', () => {
   it.each([
     [
       ['--dns', 'a', '--ttl', '5x'],
-      "error: option '--ttl <duration>' argument '5x' is invalid. --ttl=\"5x\" is not a duration (use a number with a unit: 90s, 15m, 1h). (ERR_USAGE)\n",
+      "error: --ttl: '5x' is not a duration (use a number with a unit: 90s, 15m, 1h) (ERR_USAGE)\n",
     ],
     [
       ['--dns', 'a', '--server', '--client'],
@@ -326,8 +326,6 @@ describe('sigil certs issue', () => {
       "SPIFFE ID spiffe://other.org/svc/api is outside this CA's trust domain example.org",
       'ERR_SPIFFE_ID_INVALID',
     ],
-    [['--dns', 'not a name'], '"not a name" is not a DNS name', 'ERR_SAN_INVALID'],
-    [['--ip', '300.1.1.1'], '300.1.1.1', 'ERR_SAN_INVALID'],
   ])(
     'refuses identities the CA will not certify (%j) with exit 2',
     async (flags, message, code) => {

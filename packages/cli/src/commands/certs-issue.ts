@@ -5,12 +5,17 @@ import type { CertificateProfile, IssuedCertificate } from '@sigil/pki';
 import { loadCaDirectory } from '../internal/ca-directory';
 import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { writeOutputFile } from '../internal/files';
+import { prepareOutputDirectory, writeOutputFile } from '../internal/files';
 import { DEFAULT_TTL_SECONDS, keyTypeOption, ttlOption } from '../internal/options';
 import type { CliKeyType } from '../internal/options';
 import { leafFiles, leafPaths } from '../internal/layouts';
 import type { LeafPaths } from '../internal/layouts';
-import { collectList, parseSpiffeIdFlag } from '../internal/parse';
+import {
+  collectDnsNames,
+  collectIpAddresses,
+  flagParser,
+  parseSpiffeIdFlag,
+} from '../internal/parse';
 
 /**
  * Options of {@link issueCertificateFiles} (`sigil certs issue`).
@@ -100,6 +105,7 @@ export async function issueCertificateFiles(options: CertsIssueOptions): Promise
     );
   }
   const { ca } = await loadCaDirectory(options.ca);
+  await prepareOutputDirectory(options.out, '--out');
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   const now = options.now ?? new Date();
   const profile = options.profile ?? (options.spiffeId === undefined ? 'server' : 'svid');
@@ -196,13 +202,17 @@ export function registerCertsIssue(certs: Command, context: CommandContext): voi
       .option(
         '--spiffe-id <id>',
         'SPIFFE ID for the URI SAN, e.g. spiffe://example.org/svc/api',
-        parseSpiffeIdFlag,
+        flagParser('--spiffe-id', parseSpiffeIdFlag),
       )
-      .option('--dns <name...>', 'DNS SAN(s); repeat the flag or separate with commas', collectList)
+      .option(
+        '--dns <name...>',
+        'DNS SAN(s); repeat the flag or separate with commas',
+        flagParser('--dns', collectDnsNames),
+      )
       .option(
         '--ip <addr...>',
         'IP SAN(s), v4 or v6; repeat the flag or separate with commas',
-        collectList,
+        flagParser('--ip', collectIpAddresses),
       )
       .addOption(ttlOption('lifetime, never beyond the CA'))
       .addOption(

@@ -8,7 +8,12 @@ import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
 import { readTextFile, writeOutputFile } from '../internal/files';
 import { DEFAULT_TTL_SECONDS, ttlOption } from '../internal/options';
-import { collectList, parseSpiffeIdFlag } from '../internal/parse';
+import {
+  collectDnsNames,
+  collectIpAddresses,
+  flagParser,
+  parseSpiffeIdFlag,
+} from '../internal/parse';
 import { describeIssued, formatIssued, profileFromFlags, svidConformanceNote } from './certs-issue';
 import type { IssuedCertificateSummary } from './certs-issue';
 
@@ -134,13 +139,17 @@ export function registerCsrSign(csr: Command, context: CommandContext): void {
       .requiredOption(
         '--spiffe-id <id>',
         'SPIFFE ID to certify, e.g. spiffe://example.org/svc/api',
-        parseSpiffeIdFlag,
+        flagParser('--spiffe-id', parseSpiffeIdFlag),
       )
-      .option('--dns <name...>', 'DNS SAN(s); repeat the flag or separate with commas', collectList)
+      .option(
+        '--dns <name...>',
+        'DNS SAN(s); repeat the flag or separate with commas',
+        flagParser('--dns', collectDnsNames),
+      )
       .option(
         '--ip <addr...>',
         'IP SAN(s), v4 or v6; repeat the flag or separate with commas',
-        collectList,
+        flagParser('--ip', collectIpAddresses),
       )
       .addOption(ttlOption('lifetime, never beyond the CA'))
       .addOption(

@@ -190,7 +190,7 @@ describe('sigil svid verify', () => {
       code: 64,
       stdout: '',
       stderr:
-        "error: option '--at <time>' argument 'tomorrow' is invalid. Expected an ISO-8601 time such as 2025-06-01T12:00:00Z. (ERR_USAGE)\n",
+        "error: --at: 'tomorrow' is not an ISO-8601 time such as 2025-06-01T12:00:00Z (ERR_USAGE)\n",
     });
   });
 

@@ -4,7 +4,7 @@ import { readCertificateChainFile, readTrustBundleFile, validateX509Svid } from 
 import { ExitCode } from '../exit-codes';
 import { emit, withJsonOption } from '../internal/command';
 import type { CommandContext } from '../internal/command';
-import { parseIsoTime, parseTrustDomainFlag } from '../internal/parse';
+import { flagParser, parseIsoTime, parseTrustDomainFlag } from '../internal/parse';
 
 /**
  * Options of {@link verifySvidFiles} (`sigil svid verify`).
@@ -143,11 +143,15 @@ export function registerSvidVerify(svid: Command, context: CommandContext): void
         'the SVID: leaf certificate, optionally followed by intermediates, PEM',
       )
       .option('--intermediates <file>', 'intermediate certificates, PEM, if not in --cert')
-      .option('--trust-domain <td>', 'require this trust domain', parseTrustDomainFlag)
+      .option(
+        '--trust-domain <td>',
+        'require this trust domain',
+        flagParser('--trust-domain', parseTrustDomainFlag),
+      )
       .option(
         '--at <time>',
         'validate at this ISO-8601 time instead of now (UTC when no zone is given)',
-        parseIsoTime,
+        flagParser('--at', parseIsoTime),
       ),
   ).action(
     async (flags: {

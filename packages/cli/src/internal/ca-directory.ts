@@ -1,5 +1,6 @@
 import {
   createCertificateAuthority,
+  createIntermediateCertificateAuthority,
   loadCertificateAuthority,
   readCertificateChainFile,
   readPrivateKeyFile,
@@ -47,7 +48,8 @@ export async function loadCaDirectory(dir: string, flag = '--ca'): Promise<Loade
 }
 
 /**
- * Creates a root CA and writes its certificate and key (0600) to `paths`, refusing with
+ * Creates a root CA, or an intermediate signed by `parent`, and writes its certificate (an
+ * intermediate followed by its chain up to the root) and key (0600) to `paths`, refusing with
  * `ERR_FILE_EXISTS` to replace an existing CA unless `force`.
  */
 export async function createCaFiles(
@@ -55,6 +57,9 @@ export async function createCaFiles(
   options: {
     trustDomain: string;
     keyType: CliKeyType;
+    parent?: CertificateAuthority;
+    ttlSeconds?: number | undefined;
+    pathLength?: number | undefined;
     force?: boolean | undefined;
     now?: Date | undefined;
   },
@@ -65,11 +70,16 @@ export async function createCaFiles(
       'pass --force to replace the CA (everything it issued stops verifying)',
     );
   }
-  const ca = await createCertificateAuthority({
+  const caOptions = {
     trustDomain: options.trustDomain,
     keyType: options.keyType,
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    ...(options.pathLength === undefined ? {} : { pathLength: options.pathLength }),
     ...(options.now ? { now: options.now } : {}),
-  });
+  };
+  const ca = options.parent
+    ? await createIntermediateCertificateAuthority(options.parent, caOptions)
+    : await createCertificateAuthority(caOptions);
   for (const file of caFiles(ca, paths)) await writeOutputFile(file);
   return ca;
 }

@@ -10,6 +10,22 @@ export interface OutputFile {
   mode: number;
 }
 
+/**
+ * Creates the output directory a flag names (`--out`), or says why it cannot, naming the flag:
+ * `--out ./x: cannot create the directory (not a directory: ./x)`.
+ */
+export async function prepareOutputDirectory(dir: string, flag: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (cause) {
+    throw new SigilError(
+      'ERR_FILE_UNWRITABLE',
+      `${flag} ${dir}: cannot create the directory (${(cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'a file of that name exists' : describeFileError(cause)})`,
+      { cause, details: { file: dir, flag } },
+    );
+  }
+}
+
 /** Creates the file's directory, then writes it with pki's durable `writeFileAtomic`. */
 export async function writeOutputFile(file: OutputFile): Promise<void> {
   await mkdir(dirname(file.path), { recursive: true });

@@ -71,10 +71,15 @@ export function leafPaths(dir: string, layout: Layout): LeafPaths {
   };
 }
 
-/** A root CA's certificate and its key (0600). */
+/**
+ * A CA's certificate and its key (0600). An intermediate's certificate file holds it, then its
+ * chain up to and including the root: what `loadCaDirectory` reads back.
+ */
 export function caFiles(ca: CertificateAuthority, paths: CaPaths): OutputFile[] {
+  const certificate =
+    ca.intermediatesPem === '' ? ca.certificatePem : ca.intermediatesPem + ca.bundlePem;
   return [
-    { path: paths.certificate, content: ca.certificatePem, mode: CERTIFICATE_MODE },
+    { path: paths.certificate, content: certificate, mode: CERTIFICATE_MODE },
     { path: paths.privateKey, content: ca.privateKeyPem, mode: PRIVATE_KEY_MODE },
   ];
 }

@@ -1,7 +1,11 @@
 import { InvalidArgumentError } from 'commander';
 import {
-  collectList,
+  collectDnsNames,
+  collectIpAddresses,
+  flagParser,
+  parseChoice,
   parseDays,
+  parseDurationIn,
   parseDuration,
   parseIdentityNames,
   parseIsoTime,
@@ -63,7 +67,9 @@ describe('parseDays', () => {
   });
 
   it.each(['-1', '1.5', 'x', '', '30d'])('refuses %j', (text) => {
-    expect(rejection(() => parseDays(text))).toBe('Expected a whole number of days, such as 30.');
+    expect(rejection(() => parseDays(text))).toBe(
+      `'${text}' is not a whole number of days, such as 30.`,
+    );
   });
 });
 
@@ -84,7 +90,7 @@ describe('parseIsoTime', () => {
     'refuses %j as not ISO-8601',
     (text) => {
       expect(rejection(() => parseIsoTime(text))).toBe(
-        'Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.',
+        `'${text}' is not an ISO-8601 time such as 2025-06-01T12:00:00Z.`,
       );
     },
   );
@@ -92,7 +98,9 @@ describe('parseIsoTime', () => {
   it.each(['2025-02-30', '2025-13-01', '2025-06-01T25:00:00Z', '2025-06-01T12:61Z'])(
     'refuses the impossible time %j',
     (text) => {
-      expect(rejection(() => parseIsoTime(text))).toBe('Not a valid calendar date and time.');
+      expect(rejection(() => parseIsoTime(text))).toBe(
+        `'${text}' is not a valid calendar date and time.`,
+      );
     },
   );
 });
@@ -119,10 +127,56 @@ describe('SPIFFE flags', () => {
   });
 });
 
-describe('collectList', () => {
-  it('accumulates repeated and comma-separated values', () => {
-    expect(collectList('b, c', collectList('a'))).toEqual(['a', 'b', 'c']);
-    expect(collectList(',a,,')).toEqual(['a']);
+describe('collectDnsNames and collectIpAddresses', () => {
+  it('accumulate repeated and comma-separated values', () => {
+    expect(collectDnsNames('b.local, *.c.local', collectDnsNames('a'))).toEqual([
+      'a',
+      'b.local',
+      '*.c.local',
+    ]);
+    expect(collectIpAddresses(',127.0.0.1,,::1')).toEqual(['127.0.0.1', '::1']);
+  });
+
+  it('refuse what is not a DNS name or an IP address, quoting it', () => {
+    expect(rejection(() => collectDnsNames('ok,bad name'))).toMatch(
+      /^'bad name' is not a valid DNS name \(/,
+    );
+    expect(rejection(() => collectIpAddresses('1.2.3.4,1.2.3'))).toBe(
+      "'1.2.3' is not a valid IP address.",
+    );
+  });
+});
+
+describe('parseDurationIn and parseChoice', () => {
+  it('parse durations and choices, quoting a refused value', () => {
+    expect(parseDurationIn()('1h30m')).toBe(5400);
+    expect(rejection(() => parseDurationIn()('1w'))).toBe(
+      "'1w' is not a duration (use a number with a unit: 90s, 15m, 1h)",
+    );
+    expect(rejection(() => parseDurationIn([60, 120])('1s'))).toBe(
+      "'1s': must be between 60s and 120s",
+    );
+    expect(parseChoice(['a', 'b'], 'a letter')('b')).toBe('b');
+    expect(rejection(() => parseChoice(['a', 'b'], 'a letter')('c'))).toBe(
+      "'c' is not a letter (use a, b).",
+    );
+  });
+});
+
+describe('flagParser', () => {
+  it('turns a refusal into a usage error that starts with the flag', () => {
+    const parse = flagParser('--dns', collectDnsNames);
+    expect(parse('a.local', [])).toEqual(['a.local']);
+    try {
+      parse('bad name', []);
+      throw new Error('accepted');
+    } catch (err) {
+      expect(err).toMatchObject({
+        code: 'ERR_USAGE',
+        message: expect.stringMatching(/^--dns: 'bad name' is not a valid DNS name \(/),
+        details: { flag: '--dns', value: 'bad name' },
+      });
+    }
   });
 });
 
@@ -138,10 +192,10 @@ describe('parseIdentityNames', () => {
 
   it('refuses names that cannot be a DNS name, a SPIFFE segment and a directory', () => {
     expect(rejection(() => parseIdentityNames(''))).toBe(
-      'Expected a comma-separated list of names, such as api,worker.',
+      "'' is not a comma-separated list of names, such as api,worker.",
     );
     expect(rejection(() => parseIdentityNames('api,Worker'))).toBe(
-      '"Worker" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).',
+      "'Worker' is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).",
     );
     for (const bad of ['-api', 'api-', 'a_b', 'a/b', '..', 'a..b', 'x'.repeat(64)]) {
       expect(rejection(() => parseIdentityNames(bad))).toMatch(/is not a valid name/);
@@ -149,9 +203,9 @@ describe('parseIdentityNames', () => {
   });
 
   it('refuses duplicates and the name of the CA directory', () => {
-    expect(rejection(() => parseIdentityNames('api,db,api'))).toBe('"api" is listed twice.');
+    expect(rejection(() => parseIdentityNames('api,db,api'))).toBe("'api' is listed twice.");
     expect(rejection(() => parseIdentityNames('api,ca'))).toBe(
-      '"ca" is reserved for the directory of the CA itself.',
+      "'ca' is reserved for the directory of the CA itself.",
     );
   });
 });

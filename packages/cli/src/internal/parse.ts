@@ -1,8 +1,11 @@
-// Flag value parsers. They throw commander's InvalidArgumentError with the bare reason; commander
-// prefixes it with the flag and the value ("option '--ttl <duration>' argument '5x' is invalid.").
+// Flag value parsers. They throw commander's InvalidArgumentError with the reason, which names the
+// value ("'5x' is not a duration ..."); flagParser() turns it into a usage error that names the
+// flag first ("--ttl: '5x' is not a duration ..."). The admin commands use parseDuration bare
+// (commander's own "option '--ttl <duration>' argument '5x' is invalid." wording).
+import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
-import { isSigilError } from '@sigil/errors';
-import { parseSpiffeId, parseTrustDomain } from '@sigil/pki';
+import { isSigilError, SigilError } from '@sigil/errors';
+import { isDnsName, parseSpiffeId, parseTrustDomain } from '@sigil/pki';
 import { parseDurationSeconds } from '@sigil/settings';
 
 /** 100 years of 365 days: the longest `--ttl`. */
@@ -22,11 +25,93 @@ export function parseDuration(text: string): number {
   );
 }
 
+/**
+ * Wraps a flag value parser so that a refusal is an `ERR_USAGE` error that starts with the flag:
+ * `--dns: 'bad name' is not a valid DNS name (...)`.
+ */
+export function flagParser<T>(
+  flag: string,
+  parse: (text: string, previous: T) => T,
+): (text: string, previous: T) => T {
+  return (text, previous) => {
+    try {
+      return parse(text, previous);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      const reason = err.message.replace(/\.$/, '');
+      throw new SigilError('ERR_USAGE', `${flag}: ${reason}`, {
+        details: { flag, value: text },
+      });
+    }
+  };
+}
+
+/**
+ * A duration flag in whole seconds (`90s`, `15m`, `24h`, `30d`, `1y`, `1h30m`), within `range`;
+ * the reason names the value, not the flag (use with {@link flagParser}).
+ */
+export function parseDurationIn(
+  range: readonly [number, number] = [1, MAX_DURATION_SECONDS],
+): (text: string) => number {
+  return (text) => {
+    try {
+      return parseDurationSeconds(text, 'value', range);
+    } catch (err) {
+      if (!isSigilError(err)) throw err;
+      // The settings parser says `value="5x" is not a duration ...` or `value="0s": the ...`.
+      const reason = err.message.slice(`value=${JSON.stringify(text)}`.length);
+      throw new InvalidArgumentError(`${quote(text)}${reason}`);
+    }
+  };
+}
+
 /** A non-negative whole number of days. */
 export function parseDays(text: string): number {
   if (!/^\d{1,6}$/.test(text.trim()))
-    throw new InvalidArgumentError('Expected a whole number of days, such as 30.');
+    throw new InvalidArgumentError(`${quote(text)} is not a whole number of days, such as 30.`);
   return Number(text.trim());
+}
+
+/** A non-negative whole number: a CA's pathLenConstraint. */
+export function parsePathLength(text: string): number {
+  if (!/^\d{1,2}$/.test(text.trim()))
+    throw new InvalidArgumentError(`${quote(text)} is not a whole number such as 0 or 1.`);
+  return Number(text.trim());
+}
+
+/** One of `choices` (`--key-type`, `--layout`). */
+export function parseChoice<T extends string>(
+  choices: readonly T[],
+  what: string,
+): (text: string) => T {
+  return (text) => {
+    if (!(choices as readonly string[]).includes(text))
+      throw new InvalidArgumentError(`${quote(text)} is not ${what} (use ${choices.join(', ')}).`);
+    return text as T;
+  };
+}
+
+/** Collects DNS names (`--dns a --dns b,c`), each checked by the CA's rule. */
+export function collectDnsNames(text: string, previous: string[] = []): string[] {
+  const names = splitList(text);
+  for (const name of names) {
+    if (!isDnsName(name)) {
+      throw new InvalidArgumentError(
+        `${quote(name)} is not a valid DNS name (letters, digits and hyphens in dot-separated labels, optional leading "*.").`,
+      );
+    }
+  }
+  return [...previous, ...names];
+}
+
+/** Collects IPv4 and IPv6 addresses (`--ip 127.0.0.1,::1`). */
+export function collectIpAddresses(text: string, previous: string[] = []): string[] {
+  const addresses = splitList(text);
+  for (const address of addresses) {
+    if (isIP(address) === 0)
+      throw new InvalidArgumentError(`${quote(address)} is not a valid IP address.`);
+  }
+  return [...previous, ...addresses];
 }
 
 /**
@@ -35,8 +120,11 @@ export function parseDays(text: string): number {
  */
 export function parseIsoTime(text: string): Date {
   const match = ISO_8601.exec(text.trim());
-  if (!match)
-    throw new InvalidArgumentError('Expected an ISO-8601 time such as 2025-06-01T12:00:00Z.');
+  if (!match) {
+    throw new InvalidArgumentError(
+      `${quote(text)} is not an ISO-8601 time such as 2025-06-01T12:00:00Z.`,
+    );
+  }
   const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', zone = 'Z'] =
     match;
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
@@ -50,7 +138,7 @@ export function parseIsoTime(text: string): Date {
     Number.isNaN(calendar.getTime()) ||
     calendar.toISOString().slice(0, 10) !== `${year}-${month}-${day}`
   ) {
-    throw new InvalidArgumentError('Not a valid calendar date and time.');
+    throw new InvalidArgumentError(`${quote(text)} is not a valid calendar date and time.`);
   }
   return date;
 }
@@ -66,31 +154,26 @@ export function parseTrustDomainFlag(text: string): string {
 }
 
 /**
- * Collects the values of a repeatable flag (`--dns a --dns b`, `--dns a b`, `--dns a,b`). The CA
- * validates each DNS name and IP address, naming the one at fault.
- */
-export function collectList(text: string, previous: string[] = []): string[] {
-  return [...previous, ...splitList(text)];
-}
-
-/**
  * `a,b,c` to distinct identity names, each a lowercase DNS name (it becomes a DNS SAN, a SPIFFE
  * path segment and a directory name). `ca` is taken by the CA's own directory.
  */
 export function parseIdentityNames(text: string): string[] {
   const names = splitList(text);
-  if (names.length === 0)
-    throw new InvalidArgumentError('Expected a comma-separated list of names, such as api,worker.');
+  if (names.length === 0) {
+    throw new InvalidArgumentError(
+      `${quote(text)} is not a comma-separated list of names, such as api,worker.`,
+    );
+  }
   const seen = new Set<string>();
   for (const name of names) {
     if (!IDENTITY_NAME.test(name)) {
       throw new InvalidArgumentError(
-        `"${name}" is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).`,
+        `${quote(name)} is not a valid name (lowercase letters, digits, hyphens and dots, like a DNS name).`,
       );
     }
     if (name === 'ca')
-      throw new InvalidArgumentError('"ca" is reserved for the directory of the CA itself.');
-    if (seen.has(name)) throw new InvalidArgumentError(`"${name}" is listed twice.`);
+      throw new InvalidArgumentError(`'ca' is reserved for the directory of the CA itself.`);
+    if (seen.has(name)) throw new InvalidArgumentError(`${quote(name)} is listed twice.`);
     seen.add(name);
   }
   return names;
@@ -101,6 +184,11 @@ function splitList(text: string): string[] {
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '');
+}
+
+/** A flag value as the messages show it: in single quotes, the way a shell user typed it. */
+function quote(text: string): string {
+  return `'${text.slice(0, 80)}'`;
 }
 
 function rethrowAsInvalidArgument<T>(parse: () => T): T {

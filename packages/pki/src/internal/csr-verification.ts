@@ -52,7 +52,7 @@ const SIGNATURE_HASHES = new Map<string, string | null>([
 
 /**
  * Parses a PEM CSR with @peculiar/asn1-csr, refuses weak or unsupported keys (RSA below 2048
- * bits, EC curves other than P-256, DSA...) and checks the self-signature with node:crypto (the
+ * bits, EC curves other than P-256 and P-384, DSA...) and checks the self-signature with node:crypto (the
  * signing hot path of the controller; @peculiar/x509 only for RSASSA-PSS). Every failure is
  * `ERR_CSR_INVALID` with `details.reason` one of `malformed`, `weak-key`, `bad-signature`.
  * `ca.signCsr` runs it too; call it alone to judge a CSR before anything else about the request

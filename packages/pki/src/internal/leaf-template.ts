@@ -2,7 +2,14 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import { createHash, randomBytes, randomFillSync, sign } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
-import { ecdsaWithSHA256, ECParameters, id_ecPublicKey, id_secp256r1 } from '@peculiar/asn1-ecc';
+import {
+  ecdsaWithSHA256,
+  ecdsaWithSHA384,
+  ECParameters,
+  id_ecPublicKey,
+  id_secp256r1,
+  id_secp384r1,
+} from '@peculiar/asn1-ecc';
 import { id_rsaEncryption, id_sha256WithRSAEncryption } from '@peculiar/asn1-rsa';
 import type { KeyPair, KeyType } from '../keys';
 import { x509 } from './x509-runtime';
@@ -61,43 +68,57 @@ export interface LeafTemplate {
   sign(fields: LeafFields): SignedLeaf;
 }
 
+const rsaSpkiAlgorithm = der(
+  new AlgorithmIdentifier({ algorithm: id_rsaEncryption, parameters: null }),
+);
 const spkiAlgorithms: Record<KeyType, Buffer> = {
-  'ec-p256': der(
-    new AlgorithmIdentifier({
-      algorithm: id_ecPublicKey,
-      parameters: AsnConvert.serialize(new ECParameters({ namedCurve: id_secp256r1 })),
-    }),
-  ),
-  'rsa-2048': der(new AlgorithmIdentifier({ algorithm: id_rsaEncryption, parameters: null })),
+  'ec-p256': ecSpkiAlgorithm(id_secp256r1),
+  'ec-p384': ecSpkiAlgorithm(id_secp384r1),
+  'rsa-2048': rsaSpkiAlgorithm,
+  'rsa-3072': rsaSpkiAlgorithm,
   ed25519: der(new AlgorithmIdentifier({ algorithm: ID_ED25519 })),
 };
 
+// Not asn1-rsa's `sha256WithRSAEncryption` constant: in 2.11.1 it carries the sha512-256 OID.
+const rsaSignatureAlgorithm = der(
+  new AlgorithmIdentifier({ algorithm: id_sha256WithRSAEncryption, parameters: null }),
+);
 const signatureAlgorithms: Record<KeyType, Buffer> = {
   'ec-p256': der(ecdsaWithSHA256),
-  // Not asn1-rsa's `sha256WithRSAEncryption` constant: in 2.11.1 it carries the sha512-256 OID.
-  'rsa-2048': der(
-    new AlgorithmIdentifier({ algorithm: id_sha256WithRSAEncryption, parameters: null }),
-  ),
+  'ec-p384': der(ecdsaWithSHA384),
+  'rsa-2048': rsaSignatureAlgorithm,
+  'rsa-3072': rsaSignatureAlgorithm,
   ed25519: der(new AlgorithmIdentifier({ algorithm: ID_ED25519 })),
+};
+
+/** The hash node:crypto sign() uses with a CA key of this type (RFC 5480 4: SHA-384 for P-384). */
+const signatureDigests: Record<KeyType, string | null> = {
+  'ec-p256': 'sha256',
+  'ec-p384': 'sha384',
+  'rsa-2048': 'sha256',
+  'rsa-3072': 'sha256',
+  ed25519: null,
 };
 
 const basicConstraintsLeaf = Buffer.from(
   new x509.BasicConstraintsExtension(false, undefined, true).rawData,
 );
+const signatureKeyUsage = Buffer.from(
+  new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true).rawData,
+);
+// RSA leaves also get keyEncipherment, which TLS 1.2 RSA key exchange needs.
+const rsaKeyUsage = Buffer.from(
+  new x509.KeyUsagesExtension(
+    x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+    true,
+  ).rawData,
+);
 const keyUsage: Record<KeyType, Buffer> = {
-  'ec-p256': Buffer.from(
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true).rawData,
-  ),
-  // RSA leaves also get keyEncipherment, which TLS 1.2 RSA key exchange needs.
-  'rsa-2048': Buffer.from(
-    new x509.KeyUsagesExtension(
-      x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-      true,
-    ).rawData,
-  ),
-  ed25519: Buffer.from(
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true).rawData,
-  ),
+  'ec-p256': signatureKeyUsage,
+  'ec-p384': signatureKeyUsage,
+  'rsa-2048': rsaKeyUsage,
+  'rsa-3072': rsaKeyUsage,
+  ed25519: signatureKeyUsage,
 };
 const extendedKeyUsage: Record<LeafProfile, Buffer> = {
   server: Buffer.from(
@@ -132,7 +153,7 @@ export function createLeafTemplate(caCertificate: X509Certificate, caKey: KeyPai
     ).rawData,
   );
   const signatureAlgorithm = signatureAlgorithms[caKey.keyType];
-  const digest = caKey.keyType === 'ed25519' ? null : 'sha256';
+  const digest = signatureDigests[caKey.keyType];
   const signingKey = { key: caKey.privateKey, dsaEncoding: 'der' as const };
 
   return {
@@ -216,6 +237,7 @@ export function subjectPublicKeyOf(key: KeyObject, keyType: KeyType): SubjectPub
   let bits: Buffer;
   switch (keyType) {
     case 'ec-p256':
+    case 'ec-p384':
       bits = Buffer.concat([
         UNCOMPRESSED_POINT,
         Buffer.from(jwk.x!, 'base64url'),
@@ -223,6 +245,7 @@ export function subjectPublicKeyOf(key: KeyObject, keyType: KeyType): SubjectPub
       ]);
       break;
     case 'rsa-2048':
+    case 'rsa-3072':
       // RFC 8017 A.1.1 RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
       bits = tlv(
         Tag.SEQUENCE,
@@ -259,6 +282,15 @@ export function randomSerial(): Buffer {
   serialOffset += 16;
   while (serial[0] === 0) serial[0] = randomBytes(1)[0]!;
   return serial;
+}
+
+function ecSpkiAlgorithm(namedCurve: string): Buffer {
+  return der(
+    new AlgorithmIdentifier({
+      algorithm: id_ecPublicKey,
+      parameters: AsnConvert.serialize(new ECParameters({ namedCurve })),
+    }),
+  );
 }
 
 function der(value: object): Buffer {
