@@ -78,7 +78,7 @@ runMain(
       );
 
       // backlog 1: the stream also replays the newest post, should it land before the subscription.
-      const watch = content.client.watchPosts({ backlog: 1 });
+      const watch = content.client.watchPosts({ backlog: 1, sessionToken: token });
       const streamed = new Set();
       let onPost = () => undefined;
       watch.on('data', (post) => {
