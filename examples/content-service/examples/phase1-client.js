@@ -7,13 +7,16 @@
 //   CERTS_DIR=./certs SIGIL_TRUST_DOMAIN=example.org node examples/content-service/examples/phase1-client.js
 'use strict';
 const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const { SigilError } = require('@sigil/errors');
 const { contentV1, identityV1, userV1 } = require('@sigil/proto');
 const { createUpstream, identityEnv, loadUpstreamConfig } = require('@sigil/grpc-service');
 const { createLogger, runMain } = require('@sigil/runtime');
 
 const certsDir = path.resolve(process.env.CERTS_DIR || 'certs');
 const trustDomain = process.env.SIGIL_TRUST_DOMAIN || 'example.org';
-const logger = createLogger({ name: 'phase1-client', level: 'warn' });
+// Errors end in one line on stderr (runMain); LOG_LEVEL=warn shows the retries and warnings too.
+const logger = createLogger({ name: 'phase1-client', level: process.env.LOG_LEVEL || 'error' });
 
 function filesOf(name) {
   const dir = path.join(certsDir, name);
@@ -24,16 +27,37 @@ function filesOf(name) {
   };
 }
 
-function connect(Client, as, service, variable, defaultAddress) {
-  const env = {
-    ...process.env,
-    ...identityEnv(filesOf(as)),
-    [variable]: process.env[variable] || defaultAddress,
-  };
-  return createUpstream(Client, {
+/**
+ * An upstream whose `call` passes every status through, and says which address (and variable)
+ * to fix when nothing answers there, instead of a bare UNAVAILABLE.
+ */
+async function connect(Client, as, service, variable, defaultAddress) {
+  const address = process.env[variable] || defaultAddress;
+  const env = { ...process.env, ...identityEnv(filesOf(as)), [variable]: address };
+  const upstream = await createUpstream(Client, {
     config: loadUpstreamConfig(env, { name: service, variable, defaultAddress, trustDomain }),
     logger,
   });
+  const explain = (err) => {
+    if (err === null || typeof err !== 'object' || err.code !== grpc.status.UNAVAILABLE) return err;
+    const reason = String(err.details).replace(/\.? Resolution note: ?$/, '');
+    const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|No connection established/.test(reason);
+    return new SigilError(
+      'ERR_SERVICE_UNREACHABLE',
+      refused
+        ? `nothing listens at ${address} (${variable}): start ${service} there, or set ${variable} to its address (UNAVAILABLE: ${reason})`
+        : `${service} at ${address} (${variable}) is unavailable: ${reason}`,
+      { cause: err, details: { service, address, variable } },
+    );
+  };
+  return {
+    client: upstream.client,
+    call: (method, request) =>
+      upstream.call(method, request, { passThrough: 'all' }).catch((err) => {
+        throw explain(err);
+      }),
+    close: () => upstream.close(),
+  };
 }
 
 runMain(
@@ -59,19 +83,16 @@ runMain(
       'CONTENT_SERVICE_ADDR',
       'localhost:50053',
     );
-    const all = { passThrough: 'all' };
     try {
       const email = `ada+${Date.now()}@acme.test`;
       const ada = await users.call(
         'createUser',
         { tenantId: 'acme', displayName: 'Ada Lovelace', email },
-        all,
       );
       console.log(`created user ${ada.id} (${ada.displayName}) in tenant ${ada.tenantId}`);
       const { token, expiresAt } = await identity.call(
         'issueToken',
         { userId: ada.id, tenantId: 'acme', ttlSeconds: 600 },
-        all,
       );
       console.log(
         `issued a session token for ${ada.id}, valid until ${new Date(expiresAt).toISOString()}`,
@@ -95,7 +116,6 @@ runMain(
           title: 'Hello over mTLS',
           body: 'three hops, three SPIFFE IDs',
         },
-        all,
       );
       console.log(`created post ${created.id} (#${created.sequence}) by ${created.authorName}`);
       const seen = new Promise((resolve) => {
@@ -112,5 +132,6 @@ runMain(
       content.close();
     }
   },
-  { logger },
+  // No logger: a failure is the one `error CODE: message` line on stderr, not a logged stack.
+  {},
 );

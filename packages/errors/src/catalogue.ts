@@ -412,6 +412,14 @@ export const ERROR_CATALOGUE = {
       'A certificate would have no identity at all, a malformed DNS name, or an IP SAN that is not an IP address.',
     fix: 'Give a SPIFFE ID, a valid DNS name or an IP address.',
   },
+  ERR_SERVICE_UNREACHABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      'Nothing answers at the address of a service a client calls (connection refused, unknown host), or the service is unavailable.',
+    fix: 'Start the service at that address, or set the variable the message names to the address it listens on.',
+  },
   ERR_SPIFFE_ID_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,
