@@ -1,15 +1,18 @@
+import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { isSigilError } from '@sigil/errors';
 import { evaluatePolicy } from '@sigil/interceptors';
 import { contentV1, userV1 } from '@sigil/proto';
 import {
+  reflectionServices,
   rpcError,
   unaryHandler,
   type RunningGrpcService,
   type Upstream,
 } from '@sigil/grpc-service';
 import { createTestBench, type TestBench } from '@sigil/grpc-service/testing';
+type Json = Record<string, unknown>;
 import { waitFor } from '@sigil/testing';
 import { loadContentServiceConfig } from './config';
 import { startContentService } from './service';
@@ -247,6 +250,35 @@ describe('content-service (in process, real mTLS, default policy)', () => {
         stream.on('data', () => undefined);
       }),
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it('serves gRPC server reflection to its callers: ContentService is listed', async () => {
+    const registrations = reflectionServices(
+      dirname(require.resolve('@sigil/proto/package.json')),
+      ['sigil/content/v1/content.proto'],
+    );
+    const v1 = registrations.find((r) =>
+      Object.values(r.definition).some((m) => m.path.startsWith('/grpc.reflection.v1.')),
+    )!;
+    const Reflection = grpc.makeGenericClientConstructor(v1.definition, 'ServerReflection');
+    const reflection = await bench.connect(Reflection, 'web', content.address, 'content-service');
+    const call = (
+      reflection.client as unknown as {
+        serverReflectionInfo(): grpc.ClientDuplexStream<object, Json>;
+      }
+    ).serverReflectionInfo();
+    const answer = new Promise<Json>((resolve, reject) => {
+      call.once('data', resolve);
+      call.once('error', reject);
+    });
+    call.write({ listServices: '' });
+    const reply = await answer;
+    call.end();
+    expect(
+      (
+        reply as { listServicesResponse: { service: { name: string }[] } }
+      ).listServicesResponse.service.map((service) => service.name),
+    ).toContain('sigil.content.v1.ContentService');
   });
 
   it('admits only the default client identity spiffe://<td>/client/web', async () => {
