@@ -85,15 +85,17 @@ runMain(
     );
     try {
       const email = `ada+${Date.now()}@acme.test`;
-      const ada = await users.call(
-        'createUser',
-        { tenantId: 'acme', displayName: 'Ada Lovelace', email },
-      );
+      const ada = await users.call('createUser', {
+        tenantId: 'acme',
+        displayName: 'Ada Lovelace',
+        email,
+      });
       console.log(`created user ${ada.id} (${ada.displayName}) in tenant ${ada.tenantId}`);
-      const { token, expiresAt } = await identity.call(
-        'issueToken',
-        { userId: ada.id, tenantId: 'acme', ttlSeconds: 600 },
-      );
+      const { token, expiresAt } = await identity.call('issueToken', {
+        userId: ada.id,
+        tenantId: 'acme',
+        ttlSeconds: 600,
+      });
       console.log(
         `issued a session token for ${ada.id}, valid until ${new Date(expiresAt).toISOString()}`,
       );
@@ -108,15 +110,12 @@ runMain(
         onPost();
       });
       const failed = new Promise((_resolve, reject) => watch.on('error', reject));
-      const created = await content.call(
-        'createPost',
-        {
-          authorId: ada.id,
-          sessionToken: token,
-          title: 'Hello over mTLS',
-          body: 'three hops, three SPIFFE IDs',
-        },
-      );
+      const created = await content.call('createPost', {
+        authorId: ada.id,
+        sessionToken: token,
+        title: 'Hello over mTLS',
+        body: 'three hops, three SPIFFE IDs',
+      });
       console.log(`created post ${created.id} (#${created.sequence}) by ${created.authorName}`);
       const seen = new Promise((resolve) => {
         onPost = () => {
