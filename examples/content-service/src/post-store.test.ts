@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { createPostStore } from './post-store';
 
-const draft = (title: string, authorId = 'usr_1') => ({
+const draft = (title: string, authorId = 'usr_1', tenantId = 'acme') => ({
+  tenantId,
   authorId,
   authorName: 'Ada',
   title,
@@ -15,6 +16,7 @@ describe('createPostStore', () => {
     expect(created.map((p) => p.sequence)).toEqual([1, 2, 3]);
     expect(created[0]).toEqual({
       id: expect.stringMatching(/^post_[0-9a-f]{16}$/),
+      tenantId: 'acme',
       authorId: 'usr_1',
       authorName: 'Ada',
       title: 'one',
@@ -22,14 +24,30 @@ describe('createPostStore', () => {
       createdAt: 7,
       sequence: 1,
     });
-    expect(posts.get(created[1]!.id)).toBe(created[1]);
-    expect(posts.get('post_missing')).toBeUndefined();
+    expect(posts.get('acme', created[1]!.id)).toBe(created[1]);
+    expect(posts.get('acme', 'post_missing')).toBeUndefined();
+  });
+
+  it('keeps tenants apart: get, list, recent and subscribe see only the tenant asked for', () => {
+    const posts = createPostStore();
+    const mine = posts.create(draft('acme post', 'usr_1', 'acme'));
+    const seen: string[] = [];
+    const stop = posts.subscribe('acme', (post) => seen.push(post.title));
+    const theirs = posts.create(draft('globex post', 'usr_9', 'globex'));
+    expect(posts.get('acme', theirs.id)).toBeUndefined();
+    expect(posts.get('globex', mine.id)).toBeUndefined();
+    expect(posts.list('acme', '', { pageSize: 0, pageToken: '' }).items).toEqual([mine]);
+    expect(posts.list('acme', 'usr_9', { pageSize: 0, pageToken: '' }).items).toEqual([]);
+    expect(posts.recent('acme', 10)).toEqual([mine]);
+    expect(theirs.sequence).toBe(1);
+    expect(seen).toEqual([]);
+    stop();
   });
 
   it('tells subscribers about every new post, synchronously, until they unsubscribe', () => {
     const posts = createPostStore();
     const seen: number[] = [];
-    const stop = posts.subscribe((post) => seen.push(post.sequence));
+    const stop = posts.subscribe('acme', (post) => seen.push(post.sequence));
     posts.create(draft('a'));
     posts.create(draft('b'));
     stop();
@@ -40,9 +58,9 @@ describe('createPostStore', () => {
   it('returns the most recent posts oldest first', () => {
     const posts = createPostStore();
     for (const t of ['a', 'b', 'c', 'd']) posts.create(draft(t));
-    expect(posts.recent(2).map((p) => p.title)).toEqual(['c', 'd']);
-    expect(posts.recent(0)).toEqual([]);
-    expect(posts.recent(10)).toHaveLength(4);
+    expect(posts.recent('acme', 2).map((p) => p.title)).toEqual(['c', 'd']);
+    expect(posts.recent('acme', 0)).toEqual([]);
+    expect(posts.recent('acme', 10)).toHaveLength(4);
   });
 
   it('lists all posts or one author’s, page by page', () => {
@@ -50,16 +68,14 @@ describe('createPostStore', () => {
     posts.create(draft('a', 'usr_1'));
     posts.create(draft('b', 'usr_2'));
     posts.create(draft('c', 'usr_1'));
-    expect(posts.list('', { pageSize: 0, pageToken: '' }).items.map((p) => p.title)).toEqual([
-      'a',
-      'b',
-      'c',
-    ]);
-    const first = posts.list('usr_1', { pageSize: 1, pageToken: '' });
+    expect(
+      posts.list('acme', '', { pageSize: 0, pageToken: '' }).items.map((p) => p.title),
+    ).toEqual(['a', 'b', 'c']);
+    const first = posts.list('acme', 'usr_1', { pageSize: 1, pageToken: '' });
     expect(first.items.map((p) => p.title)).toEqual(['a']);
     expect(
       posts
-        .list('usr_1', { pageSize: 1, pageToken: first.nextPageToken })
+        .list('acme', 'usr_1', { pageSize: 1, pageToken: first.nextPageToken })
         .items.map((p) => p.title),
     ).toEqual(['c']);
   });

@@ -1,15 +1,19 @@
+import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { isSigilError } from '@sigil/errors';
 import { evaluatePolicy } from '@sigil/interceptors';
 import { contentV1, userV1 } from '@sigil/proto';
 import {
+  reflectionServices,
   rpcError,
   unaryHandler,
   type RunningGrpcService,
   type Upstream,
 } from '@sigil/grpc-service';
 import { createTestBench, type TestBench } from '@sigil/grpc-service/testing';
+type Json = Record<string, unknown>;
+import { waitFor } from '@sigil/testing';
 import { loadContentServiceConfig } from './config';
 import { startContentService } from './service';
 
@@ -20,6 +24,17 @@ const ADA: userV1.User = {
   email: 'ada@acme.test',
   createdAt: 1,
 };
+const EVE: userV1.User = {
+  id: 'usr_eve',
+  tenantId: 'globex',
+  displayName: 'Eve',
+  email: 'eve@globex.test',
+  createdAt: 2,
+};
+const SESSIONS = new Map([
+  ['tok-ada', ADA],
+  ['tok-eve', EVE],
+]);
 
 // user-service is stood in for by a stub speaking its protocol over the same mTLS stack (a
 // service never imports another); test/phase1.e2e.test.ts runs the real chain.
@@ -47,9 +62,10 @@ describe('content-service (in process, real mTLS, default policy)', () => {
           getUser: unaryHandler(
             logger,
             async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
-              if (call.request.sessionToken !== 'tok-ada')
+              const user = SESSIONS.get(call.request.sessionToken);
+              if (user === undefined)
                 throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
-              return ADA;
+              return user;
             },
           ),
           createUser: unaryHandler(logger, () => Promise.reject(new Error('not used'))),
@@ -88,13 +104,16 @@ describe('content-service (in process, real mTLS, default policy)', () => {
   it('creates posts whose author is resolved from the session through user-service', async () => {
     const created = await post('first');
     expect(created).toMatchObject({
+      tenantId: 'acme',
       authorId: ADA.id,
       authorName: 'Ada',
       title: 'first',
       body: 'first body',
       sequence: 1,
     });
-    await expect(asWeb.call('getPost', { id: created.id }, all)).resolves.toEqual(created);
+    await expect(
+      asWeb.call('getPost', { id: created.id, sessionToken: 'tok-ada' }, all),
+    ).resolves.toEqual(created);
     await expect(
       asWeb.call(
         'createPost',
@@ -140,12 +159,14 @@ describe('content-service (in process, real mTLS, default policy)', () => {
   });
 
   it('answers NOT_FOUND for an unknown post and lists posts page by page', async () => {
-    await expect(asWeb.call('getPost', { id: 'post_missing' }, all)).rejects.toMatchObject({
+    await expect(
+      asWeb.call('getPost', { id: 'post_missing', sessionToken: 'tok-ada' }, all),
+    ).rejects.toMatchObject({
       code: grpc.status.NOT_FOUND,
     });
     const page = await asWeb.call(
       'listPosts',
-      { authorId: ADA.id, pageSize: 1, pageToken: '' },
+      { authorId: ADA.id, pageSize: 1, pageToken: '', sessionToken: 'tok-ada' },
       all,
     );
     expect(page.posts.map((p) => p.sequence)).toEqual([1]);
@@ -153,7 +174,7 @@ describe('content-service (in process, real mTLS, default policy)', () => {
   });
 
   it('streams the backlog then every new post, in sequence', async () => {
-    const stream = asWeb.client.watchPosts({ backlog: 1 });
+    const stream = asWeb.client.watchPosts({ backlog: 1, sessionToken: 'tok-ada' });
     const seen: number[] = [];
     const received = new Promise<void>((resolve, reject) => {
       stream.on('data', (p: contentV1.Post) => {
@@ -169,8 +190,60 @@ describe('content-service (in process, real mTLS, default policy)', () => {
     expect(seen).toEqual([last, last + 1, last + 2]);
   });
 
+  it('refuses every read without a valid session with UNAUTHENTICATED', async () => {
+    for (const sessionToken of ['', 'tok-forged']) {
+      const expected = {
+        code: grpc.status.UNAUTHENTICATED,
+        details:
+          sessionToken === '' ? 'session_token is required' : 'session token is invalid or expired',
+      };
+      await expect(
+        asWeb.call('getPost', { id: 'post_x', sessionToken }, all),
+      ).rejects.toMatchObject(expected);
+      await expect(
+        asWeb.call('listPosts', { authorId: '', pageSize: 0, pageToken: '', sessionToken }, all),
+      ).rejects.toMatchObject(expected);
+      await expect(
+        streamError(asWeb.client.watchPosts({ backlog: 1, sessionToken })),
+      ).resolves.toMatchObject(expected);
+    }
+  });
+
+  it('scopes every read by the session tenant: another tenant sees none of its posts', async () => {
+    const adas = await post('acme only');
+    await expect(
+      asWeb.call('getPost', { id: adas.id, sessionToken: 'tok-eve' }, all),
+    ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: `post ${adas.id} not found` });
+    const listed = await asWeb.call(
+      'listPosts',
+      { authorId: '', pageSize: 0, pageToken: '', sessionToken: 'tok-eve' },
+      all,
+    );
+    expect(listed.posts).toEqual([]);
+    const eves = await asWeb.call(
+      'createPost',
+      { authorId: '', sessionToken: 'tok-eve', title: 'globex only', body: '' },
+      all,
+    );
+    expect(eves).toMatchObject({ tenantId: 'globex', sequence: 1 });
+    const stream = asWeb.client.watchPosts({ backlog: 100, sessionToken: 'tok-eve' });
+    const seen: string[] = [];
+    stream.on('data', (p: contentV1.Post) => seen.push(p.title));
+    stream.on('error', () => undefined);
+    await waitFor('the backlog of globex', () => (seen.length > 0 ? true : undefined));
+    await post('acme, while globex watches');
+    await asWeb.call(
+      'createPost',
+      { authorId: '', sessionToken: 'tok-eve', title: 'globex live', body: '' },
+      all,
+    );
+    await waitFor('the live globex post', () => (seen.length > 1 ? true : undefined));
+    stream.cancel();
+    expect(seen).toEqual(['globex only', 'globex live']);
+  });
+
   it('refuses a negative backlog with INVALID_ARGUMENT', async () => {
-    const stream = asWeb.client.watchPosts({ backlog: -1 });
+    const stream = asWeb.client.watchPosts({ backlog: -1, sessionToken: 'tok-ada' });
     await expect(
       new Promise((_resolve, reject) => {
         stream.on('error', reject);
@@ -179,8 +252,39 @@ describe('content-service (in process, real mTLS, default policy)', () => {
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
+  it('serves gRPC server reflection to its callers: ContentService is listed', async () => {
+    const registrations = reflectionServices(
+      dirname(require.resolve('@sigil/proto/package.json')),
+      ['sigil/content/v1/content.proto'],
+    );
+    const v1 = registrations.find((r) =>
+      Object.values(r.definition).some((m) => m.path.startsWith('/grpc.reflection.v1.')),
+    )!;
+    const Reflection = grpc.makeGenericClientConstructor(v1.definition, 'ServerReflection');
+    const reflection = await bench.connect(Reflection, 'web', content.address, 'content-service');
+    const call = (
+      reflection.client as unknown as {
+        serverReflectionInfo(): grpc.ClientDuplexStream<object, Json>;
+      }
+    ).serverReflectionInfo();
+    const answer = new Promise<Json>((resolve, reject) => {
+      call.once('data', resolve);
+      call.once('error', reject);
+    });
+    call.write({ listServices: '' });
+    const reply = await answer;
+    call.end();
+    expect(
+      (
+        reply as { listServicesResponse: { service: { name: string }[] } }
+      ).listServicesResponse.service.map((service) => service.name),
+    ).toContain('sigil.content.v1.ContentService');
+  });
+
   it('admits only the default client identity spiffe://<td>/client/web', async () => {
-    await expect(asMobile.call('getPost', { id: 'x' }, all)).rejects.toMatchObject({
+    await expect(
+      asMobile.call('getPost', { id: 'x', sessionToken: 'tok-ada' }, all),
+    ).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
       details: expect.stringContaining('spiffe://sigil.test/client/mobile'),
     });
@@ -224,7 +328,7 @@ describe('content-service (in process, real mTLS, default policy)', () => {
   });
 
   it('ends open WatchPosts streams with OK when it drains', async () => {
-    const stream = asWeb.client.watchPosts({ backlog: 1 });
+    const stream = asWeb.client.watchPosts({ backlog: 1, sessionToken: 'tok-ada' });
     await new Promise((resolve) => stream.once('data', resolve));
     const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
     stream.on('error', () => undefined);
@@ -232,3 +336,10 @@ describe('content-service (in process, real mTLS, default policy)', () => {
     await expect(status).resolves.toMatchObject({ code: grpc.status.OK });
   });
 });
+
+function streamError(stream: grpc.ClientReadableStream<unknown>): Promise<unknown> {
+  return new Promise((resolve) => {
+    stream.on('error', resolve);
+    stream.on('data', () => undefined);
+  });
+}

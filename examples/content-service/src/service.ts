@@ -1,14 +1,19 @@
+import { dirname } from 'node:path';
 import type pino from 'pino';
 import { contentV1, userV1 } from '@sigil/proto';
 import {
   createMetricsRegistry,
   createUpstream,
+  reflectionServices,
   startGrpcService,
   type RunningGrpcService,
 } from '@sigil/grpc-service';
 import type { ContentServiceConfig } from './config';
 import { createContentHandlers } from './content-handlers';
 import { createPostStore } from './post-store';
+
+// @sigil/proto ships its .proto files: gRPC server reflection serves them (grpcurl ... list).
+const PROTO_ROOT = dirname(require.resolve('@sigil/proto/package.json'));
 
 /**
  * Starts content-service: ContentService and grpc.health.v1 over mTLS, calling user-service over
@@ -36,6 +41,7 @@ export async function startContentService(
     registry,
     services: [
       { definition: contentV1.ContentServiceService, implementation: content.implementation },
+      ...reflectionServices(PROTO_ROOT, ['sigil/content/v1/content.proto']),
     ],
     onDrain: content.endWatches,
     resources: [users],

@@ -148,7 +148,9 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       title: 'Hello',
       sequence: 1,
     });
-    await expect(web.call('getPost', { id: post.id }, all)).resolves.toEqual(post);
+    await expect(
+      web.call('getPost', { id: post.id, sessionToken: adaToken }, all),
+    ).resolves.toEqual(post);
 
     // The session token is checked by identity-service, two hops away.
     await expect(
@@ -169,11 +171,161 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
     );
   });
 
+  it('keeps tenant globex out of tenant acme by every RPC of the three services', async () => {
+    const adminUsers = await bench.connect(
+      userV1.UserServiceClient,
+      'admin',
+      address(users),
+      'user-service',
+    );
+    const adminIdentity = await bench.connect(
+      identityV1.IdentityServiceClient,
+      'admin',
+      address(identity),
+      'identity-service',
+    );
+    const web = await bench.connect(
+      contentV1.ContentServiceClient,
+      'web',
+      address(content),
+      'content-service',
+    );
+    // The services' own identities, one hop down, as a compromised or buggy upstream would call.
+    const contentToUsers = await bench.connect(
+      userV1.UserServiceClient,
+      'content-service',
+      address(users),
+      'user-service',
+    );
+    const usersToIdentity = await bench.connect(
+      identityV1.IdentityServiceClient,
+      'user-service',
+      address(identity),
+      'identity-service',
+    );
+    const eve = await adminUsers.call(
+      'createUser',
+      { tenantId: 'globex', displayName: 'Eve', email: 'eve@globex.test' },
+      all,
+    );
+    const eveToken = (
+      await adminIdentity.call(
+        'issueToken',
+        { userId: eve.id, tenantId: 'globex', ttlSeconds: 600 },
+        all,
+      )
+    ).token;
+    const acmePost = await web.call(
+      'createPost',
+      { authorId: ada.id, sessionToken: adaToken, title: 'acme secret', body: 'for acme' },
+      all,
+    );
+    expect(acmePost.tenantId).toBe('acme');
+    const denied = (code: grpc.status) => expect.objectContaining({ code });
+    const covered: Record<string, string[]> = { content: [], user: [], identity: [] };
+
+    // ContentService, as client/web with Eve's session.
+    covered.content!.push('createPost', 'getPost', 'listPosts', 'watchPosts');
+    await expect(
+      web.call(
+        'createPost',
+        { authorId: ada.id, sessionToken: eveToken, title: 'as ada', body: '' },
+        all,
+      ),
+    ).rejects.toEqual(denied(grpc.status.PERMISSION_DENIED));
+    await expect(
+      web.call('getPost', { id: acmePost.id, sessionToken: eveToken }, all),
+    ).rejects.toEqual(denied(grpc.status.NOT_FOUND));
+    for (const authorId of ['', ada.id]) {
+      const page = await web.call(
+        'listPosts',
+        { authorId, pageSize: 100, pageToken: '', sessionToken: eveToken },
+        all,
+      );
+      expect(page.posts.filter((p) => p.tenantId !== 'globex')).toEqual([]);
+    }
+    const watch = web.client.watchPosts({ backlog: 100, sessionToken: eveToken });
+    const watched: contentV1.Post[] = [];
+    watch.on('data', (p: contentV1.Post) => watched.push(p));
+    watch.on('error', () => undefined);
+    await web.call(
+      'createPost',
+      { authorId: '', sessionToken: adaToken, title: 'acme, live', body: '' },
+      all,
+    );
+    const evePost = await web.call(
+      'createPost',
+      { authorId: '', sessionToken: eveToken, title: 'globex, live', body: '' },
+      all,
+    );
+    await waitFor('the globex post on the globex watch', () =>
+      watched.some((p) => p.id === evePost.id) ? true : undefined,
+    );
+    watch.cancel();
+    expect(watched.map((p) => p.tenantId)).toEqual(['globex']);
+
+    // UserService, as content-service (its only caller) with Eve's session.
+    covered.user!.push('createUser', 'getUser', 'listUsers');
+    await expect(
+      contentToUsers.call('getUser', { id: ada.id, sessionToken: eveToken }, all),
+    ).rejects.toEqual(denied(grpc.status.NOT_FOUND));
+    await expect(
+      contentToUsers.call(
+        'listUsers',
+        { tenantId: 'acme', pageSize: 100, pageToken: '', sessionToken: eveToken },
+        all,
+      ),
+    ).rejects.toEqual(denied(grpc.status.PERMISSION_DENIED));
+    const globexUsers = await contentToUsers.call(
+      'listUsers',
+      { tenantId: '', pageSize: 100, pageToken: '', sessionToken: eveToken },
+      all,
+    );
+    expect(globexUsers.users.map((u) => u.id)).toEqual([eve.id]);
+    // CreateUser reads nothing back but the user it creates (an email taken in acme is not
+    // revealed either: the same address is free in globex).
+    await expect(
+      contentToUsers.call(
+        'createUser',
+        { tenantId: 'globex', displayName: 'Ada again', email: 'ada@acme.test' },
+        all,
+      ),
+    ).resolves.toMatchObject({ tenantId: 'globex', displayName: 'Ada again' });
+
+    // IdentityService, as user-service: a token says only its own tenant. IssueToken mints
+    // sessions for any tenant, so the policy keeps it to the operator and trusted services.
+    covered.identity!.push('issueToken', 'validateToken');
+    await expect(
+      usersToIdentity.call('validateToken', { token: eveToken }, all),
+    ).resolves.toMatchObject({ valid: true, userId: eve.id, tenantId: 'globex' });
+    // client/web (where tenant sessions come from) reaches neither service directly.
+    const webToIdentity = await bench.connect(
+      identityV1.IdentityServiceClient,
+      'web',
+      address(identity),
+      'identity-service',
+    );
+    await expect(
+      webToIdentity.call('issueToken', { userId: ada.id, tenantId: 'acme', ttlSeconds: 600 }, all),
+    ).rejects.toEqual(denied(grpc.status.PERMISSION_DENIED));
+
+    // Every RPC of the three services was tried: a new one fails here until it is covered.
+    expect({
+      content: Object.keys(contentV1.ContentServiceService).sort(),
+      user: Object.keys(userV1.UserServiceService).sort(),
+      identity: Object.keys(identityV1.IdentityServiceService).sort(),
+    }).toEqual({
+      content: covered.content!.sort(),
+      user: covered.user!.sort(),
+      identity: covered.identity!.sort(),
+    });
+  });
+
   describe('refuses callers', () => {
     const getPost = (stub: contentV1.ContentServiceClient): Promise<contentV1.Post> =>
       new Promise((resolve, reject) =>
         stub.getPost(
-          { id: 'post_x' },
+          { id: 'post_x', sessionToken: '' },
           new grpc.Metadata(),
           { deadline: Date.now() + 10_000 },
           (err, res) => (err ? reject(err) : resolve(res)),
@@ -243,7 +395,9 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
         address(content),
         'content-service',
       );
-      await expect(intruder.call('getPost', { id: 'post_x' }, all)).rejects.toMatchObject({
+      await expect(
+        intruder.call('getPost', { id: 'post_x', sessionToken: '' }, all),
+      ).rejects.toMatchObject({
         code: grpc.status.PERMISSION_DENIED,
         details: expect.stringContaining(`spiffe://${TD}/client/intruder`),
       });
@@ -279,7 +433,7 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       web.call('createPost', { authorId: ada.id, sessionToken: adaToken, title, body: '' }, all);
     const first = await create('before the stream');
 
-    const stream = web.client.watchPosts({ backlog: 1 });
+    const stream = web.client.watchPosts({ backlog: 1, sessionToken: adaToken });
     const sequences: number[] = [];
     let streamError: unknown;
     stream.on('data', (post: contentV1.Post) => sequences.push(post.sequence));
@@ -323,7 +477,9 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       address(content),
       'content-service',
     );
-    await expect(fresh.call('getPost', { id: first.id }, all)).resolves.toMatchObject({
+    await expect(
+      fresh.call('getPost', { id: first.id, sessionToken: adaToken }, all),
+    ).resolves.toMatchObject({
       sequence: first.sequence,
     });
     stream.cancel();
@@ -336,8 +492,10 @@ describe('phase 1 sample services, end to end (real processes, mTLS on loopback)
       address(content),
       'content-service',
     );
-    await web.call('getPost', { id: 'warm-up' }, all).catch(() => undefined);
-    const stream = web.client.watchPosts({ backlog: 1 });
+    await web
+      .call('getPost', { id: 'warm-up', sessionToken: adaToken }, all)
+      .catch(() => undefined);
+    const stream = web.client.watchPosts({ backlog: 1, sessionToken: adaToken });
     await new Promise((resolve) => stream.once('data', resolve));
     const streamStatus = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
     stream.on('error', () => undefined);

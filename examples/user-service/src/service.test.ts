@@ -118,13 +118,13 @@ describe('user-service (in process, real mTLS, default policy)', () => {
   it('lists a tenant page by page', async () => {
     const first = await asContentService.call(
       'listUsers',
-      { tenantId: 'acme', pageSize: 1, pageToken: '' },
+      { tenantId: 'acme', pageSize: 1, pageToken: '', sessionToken: 'tok-ada' },
       all,
     );
     expect(first.users.map((u) => u.displayName)).toEqual(['Ada']);
     const second = await asContentService.call(
       'listUsers',
-      { tenantId: 'acme', pageSize: 1, pageToken: first.nextPageToken },
+      { tenantId: '', pageSize: 1, pageToken: first.nextPageToken, sessionToken: 'tok-ada' },
       all,
     );
     expect(second).toEqual({
@@ -133,11 +133,40 @@ describe('user-service (in process, real mTLS, default policy)', () => {
     });
   });
 
+  it('lists only the session tenant: no session is UNAUTHENTICATED, another tenant_id PERMISSION_DENIED', async () => {
+    await expect(
+      asContentService.call(
+        'listUsers',
+        { tenantId: 'acme', pageSize: 0, pageToken: '', sessionToken: '' },
+        all,
+      ),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'session_token is required',
+    });
+    await expect(
+      asContentService.call(
+        'listUsers',
+        { tenantId: 'globex', pageSize: 0, pageToken: '', sessionToken: 'tok-ada' },
+        all,
+      ),
+    ).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      details: "tenant_id globex is not the session's tenant",
+    });
+    const own = await asContentService.call(
+      'listUsers',
+      { tenantId: '', pageSize: 0, pageToken: '', sessionToken: 'tok-ada' },
+      all,
+    );
+    expect(own.users.map((u) => u.tenantId)).toEqual(['acme', 'acme']);
+  });
+
   it('refuses callers other than content-service (default policy)', async () => {
     await expect(
       asWeb.call(
         'listUsers',
-        { tenantId: 'acme', pageSize: 0, pageToken: '' },
+        { tenantId: 'acme', pageSize: 0, pageToken: '', sessionToken: '' },
         { passThrough: 'all' },
       ),
     ).rejects.toMatchObject({

@@ -1,6 +1,8 @@
+import { dirname } from 'node:path';
 import type pino from 'pino';
 import { identityV1, userV1 } from '@sigil/proto';
 import {
+  reflectionServices,
   createMetricsRegistry,
   createUpstream,
   startGrpcService,
@@ -9,6 +11,9 @@ import {
 import type { UserServiceConfig } from './config';
 import { createUserHandlers } from './user-handlers';
 import { createUserStore } from './user-store';
+
+// @sigil/proto ships its .proto files: gRPC server reflection serves them (grpcurl ... list).
+const PROTO_ROOT = dirname(require.resolve('@sigil/proto/package.json'));
 
 /**
  * Starts user-service: UserService and grpc.health.v1 over mTLS, calling identity-service over
@@ -38,6 +43,7 @@ export async function startUserService(
         definition: userV1.UserServiceService,
         implementation: createUserHandlers({ users: createUserStore(), identity, logger }),
       },
+      ...reflectionServices(PROTO_ROOT, ['sigil/user/v1/user.proto']),
     ],
     resources: [identity],
   });

@@ -20,9 +20,11 @@ export interface UserHandlersOptions {
 }
 
 /**
- * The UserService handlers. GetUser validates the session token with identity-service on every
- * lookup and only shows users of the session's tenant (others are NOT_FOUND, so ids of other
- * tenants cannot be probed); an empty `id` means the session's own user.
+ * The UserService handlers. GetUser and ListUsers validate the session token with
+ * identity-service on every call and only show users of the session's tenant: GetUser answers
+ * NOT_FOUND for another tenant's user (so ids of other tenants cannot be probed), an empty `id`
+ * meaning the session's own user; ListUsers lists the session's tenant, and refuses a
+ * `tenant_id` naming another one with PERMISSION_DENIED.
  *
  * @example
  * ```ts
@@ -31,6 +33,17 @@ export interface UserHandlersOptions {
  */
 export function createUserHandlers(options: UserHandlersOptions): userV1.UserServiceServer {
   const { users, identity, logger } = options;
+  const sessionOf = async (
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    sessionToken: string,
+  ): Promise<identityV1.ValidateTokenResponse> => {
+    if (sessionToken === '')
+      throw rpcError(grpc.status.UNAUTHENTICATED, 'session_token is required');
+    const session = await identity.call('validateToken', { token: sessionToken }, { parent: call });
+    if (!session.valid)
+      throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
+    return session;
+  };
   return {
     createUser: unaryHandler(
       logger,
@@ -46,16 +59,7 @@ export function createUserHandlers(options: UserHandlersOptions): userV1.UserSer
     getUser: unaryHandler(
       logger,
       async (call: grpc.ServerUnaryCall<userV1.GetUserRequest, userV1.User>) => {
-        const { sessionToken } = call.request;
-        if (sessionToken === '')
-          throw rpcError(grpc.status.UNAUTHENTICATED, 'session_token is required');
-        const session = await identity.call(
-          'validateToken',
-          { token: sessionToken },
-          { parent: call },
-        );
-        if (!session.valid)
-          throw rpcError(grpc.status.UNAUTHENTICATED, 'session token is invalid or expired');
+        const session = await sessionOf(call, call.request.sessionToken);
         const id = call.request.id === '' ? session.userId : call.request.id;
         const user = users.get(id);
         if (user === undefined || user.tenantId !== session.tenantId)
@@ -66,7 +70,14 @@ export function createUserHandlers(options: UserHandlersOptions): userV1.UserSer
     listUsers: unaryHandler(
       logger,
       async (call: grpc.ServerUnaryCall<userV1.ListUsersRequest, userV1.ListUsersResponse>) => {
-        const page = users.list(call.request.tenantId, call.request);
+        const { tenantId } = await sessionOf(call, call.request.sessionToken);
+        if (call.request.tenantId !== '' && call.request.tenantId !== tenantId) {
+          throw rpcError(
+            grpc.status.PERMISSION_DENIED,
+            `tenant_id ${call.request.tenantId} is not the session's tenant`,
+          );
+        }
+        const page = users.list(tenantId, call.request);
         return { users: page.items, nextPageToken: page.nextPageToken };
       },
     ),

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
+import { SigilError } from '@sigil/errors';
 import { createLogger, installShutdownHandlers, runMain } from '@sigil/runtime';
 import {
   startAgentRuntime,
@@ -8,6 +9,7 @@ import {
   type AgentRuntimeOptions,
 } from './agent-runtime';
 import { CONFIG_FILE_ENV, resolveAgentConfig, type AgentConfig } from './config';
+import { createIdentityStore } from './identity-store';
 import type { AgentKind } from './identity';
 import {
   secretFlagWarning,
@@ -196,6 +198,7 @@ async function enroll(config: AgentConfig, version: string, json: boolean): Prom
     level: config.logLevel,
     destination: pino.destination(2),
   });
+  await refuseEnrolledStateDir(config);
   const { identity, store } = await enrollFromConfig({ config, version, logger });
   const result = {
     kind: identity.kind,
@@ -237,4 +240,18 @@ function quietTlsServernameWarning(): void {
       `(node:${process.pid}) ${warning.code === undefined ? '' : `[${warning.code}] `}${warning.name}: ${warning.message}\n`,
     );
   });
+}
+
+// The token of an enrolled STATE_DIR has been used: the controller would only say so.
+async function refuseEnrolledStateDir(config: AgentConfig): Promise<void> {
+  if (config.stateDir === undefined) return;
+  const enrolled = await createIdentityStore({ kind: config.kind, stateDir: config.stateDir })
+    .load()
+    .catch(() => undefined);
+  if (enrolled === undefined) return;
+  throw new SigilError(
+    'ERR_AGENT_ALREADY_ENROLLED',
+    `STATE_DIR ${config.stateDir} already holds the identity of ${enrolled.kind} ${enrolled.agentId} (${enrolled.spiffeId}): already enrolled, run \`sigil-${config.kind} run\`, or remove STATE_DIR to enroll again`,
+    { details: { stateDir: config.stateDir, spiffeId: enrolled.spiffeId } },
+  );
 }

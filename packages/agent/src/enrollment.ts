@@ -12,7 +12,12 @@ import { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import { createBackoff, type BackoffOptions } from './backoff';
 import type { AgentIdentity, AgentKind } from './identity';
-import { describeServiceError, isServiceError, untrustedPeerReason } from './internal/grpc-errors';
+import {
+  describeServiceError,
+  isServiceError,
+  nameMismatchOf,
+  untrustedPeerReason,
+} from './internal/grpc-errors';
 
 /**
  * Options of {@link enrollAgent}.
@@ -70,7 +75,8 @@ const KIND: Record<AgentKind, controlplaneV1.AgentKind> = {
  * chain must be a valid X509-SVID of the returned runtime bundle, for this kind and id, and for
  * the key just generated. Failures are one SigilError with the reason:
  * `ERR_ENROLLMENT_REFUSED` (exit 2: the controller's reason, the token by fingerprint only),
- * `ERR_CONTROLLER_UNTRUSTED` / `ERR_CONTROLLER_UNREACHABLE` (exit 3), `ERR_ENROLLMENT_INVALID`.
+ * `ERR_CONTROLLER_UNTRUSTED` / `ERR_CONTROLLER_NAME_MISMATCH` (a certificate of the CA, for
+ * other names than the one dialled) / `ERR_CONTROLLER_UNREACHABLE` (exit 3), `ERR_ENROLLMENT_INVALID`.
  *
  * @example
  * ```ts
@@ -114,6 +120,22 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
       try {
         response = await callEnroll(address, request, options);
       } catch (err) {
+        const mismatch = nameMismatchOf(err);
+        if (mismatch !== undefined) {
+          throw new SigilError(
+            'ERR_CONTROLLER_NAME_MISMATCH',
+            `the controller at ${address} has a certificate that verifies against CONTROLLER_CA_PATH ${options.controllerCaPath} but is not for the name "${mismatch.name}" (it holds ${mismatch.names}): set CONTROLLER_SERVER_NAME to one of its DNS names`,
+            {
+              cause: err,
+              details: {
+                address,
+                name: mismatch.name,
+                names: mismatch.names,
+                variable: 'CONTROLLER_SERVER_NAME',
+              },
+            },
+          );
+        }
         const untrusted = untrustedPeerReason(err);
         if (untrusted !== undefined) {
           throw new SigilError(

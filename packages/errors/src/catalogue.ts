@@ -50,6 +50,13 @@ export interface ErrorCatalogueEntry {
  * ```
  */
 export const ERROR_CATALOGUE = {
+  ERR_AGENT_ALREADY_ENROLLED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning: '`enroll` was run with a `STATE_DIR` that already holds an identity.',
+    fix: 'Run `run` with that `STATE_DIR` (no token needed), or remove the `STATE_DIR` to enroll again with a new token.',
+  },
   ERR_AGENT_NOT_CONNECTED: {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 409,
@@ -160,6 +167,14 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     meaning: 'The controller is shutting down and accepts no new control streams.',
     fix: 'Nothing: agents reconnect by themselves, to the same controller after its restart or to another one.',
+  },
+  ERR_CONTROLLER_NAME_MISMATCH: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      "The controller's certificate verifies against `CONTROLLER_CA_PATH` but is not for the name the agent checks (the host of `CONTROLLER_ADDR`, or `CONTROLLER_SERVER_NAME`).",
+    fix: 'Set `CONTROLLER_SERVER_NAME` to one of the names the message lists (those the certificate holds), or dial the controller by one of them.',
   },
   ERR_CONTROLLER_NOT_STARTED: {
     grpcStatus: G.FAILED_PRECONDITION,
@@ -405,6 +420,14 @@ export const ERROR_CATALOGUE = {
     meaning:
       'A certificate would have no identity at all, a malformed DNS name, or an IP SAN that is not an IP address.',
     fix: 'Give a SPIFFE ID, a valid DNS name or an IP address.',
+  },
+  ERR_SERVICE_UNREACHABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      'Nothing answers at the address of a service a client calls (connection refused, unknown host), or the service is unavailable.',
+    fix: 'Start the service at that address, or set the variable the message names to the address it listens on.',
   },
   ERR_SPIFFE_ID_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,

@@ -1,3 +1,4 @@
+import { SigilError } from '@sigil/errors';
 import {
   loadClientTlsConfig,
   loadServerTlsConfig,
@@ -221,12 +222,25 @@ function trustDomainOfServerCertificate(tls: ServerTlsConfig): {
     };
   if (tls.files === undefined) return { source: `TLS mode ${tls.mode}` };
   const { path, origin } = tls.files.certificate;
-  const [leaf] = readCertificateChainFile(path);
+  const [leaf] = readNaming(origin, path, () => readCertificateChainFile(path));
   const spiffeId = leaf === undefined ? undefined : spiffeIdOfCertificate(leaf);
   const source = `the certificate ${path} (${origin})`;
   return spiffeId === undefined
     ? { source }
     : { trustDomain: parseSpiffeId(spiffeId).trustDomain, source };
+}
+
+/** Re-raises pki's file errors (which name the file) so they also name the setting. */
+function readNaming<T>(variable: string, file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    const error = SigilError.from(err, 'ERR_FILE_UNREADABLE');
+    throw new SigilError(error.code, `${variable}: ${error.message}`, {
+      cause: err,
+      details: { ...error.details, variable, file },
+    });
+  }
 }
 
 function resolveTrustDomain(

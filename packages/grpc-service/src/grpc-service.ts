@@ -136,6 +136,7 @@ export async function startGrpcService(
     );
     http = await startHttpEndpoint({
       ...config.metricsListen,
+      variable: 'METRICS_LISTEN_ADDR',
       registry,
       logger,
       isReady: () => serving,

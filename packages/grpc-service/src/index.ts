@@ -9,6 +9,7 @@ export {
   parseSpiffeIdList,
 } from './grpc-service-config';
 export { startGrpcService, createMetricsRegistry } from './grpc-service';
+export { reflectionServices } from './reflection';
 export { runService } from './run-service';
 export { createUpstream } from './upstream';
 export { rpcError, assertArgument, unaryHandler } from './rpc';

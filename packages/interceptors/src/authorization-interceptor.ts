@@ -2,7 +2,7 @@ import { ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { evaluatePolicy } from './authorization-policy';
+import { AUTHZ_POLICY_ENV, evaluatePolicy } from './authorization-policy';
 import type { AuthorizationPolicy, PolicyDecisionReason } from './authorization-policy';
 import { findCallState } from './internal/call-state';
 import { defaultLogger } from './internal/default-logger';
@@ -80,7 +80,9 @@ export interface AuthorizationInterceptorOptions {
  * end with `UNAUTHENTICATED`. A caller the policy does not allow ends with `PERMISSION_DENIED`.
  * Each message names the caller's identity (or says it presented no verified client
  * certificate); each denial is logged as `authz.denied`, counted in
- * `sigil_authz_denied_total{grpc_service,grpc_method,reason}` and given to `onDenied`.
+ * `sigil_authz_denied_total{grpc_service,grpc_method,reason}` and given to `onDenied`. A policy
+ * without rules (`SIGIL_AUTHZ_POLICY` unset and no built-in policy) is logged once, here, as an
+ * `authz.policy-empty` warning, since it denies every call.
  *
  * @example
  * ```ts
@@ -94,6 +96,7 @@ export function createAuthorizationInterceptor(
 ): ServerInterceptor {
   const { policy, peerTrust, onDenied } = options;
   const logger = options.logger ?? defaultLogger();
+  if (policy.rules.length === 0) warnEmptyPolicy(logger, policy);
   const denied = counter(options.registry, {
     name: 'sigil_authz_denied_total',
     help: 'gRPC calls refused by the Sigil authorization policy.',
@@ -184,4 +187,13 @@ function describeDenial(
     code: status.PERMISSION_DENIED,
     message: `${identity.spiffeId === undefined ? `caller certificate "${identity.subject}" has no SPIFFE ID and` : `caller ${identity.spiffeId}`} is not allowed to call ${method}`,
   };
+}
+
+// Deny-all is the safe default, but a silent one reads as a broken service: say it once at start.
+function warnEmptyPolicy(logger: Logger, policy: AuthorizationPolicy): void {
+  const exceptHealth = policy.health === 'open' ? ' except grpc.health.v1' : '';
+  logger.warn(
+    { event: 'authz.policy-empty', source: policy.source, variable: AUTHZ_POLICY_ENV },
+    `authorization policy "${policy.source}" has no rules: every call${exceptHealth} is denied; to allow callers, set ${AUTHZ_POLICY_ENV} to a policy file whose rules name them (rules: [{methods: [pkg.Service/*], callers: [spiffe://<trust-domain>/<caller>]}], see docs/authorization.md)`,
+  );
 }

@@ -3,7 +3,7 @@ import { ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { Metadata, ServerInterceptor } from '@grpc/grpc-js';
 import { SigilError, toGrpcError } from '@sigil/errors';
 import { tokenFingerprint } from '@sigil/pki';
-import { parseBoolean, parseList } from '@sigil/settings';
+import { parseBoolean, parseDurationSeconds, parseList } from '@sigil/settings';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
@@ -84,6 +84,11 @@ export interface JwtInterceptorOptions {
   algorithms?: string[];
   /** Allowed clock skew for `exp`/`nbf`/`iat`, in seconds; default 0. */
   clockToleranceSeconds?: number;
+  /**
+   * Refuse a token issued (`iat`) longer ago than this, in seconds, whatever its `exp`; a token
+   * without `iat` is then refused too. Default: no limit beyond `exp`, which every token must carry.
+   */
+  maxTokenAgeSeconds?: number;
   /** When false, calls without a token pass (with no claims); a token that is present must still verify. Default true. */
   required?: boolean;
   /** Methods that need no token (policy method patterns); default `['grpc.health.v1.Health/*']`. */
@@ -128,12 +133,14 @@ type RejectReason =
  * A server interceptor that verifies the bearer JWT in the `authorization` metadata (jose; keys
  * from a JWKS file or URL), makes its claims available to handlers ({@link getClaims}) and runs
  * the handler in a context from which {@link createTokenForwardingInterceptor} forwards the token
- * on onward calls. A missing, malformed, badly signed or expired token ends the call with
+ * on onward calls. A missing, malformed, badly signed or expired token, one without `exp` or
+ * older than `maxTokenAgeSeconds`, ends the call with
  * `UNAUTHENTICATED`; a tenant mismatch (see {@link TenantIsolationOptions}) with
  * `PERMISSION_DENIED`; an unreachable JWKS URL with `UNAVAILABLE`. Each refusal is logged as
  * `jwt.rejected` (with a short token hash, never the token) and counted in
  * `sigil_jwt_rejected_total{grpc_service,grpc_method,reason}`. Configuration errors (unreadable
- * JWKS file, plain-http remote URL) throw `ERR_JWT_CONFIG_INVALID` here, at start-up.
+ * JWKS file, plain-http remote URL) throw `ERR_JWT_CONFIG_INVALID` here, at start-up; no
+ * `issuer` or no `audience` is logged once as a `jwt.config-unchecked-claims` warning.
  *
  * @example
  * ```ts
@@ -162,8 +169,24 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
       );
     },
   );
+  const unchecked = (['issuer', 'audience'] as const).filter((key) => options[key] === undefined);
+  if (unchecked.length > 0) {
+    logger.warn(
+      {
+        event: 'jwt.config-unchecked-claims',
+        unchecked,
+        variables: unchecked.map((key) => JWT_ENV[key]),
+      },
+      `JWT interceptor: no ${unchecked.join(' and no ')} configured, so tokens minted for other services are accepted; set ${unchecked.map((key) => JWT_ENV[key]).join(' and ')} (options ${unchecked.join(', ')})`,
+    );
+  }
   const verifyOptions = {
     algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
+    // A token without exp would be valid forever (RFC 7519 makes exp optional; we do not).
+    requiredClaims: ['exp'],
+    ...(options.maxTokenAgeSeconds === undefined
+      ? {}
+      : { maxTokenAge: options.maxTokenAgeSeconds }),
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     ...(options.audience === undefined ? {} : { audience: options.audience }),
     ...(options.clockToleranceSeconds === undefined
@@ -298,7 +321,7 @@ export function createJwtInterceptor(options: JwtInterceptorOptions): ServerInte
                   return true;
                 },
                 (error: unknown) => {
-                  const [code, reason, message] = classify(error);
+                  const [code, reason, message] = classify(error, options.maxTokenAgeSeconds);
                   refuse(code, reason, message, metadata, bearer, (error as Error).message);
                   return false;
                 },
@@ -407,13 +430,15 @@ const JWT_ENV = {
   algorithms: 'SIGIL_JWT_ALGORITHMS',
   required: 'SIGIL_JWT_REQUIRED',
   tenantClaim: 'SIGIL_JWT_TENANT_CLAIM',
+  maxTokenAge: 'SIGIL_JWT_MAX_TOKEN_AGE',
 } as const;
 
 /**
  * JWT options from the environment, or `undefined` when neither `SIGIL_JWT_JWKS_FILE` nor
  * `SIGIL_JWT_JWKS_URL` is set (JWT verification off). Also reads `SIGIL_JWT_ISSUER`,
  * `SIGIL_JWT_AUDIENCE` and `SIGIL_JWT_ALGORITHMS` (comma-separated), `SIGIL_JWT_REQUIRED`
- * (`true`/`false`, also 1/0, yes/no, on/off as every Sigil boolean; default true) and `SIGIL_JWT_TENANT_CLAIM` (turns on tenant isolation).
+ * (`true`/`false`, also 1/0, yes/no, on/off as every Sigil boolean; default true), `SIGIL_JWT_TENANT_CLAIM` (turns on tenant isolation)
+ * and `SIGIL_JWT_MAX_TOKEN_AGE` (a duration such as `1h`: {@link JwtInterceptorOptions.maxTokenAgeSeconds}).
  * Throws `ERR_JWT_CONFIG_INVALID` naming the variable for a bad value.
  *
  * @example
@@ -452,6 +477,9 @@ export function jwtOptionsFromEnv(
   const audience = list(JWT_ENV.audience);
   const algorithms = list(JWT_ENV.algorithms);
   const tenantClaim = read(JWT_ENV.tenantClaim);
+  const maxTokenAgeText = read(JWT_ENV.maxTokenAge);
+  const maxTokenAgeSeconds =
+    maxTokenAgeText === undefined ? undefined : maxTokenAgeOf(maxTokenAgeText);
   return {
     jwks: file !== undefined ? { file } : { url: url! },
     ...(issuer === undefined ? {} : { issuer }),
@@ -459,7 +487,19 @@ export function jwtOptionsFromEnv(
     ...(algorithms === undefined ? {} : { algorithms }),
     ...(required === undefined ? {} : { required }),
     ...(tenantClaim === undefined ? {} : { tenant: { claim: tenantClaim } }),
+    ...(maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds }),
   };
+}
+
+function maxTokenAgeOf(text: string): number {
+  try {
+    return parseDurationSeconds(text, JWT_ENV.maxTokenAge, [1, 366 * 86_400]);
+  } catch (cause) {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', (cause as Error).message, {
+      cause,
+      details: { variable: JWT_ENV.maxTokenAge, value: text },
+    });
+  }
 }
 
 function keySource(source: JwksSource): JWTVerifyGetKey {
@@ -528,9 +568,19 @@ function localKeySet(file: string): JWTVerifyGetKey {
   return createLocalJWKSet(jwks as JSONWebKeySet);
 }
 
-function classify(error: unknown): [status, RejectReason, string] {
-  if (error instanceof joseErrors.JWTExpired)
-    return [status.UNAUTHENTICATED, 'expired', 'the bearer token has expired'];
+function classify(
+  error: unknown,
+  maxTokenAgeSeconds: number | undefined,
+): [status, RejectReason, string] {
+  if (error instanceof joseErrors.JWTExpired) {
+    return error.claim === 'iat'
+      ? [
+          status.UNAUTHENTICATED,
+          'expired',
+          `the bearer token is too old: issued more than ${maxTokenAgeSeconds}s ago (the maximum token age)`,
+        ]
+      : [status.UNAUTHENTICATED, 'expired', 'the bearer token has expired'];
+  }
   if (
     error instanceof joseErrors.JWKSTimeout ||
     error instanceof joseErrors.JWKSInvalid ||

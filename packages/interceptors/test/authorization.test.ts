@@ -3,6 +3,7 @@ import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import {
+  authorizationPolicyFromEnv,
   createAuthorizationInterceptor,
   createIdentityInterceptor,
   getPeerIdentity,
@@ -311,6 +312,39 @@ describe('identity and authorization over mTLS', () => {
     expect(logs.records.find((r) => r.event === 'authz.denied')).toMatchObject({
       reason: 'no-spiffe-id',
     });
+  });
+
+  it('says once at start, naming SIGIL_AUTHZ_POLICY, that an empty policy denies every call', async () => {
+    const logs = createMemoryLogger();
+    const interceptors = [
+      createIdentityInterceptor(),
+      createAuthorizationInterceptor({
+        policy: authorizationPolicyFromEnv({}),
+        logger: logs.logger,
+        registry: new Registry(),
+      }),
+    ];
+    const warnings = () => logs.records.filter((r) => r.event === 'authz.policy-empty');
+    expect(warnings()).toEqual([
+      expect.objectContaining({
+        level: 40,
+        variable: 'SIGIL_AUTHZ_POLICY',
+        msg: 'authorization policy "empty policy (SIGIL_AUTHZ_POLICY not set)" has no rules: every call except grpc.health.v1 is denied; to allow callers, set SIGIL_AUTHZ_POLICY to a policy file whose rules name them (rules: [{methods: [pkg.Service/*], callers: [spiffe://<trust-domain>/<caller>]}], see docs/authorization.md)',
+      }),
+    ]);
+    const server = await startEchoServer({ credentials: pki.serverCredentials(), interceptors });
+    servers.push(server);
+    const c = await client(EchoClient, server, USER_SERVICE);
+    for (let i = 0; i < 3; i += 1)
+      expect((await failure(unary(c, 'echo'))).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(warnings()).toHaveLength(1);
+    const quiet = createMemoryLogger();
+    createAuthorizationInterceptor({
+      policy: loadAuthorizationPolicy(POLICY),
+      logger: quiet.logger,
+      registry: new Registry(),
+    });
+    expect(quiet.records).toEqual([]);
   });
 
   it('leaves grpc.health.v1 open by default, even to callers the policy does not know', async () => {

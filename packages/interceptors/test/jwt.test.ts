@@ -169,6 +169,61 @@ describe('JWT verification', () => {
     ).toBe('the bearer token has expired');
   });
 
+  it('refuses a token without exp, which would otherwise be valid forever', async () => {
+    const server = await serve();
+    const forever = await issuer.sign({ sub: 'u' }, { exp: null });
+    const err = await failure(unary(await client(server, EchoClient), 'echo', {}, bearer(forever)));
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(err.details).toBe('invalid bearer token: missing required "exp" claim');
+  });
+
+  it('with maxTokenAgeSeconds, refuses a token issued too long ago (or with no iat) though exp is ahead', async () => {
+    const server = await serve({ maxTokenAgeSeconds: 600 });
+    const c = await client(server, EchoClient);
+    const now = Math.floor(Date.now() / 1000);
+    const old = await issuer.sign({ sub: 'u' }, { iat: now - 3600, exp: now + 3600 });
+    const err = await failure(unary(c, 'echo', {}, bearer(old)));
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(err.details).toBe(
+      'the bearer token is too old: issued more than 600s ago (the maximum token age)',
+    );
+    const undated = await issuer.sign({ sub: 'u' }, { iat: null });
+    expect((await failure(unary(c, 'echo', {}, bearer(undated)))).details).toBe(
+      'invalid bearer token: missing required "iat" claim',
+    );
+    const fresh = await issuer.sign({ sub: 'u' }, { iat: now - 60 });
+    await expect(unary(c, 'echo', {}, bearer(fresh))).resolves.toMatchObject({
+      claims: { sub: 'u' },
+    });
+  });
+
+  it('warns once at creation when issuer or audience is not configured', () => {
+    const logs = createMemoryLogger();
+    createJwtInterceptor({ jwks: { file: jwksFile }, audience: AUDIENCE, logger: logs.logger });
+    expect(logs.records.filter((r) => r.event === 'jwt.config-unchecked-claims')).toEqual([
+      expect.objectContaining({
+        level: 40,
+        unchecked: ['issuer'],
+        variables: ['SIGIL_JWT_ISSUER'],
+        msg: 'JWT interceptor: no issuer configured, so tokens minted for other services are accepted; set SIGIL_JWT_ISSUER (options issuer)',
+      }),
+    ]);
+    const none = createMemoryLogger();
+    createJwtInterceptor({ jwks: { file: jwksFile }, logger: none.logger });
+    expect(none.records.find((r) => r.event === 'jwt.config-unchecked-claims')).toMatchObject({
+      unchecked: ['issuer', 'audience'],
+      variables: ['SIGIL_JWT_ISSUER', 'SIGIL_JWT_AUDIENCE'],
+    });
+    const both = createMemoryLogger();
+    createJwtInterceptor({
+      jwks: { file: jwksFile },
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      logger: both.logger,
+    });
+    expect(both.records).toEqual([]);
+  });
+
   it('logs and counts a refusal with a token hash, never the token', async () => {
     const logs = createMemoryLogger();
     const registry = new Registry();
@@ -430,6 +485,7 @@ describe('jwtOptionsFromEnv', () => {
         SIGIL_JWT_ALGORITHMS: 'ES256',
         SIGIL_JWT_REQUIRED: 'false',
         SIGIL_JWT_TENANT_CLAIM: 'org_id',
+        SIGIL_JWT_MAX_TOKEN_AGE: '1h',
       }),
     ).toEqual({
       jwks: { url: 'https://auth.example.org/jwks.json' },
@@ -438,6 +494,7 @@ describe('jwtOptionsFromEnv', () => {
       algorithms: ['ES256'],
       required: false,
       tenant: { claim: 'org_id' },
+      maxTokenAgeSeconds: 3600,
     });
     expect(jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/etc/jwks.json' })).toEqual({
       jwks: { file: '/etc/jwks.json' },
@@ -455,6 +512,15 @@ describe('jwtOptionsFromEnv', () => {
         code: 'ERR_JWT_CONFIG_INVALID',
         message: 'SIGIL_JWT_REQUIRED: "maybe" is not a boolean (use true or false)',
         details: { variable: 'SIGIL_JWT_REQUIRED' },
+      }),
+    );
+    expect(() =>
+      jwtOptionsFromEnv({ SIGIL_JWT_JWKS_FILE: '/a', SIGIL_JWT_MAX_TOKEN_AGE: '3600' }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_JWT_CONFIG_INVALID',
+        message:
+          'SIGIL_JWT_MAX_TOKEN_AGE="3600" is not a duration (use a number with a unit: 90s, 15m, 1h)',
       }),
     );
   });

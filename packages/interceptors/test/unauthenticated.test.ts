@@ -19,7 +19,14 @@ import {
 import type { AuthorizationDenial, PeerIdentity, PeerTrust } from '@sigil/interceptors';
 import { createCertificateAuthority } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
-import { createMemoryLogger, EchoClient, failure, startEchoServer, unary } from '@sigil/testing';
+import {
+  createMemoryLogger,
+  EchoClient,
+  failure,
+  forgeCaCertificateWithSpiffeId,
+  startEchoServer,
+  unary,
+} from '@sigil/testing';
 import type { RunningEchoServer } from '@sigil/testing';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -63,6 +70,9 @@ beforeAll(async () => {
   ]);
 });
 
+/** What a client presents: an issued certificate or a forged one. */
+type Presented = Pick<IssuedCertificate, 'chainPem' | 'privateKeyPem'>;
+
 interface Harness {
   server: RunningEchoServer;
   denials: AuthorizationDenial[];
@@ -71,7 +81,7 @@ interface Harness {
   /** The bundle the interceptors check against, as the application holds it. */
   bundle: { pem: string };
   clock: { now: Date };
-  client(certificate?: IssuedCertificate): EchoClient;
+  client(certificate?: Presented): EchoClient;
 }
 
 const open: (() => unknown)[] = [];
@@ -252,6 +262,60 @@ describe('a clientCertificate: request server with @sigil/interceptors', () => {
     h.bundle.pem = strangerCa.bundlePem;
     expect((await failure(unary(client, 'admin'))).code).toBe(grpc.status.UNAUTHENTICATED);
     expect(h.denials[0]?.reason).toBe('invalid-client-certificate');
+  });
+
+  // X509-SVID sections 3.1, 4.1 and 4.3: the handshake accepts these (the CA signed them), the
+  // interceptors must not take them for a workload.
+  describe.each([
+    ['a CA certificate (CA:TRUE, keyCertSign)', CONNECTOR, {}],
+    [
+      'a leaf with keyCertSign',
+      CONNECTOR,
+      {
+        basicConstraints: 'critical, CA:FALSE',
+        keyUsage: 'critical, digitalSignature, keyCertSign',
+      },
+    ],
+    [
+      'a leaf with cRLSign',
+      CONNECTOR,
+      { basicConstraints: 'critical, CA:FALSE', keyUsage: 'critical, digitalSignature, cRLSign' },
+    ],
+    [
+      'a leaf whose SPIFFE ID is the trust-domain ID spiffe://example.org',
+      `spiffe://${TD}`,
+      { basicConstraints: 'critical, CA:FALSE', keyUsage: 'critical, digitalSignature' },
+    ],
+  ] as const)('%s signed by the trusted CA', (_name, spiffeId, extensions) => {
+    let forged: Presented;
+    beforeAll(() => {
+      forged = forgeCaCertificateWithSpiffeId(agentCa, spiffeId, extensions);
+    });
+
+    it('is no authenticated caller of the standard chain with peerTrust', async () => {
+      const h = await serve();
+      const client = h.client(forged);
+      await unary(client, 'echo');
+      expect(h.seen).toEqual({ identity: undefined });
+      const err = await failure(unary(client, 'admin'));
+      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(h.denials[0]).toMatchObject({ reason: 'invalid-client-certificate' });
+      expect(h.denials[0]!.spiffeId).toBeUndefined();
+    });
+
+    it('has no SPIFFE ID without peerTrust either', async () => {
+      const h = await serve(({ onDenied, logger }) =>
+        createServerInterceptors({ policy: POLICY, registry: new Registry(), onDenied, logger }),
+      );
+      const client = h.client(forged);
+      await unary(client, 'echo');
+      expect(h.seen?.identity).toBeDefined();
+      expect(h.seen?.identity?.spiffeId).toBeUndefined();
+      expect(h.seen?.identity?.uris).toEqual([spiffeId]);
+      const err = await failure(unary(client, 'admin'));
+      expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(h.denials[0]).toMatchObject({ reason: 'no-spiffe-id' });
+    });
   });
 
   it('logs an onDenied that throws and still refuses the call with its own status', async () => {

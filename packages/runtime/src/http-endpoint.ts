@@ -18,6 +18,8 @@ export interface HttpEndpointOptions {
   host: string;
   /** Port to bind; 0 picks a free one (read it back from {@link HttpEndpoint.port}). */
   port: number;
+  /** The setting the address came from (`METRICS_LISTEN_ADDR`), named in a bind failure. */
+  variable?: string;
   /** The prom-client registry served at `/metrics`. */
   registry: Registry;
   /** `/readyz` answers 200 while this returns true, 503 otherwise. */
@@ -115,7 +117,7 @@ async function route(
  * Starts the HTTP endpoint every Sigil process exposes: `GET /healthz` (200 while the process
  * runs), `GET /readyz` (200 when `isReady()`, else 503) and `GET /metrics` (Prometheus text from
  * `registry`); anything else goes to `handler`, or gets a 404 JSON body. Resolves once listening;
- * a bind failure rejects with `ERR_LISTEN_FAILED` naming the address.
+ * a bind failure rejects with `ERR_LISTEN_FAILED` naming the address (and `variable`).
  *
  * @example
  * ```ts
@@ -145,8 +147,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       reject(
         new SigilError(
           'ERR_LISTEN_FAILED',
-          `cannot listen for HTTP on ${address}: ${err.message}`,
-          { cause: err, details: { address } },
+          `cannot listen for HTTP on ${address}${options.variable === undefined ? '' : ` (${options.variable})`}: ${err.message}`,
+          { cause: err, details: { address, variable: options.variable } },
         ),
       );
     server.once('error', onError);

@@ -38,4 +38,14 @@ describe('forgeCaCertificateWithSpiffeId', () => {
     expect(certificate.verify(new X509Certificate(issuer.certificatePem).publicKey)).toBe(true);
     expect(certificate.checkPrivateKey(createPrivateKey(forged.privateKeyPem))).toBe(true);
   });
+
+  it('replaces the basic constraints and key usage when told', () => {
+    const forged = forgeCaCertificateWithSpiffeId(opensslCa(), 'spiffe://example.org', {
+      basicConstraints: 'critical, CA:FALSE',
+      keyUsage: 'critical, digitalSignature, cRLSign',
+    });
+    const text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: forged.chainPem });
+    expect(new X509Certificate(forged.chainPem).ca).toBe(false);
+    expect(text.toString()).toContain('Digital Signature, CRL Sign');
+  });
 });

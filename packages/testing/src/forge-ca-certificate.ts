@@ -19,11 +19,28 @@ export interface ForgeIssuer {
 }
 
 /**
+ * Extension values (openssl `-extfile` syntax) replacing those of the forged CA certificate, to
+ * forge a leaf that breaks another X509-SVID rule (a cRLSign key usage, a trust-domain ID).
+ *
+ * @example
+ * ```ts
+ * const crlSigner: ForgeExtensions = { basicConstraints: 'critical, CA:FALSE', keyUsage: 'critical, digitalSignature, cRLSign' };
+ * ```
+ */
+export interface ForgeExtensions {
+  /** Default `critical, CA:TRUE`. */
+  readonly basicConstraints?: string;
+  /** Default `critical, digitalSignature, keyCertSign`. */
+  readonly keyUsage?: string;
+}
+
+/**
  * Makes, with the openssl command, a certificate that breaks the X509-SVID leaf rules while TLS
  * itself accepts it: basicConstraints cA=true and keyCertSign, both EKUs, `spiffeId` as its one URI
  * SAN (plus DNS:localhost and IP:127.0.0.1), subject CN=ca-as-workload, a random serial (returned,
  * as Node prints it), signed by `issuer`. `@sigil/pki` refuses to issue such
- * a certificate, which is what the tests of the leaf rules need to present.
+ * a certificate, which is what the tests of the leaf rules need to present. `extensions` replaces
+ * the basic constraints or key usage, for a leaf that breaks a different rule.
  *
  * @example
  * ```ts
@@ -34,6 +51,7 @@ export interface ForgeIssuer {
 export function forgeCaCertificateWithSpiffeId(
   issuer: ForgeIssuer,
   spiffeId: string,
+  extensions: ForgeExtensions = {},
 ): { chainPem: string; privateKeyPem: string; serialNumber: string } {
   const work = mkdtempSync(join(tmpdir(), 'sigil-forged-ca-'));
   try {
@@ -81,8 +99,8 @@ export function forgeCaCertificateWithSpiffeId(
       file(
         'ext.cnf',
         [
-          'basicConstraints = critical, CA:TRUE',
-          'keyUsage = critical, digitalSignature, keyCertSign',
+          `basicConstraints = ${extensions.basicConstraints ?? 'critical, CA:TRUE'}`,
+          `keyUsage = ${extensions.keyUsage ?? 'critical, digitalSignature, keyCertSign'}`,
           'extendedKeyUsage = serverAuth, clientAuth',
           `subjectAltName = URI:${spiffeId}, DNS:localhost, IP:127.0.0.1`,
         ].join('\n'),

@@ -19,5 +19,5 @@ export { spawnBin } from './spawn-bin';
 
 export type { LogRecord, MemoryLogger } from './memory-logger';
 export type { EchoHandlers, Json, RunningEchoServer } from './echo-service';
-export type { ForgeIssuer } from './forge-ca-certificate';
+export type { ForgeExtensions, ForgeIssuer } from './forge-ca-certificate';
 export type { BinProcess, SpawnBinOptions } from './spawn-bin';

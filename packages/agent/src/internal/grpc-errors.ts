@@ -29,6 +29,22 @@ export function untrustedPeerReason(err: unknown): string | undefined {
   return (match?.[1] ?? hit).trim();
 }
 
+// Node's checkServerIdentity message, which it raises only once the chain has verified.
+const NAME_MISMATCH =
+  /Hostname\/IP does not match certificate's altnames: (?:Host: (.+?)\. is not in the cert's altnames|IP: (.+?) is not in the cert's list): (.+)$/;
+
+/**
+ * The name check that failed in an UNAVAILABLE error's details, if that is what it is: the
+ * certificate verified against the CA, but is not for the name dialled (`name`); `names` are
+ * those it holds (`DNS:controller.internal, IP Address:10.0.0.5`).
+ */
+export function nameMismatchOf(err: unknown): { name: string; names: string } | undefined {
+  if (!isServiceError(err) || err.code !== grpc.status.UNAVAILABLE) return undefined;
+  const match = NAME_MISMATCH.exec(cleanDetails(err.details));
+  if (match === null) return undefined;
+  return { name: (match[1] ?? match[2])!, names: match[3]!.trim() };
+}
+
 // grpc-js appends an empty "Resolution note:" to connection failures.
 function cleanDetails(details: string): string {
   return details.replace(/\.? Resolution note: ?$/, '').trim();

@@ -11,8 +11,10 @@ export const ISSUER = 'https://auth.example.org/';
 export const AUDIENCE = 'sigil';
 
 export interface TokenOptions {
-  /** Seconds since the epoch; default one hour from now. */
-  exp?: number;
+  /** Seconds since the epoch; default one hour from now; null for a token without `exp`. */
+  exp?: number | null;
+  /** Seconds since the epoch; default now; null for a token without `iat`. */
+  iat?: number | null;
   audience?: string;
   issuer?: string;
 }
@@ -46,13 +48,14 @@ function sign(
   claims: JWTPayload,
   options: TokenOptions,
 ): Promise<string> {
-  return new SignJWT(claims)
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256', kid })
-    .setIssuedAt()
     .setIssuer(options.issuer ?? ISSUER)
-    .setAudience(options.audience ?? AUDIENCE)
-    .setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 3600)
-    .sign(key);
+    .setAudience(options.audience ?? AUDIENCE);
+  if (options.iat !== null) jwt.setIssuedAt(options.iat);
+  if (options.exp !== null)
+    jwt.setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 3600);
+  return jwt.sign(key);
 }
 
 export interface JwksServer {
