@@ -531,7 +531,7 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     meaning:
       "A TLS handshake failed: the server's certificate did not verify against the configured CA, the server refused this client's certificate, or the two share no TLS version.",
-    fix: 'Check the setting and file the message names (the CA bundle, the client certificate, SIGIL_TLS_MIN_VERSION); OpenSSL\'s words follow in parentheses.',
+    fix: "Check the setting and file the message names (the CA bundle, the client certificate, SIGIL_TLS_MIN_VERSION); OpenSSL's words follow in parentheses.",
   },
   ERR_TLS_INSECURE_IN_PRODUCTION: {
     grpcStatus: G.INTERNAL,
