@@ -98,6 +98,12 @@ export interface AgentSession {
   revoke(evidence: RevocationEvidence & { peer: string }): void;
   /** Resolves with ERR_AGENT_REVOKED once the identity is revoked (the agent then stops, exit code 4). */
   readonly revocation: Promise<SigilError>;
+  /**
+   * Resolves with ERR_IDENTITY_UNUSABLE once the certificate has expired unrenewed (the process
+   * was stopped or suspended past `notAfter`): renewal has stopped and the agent must stop too
+   * (exit code 1) and be enrolled again.
+   */
+  readonly unusable: Promise<SigilError>;
 }
 
 /**
@@ -168,6 +174,8 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
   let revoked: SigilError | undefined;
   let settleRevocation: (error: SigilError) => void = () => undefined;
   const revocation = new Promise<SigilError>((resolve) => (settleRevocation = resolve));
+  let settleUnusable: (error: SigilError) => void = () => undefined;
+  const unusable = new Promise<SigilError>((resolve) => (settleUnusable = resolve));
 
   // Renewals and bundle updates change the identity one at a time.
   let queue: Promise<unknown> = Promise.resolve();
@@ -280,6 +288,23 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         },
         'renewal.failed',
       ),
+    onExpired: (notAfter) => {
+      const error = expiredHint(
+        new Error(
+          `its certificate expired at ${notAfter.toISOString()} before it could be renewed (was the process stopped or suspended?)`,
+        ),
+      );
+      logger.error(
+        {
+          event: 'identity.expired',
+          spiffeId: identity.spiffeId,
+          ...error.details,
+          message: error.message,
+        },
+        'identity.expired',
+      );
+      settleUnusable(error);
+    },
   });
 
   const revoke = (evidence: RevocationEvidence & { peer: string }): void => {
@@ -369,5 +394,6 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     },
     revoke,
     revocation,
+    unusable,
   };
 }
