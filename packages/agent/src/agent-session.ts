@@ -22,6 +22,7 @@ import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
 import { createControllerDialer, type ControllerDialer } from './controller-dialer';
 import type { AgentIdentity } from './identity';
 import type { IdentityStore } from './identity-store';
+import { CHECK_THE_CLOCK, CLOCK_SKEW_TOLERANCE_MS, notYetValid } from './internal/clock-skew';
 import { isRevocationStatus } from './internal/grpc-errors';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
 import { revocationError } from './revocation';
@@ -131,7 +132,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
   const expiredHint = (cause: unknown): SigilError =>
     new SigilError(
       'ERR_IDENTITY_UNUSABLE',
-      `the ${identity.kind} identity ${identity.spiffeId}${store.stateDir ? ` in STATE_DIR ${store.stateDir}` : ''} cannot be used: ${(cause as Error).message}; enroll again with a new token`,
+      `the ${identity.kind} identity ${identity.spiffeId}${store.stateDir ? ` in STATE_DIR ${store.stateDir}` : ''} cannot be used: ${(cause as Error).message}${notYetValid(cause) ? CHECK_THE_CLOCK : '; enroll again with a new token'}`,
       { cause, details: { stateDir: store.stateDir, notAfter: identity.notAfter.toISOString() } },
     );
   const controllerMaterial = (id: AgentIdentity) => ({
@@ -228,6 +229,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       svid = validateX509Svid(response.certificateChainPem, bundlePem, {
         trustDomain: identity.trustDomain,
         at: obtainedAt,
+        clockSkewToleranceMs: CLOCK_SKEW_TOLERANCE_MS,
       });
       if (svid.spiffeId !== identity.spiffeId)
         throw new Error(`issued to ${svid.spiffeId}, not ${identity.spiffeId}`);

@@ -257,6 +257,9 @@ export function createController(options: ControllerOptions): Controller {
           clock,
         }),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
+        clockSkewWarnMs:
+          (options.clockSkewWarnSeconds ?? CONTROLLER_DEFAULTS.clockSkewWarnSeconds) * 1000,
+        certBackdateSeconds: options.certBackdateSeconds ?? CONTROLLER_DEFAULTS.certBackdateSeconds,
       };
       const controlPlane = createControlPlane(ctx);
       const admin = createAdminOperations(ctx, controlPlane, {

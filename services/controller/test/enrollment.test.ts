@@ -237,6 +237,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
         csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
         version: '',
         privateIp: '',
+        sentAt: 0,
       }),
     );
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -249,6 +250,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
         csrPem: 'x',
         version: '',
         privateIp: '',
+        sentAt: 0,
       }),
     );
     expect(badKind).toEqual({
@@ -263,6 +265,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
         csrPem: 'x',
         version: '',
         privateIp: '',
+        sentAt: 0,
       }),
     );
     expect(badId).toEqual({
@@ -317,6 +320,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
             csrPem: await csrFor(key),
             version: '',
             privateIp: '',
+            sentAt: 0,
           },
           5000,
         ),

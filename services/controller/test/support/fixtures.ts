@@ -134,6 +134,7 @@ export async function enroll(
     csrPem: await csrFor(key),
     version: request.version ?? '1.0.0',
     privateIp: request.privateIp ?? '10.0.0.7',
+    sentAt: Date.now(),
   });
   return {
     key,
