@@ -240,8 +240,8 @@ export const CONTROLLER_SETTINGS = {
     'CERT_BACKDATE',
     CONTROLLER_DEFAULTS.certBackdateSeconds,
     '5m',
-    [0, 86_400],
-    "how far notBefore of agent certificates is back-dated, so an agent whose clock is behind the controller's by less still enrolls (0s to 1 day)",
+    [1, 86_400],
+    "how far notBefore of agent certificates is back-dated, so an agent whose clock is behind the controller's by less still enrolls (1s to 1 day)",
   ),
   clockSkewWarnSeconds: ttl(
     'CLOCK_SKEW_WARN',
