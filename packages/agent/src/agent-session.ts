@@ -22,6 +22,7 @@ import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
 import { createControllerDialer, type ControllerDialer } from './controller-dialer';
 import type { AgentIdentity } from './identity';
 import type { IdentityStore } from './identity-store';
+import { CHECK_THE_CLOCK, CLOCK_SKEW_TOLERANCE_MS, notYetValid } from './internal/clock-skew';
 import { isRevocationStatus } from './internal/grpc-errors';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
 import { revocationError } from './revocation';
@@ -98,6 +99,12 @@ export interface AgentSession {
   revoke(evidence: RevocationEvidence & { peer: string }): void;
   /** Resolves with ERR_AGENT_REVOKED once the identity is revoked (the agent then stops, exit code 4). */
   readonly revocation: Promise<SigilError>;
+  /**
+   * Resolves with ERR_IDENTITY_UNUSABLE once the certificate has expired unrenewed (the process
+   * was stopped or suspended past `notAfter`): renewal has stopped and the agent must stop too
+   * (exit code 1) and be enrolled again.
+   */
+  readonly unusable: Promise<SigilError>;
 }
 
 /**
@@ -125,7 +132,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
   const expiredHint = (cause: unknown): SigilError =>
     new SigilError(
       'ERR_IDENTITY_UNUSABLE',
-      `the ${identity.kind} identity ${identity.spiffeId}${store.stateDir ? ` in STATE_DIR ${store.stateDir}` : ''} cannot be used: ${(cause as Error).message}; enroll again with a new token`,
+      `the ${identity.kind} identity ${identity.spiffeId}${store.stateDir ? ` in STATE_DIR ${store.stateDir}` : ''} cannot be used: ${(cause as Error).message}${notYetValid(cause) ? CHECK_THE_CLOCK : '; enroll again with a new token'}`,
       { cause, details: { stateDir: store.stateDir, notAfter: identity.notAfter.toISOString() } },
     );
   const controllerMaterial = (id: AgentIdentity) => ({
@@ -168,6 +175,8 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
   let revoked: SigilError | undefined;
   let settleRevocation: (error: SigilError) => void = () => undefined;
   const revocation = new Promise<SigilError>((resolve) => (settleRevocation = resolve));
+  let settleUnusable: (error: SigilError) => void = () => undefined;
+  const unusable = new Promise<SigilError>((resolve) => (settleUnusable = resolve));
 
   // Renewals and bundle updates change the identity one at a time.
   let queue: Promise<unknown> = Promise.resolve();
@@ -220,6 +229,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       svid = validateX509Svid(response.certificateChainPem, bundlePem, {
         trustDomain: identity.trustDomain,
         at: obtainedAt,
+        clockSkewToleranceMs: CLOCK_SKEW_TOLERANCE_MS,
       });
       if (svid.spiffeId !== identity.spiffeId)
         throw new Error(`issued to ${svid.spiffeId}, not ${identity.spiffeId}`);
@@ -280,6 +290,23 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         },
         'renewal.failed',
       ),
+    onExpired: (notAfter) => {
+      const error = expiredHint(
+        new Error(
+          `its certificate expired at ${notAfter.toISOString()} before it could be renewed (was the process stopped or suspended?)`,
+        ),
+      );
+      logger.error(
+        {
+          event: 'identity.expired',
+          spiffeId: identity.spiffeId,
+          ...error.details,
+          message: error.message,
+        },
+        'identity.expired',
+      );
+      settleUnusable(error);
+    },
   });
 
   const revoke = (evidence: RevocationEvidence & { peer: string }): void => {
@@ -369,5 +396,6 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     },
     revoke,
     revocation,
+    unusable,
   };
 }

@@ -220,10 +220,12 @@ async function run(config: AgentConfig, options: AgentCliOptions): Promise<void>
   const logger = createLogger({ name: `sigil-${config.kind}`, level: config.logLevel });
   const agent = await startAgent({ config, version: options.version, logger }, options.start);
   installShutdownHandlers({ logger, shutdown: () => agent.stop() });
-  // A revoked identity ends the process with ERR_AGENT_REVOKED (exit code 4) through runMain.
-  const revoked = await agent.runtime.session.revocation;
+  // A revoked identity ends the process with ERR_AGENT_REVOKED (exit code 4) through runMain, an
+  // identity that expired unrenewed with ERR_IDENTITY_UNUSABLE (exit code 1).
+  const { session } = agent.runtime;
+  const fatal = await Promise.race([session.revocation, session.unusable]);
   await agent.stop();
-  throw revoked;
+  throw fatal;
 }
 
 /**

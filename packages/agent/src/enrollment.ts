@@ -11,6 +11,7 @@ import {
 import { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import { createBackoff, type BackoffOptions } from './backoff';
+import { CHECK_THE_CLOCK, CLOCK_SKEW_TOLERANCE_MS, notYetValid } from './internal/clock-skew';
 import type { AgentIdentity, AgentKind } from './identity';
 import {
   describeServiceError,
@@ -98,6 +99,7 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
     csrPem: await createCertificateSigningRequest(key),
     version: options.version,
     privateIp: options.privateIp,
+    sentAt: now().getTime(),
   };
   const rounds = options.rounds ?? 4;
   const backoff = createBackoff({ initialMs: 500, maxMs: 4_000, ...options.backoff });
@@ -227,9 +229,10 @@ function identityFromResponse(
     svid = validateX509Svid(response.certificateChainPem, bundle.rootsPem, {
       trustDomain: bundle.trustDomain,
       at: obtainedAt,
+      clockSkewToleranceMs: CLOCK_SKEW_TOLERANCE_MS,
     });
   } catch (cause) {
-    throw invalid((cause as Error).message, cause);
+    throw invalid(`${(cause as Error).message}${notYetValid(cause) ? CHECK_THE_CLOCK : ''}`, cause);
   }
   if (!svid.spiffeId.endsWith(`/${options.kind}/${options.agentId}`))
     throw invalid(`issued to ${svid.spiffeId}, not to ${options.kind} ${options.agentId}`);

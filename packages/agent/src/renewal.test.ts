@@ -151,4 +151,58 @@ describe('createRenewalScheduler', () => {
     expect(scheduler.nextRenewalAt!.getTime()).toBeGreaterThan(now);
     scheduler.stop();
   });
+
+  it('stops and reports expiry instead of retrying once the certificate has expired', async () => {
+    const renew = jest.fn(async () => {
+      throw new Error('controller refused: certificate expired');
+    });
+    const expiries: Date[] = [];
+    const scheduler = createRenewalScheduler({
+      current: () => validity,
+      renew,
+      onExpired: (notAfter) => expiries.push(notAfter),
+      now: () => now,
+      random: () => 0,
+    });
+    scheduler.start();
+    // The process was stopped past notAfter: the due renewal fires late, after expiry.
+    now += 20_000;
+    await jest.advanceTimersByTimeAsync(7_000);
+    expect(renew).not.toHaveBeenCalled();
+    expect(expiries).toEqual([validity.notAfter]);
+    expect(scheduler.nextRenewalAt).toBeUndefined();
+    await advance(60_000);
+    expect(renew).not.toHaveBeenCalled();
+    await expect(scheduler.renewNow()).rejects.toThrow(/expired at/);
+    expect(expiries).toHaveLength(1);
+  });
+
+  it('stops when a renewal fails after expiry, and backs off exponentially before it', async () => {
+    const delays: number[] = [];
+    const expiries: Date[] = [];
+    validity = { ...validity, notAfter: new Date(T0 + 600_000) };
+    const scheduler = createRenewalScheduler({
+      current: () => validity,
+      renew: async () => {
+        throw new Error('controller unavailable');
+      },
+      onError: (_err, retryInMs) => delays.push(retryInMs),
+      onExpired: (notAfter) => expiries.push(notAfter),
+      now: () => now,
+      random: () => 0.999,
+      retryInitialMs: 1_000,
+      retryMaxMs: 60_000,
+    });
+    scheduler.start();
+    await advance(420_000);
+    for (let i = 0; i < 4; i += 1) await advance(delays[i]!);
+    // Ceilings 1 s, 2 s, 4 s, 8 s, 16 s: each retry waits about twice as long as the one before.
+    expect(delays.slice(0, 5)).toEqual([999, 1_998, 3_996, 7_992, 15_984]);
+    await advance(600_000);
+    expect(expiries).toEqual([validity.notAfter]);
+    // Never a retry faster than the first ceiling, however close expiry came.
+    expect(Math.min(...delays.slice(1))).toBeGreaterThanOrEqual(1_000);
+    expect(delays.length).toBeLessThan(20);
+    scheduler.stop();
+  });
 });

@@ -118,8 +118,14 @@ export interface RenewalSchedulerOptions extends RenewalTimeOptions {
   now?: () => number;
   /** First retry ceiling after a failure (full-jitter backoff). Default 1 000 ms. */
   retryInitialMs?: number;
-  /** Retry cap. Default 60 000 ms, and never more than a quarter of the time left. */
+  /** Retry cap. Default 60 000 ms, and never more than a quarter of the time left (nor less than `retryInitialMs`). */
   retryMaxMs?: number;
+  /**
+   * Called once when a renewal is due or has failed and the certificate has already expired (the
+   * process was stopped or suspended past `notAfter`): the scheduler stops, since an expired
+   * certificate cannot authenticate a renewal. Without it the scheduler just stops.
+   */
+  onExpired?: (notAfter: Date) => void;
 }
 
 /**
@@ -149,7 +155,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Renews a certificate at {@link renewalTime}, on demand, and after failures with full-jitter
- * backoff (retrying faster as expiry approaches). Timers are unref'd: the agent's streams and
+ * backoff (retrying faster as expiry approaches). Once the certificate has expired (the process
+ * slept past `notAfter`) it stops and calls `onExpired` instead of retrying. Timers are unref'd: the agent's streams and
  * servers keep the process alive, not the scheduler.
  *
  * @example
@@ -164,8 +171,9 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function createRenewalScheduler(options: RenewalSchedulerOptions): RenewalScheduler {
   const now = options.now ?? Date.now;
+  const retryInitialMs = options.retryInitialMs ?? 1_000;
   const retry = createBackoff({
-    initialMs: options.retryInitialMs ?? 1_000,
+    initialMs: retryInitialMs,
     maxMs: options.retryMaxMs ?? 60_000,
     random: options.random,
   });
@@ -195,6 +203,17 @@ export function createRenewalScheduler(options: RenewalSchedulerOptions): Renewa
     wait();
   };
 
+  const notAfter = (): Date => options.current().notAfter;
+  // An expired certificate cannot authenticate a renewal: stop instead of retrying.
+  const expired = (): boolean => {
+    if (notAfter().getTime() > now()) return false;
+    const wasRunning = running;
+    running = false;
+    clear();
+    if (wasRunning) options.onExpired?.(notAfter());
+    return true;
+  };
+
   const plan = (): void => {
     arm(renewalTime(options.current(), options).getTime(), 'scheduled');
   };
@@ -203,13 +222,16 @@ export function createRenewalScheduler(options: RenewalSchedulerOptions): Renewa
     if (inFlight) return inFlight;
     clear();
     inFlight = (async () => {
+      if (expired()) throw new Error(`the certificate expired at ${notAfter().toISOString()}`);
       try {
         await options.renew(reason);
         retry.reset();
         if (running) plan();
       } catch (error) {
-        const left = options.current().notAfter.getTime() - now();
-        const delay = Math.min(retry.next(), Math.max(100, Math.floor(left / 4)));
+        if (expired()) throw error;
+        const left = notAfter().getTime() - now();
+        // Exponential with full jitter; near expiry the cap shrinks, but never below the first ceiling.
+        const delay = Math.min(retry.next(), Math.max(retryInitialMs, Math.floor(left / 4)));
         if (running) arm(now() + delay, 'retry');
         options.onError?.(error, delay);
         throw error;

@@ -278,8 +278,8 @@ export const ERROR_CATALOGUE = {
     httpStatus: 500,
     exitCode: 1,
     meaning:
-      "The agent's stored identity cannot be used, typically because its certificate expired while the agent was down.",
-    fix: 'Create a new enrollment token and run `enroll` again.',
+      "The agent's identity cannot be used: its certificate expired while the agent was down, or while its process was stopped or suspended (it then stops at runtime too), or it is not valid yet because this host's clock is behind.",
+    fix: 'Create a new enrollment token and run `enroll` again; for "not valid before ... check the clock", fix the host clock (NTP) instead.',
   },
   ERR_INTERNAL: {
     grpcStatus: G.INTERNAL,

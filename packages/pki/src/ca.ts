@@ -24,14 +24,16 @@ import { parseCertificatesPem, toPem } from './pem';
 import { parseSpiffeId, parseTrustDomain } from './spiffe-id';
 
 /**
- * Certificates are back-dated by this much by default, to tolerate clock skew between peers.
+ * Certificates are back-dated by this much by default (5 minutes), to tolerate clock skew between
+ * peers: a peer whose clock is behind the issuer's by less than this still finds a certificate
+ * issued a moment ago valid. step-ca and SPIRE back-date their certificates for the same reason.
  *
  * @example
  * ```ts
  * await ca.issue({ spiffeId, now }); // notBefore = now - DEFAULT_BACKDATE_SECONDS
  * ```
  */
-export const DEFAULT_BACKDATE_SECONDS = 60;
+export const DEFAULT_BACKDATE_SECONDS = 300;
 
 const DEFAULT_LEAF_TTL_SECONDS = 24 * 3600;
 const DEFAULT_ROOT_TTL_SECONDS = 10 * 365 * 86400;

@@ -201,14 +201,43 @@ describe('validateX509Svid with Sigil-issued certificates', () => {
     expect(late.details.rule).toBe(RULES.validity);
     expect(late.message).toContain('the leaf expired at 2030-01-01T00:10:00.000Z');
     const early = rejection(() =>
-      validateX509Svid(leaf.chainPem, leaf.caPem, { at: new Date(now.getTime() - 61_000) }),
+      validateX509Svid(leaf.chainPem, leaf.caPem, { at: new Date(now.getTime() - 301_000) }),
     );
     expect(early.message).toContain('is not valid before');
-    // Inside the back-dating window it is valid.
+    // Inside the back-dating window (5 minutes) it is valid.
     expect(
-      validateX509Svid(leaf.chainPem, leaf.caPem, { at: new Date(now.getTime() - 59_000) })
+      validateX509Svid(leaf.chainPem, leaf.caPem, { at: new Date(now.getTime() - 299_000) })
         .spiffeId,
     ).toBe('spiffe://example.org/a');
+  });
+
+  it('tolerates `clockSkewToleranceMs` of clock skew on the leaf, and nothing by default', async () => {
+    const root = await createCertificateAuthority({ trustDomain: 'example.org', now });
+    const issuedAt = new Date(now.getTime() + 3_600_000);
+    const leaf = await root.issue({
+      spiffeId: 'spiffe://example.org/a',
+      ttlSeconds: 600,
+      now: issuedAt,
+      backdateSeconds: 0,
+    });
+    const behind = new Date(issuedAt.getTime() - 120_000);
+    expect(
+      rejection(() => validateX509Svid(leaf.chainPem, leaf.caPem, { at: behind })).message,
+    ).toContain('is not valid before');
+    const tolerant = { at: behind, clockSkewToleranceMs: 180_000 };
+    expect(validateX509Svid(leaf.chainPem, leaf.caPem, tolerant).spiffeId).toBe(
+      'spiffe://example.org/a',
+    );
+    const ahead = new Date(issuedAt.getTime() + 600_000 + 120_000);
+    expect(
+      validateX509Svid(leaf.chainPem, leaf.caPem, { at: ahead, clockSkewToleranceMs: 180_000 })
+        .spiffeId,
+    ).toBe('spiffe://example.org/a');
+    expect(
+      rejection(() =>
+        validateX509Svid(leaf.chainPem, leaf.caPem, { at: behind, clockSkewToleranceMs: 60_000 }),
+      ).details.rule,
+    ).toBe(RULES.validity);
   });
 
   it('rejects an expired intermediate and an expired root', async () => {

@@ -35,6 +35,12 @@ export interface ValidateX509SvidOptions {
   trustDomain?: string;
   /** The time to validate at. Default now. */
   at?: Date;
+  /**
+   * How far `at` may lie outside the leaf's validity period, for a checker whose clock may be off
+   * (an agent checking the certificate it was just issued). CA certificates are checked strictly.
+   * Default 0.
+   */
+  clockSkewToleranceMs?: number;
   /** Extra intermediates to build the path from (PEM or certificates), besides `chain[1..]`. */
   intermediates?: string | readonly X509Certificate[];
 }
@@ -248,7 +254,7 @@ export function validateX509Svid(
     );
   }
   const roots = selectBundle(bundles, spiffeId.trustDomain, expectedTrustDomain, id);
-  checkValidity(leaf, at, 'the leaf', id);
+  checkValidity(leaf, at, 'the leaf', id, options.clockSkewToleranceMs);
 
   const pool = [
     ...certificates.slice(1),
@@ -487,10 +493,19 @@ function parseSpiffeIdOrUndefined(uri: string): SpiffeId | undefined {
   }
 }
 
-function checkValidity(certificate: X509Certificate, at: Date, what: string, id: string): void {
+function checkValidity(
+  certificate: X509Certificate,
+  at: Date,
+  what: string,
+  id: string,
+  toleranceMs = 0,
+): void {
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);
-  if (at < notBefore || at > notAfter) {
+  if (
+    at.getTime() + toleranceMs < notBefore.getTime() ||
+    at.getTime() - toleranceMs > notAfter.getTime()
+  ) {
     const state =
       at < notBefore
         ? `is not valid before ${notBefore.toISOString()}`

@@ -350,6 +350,7 @@ function connectorJson(c: ReturnType<ControllerContext['registry']['listConnecto
     version: c.version,
     status: c.status,
     connected: c.connected,
+    clock_skew_ms: c.clockSkewMs,
   };
 }
 
@@ -360,6 +361,7 @@ function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers
     last_seen: iso(t.lastSeen),
     version: t.version,
     status: t.status,
+    clock_skew_ms: t.clockSkewMs,
   };
 }
 

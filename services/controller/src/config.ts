@@ -47,6 +47,10 @@ export interface ControllerConfig {
   agentOfflineAfterSeconds: number;
   /** Lifetime of the controller's own TLS certificate (renewed at two thirds). Default 86400 (24h). */
   controllerCertTtlSeconds: number;
+  /** How far notBefore of agent certificates is back-dated, for agents whose clock is behind. Default 300 (5m). */
+  certBackdateSeconds: number;
+  /** An agent whose clock is off by more than this is logged as `agent.clock_skew`. Default 30. */
+  clockSkewWarnSeconds: number;
   /** Extra DNS names or IP addresses for the controller's TLS certificate. */
   serverNames: string[];
   /** The admin bearer token (from `SIGIL_ADMIN_TOKEN`); when absent one is generated on first start. */
@@ -100,6 +104,8 @@ export const CONTROLLER_DEFAULTS = {
   controllerCertTtlSeconds: 86_400,
   auditRetentionSeconds: 90 * 86_400,
   auditSummaryIntervalSeconds: 60,
+  certBackdateSeconds: 300,
+  clockSkewWarnSeconds: 30,
 } as const;
 
 /**
@@ -266,6 +272,20 @@ export const CONTROLLER_SETTINGS = {
     '24h',
     [10, 365 * 86_400],
     "lifetime of the controller's own TLS certificate, renewed at two thirds",
+  ),
+  certBackdateSeconds: ttl(
+    'CERT_BACKDATE',
+    CONTROLLER_DEFAULTS.certBackdateSeconds,
+    '5m',
+    [1, 86_400],
+    "how far notBefore of agent certificates is back-dated, so an agent whose clock is behind the controller's by less still enrolls (1s to 1 day)",
+  ),
+  clockSkewWarnSeconds: ttl(
+    'CLOCK_SKEW_WARN',
+    CONTROLLER_DEFAULTS.clockSkewWarnSeconds,
+    '30s',
+    [1, 86_400],
+    'an agent whose clock is off by more than this (measured at enrollment and on heartbeats) is logged as `agent.clock_skew`',
   ),
   serverNames: {
     env: 'CONTROLLER_SERVER_NAMES',

@@ -286,6 +286,9 @@ export function createController(options: ControllerOptions): Controller {
           clock,
         }),
         renewalOverlapMs: RENEWAL_OVERLAP_MS,
+        clockSkewWarnMs:
+          (options.clockSkewWarnSeconds ?? CONTROLLER_DEFAULTS.clockSkewWarnSeconds) * 1000,
+        certBackdateSeconds: options.certBackdateSeconds ?? CONTROLLER_DEFAULTS.certBackdateSeconds,
       };
       cleanup.push(() => ctx.audit.close());
       const controlPlane = createControlPlane(ctx);

@@ -108,6 +108,7 @@ describe('AgentRegistry', () => {
         lastSeen: 500_000,
         status: 'OFFLINE',
         connected: false,
+        clockSkewMs: null,
       },
     ]);
     registry.connectorSeen('c1', { version: '2', privateIp: '10.0.0.1' });

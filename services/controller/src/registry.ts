@@ -23,6 +23,8 @@ export interface ConnectorView {
   status: AgentStatus;
   /** True while the connector has an open control stream to this controller. */
   connected: boolean;
+  /** Agent clock minus controller clock at the last enrollment or heartbeat, ms (negative: behind); null if not measured. */
+  clockSkewMs: number | null;
 }
 
 /** A tunneler as the admin API reports it. */
@@ -32,6 +34,8 @@ export interface TunnelerView {
   version: string;
   lastSeen: number | null;
   status: AgentStatus;
+  /** As {@link ConnectorView.clockSkewMs}. */
+  clockSkewMs: number | null;
 }
 
 /**
@@ -64,6 +68,8 @@ export class AgentRegistry {
   private readonly streaming = new Set<string>();
   /** Connectors that closed their stream cleanly and have not been seen since. */
   private readonly stopped = new Set<string>();
+  /** Last measured clock skew per `kind/id`, ms; in memory only (a restart measures again). */
+  private readonly clockSkews = new Map<string, number>();
   private flushing: Promise<void> | undefined;
 
   constructor(
@@ -157,6 +163,17 @@ export class AgentRegistry {
     return true;
   }
 
+  /**
+   * Records an agent's clock skew (its clock minus the controller's, ms); returns the previous
+   * measurement, if any.
+   */
+  clockSkewSeen(kind: AgentKind, id: string, skewMs: number): number | undefined {
+    const key = `${kind}/${id}`;
+    const previous = this.clockSkews.get(key);
+    this.clockSkews.set(key, skewMs);
+    return previous;
+  }
+
   /** Marks a connector's control stream open or closed. */
   setStreaming(id: string, open: boolean): void {
     if (open) this.streaming.add(id);
@@ -194,6 +211,7 @@ export class AgentRegistry {
             ? 'OFFLINE'
             : agentStatus(c.lastSeen, now, this.offlineAfterMs),
         connected: this.streaming.has(c.id),
+        clockSkewMs: this.clockSkews.get(`connector/${c.id}`) ?? null,
       }));
   }
 
@@ -209,6 +227,7 @@ export class AgentRegistry {
         status: this.isRevoked('tunneler', t.id)
           ? 'REVOKED'
           : agentStatus(t.lastSeen, now, this.offlineAfterMs),
+        clockSkewMs: this.clockSkews.get(`tunneler/${t.id}`) ?? null,
       }));
   }
 

@@ -305,6 +305,7 @@ describe('admin HTTP API', () => {
           version: '1.0.0',
           status: 'ONLINE',
           connected: false,
+          clock_skew_ms: null,
         },
       ]);
       const tunnelers = await admin(fx.controller, '/api/admin/tunnelers');
@@ -315,6 +316,7 @@ describe('admin HTTP API', () => {
           last_seen: at(0),
           version: '1.0.0',
           status: 'ONLINE',
+          clock_skew_ms: null,
         },
       ]);
       clock.advance(31_000);

@@ -241,6 +241,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
         csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
         version: '',
         privateIp: '',
+        sentAt: 0,
       }),
     );
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -253,6 +254,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
         csrPem: 'x',
         version: '',
         privateIp: '',
+        sentAt: 0,
       }),
     );
     expect(badKind).toEqual({
@@ -267,6 +269,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
         csrPem: 'x',
         version: '',
         privateIp: '',
+        sentAt: 0,
       }),
     );
     expect(badId).toEqual({
@@ -321,6 +324,7 @@ describe('enrollment over real TLS with bootstrap trust', () => {
             csrPem: await csrFor(key),
             version: '',
             privateIp: '',
+            sentAt: 0,
           },
           5000,
         ),

@@ -11,7 +11,8 @@ import type { AgentAction, CertificateStanding } from './agent-policy';
 
 /**
  * Signs `csrPem` as the X509-SVID of `spiffeId`: the runtime CA signs, with the lifetime of the
- * agent's kind. A CSR the CA refuses becomes `ERR_CSR_INVALID`.
+ * agent's kind and notBefore back-dated by `CERT_BACKDATE` (5 minutes) for agents whose clock is
+ * behind. A CSR the CA refuses becomes `ERR_CSR_INVALID`.
  *
  * @example
  * ```ts
@@ -30,6 +31,7 @@ export async function signAgentCertificate(
       ttlSeconds: ctx.lifetimes[kind],
       profile: 'svid',
       now: ctx.clock(),
+      backdateSeconds: ctx.certBackdateSeconds,
     });
   } catch (err) {
     if (isSigilError(err)) throw csrInvalid(err);

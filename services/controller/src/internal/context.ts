@@ -37,6 +37,10 @@ export interface ControllerContext {
   renewalLimiter: RateLimiter;
   /** How long a replaced certificate may still renew, ms. */
   renewalOverlapMs: number;
+  /** Agent clock skew above which `agent.clock_skew` is logged, ms (`CLOCK_SKEW_WARN`). */
+  clockSkewWarnMs: number;
+  /** notBefore back-dating of agent certificates, seconds (`CERT_BACKDATE`). */
+  certBackdateSeconds: number;
 }
 
 /**

@@ -13,6 +13,7 @@ import { trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 import { agentPeerOf } from './agent-peer';
 import type { AgentPeer } from './agent-peer';
+import { recordClockSkew } from './clock-skew';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -271,6 +272,7 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
         });
         if (hb.sentAt > 0)
           ctx.metrics.heartbeatLatency.observe(Math.max(0, receivedAt - hb.sentAt) / 1000);
+        recordClockSkew(ctx, 'connector', session.connectorId, hb.sentAt, receivedAt);
         send(session, {
           $case: 'heartbeatAck',
           heartbeatAck: { sequence: hb.sequence, receivedAt },
@@ -279,11 +281,12 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
       }
       case 'tunnelerHeartbeat': {
         const hb = body.tunnelerHeartbeat;
-        if (
-          !ctx.registry.tunnelerSeen(hb.tunnelerId, session.connectorId, {
-            version: cleanVersion(hb.version),
-          })
-        ) {
+        const seen = ctx.registry.tunnelerSeen(hb.tunnelerId, session.connectorId, {
+          version: cleanVersion(hb.version),
+        });
+        // Forwarded at once by the connector: the transit adds milliseconds.
+        if (seen) recordClockSkew(ctx, 'tunneler', hb.tunnelerId, hb.sentAt, ctx.clock().getTime());
+        if (!seen) {
           ctx.logger.warn(
             {
               event: 'controlplane.tunneler_heartbeat_ignored',

@@ -10,6 +10,7 @@ import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../st
 import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
 import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
+import { recordClockSkew } from './clock-skew';
 
 /**
  * The one refusal every unusable token gets, whether unknown, expired, already used or issued for
@@ -166,6 +167,7 @@ export function createEnrollmentService(
         details: { kind, serial: token.certificateSerial, peer: peerAddress },
       });
     }
+    recordClockSkew(ctx, kind, request.agentId, request.sentAt, now.getTime());
     return {
       spiffeId,
       certificateChainPem: token.certificateChainPem ?? '',

@@ -16,6 +16,7 @@ export type RefusalReason =
   | 'csr_invalid'
   | 'request_invalid'
   | 'svid_missing'
+  | 'expired'
   | 'svid_invalid'
   | 'wrong_agent_kind'
   | 'admin_unauthorized'
@@ -32,6 +33,8 @@ export interface ControllerMetrics {
   renewals: Counter<'kind'>;
   refusals: Counter<'reason'>;
   heartbeatLatency: Histogram;
+  /** |agent clock - controller clock| measured at enrollment and on each heartbeat. */
+  clockSkew: Histogram<'kind'>;
   /** A new control stream replaced a live one of the same connector. */
   streamConflicts: Counter<'kind'>;
   /** Control streams extended by an in-band re-authentication. */
@@ -80,6 +83,13 @@ export function createControllerMetrics(sources: MetricsSources): ControllerMetr
     name: 'sigil_controller_heartbeat_latency_seconds',
     help: 'Heartbeat transit time: arrival at the controller minus the agent send time (sent_at)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const clockSkew = new Histogram({
+    name: 'sigil_controller_agent_clock_skew_seconds',
+    help: 'Absolute clock skew of agents: |agent send time (sent_at) - controller arrival time|, at enrollment and on each heartbeat',
+    labelNames: ['kind'],
+    buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 3600],
     registers: [registry],
   });
   new Gauge({
@@ -135,6 +145,7 @@ export function createControllerMetrics(sources: MetricsSources): ControllerMetr
     renewals,
     refusals,
     heartbeatLatency,
+    clockSkew,
     streamConflicts,
     reauthentications,
   };

@@ -121,6 +121,8 @@ export async function enroll(
     key?: KeyPair;
     version?: string;
     privateIp?: string;
+    /** The agent's send time, unix ms; default 0 (skew not measured). */
+    sentAt?: number;
   },
 ): Promise<EnrolledAgent> {
   const key = request.key ?? (await generateKeyPair('ec-p256'));
@@ -134,6 +136,7 @@ export async function enroll(
     csrPem: await csrFor(key),
     version: request.version ?? '1.0.0',
     privateIp: request.privateIp ?? '10.0.0.7',
+    sentAt: request.sentAt ?? 0,
   });
   return {
     key,
