@@ -25,6 +25,7 @@ describe('a malformed CSR reveals nothing about the token', () => {
         '-----BEGIN CERTIFICATE REQUEST-----\nnot base64\n-----END CERTIFICATE REQUEST-----\n',
       version: '1',
       privateIp: '10.0.0.1',
+      sentAt: 0,
     }).then(
       () => {
         throw new Error('expected a refusal');

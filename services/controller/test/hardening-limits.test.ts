@@ -37,6 +37,7 @@ describe('gRPC limits of an in-process controller', () => {
         csrPem: '',
         version: '1',
         privateIp: '10.0.0.1',
+        sentAt: 0,
       }),
     );
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
@@ -52,6 +53,7 @@ describe('gRPC limits of an in-process controller', () => {
           csrPem: 'not a csr',
           version: '1',
           privateIp: '10.0.0.1',
+          sentAt: 0,
         }),
       );
     const errors: grpc.ServiceError[] = [];
