@@ -11,7 +11,6 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { AgentKind } from '../store/store';
 import type { RefusalReason } from './metrics';
-import { peerCertificateProblem, watchPeerCertificateProblems } from './peer-certificate-problems';
 
 /** An authenticated agent: who the client certificate says it is. */
 export interface AgentPeer {
@@ -49,9 +48,7 @@ const REASONS: Record<AuthorizationDenial['reason'], RefusalReason> = {
  * @sigil/interceptors' authorization in front of the controller: EnrollmentService is public
  * (agents enroll without a certificate); ControlPlaneService takes only callers whose client
  * certificate is an X509-SVID of the runtime bundle, valid at the controller's time, for a
- * connector or tunneler identity of the trust domain. A certificate that failed TLS verification
- * is labelled from the TLS layer's error (`expired` for `CERT_HAS_EXPIRED`), since grpc-js shows
- * such a call as one without a certificate. Refusals are `UNAUTHENTICATED` (no or no
+ * connector or tunneler identity of the trust domain. Refusals are `UNAUTHENTICATED` (no or no
  * valid certificate) or `PERMISSION_DENIED` (not an agent identity).
  *
  * @example
@@ -62,7 +59,6 @@ const REASONS: Record<AuthorizationDenial['reason'], RefusalReason> = {
 export function createAgentAuthorizationInterceptor(
   options: AgentAuthorizationOptions,
 ): grpc.ServerInterceptor {
-  watchPeerCertificateProblems();
   const td = options.trustDomain;
   const policy = loadAuthorizationPolicy(
     {
@@ -86,26 +82,13 @@ export function createAgentAuthorizationInterceptor(
     peerTrust: options.trust,
     logger: options.logger,
     registry: options.registry,
-    onDenied: (denial) => {
-      const problem =
-        denial.reason === 'no-client-certificate'
-          ? peerCertificateProblem(denial.peerAddress)
-          : undefined;
+    onDenied: (denial) =>
       options.onRefused({
-        reason:
-          problem === undefined
-            ? REASONS[denial.reason]
-            : problem === 'CERT_HAS_EXPIRED'
-              ? 'expired'
-              : 'svid_invalid',
-        message:
-          problem === undefined
-            ? denial.message
-            : `${denial.message}: the client certificate presented failed TLS verification (${problem})`,
+        reason: REASONS[denial.reason],
+        message: denial.message,
         method: denial.method,
         peerAddress: denial.peerAddress,
-      });
-    },
+      }),
   });
 }
 

@@ -16,7 +16,6 @@ export type RefusalReason =
   | 'csr_invalid'
   | 'request_invalid'
   | 'svid_missing'
-  | 'expired'
   | 'svid_invalid'
   | 'wrong_agent_kind'
   | 'admin_unauthorized'
