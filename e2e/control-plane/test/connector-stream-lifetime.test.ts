@@ -105,10 +105,10 @@ describe('sigil-connector: frozen past expiry, and revoked', () => {
     } finally {
       connector.child.kill('SIGCONT');
     }
-    // Woken up, it finds its stream gone (what it reads first is racy: its overdue liveness timer
-    // may fire before the controller's status).
-    await connector.next('stream.disconnected', 15_000);
-    await connector.stop(0);
+    // Woken up past its certificate's expiry, it cannot renew: it stops with ERR_IDENTITY_UNUSABLE
+    // (exit code 1) instead of retrying, whether or not it noticed its stream was gone first.
+    await expect(connector.exited).resolves.toEqual({ code: 1, signal: null });
+    expect(connector.stderr.join('\n')).toContain('ERR_IDENTITY_UNUSABLE');
   });
 
   it('an operator revoking the connector ends it with exit code 4; it does not retry, and a restart is refused', async () => {

@@ -378,7 +378,7 @@ describe('formatCertExpiry', () => {
     const ca = await createCertificateAuthority({ trustDomain: 'example.org', now: at(-DAY) });
     const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], ttlSeconds: 90, now: T0 });
     expect(formatCertExpiry(validateCertExpiration(leaf.certificatePem, { now: at(60) }))).toBe(
-      `certificate serial ${leaf.serialNumber} expires at ${leaf.notAfter.toISOString()} (in 30s, less than a third of its 2m 30s lifetime left)`,
+      `certificate serial ${leaf.serialNumber} expires at ${leaf.notAfter.toISOString()} (in 30s, less than a third of its 6m 30s lifetime left)`,
     );
   });
 });

@@ -167,6 +167,7 @@ describe('sigil admin', () => {
           version: '9.9.9-test',
           status: expect.stringMatching(/^(ONLINE|OFFLINE)$/),
           connected: false,
+          clock_skew_ms: expect.any(Number),
         },
       ]);
       expect(await json(['tunnelers', 'ls'])).toEqual([

@@ -72,7 +72,7 @@ describe('sigil ca init', () => {
       subject: 'CN=example.org root CA',
       serialNumber: certificate.serialNumber.toLowerCase(),
       fingerprint: certificate.fingerprint256.toLowerCase(),
-      notBefore: '2024-12-31T23:59:00.000Z',
+      notBefore: '2024-12-31T23:55:00.000Z',
       notAfter: new Date(certificate.validTo).toISOString(),
       files: { certificate: join(out, 'ca.crt'), privateKey: join(out, 'ca.key') },
     });

@@ -80,7 +80,7 @@ describe('sigil certs check', () => {
     const run = await check([file('future.crt')]);
     expect(run.code).toBe(2);
     expect(run.stdout).toMatch(
-      /^not-yet-valid {2}.*future\.crt {2}certificate spiffe:\/\/example\.org\/svc\/future is not valid until 2025-06-03T11:59:00\.000Z \(in 1d 23h; check the clock\)$/m,
+      /^not-yet-valid {2}.*future\.crt {2}certificate spiffe:\/\/example\.org\/svc\/future is not valid until 2025-06-03T11:55:00\.000Z \(in 1d 23h; check the clock\)$/m,
     );
     expect(run.stdout).toContain('1 not yet valid');
   });
@@ -124,7 +124,7 @@ describe('sigil certs check', () => {
             'certificate spiffe://example.org/svc/soon expires at 2025-06-11T12:00:00.000Z (in 10d, within the 15-day warning window)',
           daysLeft: 10,
           secondsLeft: 10 * DAY,
-          notBefore: '2025-03-13T11:59:00.000Z',
+          notBefore: '2025-03-13T11:55:00.000Z',
           notAfter: '2025-06-11T12:00:00.000Z',
           warnFrom: '2025-05-27T12:00:00.000Z',
           warnByLifetime: false,

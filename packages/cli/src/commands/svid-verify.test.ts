@@ -83,7 +83,7 @@ describe('sigil svid verify', () => {
       valid: true,
       spiffeId: 'spiffe://example.org/svc/api',
       trustDomain: 'example.org',
-      notBefore: '2025-06-01T11:59:00.000Z',
+      notBefore: '2025-06-01T11:55:00.000Z',
       notAfter: '2025-06-01T13:00:00.000Z',
       at: NOW.toISOString(),
     });
@@ -101,7 +101,7 @@ describe('sigil svid verify', () => {
       'X509-SVID 5.1: every signature in the path must verify',
     ],
     ['a time after expiry', ['--at', '2025-06-01T13:00:01Z'], 'X509-SVID 5: validity period'],
-    ['a time before notBefore', ['--at', '2025-06-01T11:58:59Z'], 'X509-SVID 5: validity period'],
+    ['a time before notBefore', ['--at', '2025-06-01T11:54:59Z'], 'X509-SVID 5: validity period'],
   ])('exits 1 and prints the failed rule for %s', async (_case, flags, rule) => {
     const bundle = flags.includes('--bundle') ? [] : ['--bundle', file('ca.crt')];
     const resolved = flags.map((f) => (f.endsWith('.crt') ? file(f) : f));
