@@ -46,9 +46,20 @@ describe('a running connector', () => {
     await connector.part.control.stop();
 
     const sent = await metric(registry, 'sigil_agent_heartbeats_sent_total');
-    const acked = await metric(registry, 'sigil_agent_heartbeat_acks_total');
-    const lastAcked = await metric(registry, 'sigil_agent_last_acked_sequence');
-    // The controller acknowledged sequence numbers 1..N, each once: no gap, no duplicate ...
+    // The controller acknowledged sequence numbers 1..N, each once: no gap, no duplicate (the ack
+    // of the last heartbeat may still be landing as the stream closes, so read until both agree;
+    // a gap or a duplicate never agrees) ...
+    let acked = 0;
+    let lastAcked = -1;
+    await waitFor(
+      'the acknowledgement count to match the last acknowledged sequence',
+      async () => {
+        acked = await metric(registry, 'sigil_agent_heartbeat_acks_total');
+        lastAcked = await metric(registry, 'sigil_agent_last_acked_sequence');
+        return acked === lastAcked;
+      },
+      5_000,
+    );
     expect(acked).toBe(lastAcked);
     // ... and received exactly those (its own count of heartbeats).
     expect(await metric(fx.controller.metrics, 'sigil_controller_heartbeat_latency_seconds')).toBe(

@@ -368,10 +368,11 @@ describe('real sigil-tunneler processes', () => {
     } finally {
       tunneler.child.kill('SIGCONT');
     }
-    // Woken up, it reconnects (what it reads first is racy: its overdue liveness timer may fire
-    // before the status; the in-process test above checks the status the connector sends).
-    await tunneler.next('stream.disconnected', 15_000);
-    await tunneler.stop(0);
+    // Woken up past its certificate's expiry, it cannot renew: it stops with ERR_IDENTITY_UNUSABLE
+    // (exit code 1), whether or not it noticed its stream was gone first (the in-process test above
+    // checks the status the connector sends).
+    await expect(tunneler.exited).resolves.toEqual({ code: 1, signal: null });
+    expect(tunneler.stderr.join('\n')).toContain('ERR_IDENTITY_UNUSABLE');
   });
 
   it('revoked_tunnelers: the connector sends Revoked and drops the stream at once; the tunneler exits 4 and a restart is refused', async () => {

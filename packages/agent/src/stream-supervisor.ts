@@ -140,7 +140,7 @@ export interface StreamSupervisor<TOut> {
   readonly up: boolean;
   /** The address of the current or last stream. */
   readonly address: string | undefined;
-  /** Writes a message when the stream is open; false otherwise. */
+  /** Writes a message when the stream is up (the peer has answered); false otherwise. */
   send(message: TOut): boolean;
   /** Ends the stream and reconnects after `reconnectAfterMs` (0: backoff), at the next address. */
   drain(reason: string, reconnectAfterMs: number): void;
@@ -391,7 +391,9 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       return address;
     },
     send(message) {
-      if (current === undefined) return false;
+      // Only on a stream the peer has answered: a message written while a connection attempt is
+      // still pending would be lost with it, so the caller keeps it (the connector queues it).
+      if (current === undefined || !up) return false;
       current.stream.write(message);
       return true;
     },
