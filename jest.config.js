@@ -2,13 +2,21 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dirs = ['proto', 'k8s', 'bench', 'packages', 'services', 'examples', 'e2e', 'tools'].flatMap(
-  (group) => {
-    const base = path.join(__dirname, group);
-    if (group === 'proto' || group === 'k8s' || group === 'bench') return [base];
-    return fs.existsSync(base) ? fs.readdirSync(base).map((name) => path.join(base, name)) : [];
-  },
-);
+const dirs = [
+  'proto',
+  'k8s',
+  'deploy',
+  'bench',
+  'packages',
+  'services',
+  'examples',
+  'e2e',
+  'tools',
+].flatMap((group) => {
+  const base = path.join(__dirname, group);
+  if (['proto', 'k8s', 'deploy', 'bench'].includes(group)) return [base];
+  return fs.existsSync(base) ? fs.readdirSync(base).map((name) => path.join(base, name)) : [];
+});
 
 module.exports = {
   projects: dirs.filter((dir) => fs.existsSync(path.join(dir, 'jest.config.js'))),
