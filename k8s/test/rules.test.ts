@@ -13,6 +13,7 @@ const renders = {
   dev: loadRendered('overlays/dev'),
   prod: loadRendered('overlays/prod'),
   'control-plane': loadRendered('control-plane'),
+  tunneler: loadRendered('tunneler'),
 };
 
 function get(objects: KubernetesObject[], kind: string, name: string): Loose {
@@ -226,7 +227,7 @@ const cases: Case[] = [
     name: 'literal admin token',
     render: 'control-plane',
     breakIt: (o) =>
-      (get(o, 'StatefulSet', 'sigil-controller').spec.template.spec.containers[0].env.find(
+      (get(o, 'Deployment', 'sigil-controller').spec.template.spec.containers[0].env.find(
         (e: Loose) => e.name === 'SIGIL_ADMIN_TOKEN',
       )!.value = 'hunter2'),
     rule: 'secret-env',
@@ -319,10 +320,59 @@ const cases: Case[] = [
     message: 'is mounted by no Deployment',
   },
   {
-    name: 'client-only identity with server auth',
-    breakIt: (o) => get(o, 'Certificate', 'api-gateway').spec.usages.push('server auth'),
+    name: 'client-only identity with client auth alone (Sigil refuses it as an X509-SVID)',
+    breakIt: (o) =>
+      (get(o, 'Certificate', 'api-gateway').spec.usages = ['digital signature', 'client auth']),
     rule: 'certificate',
-    message: 'unexpected usage "server auth"',
+    message: 'X509-SVID 4.4',
+  },
+  {
+    name: 'SVID without digital signature',
+    breakIt: (o) =>
+      (get(o, 'Certificate', 'user-service').spec.usages = [
+        'key encipherment',
+        'server auth',
+        'client auth',
+      ]),
+    rule: 'certificate',
+    message: 'X509-SVID 4.3: leaf MUST set digitalSignature',
+  },
+  {
+    name: 'SVID that signs certificates',
+    breakIt: (o) => get(o, 'Certificate', 'user-service').spec.usages.push('cert sign'),
+    rule: 'certificate',
+    message: 'X509-SVID 4.3: leaf MUST NOT set keyCertSign',
+  },
+  {
+    name: 'SVID naming the trust domain only',
+    breakIt: (o) => (get(o, 'Certificate', 'api-gateway').spec.uris = ['spiffe://sigil.example']),
+    rule: 'certificate',
+    message: 'X509-SVID 3.1',
+  },
+  {
+    name: 'Certificate without revisionHistoryLimit',
+    breakIt: (o) => delete get(o, 'Certificate', 'sigil-root-ca').spec.revisionHistoryLimit,
+    rule: 'certificate',
+    message: 'needs revisionHistoryLimit',
+  },
+  {
+    name: 'token file outside a Secret volume',
+    render: 'tunneler',
+    breakIt: (o) =>
+      (get(o, 'Deployment', 'sigil-tunneler').spec.template.spec.initContainers[0].env.find(
+        (e: Loose) => e.name === 'ENROLLMENT_TOKEN_FILE',
+      )!.value = '/tmp/token'),
+    rule: 'secret-env',
+    message: 'ENROLLMENT_TOKEN_FILE (/tmp/token) is not in a mounted Secret volume',
+  },
+  {
+    name: 'policy for pods nobody runs',
+    breakIt: (o) =>
+      (get(o, 'NetworkPolicy', 'api-gateway').spec.podSelector.matchLabels[
+        'app.kubernetes.io/name'
+      ] = 'gateway'),
+    rule: 'network-policy',
+    message: 'selects no workload or client identity',
   },
   {
     name: 'two trust domains',
@@ -560,7 +610,10 @@ const cases: Case[] = [
 ];
 
 function optionsFor(render: keyof typeof renders): RuleOptions {
-  return { profile: render === 'control-plane' ? 'control-plane' : 'workloads', grpcMethods };
+  return {
+    profile: render === 'control-plane' || render === 'tunneler' ? 'control-plane' : 'workloads',
+    grpcMethods,
+  };
 }
 
 test.each(Object.keys(renders) as (keyof typeof renders)[])(

@@ -94,7 +94,8 @@ sigil_stage_app() {
     [ -f "$from/services/$kind/dist/main.js" ] ||
       sigil_die 1 "--from $from: services/$kind is not built; run \`pnpm install && pnpm build\` there first"
     command -v pnpm >/dev/null || sigil_die 1 "--from $from is a checkout, which needs pnpm on PATH to deploy the $kind"
-    pnpm --dir "$from" --filter "@sigil/$kind" deploy --prod --legacy "$app" >"$SIGIL_TMP/deploy.log" 2>&1 ||
+    # --offline: from the lockfile and the store the checkout was installed with, never the network.
+    pnpm --dir "$from" --offline --filter "@sigil/$kind" deploy --prod --legacy "$app" >"$SIGIL_TMP/deploy.log" 2>&1 ||
       sigil_die 1 "pnpm deploy of @sigil/$kind from $from failed: $(tail -n 3 "$SIGIL_TMP/deploy.log")"
   elif [ -f "$from" ] && case "$from" in *.tgz | *.tar.gz) true ;; *) false ;; esac then
     mkdir "$app"

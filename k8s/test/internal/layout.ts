@@ -18,6 +18,9 @@ export const KUSTOMIZATIONS: readonly KustomizationUnderTest[] = [
   { dir: 'overlays/dev', profile: 'workloads' },
   { dir: 'overlays/prod', profile: 'workloads' },
   { dir: 'control-plane', profile: 'control-plane' },
+  { dir: 'tunneler', profile: 'control-plane' },
+  { dir: 'overlays/control-plane-dev', profile: 'control-plane' },
+  { dir: 'overlays/control-plane-prod', profile: 'control-plane' },
 ];
 
 /** The directories under k8s/ holding a kustomization.yaml, relative to k8s/. */

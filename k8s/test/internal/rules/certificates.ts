@@ -9,6 +9,7 @@ import {
   spiffeIdParts,
 } from './context';
 import type { Context } from './context';
+import { X509_SVID_RULES } from '@sigil/pki';
 import { parseGoDuration } from './quantities';
 import type { CertificateObject, ClusterIssuerObject } from './types';
 
@@ -134,7 +135,7 @@ export function checkClientOnlyCertificates(ctx: Context): void {
       ctx,
       certificate,
       certificate.metadata.labels?.[NAME_LABEL] ?? certificate.metadata.name,
-      ['client auth'],
+      ['server auth', 'client auth'],
     );
     if ((certificate.spec.dnsNames ?? []).length > 0)
       ctx.report('certificate', certificate, 'a client-only identity has no DNS names');
@@ -150,4 +151,69 @@ export function checkTrustDomain(ctx: Context): void {
       ctx.certificates[0]!,
       `SVIDs span several trust domains: ${[...domains].join(', ')}`,
     );
+}
+
+/** cert-manager's usages when a Certificate names none. */
+const CERT_MANAGER_DEFAULT_USAGES = ['digital signature', 'key encipherment'];
+const EXTENDED_USAGES = new Set([
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  's/mime',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
+]);
+
+/**
+ * Every Certificate of every render: a revision history limit, and for a leaf the X509-SVID
+ * rules of @sigil/pki's validateX509Svid as cert-manager's fields express them (cert-manager
+ * marks key usage critical and writes an extended key usage only when a usage asks for one).
+ */
+export function checkSigilSvids(ctx: Context): void {
+  for (const certificate of ctx.certificates) {
+    const spec = certificate.spec;
+    if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit < 1)
+      ctx.report(
+        'certificate',
+        certificate,
+        'needs revisionHistoryLimit (at least 1): cert-manager keeps every CertificateRequest otherwise',
+      );
+    if (spec.isCA === true) continue;
+    const usages = spec.usages ?? CERT_MANAGER_DEFAULT_USAGES;
+    const broken = (rule: string, why: string): void =>
+      ctx.report('certificate', certificate, `is not an X509-SVID Sigil accepts (${rule}): ${why}`);
+    if (!usages.includes('digital signature'))
+      broken(X509_SVID_RULES.leafDigitalSignature, 'usages lack "digital signature"');
+    if (usages.includes('cert sign'))
+      broken(X509_SVID_RULES.leafKeyCertSign, 'usages include "cert sign"');
+    if (usages.includes('crl sign'))
+      broken(X509_SVID_RULES.leafCrlSign, 'usages include "crl sign"');
+    const extended = usages.filter((u) => EXTENDED_USAGES.has(u));
+    if (
+      extended.length > 0 &&
+      !(extended.includes('server auth') && extended.includes('client auth'))
+    )
+      broken(
+        X509_SVID_RULES.leafExtendedKeyUsage,
+        `usages ${JSON.stringify(usages)} give an extended key usage without both "server auth" and "client auth"`,
+      );
+    const uris = spec.uris ?? [];
+    if (uris.length !== 1)
+      broken(
+        X509_SVID_RULES.uriSan,
+        `uris must hold exactly one SPIFFE ID, not ${JSON.stringify(uris)}`,
+      );
+    else {
+      const id = spiffeIdParts(uris[0]!);
+      if (id === undefined) broken(X509_SVID_RULES.uriSan, `${uris[0]} is not a SPIFFE ID`);
+      else if (id.path === '')
+        broken(X509_SVID_RULES.leafPath, `${uris[0]} names a trust domain, not a workload`);
+    }
+  }
 }

@@ -4,11 +4,16 @@
 // Profiles:
 // - `workloads`: the sample services and anything deployed like them (cert-manager SVIDs, the
 //   grpc-tls environment, authorization policies); every rule applies.
-// - `control-plane`: the controller and connector, which get their identities from the
-//   controller's own CA; the workload-hardening and network rules apply.
+// - `control-plane`: the controller and the agents, which get their identities from the
+//   controller's own CA; the workload-hardening, network and Certificate (X509-SVID) rules apply.
 import type { KubernetesObject } from '../kinds';
 import { loadPolicy } from './authorization-policies';
-import { checkClientOnlyCertificates, checkIssuers, checkTrustDomain } from './certificates';
+import {
+  checkClientOnlyCertificates,
+  checkIssuers,
+  checkSigilSvids,
+  checkTrustDomain,
+} from './certificates';
 import { Context } from './context';
 import { checkNetworkPolicies } from './network-policies';
 import { checkPodDisruptionBudgets } from './pod-disruption-budgets';
@@ -28,6 +33,7 @@ export function checkManifests(
   checkWorkloadHardening(ctx);
   checkNetworkPolicies(ctx);
   checkPodDisruptionBudgets(ctx);
+  checkSigilSvids(ctx);
   if (options.profile === 'workloads') {
     checkIssuers(ctx);
     for (const workload of ctx.deployments) loadPolicy(ctx, workload);

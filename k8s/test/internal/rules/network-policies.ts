@@ -49,11 +49,15 @@ export function checkNetworkPolicies(ctx: Context): void {
     const selected = namespaceWorkloads.filter((w) =>
       selects(policy.spec.podSelector, podLabels(w)),
     );
-    if (selected.length === 0)
+    // A client identity's pods (api-gateway: deployed by the user, not here) may be selected too.
+    const selectsIdentity = identities.some(
+      (i) => i.namespace === namespaceOf(policy) && selects(policy.spec.podSelector, i.podLabels),
+    );
+    if (selected.length === 0 && !selectsIdentity)
       ctx.report(
         'network-policy',
         policy,
-        `podSelector ${JSON.stringify(policy.spec.podSelector)} selects no workload in namespace ${namespaceOf(policy)}`,
+        `podSelector ${JSON.stringify(policy.spec.podSelector)} selects no workload or client identity in namespace ${namespaceOf(policy)}`,
       );
 
     for (const [direction, rules] of [

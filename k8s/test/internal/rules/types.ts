@@ -114,6 +114,7 @@ export interface CertificateObject extends KubernetesObject {
     usages?: string[];
     duration?: string;
     renewBefore?: string;
+    revisionHistoryLimit?: number;
     privateKey?: { algorithm?: string; size?: number; rotationPolicy?: string };
     issuerRef: { name: string; kind?: string; group?: string };
   };

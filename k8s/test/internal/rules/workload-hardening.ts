@@ -86,8 +86,21 @@ export function checkWorkloadHardening(ctx: Context): void {
           `${where}: image "${image}" must be pinned to a tag other than latest, or a digest`,
         );
 
+      const secretMounts = (container.volumeMounts ?? [])
+        .filter((m) =>
+          (spec.volumes ?? []).some((v) => v.name === m.name && v.secret !== undefined),
+        )
+        .map((m) => `${m.mountPath.replace(/\/$/, '')}/`);
       for (const env of container.env ?? []) {
-        if (SECRET_ENV.test(env.name) && env.value !== undefined)
+        // A `*_FILE` variable holds a path: fine when it points into a mounted Secret.
+        if (env.name.endsWith('_FILE') && env.value !== undefined) {
+          if (SECRET_ENV.test(env.name) && !secretMounts.some((m) => env.value!.startsWith(m)))
+            ctx.report(
+              'secret-env',
+              workload,
+              `${where}: ${env.name} (${env.value}) is not in a mounted Secret volume`,
+            );
+        } else if (SECRET_ENV.test(env.name) && env.value !== undefined)
           ctx.report(
             'secret-env',
             workload,
