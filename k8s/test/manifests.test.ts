@@ -157,3 +157,133 @@ describe('overlays', () => {
     }
   });
 });
+
+describe('control plane', () => {
+  const renders = {
+    base: loadRendered('control-plane'),
+    dev: loadRendered('overlays/control-plane-dev'),
+    prod: loadRendered('overlays/control-plane-prod'),
+  };
+  const tunneler = loadRendered('tunneler');
+  const controller = (objects: readonly KubernetesObject[]): Loose =>
+    find(objects, 'Deployment', 'sigil-controller');
+  const env = (workload: Loose, name: string): Loose =>
+    workload.spec.template.spec.containers[0].env.find((e: Loose) => e.name === name);
+
+  test.each(Object.entries(renders))(
+    '%s: several controllers on PostgreSQL from a Secret, a PDB, anti-affinity and health probes',
+    (_name, objects) => {
+      const deployment = controller(objects);
+      expect(deployment.spec.replicas).toBeGreaterThan(1);
+      expect(env(deployment, 'DATABASE_URL')).toEqual({
+        name: 'DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: 'sigil-controller-database', key: 'url' } },
+      });
+      const pdb = find(objects, 'PodDisruptionBudget', 'sigil-controller').spec;
+      expect(pdb.minAvailable).toBeGreaterThanOrEqual(1);
+      expect(pdb.minAvailable).toBeLessThan(deployment.spec.replicas);
+      expect(
+        deployment.spec.template.spec.affinity.podAntiAffinity
+          .requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey,
+      ).toBe('kubernetes.io/hostname');
+      const container = deployment.spec.template.spec.containers[0];
+      expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(
+        ['/healthz', '/readyz'],
+      );
+      expect(objects.some((o) => o.kind === 'StatefulSet')).toBe(false);
+    },
+  );
+
+  test.each(Object.entries(renders))(
+    '%s: the admin port only from admin namespaces and Prometheus; egress to PostgreSQL only',
+    (_name, objects) => {
+      const policies = objects.filter(
+        (o): o is Loose =>
+          o.kind === 'NetworkPolicy' &&
+          (o as Loose).spec.podSelector.matchLabels?.['app.kubernetes.io/name'] ===
+            'sigil-controller',
+      );
+      const adminPeers = policies.flatMap((p) =>
+        (p.spec.ingress ?? [])
+          .filter((rule: Loose) => (rule.ports ?? []).some((port: Loose) => port.port === 8080))
+          .flatMap((rule: Loose) => rule.from),
+      );
+      expect(adminPeers).toEqual([
+        { namespaceSelector: { matchLabels: { 'sigil.dev/admin': 'true' } } },
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+        },
+      ]);
+      // No ingress rule without ports, and none opening 8080 from anywhere.
+      for (const rule of policies.flatMap((p) => p.spec.ingress ?? [])) {
+        expect(rule.ports?.length).toBeGreaterThan(0);
+        if (rule.from === undefined)
+          expect(rule.ports).not.toContainEqual(expect.objectContaining({ port: 8080 }));
+      }
+      const egress = policies.flatMap((p) => p.spec.egress ?? []);
+      expect(egress).toEqual([
+        {
+          to: [
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': 'sigil-database' },
+              },
+              podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgresql' } },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 5432 }],
+        },
+      ]);
+      // The agents' Service carries the gRPC port only, never the admin API.
+      expect(
+        find(objects, 'Service', 'sigil-controller-agents').spec.ports.map((p: Loose) => p.port),
+      ).toEqual([8443]);
+    },
+  );
+
+  test('tunnelers reach the controller: their namespace and labels match its policy, and they may go out to it', () => {
+    const namespace = find(tunneler, 'Namespace', 'sigil-tunnelers');
+    const tunnelerPeer = find(renders.base, 'NetworkPolicy', 'sigil-controller').spec.ingress[0]
+      .from[1];
+    expect(
+      Object.entries(tunnelerPeer.namespaceSelector.matchLabels).every(
+        ([k, v]) => namespace.metadata.labels[k] === v,
+      ),
+    ).toBe(true);
+    const pod = find(tunneler, 'Deployment', 'sigil-tunneler').spec.template;
+    expect(pod.metadata.labels).toMatchObject(tunnelerPeer.podSelector.matchLabels);
+    const initEnv = pod.spec.initContainers[0].env;
+    expect(initEnv).toContainEqual({
+      name: 'CONTROLLER_ADDR',
+      value: 'sigil-controller-agents.sigil-system.svc.cluster.local:8443',
+    });
+    // The controller's certificate names the Service the tunneler dials.
+    expect(env(controller(renders.base), 'CONTROLLER_SERVER_NAMES').value.split(',')).toContain(
+      'sigil-controller-agents.sigil-system.svc.cluster.local',
+    );
+    const egress = find(tunneler, 'NetworkPolicy', 'sigil-tunneler').spec.egress;
+    expect(egress.map((rule: Loose) => rule.ports[0].port)).toEqual([8443, 9443]);
+  });
+
+  test('dev runs the dev images and the example tunneler; prod pins 0.1.0, three controllers keeping two, LoadBalancers', () => {
+    expect(controller(renders.dev).spec.template.spec.containers[0].image).toBe(
+      'sigil/controller:dev',
+    );
+    expect(
+      find(renders.dev, 'Deployment', 'sigil-tunneler').spec.template.spec.containers[0].image,
+    ).toBe('sigil/tunneler:dev');
+    const prod = controller(renders.prod);
+    expect(prod.spec.replicas).toBe(3);
+    expect(find(renders.prod, 'PodDisruptionBudget', 'sigil-controller').spec.minAvailable).toBe(2);
+    for (const container of [
+      ...prod.spec.template.spec.initContainers,
+      ...prod.spec.template.spec.containers,
+    ])
+      expect(container.image).toBe('sigil/controller:0.1.0');
+    expect(env(prod, 'TRUST_DOMAIN').value).toBe('prod.sigil.example');
+    expect(find(renders.prod, 'Service', 'sigil-controller-agents').spec.type).toBe('LoadBalancer');
+    expect(find(renders.prod, 'Service', 'sigil-connector').spec.type).toBe('LoadBalancer');
+    expect(find(renders.prod, 'Service', 'sigil-controller').spec.type).toBe('ClusterIP');
+  });
+});
