@@ -37,7 +37,8 @@ Options:
   -h, --help       this text
 
 Settings (environment): CONTROLLER_ADDR, ${id_var}, ${extra:+CONNECTOR_ADDR, }CONTROLLER_CA_PATH, ENROLLMENT_TOKEN or
-ENROLLMENT_TOKEN_FILE (deleted after enrollment); optional, copied into /etc/sigil/${kind}.conf:
+ENROLLMENT_TOKEN_FILE (deleted after enrollment), PRIVATE_IP (default: the first address of
+\`hostname -I\`); optional, copied into /etc/sigil/${kind}.conf when set:
 $(sigil_optional_vars "$kind" | tr '\n' ' ')
 EOF
 }
@@ -228,9 +229,14 @@ sigil_install() {
     sigil_say "linked /usr/bin/sigil-$kind"
     SIGIL_CHANGED=1
   fi
-  local unit_changed="$SIGIL_CHANGED"
+  local changed_before="$SIGIL_CHANGED"
+  SIGIL_CHANGED=0
   sigil_put_file 0644 "$SIGIL_REPO_DIR/deploy/systemd/$unit" "$SIGIL_ROOT/etc/systemd/system/$unit"
-  [ "$SIGIL_CHANGED" = "$unit_changed" ] || sigil_systemctl daemon-reload
+  if [ "$SIGIL_CHANGED" = 1 ]; then
+    sigil_systemctl daemon-reload
+  else
+    SIGIL_CHANGED="$changed_before"
+  fi
   install -d -m 0755 -o 0 -g 0 "$SIGIL_ROOT/etc/sigil"
   sigil_put_file 0644 "$CONTROLLER_CA_PATH" "$SIGIL_ROOT/etc/sigil/controller-ca.crt"
   sigil_env_file "$kind" "$id_var" >"$SIGIL_TMP/$kind.conf"
