@@ -197,8 +197,8 @@ describe('control plane', () => {
   test.each(Object.entries(renders))(
     '%s: the admin port only from admin namespaces and Prometheus; egress to PostgreSQL only',
     (_name, objects) => {
-      const policies = objects.filter(
-        (o): o is Loose =>
+      const policies: Loose[] = objects.filter(
+        (o) =>
           o.kind === 'NetworkPolicy' &&
           (o as Loose).spec.podSelector.matchLabels?.['app.kubernetes.io/name'] ===
             'sigil-controller',

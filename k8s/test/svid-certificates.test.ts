@@ -104,7 +104,7 @@ test('the renders issue Certificates (a leaf for every sample service and the ap
 
 test.each(certificates.filter(([, c]) => c.spec.isCA !== true))(
   '%s is an X509-SVID Sigil accepts',
-  async (label, certificate) => {
+  async (_label, certificate) => {
     const { chainPem, bundlePem } = await issueAsCertManager(
       certificate.metadata.name,
       certificate.spec,
