@@ -9,6 +9,7 @@ import { registerCertsGenerate } from './commands/certs-generate';
 import { registerCertsInspect } from './commands/certs-inspect';
 import { registerCertsIssue } from './commands/certs-issue';
 import { registerCsrSign } from './commands/csr-sign';
+import { registerDoctor } from './commands/doctor';
 import { registerSvidVerify } from './commands/svid-verify';
 import { ExitCode, exitCodeOfError } from './exit-codes';
 import { processIo } from './io';
@@ -98,6 +99,7 @@ function createProgram(context: CommandContext): Command {
   const csr = program.command('csr').description('Sign certificate signing requests.');
   registerCsrSign(csr, context);
   registerAdmin(program, context);
+  registerDoctor(program, context);
   return program;
 }
 

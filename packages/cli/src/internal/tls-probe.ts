@@ -20,6 +20,14 @@ export interface TlsProbeOptions {
   /** Client certificate chain and key PEM, for servers that require mTLS. */
   clientCertificatePem?: string;
   clientKeyPem?: string;
+  /** ALPN protocols to offer (`['h2']` for gRPC); none by default. */
+  alpnProtocols?: readonly string[];
+  /**
+   * Resolve with {@link TlsProbeResult.refused} instead of failing when the server ends a
+   * completed handshake with an alert (TLS 1.3 refuses a client certificate after the client's
+   * handshake is done).
+   */
+  tolerateRefusal?: boolean;
   timeoutMs: number;
 }
 
@@ -34,6 +42,10 @@ export interface TlsProbeResult {
   verification?: { verified: boolean; reason?: string };
   /** The servername checked against the leaf's SANs, when there is a servername. */
   nameCheck?: { matches: boolean; reason?: string };
+  /** The ALPN protocol the server chose, when `alpnProtocols` were offered and it chose one. */
+  alpnProtocol?: string;
+  /** With `tolerateRefusal`: why the server ended the handshake after it completed. */
+  refused?: string;
 }
 
 /**
@@ -46,11 +58,14 @@ export async function probeTlsServer(options: TlsProbeOptions): Promise<TlsProbe
   const first = await handshake(options, servername, []);
   const peer = first.socket.getPeerCertificate(true);
   const presented = chainOf(peer);
+  const alpnProtocol = first.socket.alpnProtocol;
   const result: TlsProbeResult = {
     protocol: first.socket.getProtocol() ?? 'unknown',
     cipher: first.socket.getCipher().name,
     ...(servername === undefined ? {} : { servername }),
     presented,
+    ...(typeof alpnProtocol === 'string' ? { alpnProtocol } : {}),
+    ...(first.refused === undefined ? {} : { refused: first.refused }),
   };
   first.socket.destroy();
   if (presented.length === 0) return result;
@@ -73,7 +88,7 @@ function handshake(
   options: TlsProbeOptions,
   servername: string | undefined,
   ca: readonly X509Certificate[],
-): Promise<{ socket: TLSSocket }> {
+): Promise<{ socket: TLSSocket; refused?: string }> {
   const address = `${options.host}:${options.port}`;
   const connection: ConnectionOptions = {
     host: options.host,
@@ -87,6 +102,7 @@ function handshake(
     ...(options.clientCertificatePem === undefined
       ? {}
       : { cert: options.clientCertificatePem, key: options.clientKeyPem }),
+    ...(options.alpnProtocols === undefined ? {} : { ALPNProtocols: [...options.alpnProtocols] }),
   };
   return new Promise((done, fail) => {
     const socket = connect(connection);
@@ -111,7 +127,9 @@ function handshake(
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       socket.destroy();
-      finish(() => fail(unreachable(address, describeConnectError(err), err)));
+      if (secured && options.tolerateRefusal)
+        finish(() => done({ socket, refused: describeConnectError(err) }));
+      else finish(() => fail(unreachable(address, describeConnectError(err), err)));
     });
     socket.once('close', () => {
       finish(() =>
