@@ -81,7 +81,7 @@ export function checkTls(facts: TlsFacts, options: TlsCheckOptions): DoctorCheck
         certificateSource: sources.certificate,
       });
       results.push(
-        pass('key-matches-certificate', 'the key is the certificate’s', sources.privateKey),
+        pass('key-matches-certificate', "the key is the certificate's", sources.privateKey),
       );
     } catch (err) {
       if (!isSigilError(err)) throw err;
@@ -143,7 +143,7 @@ function fileChecks<T>(
   role: 'certificate' | 'key' | 'ca',
 ): T | undefined {
   if (file === undefined) return undefined;
-  const subject = `${file.path} (${file.origin})`;
+  const subject = describe(file, role);
   if ('error' in file.read && file.read.error.code === 'ERR_FILE_UNREADABLE') {
     results.push(
       fail(
