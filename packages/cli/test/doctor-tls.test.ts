@@ -38,7 +38,7 @@ describe('sigil doctor tls', () => {
       now: overrides.issuedAt ?? at(-1),
     });
     writeFileSync(join(dir, 'tls.crt'), overrides.crt ?? leaf.chainPem);
-    writeFileSync(join(dir, 'tls.key'), overrides.key ?? leaf.privateKeyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'tls.key'), overrides.key ?? leaf.privateKeyPem!, { mode: 0o600 });
     writeFileSync(join(dir, 'ca.crt'), overrides.ca ?? ca.certificatePem);
     return dir;
   };
