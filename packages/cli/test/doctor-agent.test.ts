@@ -7,15 +7,8 @@ import type { AgentIdentity } from '@sigil/agent';
 import { createController } from '@sigil/controller';
 import type { Controller } from '@sigil/controller';
 import { createMemoryLogger } from '@sigil/testing';
+import { runDoctor } from './doctor-support';
 import { sigil, temporaryDirectory } from './support';
-
-interface Check {
-  check: string;
-  status: 'pass' | 'warn' | 'fail';
-  subject?: string;
-  message: string;
-  fix?: string;
-}
 
 describe('sigil doctor agent', () => {
   const tmp = temporaryDirectory('doctor-agent');
@@ -23,19 +16,8 @@ describe('sigil doctor agent', () => {
   let controller: Controller;
   let identity: AgentIdentity;
 
-  const doctor = async (args: string[], now?: Date) => {
-    const run = await sigil(['doctor', 'agent', ...args, '--json', '--timeout', '5s'], {
-      env: {},
-      ...(now ? { now } : {}),
-    });
-    const report = JSON.parse(run.stdout) as { exitCode: number; checks: Check[] };
-    expect(report.exitCode).toBe(run.code);
-    return {
-      run,
-      report,
-      notPassing: report.checks.filter((c) => c.status !== 'pass'),
-    };
-  };
+  const doctor = (args: string[], now?: Date) =>
+    runDoctor(['agent', ...args, '--timeout', '5s'], now ? { now } : {});
   /** A moment `fraction` of the way through the certificate's lifetime. */
   const through = (fraction: number) =>
     new Date(
@@ -174,14 +156,7 @@ describe('sigil doctor agent', () => {
   it('fails when the persisted controller address does not answer', async () => {
     const address = controller.grpcAddress;
     await controller.stop({ graceMs: 200 });
-    const { run, notPassing } = await sigil(['doctor', 'agent', '--json'], {
-      env: { STATE_DIR: stateDir },
-    }).then((r) => ({
-      run: r,
-      notPassing: (JSON.parse(r.stdout) as { checks: Check[] }).checks.filter(
-        (c) => c.status !== 'pass',
-      ),
-    }));
+    const { run, notPassing } = await runDoctor(['agent'], { env: { STATE_DIR: stateDir } });
     expect(run.code).toBe(2);
     expect(notPassing).toEqual([
       expect.objectContaining({

@@ -16,15 +16,8 @@ import { createMemoryLogger } from '@sigil/testing';
 import { closedPort } from './admin-support';
 import { startTlsServer } from './certs-tls-server';
 import type { LoopbackTlsServer } from './certs-tls-server';
+import { runDoctor } from './doctor-support';
 import { sigil, temporaryDirectory } from './support';
-
-interface Check {
-  check: string;
-  status: 'pass' | 'warn' | 'fail';
-  subject?: string;
-  message: string;
-  fix?: string;
-}
 
 const tmp = temporaryDirectory('doctor-connect');
 const file = (dir: string, name: string) => join(tmp.dir, dir, name);
@@ -48,15 +41,8 @@ async function writeIdentity(
 }
 
 const doctor = async (args: string[], env: Record<string, string> = {}) => {
-  const run = await sigil(['doctor', 'connect', ...args, '--json', '--timeout', '5s'], { env });
-  const report = JSON.parse(run.stdout) as { exitCode: number; checks: Check[] };
-  expect(report.exitCode).toBe(run.code);
-  return {
-    run,
-    report,
-    of: (id: string) => report.checks.find((c) => c.check === id),
-    notPassing: report.checks.filter((c) => c.status !== 'pass'),
-  };
+  const run = await runDoctor(['connect', ...args, '--timeout', '5s'], { env });
+  return { ...run, of: (id: string) => run.of(id)[0] };
 };
 
 describe('sigil doctor connect', () => {

@@ -5,19 +5,12 @@ import { join } from 'node:path';
 import { createCertificateAuthority } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { forgeCaCertificateWithSpiffeId } from '@sigil/testing';
+import { runDoctor } from './doctor-support';
 import { sigil, temporaryDirectory } from './support';
 
 const DAY = 86_400;
 const NOW = new Date('2026-06-01T12:00:00Z');
 const at = (days: number) => new Date(NOW.getTime() + days * DAY * 1000);
-
-interface Check {
-  check: string;
-  status: 'pass' | 'warn' | 'fail';
-  subject?: string;
-  message: string;
-  fix?: string;
-}
 
 describe('sigil doctor tls', () => {
   const tmp = temporaryDirectory('doctor-tls');
@@ -43,14 +36,8 @@ describe('sigil doctor tls', () => {
     return dir;
   };
 
-  const doctor = async (env: Record<string, string>, args: string[] = [], now = NOW) => {
-    const run = await sigil(['doctor', 'tls', ...args, '--json'], { env, now });
-    const report = JSON.parse(run.stdout) as { exitCode: number; checks: Check[] };
-    expect(report.exitCode).toBe(run.code);
-    const of = (id: string) => report.checks.filter((c) => c.check === id);
-    const notPassing = report.checks.filter((c) => c.status !== 'pass');
-    return { run, report, of, notPassing };
-  };
+  const doctor = (env: Record<string, string>, args: string[] = [], now = NOW) =>
+    runDoctor(['tls', ...args], { env, now });
 
   beforeAll(async () => {
     ca = await createCertificateAuthority({ trustDomain: 'example.org', now: at(-400) });

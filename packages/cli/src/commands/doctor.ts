@@ -77,10 +77,13 @@ export interface DoctorConnectOptions {
   address: string;
   /** Trust bundle, client certificate chain and key files; without any of them, the client TLS settings of `env`. */
   ca?: string;
+  /** Client certificate chain file (with `key`). */
   cert?: string;
+  /** The private key file of `cert`. */
   key?: string;
   /** SNI and the name checked against the server's certificate. */
   servername?: string;
+  /** The environment whose client TLS settings are used when no file is given. */
   env: Readonly<Record<string, string | undefined>>;
   /** Handshake and health call timeout. Default 10 s. */
   timeoutSeconds?: number;
@@ -192,6 +195,7 @@ export interface DoctorAgentOptions {
   stateDir: string;
   /** Default: the kind recorded in STATE_DIR/agent.json. */
   kind?: AgentKind;
+  /** Handshake timeout per controller address. Default 10 s. */
   timeoutSeconds?: number;
   /** Time to judge the certificate at. Default now. */
   now?: Date;

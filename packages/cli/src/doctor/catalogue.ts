@@ -68,7 +68,9 @@ export type DoctorStatus = 'pass' | 'warn' | 'fail';
  * ```
  */
 export interface DoctorCheckResult {
+  /** Which check, see {@link DOCTOR_CHECKS}. */
   check: DoctorCheckId;
+  /** pass, warn or fail. */
   status: DoctorStatus;
   /** What was checked when a check runs more than once: a file, an address. */
   subject?: string;
@@ -88,11 +90,15 @@ export interface DoctorCheckResult {
  * ```
  */
 export interface DoctorReport {
+  /** The doctor command that ran. */
   command: 'tls' | 'connect' | 'agent';
+  /** The time the checks judged at. */
   checkedAt: Date;
   /** 0 every check passed, 1 some warned, 2 some failed. */
   exitCode: number;
+  /** How many checks passed, warned and failed. */
   summary: Record<DoctorStatus, number>;
+  /** Every check, in the order they ran. */
   checks: DoctorCheckResult[];
 }
 

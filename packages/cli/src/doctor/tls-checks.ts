@@ -10,9 +10,19 @@ import type { DoctorCheckResult, FactError } from './catalogue';
 import { chainChecks, expiryCheck } from './certificate-checks';
 import type { TlsFacts, TlsFileFacts } from './gather-tls';
 
-/** A `--target HOST:PORT`. */
+/**
+ * A `--target HOST:PORT`: the address clients dial.
+ *
+ * @example
+ * ```ts
+ * const target: DoctorTarget = { host: 'api.internal', port: 8443 };
+ * doctorTls({ env: process.env, target });
+ * ```
+ */
 export interface DoctorTarget {
+  /** A DNS name or an IP address (IPv6 without brackets). */
   host: string;
+  /** The TCP port. */
   port: number;
 }
 

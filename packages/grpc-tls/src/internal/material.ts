@@ -28,8 +28,11 @@ export interface ParsedMaterial {
  * ```
  */
 export interface MaterialSources {
+  /** The certificate chain, e.g. `GRPC_TLS_CERT (/etc/grpc-tls/tls.crt)`. */
   readonly certificate: string;
+  /** The private key. */
   readonly privateKey: string;
+  /** The CA bundle. */
   readonly ca: string;
 }
 
