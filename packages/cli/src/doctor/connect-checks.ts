@@ -186,7 +186,7 @@ export function clockSkewCheck(facts: ConnectFacts): DoctorCheckResult {
   if (notBefore !== undefined && notBefore.getTime() > facts.checkedAt.getTime()) {
     return fail(
       'clock-skew',
-      `the server's certificate is valid from ${notBefore.toISOString()}, ${formatSkew(facts.checkedAt.getTime() - notBefore.getTime())} our clock: this host's clock is behind its issuer's`,
+      `the server's certificate is valid from ${notBefore.toISOString()}, later than our clock (${facts.checkedAt.toISOString()}): this host's clock is behind its issuer's by at least ${formatAmount(notBefore.getTime() - facts.checkedAt.getTime())}`,
       'synchronise the clocks (timedatectl; chrony or systemd-timesyncd)',
       subject,
     );
@@ -232,7 +232,10 @@ function healthCheck(health: HealthFacts, subject: string): DoctorCheckResult {
 }
 
 function formatSkew(ms: number): string {
+  return `${formatAmount(ms)} ${ms >= 0 ? 'ahead of' : 'behind'}`;
+}
+
+function formatAmount(ms: number): string {
   const seconds = Math.round(Math.abs(ms) / 1000);
-  const amount = seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
-  return ms >= 0 ? `${amount} ahead of` : `${amount} behind`;
+  return seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
 }
