@@ -1,11 +1,12 @@
 // `sigil doctor agent` on a real STATE_DIR: a connector enrolled with a real controller on
 // loopback (embedded store), its identity persisted by @sigil/agent's identity store.
-import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createIdentityStore, enrollAgent } from '@sigil/agent';
 import type { AgentIdentity } from '@sigil/agent';
 import { createController } from '@sigil/controller';
 import type { Controller } from '@sigil/controller';
+import { createCertificateAuthority } from '@sigil/pki';
 import { createMemoryLogger } from '@sigil/testing';
 import { runDoctor } from './doctor-support';
 import { sigil, temporaryDirectory } from './support';
@@ -145,6 +146,29 @@ describe('sigil doctor agent', () => {
       }),
     ]);
     rmSync(empty, { recursive: true });
+  });
+
+  it('fails a controller that the pinned controller CA does not verify', async () => {
+    // Another CA in controller-ca.crt: what an agent sees after the controller's CA changed, or
+    // when the address now leads to some other server.
+    const pinned = join(stateDir, 'controller-ca.crt');
+    const original = readFileSync(pinned, 'utf8');
+    const impostor = await createCertificateAuthority({ trustDomain: 'doctor.sigil' });
+    writeFileSync(pinned, impostor.certificatePem);
+    try {
+      const { run, notPassing } = await doctor(['--state-dir', stateDir]);
+      expect(run.code).toBe(2);
+      expect(notPassing).toEqual([
+        expect.objectContaining({
+          check: 'controller-trust',
+          status: 'fail',
+          subject: controller.grpcAddress,
+          fix: expect.stringContaining('not issued by the CA pinned at enrollment'),
+        }),
+      ]);
+    } finally {
+      writeFileSync(pinned, original);
+    }
   });
 
   it('refuses to run without --state-dir or STATE_DIR', async () => {
