@@ -51,14 +51,16 @@ describe('sigil doctor connect', () => {
   let credentials: ServerCredentialsHandle;
   let health: HealthImplementation;
   let address: string;
-  const mtls = () => [
+  /** `--ca` from one directory, `--cert` and `--key` from another. */
+  const material = (caDir: string, identityDir: string) => [
     '--ca',
-    file('client', 'ca.crt'),
+    file(caDir, 'ca.crt'),
     '--cert',
-    file('client', 'tls.crt'),
+    file(identityDir, 'tls.crt'),
     '--key',
-    file('client', 'tls.key'),
+    file(identityDir, 'tls.key'),
   ];
+  const mtls = () => material('client', 'client');
 
   beforeAll(async () => {
     ca = await createCertificateAuthority({ trustDomain: 'example.org' });
@@ -132,15 +134,7 @@ describe('sigil doctor connect', () => {
   });
 
   it('fails a server whose chain our CA bundle does not verify', async () => {
-    const { run, notPassing } = await doctor([
-      address,
-      '--ca',
-      file('stranger', 'ca.crt'),
-      '--cert',
-      file('client', 'tls.crt'),
-      '--key',
-      file('client', 'tls.key'),
-    ]);
+    const { run, notPassing } = await doctor([address, ...material('stranger', 'client')]);
     expect(run.code).toBe(2);
     expect(notPassing).toEqual([
       expect.objectContaining({
@@ -152,15 +146,7 @@ describe('sigil doctor connect', () => {
   });
 
   it('fails when the server refuses our certificate (issued by a CA it does not trust)', async () => {
-    const { run, notPassing } = await doctor([
-      address,
-      '--ca',
-      file('client', 'ca.crt'),
-      '--cert',
-      file('stranger', 'tls.crt'),
-      '--key',
-      file('stranger', 'tls.key'),
-    ]);
+    const { run, notPassing } = await doctor([address, ...material('client', 'stranger')]);
     expect(run.code).toBe(2);
     expect(notPassing).toEqual([
       expect.objectContaining({
