@@ -187,7 +187,7 @@ describe('sigil doctor agent', () => {
         check: 'controller-reachable',
         status: 'fail',
         subject: address,
-        message: `${address}: connection refused (is the server listening on that port?)`,
+        message: 'connection refused (is the server listening on that port?)',
         fix: expect.stringMatching(/^start the controller, or make .* reachable from this host/),
       }),
     ]);

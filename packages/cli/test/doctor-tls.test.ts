@@ -252,6 +252,8 @@ describe('sigil doctor tls', () => {
         message: expect.stringContaining('GRPC_SERVER_CERT_PATH'),
       }),
     ]);
+    const human = await sigil(['doctor', 'tls'], { env: {}, now: NOW });
+    expect(human.stdout.trim().split('\n').at(-1)).toBe('1 check: 0 pass, 0 warn, 1 fail');
   });
 
   it('reads the prefixed conventions of a client (SIGIL_TLS_PREFIX) exactly as grpc-tls does', async () => {

@@ -150,7 +150,8 @@ export function formatDoctorReport(report: DoctorReport): string {
     if (c.fix !== undefined) lines.push(`${' '.repeat(6 + width + 2)}fix: ${c.fix}`);
   }
   const { pass: passed, warn: warned, fail: failed } = report.summary;
-  lines.push(`${report.checks.length} checks: ${passed} pass, ${warned} warn, ${failed} fail`);
+  const count = `${report.checks.length} ${report.checks.length === 1 ? 'check' : 'checks'}`;
+  lines.push(`${count}: ${passed} pass, ${warned} warn, ${failed} fail`);
   return lines.join('\n');
 }
 

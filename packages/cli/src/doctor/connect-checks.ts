@@ -31,7 +31,8 @@ const REFUSAL =
 export function checkConnect(facts: ConnectFacts, advice: ConnectAdvice): DoctorCheckResult[] {
   const subject = facts.address;
   if ('error' in facts.probe) {
-    const { message } = facts.probe.error;
+    // The probe's error starts with the address, which is the subject here.
+    const message = facts.probe.error.message.replace(`${facts.address}: `, '');
     if (REFUSAL.test(message)) return [clientCertificateRefused(facts, message, advice)];
     return [
       fail(
