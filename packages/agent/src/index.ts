@@ -11,7 +11,7 @@ export { enrollFromConfig } from './agent-runtime';
 export { createStreamSupervisor } from './stream-supervisor';
 // Enrollment and the stored identity, for tools and tests that enroll without running an agent.
 export { enrollAgent } from './enrollment';
-export { createIdentityStore } from './identity-store';
+export { createIdentityStore, STATE_FILES } from './identity-store';
 export { renewalTime } from './renewal';
 export { tokenFingerprint } from '@sigil/pki';
 

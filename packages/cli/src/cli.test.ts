@@ -28,6 +28,10 @@ const COMMANDS = [
   ['admin', 'audit'],
   ['admin', 'revocations'],
   ['admin', 'revocations', 'ls'],
+  ['doctor'],
+  ['doctor', 'tls'],
+  ['doctor', 'connect'],
+  ['doctor', 'agent'],
 ];
 
 /** Command groups: every other entry of COMMANDS is a leaf, which takes --json. */
@@ -42,6 +46,7 @@ const GROUPS = new Set([
   'admin connectors',
   'admin tunnelers',
   'admin revocations',
+  'doctor',
 ]);
 
 describe('sigil command line', () => {
@@ -60,7 +65,7 @@ describe('sigil command line', () => {
 
   it('documents the exit codes in the root help', async () => {
     expect((await sigil(['--help'])).stdout).toContain(
-      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure (certs inspect: the chain does not verify), 3 admin API or inspected host unreachable, 64 usage error, 70 internal error.',
+      'Exit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected; doctor: a warning), 2 failure (certs inspect: the chain does not verify; doctor: a failed check), 3 admin API or inspected host unreachable, 64 usage error, 70 internal error.',
     );
     expect((await sigil(['admin', '--help'])).stdout).toContain(
       'Exit codes: 0 ok, 2 refused by the controller or misconfigured, 3 no usable answer (unreachable, timed out, 5xx), 64 usage error.',

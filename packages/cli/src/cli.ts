@@ -9,6 +9,7 @@ import { registerCertsGenerate } from './commands/certs-generate';
 import { registerCertsInspect } from './commands/certs-inspect';
 import { registerCertsIssue } from './commands/certs-issue';
 import { registerCsrSign } from './commands/csr-sign';
+import { registerDoctor } from './commands/doctor';
 import { registerSvidVerify } from './commands/svid-verify';
 import { ExitCode, exitCodeOfError } from './exit-codes';
 import { processIo } from './io';
@@ -69,7 +70,7 @@ export async function runCli(
 function createProgram(context: CommandContext): Command {
   const program = new Command('sigil')
     .description(
-      "Sigil: a SPIFFE X.509 CA, certificates for gRPC mTLS, expiry checks, SVID verification, and the controller's admin API.",
+      "Sigil: a SPIFFE X.509 CA, certificates for gRPC mTLS, expiry checks, SVID verification, diagnostics (doctor), and the controller's admin API.",
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
@@ -81,7 +82,7 @@ function createProgram(context: CommandContext): Command {
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected), 2 failure (certs inspect: the chain does not verify), 3 admin API or inspected host unreachable, 64 usage error, 70 internal error.\nSee docs/cli.md.',
+      '\nExit codes: 0 ok, 1 attention (certs check: expiring soon; svid verify: rejected; doctor: a warning), 2 failure (certs inspect: the chain does not verify; doctor: a failed check), 3 admin API or inspected host unreachable, 64 usage error, 70 internal error.\nSee docs/cli.md.',
     );
   // Subcommands created with .command() inherit exitOverride and the output configuration.
   const ca = program.command('ca').description('Manage a certificate authority.');
@@ -98,6 +99,7 @@ function createProgram(context: CommandContext): Command {
   const csr = program.command('csr').description('Sign certificate signing requests.');
   registerCsrSign(csr, context);
   registerAdmin(program, context);
+  registerDoctor(program, context);
   return program;
 }
 

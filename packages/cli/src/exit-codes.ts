@@ -2,7 +2,7 @@ import { ERROR_CATALOGUE, toExitCode } from '@sigil/errors';
 
 /**
  * Exit codes of the `sigil` command. They are public interface: scripts branch on them.
- * `Ok`, `Attention` and `Failure` are outcomes of the commands (`certs check`, `svid verify`);
+ * `Ok`, `Attention` and `Failure` are outcomes of the commands (`certs check`, `svid verify`, `doctor`);
  * `Unreachable` is `sigil admin` getting no usable answer from the admin API, or `certs inspect`
  * no TLS handshake with the host;
  * an error exits with its exit code in the error catalogue of @sigil/errors (`Usage` and
@@ -11,9 +11,9 @@ import { ERROR_CATALOGUE, toExitCode } from '@sigil/errors';
  *
  * | code | meaning |
  * |---|---|
- * | 0 | success; `certs check`: every certificate is fine; `svid verify`: the SVID is valid |
- * | 1 | `certs check`: some certificate expires within `--warn-days`; `svid verify`: the SVID was rejected |
- * | 2 | failure: unreadable or malformed input, refused overwrite, identity outside the trust domain; `certs check`: some certificate is expired, not yet valid or unreadable; `certs inspect`: the chain does not verify against `--ca`; `sigil admin`: the controller refused the request (4xx: bad field, wrong admin token, no such agent or token) or the admin settings are wrong |
+ * | 0 | success; `certs check`: every certificate is fine; `svid verify`: the SVID is valid; `doctor`: every check passed |
+ * | 1 | `certs check`: some certificate expires within `--warn-days`; `svid verify`: the SVID was rejected; `doctor`: some check warned |
+ * | 2 | failure: unreadable or malformed input, refused overwrite, identity outside the trust domain; `certs check`: some certificate is expired, not yet valid or unreadable; `certs inspect`: the chain does not verify against `--ca`; `doctor`: some check failed; `sigil admin`: the controller refused the request (4xx: bad field, wrong admin token, no such agent or token) or the admin settings are wrong |
  * | 3 | `sigil admin`: no usable answer from the admin API (unreachable, timed out, a 5xx, not the admin API); `certs inspect HOST:PORT`: no TLS handshake (refused, timed out, not TLS, client certificate required) |
  * | 64 | usage error: unknown command or option, missing or invalid flag value |
  * | 70 | internal error (a bug: please report it) |

@@ -40,5 +40,19 @@ export { signCsrFile } from './commands/csr-sign';
 export type { CsrSignOptions, CsrSignResult } from './commands/csr-sign';
 export type { CliKeyType } from './internal/options';
 export type { CaPaths, LeafPaths, Layout } from './internal/layouts';
+export { doctorAgent, doctorConnect, doctorTls } from './commands/doctor';
+export type {
+  DoctorAgentOptions,
+  DoctorConnectOptions,
+  DoctorTlsOptions,
+} from './commands/doctor';
+export { DOCTOR_CHECKS } from './doctor/catalogue';
+export type {
+  DoctorCheckId,
+  DoctorCheckResult,
+  DoctorReport,
+  DoctorStatus,
+} from './doctor/catalogue';
+export type { DoctorTarget } from './doctor/tls-checks';
 export { createAdminClient } from './admin/admin-client';
 export type { AdminClient, AdminClientOptions, AdminMethod } from './admin/admin-client';

@@ -34,3 +34,7 @@ export type {
   IdentityMaterial,
   IdentitySnapshot,
 } from './rotating-identity';
+
+// For tools that diagnose a configuration (`sigil doctor tls`): the chain check the loaders run.
+export { verifyIssuedBy } from './internal/material';
+export type { MaterialSources } from './internal/material';

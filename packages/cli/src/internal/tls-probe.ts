@@ -2,7 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect } from 'node:tls';
-import type { ConnectionOptions, DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { ConnectionOptions, DetailedPeerCertificate } from 'node:tls';
 import { SigilError } from '@sigil/errors';
 import { toPem } from '@sigil/pki';
 
@@ -20,6 +20,14 @@ export interface TlsProbeOptions {
   /** Client certificate chain and key PEM, for servers that require mTLS. */
   clientCertificatePem?: string;
   clientKeyPem?: string;
+  /** ALPN protocols to offer (`['h2']` for gRPC); none by default. */
+  alpnProtocols?: readonly string[];
+  /**
+   * Resolve with {@link TlsProbeResult.refused} instead of failing when the server ends a
+   * completed handshake with an alert (TLS 1.3 refuses a client certificate after the client's
+   * handshake is done).
+   */
+  tolerateRefusal?: boolean;
   timeoutMs: number;
 }
 
@@ -34,6 +42,10 @@ export interface TlsProbeResult {
   verification?: { verified: boolean; reason?: string };
   /** The servername checked against the leaf's SANs, when there is a servername. */
   nameCheck?: { matches: boolean; reason?: string };
+  /** The ALPN protocol the server chose, when `alpnProtocols` were offered and it chose one. */
+  alpnProtocol?: string;
+  /** With `tolerateRefusal`: why the server ended the handshake after it completed. */
+  refused?: string;
 }
 
 /**
@@ -44,15 +56,16 @@ export interface TlsProbeResult {
 export async function probeTlsServer(options: TlsProbeOptions): Promise<TlsProbeResult> {
   const servername = options.servername ?? (isIP(options.host) === 0 ? options.host : undefined);
   const first = await handshake(options, servername, []);
-  const peer = first.socket.getPeerCertificate(true);
+  const { peer } = first;
   const presented = chainOf(peer);
   const result: TlsProbeResult = {
-    protocol: first.socket.getProtocol() ?? 'unknown',
-    cipher: first.socket.getCipher().name,
+    protocol: first.protocol,
+    cipher: first.cipher,
     ...(servername === undefined ? {} : { servername }),
     presented,
+    ...(first.alpnProtocol === undefined ? {} : { alpnProtocol: first.alpnProtocol }),
+    ...(first.refused === undefined ? {} : { refused: first.refused }),
   };
-  first.socket.destroy();
   if (presented.length === 0) return result;
   if (servername !== undefined) {
     const error = checkServerIdentity(servername, peer);
@@ -60,20 +73,29 @@ export async function probeTlsServer(options: TlsProbeOptions): Promise<TlsProbe
   }
   if (options.ca !== undefined) {
     const second = await handshake(options, servername, options.ca);
-    const reason = second.socket.authorizationError;
-    result.verification = second.socket.authorized
+    result.verification = second.authorized
       ? { verified: true }
-      : { verified: false, reason: String(reason) };
-    second.socket.destroy();
+      : { verified: false, reason: String(second.authorizationError) };
   }
   return result;
+}
+
+/** What one handshake showed, read when it completed (a refusal may destroy the socket after). */
+interface Handshake {
+  protocol: string;
+  cipher: string;
+  peer: DetailedPeerCertificate;
+  alpnProtocol?: string;
+  authorized: boolean;
+  authorizationError?: Error;
+  refused?: string;
 }
 
 function handshake(
   options: TlsProbeOptions,
   servername: string | undefined,
   ca: readonly X509Certificate[],
-): Promise<{ socket: TLSSocket }> {
+): Promise<Handshake> {
   const address = `${options.host}:${options.port}`;
   const connection: ConnectionOptions = {
     host: options.host,
@@ -87,14 +109,16 @@ function handshake(
     ...(options.clientCertificatePem === undefined
       ? {}
       : { cert: options.clientCertificatePem, key: options.clientKeyPem }),
+    ...(options.alpnProtocols === undefined ? {} : { ALPNProtocols: [...options.alpnProtocols] }),
   };
   return new Promise((done, fail) => {
     const socket = connect(connection);
-    let secured = false;
+    let secured: Handshake | undefined;
     const finish = (outcome: () => void) => {
       clearTimeout(timer);
       clearTimeout(settle);
       socket.removeAllListeners('data');
+      socket.destroy();
       outcome();
     };
     const timer = setTimeout(() => {
@@ -103,20 +127,35 @@ function handshake(
     }, options.timeoutMs);
     let settle: NodeJS.Timeout | undefined;
     socket.once('secureConnect', () => {
-      secured = true;
+      const alpnProtocol = socket.alpnProtocol;
+      const handshake: Handshake = {
+        protocol: socket.getProtocol() ?? 'unknown',
+        cipher: socket.getCipher().name,
+        peer: socket.getPeerCertificate(true),
+        ...(typeof alpnProtocol === 'string' ? { alpnProtocol } : {}),
+        authorized: socket.authorized,
+        ...(socket.authorizationError ? { authorizationError: socket.authorizationError } : {}),
+      };
+      secured = handshake;
       // TLS 1.3: a server that refuses our (missing) client certificate says so with an alert
       // after the client's handshake is done. Wait briefly for that alert, data or a close.
-      settle = setTimeout(() => finish(() => done({ socket })), SETTLE_MS);
-      socket.once('data', () => finish(() => done({ socket })));
+      settle = setTimeout(() => finish(() => done(handshake)), SETTLE_MS);
+      socket.once('data', () => finish(() => done(handshake)));
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      socket.destroy();
-      finish(() => fail(unreachable(address, describeConnectError(err), err)));
+      const handshake = secured;
+      if (handshake && options.tolerateRefusal)
+        finish(() => done({ ...handshake, refused: describeConnectError(err) }));
+      else finish(() => fail(unreachable(address, describeConnectError(err), err)));
     });
     socket.once('close', () => {
+      const handshake = secured;
+      // A server that verifies client certificates may just close the connection (grpc-js).
+      const refused =
+        'the server closed the connection right after the handshake (it refused our certificate, or requires one)';
       finish(() =>
-        secured
-          ? done({ socket })
+        handshake
+          ? done(options.tolerateRefusal ? { ...handshake, refused } : handshake)
           : fail(
               unreachable(
                 address,

@@ -19,10 +19,20 @@ export interface ParsedMaterial {
   readonly ca?: readonly X509Certificate[];
 }
 
-/** How each part is named in errors: `GRPC_SERVER_CERT_PATH (/etc/grpc-tls/tls.crt)`, `certificateChainPem`, ... */
+/**
+ * How each part is named in errors: `GRPC_SERVER_CERT_PATH (/etc/grpc-tls/tls.crt)`, `certificateChainPem`, ...
+ *
+ * @example
+ * ```ts
+ * const sources: MaterialSources = { certificate: 'GRPC_TLS_CERT (tls.crt)', privateKey: 'GRPC_TLS_KEY (tls.key)', ca: 'GRPC_TLS_CA (ca.crt)' };
+ * ```
+ */
 export interface MaterialSources {
+  /** The certificate chain, e.g. `GRPC_TLS_CERT (/etc/grpc-tls/tls.crt)`. */
   readonly certificate: string;
+  /** The private key. */
   readonly privateKey: string;
+  /** The CA bundle. */
   readonly ca: string;
 }
 
@@ -144,8 +154,16 @@ function issuerCheckApplies(leaf: X509Certificate): boolean {
 /**
  * The "wrong CA" check: an X509-SVID is validated as such (pki's path validation against the
  * bundle); a classic certificate must chain through its own intermediates to a bundle root.
+ * Throws `ERR_TLS_CA_MISMATCH` naming both sources when the chain does not end at a bundle root,
+ * or `ERR_SVID_INVALID` (with `details.rule`) when an X509-SVID breaks another rule.
+ *
+ * @example
+ * ```ts
+ * const sources = { certificate: 'GRPC_TLS_CERT (tls.crt)', privateKey: 'GRPC_TLS_KEY (tls.key)', ca: 'GRPC_TLS_CA (ca.crt)' };
+ * verifyIssuedBy(readCertificateChainFile('tls.crt'), readTrustBundleFile('ca.crt'), new Date(), sources);
+ * ```
  */
-function verifyIssuedBy(
+export function verifyIssuedBy(
   chain: readonly X509Certificate[],
   roots: readonly X509Certificate[],
   at: Date,
