@@ -322,7 +322,11 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       `the controller refused to renew ${identity.spiffeId}: ${details}`,
       {
         cause: refusal,
-        details: { spiffeId: identity.spiffeId, version: options.version, stateDir: store.stateDir },
+        details: {
+          spiffeId: identity.spiffeId,
+          version: options.version,
+          stateDir: store.stateDir,
+        },
       },
     );
     logger.error(
