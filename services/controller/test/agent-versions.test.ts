@@ -2,19 +2,17 @@
 // (`GET`/`PUT /api/admin/agent-versions`), the UpgradeRequired commands on a control stream (once
 // per requirement, for the connector and for the tunnelers it forwards), the renewal refusal once
 // AGENT_UPGRADE_GRACE is over, and a pin set on one replica applied by another.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Client } from 'pg';
 import { controlplaneV1 } from '@sigil/proto';
 import { waitFor } from '@sigil/testing';
 import { createPostgresStore } from '../src/store/postgres-store';
 import { agentClients, failure, heartbeat } from './support/agents';
 import { admin, enrollNew, startController } from './support/fixtures';
 import type { ControllerFixture, StreamRecorder } from './support/fixtures';
-import { POSTGRES_URL, postgresSkipped } from './support/postgres';
+import { POSTGRES_URL, dropSchema, postgresSkipped, uniqueSchema } from './support/postgres';
 
 const pin = (fx: ControllerFixture, body: unknown) =>
   admin(fx.controller, '/api/admin/agent-versions', { method: 'PUT', body });
@@ -164,7 +162,7 @@ describe('agent version pinning at the controller', () => {
 
 (postgresSkipped ? describe.skip : describe)('agent version pins on two replicas', () => {
   it('applies a pin set on one replica on the other', async () => {
-    const schema = `sigil_versions_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const schema = uniqueSchema('sigil_versions');
     const dataDir = mkdtempSync(join(tmpdir(), 'sigil-versions-'));
     const a = await startController({ dataDir, databaseUrl: POSTGRES_URL, postgresSchema: schema });
     await enrollNew(a.controller, 'connector', 'replicated-1');
@@ -190,10 +188,7 @@ describe('agent version pinning at the controller', () => {
       await store.close();
       await a.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
-      const db = new Client({ connectionString: POSTGRES_URL });
-      await db.connect();
-      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await db.end();
+      await dropSchema(schema);
     }
   }, 30_000);
 });
