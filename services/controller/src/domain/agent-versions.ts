@@ -214,7 +214,7 @@ export function decodeVersionPins(stored: string | undefined): AgentVersionPins 
   const unreadable = (why: string): SigilError =>
     new SigilError(
       'ERR_INTERNAL',
-      `the stored setting ${AGENT_VERSIONS_SETTING} is unreadable (${why}): set the pins again with PUT /api/admin/agent-versions`,
+      `the stored setting ${AGENT_VERSIONS_SETTING} is unreadable (${why}), so the pinned minimum agent versions are unknown: remove it (DELETE FROM settings WHERE key = '${AGENT_VERSIONS_SETTING}') and pin them again with PUT /api/admin/agent-versions`,
       { details: { setting: AGENT_VERSIONS_SETTING } },
     );
   let parsed: unknown;
