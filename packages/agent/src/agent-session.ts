@@ -23,7 +23,7 @@ import { createControllerDialer, type ControllerDialer } from './controller-dial
 import type { AgentIdentity } from './identity';
 import type { IdentityStore } from './identity-store';
 import { CHECK_THE_CLOCK, CLOCK_SKEW_TOLERANCE_MS, notYetValid } from './internal/clock-skew';
-import { isRevocationStatus } from './internal/grpc-errors';
+import { isRevocationStatus, isUpgradeRequiredStatus } from './internal/grpc-errors';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
 import { revocationError } from './revocation';
 import type { RevocationEvidence } from './stream-supervisor';
@@ -102,7 +102,9 @@ export interface AgentSession {
   /**
    * Resolves with ERR_IDENTITY_UNUSABLE once the certificate has expired unrenewed (the process
    * was stopped or suspended past `notAfter`): renewal has stopped and the agent must stop too
-   * (exit code 1) and be enrolled again.
+   * (exit code 1) and be enrolled again. Or with ERR_AGENT_UPGRADE_REQUIRED once the controller
+   * refuses to renew this version (below the pinned minimum, grace period over): the agent stops
+   * (exit code 5) and an upgraded one starts from the same STATE_DIR.
    */
   readonly unusable: Promise<SigilError>;
 }
@@ -270,6 +272,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       } catch (err) {
         metrics.renewals.inc({ result: 'failure' });
         if (isRevocationStatus(err)) revoke({ peer: 'the controller', refusal: err });
+        if (isUpgradeRequiredStatus(err)) refuseOutdated(err);
         throw err;
       }
       metrics.renewals.inc({ result: 'success' });
@@ -308,6 +311,30 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       settleUnusable(error);
     },
   });
+
+  // The controller refuses to renew this version: stop while the certificate is still valid, so
+  // the upgraded agent starts from the same STATE_DIR and renews without a new enrollment.
+  const refuseOutdated = (refusal: unknown): void => {
+    scheduler.stop();
+    const details = (refusal as { details?: string }).details ?? String(refusal);
+    const error = new SigilError(
+      'ERR_AGENT_UPGRADE_REQUIRED',
+      `the controller refused to renew ${identity.spiffeId}: ${details}`,
+      {
+        cause: refusal,
+        details: {
+          spiffeId: identity.spiffeId,
+          version: options.version,
+          stateDir: store.stateDir,
+        },
+      },
+    );
+    logger.error(
+      { event: 'renewal.upgrade_required', ...error.details, message: error.message },
+      'renewal.upgrade_required',
+    );
+    settleUnusable(error);
+  };
 
   const revoke = (evidence: RevocationEvidence & { peer: string }): void => {
     if (revoked !== undefined) return;

@@ -221,7 +221,8 @@ async function run(config: AgentConfig, options: AgentCliOptions): Promise<void>
   const agent = await startAgent({ config, version: options.version, logger }, options.start);
   installShutdownHandlers({ logger, shutdown: () => agent.stop() });
   // A revoked identity ends the process with ERR_AGENT_REVOKED (exit code 4) through runMain, an
-  // identity that expired unrenewed with ERR_IDENTITY_UNUSABLE (exit code 1).
+  // identity that expired unrenewed with ERR_IDENTITY_UNUSABLE (exit code 1), a version the
+  // controller no longer renews with ERR_AGENT_UPGRADE_REQUIRED (exit code 5).
   const { session } = agent.runtime;
   const fatal = await Promise.race([session.revocation, session.unusable]);
   await agent.stop();

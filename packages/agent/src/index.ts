@@ -13,6 +13,7 @@ export { createStreamSupervisor } from './stream-supervisor';
 export { enrollAgent } from './enrollment';
 export { createIdentityStore, STATE_FILES } from './identity-store';
 export { renewalTime } from './renewal';
+export { createUpgradeNotice } from './upgrade-notice';
 export { tokenFingerprint } from '@sigil/pki';
 
 export type { AgentCliOptions, AgentStartContext, RunningAgent, RunningAgentPart } from './cli';
@@ -35,3 +36,4 @@ export type { CertificateValidity, RenewalTimeOptions } from './renewal';
 export type { BackoffOptions } from './backoff';
 export type { ControllerDialer } from './controller-dialer';
 export type { AgentMetrics } from './agent-metrics';
+export type { UpgradeNotice, UpgradeNoticeOptions } from './upgrade-notice';

@@ -168,6 +168,7 @@ describe('sigil admin', () => {
           status: expect.stringMatching(/^(ONLINE|OFFLINE)$/),
           connected: false,
           clock_skew_ms: expect.any(Number),
+          upgrade_required: false,
         },
       ]);
       expect(await json(['tunnelers', 'ls'])).toEqual([

@@ -73,6 +73,14 @@ export const ERROR_CATALOGUE = {
       'The agent identity was revoked by an operator: the controller refuses its renewals and streams, and connectors refuse it.',
     fix: 'Find the reason in `GET /api/admin/revocations`. If the agent should run again, create a new enrollment token and run `enroll` again; do not restart it in a loop.',
   },
+  ERR_AGENT_UPGRADE_REQUIRED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 403,
+    exitCode: 5,
+    meaning:
+      "The agent's version is below the minimum the controller pins for its kind (`PUT /api/admin/agent-versions`) and the grace period (`AGENT_UPGRADE_GRACE`) is over: the controller refuses its renewals.",
+    fix: 'Install the minimum version named in the message (or later) and start the agent again with the same `STATE_DIR`; while its certificate is still valid no new enrollment is needed. Do not restart the old version in a loop.',
+  },
   ERR_ADMIN_API_FAILED: {
     grpcStatus: G.UNAVAILABLE,
     httpStatus: 503,

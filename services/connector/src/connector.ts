@@ -1,9 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   createStreamSupervisor,
+  createUpgradeNotice,
   type AgentStartContext,
   type RunningAgentPart,
   type StreamSupervisor,
+  type UpgradeNotice,
 } from '@sigil/agent';
 import { SigilError } from '@sigil/errors';
 import { controlplaneV1 } from '@sigil/proto';
@@ -18,12 +20,15 @@ export interface ConnectorPart extends RunningAgentPart {
   readonly tunnels: TunnelService;
   /** The bound tunneler port (useful with CONNECTOR_LISTEN_ADDR port 0). */
   readonly port: number;
+  /** The controller's minimum version for connectors, as far as this connector is below it. */
+  readonly upgrade: UpgradeNotice;
 }
 
 /**
  * The connector on top of the shared agent runtime: ControlPlaneService.Connect with Hello and a
  * heartbeat every HEARTBEAT_INTERVAL (readiness follows the stream), the controller's commands
- * (RenewNow, BundleUpdate, ApprovedTunnelers, RevokedTunnelers, Drain; each acknowledged), and
+ * (RenewNow, BundleUpdate, ApprovedTunnelers, RevokedTunnelers, UpgradeRequired, Drain; each
+ * acknowledged; a tunneler's UpgradeRequired is forwarded down its Tunnel stream), and
  * ConnectorService on CONNECTOR_LISTEN_ADDR for approved tunnelers, whose heartbeats go up the
  * control stream. After each renewal the control stream re-authenticates in-band; a `Revoked`
  * from the controller (or a refused renewal saying so) stops the connector for good.
@@ -41,6 +46,12 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     name: 'sigil_connector_tunneler_heartbeats_forwarded_total',
     help: 'Tunneler heartbeats sent up the control stream.',
     registers: [session.metrics.registry],
+  });
+  const upgrade = createUpgradeNotice({
+    kind: 'connector',
+    version,
+    logger,
+    registry: session.metrics.registry,
   });
   // The latest heartbeat of each tunneler waits here while the control stream is down.
   const pending = new Map<string, controlplaneV1.TunnelerHeartbeat>();
@@ -116,6 +127,15 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
           Promise.resolve(tunnels.setRevoked(body.revokedTunnelers.tunnelerIds)),
         );
         return;
+      case 'upgradeRequired': {
+        const notice = body.upgradeRequired;
+        // A tunneler's notice goes down its Tunnel stream (now, and again when it reconnects).
+        if (notice.kind === controlplaneV1.AgentKind.AGENT_KIND_TUNNELER)
+          tunnels.setUpgradeRequired(notice);
+        else upgrade.apply(notice);
+        acknowledge(message.commandId, Promise.resolve());
+        return;
+      }
       default:
         return;
     }
@@ -193,6 +213,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     control,
     tunnels,
     port,
+    upgrade,
     async stop() {
       await control.stop();
       tunnels.closeAll();

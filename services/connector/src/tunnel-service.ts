@@ -33,6 +33,11 @@ export interface TunnelService {
   setApproved(tunnelerIds: readonly string[]): void;
   /** Replaces the deny list (RevokedTunnelers); open streams of those tunnelers get `Revoked` and end at once. */
   setRevoked(tunnelerIds: readonly string[]): void;
+  /**
+   * Keeps the controller's UpgradeRequired for `notice.agentId` (an empty minimum forgets it) and
+   * sends it down that tunneler's stream: now if it is open, and on each stream it opens later.
+   */
+  setUpgradeRequired(notice: controlplaneV1.UpgradeRequired): void;
   /** Ids of the tunnelers with an open stream. */
   connected(): string[];
   /** Ends every stream (shutdown). */
@@ -84,6 +89,13 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
   let approved: Set<string> | undefined;
   // Tunneler id → when this connector learned it is revoked (unix ms).
   let revoked = new Map<string, number>();
+  // Tunneler id → the latest UpgradeRequired naming a minimum (only approved tunnelers').
+  const upgrades = new Map<string, controlplaneV1.UpgradeRequired>();
+  const upgradeMessage = (
+    notice: controlplaneV1.UpgradeRequired,
+  ): controlplaneV1.ConnectorMessage => ({
+    body: { $case: 'upgradeRequired', upgradeRequired: notice },
+  });
   const registers = [options.registry];
   const connectedGauge = new Gauge({
     name: 'sigil_connector_tunnelers_connected',
@@ -279,6 +291,8 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
         connectedGauge.set(streams.size);
         armExpiry(stream);
         call.write({ body: { $case: 'challenge', challenge: { nonce: stream.nonce! } } });
+        const upgrade = upgrades.get(id);
+        if (upgrade !== undefined) call.write(upgradeMessage(upgrade));
         logger.info(
           {
             event: 'tunnel.opened',
@@ -321,6 +335,7 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
     setApproved(tunnelerIds) {
       approved = new Set(tunnelerIds);
       approvedGauge.set(approved.size);
+      for (const id of [...upgrades.keys()]) if (!approved.has(id)) upgrades.delete(id);
       for (const [id, stream] of [...streams]) {
         if (!approved.has(id)) {
           logger.warn({ event: 'tunnel.unapproved', tunnelerId: id }, 'tunnel.unapproved');
@@ -344,6 +359,12 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
           details: `tunneler ${id} is revoked: the controller put it on the deny list of connector ${options.connectorId}`,
         });
       }
+    },
+    setUpgradeRequired(notice) {
+      const id = notice.agentId;
+      if (notice.minimumVersion === '') upgrades.delete(id);
+      else if (approved?.has(id) === true) upgrades.set(id, notice);
+      streams.get(id)?.call.write(upgradeMessage(notice));
     },
     connected: () => [...streams.keys()],
     closeAll() {

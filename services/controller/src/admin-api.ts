@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
 import type { AdminOperations } from './domain/admin-operations';
+import type { AgentVersionsReport } from './domain/agent-version-pins';
 import type { PendingToken } from './domain/tokens';
 import type { AdminGuard } from './internal/admin-guard';
 import { agentSpiffeId } from './internal/agent-identity';
@@ -104,6 +105,16 @@ export function createAdminHandler(
           body: (await admin.listRevocations(integerParam(url, 'limit', 1, 1000) ?? 100)).map((r) =>
             revocationJson(r, ctx.trustDomain),
           ),
+        }),
+      },
+    },
+    {
+      pattern: /^agent-versions$/,
+      methods: {
+        GET: async () => ({ status: 200, body: agentVersionsJson(admin.agentVersions()) }),
+        PUT: async (req) => ({
+          status: 200,
+          body: agentVersionsJson(await admin.setAgentVersions(await readJsonObject(req))),
         }),
       },
     },
@@ -351,6 +362,7 @@ function connectorJson(c: ReturnType<ControllerContext['registry']['listConnecto
     status: c.status,
     connected: c.connected,
     clock_skew_ms: c.clockSkewMs,
+    upgrade_required: c.upgradeRequired,
   };
 }
 
@@ -362,6 +374,26 @@ function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers
     version: t.version,
     status: t.status,
     clock_skew_ms: t.clockSkewMs,
+    upgrade_required: t.upgradeRequired,
+  };
+}
+
+function agentVersionsJson(report: AgentVersionsReport) {
+  const { pins, graceMs } = report;
+  const deadline = (setAt: number | undefined): string | null =>
+    setAt === undefined || graceMs === undefined ? null : iso(setAt + graceMs);
+  return {
+    connector_min: pins.connector?.minimum ?? null,
+    tunneler_min: pins.tunneler?.minimum ?? null,
+    connector_min_set_at: iso(pins.connector?.setAt ?? null),
+    tunneler_min_set_at: iso(pins.tunneler?.setAt ?? null),
+    upgrade_grace_seconds: graceMs === undefined ? null : graceMs / 1000,
+    connector_deadline: deadline(pins.connector?.setAt),
+    tunneler_deadline: deadline(pins.tunneler?.setAt),
+    upgrade_required: {
+      connectors: report.upgradeRequired.connector,
+      tunnelers: report.upgradeRequired.tunneler,
+    },
   };
 }
 

@@ -67,6 +67,11 @@ export interface ControllerConfig {
   auditSummaryIntervalSeconds: number;
   /** Secrets given as command-line flags (visible in `ps`): the program warns about each. */
   secretFlags: string[];
+  /**
+   * How long after a minimum agent version is pinned the controller still renews agents below it
+   * (`AGENT_UPGRADE_GRACE`); unset (the default): it never refuses them.
+   */
+  agentUpgradeGraceSeconds?: number;
 }
 
 /** Where {@link parseControllerConfig} reads from. */
@@ -414,6 +419,13 @@ export const CONTROLLER_SETTINGS = {
     [1, 86_400],
     'unauthenticated refusals are counted and written as one `audit.refusals_summary` row this often',
   ),
+  agentUpgradeGraceSeconds: {
+    env: 'AGENT_UPGRADE_GRACE',
+    flag: 'agent-upgrade-grace',
+    yaml: 'agent_upgrade_grace',
+    parse: duration([0, 365 * 86_400]),
+    help: 'after a minimum agent version is pinned (`PUT /api/admin/agent-versions`), agents below it are still renewed for this long, then refused with `ERR_AGENT_UPGRADE_REQUIRED`; unset (the default): never refused, only flagged and told to upgrade',
+  },
 } satisfies SettingsTable;
 
 /**

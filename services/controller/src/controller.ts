@@ -26,6 +26,7 @@ import { createAdminOperations } from './domain/admin-operations';
 import type { AdminOperations } from './domain/admin-operations';
 import { RENEWAL_OVERLAP_MS } from './domain/agent-policy';
 import { createRevocationSet, syncRevocations } from './domain/revocations';
+import { createAgentVersionPinSet, refreshAgentVersionPins } from './domain/agent-version-pins';
 import type { RevokeAgentResult } from './domain/revocations';
 import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
 import {
@@ -251,6 +252,11 @@ export function createController(options: ControllerOptions): Controller {
       };
       const revocations = createRevocationSet();
       revocations.replace(await store.activeRevocations());
+      const agentVersions = createAgentVersionPinSet(
+        options.agentUpgradeGraceSeconds === undefined
+          ? undefined
+          : options.agentUpgradeGraceSeconds * 1000,
+      );
       const offlineAfterMs =
         (options.agentOfflineAfterSeconds ?? CONTROLLER_DEFAULTS.agentOfflineAfterSeconds) * 1000;
       const registry = new AgentRegistry(
@@ -259,6 +265,7 @@ export function createController(options: ControllerOptions): Controller {
         offlineAfterMs,
         logger,
         (kind, id) => revocations.get(kind, id) !== undefined,
+        (kind, version) => agentVersions.requirement(kind, version) !== undefined,
       );
       await registry.load();
       const ctx: ControllerContext = {
@@ -289,8 +296,10 @@ export function createController(options: ControllerOptions): Controller {
         clockSkewWarnMs:
           (options.clockSkewWarnSeconds ?? CONTROLLER_DEFAULTS.clockSkewWarnSeconds) * 1000,
         certBackdateSeconds: options.certBackdateSeconds ?? CONTROLLER_DEFAULTS.certBackdateSeconds,
+        agentVersions,
       };
       cleanup.push(() => ctx.audit.close());
+      await refreshAgentVersionPins(ctx);
       const controlPlane = createControlPlane(ctx);
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
@@ -406,6 +415,14 @@ export function createController(options: ControllerOptions): Controller {
             logger.error(
               { event: 'controller.revocation_sync_failed', err },
               'controller.revocation_sync_failed',
+            ),
+          );
+        }, REVOCATION_SYNC_MS),
+        setInterval(() => {
+          refreshAgentVersionPins(ctx).catch((err: unknown) =>
+            logger.error(
+              { event: 'controller.agent_versions_refresh_failed', err },
+              'controller.agent_versions_refresh_failed',
             ),
           );
         }, REVOCATION_SYNC_MS),

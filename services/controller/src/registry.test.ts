@@ -109,6 +109,7 @@ describe('AgentRegistry', () => {
         status: 'OFFLINE',
         connected: false,
         clockSkewMs: null,
+        upgradeRequired: false,
       },
     ]);
     registry.connectorSeen('c1', { version: '2', privateIp: '10.0.0.1' });

@@ -25,6 +25,8 @@ export interface ConnectorView {
   connected: boolean;
   /** Agent clock minus controller clock at the last enrollment or heartbeat, ms (negative: behind); null if not measured. */
   clockSkewMs: number | null;
+  /** True when `version` is below the minimum pinned for connectors (`PUT /api/admin/agent-versions`). */
+  upgradeRequired: boolean;
 }
 
 /** A tunneler as the admin API reports it. */
@@ -36,6 +38,8 @@ export interface TunnelerView {
   status: AgentStatus;
   /** As {@link ConnectorView.clockSkewMs}. */
   clockSkewMs: number | null;
+  /** As {@link ConnectorView.upgradeRequired}, against the tunnelers' minimum. */
+  upgradeRequired: boolean;
 }
 
 /**
@@ -78,6 +82,7 @@ export class AgentRegistry {
     private readonly offlineAfterMs: number,
     private readonly logger: pino.Logger,
     private readonly isRevoked: (kind: AgentKind, id: string) => boolean = () => false,
+    private readonly upgradeRequired: (kind: AgentKind, version: string) => boolean = () => false,
   ) {}
 
   async load(): Promise<void> {
@@ -192,6 +197,11 @@ export class AgentRegistry {
       .sort();
   }
 
+  /** The version the agent last reported, or undefined when it is not enrolled. */
+  versionOf(kind: AgentKind, id: string): string | undefined {
+    return (kind === 'connector' ? this.connectors : this.tunnelers).get(id)?.version;
+  }
+
   tunnelerConnector(id: string): string | undefined {
     return this.tunnelers.get(id)?.connectorId;
   }
@@ -212,6 +222,7 @@ export class AgentRegistry {
             : agentStatus(c.lastSeen, now, this.offlineAfterMs),
         connected: this.streaming.has(c.id),
         clockSkewMs: this.clockSkews.get(`connector/${c.id}`) ?? null,
+        upgradeRequired: this.upgradeRequired('connector', c.version),
       }));
   }
 
@@ -228,6 +239,7 @@ export class AgentRegistry {
           ? 'REVOKED'
           : agentStatus(t.lastSeen, now, this.offlineAfterMs),
         clockSkewMs: this.clockSkews.get(`tunneler/${t.id}`) ?? null,
+        upgradeRequired: this.upgradeRequired('tunneler', t.version),
       }));
   }
 

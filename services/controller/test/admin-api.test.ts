@@ -306,6 +306,7 @@ describe('admin HTTP API', () => {
           status: 'ONLINE',
           connected: false,
           clock_skew_ms: null,
+          upgrade_required: false,
         },
       ]);
       const tunnelers = await admin(fx.controller, '/api/admin/tunnelers');
@@ -317,6 +318,7 @@ describe('admin HTTP API', () => {
           version: '1.0.0',
           status: 'ONLINE',
           clock_skew_ms: null,
+          upgrade_required: false,
         },
       ]);
       clock.advance(31_000);

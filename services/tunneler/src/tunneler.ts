@@ -1,8 +1,10 @@
 import {
   createStreamSupervisor,
+  createUpgradeNotice,
   type AgentStartContext,
   type RunningAgentPart,
   type StreamSupervisor,
+  type UpgradeNotice,
 } from '@sigil/agent';
 import { SigilError } from '@sigil/errors';
 import { formatSpiffeId } from '@sigil/pki';
@@ -16,6 +18,8 @@ export interface TunnelerPart extends RunningAgentPart {
   readonly connectorAddress: string;
   /** The SPIFFE ID the connector must present. */
   readonly connectorSpiffeId: string;
+  /** The controller's minimum version for tunnelers (forwarded by the connector), as far as this tunneler is below it. */
+  readonly upgrade: UpgradeNotice;
 }
 
 /**
@@ -49,6 +53,12 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     formatSpiffeId(identity.trustDomain, 'connector', identity.connectorId!),
   );
   const tls = await session.peerClientCredentials(connectorSpiffeId);
+  const upgrade = createUpgradeNotice({
+    kind: 'tunneler',
+    version,
+    logger,
+    registry: session.metrics.registry,
+  });
   const channelOptions = { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 };
 
   const tunnel = createStreamSupervisor<
@@ -72,6 +82,9 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
         heartbeat: { tunnelerId: identity.agentId, sequence, version, sentAt: Date.now() },
       },
     }),
+    onMessage: (message) => {
+      if (message.body?.$case === 'upgradeRequired') upgrade.apply(message.body.upgradeRequired);
+    },
     reauthentication: {
       credential: () => session.identity,
       message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
@@ -94,6 +107,7 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     tunnel,
     connectorAddress,
     connectorSpiffeId,
+    upgrade,
     stop: () => tunnel.stop(),
   };
 }

@@ -198,3 +198,24 @@ export async function writeForeignCa(directory: string): Promise<string> {
   writeFileSync(file, ca.certificatePem);
   return file;
 }
+
+/**
+ * Calls the admin API of the fixture's current controller with the admin token: the status and
+ * the parsed JSON body.
+ */
+export async function adminRequest<T = unknown>(
+  fx: ControlPlaneFixture,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${fx.controller.adminUrl}/api/admin/${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}

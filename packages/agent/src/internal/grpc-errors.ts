@@ -71,3 +71,17 @@ export function isRevocationStatus(err: unknown): boolean {
     /ERR_AGENT_REVOKED|\brevoked\b/i.test(status.details)
   );
 }
+
+/**
+ * The controller's refusal to renew an agent below the pinned minimum version once the grace
+ * period is over: FAILED_PRECONDITION (the status of ERR_AGENT_UPGRADE_REQUIRED) whose details
+ * name the minimum version.
+ */
+export function isUpgradeRequiredStatus(err: unknown): boolean {
+  const status = err as Partial<grpc.StatusObject> | undefined;
+  return (
+    status?.code === grpc.status.FAILED_PRECONDITION &&
+    typeof status.details === 'string' &&
+    /\bbelow the minimum version\b/.test(status.details)
+  );
+}

@@ -29,7 +29,7 @@ export interface AdminClientOptions {
  * const method: AdminMethod = 'DELETE';
  * ```
  */
-export type AdminMethod = 'GET' | 'POST' | 'DELETE';
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /**
  * A client of the controller's admin API (docs/admin-api.md).

@@ -14,6 +14,8 @@ interface AgentView {
   private_ip?: string;
   connected?: boolean;
   connector_id?: string;
+  /** Below the minimum version pinned for its kind (`sigil admin agent-versions`). */
+  upgrade_required?: boolean;
 }
 
 type JsonFlag = { json?: boolean };
@@ -28,7 +30,7 @@ const COLUMNS: Record<
     ['STATUS', (a) => a.status],
     ['CONNECTED', (a) => (a.connected ? 'yes' : 'no')],
     ['LAST SEEN', (a, now) => formatTimeFrom(a.last_seen, now)],
-    ['VERSION', (a) => a.version || '-'],
+    ['VERSION', versionCell],
     ['PRIVATE IP', (a) => a.private_ip || '-'],
   ],
   tunneler: [
@@ -36,9 +38,14 @@ const COLUMNS: Record<
     ['CONNECTOR', (a) => a.connector_id ?? '-'],
     ['STATUS', (a) => a.status],
     ['LAST SEEN', (a, now) => formatTimeFrom(a.last_seen, now)],
-    ['VERSION', (a) => a.version || '-'],
+    ['VERSION', versionCell],
   ],
 };
+
+/** The reported version, marked when it is below its kind's pinned minimum. */
+function versionCell(agent: AgentView): string {
+  return `${agent.version || '-'}${agent.upgrade_required ? ' (upgrade required)' : ''}`;
+}
 
 /** Registers `sigil admin connectors ls|revoke` and `sigil admin tunnelers ls|revoke`. @internal */
 export function registerAdminAgents(admin: Command, context: CommandContext): void {

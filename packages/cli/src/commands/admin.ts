@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../internal/command';
 import { registerAdminAgents } from './admin-agents';
+import { registerAdminAgentVersions } from './admin-agent-versions';
 import { registerAdminAudit } from './admin-audit';
 import { registerAdminTokens } from './admin-tokens';
 
@@ -18,4 +19,5 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminTokens(admin, context);
   registerAdminAgents(admin, context);
   registerAdminAudit(admin, context);
+  registerAdminAgentVersions(admin, context);
 }

@@ -4,6 +4,8 @@ import type { ControllerContext } from '../internal/context';
 import type { ConnectorView, TunnelerView } from '../registry';
 import type { AgentKind, RevocationRecord } from '../store/store';
 import type { AgentNotifier } from './ports';
+import { agentVersionsReport, setAgentVersionPins } from './agent-version-pins';
+import type { AgentVersionsReport } from './agent-version-pins';
 import { revokeAgent } from './revocations';
 import type { RevokeAgentResult } from './revocations';
 import { cancelEnrollmentToken, issueEnrollmentToken, listPendingTokens } from './tokens';
@@ -28,6 +30,10 @@ export interface AdminOperations {
   listRevocations(limit?: number): Promise<RevocationRecord[]>;
   /** Sends RenewNow; rejects `ERR_NOT_FOUND` (not enrolled) or `ERR_AGENT_NOT_CONNECTED`. */
   requestRenewal(connectorId: string): Promise<string>;
+  /** The pinned minimum agent versions and how many agents are below them. */
+  agentVersions(): AgentVersionsReport;
+  /** Pins `connector_min` and `tunneler_min` (null or absent clears one); rejects `ERR_REQUEST_INVALID` naming the field. */
+  setAgentVersions(body: Record<string, unknown>): Promise<AgentVersionsReport>;
 }
 
 /**
@@ -52,6 +58,11 @@ export function createAdminOperations(
     listTunnelers: () => ctx.registry.listTunnelers(),
     revoke: (kind, agentId, reason) =>
       revokeAgent(ctx, notifier, { kind, agentId, reason, actor: 'admin' }),
+    agentVersions: () => agentVersionsReport(ctx),
+    async setAgentVersions(body) {
+      await setAgentVersionPins(ctx, body, 'admin');
+      return agentVersionsReport(ctx);
+    },
     listRevocations: (limit = MAX_REVOCATIONS_LISTED) =>
       ctx.store.listRevocations(Math.min(limit, MAX_REVOCATIONS_LISTED)),
     async requestRenewal(connectorId) {

@@ -8,6 +8,7 @@ import type { AgentPeer } from '../internal/agent-peer';
 import type { AgentKind } from '../store/store';
 import { adoptedLineage, decideAccess, lineageAfterRenewal } from './agent-policy';
 import type { AgentAction, CertificateStanding } from './agent-policy';
+import { renewalUpgradeRefusal } from './agent-versions';
 
 /**
  * Signs `csrPem` as the X509-SVID of `spiffeId`: the runtime CA signs, with the lifetime of the
@@ -159,6 +160,13 @@ export async function renewAgentCertificate(
       details,
     );
   const standing = await authorizeAgent(ctx, peer, 'renew', 'renewal.refused', details);
+  const outdated = renewalUpgradeRefusal(
+    ctx.agentVersions.requirement(peer.kind, ctx.registry.versionOf(peer.kind, peer.id) ?? ''),
+    ctx.clock().getTime(),
+    peer.spiffeId,
+  );
+  if (outdated !== undefined)
+    throw await refuse(ctx, 'renewal.refused', peer, 'upgrade_required', outdated, details);
   const lineage = await ctx.store.getLineage(peer.kind, peer.id);
   let issued: IssuedCertificate;
   try {

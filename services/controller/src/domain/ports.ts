@@ -1,4 +1,5 @@
 import type { AgentKind, RevocationRecord } from '../store/store';
+import type { AgentVersionPins, UpgradeRequirement } from './agent-versions';
 
 /**
  * What the use cases ask of the transports that hold live agent connections (the connector
@@ -27,4 +28,17 @@ export interface RevocationSet {
   readonly generation: number;
   /** Replaces the set with what the store holds; returns the revocations that are new here. */
   replace(active: readonly RevocationRecord[]): RevocationRecord[];
+}
+
+/** The pinned minimum agent versions in force here, kept in step with the store (see createAgentVersionPinSet). */
+export interface AgentVersionPinSet {
+  current(): AgentVersionPins;
+  /** What an agent of `kind` reporting `version` must be told, or undefined when it meets the minimum. */
+  requirement(kind: AgentKind, version: string): UpgradeRequirement | undefined;
+  /** `AGENT_UPGRADE_GRACE` in ms; undefined: renewals are never refused. */
+  readonly graceMs: number | undefined;
+  /** Replaces the pins (a set here, or a refresh from the store). */
+  replace(pins: AgentVersionPins): void;
+  /** Increases with every {@link AgentVersionPinSet.replace} (so a refresh that raced a set can be discarded). */
+  readonly generation: number;
 }

@@ -2,7 +2,7 @@ import type pino from 'pino';
 import { SigilError } from '@sigil/errors';
 import type { CertificateAuthority } from '@sigil/pki';
 import type { controlplaneV1 } from '@sigil/proto';
-import type { RevocationSet } from '../domain/ports';
+import type { AgentVersionPinSet, RevocationSet } from '../domain/ports';
 import type { AgentRegistry } from '../registry';
 import type { AgentKind, ControllerStore } from '../store/store';
 import type { AuditLog } from './audit';
@@ -41,6 +41,8 @@ export interface ControllerContext {
   clockSkewWarnMs: number;
   /** notBefore back-dating of agent certificates, seconds (`CERT_BACKDATE`). */
   certBackdateSeconds: number;
+  /** The pinned minimum agent versions (kept in step with the store). */
+  agentVersions: AgentVersionPinSet;
 }
 
 /**

@@ -7,13 +7,15 @@ import type { controlplaneV1 } from '@sigil/proto';
 import { streamDeadlineDelayMs } from '../domain/agent-policy';
 import { AgentRefusal, authorizeAgent, renewAgentCertificate } from '../domain/issuance';
 import type { AgentNotifier } from '../domain/ports';
-import type { RevocationRecord } from '../store/store';
+import type { AgentKind, RevocationRecord } from '../store/store';
 import { agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
 import { trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 import { agentPeerOf } from './agent-peer';
 import type { AgentPeer } from './agent-peer';
 import { recordClockSkew } from './clock-skew';
+import { createUpgradeNotices } from './upgrade-notices';
+import type { UpgradeNotices } from './upgrade-notices';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -38,6 +40,8 @@ interface Session {
   queue: Promise<void>;
   /** Unix milliseconds of the last list re-push after a mismatched tunneler heartbeat. */
   repushedAt: number;
+  /** UpgradeRequired told on this stream, to the connector and its tunnelers. */
+  upgrades: UpgradeNotices;
 }
 
 /** The connector control streams and the commands the controller pushes down them. */
@@ -79,6 +83,10 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
     const id = randomUUID();
     send(session, body, id);
     return id;
+  };
+  const tellUpgrade = (session: Session, kind: AgentKind, id: string, version: string): void => {
+    const body = session.upgrades.next(kind, id, version);
+    if (body !== undefined) command(session, body);
   };
   const approvedList = (connectorId: string): ControllerBody => ({
     $case: 'approvedTunnelers',
@@ -273,6 +281,7 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
         if (hb.sentAt > 0)
           ctx.metrics.heartbeatLatency.observe(Math.max(0, receivedAt - hb.sentAt) / 1000);
         recordClockSkew(ctx, 'connector', session.connectorId, hb.sentAt, receivedAt);
+        tellUpgrade(session, 'connector', session.connectorId, cleanVersion(hb.version));
         send(session, {
           $case: 'heartbeatAck',
           heartbeatAck: { sequence: hb.sequence, receivedAt },
@@ -286,6 +295,7 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
         });
         // Forwarded at once by the connector: the transit adds milliseconds.
         if (seen) recordClockSkew(ctx, 'tunneler', hb.tunnelerId, hb.sentAt, ctx.clock().getTime());
+        if (seen) tellUpgrade(session, 'tunneler', hb.tunnelerId, cleanVersion(hb.version));
         if (!seen) {
           ctx.logger.warn(
             {
@@ -358,6 +368,7 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
       nonce: createStreamNonce(),
       queue: Promise.resolve(),
       repushedAt: 0,
+      upgrades: createUpgradeNotices(ctx),
     };
     const previous = sessions.get(peer.id);
     if (previous !== undefined) {
