@@ -43,6 +43,8 @@ import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
+import { createPolicyDistributor } from './internal/policy-distributor';
+import { createPolicyOperations } from './domain/resource-operations';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
@@ -291,7 +293,12 @@ export function createController(options: ControllerOptions): Controller {
         certBackdateSeconds: options.certBackdateSeconds ?? CONTROLLER_DEFAULTS.certBackdateSeconds,
       };
       cleanup.push(() => ctx.audit.close());
-      const controlPlane = createControlPlane(ctx);
+      const policyDistributor = createPolicyDistributor(ctx, {
+        push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
+      });
+      const controlPlane = createControlPlane(ctx, { policy: policyDistributor.current });
+      await policyDistributor.refresh();
+      const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
@@ -388,6 +395,7 @@ export function createController(options: ControllerOptions): Controller {
           }),
           adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
+          policy,
         }),
       });
       if (!isLoopback(adminListen.host))
@@ -406,6 +414,14 @@ export function createController(options: ControllerOptions): Controller {
             logger.error(
               { event: 'controller.revocation_sync_failed', err },
               'controller.revocation_sync_failed',
+            ),
+          );
+        }, REVOCATION_SYNC_MS),
+        setInterval(() => {
+          policyDistributor.refresh().catch((err: unknown) =>
+            logger.error(
+              { event: 'controller.policy_sync_failed', err },
+              'controller.policy_sync_failed',
             ),
           );
         }, REVOCATION_SYNC_MS),

@@ -14,6 +14,7 @@ import type { ControllerContext } from './context';
 import { agentPeerOf } from './agent-peer';
 import type { AgentPeer } from './agent-peer';
 import { recordClockSkew } from './clock-skew';
+import { recordTunnelReport } from './tunnel-audit';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -49,6 +50,14 @@ export interface ControlPlane extends AgentNotifier {
   drain(reason: string, reconnectAfterMs: number): void;
   /** Number of open control streams. */
   size(): number;
+  /** Sends the connector its data-plane policy; false when it has no open stream. */
+  pushConnectorPolicy(connectorId: string, policy: controlplaneV1.ConnectorPolicy): boolean;
+}
+
+/** Options of {@link createControlPlane}. */
+export interface ControlPlaneOptions {
+  /** The connector's current data-plane policy, sent when its stream opens. */
+  policy?: (connectorId: string) => controlplaneV1.ConnectorPolicy;
 }
 
 const REPUSH_INTERVAL_MS = 1000;
@@ -67,7 +76,10 @@ const REPUSH_INTERVAL_MS = 1000;
  * server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
  * ```
  */
-export function createControlPlane(ctx: ControllerContext): ControlPlane {
+export function createControlPlane(
+  ctx: ControllerContext,
+  options: ControlPlaneOptions = {},
+): ControlPlane {
   const sessions = new Map<string, Session>();
   let draining = false;
 
@@ -307,6 +319,9 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
         }
         return;
       }
+      case 'tunnelReport':
+        recordTunnelReport(ctx, session.spiffeId, body.tunnelReport);
+        return;
       case 'ack':
         ctx.logger.debug(
           {
@@ -414,6 +429,12 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
     send(session, { $case: 'challenge', challenge: { nonce: session.nonce } });
     send(session, approvedList(peer.id), randomUUID());
     send(session, denyList(), randomUUID());
+    if (options.policy !== undefined)
+      send(
+        session,
+        { $case: 'connectorPolicy', connectorPolicy: options.policy(peer.id) },
+        randomUUID(),
+      );
     send(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) }, randomUUID());
     scheduleDeadline(session);
   }
@@ -545,5 +566,11 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
       }
     },
     size: () => sessions.size,
+    pushConnectorPolicy(connectorId, policy) {
+      const session = sessions.get(connectorId);
+      if (session === undefined || session.closed) return false;
+      command(session, { $case: 'connectorPolicy', connectorPolicy: policy });
+      return true;
+    },
   };
 }
