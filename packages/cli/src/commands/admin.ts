@@ -3,6 +3,8 @@ import type { CommandContext } from '../internal/command';
 import { registerAdminAgents } from './admin-agents';
 import { registerAdminAudit } from './admin-audit';
 import { registerAdminTokens } from './admin-tokens';
+import { registerAdminResources } from './admin-resources';
+import { registerAdminGrants } from './admin-grants';
 
 /** Registers `sigil admin` and its groups. @internal */
 export function registerAdmin(program: Command, context: CommandContext): void {
@@ -18,4 +20,6 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminTokens(admin, context);
   registerAdminAgents(admin, context);
   registerAdminAudit(admin, context);
+  registerAdminResources(admin, context);
+  registerAdminGrants(admin, context);
 }
