@@ -296,7 +296,18 @@ export function createController(options: ControllerOptions): Controller {
       const policyDistributor = createPolicyDistributor(ctx, {
         push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
       });
-      const controlPlane = createControlPlane(ctx, { policy: policyDistributor.current });
+      const controlPlane = createControlPlane(ctx, {
+        policy: policyDistributor.current,
+        onTunnelerEnrolled: () =>
+          void policyDistributor
+            .refresh()
+            .catch((err: unknown) =>
+              logger.error(
+                { event: 'controller.policy_sync_failed', err },
+                'controller.policy_sync_failed',
+              ),
+            ),
+      });
       await policyDistributor.refresh();
       const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
       const admin = createAdminOperations(ctx, controlPlane, {
@@ -418,12 +429,14 @@ export function createController(options: ControllerOptions): Controller {
           );
         }, REVOCATION_SYNC_MS),
         setInterval(() => {
-          policyDistributor.refresh().catch((err: unknown) =>
-            logger.error(
-              { event: 'controller.policy_sync_failed', err },
-              'controller.policy_sync_failed',
-            ),
-          );
+          policyDistributor
+            .refresh()
+            .catch((err: unknown) =>
+              logger.error(
+                { event: 'controller.policy_sync_failed', err },
+                'controller.policy_sync_failed',
+              ),
+            );
         }, REVOCATION_SYNC_MS),
       ];
       for (const timer of timers) timer.unref();

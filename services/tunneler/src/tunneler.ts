@@ -7,6 +7,7 @@ import {
 import { SigilError } from '@sigil/errors';
 import { formatSpiffeId } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
+import { startForwards, type Forwards } from './forwards';
 
 /** The tunneler-specific part of a running tunneler. */
 export interface TunnelerPart extends RunningAgentPart {
@@ -16,6 +17,8 @@ export interface TunnelerPart extends RunningAgentPart {
   readonly connectorAddress: string;
   /** The SPIFFE ID the connector must present. */
   readonly connectorSpiffeId: string;
+  /** The local listeners of TUNNELER_FORWARDS / `--forward`. */
+  readonly forwards: Forwards;
 }
 
 /**
@@ -50,6 +53,8 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
   );
   const tls = await session.peerClientCredentials(connectorSpiffeId);
   const channelOptions = { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 };
+  // The client of the current Tunnel stream: forwards open their calls on its connection.
+  let current: controlplaneV1.ConnectorServiceClient | undefined;
 
   const tunnel = createStreamSupervisor<
     controlplaneV1.TunnelerMessage,
@@ -64,7 +69,14 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
         tls.credentials,
         channelOptions,
       );
-      return { stream: client.tunnel(), close: () => client.close() };
+      current = client;
+      return {
+        stream: client.tunnel(),
+        close: () => {
+          if (current === client) current = undefined;
+          client.close();
+        },
+      };
     },
     heartbeat: (sequence) => ({
       body: {
@@ -85,6 +97,12 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     logger,
   });
   session.onRenewed(() => tunnel.reauthenticate());
+  const forwards = await startForwards({
+    forwards: config.forwards,
+    client: () => (tunnel.up ? current : undefined),
+    registry: session.metrics.registry,
+    logger,
+  });
   tunnel.start();
   logger.info(
     { event: 'tunneler.connecting', connectorAddress, connectorSpiffeId },
@@ -94,6 +112,10 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     tunnel,
     connectorAddress,
     connectorSpiffeId,
-    stop: () => tunnel.stop(),
+    forwards,
+    async stop() {
+      await forwards.close();
+      await tunnel.stop();
+    },
   };
 }

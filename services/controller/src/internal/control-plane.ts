@@ -58,6 +58,8 @@ export interface ControlPlane extends AgentNotifier {
 export interface ControlPlaneOptions {
   /** The connector's current data-plane policy, sent when its stream opens. */
   policy?: (connectorId: string) => controlplaneV1.ConnectorPolicy;
+  /** Called when a tunneler enrolled under a connector (its labels may match label grants). */
+  onTunnelerEnrolled?: () => void;
 }
 
 const REPUSH_INTERVAL_MS = 1000;
@@ -544,6 +546,7 @@ export function createControlPlane(
       }
     },
     pushApprovedTunnelers(connectorId) {
+      options.onTunnelerEnrolled?.();
       const session = sessions.get(connectorId);
       if (session !== undefined) command(session, approvedList(connectorId));
     },
