@@ -9,6 +9,8 @@ import { formatSpiffeId } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import { startForwards, type Forwards } from './forwards';
 
+const FLOW_CONTROL_WINDOW_BYTES = 1024 * 1024;
+
 /** The tunneler-specific part of a running tunneler. */
 export interface TunnelerPart extends RunningAgentPart {
   /** The mTLS stream to the connector. */
@@ -52,7 +54,13 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     formatSpiffeId(identity.trustDomain, 'connector', identity.connectorId!),
   );
   const tls = await session.peerClientCredentials(connectorSpiffeId);
-  const channelOptions = { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 };
+  const channelOptions = {
+    ...tls.channelOptions,
+    'grpc.use_local_subchannel_pool': 1,
+    // A 1 MiB HTTP/2 receive window (stream and connection): downloads through a forward are not
+    // held to one 64 KiB window per round trip; memory per stream stays bounded by it.
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
+  };
   // The client of the current Tunnel stream: forwards open their calls on its connection.
   let current: controlplaneV1.ConnectorServiceClient | undefined;
 
