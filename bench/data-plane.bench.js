@@ -21,6 +21,7 @@
 //   --rounds 3        interleaved rounds; medians are reported (default 3)
 'use strict';
 /* global fetch */
+const { Buffer } = require('node:buffer');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');

@@ -17,6 +17,7 @@
 /* global fetch */
 
 const { spawn } = require('node:child_process');
+const { Buffer } = require('node:buffer');
 const { createHash, randomBytes } = require('node:crypto');
 const { createServer } = require('node:http');
 const fs = require('node:fs');

@@ -42,8 +42,8 @@ describe('the data plane: tunnelers reach resources through their connector, by 
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const resource = (name: string, address: string) =>
-    admin('POST', '/api/admin/resources', { name, address, connector_id: 'edge-1' });
+  const resource = (name: string, address: string, connectorId = 'edge-1') =>
+    admin('POST', '/api/admin/resources', { name, address, connector_id: connectorId });
   const grant = (resourceName: string, who: { tunneler_id: string } | { label: string }) =>
     admin('POST', '/api/admin/grants', { resource: resourceName, ...who }) as Promise<{
       id: string;
@@ -53,10 +53,14 @@ describe('the data plane: tunnelers reach resources through their connector, by 
     id: string,
     forwards: string[],
     labels?: string[],
+    via: { connectorId: string; address: string } = {
+      connectorId: 'edge-1',
+      address: connectorAddr,
+    },
   ): Promise<RunningAgent<TunnelerPart>> {
     const env = await fx.enrollEnv('tunneler', id, {
-      connectorId: 'edge-1',
-      env: { CONNECTOR_ADDR: connectorAddr, TUNNELER_FORWARDS: forwards.join(',') },
+      connectorId: via.connectorId,
+      env: { CONNECTOR_ADDR: via.address, TUNNELER_FORWARDS: forwards.join(',') },
       ...(labels === undefined ? {} : { labels }),
     });
     const agent = fx.track(
@@ -130,6 +134,8 @@ describe('the data plane: tunnelers reach resources through their connector, by 
         hash.update(chunk);
       });
       socket.on('end', () => socket.end(`${size} ${hash.digest('hex')}`));
+      // The connector resets it when a tunneled connection is cut (idle timeout).
+      socket.on('error', () => undefined);
     });
     await new Promise<void>((resolve) => halfClose.listen(0, '127.0.0.1', resolve));
 
@@ -311,6 +317,60 @@ describe('the data plane: tunnelers reach resources through their connector, by 
       `cut after: revoked ${revoked} ms, grant removed ${ungranted} ms, resource removed ${removed} ms\n`,
     );
     for (const ms of [revoked, ungranted, removed]) expect(ms).toBeLessThan(1000);
+  });
+
+  it('enforces streams per tunneler, connections per resource and the idle timeout', async () => {
+    const edge2 = await fx.startConnector(
+      await fx.enrollEnv('connector', 'edge-2', {
+        env: {
+          CONNECTOR_MAX_STREAMS_PER_TUNNELER: '2',
+          CONNECTOR_MAX_CONNECTIONS_PER_RESOURCE: '3',
+          CONNECTOR_IDLE_TIMEOUT: '4s',
+        },
+      }),
+      true,
+    );
+    await waitFor('the second connector', () => edge2.part.control.up);
+    const via = { connectorId: 'edge-2', address: `127.0.0.1:${edge2.part.port}` };
+    await resource('echo-2', `127.0.0.1:${(halfClose.address() as AddressInfo).port}`, 'edge-2');
+    const a = await tunneler('limited-a', ['127.0.0.1:0=echo-2'], undefined, via);
+    const b = await tunneler('limited-b', ['127.0.0.1:0=echo-2'], undefined, via);
+    await grant('echo-2', { tunneler_id: 'limited-a' });
+    await grant('echo-2', { tunneler_id: 'limited-b' });
+    const registry = edge2.runtime.session.metrics.registry;
+    const opened = () => metric(registry, 'sigil_connector_forwards_opened_total');
+    const limited = () =>
+      metric(registry, 'sigil_connector_forwards_refused_total', { reason: 'limit_reached' });
+    /** Opens a local connection and resolves once the connector has dialled the resource (or refused). */
+    const open = async (agent: RunningAgent<TunnelerPart>) => {
+      const [before, refusedBefore] = [await opened(), await limited()];
+      const socket = connect({ port: localPort(agent, 0), host: '127.0.0.1', allowHalfOpen: true });
+      socket.on('error', () => undefined);
+      await waitFor(
+        'the connector to decide',
+        async () => (await opened()) > before || (await limited()) > refusedBefore,
+      );
+      return { socket, refused: (await limited()) > refusedBefore };
+    };
+    await waitFor('the grants to reach edge-2', async () => !(await open(a)).refused);
+    // The probe above holds one of limited-a's two streams.
+    expect((await open(a)).refused).toBe(false);
+    expect((await open(a)).refused).toBe(true); // a third for limited-a
+    expect((await open(b)).refused).toBe(false); // three to echo-2 now
+    expect((await open(b)).refused).toBe(true); // a fourth to echo-2
+    expect(
+      refusals('echo-2').filter((reason) => reason === 'limit_reached').length,
+    ).toBeGreaterThanOrEqual(2);
+    // Nothing moves on the three open connections: the idle timeout closes them.
+    await waitFor(
+      'the idle timeout',
+      async () =>
+        (await metric(registry, 'sigil_connector_forwards_closed_total', {
+          reason: 'idle_timeout',
+        })) >= 3,
+      20_000,
+    );
+    expect(await metric(registry, 'sigil_connector_forwards_active')).toBe(0);
   });
 
   it('moves a large HTTP download and upload byte-exact, and propagates half-close both ways', async () => {

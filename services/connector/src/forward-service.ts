@@ -211,7 +211,6 @@ export function createForwardService(options: ForwardServiceOptions): ForwardSer
     let clientEnded = false;
     let resourceEnded = false;
     let firstEnd: 'client_closed' | 'resource_closed' | undefined;
-    let idle: NodeJS.Timeout | undefined;
     const connection: Connection = {
       ...who,
       startedAt: Date.now(),
@@ -223,10 +222,7 @@ export function createForwardService(options: ForwardServiceOptions): ForwardSer
     activeGauge.set(connections.size);
     opened.inc();
 
-    const touch = (): void => {
-      idle?.refresh();
-    };
-    idle = setTimeout(
+    const idle = setTimeout(
       () =>
         finish('idle_timeout', {
           code: grpc.status.DEADLINE_EXCEEDED,
@@ -234,6 +230,7 @@ export function createForwardService(options: ForwardServiceOptions): ForwardSer
         }),
       limits.idleTimeoutMs,
     );
+    const touch = (): void => void idle.refresh();
 
     function finish(reason: CloseReason, status?: { code: grpc.status; details: string }): void {
       if (done) return;
