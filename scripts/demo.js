@@ -9,12 +9,17 @@
 // admin API and the agents' /metrics report. Certificates are short-lived so renewals show up.
 // Once the second tunneler has renewed, an operator revokes it with `sigil admin tunnelers revoke`:
 // it shows REVOKED, its process exits with code 4, and the other agents carry on.
+// The data plane: the first tunneler forwards a local port to a demo HTTP resource behind the
+// connector (`--forward`, granted by id), and the demo sends requests through it; the TUNNELED
+// column shows the bytes each agent carried.
 // Needs the built packages (`pnpm demo` builds first). Exit codes: 0 ok, 1 a check or a step failed.
 'use strict';
 /* global fetch */
 
 const { spawn } = require('node:child_process');
-const { randomBytes } = require('node:crypto');
+const { Buffer } = require('node:buffer');
+const { createHash, randomBytes } = require('node:crypto');
+const { createServer } = require('node:http');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -40,6 +45,10 @@ const REVOKED_ID = 'tunneler-local-02';
 const REVOKE_REASON = 'demo: laptop reported lost';
 // The revoked agent's exit code (ERR_AGENT_REVOKED in docs/errors.md).
 const REVOKED_EXIT_CODE = 4;
+// The data plane: a demo resource (an HTTP server in this process) and the tunneler reaching it.
+const RESOURCE = 'demo-web';
+const FORWARDING_ID = 'tunneler-local-01';
+const RESOURCE_BODY = randomBytes(64 * 1024);
 const MODES = {
   // Live: renewals every minute or so, heartbeats every 2 s.
   live: { connectorTtl: '90s', tunnelerTtl: '60s', heartbeat: '2s', offlineAfter: '8s' },
@@ -248,6 +257,7 @@ async function startControlPlane() {
   });
   const connectorHttp = (await event(connector, 'agent.started')).httpUrl;
   const connectorAddr = (await event(connector, 'connector.listening')).address;
+  const resource = await startDemoResource(admin);
 
   // Two tunnelers whose tokens name the connector.
   const tunnelers = await Promise.all(
@@ -265,7 +275,13 @@ async function startControlPlane() {
         CONNECTOR_ADDR: connectorAddr,
         STATE_DIR: stateDir,
       });
-      const child = start(id, BINS.tunneler, ['run'], { ...common, STATE_DIR: stateDir });
+      const forward = id === FORWARDING_ID ? { TUNNELER_FORWARDS: `127.0.0.1:0=${RESOURCE}` } : {};
+      const child = start(id, BINS.tunneler, ['run'], {
+        ...common,
+        ...forward,
+        STATE_DIR: stateDir,
+      });
+      if (id === FORWARDING_ID) resource.local = (await event(child, 'forward.listening')).address;
       return { kind: 'tunneler', id, child, http: (await event(child, 'agent.started')).httpUrl };
     }),
   );
@@ -275,7 +291,45 @@ async function startControlPlane() {
   ];
   for (const agent of agents) watchUnexpectedExit(agent.child);
   watchUnexpectedExit(controller);
-  return { started, admin, adminToken, agents, connectorAddr, notes: [] };
+  startTraffic(resource);
+  return { started, admin, adminToken, agents, connectorAddr, notes: [], resource };
+}
+
+/**
+ * The demo resource: an HTTP server on loopback (standing in for a private service only the
+ * connector reaches), declared with `POST /api/admin/resources` and granted to FORWARDING_ID.
+ */
+async function startDemoResource(admin) {
+  // One TCP connection per request: each is one tunneled connection, audited when it closes.
+  const server = createServer((req, res) => {
+    res.setHeader('connection', 'close');
+    res.end(RESOURCE_BODY);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  const address = `127.0.0.1:${server.address().port}`;
+  await admin('POST', '/api/admin/resources', {
+    name: RESOURCE,
+    address,
+    connector_id: CONNECTOR_ID,
+  });
+  await admin('POST', '/api/admin/grants', { resource: RESOURCE, tunneler_id: FORWARDING_ID });
+  return { address, local: undefined, requests: 0, exact: 0, failures: 0 };
+}
+
+/** A request a second through the tunneler's forward, each checked byte for byte. */
+function startTraffic(resource) {
+  const expected = createHash('sha256').update(RESOURCE_BODY).digest('hex');
+  const timer = setInterval(async () => {
+    try {
+      const body = Buffer.from(await (await fetch(`http://${resource.local}/`)).arrayBuffer());
+      resource.requests += 1;
+      if (createHash('sha256').update(body).digest('hex') === expected) resource.exact += 1;
+    } catch {
+      resource.failures += 1;
+    }
+  }, 1000);
+  timer.unref();
 }
 
 function watchUnexpectedExit(child) {
@@ -318,6 +372,9 @@ async function snapshot(plane) {
         lastAcked: metrics.get('sigil_agent_last_acked_sequence') ?? 0,
         streams: metrics.get('sigil_agent_stream_connects_total') ?? 0,
         forwarded: metrics.get('sigil_connector_tunneler_heartbeats_forwarded_total'),
+        tunneled:
+          metrics.get('sigil_connector_forward_bytes_total') ??
+          metrics.get('sigil_tunneler_forward_bytes_total'),
         denied: metrics.get('sigil_connector_tunnelers_revoked'),
         exitCode: agent.child.exitCode,
       };
@@ -336,6 +393,7 @@ function table(rows) {
     'RENEWALS',
     'HEARTBEATS',
     'STREAMS',
+    'TUNNELED',
   ];
   const body = rows.map((r) => [
     r.kind,
@@ -351,6 +409,7 @@ function table(rows) {
     String(r.renewals),
     String(r.heartbeats),
     String(r.streams),
+    r.tunneled === undefined ? '-' : `${Math.round(r.tunneled / 1024)} KiB`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   return [header, ...body].map((row) =>
@@ -388,6 +447,7 @@ async function live(plane) {
       `  logs              ${path.join(workDir, 'logs')}`,
       `  certificates live ${mode.connectorTtl} (connector) and ${mode.tunnelerTtl} (tunnelers), renewed at ~30% remaining; heartbeats every ${mode.heartbeat}`,
       `  revocation        ${REVOKED_ID} is revoked with \`sigil admin tunnelers revoke\` once it has renewed`,
+      `  data plane        ${FORWARDING_ID} forwards ${plane.resource.local} to resource ${RESOURCE} (${plane.resource.address}) through ${CONNECTOR_ID}: try curl -s http://${plane.resource.local}/ | wc -c`,
       '',
       '',
     ].join('\n'),
@@ -469,14 +529,15 @@ async function verify(plane) {
   for (;;) {
     rows = await snapshot(plane);
     const audit = await plane.admin('GET', '/api/admin/audit?action=renewal.succeeded&limit=100');
-    results = checks(rows, audit);
+    const tunnels = await plane.admin('GET', '/api/admin/audit?action=tunnel.closed&limit=100');
+    results = checks(rows, audit, plane, tunnels);
     if (results.every((c) => c.ok) || Date.now() > deadline) break;
     await sleep(500);
   }
   return { results, rows };
 }
 
-function checks(rows, audit) {
+function checks(rows, audit, plane, tunnels) {
   const list = [];
   const check = (ok, text) => list.push({ ok, text });
   for (const r of rows) {
@@ -507,6 +568,17 @@ function checks(rows, audit) {
   check(
     (connector?.forwarded ?? 0) >= 1,
     `${CONNECTOR_ID} forwarded tunneler heartbeats to the controller (${connector?.forwarded ?? 0})`,
+  );
+  const { resource } = plane;
+  check(
+    resource.exact >= 2 && resource.exact === resource.requests && resource.failures === 0,
+    `${FORWARDING_ID} reached ${RESOURCE} through ${CONNECTOR_ID}: ${resource.exact} of ${resource.requests} requests byte-exact, ${resource.failures} failed`,
+  );
+  check(
+    tunnels.some(
+      (a) => a.subject.endsWith(`/tunneler/${FORWARDING_ID}`) && a.details.resource === RESOURCE,
+    ),
+    `tunnel.closed for ${FORWARDING_ID} -> ${RESOURCE} in GET /api/admin/audit, with its bytes`,
   );
   return list;
 }

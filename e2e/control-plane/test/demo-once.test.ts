@@ -21,7 +21,7 @@ describe('pnpm demo --once', () => {
     const { code } = await demo.exited;
     const stdout = demo.stdout.join('\n');
     expect({ code, stderr: demo.stderr.join('\n') }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(/^sigil demo --once: all 24 checks passed in [\d.]+ s$/m);
+    expect(stdout).toMatch(/^sigil demo --once: all 26 checks passed in [\d.]+ s$/m);
     for (const [kind, id] of [
       ['connector', 'connector-local-01'],
       ['tunneler', 'tunneler-local-01'],
@@ -47,6 +47,13 @@ describe('pnpm demo --once', () => {
       'ok   sigil admin tunnelers ls shows tunneler-local-02 REVOKED',
     ])
       expect(stdout).toContain(check);
+    // The data plane: requests through tunneler-local-01's forward, byte-exact, audited.
+    expect(stdout).toMatch(
+      /^ {2}ok {3}tunneler-local-01 reached demo-web through connector-local-01: \d+ of \d+ requests byte-exact, 0 failed$/m,
+    );
+    expect(stdout).toContain(
+      'ok   tunnel.closed for tunneler-local-01 -> demo-web in GET /api/admin/audit',
+    );
     expect(stdout).not.toContain('FAIL');
   });
 });

@@ -150,12 +150,15 @@ export function runAgentCli(options: AgentCliOptions): void {
     for (const setting of settingsFor(options.kind)) {
       const fallback =
         setting.defaultValue === undefined ? '' : `, default ${setting.defaultValue}`;
-      sub.addOption(
-        new Option(
-          `--${setting.flag} <value>`,
-          `${setting.description} (env ${setting.env}${fallback})`,
-        ),
+      const option = new Option(
+        `--${setting.flag} <value>`,
+        `${setting.description} (env ${setting.env}${fallback})`,
       );
+      if (setting.repeatable === true)
+        option.argParser((value: string, previous?: string) =>
+          previous === undefined ? value : `${previous},${value}`,
+        );
+      sub.addOption(option);
     }
     sub.option('--config <file>', `YAML config file (env ${CONFIG_FILE_ENV})`);
     sub.option('--ephemeral', 'enroll and run in one process, keeping the identity in memory only');

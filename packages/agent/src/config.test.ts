@@ -149,6 +149,49 @@ describe('resolveAgentConfig', () => {
     expect(error.message).toContain(message);
   });
 
+  it('reads the data-plane settings: the connector limits, the tunneler forwards (a YAML list too)', () => {
+    const connector = resolveAgentConfig({
+      kind: 'connector',
+      command: 'run',
+      env: {
+        STATE_DIR: '/s',
+        CONNECTOR_IDLE_TIMEOUT: '90s',
+        CONNECTOR_MAX_STREAMS_PER_TUNNELER: '8',
+      },
+    });
+    expect(connector.dataPlane).toEqual({
+      maxStreamsPerTunneler: 8,
+      maxConnectionsPerResource: 512,
+      idleTimeoutMs: 90_000,
+    });
+    expect(connector.forwards).toEqual([]);
+    const file = path.join(dir, 'tunneler.yaml');
+    writeFileSync(
+      file,
+      'forwards:\n  - 127.0.0.1:15432=pg-main\n  - 127.0.0.1:2222=lab@10.0.0.7:22\n',
+    );
+    const tunneler = resolveAgentConfig({
+      kind: 'tunneler',
+      command: 'run',
+      env: { STATE_DIR: '/s' },
+      configFile: file,
+    });
+    expect(tunneler.forwards.map((f) => `${f.listen.port}=${f.resource}@${f.target}`)).toEqual([
+      '15432=pg-main@',
+      '2222=lab@10.0.0.7:22',
+    ]);
+    expect(tunneler.dataPlane).toBeUndefined();
+    const bad = failure({
+      kind: 'tunneler',
+      command: 'run',
+      env: { STATE_DIR: '/s' },
+      flags: { forwards: '127.0.0.1:1=pg,nonsense' },
+    });
+    expect(bad.message).toMatch(
+      /^--forward="127\.0\.0\.1:1=pg,nonsense" is invalid: "nonsense" is not listen=resource/,
+    );
+  });
+
   it('names the flag when a flag is at fault', () => {
     expect(
       failure({

@@ -8,6 +8,7 @@ import {
   resolveSettings,
   sourceLabel,
 } from '@sigil/settings';
+import type { ForwardSpec } from './forward-spec';
 import type { AgentKind } from './identity';
 import {
   agentSettingsTable,
@@ -78,6 +79,14 @@ export interface AgentConfig {
   connectorAddress?: string;
   /** Connector: CONNECTOR_LISTEN_ADDR. */
   connectorListenAddress?: ListenAddress;
+  /** Tunneler: TUNNELER_FORWARDS / `--forward` (none when unset). */
+  forwards: ForwardSpec[];
+  /** Connector: the data-plane limits (docs/data-plane.md). */
+  dataPlane?: {
+    maxStreamsPerTunneler: number;
+    maxConnectionsPerResource: number;
+    idleTimeoutMs: number;
+  };
   /** Undefined only when ephemeral. */
   stateDir?: string;
   httpAddress: ListenAddress;
@@ -165,6 +174,15 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
     controllerServerName: values.controllerServerName,
     connectorAddress,
     connectorListenAddress: kind === 'connector' ? values.connectorListenAddr : undefined,
+    forwards: values.forwards ?? [],
+    dataPlane:
+      kind === 'connector'
+        ? {
+            maxStreamsPerTunneler: values.maxStreamsPerTunneler,
+            maxConnectionsPerResource: values.maxConnectionsPerResource,
+            idleTimeoutMs: values.idleTimeout,
+          }
+        : undefined,
     stateDir,
     httpAddress: values.httpAddr,
     heartbeatIntervalMs: values.heartbeatInterval,

@@ -28,6 +28,7 @@ export type {
   RevocationEvidence,
 } from './stream-supervisor';
 export type { AgentConfig, AgentConfigSources } from './config';
+export type { ForwardSpec } from './forward-spec';
 export type { AgentCommand, AgentSettingName } from './settings';
 export type { EnrollAgentOptions } from './enrollment';
 export type { IdentityStore, IdentityStoreOptions } from './identity-store';

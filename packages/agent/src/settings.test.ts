@@ -6,8 +6,14 @@ import { AGENT_SETTINGS, readEnrollmentToken, secretFlagWarning, settingsFor } f
 
 describe('AGENT_SETTINGS', () => {
   it('gives every variable a flag of the same name in kebab-case', () => {
-    for (const setting of AGENT_SETTINGS)
+    // TUNNELER_FORWARDS is the one exception: its flag is `--forward`, given once per forward.
+    for (const setting of AGENT_SETTINGS.filter((s) => s.env !== 'TUNNELER_FORWARDS'))
       expect(setting.flag).toBe(setting.env.toLowerCase().replace(/_/g, '-'));
+    expect(AGENT_SETTINGS.find((s) => s.env === 'TUNNELER_FORWARDS')).toMatchObject({
+      flag: 'forward',
+      repeatable: true,
+      kinds: ['tunneler'],
+    });
   });
 
   it('splits the kind-specific settings', () => {

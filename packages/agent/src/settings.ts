@@ -10,11 +10,13 @@ import {
   envNames,
   parseDurationMs,
   parseList,
+  parsePositiveIntegerValue,
   invalidSetting,
   type Setting,
   type SettingsTable,
 } from '@sigil/settings';
 import type { AgentKind } from './identity';
+import { parseForwards } from './forward-spec';
 
 /**
  * Which agent commands read a setting.
@@ -50,6 +52,8 @@ export interface AgentSetting {
   readonly defaultValue?: string;
   /** Agent kinds that accept it. */
   readonly kinds: readonly AgentKind[];
+  /** The flag may be given several times (the values join as a comma-separated list). */
+  readonly repeatable?: boolean;
 }
 
 /**
@@ -115,7 +119,14 @@ const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = {
 const ONLY: Partial<Record<AgentSettingName, AgentKind>> = {
   connectorAddr: 'tunneler',
   connectorListenAddr: 'connector',
+  forwards: 'tunneler',
+  maxStreamsPerTunneler: 'connector',
+  maxConnectionsPerResource: 'connector',
+  idleTimeout: 'connector',
 };
+
+/** Settings whose flag may be repeated. */
+const REPEATABLE: ReadonlySet<AgentSettingName> = new Set(['forwards']);
 
 function fullTable(kind: AgentKind) {
   return {
@@ -201,6 +212,37 @@ function fullTable(kind: AgentKind) {
       defaultText: 'first non-loopback IPv4',
       help: "address reported to the controller's registry",
     }),
+    forwards: {
+      ...setting('TUNNELER_FORWARDS', 'forwards', {
+        parse: parseForwards,
+        help: '`run`: local listeners tunneled to resources, `listen=resource` or `listen=resource@host:port` (network resources), comma-separated; `--forward` is repeatable (docs/data-plane.md)',
+      }),
+      flag: 'forward',
+    },
+    maxStreamsPerTunneler: withDefault(
+      64,
+      '64',
+      setting('CONNECTOR_MAX_STREAMS_PER_TUNNELER', 'data_plane.max_streams_per_tunneler', {
+        parse: parsePositiveIntegerValue,
+        help: 'tunneled connections one tunneler may hold open at once; more are refused (`limit_reached`)',
+      }),
+    ),
+    maxConnectionsPerResource: withDefault(
+      512,
+      '512',
+      setting('CONNECTOR_MAX_CONNECTIONS_PER_RESOURCE', 'data_plane.max_connections_per_resource', {
+        parse: parsePositiveIntegerValue,
+        help: 'tunneled connections open to one resource at once, all tunnelers together; more are refused (`limit_reached`)',
+      }),
+    ),
+    idleTimeout: withDefault(
+      30 * 60_000,
+      '30m',
+      setting('CONNECTOR_IDLE_TIMEOUT', 'data_plane.idle_timeout', {
+        parse: parseDurationMs,
+        help: 'a tunneled connection with no byte either way for this long is closed (`idle_timeout`)',
+      }),
+    ),
     logLevel: setting('LOG_LEVEL', 'log_level', {
       parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
       defaultText: 'info (error for enroll)',
@@ -255,6 +297,7 @@ export function settingsFor(kind: AgentKind): AgentSetting[] {
       description: spec.help,
       ...(defaultValue === undefined ? {} : { defaultValue }),
       kinds: only === undefined ? ['connector', 'tunneler'] : [only],
+      ...(REPEATABLE.has(name as AgentSettingName) ? { repeatable: true } : {}),
     };
   });
 }

@@ -421,6 +421,13 @@ export const ERROR_CATALOGUE = {
       'A request (gRPC message, HTTP body, path or query parameter) has a missing or invalid field.',
     fix: 'Correct the field the message (and `field`) names.',
   },
+  ERR_RESOURCE_EXISTS: {
+    grpcStatus: G.ALREADY_EXISTS,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning: 'A data-plane resource with that name already exists (`POST /api/admin/resources`).',
+    fix: 'Pick another name, or delete the existing resource first (`sigil admin resources delete <name>`).',
+  },
   ERR_SAN_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,

@@ -6,9 +6,11 @@ export { parseListenAddress, formatListenAddress } from './listen-address';
 export { startHttpEndpoint } from './http-endpoint';
 export { installShutdownHandlers } from './shutdown';
 export { runMain } from './run-main';
+export { parseResourceAddress, resourceContains } from './resource-address';
 
 export type { LoggerOptions, LogLevel } from './logger';
 export type { ListenAddress } from './listen-address';
 export type { HttpEndpoint, HttpEndpointOptions } from './http-endpoint';
 export type { ShutdownOptions } from './shutdown';
 export type { RunMainOptions } from './run-main';
+export type { ParsedResourceAddress, ResourceAddress } from './resource-address';

@@ -12,12 +12,18 @@ import { controlplaneV1 } from '@sigil/proto';
 import { formatListenAddress } from '@sigil/runtime';
 import { Counter } from 'prom-client';
 import { createTunnelService, type TunnelService } from './tunnel-service';
+import { createForwardService, type ForwardService } from './forward-service';
+
+/** Tunnel reports kept while the control stream is down; older ones are dropped (and logged). */
+const MAX_PENDING_REPORTS = 1000;
 
 /** The connector-specific part of a running connector. */
 export interface ConnectorPart extends RunningAgentPart {
   /** The control stream to the controller. */
   readonly control: StreamSupervisor<controlplaneV1.AgentMessage>;
   readonly tunnels: TunnelService;
+  /** The data plane: tunneled connections (ConnectorService.Forward). */
+  readonly forwards: ForwardService;
   /** The bound tunneler port (useful with CONNECTOR_LISTEN_ADDR port 0). */
   readonly port: number;
   /** The controller's minimum version for connectors, as far as this connector is below it. */
@@ -76,6 +82,28 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     logger,
   });
 
+  // Tunnel reports go up the control stream (the controller audits them); while it is down they
+  // wait here, bounded. Each is also logged as forward.closed / forward.refused.
+  const reports: controlplaneV1.TunnelReport[] = [];
+  const report = (tunnelReport: controlplaneV1.TunnelReport): void => {
+    if (control.up && control.send({ body: { $case: 'tunnelReport', tunnelReport } })) return;
+    if (reports.length >= MAX_PENDING_REPORTS) {
+      reports.shift();
+      logger.warn({ event: 'forward.report_dropped' }, 'forward.report_dropped');
+    }
+    reports.push(tunnelReport);
+  };
+  const forwards = createForwardService({
+    connectorId: identity.agentId,
+    trustDomain: identity.trustDomain,
+    admission: () => tunnels.admission(),
+    connected: (tunnelerId) => tunnels.connected().includes(tunnelerId),
+    limits: config.dataPlane!,
+    report,
+    registry: session.metrics.registry,
+    logger,
+  });
+
   const acknowledge = (commandId: string, work: Promise<void>): void => {
     work.then(
       () =>
@@ -114,7 +142,9 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         );
         acknowledge(
           message.commandId,
-          Promise.resolve(tunnels.setApproved(body.approvedTunnelers.tunnelerIds)),
+          Promise.resolve(tunnels.setApproved(body.approvedTunnelers.tunnelerIds)).then(() =>
+            forwards.revalidate(),
+          ),
         );
         return;
       case 'revokedTunnelers':
@@ -124,7 +154,9 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         );
         acknowledge(
           message.commandId,
-          Promise.resolve(tunnels.setRevoked(body.revokedTunnelers.tunnelerIds)),
+          Promise.resolve(tunnels.setRevoked(body.revokedTunnelers.tunnelerIds)).then(() =>
+            forwards.revalidate(),
+          ),
         );
         return;
       case 'upgradeRequired': {
@@ -136,6 +168,16 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         acknowledge(message.commandId, Promise.resolve());
         return;
       }
+      case 'connectorPolicy':
+        logger.info(
+          {
+            event: 'command.connector_policy',
+            resources: body.connectorPolicy.resources.map((r) => r.name),
+          },
+          'command.connector_policy',
+        );
+        acknowledge(message.commandId, Promise.resolve(forwards.setPolicy(body.connectorPolicy)));
+        return;
       default:
         return;
     }
@@ -172,6 +214,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
       if (!up) return;
       for (const heartbeat of pending.values()) forward(heartbeat);
       pending.clear();
+      for (const tunnelReport of reports.splice(0)) report(tunnelReport);
     },
     intervalMs: config.heartbeatIntervalMs,
     backoff: { initialMs: config.reconnect.initialMs, maxMs: config.reconnect.maxMs },
@@ -184,7 +227,10 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   });
-  server.addService(controlplaneV1.ConnectorServiceService, tunnels.implementation);
+  server.addService(controlplaneV1.ConnectorServiceService, {
+    ...tunnels.implementation,
+    forward: forwards.handler,
+  });
   const listen = formatListenAddress(config.connectorListenAddress!);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, tls.credentials, (err, bound) => {
@@ -212,10 +258,12 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
   return {
     control,
     tunnels,
+    forwards,
     port,
     upgrade,
     async stop() {
       await control.stop();
+      forwards.closeAll();
       tunnels.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

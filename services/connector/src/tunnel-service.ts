@@ -28,7 +28,7 @@ export interface TunnelServiceOptions {
 
 /** The connector's ConnectorService, see {@link createTunnelService}. */
 export interface TunnelService {
-  readonly implementation: controlplaneV1.ConnectorServiceServer;
+  readonly implementation: Pick<controlplaneV1.ConnectorServiceServer, 'tunnel'>;
   /** Replaces the approved list (ApprovedTunnelers); streams of tunnelers no longer on it are ended with PERMISSION_DENIED. */
   setApproved(tunnelerIds: readonly string[]): void;
   /** Replaces the deny list (RevokedTunnelers); open streams of those tunnelers get `Revoked` and end at once. */
@@ -40,6 +40,8 @@ export interface TunnelService {
   setUpgradeRequired(notice: controlplaneV1.UpgradeRequired): void;
   /** Ids of the tunnelers with an open stream. */
   connected(): string[];
+  /** The latest approved list (undefined until the first) and deny list. */
+  admission(): { approved: ReadonlySet<string> | undefined; revoked: ReadonlySet<string> };
   /** Ends every stream (shutdown). */
   closeAll(): void;
 }
@@ -367,6 +369,7 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
       streams.get(id)?.call.write(upgradeMessage(notice));
     },
     connected: () => [...streams.keys()],
+    admission: () => ({ approved, revoked: new Set(revoked.keys()) }),
     closeAll() {
       for (const stream of [...streams.values()])
         end(stream, 'shutdown', {

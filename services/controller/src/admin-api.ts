@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
+import { policyRoutes } from './admin-policy-routes';
 import type { AdminOperations } from './domain/admin-operations';
 import type { AgentVersionsReport } from './domain/agent-version-pins';
+import type { PolicyOperations } from './domain/resource-operations';
 import type { PendingToken } from './domain/tokens';
 import type { AdminGuard } from './internal/admin-guard';
 import { agentSpiffeId } from './internal/agent-identity';
@@ -25,6 +27,8 @@ export interface AdminApiDependencies {
   /** Asked first: refuses a malformed target (400) and a throttled address (429). */
   guard: AdminGuard;
   bootstrapCaPem: () => string;
+  /** Data-plane resources and grants (`/api/admin/resources`, `/api/admin/grants`). */
+  policy?: PolicyOperations;
 }
 
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
@@ -130,14 +134,17 @@ export function createAdminHandler(
         }),
       },
     },
+    ...(deps.policy === undefined
+      ? []
+      : policyRoutes(deps.policy, { readJsonObject, decodePathSegment })),
   ];
 
   async function createToken(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonObject(req);
     for (const key of Object.keys(body)) {
-      if (!['kind', 'id', 'connector_id', 'ttl_seconds'].includes(key))
+      if (!['kind', 'id', 'connector_id', 'ttl_seconds', 'labels'].includes(key))
         throw badRequest(
-          `unknown field "${key}" (expected kind, id, connector_id, ttl_seconds)`,
+          `unknown field "${key}" (expected kind, id, connector_id, ttl_seconds, labels)`,
           key,
         );
     }
@@ -147,6 +154,7 @@ export function createAdminHandler(
       id: body.id,
       connectorId: body.connector_id,
       ttlSeconds: body.ttl_seconds,
+      labels: body.labels,
     });
     return {
       status: 201,

@@ -44,6 +44,8 @@ import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
+import { createPolicyDistributor } from './internal/policy-distributor';
+import { createPolicyOperations } from './domain/resource-operations';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
@@ -301,6 +303,23 @@ export function createController(options: ControllerOptions): Controller {
       cleanup.push(() => ctx.audit.close());
       await refreshAgentVersionPins(ctx);
       const controlPlane = createControlPlane(ctx);
+      const policyDistributor = createPolicyDistributor(ctx, {
+        push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
+      });
+      const controlPlane = createControlPlane(ctx, {
+        policy: policyDistributor.current,
+        onTunnelerEnrolled: () =>
+          void policyDistributor
+            .refresh()
+            .catch((err: unknown) =>
+              logger.error(
+                { event: 'controller.policy_sync_failed', err },
+                'controller.policy_sync_failed',
+              ),
+            ),
+      });
+      await policyDistributor.refresh();
+      const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
@@ -397,6 +416,7 @@ export function createController(options: ControllerOptions): Controller {
           }),
           adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
+          policy,
         }),
       });
       if (!isLoopback(adminListen.host))
@@ -425,6 +445,14 @@ export function createController(options: ControllerOptions): Controller {
               'controller.agent_versions_refresh_failed',
             ),
           );
+          policyDistributor
+            .refresh()
+            .catch((err: unknown) =>
+              logger.error(
+                { event: 'controller.policy_sync_failed', err },
+                'controller.policy_sync_failed',
+              ),
+            );
         }, REVOCATION_SYNC_MS),
       ];
       for (const timer of timers) timer.unref();

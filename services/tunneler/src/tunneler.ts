@@ -9,6 +9,9 @@ import {
 import { SigilError } from '@sigil/errors';
 import { formatSpiffeId } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
+import { startForwards, type Forwards } from './forwards';
+
+const FLOW_CONTROL_WINDOW_BYTES = 1024 * 1024;
 
 /** The tunneler-specific part of a running tunneler. */
 export interface TunnelerPart extends RunningAgentPart {
@@ -20,6 +23,8 @@ export interface TunnelerPart extends RunningAgentPart {
   readonly connectorSpiffeId: string;
   /** The controller's minimum version for tunnelers (forwarded by the connector), as far as this tunneler is below it. */
   readonly upgrade: UpgradeNotice;
+  /** The local listeners of TUNNELER_FORWARDS / `--forward`. */
+  readonly forwards: Forwards;
 }
 
 /**
@@ -59,7 +64,15 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     logger,
     registry: session.metrics.registry,
   });
-  const channelOptions = { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 };
+  const channelOptions = {
+    ...tls.channelOptions,
+    'grpc.use_local_subchannel_pool': 1,
+    // A 1 MiB HTTP/2 receive window (stream and connection): downloads through a forward are not
+    // held to one 64 KiB window per round trip; memory per stream stays bounded by it.
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
+  };
+  // The client of the current Tunnel stream: forwards open their calls on its connection.
+  let current: controlplaneV1.ConnectorServiceClient | undefined;
 
   const tunnel = createStreamSupervisor<
     controlplaneV1.TunnelerMessage,
@@ -74,7 +87,14 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
         tls.credentials,
         channelOptions,
       );
-      return { stream: client.tunnel(), close: () => client.close() };
+      current = client;
+      return {
+        stream: client.tunnel(),
+        close: () => {
+          if (current === client) current = undefined;
+          client.close();
+        },
+      };
     },
     heartbeat: (sequence) => ({
       body: {
@@ -98,6 +118,12 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     logger,
   });
   session.onRenewed(() => tunnel.reauthenticate());
+  const forwards = await startForwards({
+    forwards: config.forwards,
+    client: () => (tunnel.up ? current : undefined),
+    registry: session.metrics.registry,
+    logger,
+  });
   tunnel.start();
   logger.info(
     { event: 'tunneler.connecting', connectorAddress, connectorSpiffeId },
@@ -108,6 +134,10 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     connectorAddress,
     connectorSpiffeId,
     upgrade,
-    stop: () => tunnel.stop(),
+    forwards,
+    async stop() {
+      await forwards.close();
+      await tunnel.stop();
+    },
   };
 }

@@ -80,7 +80,7 @@ export interface ControlPlaneFixture {
   enrollEnv(
     kind: AgentKind,
     id: string,
-    extra?: { connectorId?: string; env?: Record<string, string> },
+    extra?: { connectorId?: string; env?: Record<string, string>; labels?: string[] },
   ): Promise<Record<string, string>>;
   /** A config for `command`, parsed from `env` as the bins do. */
   config(
@@ -140,6 +140,7 @@ export async function startControlPlane(
         kind,
         id,
         ...(extra.connectorId === undefined ? {} : { connectorId: extra.connectorId }),
+        ...(extra.labels === undefined ? {} : { labels: extra.labels }),
       });
       stateDirs += 1;
       return {

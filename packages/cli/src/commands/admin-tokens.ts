@@ -52,11 +52,22 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
         '--ttl <duration>',
         "token lifetime: 90s, 15m, 24h (default the controller's ENROLLMENT_TOKEN_TTL, 15m)",
         parseDuration,
+      )
+      .option(
+        '--label <label>',
+        'tunnelers: a label stored with the tunneler, which grants may name (repeatable)',
+        (label: string, previous: string[] = []) => [...previous, label],
       ),
   ).action(
     async (
       flags: AdminFlags &
-        JsonFlag & { kind: string; id: string; connectorId?: string; ttl?: number },
+        JsonFlag & {
+          kind: string;
+          id: string;
+          connectorId?: string;
+          ttl?: number;
+          label?: string[];
+        },
     ) => {
       // The controller validates kind, id, connector_id and the TTL: its 400 names the field.
       const created = await adminClientFor(context, flags).request<CreatedToken>(
@@ -67,6 +78,7 @@ export function registerAdminTokens(admin: Command, context: CommandContext): vo
           id: flags.id,
           ...(flags.connectorId === undefined ? {} : { connector_id: flags.connectorId }),
           ...(flags.ttl === undefined ? {} : { ttl_seconds: flags.ttl }),
+          ...(flags.label === undefined ? {} : { labels: flags.label }),
         },
       );
       emit(context, flags.json, {

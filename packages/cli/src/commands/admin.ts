@@ -4,6 +4,8 @@ import { registerAdminAgents } from './admin-agents';
 import { registerAdminAgentVersions } from './admin-agent-versions';
 import { registerAdminAudit } from './admin-audit';
 import { registerAdminTokens } from './admin-tokens';
+import { registerAdminResources } from './admin-resources';
+import { registerAdminGrants } from './admin-grants';
 
 /** Registers `sigil admin` and its groups. @internal */
 export function registerAdmin(program: Command, context: CommandContext): void {
@@ -20,4 +22,6 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminAgents(admin, context);
   registerAdminAudit(admin, context);
   registerAdminAgentVersions(admin, context);
+  registerAdminResources(admin, context);
+  registerAdminGrants(admin, context);
 }

@@ -5,6 +5,7 @@ import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../st
 import { agentIdProblem, agentSpiffeId } from '../internal/agent-identity';
 import type { ControllerContext } from '../internal/context';
 import { generateEnrollmentToken } from '../internal/secrets';
+import { validateLabels } from './resources';
 
 /** A request for a one-time enrollment token (the admin API's `POST /api/admin/tokens` body). */
 export interface EnrollmentTokenRequest {
@@ -15,6 +16,8 @@ export interface EnrollmentTokenRequest {
   connectorId?: string;
   /** Lifetime; default the controller's ENROLLMENT_TOKEN_TTL. At most 24 hours. */
   ttlSeconds?: number;
+  /** Tunnelers only: labels stored with the tunneler, which grants may name (docs/data-plane.md). */
+  labels?: string[];
 }
 
 /** A freshly created token: shown once, stored only as a hash. */
@@ -74,6 +77,7 @@ export async function issueEnrollmentToken(
       `ttl_seconds must be a whole number from 1 to ${MAX_TOKEN_TTL_SECONDS}`,
     );
   }
+  const labels = validateLabels(request.labels, kind);
   const token = generateEnrollmentToken();
   const hash = tokenHash(token);
   const expiresAt = now + ((ttlSeconds as number | undefined) ?? defaultTtlSeconds) * 1000;
@@ -84,6 +88,7 @@ export async function issueEnrollmentToken(
     connectorId: kind === 'tunneler' ? (connectorId as string) : null,
     createdAt: now,
     expiresAt,
+    labels,
   });
   const spiffeId = agentSpiffeId(ctx.trustDomain, kind, id as string);
   await ctx.audit.record({
@@ -96,6 +101,7 @@ export async function issueEnrollmentToken(
       token: tokenFingerprint({ hash }),
       expires_at: new Date(expiresAt).toISOString(),
       ...(kind === 'tunneler' ? { connector_id: connectorId } : {}),
+      ...(labels.length > 0 ? { labels } : {}),
     },
   });
   return { token, expiresAt: new Date(expiresAt), spiffeId };

@@ -16,6 +16,7 @@ import type { AgentPeer } from './agent-peer';
 import { recordClockSkew } from './clock-skew';
 import { createUpgradeNotices } from './upgrade-notices';
 import type { UpgradeNotices } from './upgrade-notices';
+import { recordTunnelReport } from './tunnel-audit';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -53,6 +54,16 @@ export interface ControlPlane extends AgentNotifier {
   drain(reason: string, reconnectAfterMs: number): void;
   /** Number of open control streams. */
   size(): number;
+  /** Sends the connector its data-plane policy; false when it has no open stream. */
+  pushConnectorPolicy(connectorId: string, policy: controlplaneV1.ConnectorPolicy): boolean;
+}
+
+/** Options of {@link createControlPlane}. */
+export interface ControlPlaneOptions {
+  /** The connector's current data-plane policy, sent when its stream opens. */
+  policy?: (connectorId: string) => controlplaneV1.ConnectorPolicy;
+  /** Called when a tunneler enrolled under a connector (its labels may match label grants). */
+  onTunnelerEnrolled?: () => void;
 }
 
 const REPUSH_INTERVAL_MS = 1000;
@@ -71,7 +82,10 @@ const REPUSH_INTERVAL_MS = 1000;
  * server.addService(controlplaneV1.ControlPlaneServiceService, plane.implementation);
  * ```
  */
-export function createControlPlane(ctx: ControllerContext): ControlPlane {
+export function createControlPlane(
+  ctx: ControllerContext,
+  options: ControlPlaneOptions = {},
+): ControlPlane {
   const sessions = new Map<string, Session>();
   let draining = false;
 
@@ -317,6 +331,9 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
         }
         return;
       }
+      case 'tunnelReport':
+        recordTunnelReport(ctx, session.spiffeId, body.tunnelReport);
+        return;
       case 'ack':
         ctx.logger.debug(
           {
@@ -425,6 +442,12 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
     send(session, { $case: 'challenge', challenge: { nonce: session.nonce } });
     send(session, approvedList(peer.id), randomUUID());
     send(session, denyList(), randomUUID());
+    if (options.policy !== undefined)
+      send(
+        session,
+        { $case: 'connectorPolicy', connectorPolicy: options.policy(peer.id) },
+        randomUUID(),
+      );
     send(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) }, randomUUID());
     scheduleDeadline(session);
   }
@@ -534,6 +557,7 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
       }
     },
     pushApprovedTunnelers(connectorId) {
+      options.onTunnelerEnrolled?.();
       const session = sessions.get(connectorId);
       if (session !== undefined) command(session, approvedList(connectorId));
     },
@@ -556,5 +580,11 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
       }
     },
     size: () => sessions.size,
+    pushConnectorPolicy(connectorId, policy) {
+      const session = sessions.get(connectorId);
+      if (session === undefined || session.closed) return false;
+      command(session, { $case: 'connectorPolicy', connectorPolicy: policy });
+      return true;
+    },
   };
 }

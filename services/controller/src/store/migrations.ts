@@ -152,4 +152,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revocations_agent ON revocations (kind, agent_id, lifted_at);
     `,
   },
+  {
+    version: 4,
+    name: 'data plane: resources, access grants, tunneler labels',
+    sqlite: `
+      CREATE TABLE resources (
+        name TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX resources_connector ON resources (connector_id);
+      CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        resource TEXT NOT NULL REFERENCES resources (name) ON DELETE CASCADE,
+        tunneler_id TEXT,
+        label TEXT,
+        created_at INTEGER NOT NULL,
+        CHECK ((tunneler_id IS NULL) <> (label IS NULL))
+      );
+      CREATE INDEX grants_resource ON grants (resource);
+      ALTER TABLE enrollment_tokens ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE tunnelers ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+    `,
+    postgres: `
+      CREATE TABLE resources (
+        name TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        connector_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX resources_connector ON resources (connector_id);
+      CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        resource TEXT NOT NULL REFERENCES resources (name) ON DELETE CASCADE,
+        tunneler_id TEXT,
+        label TEXT,
+        created_at BIGINT NOT NULL,
+        CHECK ((tunneler_id IS NULL) <> (label IS NULL))
+      );
+      CREATE INDEX grants_resource ON grants (resource);
+      ALTER TABLE enrollment_tokens ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE tunnelers ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ import {
   tunnelerFromRow,
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
+import { createPolicyStore, toPostgresPlaceholders } from './policy-store';
 import type { AuditRecord, ControllerStore, NewAuditRecord, RedemptionResult } from './store';
 
 /** Options for {@link createPostgresStore}. */
@@ -150,7 +151,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
     async createToken(token) {
       await pool.query(
-        'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [
           token.tokenHash,
           token.kind,
@@ -158,6 +159,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           token.connectorId ?? null,
           token.createdAt,
           token.expiresAt,
+          JSON.stringify(token.labels ?? []),
         ],
       );
     },
@@ -210,6 +212,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
             `INSERT INTO tunnelers (id, connector_id, version, last_seen, enrolled_at) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (id) DO UPDATE SET connector_id = excluded.connector_id, version = excluded.version, last_seen = excluded.last_seen, enrolled_at = excluded.enrolled_at`,
             [r.agentId, token.connectorId ?? '', r.version, r.now],
+          );
+          await client.query(
+            'UPDATE tunnelers SET labels = (SELECT labels FROM enrollment_tokens WHERE token_hash = $1) WHERE id = $2',
+            [r.tokenHash, r.agentId],
           );
         }
         await client.query(
@@ -366,5 +372,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       closed = true;
       await pool.end();
     },
+    policy: createPolicyStore(
+      async (sql, params) => (await pool.query(toPostgresPlaceholders(sql), [...params])).rows,
+    ),
   };
 }

@@ -14,6 +14,7 @@ import {
   tunnelerFromRow,
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
+import { createPolicyStore } from './policy-store';
 import type {
   ActivityBatch,
   AuditQuery,
@@ -111,6 +112,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     if (r.kind === 'connector')
       s().upsertConnector.run(r.agentId, r.privateIp, r.version, r.now, r.now);
     else s().upsertTunneler.run(r.agentId, token.connectorId ?? '', r.version, r.now, r.now);
+    if (r.kind === 'tunneler') s().copyTunnelerLabels.run(r.tokenHash, r.agentId);
     s().startLineage.run(r.kind, r.agentId, r.certificateSerial, r.certificateNotAfter, r.now);
     s().liftRevocations.run(r.now, r.kind, r.agentId);
     appendAuditSync(r.audit);
@@ -175,6 +177,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
         token.connectorId ?? null,
         token.createdAt,
         token.expiresAt,
+        JSON.stringify(token.labels ?? []),
       );
     },
     async findToken(tokenHash) {
@@ -241,6 +244,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       closed = true;
       db.close();
     },
+    policy: createPolicyStore(async (sql, params) => {
+      const statement = db.prepare(sql);
+      if (statement.reader) return statement.all(...params) as Row[];
+      statement.run(...params);
+      return [];
+    }),
   };
 }
 
@@ -251,7 +260,10 @@ function prepareSchemaStatements(db: Database.Database) {
       'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
     createToken: db.prepare(
-      'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at, labels) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    copyTunnelerLabels: db.prepare(
+      'UPDATE tunnelers SET labels = (SELECT labels FROM enrollment_tokens WHERE token_hash = ?) WHERE id = ?',
     ),
     findToken: db.prepare(`SELECT ${TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = ?`),
     redeem: db.prepare(

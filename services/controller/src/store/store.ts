@@ -1,3 +1,5 @@
+import type { PolicyStore } from './policy-store';
+
 /** The two kinds of agent the controller enrolls. */
 export type AgentKind = 'connector' | 'tunneler';
 
@@ -33,6 +35,8 @@ export interface NewEnrollmentToken {
   connectorId?: string | null;
   createdAt: number;
   expiresAt: number;
+  /** Tunneler tokens: labels stored with the tunneler at enrollment (grants may name them). */
+  labels?: readonly string[];
 }
 
 /** One audit record: an enrollment, renewal, refusal or admin action. */
@@ -225,6 +229,8 @@ export interface ControllerStore {
   pruneAudit(before: number): Promise<number>;
   /** Closes the database (and for PostgreSQL the pool). */
   close(): Promise<void>;
+  /** Data-plane resources, grants and tunneler labels (schema version 4). */
+  readonly policy: PolicyStore;
 }
 
 /** Chooses the refusal reason for a token row that did not redeem. */
