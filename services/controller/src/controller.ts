@@ -302,7 +302,6 @@ export function createController(options: ControllerOptions): Controller {
       };
       cleanup.push(() => ctx.audit.close());
       await refreshAgentVersionPins(ctx);
-      const controlPlane = createControlPlane(ctx);
       const policyDistributor = createPolicyDistributor(ctx, {
         push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
       });
