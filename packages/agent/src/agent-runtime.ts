@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { readTrustBundleFile, toPem } from '@sigil/pki';
 import { startHttpEndpoint, type HttpEndpoint } from '@sigil/runtime';
@@ -74,6 +75,7 @@ export async function enrollFromConfig(options: AgentRuntimeOptions): Promise<En
       kind: identity.kind,
       agentId: identity.agentId,
       spiffeId: identity.spiffeId,
+      serial: new X509Certificate(identity.certificateChainPem).serialNumber.toLowerCase(),
       notAfter: identity.notAfter.toISOString(),
       stateDir: store.stateDir ?? null,
     },

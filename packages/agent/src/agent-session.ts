@@ -258,7 +258,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         renewals,
       },
       'renewal.completed',
-      { reason, renewals },
+      { reason, renewals, serial: svid.leaf.serialNumber.toLowerCase() },
     );
     for (const listener of renewalListeners) listener(identity);
   };

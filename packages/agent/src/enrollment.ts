@@ -17,6 +17,7 @@ import {
   describeServiceError,
   isServiceError,
   nameMismatchOf,
+  retryPushbackMs,
   untrustedPeerReason,
 } from './internal/grpc-errors';
 
@@ -60,6 +61,12 @@ export interface EnrollAgentOptions {
   rounds?: number;
   /** Backoff between rounds. Default 500 ms initial, 4 s cap. */
   backoff?: BackoffOptions;
+  /**
+   * How long to keep retrying while a controller answers UNAVAILABLE with a retry hint (its
+   * store is down: the token is unused), with backoff and at least the hinted delay between
+   * attempts; such rounds do not count against `rounds`. Default 600 000 (10 minutes).
+   */
+  unavailableForMs?: number;
   logger?: pino.Logger;
   /** Clock. Default `() => new Date()`. */
   now?: () => Date;
@@ -78,6 +85,8 @@ const KIND: Record<AgentKind, controlplaneV1.AgentKind> = {
  * `ERR_ENROLLMENT_REFUSED` (exit 2: the controller's reason, the token by fingerprint only),
  * `ERR_CONTROLLER_UNTRUSTED` / `ERR_CONTROLLER_NAME_MISMATCH` (a certificate of the CA, for
  * other names than the one dialled) / `ERR_CONTROLLER_UNREACHABLE` (exit 3), `ERR_ENROLLMENT_INVALID`.
+ * A controller answering UNAVAILABLE with `grpc-retry-pushback-ms` (its store is down) is no
+ * refusal: the same request is sent again with backoff for up to `unavailableForMs`.
  *
  * @example
  * ```ts
@@ -103,9 +112,12 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
   };
   const rounds = options.rounds ?? 4;
   const backoff = createBackoff({ initialMs: 500, maxMs: 4_000, ...options.backoff });
+  const unavailableUntil = Date.now() + (options.unavailableForMs ?? 600_000);
   let failures: string[] = [];
   for (let round = 1; round <= rounds; round += 1) {
     failures = [];
+    // The longest retry hint of a controller that answered "unavailable, retry" this round.
+    let pushbackMs: number | undefined;
     for (const address of options.controllerAddresses) {
       options.logger?.info(
         {
@@ -149,6 +161,22 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
             },
           );
         }
+        const hint = retryPushbackMs(err);
+        if (hint !== undefined) {
+          pushbackMs = Math.max(pushbackMs ?? 0, hint);
+          failures.push(`${address}: ${describeServiceError(err)}`);
+          options.logger?.warn(
+            {
+              event: 'enroll.controller_unavailable',
+              address,
+              round,
+              retryAfterMs: hint,
+              reason: describeServiceError(err),
+            },
+            'enroll.controller_unavailable',
+          );
+          continue;
+        }
         if (
           isServiceError(err) &&
           (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)
@@ -175,7 +203,13 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
       }
       return identityFromResponse(response, key, options, now());
     }
-    if (round < rounds) await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+    // A controller that answered "unavailable, retry" is reached: the round is not used up.
+    const answered = pushbackMs !== undefined && Date.now() < unavailableUntil;
+    if (answered) round -= 1;
+    if (round < rounds)
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(pushbackMs ?? 0, backoff.next())),
+      );
   }
   throw new SigilError(
     'ERR_CONTROLLER_UNREACHABLE',

@@ -46,6 +46,8 @@ import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
+import { createStoreHealth } from './internal/store-health';
+import type { StoreHealth } from './internal/store-health';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -137,6 +139,7 @@ interface Running {
   adminTokens: AdminTokenSource;
   guard: GrpcGuard;
   store: ControllerStore;
+  storeHealth: StoreHealth;
   ownsStore: boolean;
   bootstrap: CertificateAuthority;
   runtime: RuntimeTrustState;
@@ -222,7 +225,7 @@ export function createController(options: ControllerOptions): Controller {
     try {
       const authorities = await loadOrCreateAuthorities({ dataDir, trustDomain, now: clock() });
       warnExpiringCas(authorities, clock(), logger);
-      const store =
+      const opened =
         options.store ??
         (await openControllerStore({
           dataDir,
@@ -231,7 +234,10 @@ export function createController(options: ControllerOptions): Controller {
             ? {}
             : { postgresSchema: options.postgresSchema }),
         }));
-      if (options.store === undefined) cleanup.push(() => store.close());
+      if (options.store === undefined) cleanup.push(() => opened.close());
+      const storeHealth = createStoreHealth(opened, { logger, registry: metrics.registry, clock });
+      cleanup.push(async () => storeHealth.close());
+      const store = storeHealth.store;
       const applied = await store.migrate();
       const adminTokens = createAdminTokenSource({
         store,
@@ -366,7 +372,8 @@ export function createController(options: ControllerOptions): Controller {
         host: adminListen.host,
         port: adminListen.port,
         registry: metrics.registry,
-        isReady: () => running !== undefined && stopping === undefined,
+        isReady: () => running !== undefined && stopping === undefined && storeHealth.status().up,
+        readiness: () => ({ store: storeHealth.status() }),
         logger,
         configureServer: (httpServer) => applyAdminServerLimits(httpServer, adminLimits),
         handler: createAdminHandler({
@@ -413,6 +420,7 @@ export function createController(options: ControllerOptions): Controller {
       for (const timer of timers) timer.unref();
       running = {
         store,
+        storeHealth,
         ownsStore: options.store === undefined,
         bootstrap: authorities.bootstrap,
         runtime,
@@ -472,6 +480,7 @@ export function createController(options: ControllerOptions): Controller {
       state.adminTokens.close();
       await state.ctx.audit.close();
       await state.ctx.registry.flush();
+      state.storeHealth.close();
       if (state.ownsStore) await state.store.close();
       running = undefined;
       logger.info({ event: 'controller.stopped' }, 'controller.stopped');

@@ -14,6 +14,7 @@ import type { ControllerContext } from './context';
 import { agentPeerOf } from './agent-peer';
 import type { AgentPeer } from './agent-peer';
 import { recordClockSkew } from './clock-skew';
+import { storeUnavailableStatus } from './store-health';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -159,6 +160,7 @@ export function createControlPlane(ctx: ControllerContext): ControlPlane {
   /** Any failure as the status the caller gets: refusals as decided, the rest as ERR_INTERNAL. */
   const statusOf = (err: unknown, what: string): grpc.ServerErrorResponse => {
     if (err instanceof AgentRefusal) return toGrpcError(err.error);
+    if (isSigilError(err, 'ERR_STORE_UNAVAILABLE')) return storeUnavailableStatus(err);
     ctx.logger.error({ event: `${what}.failed`, err }, `${what}.failed`);
     return toGrpcError(
       new SigilError('ERR_INTERNAL', `${what} failed on the controller; see its log`, {
