@@ -142,7 +142,9 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       host: config.httpAddress.host,
       port: config.httpAddress.port,
       registry: session.metrics.registry,
-      isReady: () => ready,
+      // Ready while the stream is up and STATE_DIR holds the identity in use.
+      isReady: () => ready && session.persistence().persisted,
+      readiness: () => ({ identity: session.persistence() }),
       logger,
     });
   } catch (err) {
