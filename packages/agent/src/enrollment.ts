@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
 import {
@@ -64,7 +65,9 @@ export interface EnrollAgentOptions {
   /**
    * How long to keep retrying while a controller answers UNAVAILABLE with a retry hint (its
    * store is down: the token is unused), with backoff and at least the hinted delay between
-   * attempts; such rounds do not count against `rounds`. Default 600 000 (10 minutes).
+   * attempts; such rounds do not count against `rounds`. Default 600 000 (10 minutes). Also how
+   * long a certificate that is not valid yet by this host's clock is waited for, before the same
+   * request is sent again (the controller returns the same certificate for the same key).
    */
   unavailableForMs?: number;
   logger?: pino.Logger;
@@ -201,7 +204,7 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
           },
         );
       }
-      return identityFromResponse(response, key, options, now());
+      return await usableIdentity(response, address, request, key, options, now, unavailableUntil);
     }
     // A controller that answered "unavailable, retry" is reached: the round is not used up.
     const answered = pushbackMs !== undefined && Date.now() < unavailableUntil;
@@ -218,6 +221,59 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
       details: { addresses: options.controllerAddresses },
     },
   );
+}
+
+/**
+ * The identity in `response`; a certificate not valid yet by this host's clock (behind by more
+ * than the tolerance) is waited for, up to `until`, and then asked for again with the same
+ * request: the controller answers a retry with the same key with the same certificate, so the
+ * token is not wasted on a clock that is a few minutes too far behind.
+ */
+async function usableIdentity(
+  first: controlplaneV1.EnrollResponse,
+  address: string,
+  request: controlplaneV1.EnrollRequest,
+  key: KeyPair,
+  options: EnrollAgentOptions,
+  now: () => Date,
+  until: number,
+): Promise<AgentIdentity> {
+  let response = first;
+  for (;;) {
+    try {
+      return identityFromResponse(response, key, options, now());
+    } catch (err) {
+      const waitMs = notYetValidForMs(response, now());
+      if (!notYetValid(err) || waitMs === undefined || Date.now() + waitMs > until) throw err;
+      options.logger?.warn(
+        {
+          event: 'enroll.certificate_not_yet_valid',
+          address,
+          waitMs,
+          reason: (err as Error).message,
+        },
+        'enroll.certificate_not_yet_valid',
+      );
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      try {
+        response = await callEnroll(address, request, options);
+      } catch {
+        throw err;
+      }
+    }
+  }
+}
+
+/** How long until the certificate in `response` is valid by this clock (with the tolerance), plus 1 s. */
+function notYetValidForMs(response: controlplaneV1.EnrollResponse, at: Date): number | undefined {
+  let notBefore: number;
+  try {
+    notBefore = new Date(new X509Certificate(response.certificateChainPem).validFrom).getTime();
+  } catch {
+    return undefined;
+  }
+  const waitMs = notBefore - CLOCK_SKEW_TOLERANCE_MS - at.getTime() + 1_000;
+  return waitMs > 0 ? waitMs : undefined;
 }
 
 function callEnroll(

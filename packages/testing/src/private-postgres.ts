@@ -36,7 +36,14 @@ export interface PrivatePostgres {
   close(): Promise<void>;
 }
 
-/** Options of {@link startPrivatePostgres}. */
+/**
+ * Options of {@link startPrivatePostgres}.
+ *
+ * @example
+ * ```ts
+ * const options: PrivatePostgresOptions = { binDir: '/usr/lib/postgresql/15/bin' };
+ * ```
+ */
 export interface PrivatePostgresOptions {
   /** The directory holding `initdb` and `pg_ctl`. Default: `PG_BIN`, the newest `/usr/lib/postgresql/<n>/bin`, or the PATH. */
   binDir?: string;
