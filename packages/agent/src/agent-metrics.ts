@@ -31,6 +31,10 @@ export interface AgentMetrics {
   readonly bundleUpdates: Counter;
   /** In-band re-authentications of the open stream after a renewal, by result (`sent`, `extended`). */
   readonly streamReauthentications: Counter<'result'>;
+  /** Failed writes of the identity to STATE_DIR (each retry counts). */
+  readonly stateWriteFailures: Counter;
+  /** 1 while the identity in use is the one in STATE_DIR. */
+  readonly identityPersisted: Gauge;
 }
 
 /**
@@ -59,7 +63,8 @@ export interface AgentMetricsOptions {
  * Creates the agent metrics: `sigil_agent_heartbeats_sent_total`, `sigil_agent_heartbeat_acks_total`,
  * `sigil_agent_last_acked_sequence`, `sigil_agent_stream_connects_total`, `sigil_agent_reconnects_total`,
  * `sigil_agent_stream_up`, `sigil_agent_renewals_total{result}`, `sigil_agent_bundle_updates_total`,
- * `sigil_agent_certificate_expiry_seconds` and `sigil_agent_info{kind,id,version}`.
+ * `sigil_agent_certificate_expiry_seconds`, `sigil_agent_state_write_failures_total`,
+ * `sigil_agent_identity_persisted` and `sigil_agent_info{kind,id,version}`.
  *
  * @example
  * ```ts
@@ -132,6 +137,16 @@ export function createAgentMetrics(options: AgentMetricsOptions): AgentMetrics {
       name: 'sigil_agent_stream_reauthentications_total',
       help: 'In-band re-authentications of the open stream after a renewal, by result (sent, extended).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    stateWriteFailures: new Counter({
+      name: 'sigil_agent_state_write_failures_total',
+      help: 'Failed writes of the identity to STATE_DIR (read-only or full disk), retries included.',
+      registers: [registry],
+    }),
+    identityPersisted: new Gauge({
+      name: 'sigil_agent_identity_persisted',
+      help: '1 while the identity in use is the one in STATE_DIR; 0 while its write keeps failing (a restart would start from an older identity).',
       registers: [registry],
     }),
   };

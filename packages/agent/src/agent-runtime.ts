@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { readTrustBundleFile, toPem } from '@sigil/pki';
 import { startHttpEndpoint, type HttpEndpoint } from '@sigil/runtime';
@@ -74,6 +75,7 @@ export async function enrollFromConfig(options: AgentRuntimeOptions): Promise<En
       kind: identity.kind,
       agentId: identity.agentId,
       spiffeId: identity.spiffeId,
+      serial: new X509Certificate(identity.certificateChainPem).serialNumber.toLowerCase(),
       notAfter: identity.notAfter.toISOString(),
       stateDir: store.stateDir ?? null,
     },
@@ -140,7 +142,9 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       host: config.httpAddress.host,
       port: config.httpAddress.port,
       registry: session.metrics.registry,
-      isReady: () => ready,
+      // Ready while the stream is up and STATE_DIR holds the identity in use.
+      isReady: () => ready && session.persistence().persisted,
+      readiness: () => ({ identity: session.persistence() }),
       logger,
     });
   } catch (err) {

@@ -22,6 +22,7 @@ import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
 import { createControllerDialer, type ControllerDialer } from './controller-dialer';
 import type { AgentIdentity } from './identity';
 import type { IdentityStore } from './identity-store';
+import { createIdentityPersistence, type PersistenceStatus } from './identity-persistence';
 import { CHECK_THE_CLOCK, CLOCK_SKEW_TOLERANCE_MS, notYetValid } from './internal/clock-skew';
 import { isRevocationStatus, isUpgradeRequiredStatus } from './internal/grpc-errors';
 import { createRenewalScheduler, type RenewalReason, type RenewalTimeOptions } from './renewal';
@@ -77,6 +78,8 @@ export interface AgentSession {
   readonly dialer: ControllerDialer;
   /** When the next renewal is planned. */
   readonly nextRenewalAt: Date | undefined;
+  /** Whether the identity in use is written to STATE_DIR (a failed write is retried with backoff). */
+  persistence(): PersistenceStatus;
   /** Server credentials for peers of the runtime trust domain (the connector's tunneler port); client certificates required. */
   peerServerCredentials(): Promise<ServerCredentialsHandle>;
   /** Client credentials to a peer of the runtime trust domain that must present `expectedServerId`. */
@@ -161,6 +164,12 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     version: options.version,
     certificateExpirySeconds: () => (identity.notAfter.getTime() - now().getTime()) / 1000,
   });
+  const persistence = createIdentityPersistence({
+    store,
+    logger,
+    failures: metrics.stateWriteFailures,
+    persisted: metrics.identityPersisted,
+  });
   const handles: { close(): void }[] = [];
   const credentialsOptions = { logger, registry: metrics.registry, now };
   let controllerCredentials: ClientCredentialsHandle | undefined;
@@ -196,14 +205,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     controllerTls.update(controllerMaterial(next));
     peerTls.update(peerMaterial(next));
     identity = next;
-    try {
-      await store.save(next);
-    } catch (err) {
-      logger.error(
-        { event: 'identity.persist_failed', stateDir: store.stateDir, err },
-        'identity.persist_failed',
-      );
-    }
+    await persistence.save(next);
     logger.info(
       {
         event,
@@ -260,7 +262,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         renewals,
       },
       'renewal.completed',
-      { reason, renewals },
+      { reason, renewals, serial: svid.leaf.serialNumber.toLowerCase() },
     );
     for (const listener of renewalListeners) listener(identity);
   };
@@ -356,6 +358,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     get nextRenewalAt() {
       return scheduler.nextRenewalAt;
     },
+    persistence: () => persistence.status(),
     async peerServerCredentials() {
       const handle = await createServerCredentials(
         loadServerTlsConfig({
@@ -402,6 +405,7 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     },
     stop() {
       scheduler.stop();
+      persistence.stop();
       for (const handle of handles.splice(0)) handle.close();
     },
     renewNow: () => scheduler.renewNow(),

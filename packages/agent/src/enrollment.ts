@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
 import {
@@ -17,6 +18,7 @@ import {
   describeServiceError,
   isServiceError,
   nameMismatchOf,
+  retryPushbackMs,
   untrustedPeerReason,
 } from './internal/grpc-errors';
 
@@ -60,6 +62,14 @@ export interface EnrollAgentOptions {
   rounds?: number;
   /** Backoff between rounds. Default 500 ms initial, 4 s cap. */
   backoff?: BackoffOptions;
+  /**
+   * How long to keep retrying while a controller answers UNAVAILABLE with a retry hint (its
+   * store is down: the token is unused), with backoff and at least the hinted delay between
+   * attempts; such rounds do not count against `rounds`. Default 600 000 (10 minutes). Also how
+   * long a certificate that is not valid yet by this host's clock is waited for, before the same
+   * request is sent again (the controller returns the same certificate for the same key).
+   */
+  unavailableForMs?: number;
   logger?: pino.Logger;
   /** Clock. Default `() => new Date()`. */
   now?: () => Date;
@@ -78,6 +88,8 @@ const KIND: Record<AgentKind, controlplaneV1.AgentKind> = {
  * `ERR_ENROLLMENT_REFUSED` (exit 2: the controller's reason, the token by fingerprint only),
  * `ERR_CONTROLLER_UNTRUSTED` / `ERR_CONTROLLER_NAME_MISMATCH` (a certificate of the CA, for
  * other names than the one dialled) / `ERR_CONTROLLER_UNREACHABLE` (exit 3), `ERR_ENROLLMENT_INVALID`.
+ * A controller answering UNAVAILABLE with `grpc-retry-pushback-ms` (its store is down) is no
+ * refusal: the same request is sent again with backoff for up to `unavailableForMs`.
  *
  * @example
  * ```ts
@@ -103,9 +115,12 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
   };
   const rounds = options.rounds ?? 4;
   const backoff = createBackoff({ initialMs: 500, maxMs: 4_000, ...options.backoff });
+  const unavailableUntil = Date.now() + (options.unavailableForMs ?? 600_000);
   let failures: string[] = [];
   for (let round = 1; round <= rounds; round += 1) {
     failures = [];
+    // The longest retry hint of a controller that answered "unavailable, retry" this round.
+    let pushbackMs: number | undefined;
     for (const address of options.controllerAddresses) {
       options.logger?.info(
         {
@@ -149,6 +164,22 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
             },
           );
         }
+        const hint = retryPushbackMs(err);
+        if (hint !== undefined) {
+          pushbackMs = Math.max(pushbackMs ?? 0, hint);
+          failures.push(`${address}: ${describeServiceError(err)}`);
+          options.logger?.warn(
+            {
+              event: 'enroll.controller_unavailable',
+              address,
+              round,
+              retryAfterMs: hint,
+              reason: describeServiceError(err),
+            },
+            'enroll.controller_unavailable',
+          );
+          continue;
+        }
         if (
           isServiceError(err) &&
           (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)
@@ -173,9 +204,15 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
           },
         );
       }
-      return identityFromResponse(response, key, options, now());
+      return await usableIdentity(response, address, request, key, options, now, unavailableUntil);
     }
-    if (round < rounds) await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+    // A controller that answered "unavailable, retry" is reached: the round is not used up.
+    const answered = pushbackMs !== undefined && Date.now() < unavailableUntil;
+    if (answered) round -= 1;
+    if (round < rounds)
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(pushbackMs ?? 0, backoff.next())),
+      );
   }
   throw new SigilError(
     'ERR_CONTROLLER_UNREACHABLE',
@@ -184,6 +221,59 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<AgentIde
       details: { addresses: options.controllerAddresses },
     },
   );
+}
+
+/**
+ * The identity in `response`; a certificate not valid yet by this host's clock (behind by more
+ * than the tolerance) is waited for, up to `until`, and then asked for again with the same
+ * request: the controller answers a retry with the same key with the same certificate, so the
+ * token is not wasted on a clock that is a few minutes too far behind.
+ */
+async function usableIdentity(
+  first: controlplaneV1.EnrollResponse,
+  address: string,
+  request: controlplaneV1.EnrollRequest,
+  key: KeyPair,
+  options: EnrollAgentOptions,
+  now: () => Date,
+  until: number,
+): Promise<AgentIdentity> {
+  let response = first;
+  for (;;) {
+    try {
+      return identityFromResponse(response, key, options, now());
+    } catch (err) {
+      const waitMs = notYetValidForMs(response, now());
+      if (!notYetValid(err) || waitMs === undefined || Date.now() + waitMs > until) throw err;
+      options.logger?.warn(
+        {
+          event: 'enroll.certificate_not_yet_valid',
+          address,
+          waitMs,
+          reason: (err as Error).message,
+        },
+        'enroll.certificate_not_yet_valid',
+      );
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      try {
+        response = await callEnroll(address, request, options);
+      } catch {
+        throw err;
+      }
+    }
+  }
+}
+
+/** How long until the certificate in `response` is valid by this clock (with the tolerance), plus 1 s. */
+function notYetValidForMs(response: controlplaneV1.EnrollResponse, at: Date): number | undefined {
+  let notBefore: number;
+  try {
+    notBefore = new Date(new X509Certificate(response.certificateChainPem).validFrom).getTime();
+  } catch {
+    return undefined;
+  }
+  const waitMs = notBefore - CLOCK_SKEW_TOLERANCE_MS - at.getTime() + 1_000;
+  return waitMs > 0 ? waitMs : undefined;
 }
 
 function callEnroll(

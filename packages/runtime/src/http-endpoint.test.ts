@@ -56,6 +56,29 @@ describe('startHttpEndpoint', () => {
     expect((await fetch(`${endpoint!.url}/readyz`)).status).toBe(200);
   });
 
+  it('adds the readiness fields to the /readyz body, ready or not', async () => {
+    const extra = await startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      logger,
+      isReady: () => ready,
+      readiness: () => ({ store: { up: ready } }),
+    });
+    try {
+      const down = await fetch(`${extra.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ status: 'not ready', store: { up: false } });
+      ready = true;
+      expect(await (await fetch(`${extra.url}/readyz`)).json()).toEqual({
+        status: 'ready',
+        store: { up: true },
+      });
+    } finally {
+      await extra.close();
+    }
+  });
+
   it('serves the registry at /metrics in Prometheus text format', async () => {
     const res = await fetch(`${endpoint!.url}/metrics`);
     expect(res.status).toBe(200);

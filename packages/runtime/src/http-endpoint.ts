@@ -24,6 +24,11 @@ export interface HttpEndpointOptions {
   registry: Registry;
   /** `/readyz` answers 200 while this returns true, 503 otherwise. */
   isReady: () => boolean;
+  /**
+   * Fields added to the `/readyz` body (ready or not), saying why: e.g. `{ store: { up: false,
+   * reason: '...' } }` or `{ identity: { persisted: false } }`.
+   */
+  readiness?: () => Record<string, unknown>;
   logger: pino.Logger;
   /**
    * Serves every other request. Return true when it answered; false makes the endpoint answer
@@ -77,9 +82,10 @@ async function serveProbe(
 ): Promise<void> {
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (path === '/readyz') {
+    const details = options.readiness?.() ?? {};
     return options.isReady()
-      ? sendJson(res, 200, { status: 'ready' })
-      : sendJson(res, 503, { status: 'not ready' });
+      ? sendJson(res, 200, { status: 'ready', ...details })
+      : sendJson(res, 503, { status: 'not ready', ...details });
   }
   const text = await options.registry.metrics();
   res.writeHead(200, {

@@ -16,8 +16,10 @@ export { forgeCaCertificateWithSpiffeId } from './forge-ca-certificate';
 export { waitFor } from './wait-for';
 export { readMetric } from './read-metric';
 export { spawnBin } from './spawn-bin';
+export { startPrivatePostgres } from './private-postgres';
 
 export type { LogRecord, MemoryLogger } from './memory-logger';
 export type { EchoHandlers, Json, RunningEchoServer } from './echo-service';
 export type { ForgeExtensions, ForgeIssuer } from './forge-ca-certificate';
 export type { BinProcess, SpawnBinOptions } from './spawn-bin';
+export type { PrivatePostgres, PrivatePostgresOptions } from './private-postgres';

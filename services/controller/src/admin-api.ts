@@ -257,7 +257,12 @@ export function createAdminHandler(
       send(res, reply.status, reply.body, reply.contentType);
     } catch (err) {
       // A controller fault goes on to startHttpEndpoint: logged, and a bare 500.
-      if (!(err instanceof SigilError) || errorInfo(err.code).httpStatus >= 500) throw err;
+      // (A store outage is no fault of the controller: 503 with its reason and Retry-After.)
+      if (
+        !(err instanceof SigilError) ||
+        (errorInfo(err.code).httpStatus >= 500 && err.code !== 'ERR_STORE_UNAVAILABLE')
+      )
+        throw err;
       drain(req);
       const problem = toProblemDetails(err, { instance: url.pathname });
       send(res, problem.status, problem, PROBLEM_CONTENT_TYPE, problemHeaders(err));
@@ -278,6 +283,8 @@ function problemHeaders(err: SigilError): Record<string, string> {
       return { connection: 'close' };
     case 'ERR_RATE_LIMITED':
       return { 'retry-after': String(err.details.retryAfterSeconds ?? 60) };
+    case 'ERR_STORE_UNAVAILABLE':
+      return { 'retry-after': String(err.details.retryAfterSeconds ?? 5) };
     default:
       return {};
   }

@@ -49,6 +49,8 @@ import { createPolicyOperations } from './domain/resource-operations';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
+import { createStoreHealth } from './internal/store-health';
+import type { StoreHealth } from './internal/store-health';
 import { createServingCertificate } from './internal/serving-certificate';
 import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
@@ -140,6 +142,7 @@ interface Running {
   adminTokens: AdminTokenSource;
   guard: GrpcGuard;
   store: ControllerStore;
+  storeHealth: StoreHealth;
   ownsStore: boolean;
   bootstrap: CertificateAuthority;
   runtime: RuntimeTrustState;
@@ -225,7 +228,7 @@ export function createController(options: ControllerOptions): Controller {
     try {
       const authorities = await loadOrCreateAuthorities({ dataDir, trustDomain, now: clock() });
       warnExpiringCas(authorities, clock(), logger);
-      const store =
+      const opened =
         options.store ??
         (await openControllerStore({
           dataDir,
@@ -234,7 +237,10 @@ export function createController(options: ControllerOptions): Controller {
             ? {}
             : { postgresSchema: options.postgresSchema }),
         }));
-      if (options.store === undefined) cleanup.push(() => store.close());
+      if (options.store === undefined) cleanup.push(() => opened.close());
+      const storeHealth = createStoreHealth(opened, { logger, registry: metrics.registry, clock });
+      cleanup.push(async () => storeHealth.close());
+      const store = storeHealth.store;
       const applied = await store.migrate();
       const adminTokens = createAdminTokenSource({
         store,
@@ -393,7 +399,8 @@ export function createController(options: ControllerOptions): Controller {
         host: adminListen.host,
         port: adminListen.port,
         registry: metrics.registry,
-        isReady: () => running !== undefined && stopping === undefined,
+        isReady: () => running !== undefined && stopping === undefined && storeHealth.status().up,
+        readiness: () => ({ store: storeHealth.status() }),
         logger,
         configureServer: (httpServer) => applyAdminServerLimits(httpServer, adminLimits),
         handler: createAdminHandler({
@@ -457,6 +464,7 @@ export function createController(options: ControllerOptions): Controller {
       for (const timer of timers) timer.unref();
       running = {
         store,
+        storeHealth,
         ownsStore: options.store === undefined,
         bootstrap: authorities.bootstrap,
         runtime,
@@ -516,6 +524,7 @@ export function createController(options: ControllerOptions): Controller {
       state.adminTokens.close();
       await state.ctx.audit.close();
       await state.ctx.registry.flush();
+      state.storeHealth.close();
       if (state.ownsStore) await state.store.close();
       running = undefined;
       logger.info({ event: 'controller.stopped' }, 'controller.stopped');

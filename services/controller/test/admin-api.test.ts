@@ -80,6 +80,7 @@ describe('admin HTTP API', () => {
       expect((await admin(fx.controller, '/healthz', { token: null })).status).toBe(200);
       expect((await admin(fx.controller, '/readyz', { token: null })).json).toEqual({
         status: 'ready',
+        store: { dialect: 'sqlite', location: expect.any(String), up: true },
       });
       const metrics = await admin(fx.controller, '/metrics', { token: null });
       expect(metrics.status).toBe(200);
@@ -89,6 +90,7 @@ describe('admin HTTP API', () => {
         'sigil_controller_refusals_total',
         'sigil_controller_connected_agents',
         'sigil_controller_heartbeat_latency_seconds',
+        'sigil_controller_store_up',
         'sigil_controller_certificate_expiry_days',
       ]) {
         expect(metrics.text).toContain(name);

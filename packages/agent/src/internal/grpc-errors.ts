@@ -85,3 +85,15 @@ export function isUpgradeRequiredStatus(err: unknown): boolean {
     /\bbelow the minimum version\b/.test(status.details)
   );
 }
+
+/**
+ * The controller's `grpc-retry-pushback-ms` (gRFC A6) on an UNAVAILABLE answer: it was reached,
+ * accepted nothing and asks to be called again after that many milliseconds (its store is
+ * unavailable). Undefined for any other failure, including an unreachable controller.
+ */
+export function retryPushbackMs(err: unknown): number | undefined {
+  if (!isServiceError(err) || err.code !== grpc.status.UNAVAILABLE) return undefined;
+  const value = err.metadata?.get('grpc-retry-pushback-ms')[0];
+  const ms = Number(typeof value === 'string' ? value : NaN);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}

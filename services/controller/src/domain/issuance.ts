@@ -123,7 +123,8 @@ export async function authorizeAgent(
  * (`ERR_RATE_LIMITED`), only for an enrolled, non-revoked agent, only from its latest
  * certificate (or, inside the overlap, the one that replaced it), with the identity of the
  * presented certificate, never the CSR's. Records the new latest certificate (a compare-and-set:
- * of two racing renewals one wins) and audits `renewal.succeeded` or `renewal.refused`.
+ * of two racing renewals one wins) with its `renewal.succeeded` record in one transaction, or
+ * audits `renewal.refused`. A store outage throws `ERR_STORE_UNAVAILABLE` and issues nothing.
  *
  * @example
  * ```ts
@@ -185,21 +186,9 @@ export async function renewAgentCertificate(
     now,
     ctx.renewalOverlapMs,
   );
-  if (!(await ctx.store.replaceLineage(next, lineage?.currentSerial)))
-    throw await refuse(
-      ctx,
-      'renewal.refused',
-      peer,
-      'certificate_superseded',
-      new SigilError(
-        'ERR_PEER_UNAUTHENTICATED',
-        `another renewal for ${peer.spiffeId} won the race: only the latest certificate may renew`,
-        { details: { spiffeId: peer.spiffeId, reason: 'certificate_superseded' } },
-      ),
-      details,
-    );
-  ctx.metrics.renewals.inc({ kind: peer.kind });
-  await ctx.audit.record({
+  // The record commits with the lineage: a certificate whose record cannot be written is not
+  // handed out (the store's outage answers "unavailable, retry" and the agent keeps its own).
+  const audit = ctx.audit.entry({
     action: 'renewal.succeeded',
     outcome: 'success',
     actor: peer.spiffeId,
@@ -214,5 +203,20 @@ export async function renewAgentCertificate(
       ...details,
     },
   });
+  if (!(await ctx.store.replaceLineage(next, lineage?.currentSerial, audit)))
+    throw await refuse(
+      ctx,
+      'renewal.refused',
+      peer,
+      'certificate_superseded',
+      new SigilError(
+        'ERR_PEER_UNAUTHENTICATED',
+        `another renewal for ${peer.spiffeId} won the race: only the latest certificate may renew`,
+        { details: { spiffeId: peer.spiffeId, reason: 'certificate_superseded' } },
+      ),
+      details,
+    );
+  ctx.metrics.renewals.inc({ kind: peer.kind });
+  ctx.audit.logged(audit);
   return issued;
 }

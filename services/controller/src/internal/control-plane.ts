@@ -17,6 +17,7 @@ import { recordClockSkew } from './clock-skew';
 import { createUpgradeNotices } from './upgrade-notices';
 import type { UpgradeNotices } from './upgrade-notices';
 import { recordTunnelReport } from './tunnel-audit';
+import { storeUnavailableStatus } from './store-health';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -181,6 +182,7 @@ export function createControlPlane(
   /** Any failure as the status the caller gets: refusals as decided, the rest as ERR_INTERNAL. */
   const statusOf = (err: unknown, what: string): grpc.ServerErrorResponse => {
     if (err instanceof AgentRefusal) return toGrpcError(err.error);
+    if (isSigilError(err, 'ERR_STORE_UNAVAILABLE')) return storeUnavailableStatus(err);
     ctx.logger.error({ event: `${what}.failed`, err }, `${what}.failed`);
     return toGrpcError(
       new SigilError('ERR_INTERNAL', `${what} failed on the controller; see its log`, {

@@ -11,6 +11,7 @@ import { agentIdProblem, agentSpiffeId, cleanPrivateIp, cleanVersion } from './a
 import { csrInvalid, invalidRequest, trustBundleMessage } from './context';
 import type { ControllerContext } from './context';
 import { recordClockSkew } from './clock-skew';
+import { storeUnavailableStatus } from './store-health';
 
 /**
  * The one refusal every unusable token gets, whether unknown, expired, already used or issued for
@@ -183,6 +184,8 @@ export function createEnrollmentService(
         (response) => callback(null, response),
         (err: unknown) => {
           if (isStatus(err)) return callback(err);
+          if (isSigilError(err, 'ERR_STORE_UNAVAILABLE'))
+            return callback(storeUnavailableStatus(err));
           ctx.logger.error({ event: 'enrollment.failed', err }, 'enrollment.failed');
           callback(
             toGrpcError(

@@ -16,7 +16,13 @@ import {
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
 import { createPolicyStore, toPostgresPlaceholders } from './policy-store';
-import type { AuditRecord, ControllerStore, NewAuditRecord, RedemptionResult } from './store';
+import type {
+  AuditRecord,
+  CertificateLineage,
+  ControllerStore,
+  NewAuditRecord,
+  RedemptionResult,
+} from './store';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -107,6 +113,31 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       ],
     );
     return auditFromRow(rows[0]);
+  }
+
+  /** The compare-and-set of replaceLineage on `client` (the pool, or a transaction's client). */
+  async function replaceLineageWith(
+    client: Pick<PoolClient, 'query'>,
+    next: CertificateLineage,
+    expectedCurrentSerial: string | undefined,
+  ): Promise<boolean> {
+    const params = lineageParams(next);
+    if (expectedCurrentSerial === undefined) {
+      const inserted = await client.query(
+        `INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (kind, agent_id) DO NOTHING`,
+        params,
+      );
+      return inserted.rowCount === 1;
+    }
+    // One conditional UPDATE: of two racing renewals from the same certificate, one matches.
+    const updated = await client.query(
+      `UPDATE agent_certificates SET current_serial = $3, current_not_after = $4, current_presented = $5,
+         previous_serial = $6, previous_until = $7, updated_at = $8
+       WHERE kind = $1 AND agent_id = $2 AND current_serial = $9`,
+      [...params, expectedCurrentSerial],
+    );
+    return updated.rowCount === 1;
   }
 
   async function appliedVersions(client: Pick<PoolClient, 'query'>): Promise<number[]> {
@@ -248,24 +279,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows[0] === undefined ? undefined : lineageFromRow(rows[0]);
     },
-    async replaceLineage(next, expectedCurrentSerial) {
-      const params = lineageParams(next);
-      if (expectedCurrentSerial === undefined) {
-        const inserted = await pool.query(
-          `INSERT INTO agent_certificates (${LINEAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (kind, agent_id) DO NOTHING`,
-          params,
-        );
-        return inserted.rowCount === 1;
-      }
-      // One conditional UPDATE: of two racing renewals from the same certificate, one matches.
-      const updated = await pool.query(
-        `UPDATE agent_certificates SET current_serial = $3, current_not_after = $4, current_presented = $5,
-           previous_serial = $6, previous_until = $7, updated_at = $8
-         WHERE kind = $1 AND agent_id = $2 AND current_serial = $9`,
-        [...params, expectedCurrentSerial],
-      );
-      return updated.rowCount === 1;
+    async replaceLineage(next, expectedCurrentSerial, audit) {
+      if (audit === undefined) return replaceLineageWith(pool, next, expectedCurrentSerial);
+      return inTransaction(async (client) => {
+        const written = await replaceLineageWith(client, next, expectedCurrentSerial);
+        if (written) await appendAudit(client, audit);
+        return written;
+      });
     },
     async markPresented(kind, agentId, serial) {
       await pool.query(

@@ -126,11 +126,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   });
 
   const replaceLineage = db.transaction(
-    (next: CertificateLineage, expected: string | undefined): boolean => {
+    (next: CertificateLineage, expected: string | undefined, audit?: NewAuditRecord): boolean => {
       const row = s().getLineage.get(next.kind, next.agentId) as Row | undefined;
       const current = row === undefined ? undefined : String(row.current_serial);
       if (current !== expected) return false;
       s().putLineage.run(...lineageParams(next));
+      if (audit !== undefined) appendAuditSync(audit);
       return true;
     },
   );
@@ -194,8 +195,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       const row = s().getLineage.get(kind, agentId) as Row | undefined;
       return row === undefined ? undefined : lineageFromRow(row);
     },
-    async replaceLineage(next, expectedCurrentSerial) {
-      return replaceLineage.immediate(next, expectedCurrentSerial);
+    async replaceLineage(next, expectedCurrentSerial, audit) {
+      return replaceLineage.immediate(next, expectedCurrentSerial, audit);
     },
     async markPresented(kind, agentId, serial) {
       s().markPresented.run(kind, agentId, serial);

@@ -201,11 +201,14 @@ export interface ControllerStore {
   /**
    * Replaces the agent's lineage only if its latest serial is still `expectedCurrentSerial`
    * (a compare-and-set, so two racing renewals cannot both win). Undefined `expectedCurrentSerial`
-   * means "only if the agent has no lineage yet". True when written.
+   * means "only if the agent has no lineage yet". True when written. With `audit`, the record is
+   * appended in the same transaction (only when the lineage is written), so a renewal never
+   * lacks its record.
    */
   replaceLineage(
     next: CertificateLineage,
     expectedCurrentSerial: string | undefined,
+    audit?: NewAuditRecord,
   ): Promise<boolean>;
   /** Marks the latest certificate as presented (no-op when `serial` is no longer the latest). */
   markPresented(kind: AgentKind, agentId: string, serial: string): Promise<void>;
