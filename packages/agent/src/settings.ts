@@ -115,6 +115,7 @@ const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = {
 const ONLY: Partial<Record<AgentSettingName, AgentKind>> = {
   connectorAddr: 'tunneler',
   connectorListenAddr: 'connector',
+  workloadApiSocket: 'connector',
 };
 
 function fullTable(kind: AgentKind) {
@@ -201,6 +202,18 @@ function fullTable(kind: AgentKind) {
       defaultText: 'first non-loopback IPv4',
       help: "address reported to the controller's registry",
     }),
+    workloadApiSocket: {
+      env: 'SIGIL_WORKLOAD_API_SOCKET',
+      flag: 'workload-api-socket',
+      yaml: 'workload_api.socket',
+      parse: (raw: string, at: string): string => {
+        if (!raw.startsWith('/'))
+          throw invalidSetting(at, 'is invalid: give an absolute socket path', { value: raw });
+        return raw;
+      },
+      defaultText: 'off (conventional path: /run/sigil/workload-api.sock)',
+      help: 'serve the SPIFFE Workload API on this unix socket (docs/workload-api.md)',
+    },
     logLevel: setting('LOG_LEVEL', 'log_level', {
       parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
       defaultText: 'info (error for enroll)',

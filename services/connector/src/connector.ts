@@ -10,6 +10,7 @@ import { controlplaneV1 } from '@sigil/proto';
 import { formatListenAddress } from '@sigil/runtime';
 import { Counter } from 'prom-client';
 import { createTunnelService, type TunnelService } from './tunnel-service';
+import { startConnectorWorkloadApi, type ConnectorWorkloadApi } from './workload-api';
 
 /** The connector-specific part of a running connector. */
 export interface ConnectorPart extends RunningAgentPart {
@@ -18,6 +19,8 @@ export interface ConnectorPart extends RunningAgentPart {
   readonly tunnels: TunnelService;
   /** The bound tunneler port (useful with CONNECTOR_LISTEN_ADDR port 0). */
   readonly port: number;
+  /** The SPIFFE Workload API, when SIGIL_WORKLOAD_API_SOCKET is set. */
+  readonly workloadApi: ConnectorWorkloadApi | undefined;
 }
 
 /**
@@ -94,7 +97,19 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         acknowledge(message.commandId, session.renewNow());
         return;
       case 'bundleUpdate':
-        acknowledge(message.commandId, session.applyBundle(body.bundleUpdate));
+        acknowledge(
+          message.commandId,
+          session.applyBundle(body.bundleUpdate).then(() => workloadApi?.bundleChanged()),
+        );
+        return;
+      case 'workloadEntries':
+        acknowledge(
+          message.commandId,
+          Promise.resolve(workloadApi?.setEntries(body.workloadEntries)),
+        );
+        return;
+      case 'jwtBundle':
+        acknowledge(message.commandId, Promise.resolve(workloadApi?.setJwtBundle(body.jwtBundle)));
         return;
       case 'approvedTunnelers':
         logger.info(
@@ -120,6 +135,8 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         return;
     }
   };
+
+  const workloadApi = await startConnectorWorkloadApi(context);
 
   const control = createStreamSupervisor<
     controlplaneV1.AgentMessage,
@@ -186,15 +203,20 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     },
     'connector.listening',
   );
-  session.onRenewed(() => control.reauthenticate());
+  session.onRenewed(() => {
+    control.reauthenticate();
+    workloadApi?.bundleChanged();
+  });
   control.start();
 
   return {
     control,
     tunnels,
     port,
+    workloadApi,
     async stop() {
       await control.stop();
+      await workloadApi?.stop();
       tunnels.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

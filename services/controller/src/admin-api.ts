@@ -4,6 +4,8 @@ import type { AdminOperations } from './domain/admin-operations';
 import type { PendingToken } from './domain/tokens';
 import type { AdminGuard } from './internal/admin-guard';
 import { agentSpiffeId } from './internal/agent-identity';
+import { entryRoutes } from './internal/admin-entries-routes';
+import type { WorkloadRegistry } from './internal/workload-registry';
 import type { ControllerContext } from './internal/context';
 import { secretMatchesHash } from './internal/secrets';
 import type { AgentKind, AuditRecord, RevocationRecord } from './store/store';
@@ -24,6 +26,8 @@ export interface AdminApiDependencies {
   /** Asked first: refuses a malformed target (400) and a throttled address (429). */
   guard: AdminGuard;
   bootstrapCaPem: () => string;
+  /** Registration entries (`/api/admin/entries`). */
+  workloads?: WorkloadRegistry;
 }
 
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
@@ -120,6 +124,8 @@ export function createAdminHandler(
       },
     },
   ];
+  if (deps.workloads !== undefined)
+    routes.push(...entryRoutes(deps.workloads, readJsonObject, decodePathSegment));
 
   async function createToken(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonObject(req);

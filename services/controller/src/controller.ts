@@ -43,6 +43,8 @@ import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
 import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
+import { loadOrCreateJwtAuthority } from './internal/jwt-authority';
+import { createWorkloadRegistry } from './internal/workload-registry';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
@@ -291,7 +293,8 @@ export function createController(options: ControllerOptions): Controller {
         certBackdateSeconds: options.certBackdateSeconds ?? CONTROLLER_DEFAULTS.certBackdateSeconds,
       };
       cleanup.push(() => ctx.audit.close());
-      const controlPlane = createControlPlane(ctx);
+      const workloads = createWorkloadRegistry(ctx, await loadOrCreateJwtAuthority(dataDir));
+      const controlPlane = createControlPlane(ctx, workloads);
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
@@ -388,6 +391,7 @@ export function createController(options: ControllerOptions): Controller {
           }),
           adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
+          workloads,
         }),
       });
       if (!isLoopback(adminListen.host))
