@@ -52,7 +52,9 @@ export interface ControllerDialer {
     request: controlplaneV1.SignWorkloadSvidRequest,
   ): Promise<controlplaneV1.SignWorkloadSvidResponse>;
   /** MintJwtSvid with failover. */
-  mintJwtSvid(request: controlplaneV1.MintJwtSvidRequest): Promise<controlplaneV1.MintJwtSvidResponse>;
+  mintJwtSvid(
+    request: controlplaneV1.MintJwtSvidRequest,
+  ): Promise<controlplaneV1.MintJwtSvidResponse>;
 }
 
 type Unary<Req, Res> = (

@@ -104,8 +104,7 @@ export async function validateJwtSvid(
   }
   if (!JWT_SVID_ALGORITHMS.includes(header.alg as (typeof JWT_SVID_ALGORITHMS)[number]))
     throw invalid(`alg ${String(header.alg)} is not allowed for a JWT-SVID`, { alg: header.alg });
-  if (typeof header.kid !== 'string' || header.kid === '')
-    throw invalid('the header has no kid');
+  if (typeof header.kid !== 'string' || header.kid === '') throw invalid('the header has no kid');
   if (typeof payload.sub !== 'string') throw invalid('the token has no sub claim');
   let trustDomain: string;
   try {

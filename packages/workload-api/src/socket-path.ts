@@ -7,11 +7,9 @@ import { SigilError } from '@sigil/errors';
 export const DEFAULT_WORKLOAD_API_SOCKET = '/run/sigil/workload-api.sock';
 
 const unusable = (socketPath: string, why: string, variable: string): SigilError =>
-  new SigilError(
-    'ERR_WORKLOAD_API_UNAVAILABLE',
-    `${variable} ${socketPath}: ${why}`,
-    { details: { variable, file: socketPath } },
-  );
+  new SigilError('ERR_WORKLOAD_API_UNAVAILABLE', `${variable} ${socketPath}: ${why}`, {
+    details: { variable, file: socketPath },
+  });
 
 const answers = (socketPath: string): Promise<boolean> =>
   new Promise((resolve) => {
@@ -35,7 +33,8 @@ const answers = (socketPath: string): Promise<boolean> =>
  * ```
  */
 export async function prepareSocketPath(socketPath: string, variable: string): Promise<void> {
-  if (!path.isAbsolute(socketPath)) throw unusable(socketPath, 'must be an absolute path', variable);
+  if (!path.isAbsolute(socketPath))
+    throw unusable(socketPath, 'must be an absolute path', variable);
   if (Buffer.byteLength(socketPath) > 107)
     throw unusable(socketPath, 'is longer than a unix socket path may be (107 bytes)', variable);
   const directory = path.dirname(socketPath);
@@ -54,7 +53,11 @@ export async function prepareSocketPath(socketPath: string, variable: string): P
     return;
   }
   if (!existing.isSocket())
-    throw unusable(socketPath, 'exists and is not a socket; remove it or choose another path', variable);
+    throw unusable(
+      socketPath,
+      'exists and is not a socket; remove it or choose another path',
+      variable,
+    );
   if (await answers(socketPath))
     throw unusable(socketPath, 'another process is already serving this socket', variable);
   unlinkSync(socketPath);

@@ -219,7 +219,10 @@ function x509ContextOf(response: spiffeWorkload.X509SVIDResponse): X509Context {
 function jwtBundlesOf(response: spiffeWorkload.JWTBundlesResponse): Map<string, JSONWebKeySet> {
   const bundles = new Map<string, JSONWebKeySet>();
   for (const [key, json] of Object.entries(response.bundles))
-    bundles.set(trustDomainKey(key), JSON.parse(Buffer.from(json).toString('utf8')) as JSONWebKeySet);
+    bundles.set(
+      trustDomainKey(key),
+      JSON.parse(Buffer.from(json).toString('utf8')) as JSONWebKeySet,
+    );
   return bundles;
 }
 
@@ -350,10 +353,19 @@ export function createWorkloadApiClient(options: WorkloadApiClientOptions): Work
           { svid, audience },
           metadata(),
           { deadline: deadline() },
-          (err, response) =>
-            err
-              ? reject(failure(err))
-              : resolve({ spiffeId: response!.spiffeId, claims: response!.claims ?? {} }),
+          (err, response) => {
+            if (err === null)
+              return resolve({ spiffeId: response!.spiffeId, claims: response!.claims ?? {} });
+            // The specification answers a token that does not validate with INVALID_ARGUMENT.
+            reject(
+              err.code === grpc.status.INVALID_ARGUMENT
+                ? new SigilError('ERR_JWT_SVID_INVALID', `ValidateJWTSVID: ${err.details}`, {
+                    cause: err,
+                    details: { audience },
+                  })
+                : failure(err),
+            );
+          },
         ),
       ),
     close: () => client.close(),

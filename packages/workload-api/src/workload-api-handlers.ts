@@ -77,9 +77,7 @@ export function createWorkloadApiHandlers(
     return entries;
   };
   const asStatus = (err: unknown): Status =>
-    (err as Status).code !== undefined && !isSigilError(err)
-      ? (err as Status)
-      : toGrpcError(err);
+    (err as Status).code !== undefined && !isSigilError(err) ? (err as Status) : toGrpcError(err);
 
   /** Runs a server stream: writes `build()` now and after each change while it differs. */
   const stream = <Req, Res>(
@@ -115,19 +113,21 @@ export function createWorkloadApiHandlers(
       };
       let queue = Promise.resolve();
       const push = (): void => {
-        queue = queue.then(async () => {
-          if (closed) return;
-          const selectors = await caller.selectors;
-          const entries = matchEntries(identities.entries(), selectors);
-          if (entries.length === 0) return fail(toGrpcError(notEntitled(selectors)));
-          await identities.ready(entries.map((e) => e.id));
-          const response = await build(entries);
-          if (response === undefined || closed) return;
-          const bytes = Buffer.from(encode(response));
-          if (last !== undefined && bytes.equals(last)) return;
-          last = bytes;
-          call.write(response);
-        }).catch(fail);
+        queue = queue
+          .then(async () => {
+            if (closed) return;
+            const selectors = await caller.selectors;
+            const entries = matchEntries(identities.entries(), selectors);
+            if (entries.length === 0) return fail(toGrpcError(notEntitled(selectors)));
+            await identities.ready(entries.map((e) => e.id));
+            const response = await build(entries);
+            if (response === undefined || closed) return;
+            const bytes = Buffer.from(encode(response));
+            if (last !== undefined && bytes.equals(last)) return;
+            last = bytes;
+            call.write(response);
+          })
+          .catch(fail);
       };
       entitled(call.metadata, method).then(() => {
         if (closed) return;

@@ -102,7 +102,11 @@ export async function createWorkloadApiServer(
   const serve = (socket: Socket): void => {
     if (open.size >= maxConnections) {
       logger?.warn(
-        { event: 'workload_api.connection_refused', reason: 'too many connections', maxConnections },
+        {
+          event: 'workload_api.connection_refused',
+          reason: 'too many connections',
+          maxConnections,
+        },
         'workload_api.connection_refused',
       );
       socket.destroy();
@@ -153,7 +157,9 @@ export async function createWorkloadApiServer(
       open.delete(socket);
       server.forceShutdown();
     });
-    server.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(socket);
+    server
+      .createConnectionInjector(grpc.ServerCredentials.createInsecure())
+      .injectConnection(socket);
   };
 
   const listener: NetServer = createServer(serve);

@@ -229,7 +229,9 @@ export function createWorkloadIdentities(options: WorkloadIdentitiesOptions): Wo
       const targets = [...slots.values()].filter(
         (slot) => entryIds === undefined || entryIds.includes(slot.entry.id),
       );
-      await Promise.all(targets.map((slot) => (slot.inFlight ?? Promise.resolve()).then(() => issue(slot))));
+      await Promise.all(
+        targets.map((slot) => (slot.inFlight ?? Promise.resolve()).then(() => issue(slot))),
+      );
     },
     x509Bundle: () => derOf(options.trustBundlePem(), 'the trust bundle'),
     bundleChanged: changed,

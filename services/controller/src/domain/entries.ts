@@ -15,7 +15,8 @@ export const ENTRY_LIMITS = {
 } as const;
 
 /** The selector types an agent attests (docs/workload-api.md). */
-const SELECTOR = /^(unix:(uid|gid):\d{1,10}|unix:(user|group):[^\s:][^\s]*|unix:path:\/\S*|k8s:pod-uid:[0-9a-f-]{36})$/;
+const SELECTOR =
+  /^(unix:(uid|gid):\d{1,10}|unix:(user|group):[^\s:][^\s]*|unix:path:\/\S*|k8s:pod-uid:[0-9a-f-]{36})$/;
 
 const invalid = (field: string, message: string): SigilError =>
   new SigilError('ERR_REQUEST_INVALID', message, { details: { field } });
@@ -28,13 +29,19 @@ function ttl(value: unknown, field: string, fallback: number, max: number): numb
     value < ENTRY_LIMITS.minTtlSeconds ||
     value > max
   )
-    throw invalid(field, `${field} must be a whole number of seconds from ${ENTRY_LIMITS.minTtlSeconds} to ${max}`);
+    throw invalid(
+      field,
+      `${field} must be a whole number of seconds from ${ENTRY_LIMITS.minTtlSeconds} to ${max}`,
+    );
   return value;
 }
 
 function spiffeIdIn(value: unknown, field: string, trustDomain: string): string {
   if (typeof value !== 'string' || value === '')
-    throw invalid(field, `${field} is required: a SPIFFE ID such as spiffe://${trustDomain}/billing`);
+    throw invalid(
+      field,
+      `${field} is required: a SPIFFE ID such as spiffe://${trustDomain}/billing`,
+    );
   let id;
   try {
     id = parseSpiffeId(value);
@@ -153,6 +160,9 @@ export function checkAudience(audience: readonly string[]): string[] {
     audience.length > 16 ||
     audience.some((a) => a === '' || a.length > 256)
   )
-    throw invalid('audience', 'audience must be 1 to 16 non-empty strings of at most 256 characters');
+    throw invalid(
+      'audience',
+      'audience must be 1 to 16 non-empty strings of at most 256 characters',
+    );
   return [...audience];
 }

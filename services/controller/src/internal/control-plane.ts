@@ -438,7 +438,8 @@ export function createControlPlane(
     );
   }
   workloads?.onChanged((parentId) => {
-    for (const session of sessions.values()) if (session.spiffeId === parentId) pushEntries(session);
+    for (const session of sessions.values())
+      if (session.spiffeId === parentId) pushEntries(session);
   });
 
   /** A workload RPC: the caller must be a connector in good standing; the registry decides the rest. */

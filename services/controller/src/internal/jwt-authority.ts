@@ -1,4 +1,9 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
@@ -15,7 +20,12 @@ export interface JwtAuthority {
   /** Increases when the published keys change. */
   readonly version: number;
   /** A JWT-SVID (ES256; sub, aud, exp, iat). */
-  mint(spiffeId: string, audience: readonly string[], ttlSeconds: number, now: Date): Promise<string>;
+  mint(
+    spiffeId: string,
+    audience: readonly string[],
+    ttlSeconds: number,
+    now: Date,
+  ): Promise<string>;
 }
 
 interface AuthorityKey {

@@ -20,8 +20,16 @@ export interface WorkloadRegistry {
   entriesOf(parentId: string): Promise<controlplaneV1.WorkloadEntries>;
   jwtBundle(): controlplaneV1.JwtBundle;
   /** Signs the CSR for one of `peer`'s entries (refused, and audited, for any other). */
-  signSvid(peer: AgentPeer, entryId: string, csrPem: string): Promise<controlplaneV1.SignWorkloadSvidResponse>;
-  mintJwtSvid(peer: AgentPeer, entryId: string, audience: readonly string[]): Promise<controlplaneV1.MintJwtSvidResponse>;
+  signSvid(
+    peer: AgentPeer,
+    entryId: string,
+    csrPem: string,
+  ): Promise<controlplaneV1.SignWorkloadSvidResponse>;
+  mintJwtSvid(
+    peer: AgentPeer,
+    entryId: string,
+    audience: readonly string[],
+  ): Promise<controlplaneV1.MintJwtSvidResponse>;
   /** Called with the parent whose entries changed (the control plane pushes them). */
   onChanged(listener: (parentId: string) => void): void;
 }
@@ -36,7 +44,10 @@ export interface WorkloadRegistry {
  * const workloads = createWorkloadRegistry(ctx, await loadOrCreateJwtAuthority(dataDir));
  * ```
  */
-export function createWorkloadRegistry(ctx: ControllerContext, jwt: JwtAuthority): WorkloadRegistry {
+export function createWorkloadRegistry(
+  ctx: ControllerContext,
+  jwt: JwtAuthority,
+): WorkloadRegistry {
   const listeners: Array<(parentId: string) => void> = [];
   const changed = (parentId: string): void => {
     for (const listener of listeners) listener(parentId);
@@ -135,7 +146,11 @@ export function createWorkloadRegistry(ctx: ControllerContext, jwt: JwtAuthority
         outcome: 'success',
         actor: peer.spiffeId,
         subject: entry.spiffeId,
-        details: { entry_id: entry.id, serial: issued.serialNumber, not_after: issued.notAfter.toISOString() },
+        details: {
+          entry_id: entry.id,
+          serial: issued.serialNumber,
+          not_after: issued.notAfter.toISOString(),
+        },
       });
       return {
         spiffeId: entry.spiffeId,

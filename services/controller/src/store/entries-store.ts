@@ -6,7 +6,8 @@ import type { ControllerStore, RegistrationEntryRecord } from './store';
 type Row = Record<string, unknown>;
 type EntryMethods = Pick<ControllerStore, 'createEntry' | 'listEntries' | 'deleteEntry'>;
 
-const COLUMNS = 'id, spiffe_id, parent_id, selectors, x509_ttl_seconds, jwt_ttl_seconds, created_at';
+const COLUMNS =
+  'id, spiffe_id, parent_id, selectors, x509_ttl_seconds, jwt_ttl_seconds, created_at';
 
 function entryFromRow(row: Row): RegistrationEntryRecord {
   return {
