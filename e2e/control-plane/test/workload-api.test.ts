@@ -2,7 +2,9 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { createClientCredentials, loadClientTlsConfig } from '@sigil/grpc-tls';
 import { createCertificateSigningRequest, generateKeyPair } from '@sigil/pki';
+import { identityV1 } from '@sigil/proto';
 import { spawnBin, waitFor, type BinProcess } from '@sigil/testing';
 import {
   createWorkloadApiClient,
@@ -19,6 +21,11 @@ const WORKLOAD = path.join(__dirname, 'support', 'workload-client.js');
 const UID_A = 23101;
 const UID_B = 23102;
 const UID_NONE = 23103;
+const UID_SERVICE = 23104;
+const IDENTITY_SERVICE = path.resolve(
+  __dirname,
+  '../../../examples/identity-service/bin/identity-service.js',
+);
 
 describe('the SPIFFE Workload API served by a connector', () => {
   let fx: ControlPlaneFixture;
@@ -208,5 +215,82 @@ describe('the SPIFFE Workload API served by a connector', () => {
     const a = workload(UID_A, ['x509']);
     expect(await a.next('error')).toMatchObject({ code: 'ERR_WORKLOAD_NOT_ENTITLED' });
     expect((await admin('DELETE', `entries/${entries.a!.id}`)).status).toBe(404);
+  });
+
+  it('serves identity-service in spiffe mode over mTLS to a spiffe-mode client, through rotations, with zero failed calls', async () => {
+    for (const [name, uid] of [
+      ['svc/identity-service', UID_SERVICE],
+      ['svc/user-service', 0],
+    ] as const) {
+      const created = await admin('POST', 'entries', {
+        spiffe_id: `spiffe://e2e.sigil/${name}`,
+        parent_id: 'spiffe://e2e.sigil/connector/wl-edge',
+        selectors: [`unix:uid:${uid}`],
+        x509_ttl_seconds: 12,
+      });
+      expect(created.status).toBe(201);
+      await connector.next(
+        (r) => r.event === 'workload_svid.issued' && r.spiffeId === `spiffe://e2e.sigil/${name}`,
+        30_000,
+      );
+    }
+    const env = { SIGIL_TLS_MODE: 'spiffe', SPIFFE_ENDPOINT_SOCKET: `unix://${socket}` };
+    const service = spawnBin(IDENTITY_SERVICE, {
+      env: {
+        ...env,
+        GRPC_LISTEN_ADDR: '127.0.0.1:0',
+        METRICS_LISTEN_ADDR: '127.0.0.1:0',
+        SIGIL_TRUST_DOMAIN: 'e2e.sigil',
+      },
+      uid: UID_SERVICE,
+      gid: UID_SERVICE,
+    });
+    workloads.push(service);
+    const started = await service.next('service.started', 30_000);
+    expect(started).toMatchObject({ tlsMode: 'spiffe' });
+    const tls = await createClientCredentials(
+      loadClientTlsConfig({
+        env: { ...env, GRPC_SERVER_SPIFFE_ID: 'spiffe://e2e.sigil/svc/identity-service' },
+      }),
+    );
+    let clientRotations = 0;
+    tls.onReload((result) => void (result.status === 'applied' && (clientRotations += 1)));
+    const serverRotations = (): number =>
+      service.records.filter((r) => r.event === 'grpc_tls.rotated').length;
+    let ok = 0;
+    const failures: string[] = [];
+    // A fresh channel per call: every call is a new handshake with the material of that moment.
+    const call = async (): Promise<void> => {
+      const client = new identityV1.IdentityServiceClient(
+        `127.0.0.1:${String(started.port)}`,
+        tls.credentials,
+        { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 },
+      );
+      await new Promise<void>((resolve) =>
+        client.issueToken({ userId: 'u1', tenantId: 't1', ttlSeconds: 60 }, (err) => {
+          if (err === null) ok += 1;
+          else failures.push(`${err.code}: ${err.details}`);
+          client.close();
+          resolve();
+        }),
+      );
+    };
+    const deadline = Date.now() + 45_000;
+    while (Date.now() < deadline && !(clientRotations >= 1 && serverRotations() >= 1 && ok > 5)) {
+      await call();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    for (let i = 0; i < 3; i += 1) await call();
+    tls.close();
+    expect({
+      failures,
+      clientRotated: clientRotations >= 1,
+      serverRotated: serverRotations() >= 1,
+    }).toEqual({
+      failures: [],
+      clientRotated: true,
+      serverRotated: true,
+    });
+    expect(ok).toBeGreaterThan(5);
   });
 });

@@ -165,8 +165,9 @@ export function createWorkloadIdentities(options: WorkloadIdentitiesOptions): Wo
       notBefore: validated.notBefore,
       notAfter: validated.notAfter,
     };
-    const lifetime = validated.notAfter.getTime() - validated.notBefore.getTime();
-    schedule(slot, validated.notBefore.getTime() + lifetime / 2 - now().getTime());
+    // Half the lifetime left at issuance: notBefore is back-dated for skewed clocks, so it
+    // would put the renewal point in the past for a short-lived SVID.
+    schedule(slot, (validated.notAfter.getTime() - now().getTime()) / 2);
     options.onIssued?.(slot.svid);
     changed();
   };
