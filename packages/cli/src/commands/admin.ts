@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../internal/command';
 import { registerAdminAgents } from './admin-agents';
 import { registerAdminAudit } from './admin-audit';
+import { registerAdminEntries } from './admin-entries';
 import { registerAdminTokens } from './admin-tokens';
 
 /** Registers `sigil admin` and its groups. @internal */
@@ -18,4 +19,5 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminTokens(admin, context);
   registerAdminAgents(admin, context);
   registerAdminAudit(admin, context);
+  registerAdminEntries(admin, context);
 }
