@@ -5,7 +5,15 @@ import * as grpc from '@grpc/grpc-js';
 import { createClientCredentials, loadClientTlsConfig } from '@sigil/grpc-tls';
 import { createCertificateSigningRequest, generateKeyPair } from '@sigil/pki';
 import { identityV1 } from '@sigil/proto';
-import { spawnBin, waitFor, type BinProcess } from '@sigil/testing';
+import { createJwtInterceptor } from '@sigil/interceptors';
+import {
+  EchoClient,
+  spawnBin,
+  startEchoServer,
+  unary,
+  waitFor,
+  type BinProcess,
+} from '@sigil/testing';
 import {
   createWorkloadApiClient,
   parseWorkloadApiEndpoint,
@@ -292,5 +300,37 @@ describe('the SPIFFE Workload API served by a connector', () => {
       serverRotated: true,
     });
     expect(ok).toBeGreaterThan(5);
+  });
+
+  it('@sigil/interceptors verifies JWT-SVIDs against the Workload API JWT bundle', async () => {
+    // This test process (root) has the svc/user-service entry of the previous test.
+    const client = createWorkloadApiClient({
+      endpoint: parseWorkloadApiEndpoint(`unix://${socket}`),
+    });
+    const server = await startEchoServer({
+      credentials: grpc.ServerCredentials.createInsecure(),
+      interceptors: [createJwtInterceptor({ jwks: { workloadApi: client }, audience: 'billing' })],
+    });
+    const echo = new EchoClient(server.address, grpc.credentials.createInsecure());
+    const bearer = (token: string): grpc.Metadata => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      return metadata;
+    };
+    try {
+      const [billing] = await client.fetchJwtSvids(['billing']);
+      const [other] = await client.fetchJwtSvids(['other']);
+      expect(billing!.spiffeId).toBe('spiffe://e2e.sigil/svc/user-service');
+      await expect(unary(echo, 'echo', { text: 'hi' }, bearer(billing!.svid))).resolves.toEqual({
+        text: 'hi',
+      });
+      await expect(unary(echo, 'echo', { text: 'hi' }, bearer(other!.svid))).rejects.toMatchObject({
+        code: grpc.status.UNAUTHENTICATED,
+      });
+    } finally {
+      echo.close();
+      await server.close();
+      client.close();
+    }
   });
 });

@@ -9,7 +9,14 @@ import {
   type JWTPayload,
 } from 'jose';
 
-/** The JWS algorithms the JWT-SVID specification allows (section 3); `none` and HMAC never. */
+/**
+ * The JWS algorithms the JWT-SVID specification allows (section 3); `none` and HMAC never.
+ *
+ * @example
+ * ```ts
+ * await jwtVerify(token, keys, { algorithms: [...JWT_SVID_ALGORITHMS] });
+ * ```
+ */
 export const JWT_SVID_ALGORITHMS = [
   'RS256',
   'RS384',

@@ -3,7 +3,14 @@ import { connect } from 'node:net';
 import * as path from 'node:path';
 import { SigilError } from '@sigil/errors';
 
-/** The conventional path of a Sigil agent's Workload API socket (docs/workload-api.md). */
+/**
+ * The conventional path of a Sigil agent's Workload API socket (docs/workload-api.md).
+ *
+ * @example
+ * ```ts
+ * const socketPath = config.workloadApiSocket ?? DEFAULT_WORKLOAD_API_SOCKET;
+ * ```
+ */
 export const DEFAULT_WORKLOAD_API_SOCKET = '/run/sigil/workload-api.sock';
 
 const unusable = (socketPath: string, why: string, variable: string): SigilError =>

@@ -5,7 +5,15 @@ import { matchEntries, type WorkloadEntry } from './entries';
 import { validateJwtSvid } from './jwt-svid';
 import type { WorkloadIdentities } from './workload-identities';
 
-/** The metadata every Workload API call carries (SPIFFE Workload API, section 4.2). */
+/**
+ * The metadata every Workload API call carries (SPIFFE Workload API specification); a call
+ * without `workload.spiffe.io: true` is refused with INVALID_ARGUMENT.
+ *
+ * @example
+ * ```ts
+ * metadata.set(WORKLOAD_API_HEADER, 'true');
+ * ```
+ */
 export const WORKLOAD_API_HEADER = 'workload.spiffe.io';
 
 /** What one connection's handlers know about the calling workload. */
