@@ -27,7 +27,9 @@ function loadBinding(): NativeBinding {
   if (binding !== undefined) return binding;
   const file = path.join(__dirname, '..', 'build', 'Release', 'peer_credentials.node');
   try {
-    binding = require(file) as NativeBinding;
+    const addon = { exports: {} as NativeBinding };
+    process.dlopen(addon, file);
+    binding = addon.exports;
   } catch (cause) {
     throw new SigilError(
       'ERR_WORKLOAD_ATTESTATION_FAILED',
