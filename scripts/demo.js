@@ -250,10 +250,19 @@ async function startControlPlane() {
     CONNECTOR_ID,
     STATE_DIR: connectorState,
   });
+  // A registration entry for this user's processes: the connector hands them an identity over
+  // the SPIFFE Workload API socket (docs/workload-api.md).
+  const workloadSocket = path.join(workDir, 'workload-api.sock');
+  await admin('POST', '/api/admin/entries', {
+    spiffe_id: 'spiffe://demo.sigil/demo/workload',
+    parent_id: `spiffe://demo.sigil/connector/${CONNECTOR_ID}`,
+    selectors: [`unix:uid:${process.getuid()}`],
+  });
   const connector = start(CONNECTOR_ID, BINS.connector, ['run'], {
     ...common,
     STATE_DIR: connectorState,
     CONNECTOR_LISTEN_ADDR: '127.0.0.1:0',
+    SIGIL_WORKLOAD_API_SOCKET: workloadSocket,
   });
   const connectorHttp = (await event(connector, 'agent.started')).httpUrl;
   const connectorAddr = (await event(connector, 'connector.listening')).address;
@@ -289,6 +298,13 @@ async function startControlPlane() {
     { kind: 'connector', id: CONNECTOR_ID, child: connector, http: connectorHttp },
     ...tunnelers,
   ];
+  const workload = start('workload', path.join(__dirname, 'demo-workload.js'), [], {
+    SPIFFE_ENDPOINT_SOCKET: `unix://${workloadSocket}`,
+  });
+  const { spiffeId } = await event(workload, 'workload.svid');
+  process.stdout.write(
+    `workload got ${spiffeId} from the connector's Workload API (${workloadSocket})\n`,
+  );
   for (const agent of agents) watchUnexpectedExit(agent.child);
   watchUnexpectedExit(controller);
   startTraffic(resource);

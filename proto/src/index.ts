@@ -9,3 +9,5 @@ export * as identityV1 from './gen/sigil/identity/v1/identity';
 export * as userV1 from './gen/sigil/user/v1/user';
 export * as contentV1 from './gen/sigil/content/v1/content';
 export * as controlplaneV1 from './gen/sigil/controlplane/v1/controlplane';
+// The SPIFFE Workload API (no proto package: the service is /SpiffeWorkloadAPI/<Method>).
+export * as spiffeWorkload from './gen/spiffe/workload/workload';

@@ -48,6 +48,24 @@ describe('resolveAgentConfig', () => {
     });
   });
 
+  it('reads SIGIL_WORKLOAD_API_SOCKET (--workload-api-socket) for connectors only, refusing a relative path', () => {
+    const env = { ...enrollEnv, SIGIL_WORKLOAD_API_SOCKET: '/run/sigil/workload-api.sock' };
+    expect(resolveAgentConfig({ kind: 'connector', command: 'enroll', env })).toMatchObject({
+      workloadApiSocket: '/run/sigil/workload-api.sock',
+    });
+    expect(
+      resolveAgentConfig({ kind: 'connector', command: 'enroll', env: enrollEnv })
+        .workloadApiSocket,
+    ).toBeUndefined();
+    expect(() =>
+      resolveAgentConfig({
+        kind: 'connector',
+        command: 'enroll',
+        env: { ...enrollEnv, SIGIL_WORKLOAD_API_SOCKET: 'relative.sock' },
+      }),
+    ).toThrow(/SIGIL_WORKLOAD_API_SOCKET/);
+  });
+
   it('lets flags win over the environment, and the environment over the file', () => {
     const file = path.join(dir, 'agent.yaml');
     writeFileSync(

@@ -89,6 +89,8 @@ export interface AgentConfig {
   };
   /** Undefined only when ephemeral. */
   stateDir?: string;
+  /** Connector: SIGIL_WORKLOAD_API_SOCKET, where to serve the SPIFFE Workload API (off when undefined). */
+  workloadApiSocket?: string;
   httpAddress: ListenAddress;
   heartbeatIntervalMs: number;
   reconnect: { initialMs: number; maxMs: number };
@@ -184,6 +186,9 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
           }
         : undefined,
     stateDir,
+    ...(kind === 'connector' && values.workloadApiSocket !== undefined
+      ? { workloadApiSocket: values.workloadApiSocket }
+      : {}),
     httpAddress: values.httpAddr,
     heartbeatIntervalMs: values.heartbeatInterval,
     reconnect: { initialMs: values.reconnectInitial, maxMs: values.reconnectMax },

@@ -47,6 +47,14 @@ export interface ControllerDialer {
   renew(request: controlplaneV1.RenewRequest): Promise<controlplaneV1.RenewResponse>;
   /** GetTrustBundle with failover. */
   getTrustBundle(): Promise<controlplaneV1.TrustBundle>;
+  /** SignWorkloadSvid with failover: an X509-SVID for one of this agent's registration entries. */
+  signWorkloadSvid(
+    request: controlplaneV1.SignWorkloadSvidRequest,
+  ): Promise<controlplaneV1.SignWorkloadSvidResponse>;
+  /** MintJwtSvid with failover. */
+  mintJwtSvid(
+    request: controlplaneV1.MintJwtSvidRequest,
+  ): Promise<controlplaneV1.MintJwtSvidResponse>;
 }
 
 type Unary<Req, Res> = (
@@ -133,6 +141,18 @@ export function createControllerDialer(options: ControllerDialerOptions): Contro
         'GetTrustBundle',
         (c, req, opts, cb) => c.getTrustBundle(req, new grpc.Metadata(), opts, cb),
         {},
+      ),
+    signWorkloadSvid: (request) =>
+      unary(
+        'SignWorkloadSvid',
+        (c, req, opts, cb) => c.signWorkloadSvid(req, new grpc.Metadata(), opts, cb),
+        request,
+      ),
+    mintJwtSvid: (request) =>
+      unary(
+        'MintJwtSvid',
+        (c, req, opts, cb) => c.mintJwtSvid(req, new grpc.Metadata(), opts, cb),
+        request,
       ),
   };
 }

@@ -6,9 +6,14 @@ import { AGENT_SETTINGS, readEnrollmentToken, secretFlagWarning, settingsFor } f
 
 describe('AGENT_SETTINGS', () => {
   it('gives every variable a flag of the same name in kebab-case', () => {
-    // TUNNELER_FORWARDS is the one exception: its flag is `--forward`, given once per forward.
-    for (const setting of AGENT_SETTINGS.filter((s) => s.env !== 'TUNNELER_FORWARDS'))
-      expect(setting.flag).toBe(setting.env.toLowerCase().replace(/_/g, '-'));
+    // The exceptions are the issue's names: TUNNELER_FORWARDS is `--forward`, given once per
+    // forward; SIGIL_WORKLOAD_API_SOCKET is `--workload-api-socket`.
+    const named: Record<string, string> = {
+      TUNNELER_FORWARDS: 'forward',
+      SIGIL_WORKLOAD_API_SOCKET: 'workload-api-socket',
+    };
+    for (const setting of AGENT_SETTINGS)
+      expect(setting.flag).toBe(named[setting.env] ?? setting.env.toLowerCase().replace(/_/g, '-'));
     expect(AGENT_SETTINGS.find((s) => s.env === 'TUNNELER_FORWARDS')).toMatchObject({
       flag: 'forward',
       repeatable: true,

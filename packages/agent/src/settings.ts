@@ -123,6 +123,7 @@ const ONLY: Partial<Record<AgentSettingName, AgentKind>> = {
   maxStreamsPerTunneler: 'connector',
   maxConnectionsPerResource: 'connector',
   idleTimeout: 'connector',
+  workloadApiSocket: 'connector',
 };
 
 /** Settings whose flag may be repeated. */
@@ -243,6 +244,18 @@ function fullTable(kind: AgentKind) {
         help: 'a tunneled connection with no byte either way for this long is closed (`idle_timeout`)',
       }),
     ),
+    workloadApiSocket: {
+      env: 'SIGIL_WORKLOAD_API_SOCKET',
+      flag: 'workload-api-socket',
+      yaml: 'workload_api.socket',
+      parse: (raw: string, at: string): string => {
+        if (!raw.startsWith('/'))
+          throw invalidSetting(at, 'is invalid: give an absolute socket path', { value: raw });
+        return raw;
+      },
+      defaultText: 'off (conventional path: /run/sigil/workload-api.sock)',
+      help: 'serve the SPIFFE Workload API on this unix socket (docs/workload-api.md)',
+    },
     logLevel: setting('LOG_LEVEL', 'log_level', {
       parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
       defaultText: 'info (error for enroll)',

@@ -304,6 +304,14 @@ export const ERROR_CATALOGUE = {
       'The JWT interceptor is misconfigured: unreadable or invalid JWKS, a private key in the JWKS, a non-https JWKS URL, bad `exemptMethods` or `SIGIL_JWT_*` value.',
     fix: 'Fix the option or variable the message names; see docs/authorization.md.',
   },
+  ERR_JWT_SVID_INVALID: {
+    grpcStatus: G.INVALID_ARGUMENT,
+    httpStatus: 400,
+    exitCode: 1,
+    meaning:
+      'A JWT-SVID fails the JWT-SVID specification: not JWS compact, a disallowed alg, no kid or an unknown one, a bad signature, sub not a SPIFFE ID, the audience missing from aud, or expired.',
+    fix: 'Fetch a fresh JWT-SVID for the audience the validator expects (`FetchJWTSVID`), from an agent of a trust domain the validator has the JWT bundle of.',
+  },
   ERR_JWT_UNVERIFIED: {
     grpcStatus: G.UNAUTHENTICATED,
     httpStatus: 401,
@@ -601,6 +609,30 @@ export const ERROR_CATALOGUE = {
     meaning:
       'The command line is wrong: an unknown command or flag, a missing or conflicting flag, a malformed value.',
     fix: 'See `--help` of the command; nothing was written.',
+  },
+  ERR_WORKLOAD_API_UNAVAILABLE: {
+    grpcStatus: G.UNAVAILABLE,
+    httpStatus: 503,
+    exitCode: 3,
+    meaning:
+      'The SPIFFE Workload API socket (`SPIFFE_ENDPOINT_SOCKET`, `SIGIL_WORKLOAD_API_SOCKET`) is missing, refuses connections, or its server cannot serve (no agent identity yet, socket path unusable).',
+    fix: 'Start the agent that serves the socket (a Sigil connector with `SIGIL_WORKLOAD_API_SOCKET`, or SPIRE), and point `SPIFFE_ENDPOINT_SOCKET` at it as `unix:///path`.',
+  },
+  ERR_WORKLOAD_ATTESTATION_FAILED: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      "The Workload API could not identify the calling process from its unix socket peer credentials (the process exited, or /proc cannot be read).",
+    fix: 'Call the Workload API from a live local process over its unix socket; run the agent with access to /proc.',
+  },
+  ERR_WORKLOAD_NOT_ENTITLED: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      'No registration entry matches the calling workload (its selectors), or the entry is not parented to this agent: the Workload API has no identity for it.',
+    fix: 'Create an entry for it: `sigil admin entries create --spiffe-id ... --parent-id <agent SPIFFE ID> --selector unix:uid:<uid>`.',
   },
   ERR_WRONG_AGENT_KIND: {
     grpcStatus: G.PERMISSION_DENIED,

@@ -168,13 +168,17 @@ export async function createClientCredentials(
     };
   }
   assertConnectorSupport();
+  // Mode spiffe without an expected ID: any server of the Workload API SVID's own trust domain.
+  const spiffeDefault =
+    config.mode === 'spiffe' && config.expectedServerIds.length === 0 && store.current.spiffeId
+      ? `spiffe://${new URL(store.current.spiffeId).host}`
+      : undefined;
   const verifyOptions = config.insecureSkipVerify
     ? { rejectUnauthorized: false, checkServerIdentity: () => undefined }
     : {
-        checkServerIdentity: createServerIdentityCheck(
-          config.expectedServerIds,
-          config.expectedServerIdOrigin,
-        ),
+        checkServerIdentity: spiffeDefault
+          ? createServerIdentityCheck([spiffeDefault], 'the Workload API trust domain')
+          : createServerIdentityCheck(config.expectedServerIds, config.expectedServerIdOrigin),
       };
   const delegateFor = (material: Material): ChannelCredentials =>
     grpcCredentials.createFromSecureContext(

@@ -454,7 +454,7 @@ describe('modes', () => {
     ]);
     expect(
       failure(() => loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'plaintext' } })).message,
-    ).toBe('SIGIL_TLS_MODE: "plaintext" is not a TLS mode (use file, dev or insecure)');
+    ).toBe('SIGIL_TLS_MODE: "plaintext" is not a TLS mode (use file, dev, insecure or spiffe)');
   });
 
   it('refuses insecure mode in production unless SIGIL_ALLOW_INSECURE_IN_PRODUCTION=true', () => {

@@ -37,14 +37,15 @@ export type ClientCertificateMode = 'require' | 'request' | 'none';
  * between processes) and certificates (refused when `NODE_ENV` is production in any spelling);
  * `insecure` is plaintext, only when asked for by name (`SIGIL_TLS_MODE=insecure`,
  * `<PREFIX>TLS_MODE=disabled`); `memory` serves a
- * {@link RotatingIdentity} the application feeds.
+ * {@link RotatingIdentity} the application feeds; `spiffe` takes the X509-SVID and bundle from the
+ * SPIFFE Workload API (`SPIFFE_ENDPOINT_SOCKET`) and follows its rotations.
  *
  * @example
  * ```ts
  * if (config.mode === 'insecure') alertOnCall('gRPC is running without TLS');
  * ```
  */
-export type TlsMode = 'file' | 'dev' | 'insecure' | 'memory';
+export type TlsMode = 'file' | 'dev' | 'insecure' | 'memory' | 'spiffe';
 
 /**
  * A file the configuration names, with the setting that named it (env var, option or YAML key).
@@ -101,6 +102,8 @@ export interface TlsConfigBase {
   readonly source: string;
   /** The in-memory identity (mode `memory`). */
   readonly identity?: RotatingIdentity;
+  /** The Workload API address (mode `spiffe`), e.g. `unix:///run/sigil/workload-api.sock`. */
+  readonly spiffeEndpoint?: { readonly address: string; readonly origin: string };
   readonly minVersion: TlsMinVersion;
   /** OpenSSL cipher list (TLS 1.2 suites); Node's default when unset. */
   readonly ciphers?: string;
@@ -143,7 +146,9 @@ export interface LoadTlsConfigOptions {
   requireIssuedByBundle?: boolean;
   /** `dev` mode: directory of the throwaway CA shared across processes. Beats `GRPC_TLS_DEV_CA_DIR`. */
   devCaDir?: string;
-  mode?: 'file' | 'dev' | 'insecure';
+  mode?: 'file' | 'dev' | 'insecure' | 'spiffe';
+  /** Mode `spiffe`: the Workload API address. Beats `<PREFIX>SPIFFE_SOCKET` and `SPIFFE_ENDPOINT_SOCKET`. */
+  spiffeEndpointSocket?: string;
   /** Serve this in-memory identity (mode `memory`). */
   identity?: RotatingIdentity;
   /** A cert-manager Secret mount (`tls.crt`, `tls.key`, `ca.crt`). */

@@ -23,15 +23,21 @@ export const GRPC_TLS_SETTINGS = {
     yaml: 'tls.mode',
     parse: (raw: string, at: string): Exclude<TlsMode, 'memory'> => {
       const text = raw.trim().toLowerCase();
-      if (text === 'file' || text === 'dev' || text === 'insecure') return text;
+      if (text === 'file' || text === 'dev' || text === 'insecure' || text === 'spiffe')
+        return text;
       throw invalidSetting(
         at,
-        `"${raw}" is not a TLS mode (use file, dev or insecure)`,
+        `"${raw}" is not a TLS mode (use file, dev, insecure or spiffe)`,
         TLS_INVALID,
       );
     },
     default: 'file' as Exclude<TlsMode, 'memory'>,
-    help: '`file`, `dev` or `insecure` (see [Modes](#modes))',
+    help: '`file`, `dev`, `insecure` or `spiffe` (see [Modes](#modes))',
+  },
+  spiffeEndpointSocket: {
+    env: 'SPIFFE_ENDPOINT_SOCKET',
+    parse: (raw: string): string => raw.trim(),
+    help: "mode `spiffe`: the SPIFFE Workload API, `unix:///path` (a Sigil connector's `SIGIL_WORKLOAD_API_SOCKET`, or SPIRE's agent socket); `<P>SPIFFE_SOCKET` (`UNKEY_METALD_SPIFFE_SOCKET`) beats it",
   },
   configFile: {
     env: 'SIGIL_TLS_CONFIG',

@@ -275,15 +275,38 @@ describe('metald: <PREFIX>TLS_MODE', () => {
     },
   );
 
-  it('refuses spiffe as not yet supported: the Workload API', () => {
-    const error = failure(() =>
-      loadClientTlsConfig({
-        env: { SIGIL_TLS_PREFIX: 'UNKEY_METALD_', UNKEY_METALD_TLS_MODE: 'spiffe' },
+  it('reads UNKEY_METALD_TLS_MODE=spiffe with UNKEY_METALD_SPIFFE_SOCKET (a bare path) as mode spiffe', () => {
+    const config = loadClientTlsConfig({
+      env: {
+        SIGIL_TLS_PREFIX: 'UNKEY_METALD_',
+        UNKEY_METALD_TLS_MODE: 'spiffe',
+        UNKEY_METALD_SPIFFE_SOCKET: '/run/spire/agent.sock',
+        SPIFFE_ENDPOINT_SOCKET: 'unix:///ignored.sock',
+      },
+    });
+    expect(config).toMatchObject({
+      mode: 'spiffe',
+      spiffeEndpoint: {
+        address: 'unix:///run/spire/agent.sock',
+        origin: 'UNKEY_METALD_SPIFFE_SOCKET',
+      },
+    });
+  });
+
+  it('refuses mode spiffe without SPIFFE_ENDPOINT_SOCKET, and a malformed one, naming the variable', () => {
+    const missing = failure(() => loadServerTlsConfig({ env: { SIGIL_TLS_MODE: 'spiffe' } }));
+    expect(missing.code).toBe('ERR_TLS_ENV_MISSING');
+    expect(missing.message).toMatch(
+      /^SIGIL_TLS_MODE selects mode "spiffe" but SPIFFE_ENDPOINT_SOCKET is not set/,
+    );
+    const malformed = failure(() =>
+      loadServerTlsConfig({
+        env: { SIGIL_TLS_MODE: 'spiffe', SPIFFE_ENDPOINT_SOCKET: 'http://127.0.0.1:8081' },
       }),
     );
-    expect(error.code).toBe('ERR_TLS_CONFIG_INVALID');
-    expect(error.message).toMatch(
-      /^UNKEY_METALD_TLS_MODE=spiffe is not yet supported: the Workload API/,
+    expect(malformed.code).toBe('ERR_CONFIG_INVALID');
+    expect(malformed.message).toMatch(
+      /^SPIFFE_ENDPOINT_SOCKET=http:\/\/127.0.0.1:8081 is invalid: scheme http/,
     );
   });
 
@@ -320,7 +343,7 @@ describe('metald: <PREFIX>TLS_MODE', () => {
       }),
     );
     expect(bad.message).toContain('UNKEY_METALD_TLS_MODE');
-    expect(bad.message).toContain('use file or disabled');
+    expect(bad.message).toContain('use file, disabled or spiffe');
   });
 });
 

@@ -6,6 +6,8 @@ import { tokenFingerprint } from '@sigil/pki';
 import { parseBoolean, parseDurationSeconds, parseList } from '@sigil/settings';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { workloadApiKeySet } from './internal/workload-api-keys';
+import type { WorkloadApiClient } from '@sigil/workload-api';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { findCallState, callStateOf, outboundContext } from './internal/call-state';
@@ -28,6 +30,12 @@ import { resolvePeerIdentity } from './internal/resolve-peer-identity';
  */
 export type JwksSource =
   | { file: string }
+  /**
+   * The JWT bundles of a SPIFFE Workload API (JWT-SVIDs; a Sigil connector's socket or SPIRE's):
+   * the key set of the trust domain of the token's `sub`, fetched on first use and again after
+   * `maxAgeMs` (default 30 s) or when a token names an unknown `kid`. The caller owns the client.
+   */
+  | { workloadApi: WorkloadApiClient; maxAgeMs?: number }
   | {
       url: string | URL;
       /** HTTP timeout; default 5000. */
@@ -504,6 +512,7 @@ function maxTokenAgeOf(text: string): number {
 
 function keySource(source: JwksSource): JWTVerifyGetKey {
   if ('file' in source) return localKeySet(source.file);
+  if ('workloadApi' in source) return workloadApiKeySet(source.workloadApi, source.maxAgeMs);
   let url: URL;
   try {
     url = new URL(source.url);

@@ -19,6 +19,9 @@ export interface SpawnBinOptions {
   readonly cwd?: string;
   /** `pipe` to write to (or end) the child's stdin; `ignore` by default. */
   readonly stdin?: 'ignore' | 'pipe';
+  /** Run the child as this user and group (the test must be root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /**
@@ -72,6 +75,8 @@ export function spawnBin(script: string, options: SpawnBinOptions = {}): BinProc
       env: { PATH: process.env.PATH, ...options.env },
       stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     },
   );
   const stdout: string[] = [];

@@ -13,6 +13,7 @@ import { formatListenAddress } from '@sigil/runtime';
 import { Counter } from 'prom-client';
 import { createTunnelService, type TunnelService } from './tunnel-service';
 import { createForwardService, type ForwardService } from './forward-service';
+import { startConnectorWorkloadApi, type ConnectorWorkloadApi } from './workload-api';
 
 /** Tunnel reports kept while the control stream is down; older ones are dropped (and logged). */
 const MAX_PENDING_REPORTS = 1000;
@@ -28,6 +29,8 @@ export interface ConnectorPart extends RunningAgentPart {
   readonly port: number;
   /** The controller's minimum version for connectors, as far as this connector is below it. */
   readonly upgrade: UpgradeNotice;
+  /** The SPIFFE Workload API, when SIGIL_WORKLOAD_API_SOCKET is set. */
+  readonly workloadApi: ConnectorWorkloadApi | undefined;
 }
 
 /**
@@ -133,7 +136,19 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         acknowledge(message.commandId, session.renewNow());
         return;
       case 'bundleUpdate':
-        acknowledge(message.commandId, session.applyBundle(body.bundleUpdate));
+        acknowledge(
+          message.commandId,
+          session.applyBundle(body.bundleUpdate).then(() => workloadApi?.bundleChanged()),
+        );
+        return;
+      case 'workloadEntries':
+        acknowledge(
+          message.commandId,
+          Promise.resolve(workloadApi?.setEntries(body.workloadEntries)),
+        );
+        return;
+      case 'jwtBundle':
+        acknowledge(message.commandId, Promise.resolve(workloadApi?.setJwtBundle(body.jwtBundle)));
         return;
       case 'approvedTunnelers':
         logger.info(
@@ -182,6 +197,8 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
         return;
     }
   };
+
+  const workloadApi = await startConnectorWorkloadApi(context);
 
   const control = createStreamSupervisor<
     controlplaneV1.AgentMessage,
@@ -252,7 +269,10 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     },
     'connector.listening',
   );
-  session.onRenewed(() => control.reauthenticate());
+  session.onRenewed(() => {
+    control.reauthenticate();
+    workloadApi?.bundleChanged();
+  });
   control.start();
 
   return {
@@ -261,9 +281,11 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     forwards,
     port,
     upgrade,
+    workloadApi,
     async stop() {
       await control.stop();
       forwards.closeAll();
+      await workloadApi?.stop();
       tunnels.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -7,6 +7,8 @@ import type { PolicyOperations } from './domain/resource-operations';
 import type { PendingToken } from './domain/tokens';
 import type { AdminGuard } from './internal/admin-guard';
 import { agentSpiffeId } from './internal/agent-identity';
+import { entryRoutes } from './internal/admin-entries-routes';
+import type { WorkloadRegistry } from './internal/workload-registry';
 import type { ControllerContext } from './internal/context';
 import { secretMatchesHash } from './internal/secrets';
 import type { AgentKind, AuditRecord, RevocationRecord } from './store/store';
@@ -29,6 +31,8 @@ export interface AdminApiDependencies {
   bootstrapCaPem: () => string;
   /** Data-plane resources and grants (`/api/admin/resources`, `/api/admin/grants`). */
   policy?: PolicyOperations;
+  /** Registration entries (`/api/admin/entries`). */
+  workloads?: WorkloadRegistry;
 }
 
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
@@ -138,6 +142,8 @@ export function createAdminHandler(
       ? []
       : policyRoutes(deps.policy, { readJsonObject, decodePathSegment })),
   ];
+  if (deps.workloads !== undefined)
+    routes.push(...entryRoutes(deps.workloads, readJsonObject, decodePathSegment));
 
   async function createToken(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonObject(req);

@@ -46,6 +46,8 @@ import type { ControllerContext, RuntimeTrustState } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import { createPolicyDistributor } from './internal/policy-distributor';
 import { createPolicyOperations } from './domain/resource-operations';
+import { loadOrCreateJwtAuthority } from './internal/jwt-authority';
+import { createWorkloadRegistry } from './internal/workload-registry';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
 import { createControllerMetrics } from './internal/metrics';
@@ -308,11 +310,13 @@ export function createController(options: ControllerOptions): Controller {
       };
       cleanup.push(() => ctx.audit.close());
       await refreshAgentVersionPins(ctx);
+      const workloads = createWorkloadRegistry(ctx, await loadOrCreateJwtAuthority(dataDir));
       const policyDistributor = createPolicyDistributor(ctx, {
         push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
       });
       const controlPlane = createControlPlane(ctx, {
         policy: policyDistributor.current,
+        workloads,
         onTunnelerEnrolled: () =>
           void policyDistributor
             .refresh()
@@ -423,6 +427,7 @@ export function createController(options: ControllerOptions): Controller {
           adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           policy,
+          workloads,
         }),
       });
       if (!isLoopback(adminListen.host))

@@ -3,6 +3,7 @@ import type { CommandContext } from '../internal/command';
 import { registerAdminAgents } from './admin-agents';
 import { registerAdminAgentVersions } from './admin-agent-versions';
 import { registerAdminAudit } from './admin-audit';
+import { registerAdminEntries } from './admin-entries';
 import { registerAdminTokens } from './admin-tokens';
 import { registerAdminResources } from './admin-resources';
 import { registerAdminGrants } from './admin-grants';
@@ -24,4 +25,5 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminAgentVersions(admin, context);
   registerAdminResources(admin, context);
   registerAdminGrants(admin, context);
+  registerAdminEntries(admin, context);
 }

@@ -10,6 +10,7 @@ import type { Material } from './material';
 import { MaterialStore } from './material';
 import type { Side, TlsMetrics } from './metrics';
 import { tlsMetrics } from './metrics';
+import { openSpiffeSource, type SpiffeSource } from './spiffe-source';
 import type { CredentialsOptions, ReloadResult, ServedCertificate } from '../credentials-types';
 
 /** What server and client handles share: material, reloads, logs and metrics. */
@@ -61,6 +62,7 @@ export async function openEndpoint(
       : { checkIssuer: config.requireIssuedByBundle }),
   };
   let fileSource: FileMaterialSource | undefined;
+  let spiffeSource: SpiffeSource | undefined;
   let store: MaterialStore;
   switch (config.mode) {
     case 'file':
@@ -84,6 +86,10 @@ export async function openEndpoint(
       break;
     case 'memory':
       store = storeOfIdentity(config.identity!);
+      break;
+    case 'spiffe':
+      spiffeSource = await openSpiffeSource(config.spiffeEndpoint!, validation, logger, side);
+      store = spiffeSource.store;
       break;
   }
 
@@ -189,6 +195,7 @@ export async function openEndpoint(
     },
     close: () => {
       fileSource?.close();
+      spiffeSource?.close();
       unsubscribe();
       untrack();
       listeners.clear();

@@ -6,6 +6,7 @@ import type { Context } from './tls-context';
 import { pick } from './tls-context';
 import type { ResolvedFiles } from './tls-files';
 import { GRPC_TLS_SETTINGS } from '../tls-settings';
+import { resolveSpiffeEndpoint } from './spiffe-endpoint';
 import { parseExpectedSpiffeIds, TLS_INVALID, type Sourced } from './values';
 
 const DEFAULTS = {
@@ -122,6 +123,7 @@ export function commonSettings(
         }
       : {}),
     ...(devCaDir && mode.value === 'dev' ? { devCaDir: resolve(devCaDir.value) } : {}),
+    ...(mode.value === 'spiffe' ? { spiffeEndpoint: resolveSpiffeEndpoint(ctx, mode) } : {}),
     ...(options.devSpiffeId
       ? { devSpiffeId: parseExpectedSpiffeIds(options.devSpiffeId, 'option devSpiffeId')[0]! }
       : {}),

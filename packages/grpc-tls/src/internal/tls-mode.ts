@@ -11,21 +11,16 @@ import { TLS_INVALID, type Sourced } from './values';
 /**
  * metald's `<PREFIX>TLS_MODE` (`UNKEY_METALD_TLS_MODE`): `file` is file mode, `disabled` is
  * plaintext asked for by name (the `insecure` mode: warned about, refused in production), and
- * `spiffe` is refused until Sigil talks to the SPIFFE Workload API.
+ * `spiffe` takes the SVID from the SPIFFE Workload API (`<PREFIX>SPIFFE_SOCKET`).
  */
-function parseMetaldMode(raw: string, origin: string): 'file' | 'insecure' {
+function parseMetaldMode(raw: string, origin: string): 'file' | 'insecure' | 'spiffe' {
   const text = raw.trim().toLowerCase();
   if (text === 'file') return 'file';
   if (text === 'disabled') return 'insecure';
-  if (text === 'spiffe')
-    throw new SigilError(
-      'ERR_TLS_CONFIG_INVALID',
-      `${origin}=spiffe is not yet supported: the Workload API (SVIDs from a SPIRE agent socket) is not implemented in @sigil/grpc-tls. Use ${origin}=file with the SVID files a SPIRE helper writes (<P>TLS_CERT_FILE, <P>TLS_KEY_FILE, <P>TLS_CA_FILE, or GRPC_TLS_DIR)`,
-      { details: { variable: origin } },
-    );
+  if (text === 'spiffe') return 'spiffe';
   throw invalidSetting(
     origin,
-    `"${raw}" is not a TLS mode (use file or disabled; spiffe is not yet supported)`,
+    `"${raw}" is not a TLS mode (use file, disabled or spiffe)`,
     TLS_INVALID,
   );
 }

@@ -23,6 +23,7 @@ const PREFIXED_SUFFIXES = [
   'TLS_KEY_FILE',
   'TLS_CA_FILE',
   'CERTS_DIR',
+  'SPIFFE_SOCKET',
 ] as const;
 
 /** Prefixes that are Sigil's own or the unprefixed conventions', never a convention to select. */

@@ -18,6 +18,7 @@ import { createUpgradeNotices } from './upgrade-notices';
 import type { UpgradeNotices } from './upgrade-notices';
 import { recordTunnelReport } from './tunnel-audit';
 import { storeUnavailableStatus } from './store-health';
+import type { WorkloadRegistry } from './workload-registry';
 
 type ControllerBody = NonNullable<controlplaneV1.ControllerMessage['body']>;
 type ConnectCall = grpc.ServerDuplexStream<
@@ -65,6 +66,8 @@ export interface ControlPlaneOptions {
   policy?: (connectorId: string) => controlplaneV1.ConnectorPolicy;
   /** Called when a tunneler enrolled under a connector (its labels may match label grants). */
   onTunnelerEnrolled?: () => void;
+  /** Registration entries and workload signing (the SPIFFE Workload API's parent agents). */
+  workloads?: WorkloadRegistry;
 }
 
 const REPUSH_INTERVAL_MS = 1000;
@@ -87,6 +90,7 @@ export function createControlPlane(
   ctx: ControllerContext,
   options: ControlPlaneOptions = {},
 ): ControlPlane {
+  const { workloads } = options;
   const sessions = new Map<string, Session>();
   let draining = false;
 
@@ -452,7 +456,53 @@ export function createControlPlane(
       );
     send(session, { $case: 'bundleUpdate', bundleUpdate: trustBundleMessage(ctx) }, randomUUID());
     scheduleDeadline(session);
+    if (workloads !== undefined) {
+      send(session, { $case: 'jwtBundle', jwtBundle: workloads.jwtBundle() }, randomUUID());
+      pushEntries(session);
+    }
   }
+
+  /** Sends the connector the registration entries it is the parent of. */
+  function pushEntries(session: Session): void {
+    workloads?.entriesOf(session.spiffeId).then(
+      (workloadEntries) => command(session, { $case: 'workloadEntries', workloadEntries }),
+      (err: unknown) =>
+        ctx.logger.error(
+          { event: 'controlplane.entries_push_failed', connectorId: session.connectorId, err },
+          'controlplane.entries_push_failed',
+        ),
+    );
+  }
+  workloads?.onChanged((parentId) => {
+    for (const session of sessions.values())
+      if (session.spiffeId === parentId) pushEntries(session);
+  });
+
+  /** A workload RPC: the caller must be a connector in good standing; the registry decides the rest. */
+  const workloadCall = <T>(
+    call: AuthContextCall & { getPeer(): string },
+    what: string,
+    work: (registry: WorkloadRegistry, peer: AgentPeer) => Promise<T>,
+    callback: (err: grpc.ServerErrorResponse | null, value?: T) => void,
+  ): void => {
+    const peer = peerOf(call);
+    if (peer instanceof Error) return callback(peer);
+    if (workloads === undefined)
+      return callback(
+        toGrpcError(new SigilError('ERR_INTERNAL', 'this controller serves no workload entries')),
+      );
+    authorizeAgent(ctx, peer, 'call', 'controlplane.refused', { peer: call.getPeer() })
+      .then(() => work(workloads, peer))
+      .then(
+        (value) => callback(null, value),
+        (err: unknown) =>
+          callback(
+            isSigilError(err) && !(err instanceof AgentRefusal)
+              ? toGrpcError(err)
+              : statusOf(err, what),
+          ),
+      );
+  };
 
   const implementation: controlplaneV1.ControlPlaneServiceServer = {
     connect(call) {
@@ -513,6 +563,24 @@ export function createControlPlane(
             notAfter: issued.notAfter.getTime(),
           }),
         (err: unknown) => callback(statusOf(err, 'renewal')),
+      );
+    },
+
+    signWorkloadSvid(call, callback) {
+      workloadCall(
+        call,
+        'controlplane.sign_workload_svid',
+        (registry, peer) => registry.signSvid(peer, call.request.entryId, call.request.csrPem),
+        callback,
+      );
+    },
+
+    mintJwtSvid(call, callback) {
+      workloadCall(
+        call,
+        'controlplane.mint_jwt_svid',
+        (registry, peer) => registry.mintJwtSvid(peer, call.request.entryId, call.request.audience),
+        callback,
       );
     },
 

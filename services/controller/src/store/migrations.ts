@@ -196,4 +196,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tunnelers ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 5,
+    name: 'workload registration entries',
+    sqlite: `
+      CREATE TABLE registration_entries (
+        id TEXT PRIMARY KEY,
+        spiffe_id TEXT NOT NULL,
+        parent_id TEXT NOT NULL,
+        selectors TEXT NOT NULL,
+        x509_ttl_seconds INTEGER NOT NULL,
+        jwt_ttl_seconds INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (spiffe_id, parent_id, selectors)
+      );
+      CREATE INDEX registration_entries_parent ON registration_entries (parent_id);
+    `,
+    postgres: `
+      CREATE TABLE registration_entries (
+        id TEXT PRIMARY KEY,
+        spiffe_id TEXT NOT NULL,
+        parent_id TEXT NOT NULL,
+        selectors TEXT NOT NULL,
+        x509_ttl_seconds BIGINT NOT NULL,
+        jwt_ttl_seconds BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        UNIQUE (spiffe_id, parent_id, selectors)
+      );
+      CREATE INDEX registration_entries_parent ON registration_entries (parent_id);
+    `,
+  },
 ];

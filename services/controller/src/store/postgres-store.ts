@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import type { PoolClient } from 'pg';
 import { SigilError } from '@sigil/errors';
 import { redactUrl } from '../config';
+import { postgresEntryMethods } from './entries-store';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
 import {
   auditFromRow,
@@ -147,6 +148,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   let closed = false;
   return {
+    ...postgresEntryMethods(pool),
     dialect: 'postgres',
     location,
     async migrate() {

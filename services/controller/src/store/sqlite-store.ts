@@ -1,6 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/errors';
+import { sqliteEntryMethods } from './entries-store';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
 import {
   auditFromRow,
@@ -144,6 +145,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
 
   let closed = false;
   return {
+    ...sqliteEntryMethods(db),
     dialect: 'sqlite',
     location: path,
     async migrate() {

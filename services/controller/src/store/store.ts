@@ -234,6 +234,33 @@ export interface ControllerStore {
   close(): Promise<void>;
   /** Data-plane resources, grants and tunneler labels (schema version 4). */
   readonly policy: PolicyStore;
+  /** Stores a registration entry; false when an equal one (same SPIFFE ID, parent, selectors) exists. */
+  createEntry(entry: RegistrationEntryRecord): Promise<boolean>;
+  /** Every registration entry, oldest first. */
+  listEntries(): Promise<RegistrationEntryRecord[]>;
+  /** Deletes the entry; returns it, or undefined when there is none with that id. */
+  deleteEntry(id: string): Promise<RegistrationEntryRecord | undefined>;
+}
+
+/**
+ * A workload registration entry (POST /api/admin/entries): the SPIFFE ID handed out by the agent
+ * `parentId` to the workloads that have every selector.
+ *
+ * @example
+ * ```ts
+ * const entry: RegistrationEntryRecord = { id, spiffeId: 'spiffe://example.org/billing', parentId: 'spiffe://example.org/connector/edge-1', selectors: ['unix:uid:1000'], x509TtlSeconds: 3600, jwtTtlSeconds: 300, createdAt: Date.now() };
+ * ```
+ */
+export interface RegistrationEntryRecord {
+  id: string;
+  spiffeId: string;
+  parentId: string;
+  /** Sorted, unique. */
+  selectors: string[];
+  x509TtlSeconds: number;
+  jwtTtlSeconds: number;
+  /** Unix milliseconds. */
+  createdAt: number;
 }
 
 /** Chooses the refusal reason for a token row that did not redeem. */

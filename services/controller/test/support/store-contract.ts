@@ -443,5 +443,28 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.listConnectors()).toHaveLength(1);
       expect(await store.listAudit({ limit: 10 })).toHaveLength(1);
     });
+
+    it('stores, lists and deletes registration entries, refusing an equal duplicate (schema 5)', async () => {
+      const entry = {
+        id: 'entry-1',
+        spiffeId: 'spiffe://example.org/billing',
+        parentId: 'spiffe://example.org/connector/c1',
+        selectors: ['unix:gid:1000', 'unix:uid:1000'],
+        x509TtlSeconds: 3600,
+        jwtTtlSeconds: 300,
+        createdAt: T0,
+      };
+      expect(await store.createEntry(entry)).toBe(true);
+      expect(await store.createEntry({ ...entry, id: 'entry-2' })).toBe(false);
+      expect(
+        await store.createEntry({ ...entry, id: 'entry-3', selectors: ['unix:uid:1000'] }),
+      ).toBe(true);
+      expect((await store.listEntries()).map((e) => e.id)).toEqual(['entry-1', 'entry-3']);
+      store = await fixture.reopen();
+      expect(await store.listEntries()).toContainEqual(entry);
+      expect(await store.deleteEntry('entry-1')).toEqual(entry);
+      expect(await store.deleteEntry('entry-1')).toBeUndefined();
+      expect((await store.listEntries()).map((e) => e.id)).toEqual(['entry-3']);
+    });
   });
 }
