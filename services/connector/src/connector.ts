@@ -60,6 +60,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     connectorId: identity.agentId,
     trustDomain: identity.trustDomain,
     trustBundle: () => session.identity.bundlePem,
+    bundleVersion: () => session.identity.bundleVersion,
     forward,
     registry: session.metrics.registry,
     logger,
@@ -106,6 +107,16 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
           Promise.resolve(tunnels.setApproved(body.approvedTunnelers.tunnelerIds)),
         );
         return;
+      case 'renewTunnelers':
+        logger.info(
+          { event: 'command.renew_tunnelers', count: body.renewTunnelers.tunnelerIds.length },
+          'command.renew_tunnelers',
+        );
+        acknowledge(
+          message.commandId,
+          Promise.resolve(void tunnels.requestRenewal(body.renewTunnelers.tunnelerIds)),
+        );
+        return;
       case 'revokedTunnelers':
         logger.info(
           { event: 'command.revoked_tunnelers', count: body.revokedTunnelers.tunnelerIds.length },
@@ -138,6 +149,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
           privateIp: config.privateIp,
           sentAt: Date.now(),
           certificateNotAfter: session.identity.notAfter.getTime(),
+          bundleVersion: session.identity.bundleVersion,
         },
       },
     }),

@@ -41,7 +41,7 @@ import type { GrpcGuard } from './internal/connection-limits';
 import { GRPC_LIMIT_DEFAULTS, grpcServerOptions } from './internal/grpc-limits';
 import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
-import type { ControllerContext, RuntimeTrustState } from './internal/context';
+import type { ControllerContext } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
@@ -51,6 +51,12 @@ import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
 import type { ConnectorView, TunnelerView } from './registry';
 import { openControllerStore } from './store/open-store';
+import { createCaRoutes } from './ca-admin-routes';
+import { createCaOperations } from './domain/ca-operations';
+import type { CaOperations } from './domain/ca-operations';
+import { loadCaKeySealer } from './internal/ca-key-sealing';
+import { loadTrustRuntime } from './internal/trust-state';
+import type { TrustRuntime } from './internal/trust-state';
 import type { AgentKind, ControllerStore, RevocationRecord } from './store/store';
 
 /** Options of {@link createController}: the {@link ControllerConfig} fields (all but `dataDir` optional) plus in-process hooks. */
@@ -123,9 +129,10 @@ export interface Controller {
   renewServingCertificate(): Promise<void>;
   /** After start: writes buffered heartbeat timestamps to the store. */
   flushRegistry(): Promise<void>;
+  /** After start: the runtime CA rotation steps (`/api/admin/ca`). */
+  readonly ca: CaOperations;
 }
 
-const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
 const DEFAULT_RENEWALS_PER_MINUTE = 10;
@@ -139,7 +146,8 @@ interface Running {
   store: ControllerStore;
   ownsStore: boolean;
   bootstrap: CertificateAuthority;
-  runtime: RuntimeTrustState;
+  trust: TrustRuntime;
+  ca: CaOperations;
   ctx: ControllerContext;
   admin: AdminOperations;
   controlPlane: ControlPlane;
@@ -200,7 +208,13 @@ export function createController(options: ControllerOptions): Controller {
         : {
             controller: running.serving.current.chainPem,
             'bootstrap-ca': running.bootstrap.certificatePem,
-            'runtime-ca': running.runtime.ca.certificatePem,
+            'runtime-ca': running.trust.state.current.certificatePem,
+            ...(running.trust.state.next === null
+              ? {}
+              : { 'runtime-ca-next': running.trust.state.next.certificatePem }),
+            ...(running.trust.state.previous === null
+              ? {}
+              : { 'runtime-ca-previous': running.trust.state.previous.certificatePem }),
           },
     now: clock,
   });
@@ -244,11 +258,14 @@ export function createController(options: ControllerOptions): Controller {
       });
       const adminStart = await adminTokens.start();
       cleanup.push(async () => adminTokens.close());
-      const runtime: RuntimeTrustState = {
-        ca: authorities.runtime,
-        bundlePem: authorities.runtime.bundlePem,
-        bundleVersion: RUNTIME_BUNDLE_VERSION,
-      };
+      // The runtime CA generations and bundle version live in the store, shared by replicas.
+      const trust = await loadTrustRuntime({
+        store,
+        sealer: loadCaKeySealer(dataDir),
+        seed: authorities.runtime,
+        trustDomain,
+        clock,
+      });
       const revocations = createRevocationSet();
       revocations.replace(await store.activeRevocations());
       const offlineAfterMs =
@@ -279,7 +296,18 @@ export function createController(options: ControllerOptions): Controller {
         metrics,
         logger,
         clock,
-        runtime: () => runtime,
+        runtime: () => trust.runtime(),
+        reportBundleVersion: (kind, id, version) => {
+          if (version > 0)
+            trust
+              .noteBundleVersion(kind, id, version)
+              .catch((err: unknown) =>
+                logger.error(
+                  { event: 'controller.bundle_version_record_failed', err },
+                  'controller.bundle_version_record_failed',
+                ),
+              );
+        },
         revocations,
         renewalLimiter: createRateLimiter({
           perMinute: options.renewalsPerMinute ?? DEFAULT_RENEWALS_PER_MINUTE,
@@ -317,7 +345,7 @@ export function createController(options: ControllerOptions): Controller {
           identity.update({
             certificateChainPem: issued.chainPem,
             privateKeyPem: issued.privateKeyPem!,
-            caPem: runtime.bundlePem,
+            caPem: trust.runtime().bundlePem,
           }),
       });
       cleanup.push(async () => serving.close());
@@ -325,7 +353,7 @@ export function createController(options: ControllerOptions): Controller {
         {
           certificateChainPem: serving.current.chainPem,
           privateKeyPem: serving.current.privateKeyPem!,
-          caPem: runtime.bundlePem,
+          caPem: trust.runtime().bundlePem,
         },
         { requireIssuedByBundle: false, now: clock },
       );
@@ -335,6 +363,16 @@ export function createController(options: ControllerOptions): Controller {
         { logger, registry: metrics.registry },
       );
       cleanup.push(async () => tls.close());
+      // A new bundle (a step here, or one another replica stored) reaches new handshakes at once
+      // and every open control stream; nothing is torn down.
+      trust.onChange(() => {
+        identity.update({ ...identity.current, caPem: trust.runtime().bundlePem });
+        controlPlane.broadcastBundle();
+      });
+      const ca = createCaOperations(ctx, trust, controlPlane, {
+        graceSeconds:
+          options.caActivationGraceSeconds ?? CONTROLLER_DEFAULTS.caActivationGraceSeconds,
+      });
       const grpcLimits = options.grpcLimits ?? GRPC_LIMIT_DEFAULTS;
       const guard = createGrpcGuard({
         limits: grpcLimits,
@@ -388,6 +426,7 @@ export function createController(options: ControllerOptions): Controller {
           }),
           adminTokenHash: () => adminTokens.hash(),
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
+          routes: createCaRoutes(ca),
         }),
       });
       if (!isLoopback(adminListen.host))
@@ -409,13 +448,24 @@ export function createController(options: ControllerOptions): Controller {
             ),
           );
         }, REVOCATION_SYNC_MS),
+        setInterval(() => {
+          trust
+            .refresh()
+            .catch((err: unknown) =>
+              logger.error(
+                { event: 'controller.trust_sync_failed', err },
+                'controller.trust_sync_failed',
+              ),
+            );
+        }, REVOCATION_SYNC_MS),
       ];
       for (const timer of timers) timer.unref();
       running = {
         store,
         ownsStore: options.store === undefined,
         bootstrap: authorities.bootstrap,
-        runtime,
+        trust,
+        ca,
         ctx,
         admin,
         controlPlane,
@@ -505,7 +555,7 @@ export function createController(options: ControllerOptions): Controller {
       return live().bootstrap.certificatePem;
     },
     get trustBundlePem() {
-      return live().runtime.bundlePem;
+      return live().trust.runtime().bundlePem;
     },
     get store() {
       return live().store;
@@ -521,6 +571,9 @@ export function createController(options: ControllerOptions): Controller {
     requestRenewal: (connectorId) => live().admin.requestRenewal(connectorId),
     renewServingCertificate: () => live().serving.renew(),
     flushRegistry: () => live().ctx.registry.flush(),
+    get ca() {
+      return live().ca;
+    },
   };
 }
 

@@ -15,6 +15,7 @@ import {
   tunnelerFromRow,
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
+import { createTrustStore } from './trust-store';
 import type { AuditRecord, ControllerStore, NewAuditRecord, RedemptionResult } from './store';
 
 /** Options for {@link createPostgresStore}. */
@@ -115,6 +116,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   let closed = false;
   return {
+    ...createTrustStore(
+      'postgres',
+      async (sql, params) => (await pool.query(sql, [...params])).rows,
+    ),
     dialect: 'postgres',
     location,
     async migrate() {

@@ -14,6 +14,7 @@ import {
   tunnelerFromRow,
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
+import { createTrustStore } from './trust-store';
 import type {
   ActivityBatch,
   AuditQuery,
@@ -141,6 +142,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
 
   let closed = false;
   return {
+    ...createTrustStore('sqlite', async (sql, params) => {
+      const statement = db.prepare(sql);
+      if (statement.reader) return statement.all(...params) as Row[];
+      statement.run(...params);
+      return [];
+    }),
     dialect: 'sqlite',
     location: path,
     async migrate() {
