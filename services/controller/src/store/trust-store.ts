@@ -53,9 +53,9 @@ export interface TrustStore {
   /** Every agent's reported bundle version. */
   listBundleVersions(): Promise<BundleVersionReport[]>;
   /**
-   * Unexpired certificates the lineages still honour at `now` (the latest, and the one it
-   * replaced while the latest is unpresented), with their generation: 1 for a certificate signed
-   * before generations were recorded.
+   * The latest unexpired certificate of every agent at `now`, with its generation: 1 for a
+   * certificate signed before generations were recorded. (The one it replaced is honoured only to
+   * retry a renewal whose answer was lost, never for a handshake with the new root's peers.)
    */
   listLiveCertificates(now: number): Promise<LiveCertificateRecord[]>;
 }
@@ -136,12 +136,8 @@ export function createTrustStore(dialect: 'sqlite' | 'postgres', query: TrustQue
                 COALESCE(i.generation, 1) AS generation
            FROM agent_certificates a LEFT JOIN issued_certificates i ON i.serial = a.current_serial
           WHERE a.current_not_after > ?
-         UNION ALL
-         SELECT a.kind, a.agent_id, a.previous_serial, i.not_after, i.generation
-           FROM agent_certificates a JOIN issued_certificates i ON i.serial = a.previous_serial
-          WHERE a.current_presented = 0 AND a.previous_until > ? AND i.not_after > ?
-         ORDER BY 1, 2`,
-        [now, now, now],
+          ORDER BY a.kind, a.agent_id`,
+        [now],
       );
       return rows.map((r) => ({
         kind: r.kind as AgentKind,
