@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../internal/command';
 import { registerAdminAgents } from './admin-agents';
 import { registerAdminAudit } from './admin-audit';
+import { registerAdminCa } from './admin-ca';
 import { registerAdminTokens } from './admin-tokens';
 
 /** Registers `sigil admin` and its groups. @internal */
@@ -9,7 +10,7 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   const admin = program
     .command('admin')
     .description(
-      'Operate a controller through its admin API (SIGIL_ADMIN_URL, SIGIL_ADMIN_TOKEN): enrollment tokens, agents, revocation, audit.',
+      'Operate a controller through its admin API (SIGIL_ADMIN_URL, SIGIL_ADMIN_TOKEN): enrollment tokens, agents, revocation, audit, CA rotation.',
     )
     .addHelpText(
       'after',
@@ -18,4 +19,5 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminTokens(admin, context);
   registerAdminAgents(admin, context);
   registerAdminAudit(admin, context);
+  registerAdminCa(admin, context);
 }
