@@ -139,18 +139,21 @@ async function expectNoLostHeartbeats(fleet: Fleet): Promise<{ sent: number; ack
 const leafOf = (agent: { runtime: { session: { identity: { certificateChainPem: string } } } }) =>
   agent.runtime.session.identity.certificateChainPem;
 
+/** A controller with certificates of seconds (renewals allowed at that pace) and its fleet. */
+async function startRotationFixture(): Promise<{ fx: ControlPlaneFixture; fleet: Fleet }> {
+  const fx = await startControlPlane({
+    connectorCertTtlSeconds: 6,
+    tunnelerCertTtlSeconds: 4,
+    renewalsPerMinute: 60,
+  });
+  return { fx, fleet: await startFleet(fx) };
+}
+
 describe('runtime CA rotation with live agents', () => {
   let fx: ControlPlaneFixture;
   let fleet: Fleet;
 
-  beforeAll(async () => {
-    fx = await startControlPlane({
-      connectorCertTtlSeconds: 6,
-      tunnelerCertTtlSeconds: 4,
-      renewalsPerMinute: 60,
-    });
-    fleet = await startFleet(fx);
-  }, 60_000);
+  beforeAll(async () => ({ fx, fleet } = await startRotationFixture()), 60_000);
   afterAll(() => fx.cleanup());
 
   it('prepares, activates and retires with zero failed handshakes and zero lost heartbeats', async () => {
@@ -299,14 +302,7 @@ describe('runtime CA rotation across controller restarts', () => {
   let fx: ControlPlaneFixture;
   let fleet: Fleet;
 
-  beforeAll(async () => {
-    fx = await startControlPlane({
-      connectorCertTtlSeconds: 6,
-      tunnelerCertTtlSeconds: 4,
-      renewalsPerMinute: 60,
-    });
-    fleet = await startFleet(fx);
-  }, 60_000);
+  beforeAll(async () => ({ fx, fleet } = await startRotationFixture()), 60_000);
   afterAll(() => fx.cleanup());
 
   const generationsOf = (json: Json) =>

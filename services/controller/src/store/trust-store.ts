@@ -1,6 +1,8 @@
 // The runtime trust state (migration 3) for both dialects: one SQL text per query, `?`
 // placeholders (numbered for PostgreSQL), run through the dialect's own executor.
-import type { AgentKind } from './store';
+
+/** `connector` or `tunneler` (store.ts's AgentKind; spelled out here because store.ts extends this file's interface). */
+type AgentKind = 'connector' | 'tunneler';
 
 /** The stored trust document and its compare-and-set revision. */
 export interface StoredTrustState {
