@@ -63,6 +63,7 @@ const CERT_MANAGER_LABELS: Record<string, string[]> = {
 /** The controller's metrics (services/controller/test/lineage.test.ts reads them from a live controller). */
 const CONTROLLER_LABELS: Record<string, string[]> = {
   sigil_controller_stream_conflicts_total: ['kind'],
+  sigil_controller_certificate_expiry_days: ['certificate'],
 };
 
 let metricLabels: Map<string, string[]>;

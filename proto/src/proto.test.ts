@@ -12,6 +12,7 @@ describe('@sigil/proto', () => {
           privateIp: '10.0.0.4',
           sentAt: 1_700_000_000_000,
           certificateNotAfter: 1_700_000_360_000,
+          bundleVersion: 3,
         },
       },
     };

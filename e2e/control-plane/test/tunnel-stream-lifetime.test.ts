@@ -101,7 +101,13 @@ async function handDrivenTunnel(
   call.write({
     body: {
       $case: 'heartbeat',
-      heartbeat: { tunnelerId: identity.agentId, sequence: 1, version: 'x', sentAt: Date.now() },
+      heartbeat: {
+        tunnelerId: identity.agentId,
+        sequence: 1,
+        version: 'x',
+        sentAt: Date.now(),
+        bundleVersion: 0,
+      },
     },
   });
   return {

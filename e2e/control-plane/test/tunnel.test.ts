@@ -172,7 +172,13 @@ describe('tunnelers behind a connector', () => {
         call.write({
           body: {
             $case: 'heartbeat',
-            heartbeat: { tunnelerId: 'laptop-1', sequence: 1, version: 'x', sentAt: Date.now() },
+            heartbeat: {
+              tunnelerId: 'laptop-1',
+              sequence: 1,
+              version: 'x',
+              sentAt: Date.now(),
+              bundleVersion: 0,
+            },
           },
         });
       });

@@ -92,6 +92,12 @@ export interface AgentSession {
   renewNow(): Promise<void>;
   /** Applies a trust bundle (BundleUpdate) when newer than the current one. */
   applyBundle(bundle: controlplaneV1.TrustBundle): Promise<void>;
+  /**
+   * A peer (the connector, in heartbeat acks) says bundle `version` exists: when it is newer than
+   * the one held, fetches it from the controller (GetTrustBundle; the roots never come from the
+   * peer) and applies it. One fetch at a time; a failure is logged and retried at the next hint.
+   */
+  followBundleVersion(version: number): void;
   /** Calls `listener` after each successful renewal (to re-authenticate open streams); returns the unsubscribe. */
   onRenewed(listener: (identity: AgentIdentity) => void): () => void;
   /**
@@ -338,6 +344,34 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
     settleUnusable(error);
   };
 
+  const applyBundle = (bundle: controlplaneV1.TrustBundle): Promise<void> =>
+    serialized(async () => {
+      if (bundle.version <= identity.bundleVersion && bundle.rootsPem === identity.bundlePem)
+        return;
+      if (bundle.version < identity.bundleVersion) return;
+      await install(
+        { ...identity, bundlePem: bundle.rootsPem, bundleVersion: bundle.version },
+        'bundle.updated',
+        { previousVersion: identity.bundleVersion },
+      );
+      metrics.bundleUpdates.inc();
+    });
+  let fetchingBundle = false;
+  const followBundleVersion = (version: number): void => {
+    if (fetchingBundle || version <= identity.bundleVersion || revoked !== undefined) return;
+    fetchingBundle = true;
+    dialer
+      .getTrustBundle()
+      .then(applyBundle)
+      .catch((err: unknown) =>
+        logger.warn(
+          { event: 'bundle.fetch_failed', version, reason: (err as Error).message },
+          'bundle.fetch_failed',
+        ),
+      )
+      .finally(() => (fetchingBundle = false));
+  };
+
   const revoke = (evidence: RevocationEvidence & { peer: string }): void => {
     if (revoked !== undefined) return;
     revoked = revocationError({ ...evidence, spiffeId: identity.spiffeId });
@@ -409,18 +443,8 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
       for (const handle of handles.splice(0)) handle.close();
     },
     renewNow: () => scheduler.renewNow(),
-    applyBundle: (bundle) =>
-      serialized(async () => {
-        if (bundle.version <= identity.bundleVersion && bundle.rootsPem === identity.bundlePem)
-          return;
-        if (bundle.version < identity.bundleVersion) return;
-        await install(
-          { ...identity, bundlePem: bundle.rootsPem, bundleVersion: bundle.version },
-          'bundle.updated',
-          { previousVersion: identity.bundleVersion },
-        );
-        metrics.bundleUpdates.inc();
-      }),
+    applyBundle,
+    followBundleVersion,
     onRenewed(listener) {
       renewalListeners.add(listener);
       return () => renewalListeners.delete(listener);

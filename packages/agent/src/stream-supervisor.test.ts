@@ -103,7 +103,10 @@ async function peer(
         }
         if (behaviour === 'ack' || behaviour === 'challenge')
           call.write({
-            body: { $case: 'heartbeatAck', heartbeatAck: { sequence, receivedAt: Date.now() } },
+            body: {
+              $case: 'heartbeatAck',
+              heartbeatAck: { sequence, receivedAt: Date.now(), bundleVersion: 0 },
+            },
           });
         if (behaviour === 'drain')
           call.write({
@@ -196,7 +199,13 @@ describe('createStreamSupervisor', () => {
       heartbeat: (sequence) => ({
         body: {
           $case: 'heartbeat',
-          heartbeat: { tunnelerId: 't1', sequence, version: '1.0.0', sentAt: Date.now() },
+          heartbeat: {
+            tunnelerId: 't1',
+            sequence,
+            version: '1.0.0',
+            sentAt: Date.now(),
+            bundleVersion: 0,
+          },
         },
       }),
       intervalMs: 20,

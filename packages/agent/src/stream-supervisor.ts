@@ -19,7 +19,7 @@ import { describeServiceError, isRevocationStatus } from './internal/grpc-errors
  */
 export interface SupervisedMessage {
   body?:
-    | { $case: 'heartbeatAck'; heartbeatAck: { sequence: number } }
+    | { $case: 'heartbeatAck'; heartbeatAck: { sequence: number; bundleVersion?: number } }
     | { $case: 'drain'; drain: { reason: string; reconnectAfterMs: number } }
     | { $case: 'revoked'; revoked: controlplaneV1.Revoked }
     | { $case: 'challenge'; challenge: controlplaneV1.StreamChallenge }
@@ -101,6 +101,8 @@ export interface StreamSupervisorOptions<TOut, TIn extends SupervisedMessage> {
   heartbeat: (sequence: number) => TOut;
   /** Every message that is not a heartbeat ack, a drain, a revocation or a challenge. */
   onMessage?: (message: TIn) => void;
+  /** Each heartbeat ack, after it is counted (the tunneler reads the bundle version the connector knows). */
+  onHeartbeatAck?: (ack: { sequence: number; bundleVersion?: number }) => void;
   /**
    * Answers the peer's StreamChallenge after a renewal with the new chain and a possession proof
    * over the latest nonce, so the peer extends the stream to the new certificate's notAfter.
@@ -296,9 +298,11 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
         logger.info({ event: 'stream.connected', stream: name, address }, 'stream.connected');
       }
       if (body?.$case === 'heartbeatAck') {
-        const ack = (body as { heartbeatAck: { sequence: number } }).heartbeatAck;
+        const ack = (body as { heartbeatAck: { sequence: number; bundleVersion?: number } })
+          .heartbeatAck;
         metrics.heartbeatAcks.inc();
         metrics.lastAckedSequence.set(ack.sequence);
+        options.onHeartbeatAck?.(ack);
       } else if (body?.$case === 'drain') {
         const drain = (body as { drain: { reason: string; reconnectAfterMs: number } }).drain;
         supervisor.drain(drain.reason, drain.reconnectAfterMs);

@@ -140,6 +140,14 @@ export const ERROR_CATALOGUE = {
     meaning: 'The CA directory holds neither `ca.crt` + `ca.key` nor `cert.pem` + `key.pem`.',
     fix: 'Point `--ca` at the directory `sigil ca init` wrote, or create one there.',
   },
+  ERR_CA_ROTATION_REFUSED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning:
+      'A runtime CA rotation step is not allowed now: nothing prepared, a rotation already in flight, agents that have not acknowledged the new root, or live certificates still under the root being retired.',
+    fix: 'Read `sigil admin ca status` (`GET /api/admin/ca`): it names the step, the agents in the way and when the grace period ends; wait, or retire with `--force` to make them renew first.',
+  },
   ERR_CERT_EXPIRED: {
     grpcStatus: G.FAILED_PRECONDITION,
     httpStatus: 500,

@@ -80,6 +80,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     connectorId: identity.agentId,
     trustDomain: identity.trustDomain,
     trustBundle: () => session.identity.bundlePem,
+    bundleVersion: () => session.identity.bundleVersion,
     forward,
     registry: session.metrics.registry,
     logger,
@@ -162,6 +163,16 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
           ),
         );
         return;
+      case 'renewTunnelers':
+        logger.info(
+          { event: 'command.renew_tunnelers', count: body.renewTunnelers.tunnelerIds.length },
+          'command.renew_tunnelers',
+        );
+        acknowledge(
+          message.commandId,
+          Promise.resolve(void tunnels.requestRenewal(body.renewTunnelers.tunnelerIds)),
+        );
+        return;
       case 'revokedTunnelers':
         logger.info(
           { event: 'command.revoked_tunnelers', count: body.revokedTunnelers.tunnelerIds.length },
@@ -217,6 +228,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
           privateIp: config.privateIp,
           sentAt: Date.now(),
           certificateNotAfter: session.identity.notAfter.getTime(),
+          bundleVersion: session.identity.bundleVersion,
         },
       },
     }),

@@ -20,6 +20,8 @@ export interface TunnelServiceOptions {
   trustBundle: () => string;
   /** Receives every heartbeat of an admitted tunneler, with the id from its certificate. */
   forward: (heartbeat: controlplaneV1.TunnelerHeartbeat) => void;
+  /** The version of the runtime bundle the connector holds, sent in every heartbeat ack (0: unknown). */
+  bundleVersion?: () => number;
   registry: Registry;
   logger: pino.Logger;
   /** Clock in unix milliseconds. Default `Date.now`. */
@@ -38,6 +40,8 @@ export interface TunnelService {
    * sends it down that tunneler's stream: now if it is open, and on each stream it opens later.
    */
   setUpgradeRequired(notice: controlplaneV1.UpgradeRequired): void;
+  /** Sends RenewNow to the open streams of these tunnelers (RenewTunnelers); returns how many got it. */
+  requestRenewal(tunnelerIds: readonly string[]): number;
   /** Ids of the tunnelers with an open stream. */
   connected(): string[];
   /** The latest approved list (undefined until the first) and deny list. */
@@ -321,7 +325,11 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
           call.write({
             body: {
               $case: 'heartbeatAck',
-              heartbeatAck: { sequence: heartbeat.sequence, receivedAt: now() },
+              heartbeatAck: {
+                sequence: heartbeat.sequence,
+                receivedAt: now(),
+                bundleVersion: options.bundleVersion?.() ?? 0,
+              },
             },
           });
           options.forward({ ...heartbeat, tunnelerId: id });
@@ -347,6 +355,16 @@ export function createTunnelService(options: TunnelServiceOptions): TunnelServic
           });
         }
       }
+    },
+    requestRenewal(tunnelerIds) {
+      let sent = 0;
+      for (const id of tunnelerIds) {
+        const stream = streams.get(id);
+        if (stream === undefined) continue;
+        stream.call.write({ body: { $case: 'renewNow', renewNow: {} } });
+        sent += 1;
+      }
+      return sent;
     },
     setRevoked(tunnelerIds) {
       const at = now();

@@ -33,18 +33,24 @@ export interface AdminApiDependencies {
   policy?: PolicyOperations;
   /** Registration entries (`/api/admin/entries`). */
   workloads?: WorkloadRegistry;
+  /** More endpoints under `/api/admin/` (e.g. the CA steps of ca-admin-routes.ts). */
+  routes?: AdminRoute[];
 }
 
-type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
+/** One admin endpoint's method: its captured path parameters in, status and body out. */
+export type AdminHandler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
+type Handler = AdminHandler;
 interface Reply {
   status: number;
   body: unknown;
   contentType?: string;
 }
-interface Route {
+/** An admin endpoint: a path pattern below `/api/admin/` and its methods. */
+export interface AdminRoute {
   pattern: RegExp;
   methods: Record<string, Handler>;
 }
+type Route = AdminRoute;
 
 const badRequest = (reason: string, field?: string): SigilError =>
   new SigilError('ERR_REQUEST_INVALID', reason, field === undefined ? {} : { details: { field } });
@@ -141,6 +147,7 @@ export function createAdminHandler(
     ...(deps.policy === undefined
       ? []
       : policyRoutes(deps.policy, { readJsonObject, decodePathSegment })),
+    ...(deps.routes ?? []),
   ];
   if (deps.workloads !== undefined)
     routes.push(...entryRoutes(deps.workloads, readJsonObject, decodePathSegment));
@@ -329,7 +336,15 @@ function drain(req: IncomingMessage): void {
   if (!req.readableEnded) req.resume();
 }
 
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+/**
+ * The request body as a JSON object, at most {@link ADMIN_MAX_BODY_BYTES}; `ERR_REQUEST_INVALID` otherwise.
+ *
+ * @example
+ * ```ts
+ * const body = await readJsonObject(req);
+ * ```
+ */
+export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length'] ?? '0');
   const tooLarge = new SigilError(
     'ERR_PAYLOAD_TOO_LARGE',

@@ -51,6 +51,8 @@ export interface ControllerConfig {
   certBackdateSeconds: number;
   /** An agent whose clock is off by more than this is logged as `agent.clock_skew`. Default 30. */
   clockSkewWarnSeconds: number;
+  /** After this long since prepare, CA activation no longer waits for agents to acknowledge the new root. Default 3600 (1h). */
+  caActivationGraceSeconds: number;
   /** Extra DNS names or IP addresses for the controller's TLS certificate. */
   serverNames: string[];
   /** The admin bearer token (from `SIGIL_ADMIN_TOKEN`); when absent one is generated on first start. */
@@ -111,6 +113,7 @@ export const CONTROLLER_DEFAULTS = {
   auditSummaryIntervalSeconds: 60,
   certBackdateSeconds: 300,
   clockSkewWarnSeconds: 30,
+  caActivationGraceSeconds: 3600,
 } as const;
 
 /**
@@ -291,6 +294,13 @@ export const CONTROLLER_SETTINGS = {
     '30s',
     [1, 86_400],
     'an agent whose clock is off by more than this (measured at enrollment and on heartbeats) is logged as `agent.clock_skew`',
+  ),
+  caActivationGraceSeconds: ttl(
+    'CA_ACTIVATION_GRACE',
+    CONTROLLER_DEFAULTS.caActivationGraceSeconds,
+    '1h',
+    [0, 30 * 86_400],
+    'after this long since `POST /api/admin/ca/prepare`, activation no longer waits for every online agent to acknowledge the bundle with the new root (0s to 30 days)',
   ),
   serverNames: {
     env: 'CONTROLLER_SERVER_NAMES',

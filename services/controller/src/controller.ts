@@ -42,7 +42,7 @@ import type { GrpcGuard } from './internal/connection-limits';
 import { GRPC_LIMIT_DEFAULTS, grpcServerOptions } from './internal/grpc-limits';
 import { createRateLimiter } from './internal/rate-limiter';
 import { DATA_FILES, loadOrCreateAuthorities } from './internal/authorities';
-import type { ControllerContext, RuntimeTrustState } from './internal/context';
+import type { ControllerContext } from './internal/context';
 import { createControlPlane } from './internal/control-plane';
 import { createPolicyDistributor } from './internal/policy-distributor';
 import { createPolicyOperations } from './domain/resource-operations';
@@ -58,6 +58,12 @@ import type { ServingCertificate } from './internal/serving-certificate';
 import { AgentRegistry } from './registry';
 import type { ConnectorView, TunnelerView } from './registry';
 import { openControllerStore } from './store/open-store';
+import { createCaRoutes } from './ca-admin-routes';
+import { createCaOperations } from './domain/ca-operations';
+import type { CaOperations } from './domain/ca-operations';
+import { loadCaKeySealer } from './internal/ca-key-sealing';
+import { loadTrustRuntime } from './internal/trust-state';
+import type { TrustRuntime } from './internal/trust-state';
 import type { AgentKind, ControllerStore, RevocationRecord } from './store/store';
 
 /** Options of {@link createController}: the {@link ControllerConfig} fields (all but `dataDir` optional) plus in-process hooks. */
@@ -130,9 +136,10 @@ export interface Controller {
   renewServingCertificate(): Promise<void>;
   /** After start: writes buffered heartbeat timestamps to the store. */
   flushRegistry(): Promise<void>;
+  /** After start: the runtime CA rotation steps (`/api/admin/ca`). */
+  readonly ca: CaOperations;
 }
 
-const RUNTIME_BUNDLE_VERSION = 1;
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
 const DEFAULT_RENEWALS_PER_MINUTE = 10;
@@ -147,7 +154,8 @@ interface Running {
   storeHealth: StoreHealth;
   ownsStore: boolean;
   bootstrap: CertificateAuthority;
-  runtime: RuntimeTrustState;
+  trust: TrustRuntime;
+  ca: CaOperations;
   ctx: ControllerContext;
   admin: AdminOperations;
   controlPlane: ControlPlane;
@@ -191,6 +199,11 @@ export function createController(options: ControllerOptions): Controller {
   const logger =
     options.logger ?? createLogger({ name: 'sigil-controller', level: options.logLevel ?? 'info' });
   const bootstrapCaPath = join(dataDir, DATA_FILES.bootstrapCaCertificate);
+  // The `.catch` of background work: log the failure under `event`, the next round retries.
+  const logFailure =
+    (event: string) =>
+    (err: unknown): void =>
+      logger.error({ event, err }, event);
 
   let running: Running | undefined;
   let starting = false;
@@ -208,7 +221,13 @@ export function createController(options: ControllerOptions): Controller {
         : {
             controller: running.serving.current.chainPem,
             'bootstrap-ca': running.bootstrap.certificatePem,
-            'runtime-ca': running.runtime.ca.certificatePem,
+            'runtime-ca': running.trust.state.current.certificatePem,
+            ...(running.trust.state.next === null
+              ? {}
+              : { 'runtime-ca-next': running.trust.state.next.certificatePem }),
+            ...(running.trust.state.previous === null
+              ? {}
+              : { 'runtime-ca-previous': running.trust.state.previous.certificatePem }),
           },
     now: clock,
   });
@@ -255,11 +274,14 @@ export function createController(options: ControllerOptions): Controller {
       });
       const adminStart = await adminTokens.start();
       cleanup.push(async () => adminTokens.close());
-      const runtime: RuntimeTrustState = {
-        ca: authorities.runtime,
-        bundlePem: authorities.runtime.bundlePem,
-        bundleVersion: RUNTIME_BUNDLE_VERSION,
-      };
+      // The runtime CA generations and bundle version live in the store, shared by replicas.
+      const trust = await loadTrustRuntime({
+        store,
+        sealer: loadCaKeySealer(dataDir),
+        seed: authorities.runtime,
+        trustDomain,
+        clock,
+      });
       const revocations = createRevocationSet();
       revocations.replace(await store.activeRevocations());
       const agentVersions = createAgentVersionPinSet(
@@ -296,7 +318,13 @@ export function createController(options: ControllerOptions): Controller {
         metrics,
         logger,
         clock,
-        runtime: () => runtime,
+        runtime: () => trust.runtime(),
+        reportBundleVersion: (kind, id, version) => {
+          if (version > 0)
+            trust
+              .noteBundleVersion(kind, id, version)
+              .catch(logFailure('controller.bundle_version_record_failed'));
+        },
         revocations,
         renewalLimiter: createRateLimiter({
           perMinute: options.renewalsPerMinute ?? DEFAULT_RENEWALS_PER_MINUTE,
@@ -318,14 +346,7 @@ export function createController(options: ControllerOptions): Controller {
         policy: policyDistributor.current,
         workloads,
         onTunnelerEnrolled: () =>
-          void policyDistributor
-            .refresh()
-            .catch((err: unknown) =>
-              logger.error(
-                { event: 'controller.policy_sync_failed', err },
-                'controller.policy_sync_failed',
-              ),
-            ),
+          void policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed')),
       });
       await policyDistributor.refresh();
       const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
@@ -354,7 +375,7 @@ export function createController(options: ControllerOptions): Controller {
           identity.update({
             certificateChainPem: issued.chainPem,
             privateKeyPem: issued.privateKeyPem!,
-            caPem: runtime.bundlePem,
+            caPem: trust.runtime().bundlePem,
           }),
       });
       cleanup.push(async () => serving.close());
@@ -362,7 +383,7 @@ export function createController(options: ControllerOptions): Controller {
         {
           certificateChainPem: serving.current.chainPem,
           privateKeyPem: serving.current.privateKeyPem!,
-          caPem: runtime.bundlePem,
+          caPem: trust.runtime().bundlePem,
         },
         { requireIssuedByBundle: false, now: clock },
       );
@@ -372,6 +393,16 @@ export function createController(options: ControllerOptions): Controller {
         { logger, registry: metrics.registry },
       );
       cleanup.push(async () => tls.close());
+      // A new bundle (a step here, or one another replica stored) reaches new handshakes at once
+      // and every open control stream; nothing is torn down.
+      trust.onChange(() => {
+        identity.update({ ...identity.current, caPem: trust.runtime().bundlePem });
+        controlPlane.broadcastBundle();
+      });
+      const ca = createCaOperations(ctx, trust, controlPlane, {
+        graceSeconds:
+          options.caActivationGraceSeconds ?? CONTROLLER_DEFAULTS.caActivationGraceSeconds,
+      });
       const grpcLimits = options.grpcLimits ?? GRPC_LIMIT_DEFAULTS;
       const guard = createGrpcGuard({
         limits: grpcLimits,
@@ -428,6 +459,7 @@ export function createController(options: ControllerOptions): Controller {
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           policy,
           workloads,
+          routes: createCaRoutes(ca),
         }),
       });
       if (!isLoopback(adminListen.host))
@@ -442,28 +474,12 @@ export function createController(options: ControllerOptions): Controller {
       const timers = [
         setInterval(() => void registry.flush(), REGISTRY_FLUSH_MS),
         setInterval(() => {
-          syncRevocations(ctx, controlPlane).catch((err: unknown) =>
-            logger.error(
-              { event: 'controller.revocation_sync_failed', err },
-              'controller.revocation_sync_failed',
-            ),
-          );
+          syncRevocations(ctx, controlPlane).catch(logFailure('controller.revocation_sync_failed'));
         }, REVOCATION_SYNC_MS),
         setInterval(() => {
-          refreshAgentVersionPins(ctx).catch((err: unknown) =>
-            logger.error(
-              { event: 'controller.agent_versions_refresh_failed', err },
-              'controller.agent_versions_refresh_failed',
-            ),
-          );
-          policyDistributor
-            .refresh()
-            .catch((err: unknown) =>
-              logger.error(
-                { event: 'controller.policy_sync_failed', err },
-                'controller.policy_sync_failed',
-              ),
-            );
+          refreshAgentVersionPins(ctx).catch(logFailure('controller.agent_versions_refresh_failed'));
+          policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed'));
+          trust.refresh().catch(logFailure('controller.trust_sync_failed'));
         }, REVOCATION_SYNC_MS),
       ];
       for (const timer of timers) timer.unref();
@@ -472,7 +488,8 @@ export function createController(options: ControllerOptions): Controller {
         storeHealth,
         ownsStore: options.store === undefined,
         bootstrap: authorities.bootstrap,
-        runtime,
+        trust,
+        ca,
         ctx,
         admin,
         controlPlane,
@@ -563,7 +580,7 @@ export function createController(options: ControllerOptions): Controller {
       return live().bootstrap.certificatePem;
     },
     get trustBundlePem() {
-      return live().runtime.bundlePem;
+      return live().trust.runtime().bundlePem;
     },
     get store() {
       return live().store;
@@ -579,6 +596,9 @@ export function createController(options: ControllerOptions): Controller {
     requestRenewal: (connectorId) => live().admin.requestRenewal(connectorId),
     renewServingCertificate: () => live().serving.renew(),
     flushRegistry: () => live().ctx.registry.flush(),
+    get ca() {
+      return live().ca;
+    },
   };
 }
 

@@ -217,11 +217,16 @@ describe('ControlPlaneService over mTLS', () => {
             privateIp: '10.9.8.7',
             sentAt: clock.now().getTime() - 3,
             certificateNotAfter: 0,
+            bundleVersion: 0,
           },
         },
       });
       const ack = await stream.next('heartbeatAck');
-      expect(ack.body.heartbeatAck).toEqual({ sequence: 7, receivedAt: clock.now().getTime() });
+      expect(ack.body.heartbeatAck).toEqual({
+        sequence: 7,
+        receivedAt: clock.now().getTime(),
+        bundleVersion: 1,
+      });
       expect(fx.controller.listConnectors().find((c) => c.id === 'connector-1')).toMatchObject({
         version: '2.0.0',
         privateIp: '10.9.8.7',
@@ -263,6 +268,7 @@ describe('ControlPlaneService over mTLS', () => {
             sequence: 1,
             version: '3.1.0',
             sentAt: clock.now().getTime(),
+            bundleVersion: 0,
           },
         },
       });
@@ -274,6 +280,7 @@ describe('ControlPlaneService over mTLS', () => {
             sequence: 1,
             version: '3.1.0',
             sentAt: clock.now().getTime(),
+            bundleVersion: 0,
           },
         },
       });
@@ -286,6 +293,7 @@ describe('ControlPlaneService over mTLS', () => {
             privateIp: '',
             sentAt: 0,
             certificateNotAfter: 0,
+            bundleVersion: 0,
           },
         },
       });
@@ -325,6 +333,7 @@ describe('ControlPlaneService over mTLS', () => {
             privateIp: '',
             sentAt: 0,
             certificateNotAfter: 0,
+            bundleVersion: 0,
           },
         },
       });

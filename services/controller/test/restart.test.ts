@@ -125,6 +125,7 @@ describe('controller restart with the same DATA_DIR', () => {
           privateIp: '10.4.4.4',
           sentAt: 0,
           certificateNotAfter: 0,
+          bundleVersion: 0,
         },
       },
     });

@@ -157,7 +157,13 @@ describe('revocation', () => {
     streamA.call.write({
       body: {
         $case: 'tunnelerHeartbeat',
-        tunnelerHeartbeat: { tunnelerId: 'move-t', sequence: 1, version: '1', sentAt: 0 },
+        tunnelerHeartbeat: {
+          tunnelerId: 'move-t',
+          sequence: 1,
+          version: '1',
+          sentAt: 0,
+          bundleVersion: 0,
+        },
       },
     });
     expect(

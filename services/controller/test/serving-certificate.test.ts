@@ -68,7 +68,14 @@ describe("the controller's TLS certificate", () => {
       stream.call.write({
         body: {
           $case: 'heartbeat',
-          heartbeat: { sequence: 1, version: '', privateIp: '', sentAt: 0, certificateNotAfter: 0 },
+          heartbeat: {
+            sequence: 1,
+            version: '',
+            privateIp: '',
+            sentAt: 0,
+            certificateNotAfter: 0,
+            bundleVersion: 0,
+          },
         },
       });
       expect((await stream.next('heartbeatAck')).body.heartbeatAck.sequence).toBe(1);

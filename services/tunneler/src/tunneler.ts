@@ -99,15 +99,33 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     heartbeat: (sequence) => ({
       body: {
         $case: 'heartbeat',
-        heartbeat: { tunnelerId: identity.agentId, sequence, version, sentAt: Date.now() },
+        heartbeat: {
+          tunnelerId: identity.agentId,
+          sequence,
+          version,
+          sentAt: Date.now(),
+          bundleVersion: session.identity.bundleVersion,
+        },
       },
     }),
-    onMessage: (message) => {
-      if (message.body?.$case === 'upgradeRequired') upgrade.apply(message.body.upgradeRequired);
-    },
     reauthentication: {
       credential: () => session.identity,
       message: (reauthenticate) => ({ body: { $case: 'reauthenticate', reauthenticate } }),
+    },
+    onHeartbeatAck: (ack) => session.followBundleVersion(ack.bundleVersion ?? 0),
+    // The connector relays the controller's UpgradeRequired for this tunneler, and its
+    // RenewTunnelers (a root is about to be retired).
+    onMessage: (message) => {
+      if (message.body?.$case === 'upgradeRequired') upgrade.apply(message.body.upgradeRequired);
+      else if (message.body?.$case === 'renewNow')
+        session
+          .renewNow()
+          .catch((err: unknown) =>
+            logger.warn(
+              { event: 'command.renew_now_failed', reason: (err as Error).message },
+              'command.renew_now_failed',
+            ),
+          );
     },
     onRevoked: (evidence) =>
       session.revoke({ peer: `connector ${connectorSpiffeId}`, ...evidence }),

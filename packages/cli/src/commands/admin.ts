@@ -4,6 +4,7 @@ import { registerAdminAgents } from './admin-agents';
 import { registerAdminAgentVersions } from './admin-agent-versions';
 import { registerAdminAudit } from './admin-audit';
 import { registerAdminEntries } from './admin-entries';
+import { registerAdminCa } from './admin-ca';
 import { registerAdminTokens } from './admin-tokens';
 import { registerAdminResources } from './admin-resources';
 import { registerAdminGrants } from './admin-grants';
@@ -13,7 +14,7 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   const admin = program
     .command('admin')
     .description(
-      'Operate a controller through its admin API (SIGIL_ADMIN_URL, SIGIL_ADMIN_TOKEN): enrollment tokens, agents, revocation, audit.',
+      'Operate a controller through its admin API (SIGIL_ADMIN_URL, SIGIL_ADMIN_TOKEN): enrollment tokens, agents, revocation, audit, CA rotation.',
     )
     .addHelpText(
       'after',
@@ -26,4 +27,5 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminResources(admin, context);
   registerAdminGrants(admin, context);
   registerAdminEntries(admin, context);
+  registerAdminCa(admin, context);
 }

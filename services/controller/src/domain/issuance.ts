@@ -26,8 +26,10 @@ export async function signAgentCertificate(
   spiffeId: string,
   csrPem: string,
 ): Promise<IssuedCertificate> {
+  const runtime = ctx.runtime();
+  let issued: IssuedCertificate;
   try {
-    return await ctx.runtime().ca.signCsr(csrPem, {
+    issued = await runtime.ca.signCsr(csrPem, {
       spiffeId,
       ttlSeconds: ctx.lifetimes[kind],
       profile: 'svid',
@@ -38,6 +40,15 @@ export async function signAgentCertificate(
     if (isSigilError(err)) throw csrInvalid(err);
     throw err;
   }
+  // Which generation signed it: what GET /api/admin/ca counts and retire waits on.
+  await ctx.store.recordIssuedCertificate({
+    serial: issued.serialNumber,
+    kind,
+    agentId: spiffeId.slice(spiffeId.lastIndexOf('/') + 1),
+    generation: runtime.generation,
+    notAfter: issued.notAfter.getTime(),
+  });
+  return issued;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface RuntimeTrustState {
   bundlePem: string;
   /** Increases whenever the bundle changes. */
   bundleVersion: number;
+  /** The generation of `ca` (see domain/trust-lifecycle.ts). */
+  generation: number;
 }
 
 /** What the gRPC services and the admin API share. */
@@ -31,6 +33,8 @@ export interface ControllerContext {
   logger: pino.Logger;
   clock: () => Date;
   runtime: () => RuntimeTrustState;
+  /** Records the bundle version an agent reported on a heartbeat (the rotation's acknowledgement). */
+  reportBundleVersion: (kind: AgentKind, agentId: string, version: number) => void;
   /** The revocations in force (kept in step with the store). */
   revocations: RevocationSet;
   /** Renewals per agent identity. */

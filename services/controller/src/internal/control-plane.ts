@@ -6,6 +6,7 @@ import { createStreamNonce, validateX509Svid, verifyPossessionProof } from '@sig
 import type { controlplaneV1 } from '@sigil/proto';
 import { streamDeadlineDelayMs } from '../domain/agent-policy';
 import { AgentRefusal, authorizeAgent, renewAgentCertificate } from '../domain/issuance';
+import type { CaNotifier } from '../domain/ca-operations';
 import type { AgentNotifier } from '../domain/ports';
 import type { AgentKind, RevocationRecord } from '../store/store';
 import { agentSpiffeId, cleanPrivateIp, cleanVersion } from './agent-identity';
@@ -48,7 +49,7 @@ interface Session {
 }
 
 /** The connector control streams and the commands the controller pushes down them. */
-export interface ControlPlane extends AgentNotifier {
+export interface ControlPlane extends AgentNotifier, CaNotifier {
   implementation: controlplaneV1.ControlPlaneServiceServer;
   /** Sends every connected connector the current trust bundle. */
   broadcastBundle(): void;
@@ -302,9 +303,14 @@ export function createControlPlane(
           ctx.metrics.heartbeatLatency.observe(Math.max(0, receivedAt - hb.sentAt) / 1000);
         recordClockSkew(ctx, 'connector', session.connectorId, hb.sentAt, receivedAt);
         tellUpgrade(session, 'connector', session.connectorId, cleanVersion(hb.version));
+        ctx.reportBundleVersion('connector', session.connectorId, hb.bundleVersion);
         send(session, {
           $case: 'heartbeatAck',
-          heartbeatAck: { sequence: hb.sequence, receivedAt },
+          heartbeatAck: {
+            sequence: hb.sequence,
+            receivedAt,
+            bundleVersion: ctx.runtime().bundleVersion,
+          },
         });
         return;
       }
@@ -314,8 +320,11 @@ export function createControlPlane(
           version: cleanVersion(hb.version),
         });
         // Forwarded at once by the connector: the transit adds milliseconds.
-        if (seen) recordClockSkew(ctx, 'tunneler', hb.tunnelerId, hb.sentAt, ctx.clock().getTime());
-        if (seen) tellUpgrade(session, 'tunneler', hb.tunnelerId, cleanVersion(hb.version));
+        if (seen) {
+          recordClockSkew(ctx, 'tunneler', hb.tunnelerId, hb.sentAt, ctx.clock().getTime());
+          ctx.reportBundleVersion('tunneler', hb.tunnelerId, hb.bundleVersion);
+          tellUpgrade(session, 'tunneler', hb.tunnelerId, cleanVersion(hb.version));
+        }
         if (!seen) {
           ctx.logger.warn(
             {
@@ -636,6 +645,15 @@ export function createControlPlane(
       return session === undefined
         ? undefined
         : command(session, { $case: 'renewNow', renewNow: {} });
+    },
+    requestTunnelerRenewal(connectorId, tunnelerIds) {
+      const session = sessions.get(connectorId);
+      if (session === undefined) return false;
+      command(session, {
+        $case: 'renewTunnelers',
+        renewTunnelers: { tunnelerIds: [...tunnelerIds] },
+      });
+      return true;
     },
     broadcastBundle() {
       for (const session of sessions.values())

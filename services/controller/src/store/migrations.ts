@@ -153,6 +153,56 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'runtime trust state: CA generations, bundle version, issuing generation, agent bundle reports',
+    sqlite: `
+      CREATE TABLE trust_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE issued_certificates (
+        serial TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        not_after INTEGER NOT NULL
+      );
+      CREATE INDEX issued_certificates_not_after ON issued_certificates (not_after);
+      CREATE TABLE agent_bundle_versions (
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        bundle_version INTEGER NOT NULL,
+        reported_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, agent_id)
+      );
+    `,
+    postgres: `
+      CREATE TABLE trust_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE TABLE issued_certificates (
+        serial TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        not_after BIGINT NOT NULL
+      );
+      CREATE INDEX issued_certificates_not_after ON issued_certificates (not_after);
+      CREATE TABLE agent_bundle_versions (
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        bundle_version BIGINT NOT NULL,
+        reported_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, agent_id)
+      );
+    `,
+  },
+  {
     version: 4,
     name: 'data plane: resources, access grants, tunneler labels',
     sqlite: `

@@ -24,6 +24,7 @@ import type {
   NewAuditRecord,
   RedemptionResult,
 } from './store';
+import { createTrustStore } from './trust-store';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -149,6 +150,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   let closed = false;
   return {
     ...postgresEntryMethods(pool),
+    ...createTrustStore(
+      'postgres',
+      async (sql, params) => (await pool.query(sql, [...params])).rows,
+    ),
     dialect: 'postgres',
     location,
     async migrate() {

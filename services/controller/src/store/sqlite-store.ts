@@ -16,6 +16,7 @@ import {
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
 import { createPolicyStore } from './policy-store';
+import { createTrustStore } from './trust-store';
 import type {
   ActivityBatch,
   AuditQuery,
@@ -146,6 +147,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   let closed = false;
   return {
     ...sqliteEntryMethods(db),
+    ...createTrustStore('sqlite', async (sql, params) => {
+      const statement = db.prepare(sql);
+      if (statement.reader) return statement.all(...params) as Row[];
+      statement.run(...params);
+      return [];
+    }),
     dialect: 'sqlite',
     location: path,
     async migrate() {

@@ -1,4 +1,5 @@
 import type { PolicyStore } from './policy-store';
+import type { TrustStore } from './trust-store';
 
 /** The two kinds of agent the controller enrolls. */
 export type AgentKind = 'connector' | 'tunneler';
@@ -175,7 +176,7 @@ export interface AuditQuery {
  * store ({@link createSqliteStore}) and PostgreSQL ({@link createPostgresStore}). Every write is
  * durable when its promise resolves.
  */
-export interface ControllerStore {
+export interface ControllerStore extends TrustStore {
   /** `sqlite` or `postgres`. */
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the data lives, safe to log (file path, or URL with the password redacted). */

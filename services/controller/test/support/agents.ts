@@ -82,7 +82,14 @@ export function heartbeat(stream: StreamRecorder, sequence: number): void {
   stream.call.write({
     body: {
       $case: 'heartbeat',
-      heartbeat: { sequence, version: '1.0.0', privateIp: '', sentAt: 0, certificateNotAfter: 0 },
+      heartbeat: {
+        sequence,
+        version: '1.0.0',
+        privateIp: '',
+        sentAt: 0,
+        certificateNotAfter: 0,
+        bundleVersion: 0,
+      },
     },
   });
 }

@@ -213,6 +213,7 @@ export function startHeartbeats(
           privateIp: '10.0.0.1',
           sentAt: Date.now(),
           certificateNotAfter: 0,
+          bundleVersion: 0,
         },
       },
     });

@@ -1,0 +1,90 @@
+// The runtime trust state is shared by replicas on one PostgreSQL: a step taken on one reaches the
+// streams, the acknowledgements and the signing of the other.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { validateX509Svid } from '@sigil/pki';
+import { waitFor } from '@sigil/testing';
+import { createPostgresStore } from '../src/store/postgres-store';
+import { agentClients } from './support/agents';
+import { admin, enrollNew, startController } from './support/fixtures';
+import { POSTGRES_URL, postgresSkipped } from './support/postgres';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+(postgresSkipped ? describe.skip : describe)(
+  `runtime CA rotation on two replicas (${postgresSkipped ? 'SKIPPED because SIGIL_SKIP_POSTGRES=1' : POSTGRES_URL})`,
+  () => {
+    it('prepares on one replica, is acknowledged through the other, and the other signs with the new CA', async () => {
+      const schema = `sigil_trust_${process.pid}_${randomBytes(4).toString('hex')}`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'sigil-trust-replicas-'));
+      const a = await startController({
+        dataDir,
+        databaseUrl: POSTGRES_URL,
+        postgresSchema: schema,
+      });
+      const store = await createPostgresStore({ connectionString: POSTGRES_URL, schema });
+      const b = await startController({ dataDir, store });
+      const agents = agentClients(() => b);
+      try {
+        const connector = await enrollNew(a.controller, 'connector', 'replicated-ca');
+        const stream = agents.open(connector.identity);
+        await stream.next('bundleUpdate');
+        const seen = stream.messages.length;
+        const prepared = await admin(a.controller, '/api/admin/ca/prepare', { method: 'POST' });
+        expect(prepared.status).toBe(200);
+        // B re-reads the store and pushes the new bundle down its stream.
+        const update = await stream.next('bundleUpdate', seen);
+        expect(update.body.bundleUpdate.version).toBe(2);
+        expect(update.body.bundleUpdate.rootsPem).toBe(a.controller.trustBundlePem);
+        stream.call.write({
+          body: {
+            $case: 'heartbeat',
+            heartbeat: {
+              sequence: 1,
+              version: '1.0.0',
+              privateIp: '',
+              sentAt: 0,
+              certificateNotAfter: 0,
+              bundleVersion: 2,
+            },
+          },
+        });
+        await stream.next('heartbeatAck');
+        const status = await admin(a.controller, '/api/admin/ca');
+        expect((status.json as Json).activation).toMatchObject({
+          allowed: true,
+          basis: 'acknowledged',
+        });
+        expect(
+          (await admin(a.controller, '/api/admin/ca/activate', { method: 'POST' })).status,
+        ).toBe(200);
+        await waitFor('replica B signing with generation 2', async () => {
+          const { json } = await admin(b.controller, '/api/admin/ca');
+          return (json as Json).generations.find((g: Json) => g.role === 'current').generation === 2
+            ? true
+            : undefined;
+        });
+        const renewed = await agents.renew(connector.identity);
+        const oldRoot = readFileSync(join(dataDir, 'runtime-ca.crt'), 'utf8');
+        expect(() => validateX509Svid(renewed.chainPem, oldRoot)).toThrow();
+        expect(validateX509Svid(renewed.chainPem, b.controller.trustBundlePem).spiffeId).toBe(
+          'spiffe://test.sigil/connector/replicated-ca',
+        );
+        stream.call.end();
+      } finally {
+        agents.close();
+        await b.cleanup();
+        await store.close();
+        await a.cleanup();
+        rmSync(dataDir, { recursive: true, force: true });
+        const db = new Client({ connectionString: POSTGRES_URL });
+        await db.connect();
+        await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await db.end();
+      }
+    }, 30_000);
+  },
+);
