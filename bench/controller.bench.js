@@ -154,6 +154,7 @@ function runWorker() {
             privateIp: '127.0.0.1',
             sentAt: Date.now(),
             certificateNotAfter: agent.validity.notAfter.getTime(),
+            bundleVersion: 0,
           },
         },
       });

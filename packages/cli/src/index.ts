@@ -41,11 +41,7 @@ export type { CsrSignOptions, CsrSignResult } from './commands/csr-sign';
 export type { CliKeyType } from './internal/options';
 export type { CaPaths, LeafPaths, Layout } from './internal/layouts';
 export { doctorAgent, doctorConnect, doctorTls } from './commands/doctor';
-export type {
-  DoctorAgentOptions,
-  DoctorConnectOptions,
-  DoctorTlsOptions,
-} from './commands/doctor';
+export type { DoctorAgentOptions, DoctorConnectOptions, DoctorTlsOptions } from './commands/doctor';
 export { DOCTOR_CHECKS } from './doctor/catalogue';
 export type {
   DoctorCheckId,

@@ -631,7 +631,7 @@ export const ERROR_CATALOGUE = {
     httpStatus: 403,
     exitCode: 1,
     meaning:
-      "The Workload API could not identify the calling process from its unix socket peer credentials (the process exited, or /proc cannot be read).",
+      'The Workload API could not identify the calling process from its unix socket peer credentials (the process exited, or /proc cannot be read).',
     fix: 'Call the Workload API from a live local process over its unix socket; run the agent with access to /proc.',
   },
   ERR_WORKLOAD_NOT_ENTITLED: {

@@ -477,7 +477,9 @@ export function createController(options: ControllerOptions): Controller {
           syncRevocations(ctx, controlPlane).catch(logFailure('controller.revocation_sync_failed'));
         }, REVOCATION_SYNC_MS),
         setInterval(() => {
-          refreshAgentVersionPins(ctx).catch(logFailure('controller.agent_versions_refresh_failed'));
+          refreshAgentVersionPins(ctx).catch(
+            logFailure('controller.agent_versions_refresh_failed'),
+          );
           policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed'));
           trust.refresh().catch(logFailure('controller.trust_sync_failed'));
         }, REVOCATION_SYNC_MS),

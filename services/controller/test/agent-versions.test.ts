@@ -21,7 +21,7 @@ function tunnelerHeartbeat(stream: StreamRecorder, tunnelerId: string, version: 
   stream.call.write({
     body: {
       $case: 'tunnelerHeartbeat',
-      tunnelerHeartbeat: { tunnelerId, sequence: 1, version, sentAt: 0 },
+      tunnelerHeartbeat: { tunnelerId, sequence: 1, version, sentAt: 0, bundleVersion: 0 },
     },
   });
 }
