@@ -21,7 +21,7 @@ import { waitFor } from '@sigil/testing';
 import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
 import type { Registry } from 'prom-client';
 import {
-  ADMIN_TOKEN,
+  adminRequest,
   metric,
   startControlPlane,
   type ControlPlaneFixture,
@@ -35,21 +35,15 @@ interface Fleet {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The admin API of the fixture's controller, its body as `json`. */
 async function admin(
   fx: ControlPlaneFixture,
   method: string,
   route: string,
   body?: unknown,
 ): Promise<{ status: number; json: Json }> {
-  const response = await fetch(`${fx.controller.adminUrl}/api/admin/${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, json: (await response.json()) as Json };
+  const { status, body: json } = await adminRequest<Json>(fx, method, route, body);
+  return { status, json };
 }
 
 async function startFleet(fx: ControlPlaneFixture): Promise<Fleet> {

@@ -1,16 +1,14 @@
 // The runtime trust state is shared by replicas on one PostgreSQL: a step taken on one reaches the
 // streams, the acknowledgements and the signing of the other.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { validateX509Svid } from '@sigil/pki';
 import { waitFor } from '@sigil/testing';
 import { createPostgresStore } from '../src/store/postgres-store';
 import { agentClients } from './support/agents';
 import { admin, enrollNew, startController } from './support/fixtures';
-import { POSTGRES_URL, postgresSkipped } from './support/postgres';
+import { POSTGRES_URL, dropSchema, postgresSkipped, uniqueSchema } from './support/postgres';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,7 +16,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
   `runtime CA rotation on two replicas (${postgresSkipped ? 'SKIPPED because SIGIL_SKIP_POSTGRES=1' : POSTGRES_URL})`,
   () => {
     it('prepares on one replica, is acknowledged through the other, and the other signs with the new CA', async () => {
-      const schema = `sigil_trust_${process.pid}_${randomBytes(4).toString('hex')}`;
+      const schema = uniqueSchema('sigil_trust');
       const dataDir = mkdtempSync(join(tmpdir(), 'sigil-trust-replicas-'));
       const a = await startController({
         dataDir,
@@ -80,10 +78,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
         await store.close();
         await a.cleanup();
         rmSync(dataDir, { recursive: true, force: true });
-        const db = new Client({ connectionString: POSTGRES_URL });
-        await db.connect();
-        await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await db.end();
+        await dropSchema(schema);
       }
     }, 30_000);
   },
