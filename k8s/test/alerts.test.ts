@@ -60,10 +60,15 @@ const CERT_MANAGER_LABELS: Record<string, string[]> = {
   ],
 };
 
-/** The controller's metrics (services/controller/test/lineage.test.ts reads them from a live controller). */
+/**
+ * The controller's and agents' metrics (services/controller/test/lineage.test.ts and admin-api.test.ts,
+ * e2e/control-plane/test/faults-state-dir.test.ts read them from live processes).
+ */
 const CONTROLLER_LABELS: Record<string, string[]> = {
   sigil_controller_stream_conflicts_total: ['kind'],
   sigil_controller_certificate_expiry_days: ['certificate'],
+  sigil_controller_store_up: ['dialect'],
+  sigil_agent_identity_persisted: [],
 };
 
 let metricLabels: Map<string, string[]>;

@@ -4,7 +4,21 @@ import type { controlplaneV1 } from '@sigil/proto';
 import type pino from 'pino';
 import type { AgentMetrics } from './agent-metrics';
 import { createBackoff, type BackoffOptions } from './backoff';
-import { describeServiceError, isRevocationStatus } from './internal/grpc-errors';
+import {
+  describeServiceError,
+  isRevocationStatus,
+  isUnavailableStatus,
+} from './internal/grpc-errors';
+import { tcpReachable } from './internal/tcp-reachable';
+
+/**
+ * While a reconnect waits out a backoff longer than this, the peer is probed with a bare TCP
+ * connect this often; once a peer that was unreachable answers again, the stream reopens after a
+ * random delay of up to {@link PEER_BACK_SPREAD_MS} (a fleet spreads out instead of waiting for
+ * its backoff cap, and does not storm the peer in one instant).
+ */
+const PEER_PROBE_INTERVAL_MS = 1_000;
+const PEER_BACK_SPREAD_MS = 2_000;
 
 /**
  * What both long-lived agent streams receive: heartbeat acks, drains, revocation and the stream's
@@ -194,6 +208,7 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let livenessTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
   let drainDelay: number | undefined;
   let ended: Promise<void> = Promise.resolve();
   let revoked = false;
@@ -256,8 +271,41 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
     metrics.heartbeatsSent.inc();
   };
 
+  // Probes the next address while a reconnect waits: a peer that was unreachable (the stream
+  // failed UNAVAILABLE, or a probe failed) and answers again (a restarted controller) cuts the
+  // wait short. A peer that refused the stream and stays reachable keeps the backoff.
+  const watchForPeer = (unreachable: boolean): void => {
+    let sawDown = unreachable;
+    const tick = (): void => {
+      probeTimer = setTimeout(() => {
+        const addresses = options.addresses();
+        const target = addresses[index % addresses.length]!;
+        void tcpReachable(target, PEER_PROBE_INTERVAL_MS).then((reachable) => {
+          if (stopped || retryTimer === undefined) return;
+          if (!reachable) {
+            sawDown = true;
+            tick();
+            return;
+          }
+          if (!sawDown) return;
+          clearTimeout(retryTimer);
+          const delay = Math.floor(Math.random() * PEER_BACK_SPREAD_MS);
+          retryTimer = setTimeout(open, delay);
+          logger.info(
+            { event: 'stream.peer_back', stream: name, address: target, retryInMs: delay },
+            'stream.peer_back',
+          );
+        });
+      }, PEER_PROBE_INTERVAL_MS);
+      probeTimer.unref();
+    };
+    tick();
+  };
+
   const open = (): void => {
     retryTimer = undefined;
+    clearTimeout(probeTimer);
+    probeTimer = undefined;
     const addresses = options.addresses();
     address = addresses[index % addresses.length]!;
     logger.debug({ event: 'stream.opening', stream: name, address }, 'stream.opening');
@@ -355,6 +403,7 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       return;
     }
     index += 1;
+    const drained = drainDelay !== undefined;
     const delay = drainDelay ?? backoff.next();
     drainDelay = undefined;
     metrics.reconnects.inc();
@@ -364,6 +413,8 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       'stream.disconnected',
     );
     retryTimer = setTimeout(open, delay);
+    // A drain's delay is the peer's own wish: never cut short.
+    if (!drained && delay > PEER_PROBE_INTERVAL_MS) watchForPeer(isUnavailableStatus(err));
   };
 
   const supervisor: StreamSupervisor<TOut> = {
@@ -376,6 +427,7 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
+      clearTimeout(probeTimer);
       const opened = current;
       if (opened === undefined) return;
       opened.stream.end();

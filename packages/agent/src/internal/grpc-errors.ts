@@ -97,3 +97,11 @@ export function retryPushbackMs(err: unknown): number | undefined {
   const ms = Number(typeof value === 'string' ? value : NaN);
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
+
+/**
+ * The peer could not be reached or dropped the connection (UNAVAILABLE), as opposed to a peer
+ * that answered with a refusal: a `ServiceError` or the `status` of a stream.
+ */
+export function isUnavailableStatus(err: unknown): boolean {
+  return (err as Partial<grpc.StatusObject> | undefined)?.code === grpc.status.UNAVAILABLE;
+}

@@ -86,6 +86,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
   async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
+    // A checked-out client has no pool listener: a connection lost mid-transaction (PostgreSQL
+    // stopped) must fail the transaction, not crash the process, and the client is discarded.
+    let lost: Error | undefined;
+    const onError = (err: Error): void => {
+      lost = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -95,7 +102,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(lost);
     }
   }
 
