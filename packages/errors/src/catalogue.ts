@@ -96,45 +96,6 @@ export const ERROR_CATALOGUE = {
     meaning: 'An admin API request has no `Authorization: Bearer` header, or a wrong admin token.',
     fix: 'Send `Authorization: Bearer <token>` with the value of `SIGIL_ADMIN_TOKEN` (or the token the controller printed at its first start).',
   },
-  ERR_ADMIN_CSRF: {
-    grpcStatus: G.PERMISSION_DENIED,
-    httpStatus: 403,
-    exitCode: 1,
-    meaning:
-      "A state-changing admin request authenticated by the `sigil_session` cookie lacks the `X-CSRF-Token` header, or carries one that is not the session's.",
-    fix: 'Send `X-CSRF-Token` with the `csrf_token` that `POST /api/admin/session` or `GET /api/admin/session` returned (the console does this itself); scripts should use an API token (`Authorization: Bearer sigil_at_...`) instead of a cookie.',
-  },
-  ERR_ADMIN_FORBIDDEN: {
-    grpcStatus: G.PERMISSION_DENIED,
-    httpStatus: 403,
-    exitCode: 1,
-    meaning: "The admin user's role does not allow this request (a `viewer` may only read).",
-    fix: 'Sign in as a user with role `admin`, or have an admin change your role (`sigil-controller admin-user add NAME --role admin` after `rm`).',
-  },
-  ERR_ADMIN_SESSION_EXPIRED: {
-    grpcStatus: G.UNAUTHENTICATED,
-    httpStatus: 401,
-    exitCode: 1,
-    meaning:
-      'The admin session is over: signed out, idle for longer than `ADMIN_SESSION_IDLE_TIMEOUT`, older than `ADMIN_SESSION_MAX_AGE`, or ended by a password change or user removal; or the API token expired or was revoked.',
-    fix: 'Sign in again (`POST /api/admin/session`), or create a new API token.',
-  },
-  ERR_ADMIN_USER_EXISTS: {
-    grpcStatus: G.ALREADY_EXISTS,
-    httpStatus: 409,
-    exitCode: 1,
-    meaning:
-      'An admin user with that name already exists (`POST /api/admin/users`, `sigil-controller admin-user add`).',
-    fix: "Pick another name, or change the existing user's password (`sigil-controller admin-user passwd NAME`).",
-  },
-  ERR_ADMIN_SIGN_IN_FAILED: {
-    grpcStatus: G.UNAUTHENTICATED,
-    httpStatus: 401,
-    exitCode: 1,
-    meaning:
-      'A console sign-in was refused: the user name or the password is wrong (the answer is the same for both, on purpose).',
-    fix: 'Check the user name and password; an admin can set a new one with `sigil-controller admin-user passwd NAME`. Repeated failures are throttled (429 with `Retry-After`).',
-  },
   ERR_AUTHZ_POLICY_INVALID: {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,
