@@ -276,4 +276,72 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX registration_entries_parent ON registration_entries (parent_id);
     `,
   },
+  {
+    version: 6,
+    name: 'admin users, sessions and API tokens',
+    sqlite: `
+      CREATE TABLE admin_users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES admin_users (name) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        idle_expires_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+      );
+      CREATE INDEX admin_sessions_user ON admin_sessions (user_name);
+      CREATE TABLE admin_api_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_name TEXT NOT NULL REFERENCES admin_users (name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX admin_api_tokens_user ON admin_api_tokens (user_name);
+    `,
+    postgres: `
+      CREATE TABLE admin_users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
+        password_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES admin_users (name) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        idle_expires_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        address TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+      );
+      CREATE INDEX admin_sessions_user ON admin_sessions (user_name);
+      CREATE TABLE admin_api_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_name TEXT NOT NULL REFERENCES admin_users (name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        last_used_at BIGINT
+      );
+      CREATE INDEX admin_api_tokens_user ON admin_api_tokens (user_name);
+    `,
+  },
 ];

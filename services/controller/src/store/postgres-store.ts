@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import type { PoolClient } from 'pg';
 import { SigilError } from '@sigil/errors';
 import { redactUrl } from '../config';
+import { createAdminAuthStore } from './admin-auth-store';
 import { postgresEntryMethods } from './entries-store';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
 import {
@@ -154,6 +155,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     const { rows } = await client.query(`SELECT version FROM ${MIGRATIONS_TABLE} ORDER BY version`);
     return rows.map((r: { version: unknown }) => Number(r.version));
   }
+
+  const query = async (sql: string, params: readonly unknown[]) =>
+    (await pool.query(toPostgresPlaceholders(sql), [...params])).rows as Array<
+      Record<string, unknown>
+    >;
 
   let closed = false;
   return {
@@ -407,8 +413,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       closed = true;
       await pool.end();
     },
-    policy: createPolicyStore(
-      async (sql, params) => (await pool.query(toPostgresPlaceholders(sql), [...params])).rows,
-    ),
+    policy: createPolicyStore(query),
+    adminAuth: createAdminAuthStore(query),
   };
 }

@@ -1,6 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/errors';
+import { createAdminAuthStore } from './admin-auth-store';
 import { sqliteEntryMethods } from './entries-store';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations';
 import {
@@ -92,6 +93,13 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       JSON.stringify(record.details),
     ) as Row;
     return auditFromRow(row);
+  };
+
+  const query = async (sql: string, params: readonly unknown[]): Promise<Row[]> => {
+    const statement = db.prepare(sql);
+    if (statement.reader) return statement.all(...params) as Row[];
+    statement.run(...params);
+    return [];
   };
 
   const redeem = db.transaction((r: TokenRedemption): RedemptionResult => {
@@ -254,12 +262,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       closed = true;
       db.close();
     },
-    policy: createPolicyStore(async (sql, params) => {
-      const statement = db.prepare(sql);
-      if (statement.reader) return statement.all(...params) as Row[];
-      statement.run(...params);
-      return [];
-    }),
+    policy: createPolicyStore(query),
+    adminAuth: createAdminAuthStore(query),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { AdminAuthStore } from './admin-auth-store';
 import type { PolicyStore } from './policy-store';
 import type { TrustStore } from './trust-store';
 
@@ -241,6 +242,8 @@ export interface ControllerStore extends TrustStore {
   listEntries(): Promise<RegistrationEntryRecord[]>;
   /** Deletes the entry; returns it, or undefined when there is none with that id. */
   deleteEntry(id: string): Promise<RegistrationEntryRecord | undefined>;
+  /** Admin users, sessions and API tokens (schema version 6). */
+  readonly adminAuth: AdminAuthStore;
 }
 
 /**

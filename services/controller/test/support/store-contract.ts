@@ -472,5 +472,81 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.deleteEntry('entry-1')).toBeUndefined();
       expect((await store.listEntries()).map((e) => e.id)).toEqual(['entry-3']);
     });
+
+    it('stores admin users, sessions by hash with idle and absolute expiry, and API tokens (schema 6)', async () => {
+      const a = store.adminAuth;
+      const user = {
+        name: 'alice',
+        role: 'viewer' as const,
+        passwordHash: 'scrypt$h1',
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      expect(await a.createUser(user)).toBe(true);
+      expect(await a.createUser({ ...user, role: 'admin' })).toBe(false);
+      expect(await a.getUser('alice')).toEqual(user);
+      expect(await a.countUsers()).toBe(1);
+      const session = {
+        idHash: 'sess-hash',
+        userName: 'alice',
+        csrfToken: 'csrf',
+        createdAt: T0,
+        lastSeenAt: T0,
+        idleExpiresAt: T0 + 30 * MINUTE,
+        expiresAt: T0 + 60 * MINUTE,
+        address: '127.0.0.1',
+        userAgent: 'jest',
+      };
+      await a.createSession(session);
+      const touched = await a.touchSession('sess-hash', T0 + 20 * MINUTE, T0 + 50 * MINUTE);
+      expect(touched).toMatchObject({
+        lastSeenAt: T0 + 20 * MINUTE,
+        idleExpiresAt: T0 + 50 * MINUTE,
+      });
+      // Idle expiry: unused for longer than the idle window.
+      expect(await a.touchSession('sess-hash', T0 + 51 * MINUTE, T0 + 81 * MINUTE)).toBeUndefined();
+      // Absolute expiry: even if kept busy.
+      await a.createSession({ ...session, idHash: 'busy', idleExpiresAt: T0 + 90 * MINUTE });
+      expect(await a.touchSession('busy', T0 + 61 * MINUTE, T0 + 91 * MINUTE)).toBeUndefined();
+      expect(await a.deleteExpiredSessions(T0 + 61 * MINUTE)).toBe(2);
+      // A password change ends every session of the user.
+      await a.createSession({ ...session, idHash: 's2' });
+      expect(await a.setPassword('alice', 'scrypt$h2', T0 + MINUTE)).toBe(true);
+      expect(await a.touchSession('s2', T0 + 2 * MINUTE, T0 + 3 * MINUTE)).toBeUndefined();
+      expect((await a.getUser('alice'))?.passwordHash).toBe('scrypt$h2');
+      // Sign-out deletes the one session.
+      await a.createSession({ ...session, idHash: 's3' });
+      expect((await a.deleteSession('s3'))?.userName).toBe('alice');
+      expect(await a.touchSession('s3', T0 + MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
+
+      const token = {
+        id: 't1',
+        tokenHash: 'tok-hash',
+        userName: 'alice',
+        name: 'ci',
+        createdAt: T0,
+        expiresAt: T0 + 10 * MINUTE,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+      await a.createApiToken(token);
+      expect((await a.useApiToken('tok-hash', T0 + MINUTE))?.lastUsedAt).toBe(T0 + MINUTE);
+      expect(await a.useApiToken('tok-hash', T0 + 11 * MINUTE)).toBeUndefined();
+      expect(await a.revokeApiToken('t1', T0 + 2 * MINUTE, 'bob')).toBeUndefined();
+      expect((await a.revokeApiToken('t1', T0 + 2 * MINUTE, 'alice'))?.revokedAt).toBe(
+        T0 + 2 * MINUTE,
+      );
+      expect(await a.useApiToken('tok-hash', T0 + 3 * MINUTE)).toBeUndefined();
+      expect((await a.listApiTokens('alice')).map((t) => t.id)).toEqual(['t1']);
+      expect(await a.listApiTokens('bob')).toEqual([]);
+
+      // Removing the user removes its sessions and tokens.
+      await a.createSession({ ...session, idHash: 's4' });
+      expect(await a.deleteUser('alice')).toBe(true);
+      expect(await a.deleteUser('alice')).toBe(false);
+      expect(await a.touchSession('s4', T0 + MINUTE, T0 + 2 * MINUTE)).toBeUndefined();
+      expect(await a.findApiToken('tok-hash')).toBeUndefined();
+      expect(await a.listUsers()).toEqual([]);
+    });
   });
 }
