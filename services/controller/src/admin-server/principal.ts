@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** An admin user's role: `viewer` reads, `admin` does everything. */
+export type AdminRole = 'viewer' | 'admin';
+
+/** Who made an admin request, as every audit record names it. */
+export interface AdminPrincipal {
+  /** The user name recorded as the audit actor (`admin` for the SIGIL_ADMIN_TOKEN bearer). */
+  user: string;
+  role: AdminRole;
+  /** How the request authenticated. */
+  via: 'session' | 'api-token' | 'admin-token';
+}
+
+/**
+ * Authenticates one admin request: sets `request.principal`, or sends a 401/403 problem reply
+ * itself. Routes whose config has `public: true` are not authenticated.
+ */
+export type AdminAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: AdminPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** Skip authentication (sign-in, the OpenAPI description, the console's static files). */
+    public?: boolean;
+    /** The least role allowed; default `viewer` for GET/HEAD and `admin` for everything else. */
+    minimumRole?: AdminRole;
+  }
+}
