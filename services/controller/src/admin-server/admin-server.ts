@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyHelmet from '@fastify/helmet';
-import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
 import Fastify from 'fastify';
@@ -53,7 +52,11 @@ function requiredRole(request: FastifyRequest): AdminRole {
  * ```
  */
 export async function createAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: ADMIN_MAX_BODY_BYTES, logger: false });
+  const app = Fastify({
+    bodyLimit: ADMIN_MAX_BODY_BYTES,
+    logger: false,
+    forceCloseConnections: true,
+  });
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -80,7 +83,11 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     async () => app.swagger(),
   );
   if (options.consoleDir !== undefined)
-    await app.register(fastifyStatic, { root: options.consoleDir, prefix: '/' });
+    // Loaded only when used: its content-disposition dependency is ESM-only.
+    await app.register((await import('@fastify/static')).default, {
+      root: options.consoleDir,
+      prefix: '/',
+    });
   else
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/plain').send('The Sigil console is not built (pnpm build).\n'),
@@ -128,6 +135,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
           'cache-control': 'no-store',
           connection: 'keep-alive',
         });
+        res.write(': connected\n\n');
         const send = (topics: string[]) =>
           res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
         const unsubscribe = options.onChange?.(send) ?? (() => undefined);
