@@ -89,6 +89,14 @@ export const ERROR_CATALOGUE = {
       "The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API's JSON (the URL points at something else).",
     fix: "Check that `SIGIL_ADMIN_URL` is the controller's `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller's log (`http.request_failed`); retry once it is healthy.",
   },
+  ERR_ADMIN_FORBIDDEN: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      'An authenticated admin request needs a role its principal does not have (a `viewer` tried a change).',
+    fix: 'Sign in as a user with the `admin` role, or ask an admin to do it.',
+  },
   ERR_ADMIN_UNAUTHORIZED: {
     grpcStatus: G.UNAUTHENTICATED,
     httpStatus: 401,

@@ -35,6 +35,8 @@ export interface AdminApiDependencies {
   workloads?: WorkloadRegistry;
   /** More endpoints under `/api/admin/` (e.g. the CA steps of ca-admin-routes.ts). */
   routes?: AdminRoute[];
+  /** Set when the admin server (admin-server/) has already authenticated the request. */
+  skipAuthentication?: boolean;
 }
 
 /** One admin endpoint's method: its captured path parameters in, status and body out. */
@@ -252,7 +254,7 @@ export function createAdminHandler(
     try {
       url = deps.guard.admit(req);
       if (!url.pathname.startsWith(PREFIX)) return false;
-      await authenticate(req, url.pathname);
+      if (deps.skipAuthentication !== true) await authenticate(req, url.pathname);
       const rest = url.pathname.slice(PREFIX.length);
       const route = routes.find((r) => r.pattern.test(rest));
       if (route === undefined)

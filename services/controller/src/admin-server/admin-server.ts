@@ -1,0 +1,169 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import fastifyHelmet from '@fastify/helmet';
+import fastifySwagger from '@fastify/swagger';
+import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { ADMIN_MAX_BODY_BYTES } from '../admin-api';
+import type { AdminAuthenticator, AdminRole } from './principal';
+
+/** At most this many `GET /api/admin/events` streams at once (503 beyond). */
+export const MAX_EVENT_STREAMS = 64;
+
+/** Options of {@link createAdminServer}. */
+export interface AdminServerOptions {
+  /**
+   * The existing admin endpoints below `/api/admin/` (the handler of admin-api.ts, created with
+   * `skipAuthentication: true`); answers false when no endpoint matched.
+   */
+  legacy: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Authenticates `/api/admin/*` requests; required (the controller passes the bearer check). */
+  authenticate: AdminAuthenticator;
+  /** More routes inside the `/api/admin` scope, after authentication. */
+  plugins?: FastifyPluginAsync[];
+  /** The console's built files served at `/`. */
+  consoleDir?: string;
+  /** Subscribes to local changes (topics such as `tokens`); returns the unsubscribe function. */
+  onChange?: (listener: (topics: string[]) => void) => () => void;
+}
+
+const problem = (reply: FastifyReply, err: SigilError, instance: string): FastifyReply =>
+  reply
+    .code(toProblemDetails(err).status)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .header('cache-control', 'no-store')
+    .send(JSON.stringify(toProblemDetails(err, { instance })));
+
+function requiredRole(request: FastifyRequest): AdminRole {
+  const configured = request.routeOptions.config.minimumRole;
+  if (configured !== undefined) return configured;
+  return request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'admin';
+}
+
+/**
+ * The admin HTTP server on fastify: `/api/admin/*` behind `authenticate` and the role check
+ * (403 `ERR_ADMIN_FORBIDDEN`), the OpenAPI description at `/api/admin/openapi.json` (public),
+ * `GET /api/admin/events` (server-sent events), the console at `/`, security headers everywhere.
+ *
+ * @example
+ * ```ts
+ * const app = await createAdminServer({ legacy, authenticate });
+ * await app.listen({ host: '127.0.0.1', port: 8080 });
+ * ```
+ */
+export async function createAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: ADMIN_MAX_BODY_BYTES,
+    logger: false,
+    forceCloseConnections: true,
+  });
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  await app.register(fastifySwagger, {
+    openapi: { info: { title: 'Sigil admin API', version: '1' } },
+  });
+  app.get(
+    '/api/admin/openapi.json',
+    { config: { public: true }, schema: { hide: true } },
+    async () => app.swagger(),
+  );
+  if (options.consoleDir !== undefined)
+    // Loaded only when used: its content-disposition dependency is ESM-only.
+    await app.register((await import('@fastify/static')).default, {
+      root: options.consoleDir,
+      prefix: '/',
+    });
+  else
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/plain').send('The Sigil console is not built (pnpm build).\n'),
+    );
+
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', async (request, reply) => {
+        if (request.routeOptions.config.public === true) return;
+        await options.authenticate(request, reply);
+        if (reply.sent) return;
+        const principal = request.principal;
+        if (principal === undefined)
+          return problem(
+            reply,
+            new SigilError('ERR_ADMIN_UNAUTHORIZED', 'not signed in'),
+            request.url,
+          );
+        if (requiredRole(request) === 'admin' && principal.role !== 'admin')
+          return problem(
+            reply,
+            new SigilError(
+              'ERR_ADMIN_FORBIDDEN',
+              `${request.method} ${request.url} needs the admin role; ${principal.user} is a ${principal.role}`,
+            ),
+            request.url,
+          );
+      });
+      for (const plugin of options.plugins ?? []) await scope.register(plugin);
+      let streams = 0;
+      scope.get('/events', async (request, reply) => {
+        if (streams >= MAX_EVENT_STREAMS)
+          return problem(
+            reply,
+            new SigilError('ERR_RATE_LIMITED', `at most ${MAX_EVENT_STREAMS} event streams`, {
+              details: { retryAfterSeconds: 5 },
+            }),
+            request.url,
+          ).code(503);
+        streams += 1;
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+        });
+        res.write(': connected\n\n');
+        const send = (topics: string[]) =>
+          res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
+        const unsubscribe = options.onChange?.(send) ?? (() => undefined);
+        const poll = setInterval(() => send(['connectors', 'tunnelers']), 5000);
+        const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+        request.raw.socket.setTimeout(0);
+        request.raw.on('close', () => {
+          streams -= 1;
+          clearInterval(poll);
+          clearInterval(ping);
+          unsubscribe();
+        });
+      });
+      // The existing endpoints: their own body reading (bounded), problem bodies and statuses.
+      scope.register(async (legacyScope) => {
+        legacyScope.removeAllContentTypeParsers();
+        legacyScope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+        legacyScope.all('/*', { schema: { hide: true } }, async (request, reply) => {
+          reply.hijack();
+          if (!(await options.legacy(request.raw, reply.raw))) {
+            const err = new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`);
+            reply.raw.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
+            reply.raw.end(JSON.stringify(toProblemDetails(err, { instance: request.url })));
+          }
+        });
+      });
+    },
+    { prefix: '/api/admin' },
+  );
+  return app;
+}

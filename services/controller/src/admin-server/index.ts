@@ -1,0 +1,3 @@
+export { createAdminServer, MAX_EVENT_STREAMS } from './admin-server';
+export type { AdminServerOptions } from './admin-server';
+export type { AdminAuthenticator, AdminPrincipal, AdminRole } from './principal';
