@@ -286,8 +286,16 @@ export function createAdminHandler(
   };
 }
 
-/** The headers HTTP asks for with some refusals. */
-function problemHeaders(err: SigilError): Record<string, string> {
+/**
+ * The headers HTTP asks for with some refusals: `WWW-Authenticate` with a 401, `Allow` with a 405,
+ * `Retry-After` with a 429 or a store outage's 503.
+ *
+ * @example
+ * ```ts
+ * res.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, ...problemHeaders(err) });
+ * ```
+ */
+export function problemHeaders(err: SigilError): Record<string, string> {
   const allow = err.details.allow;
   switch (err.code) {
     case 'ERR_ADMIN_UNAUTHORIZED':

@@ -1,4 +1,4 @@
-import { createAdminServer } from './admin-server';
+import { createAdminServer, MAX_EVENT_STREAMS } from './admin-server';
 import type { AdminAuthenticator } from './principal';
 
 const viewer: AdminAuthenticator = async (request) => {
@@ -71,6 +71,33 @@ describe('createAdminServer', () => {
         text += Buffer.from((await reader.read()).value!).toString();
       expect(text).toContain('event: change\ndata: {"topics":["tokens"]}');
       ac.abort();
+    } finally {
+      await app.close();
+    }
+  });
+  it(`refuses event stream ${MAX_EVENT_STREAMS + 1} with 429 and Retry-After, and frees a closed one`, async () => {
+    const { app, base } = await start();
+    const open = async () => {
+      const ac = new AbortController();
+      const res = await fetch(`${base}/api/admin/events`, { signal: ac.signal });
+      return { res, ac };
+    };
+    try {
+      const streams = [];
+      for (let i = 0; i < MAX_EVENT_STREAMS; i += 1) streams.push(await open());
+      expect(streams.every((s) => s.res.status === 200)).toBe(true);
+      const refused = await fetch(`${base}/api/admin/events`);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ code: 'ERR_RATE_LIMITED', status: 429 });
+      streams.pop()!.ac.abort();
+      let next = await open();
+      for (let tries = 0; next.res.status !== 200 && tries < 50; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        next = await open();
+      }
+      expect(next.res.status).toBe(200);
+      for (const s of [...streams, next]) s.ac.abort();
     } finally {
       await app.close();
     }

@@ -4,10 +4,10 @@ import fastifySwagger from '@fastify/swagger';
 import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_MAX_BODY_BYTES } from '../admin-api';
+import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
 import type { AdminAuthenticator, AdminRole } from './principal';
 
-/** At most this many `GET /api/admin/events` streams at once (503 beyond). */
+/** At most this many `GET /api/admin/events` streams at once (429 with `Retry-After` beyond). */
 export const MAX_EVENT_STREAMS = 64;
 
 /** Options of {@link createAdminServer}. */
@@ -27,12 +27,17 @@ export interface AdminServerOptions {
   onChange?: (listener: (topics: string[]) => void) => () => void;
 }
 
-const problem = (reply: FastifyReply, err: SigilError, instance: string): FastifyReply =>
-  reply
-    .code(toProblemDetails(err).status)
-    .header('content-type', PROBLEM_CONTENT_TYPE)
-    .header('cache-control', 'no-store')
-    .send(JSON.stringify(toProblemDetails(err, { instance })));
+function problem(reply: FastifyReply, err: SigilError, instance: string): FastifyReply {
+  const details = toProblemDetails(err, { instance });
+  return reply
+    .code(details.status)
+    .headers({
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      ...problemHeaders(err),
+    })
+    .send(JSON.stringify(details));
+}
 
 function requiredRole(request: FastifyRequest): AdminRole {
   const configured = request.routeOptions.config.minimumRole;
@@ -126,7 +131,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
               details: { retryAfterSeconds: 5 },
             }),
             request.url,
-          ).code(503);
+          );
         streams += 1;
         reply.hijack();
         const res = reply.raw;
