@@ -8,6 +8,7 @@ import { waitFor } from '@sigil/testing';
 import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
 import {
   adminRequest,
+  waitForRootAcknowledged,
   startControlPlane,
   type ControlPlaneFixture,
   type RunningConnector,
@@ -49,12 +50,7 @@ async function admin(fx: ControlPlaneFixture, method: string, route: string, bod
 async function prepareAndActivate(fx: ControlPlaneFixture, body?: unknown): Promise<Json> {
   const prepared = await admin(fx, 'POST', 'ca/prepare', body);
   expect(prepared.status).toBe(200);
-  await waitFor(
-    'every agent acknowledging the new root',
-    async () =>
-      (await admin(fx, 'GET', 'ca')).body.activation?.basis === 'acknowledged' ? true : undefined,
-    30_000,
-  );
+  await waitForRootAcknowledged(fx, 30_000);
   const activated = await admin(fx, 'POST', 'ca/activate');
   expect(activated.status).toBe(200);
   return activated.body;

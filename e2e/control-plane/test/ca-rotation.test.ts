@@ -22,6 +22,7 @@ import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
 import type { Registry } from 'prom-client';
 import {
   adminRequest,
+  waitForRootAcknowledged,
   metric,
   startControlPlane,
   type ControlPlaneFixture,
@@ -317,12 +318,7 @@ describe('runtime CA rotation across controller restarts', () => {
     );
     // A tunneler whose GetTrustBundle met the stopping controller retries at the next hint,
     // once that call's deadline has passed.
-    await waitFor(
-      'every agent acknowledging the new root',
-      async () =>
-        (await admin(fx, 'GET', 'ca')).json.activation?.basis === 'acknowledged' ? true : undefined,
-      40_000,
-    );
+    await waitForRootAcknowledged(fx, 40_000);
     const activated = await admin(fx, 'POST', 'ca/activate');
     expect(activated.status).toBe(200);
     const start = await renewals(fleet);

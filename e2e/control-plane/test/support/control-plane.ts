@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createMemoryLogger } from '@sigil/testing';
+import { createMemoryLogger, waitFor } from '@sigil/testing';
 import type { Registry } from 'prom-client';
 import {
   resolveAgentConfig,
@@ -219,4 +219,23 @@ export async function adminRequest<T = unknown>(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as T };
+}
+
+/**
+ * Waits until `GET /api/admin/ca` reports that every agent acknowledged the bundle carrying the
+ * prepared root (`activation.basis` `acknowledged`), so `POST /api/admin/ca/activate` may go ahead.
+ */
+export async function waitForRootAcknowledged(
+  fx: ControlPlaneFixture,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    'every agent acknowledging the new root',
+    async () =>
+      (await adminRequest<{ activation?: { basis?: string } }>(fx, 'GET', 'ca')).body.activation
+        ?.basis === 'acknowledged'
+        ? true
+        : undefined,
+    timeoutMs,
+  );
 }
