@@ -29,7 +29,15 @@ function deployAgent(kind: 'connector' | 'tunneler'): string {
   const out = path.join(scratch, `${kind}-app`);
   execFileSync(
     'pnpm',
-    ['--offline', '--filter', `@sigil/${kind}`, 'deploy', '--prod', '--legacy', out],
+    [
+      '--offline',
+      '--config.inject-workspace-packages=true',
+      '--filter',
+      `@sigil/${kind}`,
+      'deploy',
+      '--prod',
+      out,
+    ],
     {
       cwd: REPO,
       stdio: 'ignore',

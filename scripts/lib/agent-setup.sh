@@ -83,8 +83,12 @@ sigil_put_file() {
 
 # A digest of a directory tree's names, modes, link targets and contents (not times or owners).
 sigil_tree_digest() {
+  # pnpm deploy writes the time (node_modules/.modules.yaml, .pnpm-workspace-state-v1.json) and its
+  # own output path (the NODE_PATH of the .bin shims, which the service never runs) into every
+  # tree: left out, so the same release gives the same digest.
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --exclude=./.sigil-install \
-    -C "$1" -cf - . | sha256sum | cut -d' ' -f1
+    --exclude=./node_modules/.modules.yaml --exclude=./node_modules/.pnpm-workspace-state-v1.json \
+    --exclude=.bin -C "$1" -cf - . | sha256sum | cut -d' ' -f1
 }
 
 # Puts the agent to install into "$SIGIL_TMP/app", from a checkout, a deployed tree or a tarball.
@@ -95,8 +99,10 @@ sigil_stage_app() {
     [ -f "$from/services/$kind/dist/main.js" ] ||
       sigil_die 1 "--from $from: services/$kind is not built; run \`pnpm install && pnpm build\` there first"
     command -v pnpm >/dev/null || sigil_die 1 "--from $from is a checkout, which needs pnpm on PATH to deploy the $kind"
-    # --offline: from the lockfile and the store the checkout was installed with, never the network.
-    pnpm --dir "$from" --offline --filter "@sigil/$kind" deploy --prod --legacy "$app" >"$SIGIL_TMP/deploy.log" 2>&1 ||
+    # --offline with the workspace lockfile (inject-workspace-packages: the non-legacy deploy): the
+    # versions the checkout was installed with, from its store, never the network. (A --legacy
+    # deploy resolves again, which offline needs registry metadata a frozen install never cached.)
+    pnpm --dir "$from" --offline --config.inject-workspace-packages=true --filter "@sigil/$kind" deploy --prod "$app" >"$SIGIL_TMP/deploy.log" 2>&1 ||
       sigil_die 1 "pnpm deploy of @sigil/$kind from $from failed: $(tail -n 3 "$SIGIL_TMP/deploy.log")"
   elif [ -f "$from" ] && case "$from" in *.tgz | *.tar.gz) true ;; *) false ;; esac then
     mkdir "$app"
