@@ -5,7 +5,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createCertificateAuthority } from '@sigil/pki';
 import { join } from 'node:path';
 import {
   checkDockerfile,
@@ -165,6 +167,33 @@ describe('deploy/docker/healthcheck.js, the HEALTHCHECK of every image', () => {
     status = 503;
     expect(await healthcheck({ METRICS_LISTEN_ADDR: `0.0.0.0:${port()}` }, '0.0.0.0:1')).toBe(1);
     expect(await healthcheck({ METRICS_LISTEN_ADDR: '127.0.0.1:1' }, '0.0.0.0:1')).toBe(1);
+  });
+
+  test("an HTTPS health port (the controller's admin API with ADMIN_TLS): exit 0, and 1 when unhealthy", async () => {
+    const ca = await createCertificateAuthority({ trustDomain: 'images.test', commonName: 'CA' });
+    const issued = await ca.issue({
+      spiffeId: 'spiffe://images.test/controller',
+      ipAddresses: ['127.0.0.1'],
+      profile: 'server',
+      ttlSeconds: 600,
+    });
+    const tls = createHttpsServer(
+      { cert: issued.chainPem, key: issued.privateKeyPem! },
+      (request, response) => {
+        response.statusCode = request.url === '/healthz' ? status : 404;
+        response.end();
+      },
+    );
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = `0.0.0.0:${(tls.address() as AddressInfo).port}`;
+      status = 200;
+      expect(await healthcheck({ METRICS_LISTEN_ADDR: address }, '0.0.0.0:1')).toBe(0);
+      status = 503;
+      expect(await healthcheck({ METRICS_LISTEN_ADDR: address }, '0.0.0.0:1')).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+    }
   });
 });
 

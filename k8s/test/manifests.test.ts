@@ -195,6 +195,18 @@ describe('control plane', () => {
   );
 
   test.each(Object.entries(renders))(
+    '%s: the admin API serves HTTPS, and its probes and scrape annotation say so',
+    (_name, objects) => {
+      const deployment = controller(objects);
+      expect(env(deployment, 'ADMIN_TLS')).toEqual({ name: 'ADMIN_TLS', value: 'on' });
+      const container = deployment.spec.template.spec.containers[0];
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        expect(container[probe].httpGet).toMatchObject({ port: 'admin', scheme: 'HTTPS' });
+      expect(deployment.spec.template.metadata.annotations['prometheus.io/scheme']).toBe('https');
+    },
+  );
+
+  test.each(Object.entries(renders))(
     '%s: the admin port only from admin namespaces and Prometheus; egress to PostgreSQL only',
     (_name, objects) => {
       const policies: Loose[] = objects.filter(

@@ -8,7 +8,7 @@ import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { enrollAgent } from '@sigil/agent';
 import { createController } from '@sigil/controller';
-import type { Controller } from '@sigil/controller';
+import type { Controller, ControllerOptions } from '@sigil/controller';
 import { createMemoryLogger } from '@sigil/testing';
 import { temporaryDirectory } from './support';
 
@@ -23,8 +23,10 @@ export interface AdminFixture {
   close(): Promise<void>;
 }
 
-/** Starts a controller on 127.0.0.1 with a known admin token. */
-export async function startAdminFixture(): Promise<AdminFixture> {
+/** Starts a controller on 127.0.0.1 with a known admin token (and `options`, e.g. `adminTls`). */
+export async function startAdminFixture(
+  options: Partial<ControllerOptions> = {},
+): Promise<AdminFixture> {
   const tmp = temporaryDirectory('cli-admin');
   const controller = createController({
     dataDir: join(tmp.dir, 'controller'),
@@ -33,6 +35,7 @@ export async function startAdminFixture(): Promise<AdminFixture> {
     adminListenAddress: '127.0.0.1:0',
     adminToken: ADMIN_TOKEN,
     logger: createMemoryLogger().logger,
+    ...options,
   });
   await controller.start();
   return {

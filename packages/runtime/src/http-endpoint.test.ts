@@ -1,7 +1,14 @@
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { Counter, Registry } from 'prom-client';
 import pino from 'pino';
 import { isSigilError } from '@sigil/errors';
-import { startHttpEndpoint, type HttpEndpoint } from './http-endpoint';
+import {
+  createCertificateAuthority,
+  parseCertificatesPem,
+  type CertificateAuthority,
+} from '@sigil/pki';
+import { startHttpEndpoint, type HttpEndpoint, type HttpEndpointTls } from './http-endpoint';
 
 const logger = pino({ level: 'silent' });
 
@@ -127,5 +134,100 @@ describe('startHttpEndpoint', () => {
     await endpoint!.close();
     endpoint = undefined;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('startHttpEndpoint with tls', () => {
+  const registry = new Registry();
+
+  async function serverIdentity(ca: CertificateAuthority): Promise<HttpEndpointTls> {
+    const issued = await ca.issue({
+      spiffeId: 'spiffe://example.org/controller',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      profile: 'server',
+      ttlSeconds: 3600,
+    });
+    return { certificateChainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem! };
+  }
+
+  /** One HTTPS GET that verifies the server against `ca`; resolves with the status and the served leaf's serial. */
+  function get(url: string, ca: string): Promise<{ status: number; serial: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(`${url}/healthz`, { ca, agent: false }, (res) => {
+        const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, serial }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('serves HTTPS verified against the issuing CA, and refuses a plain HTTP request', async () => {
+    const ca = await createCertificateAuthority({ trustDomain: 'example.org', commonName: 'CA' });
+    const endpoint = await startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      logger,
+      isReady: () => true,
+      tls: await serverIdentity(ca),
+    });
+    try {
+      expect(endpoint.url).toBe(`https://127.0.0.1:${endpoint.port}`);
+      expect((await get(endpoint.url, ca.certificatePem)).status).toBe(200);
+      const other = await createCertificateAuthority({
+        trustDomain: 'example.org',
+        commonName: 'X',
+      });
+      await expect(get(endpoint.url, other.certificatePem)).rejects.toThrow(
+        /self.signed|unable to (get|verify)/i,
+      );
+      await expect(fetch(`http://127.0.0.1:${endpoint.port}/healthz`)).rejects.toThrow();
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('serves the certificate given to updateTls from the next handshake on', async () => {
+    const ca = await createCertificateAuthority({ trustDomain: 'example.org', commonName: 'CA' });
+    const first = await serverIdentity(ca);
+    const endpoint = await startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      logger,
+      isReady: () => true,
+      tls: first,
+    });
+    try {
+      const before = await get(endpoint.url, ca.certificatePem);
+      const second = await serverIdentity(ca);
+      endpoint.updateTls(second);
+      const after = await get(endpoint.url, ca.certificatePem);
+      expect(after.serial).not.toBe(before.serial);
+      const [leaf] = parseCertificatesPem(second.certificateChainPem);
+      expect(after.serial.toLowerCase()).toBe(leaf!.serialNumber.toLowerCase());
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('refuses updateTls on a plain HTTP endpoint, naming it', async () => {
+    const endpoint = await startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      logger,
+      isReady: () => true,
+    });
+    try {
+      expect(() => endpoint.updateTls({ certificateChainPem: 'x', privateKeyPem: 'y' })).toThrow(
+        /started without tls/,
+      );
+    } finally {
+      await endpoint.close();
+    }
   });
 });

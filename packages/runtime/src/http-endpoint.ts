@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -37,6 +38,29 @@ export interface HttpEndpointOptions {
   handler?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Called with the server before it listens, to set limits (`maxConnections`, timeouts). */
   configureServer?: (server: Server) => void;
+  /**
+   * Serve HTTPS with this certificate and key instead of plain HTTP (no client certificate is
+   * asked for: callers authenticate requests themselves). Swap it later with
+   * {@link HttpEndpoint.updateTls}; handshakes then use the new pair, open connections go on.
+   */
+  tls?: HttpEndpointTls;
+}
+
+/**
+ * The certificate an HTTPS {@link startHttpEndpoint} serves.
+ *
+ * @example
+ * ```ts
+ * const tls: HttpEndpointTls = { certificateChainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem! };
+ * ```
+ */
+export interface HttpEndpointTls {
+  /** The leaf first, then any intermediates, PEM. */
+  certificateChainPem: string;
+  /** The leaf's private key, PEM. */
+  privateKeyPem: string;
+  /** How long a TLS handshake may take before the socket is closed. Default 10 s. */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -50,13 +74,20 @@ export interface HttpEndpointOptions {
  * ```
  */
 export interface HttpEndpoint {
-  /** `http://host:port` with the bound port. */
+  /** `http://host:port` (`https://` with {@link HttpEndpointOptions.tls}) with the bound port. */
   url: string;
   /** The bound port (useful with port 0). */
   port: number;
+  /**
+   * Serves a new certificate and key from the next handshake on (HTTPS only: an endpoint started
+   * without `tls` rejects with `ERR_INTERNAL`).
+   */
+  updateTls(tls: Omit<HttpEndpointTls, 'handshakeTimeoutMs'>): void;
   /** Stops listening and closes every open connection. */
   close(): Promise<void>;
 }
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -135,8 +166,8 @@ async function route(
  * ```
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
-  const { logger } = options;
-  const server = createServer((req, res) => {
+  const { logger, tls } = options;
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     route(options, req, res).catch((err: unknown) => {
       logger.error(
         { event: 'http.request_failed', method: req.method, url: req.url, err },
@@ -145,7 +176,21 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
+  };
+  const https =
+    tls === undefined
+      ? undefined
+      : createHttpsServer(
+          {
+            cert: tls.certificateChainPem,
+            key: tls.privateKeyPem,
+            minVersion: 'TLSv1.2',
+            handshakeTimeout: tls.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+          },
+          listener,
+        );
+  // An https.Server is an http.Server to configureServer: the same limits and timeouts apply.
+  const server: Server = https ?? createServer(listener);
   options.configureServer?.(server);
   const address = formatListenAddress({ host: options.host, port: options.port });
   await new Promise<void>((resolve, reject) => {
@@ -164,11 +209,23 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${formatListenAddress({ host: options.host, port })}`;
+  const url = `${https === undefined ? 'http' : 'https'}://${formatListenAddress({ host: options.host, port })}`;
   logger.debug({ event: 'http.listening', url }, 'http.listening');
   return {
     url,
     port,
+    updateTls: (material) => {
+      if (https === undefined)
+        throw new SigilError(
+          'ERR_INTERNAL',
+          `the HTTP endpoint at ${url} was started without tls: there is no certificate to update`,
+        );
+      https.setSecureContext({
+        cert: material.certificateChainPem,
+        key: material.privateKeyPem,
+        minVersion: 'TLSv1.2',
+      });
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));

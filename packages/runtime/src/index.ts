@@ -10,7 +10,7 @@ export { parseResourceAddress, resourceContains } from './resource-address';
 
 export type { LoggerOptions, LogLevel } from './logger';
 export type { ListenAddress } from './listen-address';
-export type { HttpEndpoint, HttpEndpointOptions } from './http-endpoint';
+export type { HttpEndpoint, HttpEndpointOptions, HttpEndpointTls } from './http-endpoint';
 export type { ShutdownOptions } from './shutdown';
 export type { RunMainOptions } from './run-main';
 export type { ParsedResourceAddress, ResourceAddress } from './resource-address';

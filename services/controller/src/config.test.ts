@@ -26,6 +26,7 @@ describe('parseControllerConfig', () => {
       trustDomain: 'sigil.local',
       controllerListenAddress: '127.0.0.1:8443',
       adminListenAddress: '127.0.0.1:8080',
+      adminTls: 'auto',
       connectorCertTtlSeconds: 3600,
       tunnelerCertTtlSeconds: 1800,
       enrollmentTokenTtlSeconds: 900,
@@ -68,6 +69,7 @@ describe('parseControllerConfig', () => {
       trustDomain: 'flag.example',
       controllerListenAddress: '0.0.0.0:9443',
       adminListenAddress: '127.0.0.1:9080',
+      adminTls: 'auto',
       databaseUrl: 'postgresql://sigil@db:5432/sigil',
       connectorCertTtlSeconds: 5400,
       tunnelerCertTtlSeconds: 90,
@@ -246,6 +248,24 @@ describe('parseControllerConfig', () => {
           /SIGIL_TRUST_DOMAIN="a.example" and TRUST_DOMAIN="b.example" disagree/,
         ),
       }),
+    );
+  });
+
+  it('reads ADMIN_TLS (any case) and the admin certificate files relative to the working directory', () => {
+    expect(
+      run({
+        DATA_DIR: 'd',
+        ADMIN_TLS: 'ON',
+        ADMIN_TLS_CERT_FILE: 'tls/admin.crt',
+        ADMIN_TLS_KEY_FILE: '/etc/sigil/admin.key',
+      }),
+    ).toMatchObject({
+      adminTls: 'on',
+      adminTlsCertFile: '/srv/tls/admin.crt',
+      adminTlsKeyFile: '/etc/sigil/admin.key',
+    });
+    expect(() => run({ DATA_DIR: 'd', ADMIN_TLS: 'maybe' })).toThrow(
+      /ADMIN_TLS.*must be one of auto, on, off/,
     );
   });
 

@@ -20,6 +20,7 @@ import {
   type SettingsTable,
 } from '@sigil/settings';
 import { ADMIN_LIMIT_DEFAULTS, adminTokenWeakness, type AdminLimits } from './internal/admin-guard';
+import { ADMIN_TLS_MODES, type AdminTlsMode } from './internal/admin-tls';
 import { GRPC_LIMIT_DEFAULTS, type GrpcLimits } from './internal/grpc-limits';
 
 /**
@@ -35,6 +36,12 @@ export interface ControllerConfig {
   controllerListenAddress: string;
   /** Admin HTTP listen address (`host:port`). Default `127.0.0.1:8080`. */
   adminListenAddress: string;
+  /** `ADMIN_TLS`: `auto` (HTTPS unless bound to loopback; the default), `on` or `off`. */
+  adminTls: AdminTlsMode;
+  /** `ADMIN_TLS_CERT_FILE`: the admin API's certificate chain instead of the controller's own certificate. */
+  adminTlsCertFile?: string;
+  /** `ADMIN_TLS_KEY_FILE`: the key of {@link ControllerConfig.adminTlsCertFile}. */
+  adminTlsKeyFile?: string;
   /** PostgreSQL connection URL; when set it replaces the embedded SQLite store. */
   databaseUrl?: string;
   /** Lifetime of connector X509-SVIDs. Default 3600 (1h). */
@@ -104,6 +111,7 @@ export const CONTROLLER_DEFAULTS = {
   trustDomain: 'sigil.local',
   controllerListenAddress: '127.0.0.1:8443',
   adminListenAddress: '127.0.0.1:8080',
+  adminTls: 'auto' as AdminTlsMode,
   connectorCertTtlSeconds: 3600,
   tunnelerCertTtlSeconds: 1800,
   enrollmentTokenTtlSeconds: 900,
@@ -196,6 +204,33 @@ export const CONTROLLER_SETTINGS = {
     parse: address,
     default: CONTROLLER_DEFAULTS.adminListenAddress,
     help: 'admin HTTP API, `/healthz`, `/readyz`, `/metrics`',
+  },
+  adminTls: {
+    env: 'ADMIN_TLS',
+    flag: 'admin-tls',
+    yaml: 'admin_tls',
+    parse: (raw: string, at: string): AdminTlsMode => {
+      const mode = raw.trim().toLowerCase();
+      if (!(ADMIN_TLS_MODES as readonly string[]).includes(mode))
+        throw invalidSetting(at, `must be one of ${ADMIN_TLS_MODES.join(', ')}`, { value: raw });
+      return mode as AdminTlsMode;
+    },
+    default: CONTROLLER_DEFAULTS.adminTls,
+    help: 'HTTPS on the admin API: `auto` (unless `ADMIN_LISTEN_ADDR` is loopback), `on`, or `off` (plain HTTP, warned about off loopback)',
+  },
+  adminTlsCertFile: {
+    env: 'ADMIN_TLS_CERT_FILE',
+    flag: 'admin-tls-cert-file',
+    yaml: 'admin_tls_cert_file',
+    parse: (raw: string) => raw,
+    help: "PEM certificate chain the admin API serves instead of the controller's own certificate (re-read when it changes); with `ADMIN_TLS_KEY_FILE`",
+  },
+  adminTlsKeyFile: {
+    env: 'ADMIN_TLS_KEY_FILE',
+    flag: 'admin-tls-key-file',
+    yaml: 'admin_tls_key_file',
+    parse: (raw: string) => raw,
+    help: 'PEM private key of `ADMIN_TLS_CERT_FILE` (mode 0600 or stricter)',
   },
   trustDomain: {
     env: ['SIGIL_TRUST_DOMAIN', 'TRUST_DOMAIN'],
@@ -521,6 +556,8 @@ export function parseControllerConfig(
   }
   const {
     dataDir,
+    adminTlsCertFile,
+    adminTlsKeyFile,
     databaseUrl: databaseUrlValue,
     databaseUrlFile,
     adminToken,
@@ -557,6 +594,8 @@ export function parseControllerConfig(
     dataDir: resolve(cwd, dataDir),
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(adminToken === undefined ? {} : { adminToken }),
+    ...(adminTlsCertFile === undefined ? {} : { adminTlsCertFile: resolve(cwd, adminTlsCertFile) }),
+    ...(adminTlsKeyFile === undefined ? {} : { adminTlsKeyFile: resolve(cwd, adminTlsKeyFile) }),
     grpcLimits: {
       maxMessageBytes,
       maxConcurrentStreams,

@@ -35,6 +35,7 @@ import {
   createAdminGuard,
 } from './internal/admin-guard';
 import { createAdminTokenSource } from './internal/admin-token';
+import { decideAdminTransport, readAdminTlsFiles, watchAdminTlsFiles } from './internal/admin-tls';
 import type { AdminTokenSource } from './internal/admin-token';
 import { createAuditLog } from './internal/audit';
 import { createGrpcGuard } from './internal/connection-limits';
@@ -163,6 +164,7 @@ interface Running {
   tls: ServerCredentialsHandle;
   server: grpc.Server;
   http: HttpEndpoint;
+  stopAdminTlsWatch: () => void;
   grpcAddress: string;
   timers: NodeJS.Timeout[];
 }
@@ -195,6 +197,12 @@ export function createController(options: ControllerOptions): Controller {
     options.adminListenAddress ?? CONTROLLER_DEFAULTS.adminListenAddress,
     'ADMIN_LISTEN_ADDR',
   );
+  const adminTransport = decideAdminTransport({
+    mode: options.adminTls ?? CONTROLLER_DEFAULTS.adminTls,
+    host: adminListen.host,
+    ...(options.adminTlsCertFile === undefined ? {} : { certFile: options.adminTlsCertFile }),
+    ...(options.adminTlsKeyFile === undefined ? {} : { keyFile: options.adminTlsKeyFile }),
+  });
   const clock = options.clock ?? (() => new Date());
   const logger =
     options.logger ?? createLogger({ name: 'sigil-controller', level: options.logLevel ?? 'info' });
@@ -365,18 +373,25 @@ export function createController(options: ControllerOptions): Controller {
           'localhost',
           '127.0.0.1',
           ...(isWildcard(grpcListen) ? [] : [grpcListen.host]),
+          ...(isWildcard(adminListen) ? [] : [adminListen.host]),
           ...(options.serverNames ?? []),
         ],
         ttlSeconds:
           options.controllerCertTtlSeconds ?? CONTROLLER_DEFAULTS.controllerCertTtlSeconds,
         clock,
         logger,
-        onIssued: (issued) =>
+        onIssued: (issued) => {
           identity.update({
             certificateChainPem: issued.chainPem,
             privateKeyPem: issued.privateKeyPem!,
             caPem: trust.runtime().bundlePem,
-          }),
+          });
+          if (adminTransport.tls && adminTransport.certificate === 'controller')
+            running?.http.updateTls({
+              certificateChainPem: issued.chainPem,
+              privateKeyPem: issued.privateKeyPem!,
+            });
+        },
       });
       cleanup.push(async () => serving.close());
       const identity = createRotatingIdentity(
@@ -430,9 +445,25 @@ export function createController(options: ControllerOptions): Controller {
       });
       const adminLimits = options.adminLimits ?? ADMIN_LIMIT_DEFAULTS;
 
+      const adminTlsFiles =
+        adminTransport.tls && adminTransport.certificate === 'files'
+          ? { certFile: options.adminTlsCertFile!, keyFile: options.adminTlsKeyFile! }
+          : undefined;
       const http = await startHttpEndpoint({
         host: adminListen.host,
         port: adminListen.port,
+        variable: 'ADMIN_LISTEN_ADDR',
+        ...(!adminTransport.tls
+          ? {}
+          : {
+              tls:
+                adminTlsFiles === undefined
+                  ? {
+                      certificateChainPem: serving.current.chainPem,
+                      privateKeyPem: serving.current.privateKeyPem!,
+                    }
+                  : readAdminTlsFiles(adminTlsFiles.certFile, adminTlsFiles.keyFile),
+            }),
         registry: metrics.registry,
         isReady: () => running !== undefined && stopping === undefined && storeHealth.status().up,
         readiness: () => ({ store: storeHealth.status() }),
@@ -462,12 +493,20 @@ export function createController(options: ControllerOptions): Controller {
           routes: createCaRoutes(ca),
         }),
       });
-      if (!isLoopback(adminListen.host))
+      cleanup.push(() => http.close());
+      // The operator's files are re-read when they change; the controller's own certificate
+      // reaches the admin listener through the serving certificate's onIssued.
+      const stopAdminTlsWatch =
+        adminTlsFiles === undefined
+          ? () => undefined
+          : watchAdminTlsFiles({ ...adminTlsFiles, logger, onChange: (t) => http.updateTls(t) });
+      cleanup.push(async () => stopAdminTlsWatch());
+      if (!adminTransport.tls && adminTransport.exposed)
         logger.warn(
           {
             event: 'controller.admin_api_exposed',
             address: formatListenAddress(adminListen),
-            risk: 'the admin API is plain HTTP: the bearer token crosses the network unencrypted unless a TLS proxy fronts it',
+            risk: 'ADMIN_TLS=off: the admin API is plain HTTP off loopback; the bearer token and session cookies cross the network unencrypted unless a TLS proxy fronts it',
           },
           'controller.admin_api_exposed',
         );
@@ -499,6 +538,7 @@ export function createController(options: ControllerOptions): Controller {
         tls,
         server,
         http,
+        stopAdminTlsWatch,
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
         adminToken: adminStart.token,
         adminTokenGenerated: adminStart.generated,
@@ -544,6 +584,7 @@ export function createController(options: ControllerOptions): Controller {
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
       await state.guard.close();
       state.tls.close();
+      state.stopAdminTlsWatch();
       await state.http.close();
       state.adminTokens.close();
       await state.ctx.audit.close();
@@ -629,8 +670,4 @@ function warnExpiringCas(
 
 function isWildcard(address: ListenAddress): boolean {
   return address.host === '0.0.0.0' || address.host === '::';
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

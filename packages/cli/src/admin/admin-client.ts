@@ -1,3 +1,4 @@
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { SigilError, isSigilErrorCode } from '@sigil/errors';
 
 /**
@@ -19,6 +20,13 @@ export interface AdminClientOptions {
   urlSource?: string;
   /** Where the token came from, named in 401 errors. Default `SIGIL_ADMIN_TOKEN`. */
   tokenSource?: string;
+  /**
+   * PEM CA certificates an `https://` admin API's certificate must chain to, instead of the
+   * system's roots (`SIGIL_ADMIN_CA`: the controller's `bootstrap-ca.crt`).
+   */
+  caPem?: string;
+  /** Where {@link AdminClientOptions.caPem} came from, named in certificate errors. Default `SIGIL_ADMIN_CA`. */
+  caSource?: string;
 }
 
 /**
@@ -79,6 +87,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const urlSource = options.urlSource ?? 'SIGIL_ADMIN_URL';
   const tokenSource = options.tokenSource ?? 'SIGIL_ADMIN_TOKEN';
+  const dispatcher: Dispatcher | undefined =
+    options.caPem === undefined ? undefined : new Agent({ connect: { ca: options.caPem } });
+  const tls = {
+    url: options.url,
+    caSource: options.caPem === undefined ? undefined : (options.caSource ?? 'SIGIL_ADMIN_CA'),
+  };
   return {
     async request<T>(method: AdminMethod, path: string, body?: unknown): Promise<T> {
       const target = new URL(path.replace(/^\/+/, ''), base);
@@ -96,12 +110,13 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           redirect: 'error',
           signal: AbortSignal.timeout(timeoutMs),
+          ...(dispatcher === undefined ? {} : { dispatcher }),
         });
         text = await response.text();
       } catch (cause) {
         throw new SigilError(
           'ERR_CONTROLLER_UNREACHABLE',
-          `cannot reach the admin API at ${options.url} (${urlSource}): ${networkReason(cause, timeoutMs)}`,
+          `cannot reach the admin API at ${options.url} (${urlSource}): ${networkReason(cause, timeoutMs, tls)}`,
           { cause, details: { url: options.url, variable: 'SIGIL_ADMIN_URL' } },
         );
       }
@@ -124,7 +139,20 @@ function parseJson(text: string): unknown {
   }
 }
 
-function networkReason(cause: unknown, timeoutMs: number): string {
+/** Certificate verification failures (OpenSSL's codes as Node reports them). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+function networkReason(
+  cause: unknown,
+  timeoutMs: number,
+  tls: { url: string; caSource: string | undefined },
+): string {
   // Duck-typed: fetch's errors may come from another realm (vm contexts, test runners).
   const error = cause as {
     name?: unknown;
@@ -136,6 +164,14 @@ function networkReason(cause: unknown, timeoutMs: number): string {
   const inner = error?.cause;
   if (inner?.code === 'ECONNREFUSED') return 'connection refused (is the controller running?)';
   if (inner?.code === 'ENOTFOUND' || inner?.code === 'EAI_AGAIN') return 'no such host';
+  if (typeof inner?.code === 'string' && UNTRUSTED_CERTIFICATE.has(inner.code))
+    return tls.caSource === undefined
+      ? `the admin API's certificate is not trusted (${inner.code}): set SIGIL_ADMIN_CA to the controller's bootstrap CA (DATA_DIR/bootstrap-ca.crt), or to the CA of its ADMIN_TLS_CERT_FILE`
+      : `the admin API's certificate does not chain to ${tls.caSource} (${inner.code}): point it at the controller's bootstrap CA (DATA_DIR/bootstrap-ca.crt), or at the CA of its ADMIN_TLS_CERT_FILE`;
+  if (inner?.code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the admin API's certificate does not name the host of the URL (${String(inner.message)}): add the name to the controller's CONTROLLER_SERVER_NAMES, or use a name it has`;
+  if (tls.url.startsWith('http://') && inner?.code === 'UND_ERR_SOCKET')
+    return 'the connection closed before an answer: if the controller serves HTTPS (ADMIN_TLS), use an https:// URL';
   if (typeof inner?.message === 'string') return inner.message;
   return typeof error?.message === 'string' ? error.message : String(cause);
 }

@@ -44,6 +44,12 @@ export const ADMIN_SETTINGS = {
     parse: (raw: string) => raw,
     help: 'a file holding the admin token (surrounding white space ignored); instead of `SIGIL_ADMIN_TOKEN`',
   },
+  adminCa: {
+    env: 'SIGIL_ADMIN_CA',
+    flag: 'admin-ca',
+    parse: (raw: string) => raw,
+    help: "PEM file of the CA an `https://` admin API's certificate must chain to (the controller's `DATA_DIR/bootstrap-ca.crt`, or the CA of its `ADMIN_TLS_CERT_FILE`); default: the system's roots",
+  },
   timeout: {
     env: 'SIGIL_ADMIN_TIMEOUT',
     flag: 'timeout',
@@ -111,10 +117,13 @@ export function resolveAdminConnection(
     warnings.push(
       'warning: --admin-token is visible to other users (ps) and in shell history; prefer SIGIL_ADMIN_TOKEN or SIGIL_ADMIN_TOKEN_FILE',
     );
+  const ca =
+    values.adminCa === undefined ? undefined : readAdminCa(values.adminCa, sources.adminCa!);
   return {
     client: {
       url: values.adminUrl,
       token: token.value,
+      ...(ca === undefined ? {} : { caPem: ca.pem, caSource: ca.label }),
       timeoutMs: values.timeout,
       urlSource:
         sources.adminUrl?.kind === 'default'
@@ -177,6 +186,28 @@ function fromFile(candidate: TokenCandidate): { value: string; label: string; fr
       details: { file: candidate.value },
     });
   return { value, label, fromFile: candidate.value };
+}
+
+function readAdminCa(path: string, source: SettingSource): { pem: string; label: string } {
+  const label = `${sourceLabel(source)} ${path}`;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new SigilError(
+      'ERR_FILE_UNREADABLE',
+      `${label}: cannot read (${describeFileError(cause)})`,
+      {
+        cause,
+        details: { file: path, variable: sourceLabel(source) },
+      },
+    );
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw invalidSetting(sourceLabel(source), `${path} holds no PEM certificate`, {
+      details: { file: path },
+    });
+  return { pem, label };
 }
 
 function parseAdminUrl(raw: string, at: string): string {
