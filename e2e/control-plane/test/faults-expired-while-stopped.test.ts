@@ -1,10 +1,16 @@
 // Real sigil-connector and sigil-tunneler processes frozen (SIGSTOP) past their certificate's
 // expiry and woken again (SIGCONT): they stop with ERR_IDENTITY_UNUSABLE (exit code 1) and the
 // recovery step, instead of retrying renewal with a certificate that can no longer authenticate.
+// The controller labels a call made with such a certificate `expired` (metric and audit summary).
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { controlplaneV1 } from '@sigil/proto';
 import { waitFor } from '@sigil/testing';
 import type { BinProcess } from '@sigil/testing';
-import { startControlPlane, type ControlPlaneFixture } from './support/control-plane';
-import { killAll, spawnAgent } from './support/processes';
+import { metric, startControlPlane, type ControlPlaneFixture } from './support/control-plane';
+import { killAll, runAgent, spawnAgent } from './support/processes';
 
 jest.setTimeout(120_000);
 
@@ -19,10 +25,20 @@ function currentNotAfter(agent: BinProcess): number {
   return new Date(String(issued.at(-1)!.notAfter)).getTime();
 }
 
-/** Freezes `agent` until its certificate has been expired for 3 s, then wakes it. */
-async function freezePastExpiry(agent: BinProcess): Promise<number> {
+/** The notAfter of the certificate an agent keeps in `stateDir`. */
+function persistedNotAfter(stateDir: string): number {
+  return new Date(
+    new X509Certificate(readFileSync(path.join(stateDir, 'tls.crt'))).validTo,
+  ).getTime();
+}
+
+/**
+ * Freezes `agent` until its certificate (by default the one it logged last, or the one in
+ * `stateDir`) has been expired for 3 s, then wakes it.
+ */
+async function freezePastExpiry(agent: BinProcess, stateDir?: string): Promise<number> {
   agent.child.kill('SIGSTOP');
-  const notAfter = currentNotAfter(agent);
+  const notAfter = stateDir === undefined ? currentNotAfter(agent) : persistedNotAfter(stateDir);
   try {
     await waitFor('the certificate to expire', () => Date.now() > notAfter + 3_000, 60_000);
   } finally {
@@ -47,7 +63,7 @@ async function expectUnusableExit(agent: BinProcess, kind: string, id: string, s
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatch(
     new RegExp(
-      `^error ERR_IDENTITY_UNUSABLE: the ${kind} identity spiffe://e2e\\.sigil/${kind}/${id} cannot be used: its certificate expired at \\S+Z before it could be renewed .*; enroll again with a new token`,
+      `^error ERR_IDENTITY_UNUSABLE: the ${kind} identity spiffe://e2e\\.sigil/${kind}/${id} (in STATE_DIR \\S+ )?cannot be used: its certificate expired at \\S+Z before it could be renewed .*; enroll again with a new token`,
     ),
   );
 }
@@ -56,7 +72,11 @@ describe('agents frozen past their certificate expiry', () => {
   let fx: ControlPlaneFixture;
   beforeAll(async () => {
     // 12 s certificates: long enough to start and connect on a loaded machine, short to outlive.
-    fx = await startControlPlane({ connectorCertTtlSeconds: 12, tunnelerCertTtlSeconds: 12 });
+    fx = await startControlPlane({
+      connectorCertTtlSeconds: 12,
+      tunnelerCertTtlSeconds: 12,
+      auditSummaryIntervalSeconds: 1,
+    });
   });
   afterAll(async () => {
     await killAll();
@@ -82,5 +102,45 @@ describe('agents frozen past their certificate expiry', () => {
     await tunneler.next('agent.started', 30_000);
     const seen = await freezePastExpiry(tunneler);
     await expectUnusableExit(tunneler, 'tunneler', 'laptop', seen);
+  });
+
+  it('the controller labels a call with the expired certificate `expired`, in its metric and audit summary', async () => {
+    // Not --ephemeral: the certificate the connector held when it was frozen stays in STATE_DIR.
+    const env = await fx.enrollEnv('connector', 'sleeper-2');
+    expect((await runAgent('connector', ['enroll'], env)).code).toBe(0);
+    const connector = spawnAgent('connector', ['run'], env);
+    await connector.next('stream.connected', 30_000);
+    const seen = await freezePastExpiry(connector, env.STATE_DIR!);
+    await expectUnusableExit(connector, 'connector', 'sleeper-2', seen);
+    const refusals = () =>
+      metric(fx.controller.metrics, 'sigil_controller_refusals_total', { reason: 'expired' });
+    const before = await refusals();
+    const client = new controlplaneV1.ControlPlaneServiceClient(
+      fx.controller.grpcAddress,
+      grpc.credentials.createSsl(
+        Buffer.from(fx.controller.bootstrapCaPem),
+        readFileSync(path.join(env.STATE_DIR!, 'tls.key')),
+        readFileSync(path.join(env.STATE_DIR!, 'tls.crt')),
+      ),
+    );
+    try {
+      const err = await new Promise<grpc.ServiceError>((resolve, reject) =>
+        client.getTrustBundle({}, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (e) =>
+          e ? resolve(e) : reject(new Error('the expired certificate was accepted')),
+        ),
+      );
+      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    } finally {
+      client.close();
+    }
+    expect((await refusals()) - before).toBe(1);
+    const counted = await waitFor('the expired refusal in an audit summary', async () =>
+      (await fx.controller.store.listAudit({ limit: 100, action: 'audit.refusals_summary' }))
+        .flatMap(
+          (r) => r.details.counts as Array<{ action: string; reason: string; count: number }>,
+        )
+        .find((c) => c.action === 'controlplane.refused' && c.reason === 'expired'),
+    );
+    expect(counted.count).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificateAuthority, createStreamNonce, verifyPossessionProof } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import { createMemoryLogger } from '@sigil/testing';
 import { issueTestIdentity } from '../test/support/identity';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics';
+import { tcpReachable } from './internal/tcp-reachable';
 import {
   createStreamSupervisor,
   type RevocationEvidence,
@@ -140,6 +143,55 @@ async function peer(
       return state.reauthentications;
     },
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/** A loopback port nothing listens on (bound, then released): a connect is refused at once. */
+async function refusedPort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `127.0.0.1:${port}`;
+}
+
+/**
+ * A loopback port where a TCP connect hangs, as to a host that vanished: a child process listens
+ * with a backlog of 1 and blocks its event loop, so nothing is accepted; once the accept queue is
+ * full (two connections) the kernel drops further SYNs.
+ */
+async function hangingPort(): Promise<{ address: string; close(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const server = require('node:net').createServer();
+       server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+         process.stdout.write(server.address().port + '\\n');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120000);
+       });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once('data', (data) => resolve(Number(String(data).trim()))),
+  );
+  const fillers: Socket[] = [];
+  for (let i = 0; i < 2; i += 1)
+    fillers.push(
+      await new Promise<Socket>((resolve) => {
+        const socket: Socket = connect(port, '127.0.0.1', () => resolve(socket));
+        socket.on('error', () => undefined);
+      }),
+    );
+  const address = `127.0.0.1:${port}`;
+  if (await tcpReachable(address, 300)) throw new Error(`a connect to ${address} does not hang`);
+  return {
+    address,
+    close: async () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
   };
 }
 
@@ -378,5 +430,33 @@ describe('createStreamSupervisor', () => {
         { chain: second!.certificateChainPem, valid: true },
       ]);
     });
+  });
+  describe('peer probes', () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('ignores a probe started for an earlier wait: a stop and start in between keep the new backoff', async () => {
+      const hanging = await hangingPort();
+      const refusing = await peer('refuse');
+      peers.push(refusing, hanging);
+      // The first stream fails UNAVAILABLE; the wait probes the next address, which hangs.
+      const addresses = [await refusedPort(), hanging.address];
+      const stream = supervise(addresses, {
+        backoff: { initialMs: 60_000, maxMs: 60_000, random: () => 0.99 },
+      });
+      const disconnects = () => logs.records.filter((r) => r.event === 'stream.disconnected');
+      await until('the first stream to fail', () => disconnects().length === 1);
+      // The probe starts 1 s into the wait and hangs for its 1 s timeout: restart meanwhile, now
+      // against a reachable peer that refuses the stream (its backoff is never cut short).
+      await sleep(1_300);
+      addresses.splice(0, 2, refusing.address, refusing.address);
+      await stream.stop();
+      stream.start();
+      await until('the refused stream', () => refusing.opened === 1 && disconnects().length === 2);
+      // The stale probe times out within a second; had it kept probing, it would find the peer
+      // reachable a second later and reopen within 2 s.
+      await sleep(4_500);
+      expect(logs.records.filter((r) => r.event === 'stream.peer_back')).toEqual([]);
+      expect(refusing.opened).toBe(1);
+    }, 20_000);
   });
 });

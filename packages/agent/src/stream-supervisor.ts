@@ -210,6 +210,9 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
   let retryTimer: NodeJS.Timeout | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   let drainDelay: number | undefined;
+  // Bumped by open(), stop() and each watchForPeer(): a probe answers only for the wait it was
+  // started in, never for a later one (a TCP probe can outlive its wait by up to a second).
+  let generation = 0;
   let ended: Promise<void> = Promise.resolve();
   let revoked = false;
   // Re-authentication state of the current stream: the chain it is bound to, the peer's unused
@@ -275,13 +278,16 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
   // failed UNAVAILABLE, or a probe failed) and answers again (a restarted controller) cuts the
   // wait short. A peer that refused the stream and stays reachable keeps the backoff.
   const watchForPeer = (unreachable: boolean): void => {
+    generation += 1;
+    const watch = generation;
     let sawDown = unreachable;
     const tick = (): void => {
       probeTimer = setTimeout(() => {
+        if (watch !== generation) return;
         const addresses = options.addresses();
         const target = addresses[index % addresses.length]!;
         void tcpReachable(target, PEER_PROBE_INTERVAL_MS).then((reachable) => {
-          if (stopped || retryTimer === undefined) return;
+          if (watch !== generation || stopped || retryTimer === undefined) return;
           if (!reachable) {
             sawDown = true;
             tick();
@@ -303,6 +309,7 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
   };
 
   const open = (): void => {
+    generation += 1;
     retryTimer = undefined;
     clearTimeout(probeTimer);
     probeTimer = undefined;
@@ -425,6 +432,7 @@ export function createStreamSupervisor<TOut, TIn extends SupervisedMessage>(
     },
     async stop() {
       stopped = true;
+      generation += 1;
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
       clearTimeout(probeTimer);

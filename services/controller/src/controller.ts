@@ -437,6 +437,7 @@ export function createController(options: ControllerOptions): Controller {
       const server = createGrpcServer(ctx, controlPlane, {
         options: grpcServerOptions(grpcLimits),
         interceptors: [guard.interceptor],
+        presentedCertificate: (peer) => guard.presentedCertificate(peer),
       });
       const grpcPort = await guard.listen(server, tls.credentials, grpcListen);
       cleanup.push(async () => {

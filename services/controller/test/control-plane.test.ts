@@ -9,6 +9,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { controlplaneV1 } from '@sigil/proto';
+import { waitFor } from '@sigil/testing';
 import {
   controlPlaneClient,
   enrollNew,
@@ -94,6 +95,44 @@ describe('ControlPlaneService over mTLS', () => {
       const client = clientFor({ chainPem: issued.chainPem, keyPem: issued.privateKeyPem! });
       const err = await failure(unary(client.getTrustBundle.bind(client), {}));
       expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    });
+
+    it('labels a refused expired certificate `expired` in the metric and the audit summary', async () => {
+      const runtime = loadCertificateAuthority({
+        certificatePem: readFileSync(join(fx.dataDir, 'runtime-ca.crt'), 'utf8'),
+        privateKeyPem: readFileSync(join(fx.dataDir, 'runtime-ca.key'), 'utf8'),
+      });
+      // A real agent certificate of this CA whose notAfter passed 60 s ago (TLS checks real time).
+      const expired = await runtime.issue({
+        spiffeId: 'spiffe://test.sigil/connector/connector-1',
+        ttlSeconds: 60,
+        now: new Date(Date.now() - 120_000),
+      });
+      const expiredRefusals = async (): Promise<number> =>
+        (
+          await fx.controller.metrics.getSingleMetric('sigil_controller_refusals_total')!.get()
+        ).values.find((v) => v.labels.reason === 'expired')?.value ?? 0;
+      const before = await expiredRefusals();
+      const client = clientFor({ chainPem: expired.chainPem, keyPem: expired.privateKeyPem! });
+      const err = await failure(unary(client.getTrustBundle.bind(client), {}));
+      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await expiredRefusals()) - before).toBe(1);
+      const summaries = async () =>
+        (await fx.controller.store.listAudit({ limit: 1000, action: 'audit.refusals_summary' }))
+          .flatMap((r) => r.details.counts as Array<{ action: string; reason: string }>)
+          .filter((c) => c.action === 'controlplane.refused' && c.reason === 'expired');
+      await waitFor(
+        'an expired refusal in the audit summary',
+        async () => (await summaries()).length > 0,
+      );
+      expect(await summaries()).toEqual([
+        {
+          action: 'controlplane.refused',
+          reason: 'expired',
+          address_prefix: '127.0.0.0/24',
+          count: 1,
+        },
+      ]);
     });
 
     it('refuses a certificate from the BOOTSTRAP CA: bootstrap trust and runtime CA are separate keys', async () => {
@@ -420,6 +459,10 @@ describe('an expired runtime SVID', () => {
         code: grpc.status.UNAUTHENTICATED,
         details: expect.stringMatching(/certificate is not accepted/),
       });
+      // The connection verified at its handshake; the certificate expired under it.
+      expect(
+        await fx.controller.metrics.getSingleMetricAsString('sigil_controller_refusals_total'),
+      ).toMatch(/sigil_controller_refusals_total\{reason="expired"\} 1/);
     } finally {
       client.close();
       await fx.cleanup();

@@ -10,6 +10,7 @@ import { parseSpiffeId } from '@sigil/pki';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { AgentKind } from '../store/store';
+import type { PresentedCertificate } from './connection-limits';
 import type { RefusalReason } from './metrics';
 
 /** An authenticated agent: who the client certificate says it is. */
@@ -29,6 +30,8 @@ export interface AgentAuthorizationOptions {
   trust: PeerTrust;
   logger: pino.Logger;
   registry: Registry;
+  /** The client certificate the connection of a call presented in TLS (the connection guard's). */
+  presentedCertificate?: (peerAddress: string) => PresentedCertificate | undefined;
   onRefused: (refusal: {
     reason: RefusalReason;
     message: string;
@@ -45,11 +48,43 @@ const REASONS: Record<AuthorizationDenial['reason'], RefusalReason> = {
 };
 
 /**
+ * The refusal label of a denied call: `expired` when the connection presented a certificate
+ * that TLS verification refused as expired (`CERT_HAS_EXPIRED`; grpc-js then shows the call as
+ * one without a certificate) or, on a connection that verified, whose notAfter has passed by the
+ * controller's clock (a long-lived connection outliving its certificate); otherwise the
+ * denial's own label (`svid_missing`, `svid_invalid`).
+ *
+ * @example
+ * ```ts
+ * refusalReason('no-client-certificate', { notAfter: 0, verifyError: 'CERT_HAS_EXPIRED' }, new Date()); // 'expired'
+ * refusalReason('no-client-certificate', undefined, new Date()); // 'svid_missing'
+ * ```
+ */
+export function refusalReason(
+  denial: AuthorizationDenial['reason'],
+  presented: PresentedCertificate | undefined,
+  now: Date,
+): RefusalReason {
+  if (presented !== undefined) {
+    if (denial === 'no-client-certificate' && presented.verifyError === 'CERT_HAS_EXPIRED')
+      return 'expired';
+    if (
+      denial === 'invalid-client-certificate' &&
+      presented.verifyError === undefined &&
+      presented.notAfter < now.getTime()
+    )
+      return 'expired';
+  }
+  return REASONS[denial];
+}
+
+/**
  * @sigil/interceptors' authorization in front of the controller: EnrollmentService is public
  * (agents enroll without a certificate); ControlPlaneService takes only callers whose client
  * certificate is an X509-SVID of the runtime bundle, valid at the controller's time, for a
  * connector or tunneler identity of the trust domain. Refusals are `UNAUTHENTICATED` (no or no
- * valid certificate) or `PERMISSION_DENIED` (not an agent identity).
+ * valid certificate) or `PERMISSION_DENIED` (not an agent identity), labelled by
+ * {@link refusalReason} from the certificate the connection presented.
  *
  * @example
  * ```ts
@@ -82,13 +117,19 @@ export function createAgentAuthorizationInterceptor(
     peerTrust: options.trust,
     logger: options.logger,
     registry: options.registry,
-    onDenied: (denial) =>
+    onDenied: (denial) => {
+      const presented = options.presentedCertificate?.(denial.peerAddress);
+      const now = (options.trust.clock ?? (() => new Date()))();
       options.onRefused({
-        reason: REASONS[denial.reason],
-        message: denial.message,
+        reason: refusalReason(denial.reason, presented, now),
+        message:
+          presented?.verifyError === undefined
+            ? denial.message
+            : `${denial.message}: the presented client certificate failed TLS verification (${presented.verifyError})`,
         method: denial.method,
         peerAddress: denial.peerAddress,
-      }),
+      });
+    },
   });
 }
 

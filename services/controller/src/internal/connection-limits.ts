@@ -1,4 +1,10 @@
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { SigilError } from '@sigil/errors';
 import { formatListenAddress, type ListenAddress } from '@sigil/runtime';
@@ -18,6 +24,18 @@ export interface ConnectionRefusal {
   reason: ConnectionRefusalReason;
   /** The remote IP address. */
   address: string;
+}
+
+/**
+ * The client certificate a connection presented in its TLS handshake, as the guard saw it:
+ * grpc-js shows a call on a connection whose certificate failed verification as one without a
+ * certificate, so this is the only place the reason survives.
+ */
+export interface PresentedCertificate {
+  /** The leaf's notAfter, in ms since the epoch. */
+  notAfter: number;
+  /** OpenSSL's verification error (`CERT_HAS_EXPIRED`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, ...); undefined when it verified. */
+  verifyError: string | undefined;
 }
 
 /** Options of {@link createGrpcGuard}. */
@@ -42,6 +60,11 @@ export interface GrpcGuard {
   ): Promise<number>;
   /** Connections open now (for metrics and tests). */
   connections(): number;
+  /**
+   * The client certificate presented on the connection of `peer` (grpc-js `call.getPeer()`,
+   * `127.0.0.1:51234` or `::1:51234`), or undefined when it presented none or is gone.
+   */
+  presentedCertificate(peer: string): PresentedCertificate | undefined;
   /** Stops accepting and destroys every open connection (call after the server's own shutdown). */
   close(): Promise<void>;
 }
@@ -52,6 +75,7 @@ interface Tracked {
   timer: NodeJS.Timeout | undefined;
   authenticated: boolean;
   called: boolean;
+  presented: PresentedCertificate | undefined;
 }
 
 /**
@@ -62,7 +86,9 @@ interface Tracked {
  * (Enroll takes well under a second), and rate-limits Enroll per address and in total
  * (RESOURCE_EXHAUSTED, `ERR_RATE_LIMITED`). Connections that carry a call with a verified client
  * certificate (agents) are never timed out here. The interceptor learns which connection a call
- * arrived on from its remote address and port.
+ * arrived on from its remote address and port. With secure credentials the guard ends TLS itself
+ * (a `tls.Server` that follows the credentials' certificate rotations) and hands grpc-js the TLS
+ * socket, so it keeps each connection's {@link PresentedCertificate} and its verification error.
  *
  * @example
  * ```ts
@@ -82,6 +108,7 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
   });
   const allEnroll = createRateLimiter({ perMinute: limits.enrollmentsPerMinute, clock });
   let listener: Server | undefined;
+  let stopWatchingCredentials: (() => void) | undefined;
 
   const refuse = (reason: ConnectionRefusalReason, address: string): void =>
     options.onRefused?.({ reason, address });
@@ -95,7 +122,7 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
     tracked.timer.unref();
   };
 
-  const accept = (socket: Socket, injector: grpc.ConnectionInjector): void => {
+  const accept = (socket: Socket, hand: (socket: Socket) => void): void => {
     const address = socket.remoteAddress ?? 'unknown';
     const fromAddress = perAddress.get(address) ?? 0;
     if (byPeer.size >= limits.maxConnections || fromAddress >= limits.maxConnectionsPerAddress) {
@@ -113,6 +140,7 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
       timer: undefined,
       authenticated: false,
       called: false,
+      presented: undefined,
     };
     byPeer.set(key, tracked);
     perAddress.set(address, fromAddress + 1);
@@ -126,7 +154,52 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
     });
     // A peer that resets mid-handshake must not crash the process; TLS reports it on its own socket.
     socket.on('error', () => undefined);
-    injector.injectConnection(socket);
+    hand(socket);
+  };
+
+  // TLS is ended here, not in grpc-js, so each connection's handshake outcome is visible: with
+  // client certificates requested but not required, a certificate that fails verification (an
+  // expired one) still completes the handshake and grpc-js would show its calls as having none.
+  // The verified connection then goes to grpc-js as plaintext HTTP/2 (an insecure injector);
+  // grpc-js still reads the peer certificate from the TLS socket it is given.
+  const terminateTls = (
+    credentials: grpc.ServerCredentials,
+    injector: grpc.ConnectionInjector,
+  ): TlsServer => {
+    let valid = credentials._getSecureContextOptions() !== null;
+    const tls = createTlsServer({
+      ...credentials._getConstructorOptions(),
+      ...credentials._getSecureContextOptions(),
+      // What http2.createSecureServer sets: HTTP/2 only.
+      ALPNProtocols: ['h2'],
+    });
+    const watcher = (context: SecureContextOptions | null): void => {
+      if (context !== null) tls.setSecureContext(context);
+      valid = context !== null;
+    };
+    credentials._addWatcher(watcher);
+    stopWatchingCredentials = () => credentials._removeWatcher(watcher);
+    tls.prependListener('connection', (socket: Socket) => {
+      // As grpc-js does while its credentials have no certificate loaded.
+      if (!valid) socket.destroy();
+    });
+    tls.on('secureConnection', (tlsSocket: TLSSocket) => {
+      // Errors after the handshake belong to whoever uses the socket (nodejs/node#35824).
+      tlsSocket.on('error', () => undefined);
+      const raw = tlsSocket.getPeerCertificate();
+      const tracked = byPeer.get(
+        peerKey(tlsSocket.remoteAddress ?? 'unknown', tlsSocket.remotePort),
+      );
+      if (tracked !== undefined && raw?.raw !== undefined)
+        tracked.presented = {
+          notAfter: Date.parse(raw.valid_to),
+          verifyError: tlsSocket.authorized ? undefined : String(tlsSocket.authorizationError),
+        };
+      injector.injectConnection(tlsSocket);
+    });
+    // As http2.createSecureServer does: a failed handshake ends the connection.
+    tls.on('tlsClientError', (_err: Error, tlsSocket: TLSSocket) => tlsSocket.destroy());
+    return tls;
   };
 
   const observe = (call: grpc.ServerInterceptingCallInterface): void => {
@@ -176,8 +249,18 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
   return {
     interceptor,
     async listen(server, credentials, address) {
-      const injector = server.createConnectionInjector(credentials);
-      const tcp = createServer({ pauseOnConnect: false }, (socket) => accept(socket, injector));
+      const secure = credentials._isSecure();
+      const injector = server.createConnectionInjector(
+        secure ? grpc.ServerCredentials.createInsecure() : credentials,
+      );
+      const tls = secure ? terminateTls(credentials, injector) : undefined;
+      const tcp = createServer({ pauseOnConnect: false }, (socket) =>
+        accept(socket, (accepted) =>
+          tls === undefined
+            ? injector.injectConnection(accepted)
+            : tls.emit('connection', accepted),
+        ),
+      );
       const port = await new Promise<number>((resolve, reject) => {
         tcp.once('error', (err) =>
           reject(
@@ -197,8 +280,15 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
       return port;
     },
     connections: () => byPeer.size,
+    presentedCertificate(peer) {
+      const colon = peer.lastIndexOf(':');
+      if (colon < 0) return undefined;
+      return byPeer.get(peerKey(peer.slice(0, colon), Number(peer.slice(colon + 1))))?.presented;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        stopWatchingCredentials?.();
+        stopWatchingCredentials = undefined;
         for (const tracked of byPeer.values()) tracked.socket.destroy();
         if (listener === undefined) resolve();
         else listener.close(() => resolve());

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { controlplaneV1 } from '@sigil/proto';
-import { createAgentAuthorizationInterceptor } from './agent-peer';
+import { createAgentAuthorizationInterceptor, type AgentAuthorizationOptions } from './agent-peer';
 import type { ControllerContext } from './context';
 import type { ControlPlane } from './control-plane';
 import { createEnrollmentService } from './enrollment';
@@ -19,7 +19,12 @@ import { createEnrollmentService } from './enrollment';
 export function createGrpcServer(
   ctx: ControllerContext,
   controlPlane: ControlPlane,
-  limits: { options: grpc.ServerOptions; interceptors: grpc.ServerInterceptor[] } = {
+  limits: {
+    options: grpc.ServerOptions;
+    interceptors: grpc.ServerInterceptor[];
+    /** The connection guard's view of each connection's client certificate (labels `expired`). */
+    presentedCertificate?: AgentAuthorizationOptions['presentedCertificate'];
+  } = {
     options: {},
     interceptors: [],
   },
@@ -37,6 +42,9 @@ export function createGrpcServer(
         },
         logger: ctx.logger,
         registry: ctx.metrics.registry,
+        ...(limits.presentedCertificate === undefined
+          ? {}
+          : { presentedCertificate: limits.presentedCertificate }),
         onRefused: (refusal) => {
           ctx.metrics.refusals.inc({ reason: refusal.reason });
           void ctx.audit.record({

@@ -16,6 +16,7 @@ export type RefusalReason =
   | 'csr_invalid'
   | 'request_invalid'
   | 'svid_missing'
+  | 'expired'
   | 'svid_invalid'
   | 'wrong_agent_kind'
   | 'admin_unauthorized'

@@ -153,7 +153,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   });
 
   let closed = false;
-  return {
+  return rethrowingLocalErrors({
     ...sqliteEntryMethods(db),
     ...createTrustStore('sqlite', async (sql, params) => {
       const statement = db.prepare(sql);
@@ -264,7 +264,50 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     },
     policy: createPolicyStore(query),
     adminAuth: createAdminAuthStore(query),
-  };
+  });
+}
+
+/*
+ * better-sqlite3 registers its SqliteError constructor with the native addon once per process
+ * (the addon is shared), so in a process with several VM contexts (Jest gives each test file its
+ * own) its errors belong to whichever context loaded it first: not `instanceof Error` for the
+ * caller, which then cannot tell them from a resolved value (`rejects.toThrow()` saw "did not
+ * throw", and a rolled-back transaction looked like success). Every store method rethrows such an
+ * error as an Error of this context, with its message, name, `code` (SQLITE_FULL, ...), stack,
+ * and the original as `cause`.
+ */
+function asLocalError(err: unknown): unknown {
+  if (err instanceof Error || err === null || typeof err !== 'object') return err;
+  const { message, name, code, stack } = err as Record<string, unknown>;
+  if (typeof message !== 'string') return err;
+  const local = new Error(message, { cause: err }) as Error & { code?: string };
+  if (typeof name === 'string') local.name = name;
+  if (typeof code === 'string') local.code = code;
+  if (typeof stack === 'string') local.stack = stack;
+  return local;
+}
+
+/** Wraps every method of `target` (and of its nested objects) with {@link asLocalError}. */
+function rethrowingLocalErrors<T extends object>(target: T): T {
+  const methods = target as Record<string, unknown>;
+  for (const [key, value] of Object.entries(methods)) {
+    if (typeof value === 'function') {
+      const method = value as (...args: unknown[]) => unknown;
+      methods[key] = function (this: unknown, ...args: unknown[]): unknown {
+        try {
+          const result = method.apply(this, args);
+          return typeof (result as Promise<unknown> | undefined)?.then === 'function'
+            ? (result as Promise<unknown>).then(undefined, (err: unknown) => {
+                throw asLocalError(err);
+              })
+            : result;
+        } catch (err) {
+          throw asLocalError(err);
+        }
+      };
+    } else if (value !== null && typeof value === 'object') rethrowingLocalErrors(value);
+  }
+  return target;
 }
 
 function prepareSchemaStatements(db: Database.Database) {

@@ -294,10 +294,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.pruneAudit(T0)).toBe(0);
     });
 
-    // Quarantined on SQLite: in the full CI run (never alone, four tries) the failing audit insert
-    // resolved instead of rejecting; the PostgreSQL run of this case passes. An open defect, to
-    // find before this runs on SQLite again.
-    (name.startsWith('SQLite') ? it.skip : it)(
+    it(
       'replaces a lineage and appends its audit record in one transaction: both or neither',
       async () => {
         await createToken('h1');
