@@ -181,6 +181,21 @@ describeAsRoot('setup.sh (connector)', () => {
       encoding: 'utf8',
     });
     expect(help.status).toBe(0);
+    // The Workload API's SO_PEERCRED addon is built in the installed tree (pnpm deploy skips it).
+    const addon = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        "const dir = require('path').dirname(require.resolve('@sigil/workload-api/package.json', { paths: [process.argv[1]] })); const m = { exports: {} }; process.dlopen(m, dir + '/build/Release/peer_credentials.node'); console.log(typeof m.exports.peerCredentials)",
+        path.join(root, 'opt/sigil/connector'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect({ status: addon.status, stdout: addon.stdout, stderr: addon.stderr }).toEqual({
+      status: 0,
+      stdout: 'function\n',
+      stderr: '',
+    });
     // The token is nowhere: not in the unit, the env file, the identity or the program.
     expect(filesContaining(root, token)).toEqual([]);
   });

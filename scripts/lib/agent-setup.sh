@@ -112,6 +112,9 @@ sigil_stage_app() {
   else
     sigil_die 1 "--from $from: neither a Sigil checkout, a deployed @sigil/$kind directory nor a .tgz of one"
   fi
+  # pnpm deploy leaves the Workload API addon unbuilt; a release artefact may carry it already.
+  "$SIGIL_REPO_DIR/scripts/lib/build-native-addons.sh" "$app" 2>"$SIGIL_TMP/addon.log" ||
+    sigil_die 1 "$(cat "$SIGIL_TMP/addon.log")"
   # pnpm's command shims and its install state name the staging directory: not part of the agent.
   find "$app" -path '*/node_modules/.bin' -prune -exec rm -rf {} +
   rm -f "$app/node_modules/.modules.yaml"
