@@ -1,6 +1,7 @@
 import { isSigilError } from '@sigil/errors';
 import {
   activateRotation,
+  bundleIntermediatesPemOf,
   bundleRoots,
   decideActivation,
   initialTrustState,
@@ -105,5 +106,21 @@ describe('runtime CA rotation decisions', () => {
     expect(bundleRoots(prepared)).toEqual(['ORG-ROOT']);
     const retired = retireRotation(activateRotation(prepared, 1), [], false);
     expect(retired.bundleVersion).toBe(prepared.bundleVersion);
+  });
+
+  it('lists the upstream-signed intermediates of the generations in the bundle, and no self-signed root', () => {
+    expect(bundleIntermediatesPemOf(start)).toBe('');
+    const prepared = prepareRotation(start, {
+      ...generation('b', 'ORG-ROOT'),
+      certificatePem: 'INT-b',
+    });
+    expect(bundleIntermediatesPemOf(prepared)).toBe('INT-b\n');
+    const second = prepareRotation(retireRotation(activateRotation(prepared, 1), [], false), {
+      ...generation('c', 'ORG-ROOT'),
+      certificatePem: 'INT-c',
+    });
+    expect(bundleIntermediatesPemOf(second)).toBe('INT-c\nINT-b\n');
+    const done = retireRotation(activateRotation(second, 2), [], false);
+    expect(bundleIntermediatesPemOf(done)).toBe('INT-c\n');
   });
 });

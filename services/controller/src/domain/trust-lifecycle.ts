@@ -62,6 +62,27 @@ export function bundlePemOf(state: TrustState): string {
 }
 
 /**
+ * The intermediates between the roots and the leaves of every generation in the bundle (the
+ * upstream-signed CA certificates), PEM, each once; empty when every generation is its own root.
+ * A peer check that sees only the leaf builds the path through these.
+ *
+ * @example
+ * ```ts
+ * validateX509Svid([leaf], bundlePemOf(state), { intermediates: bundleIntermediatesPemOf(state) });
+ * ```
+ */
+export function bundleIntermediatesPemOf(state: TrustState): string {
+  const intermediates: string[] = [];
+  for (const generation of [state.next, state.current, state.previous]) {
+    if (generation === null || generation.certificatePem.trim() === generation.rootPem.trim())
+      continue;
+    const chain = generation.certificatePem.trim();
+    if (!intermediates.includes(chain)) intermediates.push(chain);
+  }
+  return intermediates.length === 0 ? '' : `${intermediates.join('\n')}\n`;
+}
+
+/**
  * The first state: the CA found in DATA_DIR is generation 1 and current, bundle version 1 (the
  * version agents enrolled before rotation existed already hold).
  *

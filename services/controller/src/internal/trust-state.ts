@@ -14,6 +14,7 @@ import type { CertificateAuthority } from '@sigil/pki';
 import {
   activateRotation,
   activationRefused,
+  bundleIntermediatesPemOf,
   bundlePemOf,
   decideActivation,
   initialTrustState,
@@ -169,6 +170,7 @@ export async function loadTrustRuntime(options: TrustRuntimeOptions): Promise<Tr
     runtime: () => ({
       ca: signer,
       bundlePem: bundlePemOf(doc.state),
+      intermediatesPem: bundleIntermediatesPemOf(doc.state),
       bundleVersion: doc.state.bundleVersion,
       generation: doc.state.current.id,
     }),
