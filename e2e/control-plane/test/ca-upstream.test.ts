@@ -6,17 +6,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { resolveAgentConfig, startAgent, type RunningAgent } from '@sigil/agent';
 import { parseCertificatesPem, toPem } from '@sigil/pki';
 import { waitFor } from '@sigil/testing';
-import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
+import { agentsOf, failuresOf, startFleet, type Fleet } from './support/ca-fleet';
 import {
   adminRequest,
-  metric,
   startControlPlane,
   waitForRootAcknowledged,
   type ControlPlaneFixture,
-  type RunningConnector,
 } from './support/control-plane';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -92,31 +89,7 @@ function createOperatorPki(dir: string, trustDomain: string): OperatorPki {
   return pki;
 }
 
-interface Fleet {
-  connector: RunningConnector;
-  tunneler: RunningAgent<TunnelerPart>;
-}
-
-async function startFleet(fx: ControlPlaneFixture): Promise<Fleet> {
-  const connector = await fx.startConnector(await fx.enrollEnv('connector', 'edge-1'), true);
-  const env = await fx.enrollEnv('tunneler', 'laptop-1', {
-    connectorId: 'edge-1',
-    env: { CONNECTOR_ADDR: `127.0.0.1:${connector.part.port}` },
-  });
-  const tunneler = fx.track(
-    await startAgent(
-      fx.runtime(resolveAgentConfig({ kind: 'tunneler', command: 'run', env, ephemeral: true })),
-      startTunnelerPart,
-    ),
-  );
-  await waitFor('the control stream', () => connector.part.control.up);
-  await waitFor('the tunnel', () => tunneler.part.tunnel.up);
-  return { connector, tunneler };
-}
-
-const agentsOf = (fleet: Fleet) => [fleet.connector, fleet.tunneler];
-const identityOf = (agent: Fleet['connector'] | Fleet['tunneler']) =>
-  agent.runtime.session.identity;
+const identityOf = (agent: ReturnType<typeof agentsOf>[number]) => agent.runtime.session.identity;
 
 /** The certificates of a PEM text, normalised (one PEM block each). */
 const certificates = (pem: string): string[] =>
@@ -130,21 +103,6 @@ const liveOf = (status: Json, role: string): number => {
   const generation = status.generations.find((g: Json) => g.role === role);
   return generation.live_certificates.connector + generation.live_certificates.tunneler;
 };
-
-/** Failed TLS handshakes and validations at the controller and the agents. */
-async function failures(fx: ControlPlaneFixture, fleet: Fleet): Promise<number> {
-  let total = 0;
-  for (const registry of [
-    fx.controller.metrics,
-    ...agentsOf(fleet).map((a) => a.runtime.session.metrics.registry),
-  ])
-    for (const name of [
-      'grpc_tls_handshake_errors_total',
-      'grpc_tls_cert_validation_failures_total',
-    ])
-      if (registry.getSingleMetric(name) !== undefined) total += await metric(registry, name);
-  return total;
-}
 
 /** Prepare from `upstream`, activate on acknowledgement, wait out generation N's certificates, retire. */
 async function rotate(fx: ControlPlaneFixture, upstream: Record<string, string>): Promise<Json> {
@@ -176,7 +134,7 @@ describe('a runtime CA under an operator root made with openssl', () => {
       renewalsPerMinute: 60,
     });
     pki = createOperatorPki(path.join(fx.scratch, 'operator-pki'), 'e2e.sigil');
-    fleet = await startFleet(fx);
+    fleet = await startFleet(fx, ['laptop-1']);
   }, 60_000);
   afterAll(() => fx.cleanup());
 
@@ -240,8 +198,8 @@ describe('a runtime CA under an operator root made with openssl', () => {
     const intermediate = certificates(readFileSync(pki.intermediateCertificate, 'utf8'));
     for (const chain of presented) expect(certificates(chain)).toEqual(intermediate);
     expect(fleet.connector.part.control.up).toBe(true);
-    expect(fleet.tunneler.part.tunnel.up).toBe(true);
-    expect(await failures(fx, fleet)).toBe(0);
+    expect(fleet.tunnelers[0]!.part.tunnel.up).toBe(true);
+    expect(await failuresOf(fx, fleet)).toBe(0);
   }, 120_000);
 
   it('the root key used once: a new intermediate under the same root, the bundle roots unchanged', async () => {
@@ -261,7 +219,7 @@ describe('a runtime CA under an operator root made with openssl', () => {
       expect(certificates(chain)).not.toEqual(first);
     }
     expect(fleet.connector.part.control.up).toBe(true);
-    expect(fleet.tunneler.part.tunnel.up).toBe(true);
-    expect(await failures(fx, fleet)).toBe(0);
+    expect(fleet.tunnelers[0]!.part.tunnel.up).toBe(true);
+    expect(await failuresOf(fx, fleet)).toBe(0);
   }, 120_000);
 });

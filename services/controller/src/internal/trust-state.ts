@@ -58,6 +58,8 @@ export interface TrustRuntimeOptions {
   seed: CertificateAuthority;
   trustDomain: string;
   clock: () => Date;
+  /** Lifetime of a new self-signed generation when the step names none (`RUNTIME_CA_TTL`). Default: pki's (10 years). */
+  runtimeCaTtlSeconds?: number;
 }
 
 /** The runtime trust of this replica, kept in step with the store. */
@@ -186,7 +188,16 @@ export async function loadTrustRuntime(options: TrustRuntimeOptions): Promise<Tr
     },
     async prepare(source) {
       const now = clock();
-      const made = await generationOf(source, trustDomain, now, doc.state);
+      const made = await generationOf(
+        source.kind === 'self-signed' &&
+          source.ttlSeconds === undefined &&
+          options.runtimeCaTtlSeconds !== undefined
+          ? { ...source, ttlSeconds: options.runtimeCaTtlSeconds }
+          : source,
+        trustDomain,
+        now,
+        doc.state,
+      );
       return mutate((latest) => {
         const state = prepareRotation(latest.state, {
           ...describe(made),
