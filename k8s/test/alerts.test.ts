@@ -67,6 +67,7 @@ const CERT_MANAGER_LABELS: Record<string, string[]> = {
 const CONTROLLER_LABELS: Record<string, string[]> = {
   sigil_controller_stream_conflicts_total: ['kind'],
   sigil_controller_certificate_expiry_days: ['certificate'],
+  sigil_controller_ca_next_rotation_timestamp_seconds: [],
   sigil_controller_store_up: ['dialect'],
   sigil_agent_identity_persisted: [],
 };

@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { resolveAgentConfig, startAgent, type RunningAgent } from '@sigil/agent';
 import {
   createClientCredentials,
   createRotatingIdentity,
@@ -18,21 +17,20 @@ import {
 } from '@sigil/pki';
 import { controlplaneV1 } from '@sigil/proto';
 import { waitFor } from '@sigil/testing';
-import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
-import type { Registry } from 'prom-client';
 import {
   adminRequest,
   waitForRootAcknowledged,
   metric,
   startControlPlane,
   type ControlPlaneFixture,
-  type RunningConnector,
 } from './support/control-plane';
-
-interface Fleet {
-  connector: RunningConnector;
-  tunnelers: RunningAgent<TunnelerPart>[];
-}
+import {
+  expectNoLostHeartbeats,
+  failuresOf,
+  renewalsOf,
+  startFleet,
+  type Fleet,
+} from './support/ca-fleet';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -47,88 +45,16 @@ async function admin(
   return { status, json };
 }
 
-async function startFleet(fx: ControlPlaneFixture): Promise<Fleet> {
-  const connector = await fx.startConnector(await fx.enrollEnv('connector', 'edge-1'), true);
-  const connectorAddr = `127.0.0.1:${connector.part.port}`;
-  const tunnelers: RunningAgent<TunnelerPart>[] = [];
-  for (const id of ['laptop-1', 'laptop-2']) {
-    const env = await fx.enrollEnv('tunneler', id, {
-      connectorId: 'edge-1',
-      env: { CONNECTOR_ADDR: connectorAddr },
-    });
-    tunnelers.push(
-      fx.track(
-        await startAgent(
-          fx.runtime(
-            resolveAgentConfig({ kind: 'tunneler', command: 'run', env, ephemeral: true }),
-          ),
-          startTunnelerPart,
-        ),
-      ),
-    );
-  }
-  await waitFor('the control stream', () => connector.part.control.up);
-  for (const t of tunnelers) await waitFor('the tunnel', () => t.part.tunnel.up);
-  return { connector, tunnelers };
-}
-
-const registries = (fleet: Fleet): Registry[] => [
-  fleet.connector.runtime.session.metrics.registry,
-  ...fleet.tunnelers.map((t) => t.runtime.session.metrics.registry),
-];
-
-/** Failed TLS handshakes and validations, refused tunnels, everywhere. */
-async function failures(fx: ControlPlaneFixture, fleet: Fleet): Promise<number> {
-  let total = 0;
-  for (const registry of [fx.controller.metrics, ...registries(fleet)]) {
-    for (const name of [
-      'grpc_tls_handshake_errors_total',
-      'grpc_tls_cert_validation_failures_total',
-    ])
-      if (registry.getSingleMetric(name) !== undefined) total += await metric(registry, name);
-  }
-  total += await metric(
-    fleet.connector.runtime.session.metrics.registry,
-    'sigil_connector_tunnelers_refused_total',
-  );
-  return total;
-}
-
-async function renewals(fleet: Fleet): Promise<number[]> {
-  return Promise.all(
-    registries(fleet).map((r) => metric(r, 'sigil_agent_renewals_total', { result: 'success' })),
-  );
-}
-
 /** Waits until every agent renewed at least `count` more times than in `before`. */
 async function renewedSince(fleet: Fleet, before: number[], count = 1): Promise<number[]> {
   return waitFor(
     `${count} renewal(s) of every agent`,
     async () => {
-      const now = await renewals(fleet);
+      const now = await renewalsOf(fleet);
       return now.every((n, i) => n >= before[i]! + count) ? now : undefined;
     },
     30_000,
   );
-}
-
-/** Every heartbeat sent so far is acknowledged, in sequence, on the stream first opened. */
-async function expectNoLostHeartbeats(fleet: Fleet): Promise<{ sent: number; acked: number }> {
-  let sent = 0;
-  let acked = 0;
-  for (const registry of registries(fleet)) {
-    const upTo = await metric(registry, 'sigil_agent_heartbeats_sent_total');
-    await waitFor('the acks of every heartbeat sent', async () =>
-      (await metric(registry, 'sigil_agent_heartbeat_acks_total')) >= upTo ? true : undefined,
-    );
-    const acks = await metric(registry, 'sigil_agent_heartbeat_acks_total');
-    expect(acks).toBe(await metric(registry, 'sigil_agent_last_acked_sequence'));
-    expect(await metric(registry, 'sigil_agent_stream_connects_total')).toBe(1);
-    expect(await metric(registry, 'sigil_agent_reconnects_total')).toBe(0);
-    sent += upTo;
-    acked += acks;
-  }
-  return { sent, acked };
 }
 
 const leafOf = (agent: { runtime: { session: { identity: { certificateChainPem: string } } } }) =>
@@ -159,7 +85,7 @@ describe('runtime CA rotation with live agents', () => {
       ['current', 1],
     ]);
     expect(initial.json.generations[0].live_certificates).toEqual({ connector: 1, tunneler: 2 });
-    const start = await renewals(fleet);
+    const start = await renewalsOf(fleet);
 
     const prepared = await admin(fx, 'POST', 'ca/prepare');
     expect(prepared).toMatchObject({
@@ -212,7 +138,7 @@ describe('runtime CA rotation with live agents', () => {
     );
     const end = await renewedSince(fleet, afterActivate, 2);
 
-    expect(await failures(fx, fleet)).toBe(0);
+    expect(await failuresOf(fx, fleet)).toBe(0);
     const heartbeats = await expectNoLostHeartbeats(fleet);
     // No certificate anywhere chains to the old root; every one chains to the new.
     const newBundle = fx.controller.trustBundlePem;
@@ -321,7 +247,7 @@ describe('runtime CA rotation across controller restarts', () => {
     await waitForRootAcknowledged(fx, 40_000);
     const activated = await admin(fx, 'POST', 'ca/activate');
     expect(activated.status).toBe(200);
-    const start = await renewals(fleet);
+    const start = await renewalsOf(fleet);
     await renewedSince(fleet, start);
     const activeBefore = (await admin(fx, 'GET', 'ca')).json;
 
@@ -344,7 +270,7 @@ describe('runtime CA rotation across controller restarts', () => {
         (a) => a.runtime.session.identity.bundleVersion === retired.json.bundle_version,
       ),
     );
-    await renewedSince(fleet, await renewals(fleet));
+    await renewedSince(fleet, await renewalsOf(fleet));
     for (const t of fleet.tunnelers) expect(t.part.tunnel.up).toBe(true);
     expect(fleet.connector.part.control.up).toBe(true);
     const oldRoot = readFileSync(path.join(fx.dataDir, 'runtime-ca.crt'), 'utf8');

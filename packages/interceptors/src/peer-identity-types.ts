@@ -80,6 +80,12 @@ export interface AuthContextCall {
 export interface PeerTrust {
   /** The roots peer certificates must chain to; read on every call, so a new bundle applies at once. */
   bundlePem(): string;
+  /**
+   * Intermediate CA certificates (PEM) a peer's leaf may chain through to a root: the check sees
+   * only the leaf of the connection, not the chain the peer sent in the handshake. Read on every
+   * call. Default: none (leaves signed by a root directly).
+   */
+  intermediatesPem?(): string;
   /** Accept only SPIFFE IDs of this trust domain. */
   trustDomain?: string;
   /** The time certificates must be valid at. Default `() => new Date()`. */

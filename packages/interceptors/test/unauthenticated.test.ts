@@ -17,7 +17,7 @@ import {
   loadAuthorizationPolicy,
 } from '@sigil/interceptors';
 import type { AuthorizationDenial, PeerIdentity, PeerTrust } from '@sigil/interceptors';
-import { createCertificateAuthority } from '@sigil/pki';
+import { createCertificateAuthority, createIntermediateCertificateAuthority } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
 import {
   createMemoryLogger,
@@ -80,6 +80,8 @@ interface Harness {
   seen: { identity: PeerIdentity | undefined } | undefined;
   /** The bundle the interceptors check against, as the application holds it. */
   bundle: { pem: string };
+  /** The intermediates the interceptors may build a path through. */
+  intermediates: { pem: string };
   clock: { now: Date };
   client(certificate?: Presented): EchoClient;
 }
@@ -101,6 +103,7 @@ const standardChain: Chain = (options) =>
 
 async function serve(chain: Chain = standardChain, logs = createMemoryLogger()): Promise<Harness> {
   const bundle = { pem: agentCa.bundlePem };
+  const intermediates = { pem: '' };
   const clock = { now: new Date() };
   const tls: ServerCredentialsHandle = await createServerCredentials(
     loadServerTlsConfig({
@@ -121,6 +124,7 @@ async function serve(chain: Chain = standardChain, logs = createMemoryLogger()):
     denials: [],
     seen: undefined,
     bundle,
+    intermediates,
     clock,
     server: undefined as unknown as RunningEchoServer,
     client: (certificate) => {
@@ -142,7 +146,12 @@ async function serve(chain: Chain = standardChain, logs = createMemoryLogger()):
   harness.server = await startEchoServer({
     credentials: tls.credentials,
     interceptors: chain({
-      peerTrust: { bundlePem: () => bundle.pem, trustDomain: TD, clock: () => clock.now },
+      peerTrust: {
+        bundlePem: () => bundle.pem,
+        intermediatesPem: () => intermediates.pem,
+        trustDomain: TD,
+        clock: () => clock.now,
+      },
       onDenied: (denial) => harness.denials.push(denial),
       logger: logs.logger,
     }),
@@ -234,6 +243,20 @@ describe('a clientCertificate: request server with @sigil/interceptors', () => {
     expect(h.seen).toEqual({ identity: undefined });
     h.bundle.pem = agentCa.bundlePem;
     await expect(unary(client, 'admin')).resolves.toEqual({ ok: true });
+  });
+
+  it('accepts a leaf of an intermediate only through the intermediates it is given (the check sees the leaf alone)', async () => {
+    const intermediate = await createIntermediateCertificateAuthority(agentCa);
+    const underIntermediate = await intermediate.issue({ spiffeId: CONNECTOR });
+    const h = await serve();
+    const client = h.client(underIntermediate);
+    const err = await failure(unary(client, 'admin'));
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(h.denials[0]?.certificateProblem).toContain('nor among the intermediates');
+    h.intermediates.pem = intermediate.certificatePem;
+    await expect(unary(client, 'admin')).resolves.toEqual({ ok: true });
+    h.intermediates.pem = '';
+    expect((await failure(unary(client, 'admin'))).code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
   it('stops accepting a certificate that expires under an open connection', async () => {

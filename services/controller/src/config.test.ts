@@ -35,6 +35,10 @@ describe('parseControllerConfig', () => {
       certBackdateSeconds: 300,
       clockSkewWarnSeconds: 30,
       caActivationGraceSeconds: 3600,
+      caAutoRotate: false,
+      caRotateAtFraction: 0.5,
+      caAutoRotateIntervalSeconds: 60,
+      runtimeCaTtlSeconds: 3650 * 86_400,
       serverNames: [],
       logLevel: 'info',
       ...LIMIT_DEFAULTS,
@@ -79,12 +83,38 @@ describe('parseControllerConfig', () => {
       certBackdateSeconds: 600,
       clockSkewWarnSeconds: 120,
       caActivationGraceSeconds: 600,
+      caAutoRotate: false,
+      caRotateAtFraction: 0.5,
+      caAutoRotateIntervalSeconds: 60,
+      runtimeCaTtlSeconds: 3650 * 86_400,
       serverNames: ['controller.example.org', '10.0.0.1'],
       logLevel: 'debug',
       adminToken: 'a-long-enough-admin-token',
       ...LIMIT_DEFAULTS,
       secretFlags: [],
     });
+  });
+
+  it('reads the automatic CA rotation settings, and refuses a fraction outside 0.1 to 0.9', () => {
+    expect(
+      run({
+        DATA_DIR: '/d',
+        CA_AUTO_ROTATE: 'true',
+        CA_ROTATE_AT: '60%',
+        CA_AUTO_ROTATE_INTERVAL: '30s',
+        RUNTIME_CA_TTL: '365d',
+      }),
+    ).toMatchObject({
+      caAutoRotate: true,
+      caRotateAtFraction: 0.6,
+      caAutoRotateIntervalSeconds: 30,
+      runtimeCaTtlSeconds: 365 * 86_400,
+    });
+    expect(run({ DATA_DIR: '/d', CA_ROTATE_AT: '0.75' }).caRotateAtFraction).toBe(0.75);
+    expect(() => run({ DATA_DIR: '/d', CA_ROTATE_AT: '0.95' })).toThrow(
+      /^CA_ROTATE_AT="0.95": must be a fraction from 0.1 to 0.9/,
+    );
+    expect(() => run({ DATA_DIR: '/d', CA_AUTO_ROTATE: 'sometimes' })).toThrow(/CA_AUTO_ROTATE/);
   });
 
   it('reads every limit from its variable', () => {

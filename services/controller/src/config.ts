@@ -9,6 +9,7 @@ import {
   explainSettings,
   formatSettingsHelp,
   invalidSetting,
+  parseBoolean,
   parseDurationSeconds,
   parseList,
   parsePositiveIntegerValue,
@@ -60,6 +61,14 @@ export interface ControllerConfig {
   clockSkewWarnSeconds: number;
   /** After this long since prepare, CA activation no longer waits for agents to acknowledge the new root. Default 3600 (1h). */
   caActivationGraceSeconds: number;
+  /** Rotate the runtime CA automatically (`CA_AUTO_ROTATE`): prepare, activate and retire on a schedule. Default false. */
+  caAutoRotate: boolean;
+  /** With `caAutoRotate`: the fraction of the current CA's lifetime after which its successor is prepared (`CA_ROTATE_AT`). Default 0.5. */
+  caRotateAtFraction: number;
+  /** With `caAutoRotate`: how often the schedule is checked, seconds (`CA_AUTO_ROTATE_INTERVAL`). Default 60. */
+  caAutoRotateIntervalSeconds: number;
+  /** Lifetime of a runtime CA the controller creates (first start, prepare without `ttl_seconds`, automatic rotation) (`RUNTIME_CA_TTL`). Default 10 years. */
+  runtimeCaTtlSeconds: number;
   /** Extra DNS names or IP addresses for the controller's TLS certificate. */
   serverNames: string[];
   /** The admin bearer token (from `SIGIL_ADMIN_TOKEN`); when absent one is generated on first start. */
@@ -122,6 +131,10 @@ export const CONTROLLER_DEFAULTS = {
   certBackdateSeconds: 300,
   clockSkewWarnSeconds: 30,
   caActivationGraceSeconds: 3600,
+  caAutoRotate: false,
+  caRotateAtFraction: 0.5,
+  caAutoRotateIntervalSeconds: 60,
+  runtimeCaTtlSeconds: 10 * 365 * 86_400,
 } as const;
 
 /**
@@ -336,6 +349,44 @@ export const CONTROLLER_SETTINGS = {
     '1h',
     [0, 30 * 86_400],
     'after this long since `POST /api/admin/ca/prepare`, activation no longer waits for every online agent to acknowledge the bundle with the new root (0s to 30 days)',
+  ),
+  caAutoRotate: {
+    env: 'CA_AUTO_ROTATE',
+    flag: 'ca-auto-rotate',
+    yaml: 'ca_auto_rotate',
+    parse: (raw: string, at: string): boolean => parseBoolean(raw, at),
+    default: CONTROLLER_DEFAULTS.caAutoRotate as boolean,
+    help: 'rotate the runtime CA automatically: prepare its successor once it has lived `CA_ROTATE_AT` of its lifetime, activate once the agents acknowledged the new root (or after `CA_ACTIVATION_GRACE`), retire once nothing live chains to the old one',
+  },
+  caRotateAtFraction: {
+    env: 'CA_ROTATE_AT',
+    flag: 'ca-rotate-at',
+    yaml: 'ca_rotate_at',
+    parse: (raw: string, at: string): number => {
+      const text = raw.trim();
+      const value = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text);
+      if (text === '' || !Number.isFinite(value) || value < 0.1 || value > 0.9)
+        throw invalidSetting(at, 'must be a fraction from 0.1 to 0.9 (or 10% to 90%)', {
+          value: raw,
+        });
+      return value;
+    },
+    default: CONTROLLER_DEFAULTS.caRotateAtFraction as number,
+    help: 'with `CA_AUTO_ROTATE`: the fraction of the runtime CA lifetime after which its successor is prepared (0.1 to 0.9, or 10% to 90%; SPIRE prepares at half-life)',
+  },
+  caAutoRotateIntervalSeconds: ttl(
+    'CA_AUTO_ROTATE_INTERVAL',
+    CONTROLLER_DEFAULTS.caAutoRotateIntervalSeconds,
+    '1m',
+    [1, 3600],
+    'with `CA_AUTO_ROTATE`: how often the rotation schedule is checked (1s to 1h)',
+  ),
+  runtimeCaTtlSeconds: ttl(
+    'RUNTIME_CA_TTL',
+    CONTROLLER_DEFAULTS.runtimeCaTtlSeconds,
+    '3650d',
+    [10, 20 * 365 * 86_400],
+    'lifetime of a runtime CA the controller creates: on the first start, on `POST /api/admin/ca/prepare` without `ttl_seconds`, and by `CA_AUTO_ROTATE` (10s to 20 years; agent certificates never outlive their CA)',
   ),
   serverNames: {
     env: 'CONTROLLER_SERVER_NAMES',

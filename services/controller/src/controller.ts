@@ -60,6 +60,7 @@ import { AgentRegistry } from './registry';
 import type { ConnectorView, TunnelerView } from './registry';
 import { openControllerStore } from './store/open-store';
 import { createCaRoutes } from './ca-admin-routes';
+import { startCaAutoRotation } from './ca-auto-rotation';
 import { createCaOperations } from './domain/ca-operations';
 import type { CaOperations } from './domain/ca-operations';
 import { loadCaKeySealer } from './internal/ca-key-sealing';
@@ -255,7 +256,14 @@ export function createController(options: ControllerOptions): Controller {
     starting = true;
     const cleanup: Array<() => Promise<void>> = [];
     try {
-      const authorities = await loadOrCreateAuthorities({ dataDir, trustDomain, now: clock() });
+      const authorities = await loadOrCreateAuthorities({
+        dataDir,
+        trustDomain,
+        now: clock(),
+        ...(options.runtimeCaTtlSeconds === undefined
+          ? {}
+          : { runtimeCaTtlSeconds: options.runtimeCaTtlSeconds }),
+      });
       warnExpiringCas(authorities, clock(), logger);
       const opened =
         options.store ??
@@ -289,6 +297,9 @@ export function createController(options: ControllerOptions): Controller {
         seed: authorities.runtime,
         trustDomain,
         clock,
+        ...(options.runtimeCaTtlSeconds === undefined
+          ? {}
+          : { runtimeCaTtlSeconds: options.runtimeCaTtlSeconds }),
       });
       const revocations = createRevocationSet();
       revocations.replace(await store.activeRevocations());
@@ -524,6 +535,20 @@ export function createController(options: ControllerOptions): Controller {
           trust.refresh().catch(logFailure('controller.trust_sync_failed'));
         }, REVOCATION_SYNC_MS),
       ];
+      // CA_AUTO_ROTATE: prepare, activate and retire on the schedule domain/trust-lifecycle.ts decides.
+      if (options.caAutoRotate === true)
+        timers.push(
+          startCaAutoRotation({
+            ca,
+            trust,
+            rotateAtFraction: options.caRotateAtFraction ?? CONTROLLER_DEFAULTS.caRotateAtFraction,
+            intervalMs:
+              (options.caAutoRotateIntervalSeconds ??
+                CONTROLLER_DEFAULTS.caAutoRotateIntervalSeconds) * 1000,
+            logger,
+            registry: metrics.registry,
+          }).timer,
+        );
       for (const timer of timers) timer.unref();
       running = {
         store,

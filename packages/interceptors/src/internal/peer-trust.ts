@@ -9,6 +9,7 @@ const VERDICT_CACHE_SIZE = 1024;
 /** A successful validation: it holds while the bundle and trust domain stay and the path is valid. */
 interface Verdict {
   readonly bundlePem: string;
+  readonly intermediatesPem: string;
   readonly trustDomain: string | undefined;
   readonly from: number;
   readonly until: number;
@@ -29,6 +30,7 @@ export function certificateProblem(
   trust: PeerTrust,
 ): string | undefined {
   const bundlePem = trust.bundlePem();
+  const intermediatesPem = trust.intermediatesPem?.() ?? '';
   const now = (trust.clock ?? (() => new Date()))();
   const at = now.getTime();
   const key = certificate.fingerprint256;
@@ -36,6 +38,7 @@ export function certificateProblem(
   if (
     verdict !== undefined &&
     verdict.bundlePem === bundlePem &&
+    verdict.intermediatesPem === intermediatesPem &&
     verdict.trustDomain === trust.trustDomain &&
     verdict.from <= at &&
     at <= verdict.until
@@ -44,10 +47,12 @@ export function certificateProblem(
   try {
     const { path } = validateX509Svid([certificate], bundlePem, {
       at: now,
+      ...(intermediatesPem.trim() === '' ? {} : { intermediates: intermediatesPem }),
       ...(trust.trustDomain === undefined ? {} : { trustDomain: trust.trustDomain }),
     });
     verdicts.set(key, {
       bundlePem,
+      intermediatesPem,
       trustDomain: trust.trustDomain,
       from: Math.max(...path.map((c) => Date.parse(c.validFrom))),
       until: Math.min(...path.map((c) => Date.parse(c.validTo))),

@@ -4,10 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ControllerContext } from '../internal/context';
 import type { GenerationSource, TrustRuntime } from '../internal/trust-state';
 import type { AgentKind } from '../store/store';
+import { decideCaRotationStep } from './trust-lifecycle';
 import type {
   ActivationCheck,
   AgentBundleReport,
   CaGeneration,
+  CaRotationStep,
   LiveCertificate,
   TrustState,
 } from './trust-lifecycle';
@@ -54,6 +56,12 @@ export interface CaOperations {
   prepare(source: GenerationSource): Promise<TrustState>;
   activate(): Promise<{ state: TrustState; check: ActivationCheck }>;
   retire(options: { force: boolean; waitSeconds?: number }): Promise<RetireResult>;
+  /**
+   * One move of the automatic rotation (`CA_AUTO_ROTATE`): decides with
+   * {@link decideCaRotationStep} and takes the step it names (audited with actor
+   * `auto-rotation`); returns the decision.
+   */
+  rotateAutomatically(options: { rotateAtFraction: number }): Promise<CaRotationStep>;
 }
 
 /** Options of {@link createCaOperations}. */
@@ -97,27 +105,55 @@ export function createCaOperations(
     (await trust.liveCertificates()).filter(
       (c) => ctx.revocations.get(c.kind, c.agentId) === undefined,
     );
+  // Who took a step: `admin` (the API), or `auto-rotation` (CA_AUTO_ROTATE).
+  type Actor = 'admin' | 'auto-rotation';
   const audit = (
+    actor: Actor,
     action: string,
     details: Record<string, unknown>,
     outcome: 'success' | 'refused' = 'success',
-  ) => ctx.audit.record({ action, outcome, actor: 'admin', subject: 'runtime-ca', details });
+  ) => ctx.audit.record({ action, outcome, actor, subject: 'runtime-ca', details });
   const audited = async <T>(
+    actor: Actor,
     action: string,
     work: () => Promise<T>,
     details: (result: T) => Record<string, unknown>,
   ): Promise<T> => {
     try {
       const result = await work();
-      await audit(action, details(result));
+      await audit(actor, action, details(result));
       return result;
     } catch (err) {
-      await audit(action, { reason: (err as Error).message }, 'refused');
+      await audit(actor, action, { reason: (err as Error).message }, 'refused');
       throw err;
     }
   };
+  const prepare = (actor: Actor, source: GenerationSource) =>
+    audited(
+      actor,
+      'admin.ca_prepared',
+      () => trust.prepare(source),
+      (state) => ({
+        generation: state.next!.id,
+        fingerprint: state.next!.fingerprint,
+        bundle_version: state.bundleVersion,
+        upstream: source.kind !== 'self-signed',
+      }),
+    );
+  const activate = async (actor: Actor) =>
+    audited(
+      actor,
+      'admin.ca_activated',
+      async () => trust.activate(await reports(), graceMs),
+      ({ state, check }) => ({
+        generation: state.current.id,
+        fingerprint: state.current.fingerprint,
+        basis: check.basis,
+        pending: check.pending.map(agentName),
+      }),
+    );
 
-  return {
+  const operations: CaOperations = {
     async status() {
       const state = trust.state;
       const certificates = await live();
@@ -139,63 +175,65 @@ export function createCaOperations(
         graceSeconds: options.graceSeconds,
       };
     },
-    prepare: (source) =>
-      audited(
-        'admin.ca_prepared',
-        () => trust.prepare(source),
-        (state) => ({
-          generation: state.next!.id,
-          fingerprint: state.next!.fingerprint,
-          bundle_version: state.bundleVersion,
-          upstream: source.kind !== 'self-signed',
-        }),
-      ),
-    activate: async () =>
-      audited(
-        'admin.ca_activated',
-        async () => trust.activate(await reports(), graceMs),
-        ({ state, check }) => ({
-          generation: state.current.id,
-          fingerprint: state.current.fingerprint,
-          basis: check.basis,
-          pending: check.pending.map(agentName),
-        }),
-      ),
-    retire: (retireOptions) =>
-      audited(
-        'admin.ca_retired',
-        async () => {
-          const previous = trust.state.previous;
-          let toldToRenew: string[] = [];
-          let stranded: LiveCertificate[] = [];
-          if (retireOptions.force && previous !== null) {
-            stranded = (await live()).filter((c) => c.generation === previous.id);
-            toldToRenew = stranded.map(agentName);
-            tellToRenew(stranded);
-            const deadline =
-              Date.now() +
-              (retireOptions.waitSeconds ?? options.forcedRetireWaitSeconds ?? 30) * 1000;
-            while (stranded.length > 0 && Date.now() < deadline) {
-              await sleep(250);
-              stranded = (await live()).filter((c) => c.generation === previous.id);
-            }
-          }
-          const state = await trust.retire(retireOptions.force);
-          return {
-            state,
-            forced: retireOptions.force,
-            toldToRenew,
-            stillStranded: stranded.map(agentName),
-          };
-        },
-        (result) => ({
-          bundle_version: result.state.bundleVersion,
-          forced: result.forced,
-          told_to_renew: result.toldToRenew,
-          still_stranded: result.stillStranded,
-        }),
-      ),
+    prepare: (source) => prepare('admin', source),
+    activate: () => activate('admin'),
+    retire: (retireOptions) => retire('admin', retireOptions),
+    async rotateAutomatically({ rotateAtFraction }) {
+      const state = trust.state;
+      const previous = state.previous;
+      const decision = decideCaRotationStep(state, ctx.clock().getTime(), {
+        rotateAtFraction,
+        activation: state.next === null ? null : trust.checkActivation(await reports(), graceMs),
+        livePrevious:
+          previous === null ? 0 : (await live()).filter((c) => c.generation === previous.id).length,
+      });
+      if (decision.step === 'prepare') await prepare('auto-rotation', { kind: 'self-signed' });
+      else if (decision.step === 'activate') await activate('auto-rotation');
+      else if (decision.step === 'retire') await retire('auto-rotation', { force: false });
+      return decision;
+    },
   };
+  return operations;
+
+  function retire(
+    actor: Actor,
+    retireOptions: { force: boolean; waitSeconds?: number },
+  ): Promise<RetireResult> {
+    return audited(
+      actor,
+      'admin.ca_retired',
+      async () => {
+        const previous = trust.state.previous;
+        let toldToRenew: string[] = [];
+        let stranded: LiveCertificate[] = [];
+        if (retireOptions.force && previous !== null) {
+          stranded = (await live()).filter((c) => c.generation === previous.id);
+          toldToRenew = stranded.map(agentName);
+          tellToRenew(stranded);
+          const deadline =
+            Date.now() +
+            (retireOptions.waitSeconds ?? options.forcedRetireWaitSeconds ?? 30) * 1000;
+          while (stranded.length > 0 && Date.now() < deadline) {
+            await sleep(250);
+            stranded = (await live()).filter((c) => c.generation === previous.id);
+          }
+        }
+        const state = await trust.retire(retireOptions.force);
+        return {
+          state,
+          forced: retireOptions.force,
+          toldToRenew,
+          stillStranded: stranded.map(agentName),
+        };
+      },
+      (result) => ({
+        bundle_version: result.state.bundleVersion,
+        forced: result.forced,
+        told_to_renew: result.toldToRenew,
+        still_stranded: result.stillStranded,
+      }),
+    );
+  }
 
   function tellToRenew(stranded: readonly LiveCertificate[]): void {
     const byConnector = new Map<string, string[]>();

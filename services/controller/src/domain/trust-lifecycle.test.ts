@@ -1,8 +1,11 @@
 import { isSigilError } from '@sigil/errors';
 import {
   activateRotation,
+  bundleIntermediatesPemOf,
   bundleRoots,
+  caRotationDueAt,
   decideActivation,
+  decideCaRotationStep,
   initialTrustState,
   prepareRotation,
   retireRotation,
@@ -105,5 +108,84 @@ describe('runtime CA rotation decisions', () => {
     expect(bundleRoots(prepared)).toEqual(['ORG-ROOT']);
     const retired = retireRotation(activateRotation(prepared, 1), [], false);
     expect(retired.bundleVersion).toBe(prepared.bundleVersion);
+  });
+
+  it('lists the upstream-signed intermediates of the generations in the bundle, and no self-signed root', () => {
+    expect(bundleIntermediatesPemOf(start)).toBe('');
+    const prepared = prepareRotation(start, {
+      ...generation('b', 'ORG-ROOT'),
+      certificatePem: 'INT-b',
+    });
+    expect(bundleIntermediatesPemOf(prepared)).toBe('INT-b\n');
+    const second = prepareRotation(retireRotation(activateRotation(prepared, 1), [], false), {
+      ...generation('c', 'ORG-ROOT'),
+      certificatePem: 'INT-c',
+    });
+    expect(bundleIntermediatesPemOf(second)).toBe('INT-c\nINT-b\n');
+    const done = retireRotation(activateRotation(second, 2), [], false);
+    expect(bundleIntermediatesPemOf(done)).toBe('INT-c\n');
+  });
+});
+
+describe('automatic rotation (decideCaRotationStep)', () => {
+  // Generation 1 lives from 1_000 to 10_000_000: half-life at 5_000_500.
+  const start = initialTrustState(generation('a'));
+  const inputs = { rotateAtFraction: 0.5, activation: null, livePrevious: 0 };
+
+  it('waits until the current CA has lived the configured fraction of its lifetime, then prepares', () => {
+    expect(caRotationDueAt(start.current, 0.5)).toBe(5_000_500);
+    expect(caRotationDueAt(start.current, 0.75)).toBe(7_500_250);
+    expect(decideCaRotationStep(start, 5_000_499, inputs)).toMatchObject({
+      step: 'wait',
+      dueAt: 5_000_500,
+      reason: expect.stringContaining('generation 1 is due at'),
+    });
+    expect(decideCaRotationStep(start, 5_000_500, inputs)).toEqual({
+      step: 'prepare',
+      dueAt: 5_000_500,
+    });
+  });
+
+  it('activates once the activation check allows it, and only then', () => {
+    const prepared = prepareRotation(start, { ...generation('b'), createdAt: 5_000_500 });
+    const refusedCheck = decideActivation(prepared, [agent('t1', 1)], 5_000_600, 60_000);
+    expect(
+      decideCaRotationStep(prepared, 5_000_600, { ...inputs, activation: refusedCheck }),
+    ).toMatchObject({ step: 'wait', reason: expect.stringContaining('1 online agent(s)') });
+    for (const check of [
+      decideActivation(prepared, [agent('t1', 2)], 5_000_600, 60_000),
+      decideActivation(prepared, [agent('t1', 1)], 5_060_500, 60_000),
+    ])
+      expect(decideCaRotationStep(prepared, 5_060_500, { ...inputs, activation: check }).step).toBe(
+        'activate',
+      );
+  });
+
+  it('retires once nothing live chains to the previous generation; the new current is due at its own half-life', () => {
+    const active = activateRotation(
+      prepareRotation(start, { ...generation('b'), createdAt: 6_000_000, notAfter: 8_000_000 }),
+      6_000_100,
+    );
+    expect(decideCaRotationStep(active, 6_000_200, { ...inputs, livePrevious: 2 })).toMatchObject({
+      step: 'wait',
+      dueAt: 7_000_000,
+      reason: '2 live certificate(s) still chain to generation 1',
+    });
+    expect(decideCaRotationStep(active, 6_000_200, inputs)).toEqual({
+      step: 'retire',
+      dueAt: 7_000_000,
+    });
+    const retired = retireRotation(active, [], false);
+    expect(decideCaRotationStep(retired, 6_999_999, inputs).step).toBe('wait');
+    expect(decideCaRotationStep(retired, 7_000_000, inputs).step).toBe('prepare');
+  });
+
+  it('never replaces a generation under an upstream root by itself', () => {
+    const upstream = initialTrustState({ ...generation('a', 'ORG-ROOT'), certificatePem: 'INT-a' });
+    expect(decideCaRotationStep(upstream, 9_000_000, inputs)).toMatchObject({
+      step: 'wait',
+      dueAt: 5_000_500,
+      reason: expect.stringContaining('under an upstream root'),
+    });
   });
 });

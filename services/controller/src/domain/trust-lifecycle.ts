@@ -62,6 +62,27 @@ export function bundlePemOf(state: TrustState): string {
 }
 
 /**
+ * The intermediates between the roots and the leaves of every generation in the bundle (the
+ * upstream-signed CA certificates), PEM, each once; empty when every generation is its own root.
+ * A peer check that sees only the leaf builds the path through these.
+ *
+ * @example
+ * ```ts
+ * validateX509Svid([leaf], bundlePemOf(state), { intermediates: bundleIntermediatesPemOf(state) });
+ * ```
+ */
+export function bundleIntermediatesPemOf(state: TrustState): string {
+  const intermediates: string[] = [];
+  for (const generation of [state.next, state.current, state.previous]) {
+    if (generation === null || generation.certificatePem.trim() === generation.rootPem.trim())
+      continue;
+    const chain = generation.certificatePem.trim();
+    if (!intermediates.includes(chain)) intermediates.push(chain);
+  }
+  return intermediates.length === 0 ? '' : `${intermediates.join('\n')}\n`;
+}
+
+/**
  * The first state: the CA found in DATA_DIR is generation 1 and current, bundle version 1 (the
  * version agents enrolled before rotation existed already hold).
  *
@@ -273,4 +294,86 @@ export function retireRotation(
     bundleVersion: sameRoot ? state.bundleVersion : state.bundleVersion + 1,
     previous: null,
   };
+}
+
+/** What {@link decideCaRotationStep} weighs besides the state. */
+export interface CaRotationInputs {
+  /** The fraction of the current CA's lifetime after which the next is prepared (SPIRE: 0.5). */
+  rotateAtFraction: number;
+  /** While a generation is prepared: {@link decideActivation} now. */
+  activation: ActivationCheck | null;
+  /** Live agent certificates signed by the previous generation. */
+  livePrevious: number;
+}
+
+/** The automatic rotation's next move, and when the current generation is (or was) due. */
+export type CaRotationStep =
+  | { step: 'prepare' | 'activate' | 'retire'; dueAt: number }
+  | { step: 'wait'; dueAt: number; reason: string };
+
+/**
+ * When `generation` is due for replacement: `fraction` of its lifetime in the trust state (from
+ * `createdAt`, not the back-dated notBefore) has passed.
+ *
+ * @example
+ * ```ts
+ * caRotationDueAt(state.current, 0.5); // half-life, Unix ms
+ * ```
+ */
+export function caRotationDueAt(generation: CaGeneration, fraction: number): number {
+  const from = generation.createdAt;
+  return Math.floor(from + Math.max(0, generation.notAfter - from) * fraction);
+}
+
+/**
+ * The automatic rotation (`CA_AUTO_ROTATE`) as one decision over the state, SPIRE's way: prepare
+ * once the current CA has lived `rotateAtFraction` of its lifetime, activate as soon as
+ * {@link decideActivation} allows (every online agent acknowledged, or the grace period is
+ * over), retire once no live certificate chains to the previous generation. One step at a time;
+ * a step started by hand is carried on. A current generation under an upstream root is never
+ * replaced automatically (the controller holds no upstream key): it waits, and the due time
+ * passes (the stuck-rotation alert says so).
+ *
+ * @example
+ * ```ts
+ * const next = decideCaRotationStep(state, Date.now(), { rotateAtFraction: 0.5, activation, livePrevious: 0 });
+ * if (next.step === 'prepare') await ca.prepare({ kind: 'self-signed' });
+ * ```
+ */
+export function decideCaRotationStep(
+  state: TrustState,
+  now: number,
+  inputs: CaRotationInputs,
+): CaRotationStep {
+  const dueAt = caRotationDueAt(state.current, inputs.rotateAtFraction);
+  if (state.previous !== null)
+    return inputs.livePrevious === 0
+      ? { step: 'retire', dueAt }
+      : {
+          step: 'wait',
+          dueAt,
+          reason: `${inputs.livePrevious} live certificate(s) still chain to generation ${state.previous.id}`,
+        };
+  if (state.next !== null) {
+    const activation = inputs.activation;
+    if (activation?.allowed === true) return { step: 'activate', dueAt };
+    return {
+      step: 'wait',
+      dueAt,
+      reason: `${activation?.pending.length ?? 0} online agent(s) have not acknowledged generation ${state.next.id}; the grace period ends at ${new Date(activation?.graceEndsAt ?? now).toISOString()}`,
+    };
+  }
+  if (now < dueAt)
+    return {
+      step: 'wait',
+      dueAt,
+      reason: `generation ${state.current.id} is due at ${new Date(dueAt).toISOString()}`,
+    };
+  if (state.current.certificatePem.trim() !== state.current.rootPem.trim())
+    return {
+      step: 'wait',
+      dueAt,
+      reason: `generation ${state.current.id} is under an upstream root: prepare its successor by hand (sigil admin ca prepare --upstream-...)`,
+    };
+  return { step: 'prepare', dueAt };
 }

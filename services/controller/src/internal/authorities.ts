@@ -40,6 +40,8 @@ export async function loadOrCreateAuthorities(options: {
   dataDir: string;
   trustDomain: string;
   now: Date;
+  /** Lifetime of a runtime CA created here (`RUNTIME_CA_TTL`). Default: pki's (10 years). */
+  runtimeCaTtlSeconds?: number;
 }): Promise<ControllerAuthorities> {
   const { dataDir, trustDomain } = options;
   ensurePrivateDirectory(dataDir, { variable: 'DATA_DIR', code: 'ERR_DATA_DIR_UNUSABLE' });
@@ -50,6 +52,7 @@ export async function loadOrCreateAuthorities(options: {
     trustDomain,
     `${trustDomain} controller bootstrap CA`,
     options.now,
+    undefined,
   );
   const runtime = await loadOrCreate(
     dataDir,
@@ -58,6 +61,7 @@ export async function loadOrCreateAuthorities(options: {
     trustDomain,
     `${trustDomain} runtime CA`,
     options.now,
+    options.runtimeCaTtlSeconds,
   );
   return {
     bootstrap: bootstrap.ca,
@@ -73,13 +77,19 @@ async function loadOrCreate(
   trustDomain: string,
   commonName: string,
   now: Date,
+  ttlSeconds: number | undefined,
 ): Promise<{ ca: CertificateAuthority; created: boolean }> {
   const certificatePath = join(dataDir, certificateFile);
   const keyPath = join(dataDir, keyFile);
   const haveCertificate = existsSync(certificatePath);
   const haveKey = existsSync(keyPath);
   if (!haveCertificate && !haveKey) {
-    const ca = await createCertificateAuthority({ trustDomain, commonName, now });
+    const ca = await createCertificateAuthority({
+      trustDomain,
+      commonName,
+      now,
+      ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+    });
     writeFileAtomic(keyPath, ca.privateKeyPem, { mode: PRIVATE_KEY_MODE });
     writeFileAtomic(certificatePath, ca.certificatePem, { mode: CERTIFICATE_MODE });
     return { ca, created: true };

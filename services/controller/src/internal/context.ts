@@ -15,6 +15,8 @@ export interface RuntimeTrustState {
   ca: CertificateAuthority;
   /** Every root agents must trust (PEM). */
   bundlePem: string;
+  /** The upstream-signed CA certificates between those roots and agent leaves (PEM; '' for none). */
+  intermediatesPem: string;
   /** Increases whenever the bundle changes. */
   bundleVersion: number;
   /** The generation of `ca` (see domain/trust-lifecycle.ts). */

@@ -37,6 +37,7 @@ export function createGrpcServer(
         trustDomain: ctx.trustDomain,
         trust: {
           bundlePem: () => ctx.runtime().bundlePem,
+          intermediatesPem: () => ctx.runtime().intermediatesPem,
           trustDomain: ctx.trustDomain,
           clock: ctx.clock,
         },

@@ -14,6 +14,7 @@ import type { CertificateAuthority } from '@sigil/pki';
 import {
   activateRotation,
   activationRefused,
+  bundleIntermediatesPemOf,
   bundlePemOf,
   decideActivation,
   initialTrustState,
@@ -57,6 +58,8 @@ export interface TrustRuntimeOptions {
   seed: CertificateAuthority;
   trustDomain: string;
   clock: () => Date;
+  /** Lifetime of a new self-signed generation when the step names none (`RUNTIME_CA_TTL`). Default: pki's (10 years). */
+  runtimeCaTtlSeconds?: number;
 }
 
 /** The runtime trust of this replica, kept in step with the store. */
@@ -169,6 +172,7 @@ export async function loadTrustRuntime(options: TrustRuntimeOptions): Promise<Tr
     runtime: () => ({
       ca: signer,
       bundlePem: bundlePemOf(doc.state),
+      intermediatesPem: bundleIntermediatesPemOf(doc.state),
       bundleVersion: doc.state.bundleVersion,
       generation: doc.state.current.id,
     }),
@@ -184,7 +188,16 @@ export async function loadTrustRuntime(options: TrustRuntimeOptions): Promise<Tr
     },
     async prepare(source) {
       const now = clock();
-      const made = await generationOf(source, trustDomain, now, doc.state);
+      const made = await generationOf(
+        source.kind === 'self-signed' &&
+          source.ttlSeconds === undefined &&
+          options.runtimeCaTtlSeconds !== undefined
+          ? { ...source, ttlSeconds: options.runtimeCaTtlSeconds }
+          : source,
+        trustDomain,
+        now,
+        doc.state,
+      );
       return mutate((latest) => {
         const state = prepareRotation(latest.state, {
           ...describe(made),
