@@ -1,7 +1,12 @@
 import { SigilError } from '@sigil/errors';
 import { tokenFingerprint, tokenHash } from '@sigil/pki';
 import { MAX_TOKEN_TTL_SECONDS } from '../config';
-import type { AgentKind, EnrollmentTokenRecord, TokenRefusalReason } from '../store/store';
+import type {
+  AgentKind,
+  EnrollmentTokenRecord,
+  NewAuditRecord,
+  TokenRefusalReason,
+} from '../store/store';
 import { agentIdProblem, agentSpiffeId } from '../internal/agent-identity';
 import type { ControllerContext } from '../internal/context';
 import { generateEnrollmentToken } from '../internal/secrets';
@@ -81,17 +86,9 @@ export async function issueEnrollmentToken(
   const token = generateEnrollmentToken();
   const hash = tokenHash(token);
   const expiresAt = now + ((ttlSeconds as number | undefined) ?? defaultTtlSeconds) * 1000;
-  await ctx.store.createToken({
-    tokenHash: hash,
-    kind,
-    agentId: id as string,
-    connectorId: kind === 'tunneler' ? (connectorId as string) : null,
-    createdAt: now,
-    expiresAt,
-    labels,
-  });
   const spiffeId = agentSpiffeId(ctx.trustDomain, kind, id as string);
-  await ctx.audit.record({
+  // The token and its audit record commit together: a token nobody can account for never exists.
+  const audit = ctx.audit.entry({
     action: 'admin.token_created',
     outcome: 'success',
     actor: 'admin',
@@ -104,6 +101,19 @@ export async function issueEnrollmentToken(
       ...(labels.length > 0 ? { labels } : {}),
     },
   });
+  await ctx.store.createToken(
+    {
+      tokenHash: hash,
+      kind,
+      agentId: id as string,
+      connectorId: kind === 'tunneler' ? (connectorId as string) : null,
+      createdAt: now,
+      expiresAt,
+      labels,
+    },
+    audit,
+  );
+  ctx.audit.logged(audit);
   return { token, expiresAt: new Date(expiresAt), spiffeId };
 }
 
@@ -153,18 +163,23 @@ export async function cancelEnrollmentToken(
       'a token id is the 12 lower-case hex characters GET /api/admin/tokens shows as token_id',
       { details: { field: 'token_id' } },
     );
-  const cancelled = await ctx.store.cancelToken(tokenId);
+  let audit: NewAuditRecord | undefined;
+  // Deleted only together with its audit record.
+  const cancelled = await ctx.store.cancelToken(tokenId, (token) => {
+    audit = ctx.audit.entry({
+      action: 'admin.token_cancelled',
+      outcome: 'success',
+      actor: 'admin',
+      subject: agentSpiffeId(ctx.trustDomain, token.kind, token.agentId),
+      details: { kind: token.kind, token: tokenId },
+    });
+    return audit;
+  });
   if (cancelled === undefined)
     throw new SigilError('ERR_NOT_FOUND', `no unused enrollment token has id ${tokenId}`, {
       details: { tokenId },
     });
-  await ctx.audit.record({
-    action: 'admin.token_cancelled',
-    outcome: 'success',
-    actor: 'admin',
-    subject: agentSpiffeId(ctx.trustDomain, cancelled.kind, cancelled.agentId),
-    details: { kind: cancelled.kind, token: tokenId },
-  });
+  ctx.audit.logged(audit!);
   return pendingToken(cancelled);
 }
 

@@ -41,6 +41,32 @@ describe('createAuditLog', () => {
     await audit.close();
   });
 
+  it('recordOrFail rejects when the store cannot take the record (record only logs), and logs nothing then', async () => {
+    const logs = createMemoryLogger();
+    const closed = await createSqliteStore({ path: join(dir, 'closed.db') });
+    await closed.migrate();
+    await closed.close();
+    const audit = createAuditLog(closed, logs.logger, clock);
+    const signed = {
+      action: 'workload_svid.signed',
+      outcome: 'success' as const,
+      actor: 'spiffe://example.org/connector/c1',
+      subject: 'spiffe://example.org/workload',
+      details: { serial: '01' },
+    };
+    await expect(audit.record(signed)).resolves.toBeUndefined();
+    expect(logs.records.map((r) => r.event)).toContain('audit.store_failed');
+    const before = logs.records.length;
+    await expect(audit.recordOrFail(signed)).rejects.toThrow();
+    expect(logs.records.length).toBe(before);
+    const working = createAuditLog(store, logs.logger, clock);
+    expect((await working.recordOrFail(signed)).action).toBe('workload_svid.signed');
+    expect((await store.listAudit({ limit: 10 })).map((r) => r.action)).toEqual([
+      'workload_svid.signed',
+    ]);
+    await working.close();
+  });
+
   it('counts unauthenticated refusals per action, reason and address prefix into one summary row', async () => {
     const audit = createAuditLog(store, createMemoryLogger().logger, clock, {
       summaryIntervalMs: 3_600_000,

@@ -20,6 +20,12 @@ export interface AuditLog {
    * thrown: auditing must not turn a refusal into a crash.
    */
   record(entry: AuditEntry): Promise<AuditRecord | undefined>;
+  /**
+   * Stores and logs the record of something about to be handed out (a certificate, a token),
+   * rejecting when the store cannot take it: the caller then hands nothing out, so nothing issued
+   * lacks its record (the store's unavailable error reaches the caller as "unavailable, retry").
+   */
+  recordOrFail(entry: AuditEntry): Promise<AuditRecord>;
   /** Writes the pending summary row now (if anything was counted). */
   flush(): Promise<void>;
   /** Deletes records older than the retention; resolves to how many. */
@@ -205,6 +211,12 @@ export function createAuditLog(
       const record = entry(e);
       log(record);
       return persist(record);
+    },
+    async recordOrFail(e) {
+      const record = entry(e);
+      const stored = await store.appendAudit(record);
+      log(record);
+      return stored;
     },
     flush,
     prune,

@@ -141,7 +141,8 @@ export function createWorkloadRegistry(
         if (isSigilError(err)) throw csrInvalid(err);
         throw err;
       }
-      await ctx.audit.record({
+      // Handed out only once its record is stored.
+      await ctx.audit.recordOrFail({
         action: 'workload_svid.signed',
         outcome: 'success',
         actor: peer.spiffeId,
@@ -163,7 +164,7 @@ export function createWorkloadRegistry(
       const aud = checkAudience(audience);
       const now = ctx.clock();
       const token = await jwt.mint(entry.spiffeId, aud, entry.jwtTtlSeconds, now);
-      await ctx.audit.record({
+      await ctx.audit.recordOrFail({
         action: 'workload_jwt.minted',
         outcome: 'success',
         actor: peer.spiffeId,

@@ -201,19 +201,28 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         [key, value],
       );
     },
-    async createToken(token) {
-      await pool.query(
-        'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [
-          token.tokenHash,
-          token.kind,
-          token.agentId,
-          token.connectorId ?? null,
-          token.createdAt,
-          token.expiresAt,
-          JSON.stringify(token.labels ?? []),
-        ],
-      );
+    async createToken(token, audit) {
+      const insert = (client: Pick<PoolClient, 'query'>) =>
+        client.query(
+          'INSERT INTO enrollment_tokens (token_hash, kind, agent_id, connector_id, created_at, expires_at, labels) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [
+            token.tokenHash,
+            token.kind,
+            token.agentId,
+            token.connectorId ?? null,
+            token.createdAt,
+            token.expiresAt,
+            JSON.stringify(token.labels ?? []),
+          ],
+        );
+      if (audit === undefined) {
+        await insert(pool);
+        return;
+      }
+      await inTransaction(async (client) => {
+        await insert(client);
+        await appendAudit(client, audit);
+      });
     },
     async findToken(tokenHash) {
       const { rows } = await pool.query(
@@ -343,12 +352,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows.map(tokenFromRow);
     },
-    async cancelToken(fingerprint) {
-      const { rows } = await pool.query(
-        `DELETE FROM enrollment_tokens WHERE used_at IS NULL AND substr(token_hash, 1, $1) = $2 RETURNING ${TOKEN_COLUMNS}`,
-        [fingerprint.length, fingerprint],
-      );
-      return rows[0] === undefined ? undefined : tokenFromRow(rows[0]);
+    async cancelToken(fingerprint, audit) {
+      return inTransaction(async (client) => {
+        const { rows } = await client.query(
+          `DELETE FROM enrollment_tokens WHERE used_at IS NULL AND substr(token_hash, 1, $1) = $2 RETURNING ${TOKEN_COLUMNS}`,
+          [fingerprint.length, fingerprint],
+        );
+        if (rows[0] === undefined) return undefined;
+        const cancelled = tokenFromRow(rows[0]);
+        if (audit !== undefined) await appendAudit(client, audit(cancelled));
+        return cancelled;
+      });
     },
     async listConnectors() {
       const { rows } = await pool.query(

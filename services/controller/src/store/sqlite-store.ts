@@ -25,6 +25,7 @@ import type {
   NewRevocation,
   AuditRecord,
   ControllerStore,
+  EnrollmentTokenRecord,
   NewAuditRecord,
   NewEnrollmentToken,
   RedemptionResult,
@@ -146,6 +147,32 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     },
   );
 
+  const createToken = db.transaction((token: NewEnrollmentToken, audit?: NewAuditRecord) => {
+    s().createToken.run(
+      token.tokenHash,
+      token.kind,
+      token.agentId,
+      token.connectorId ?? null,
+      token.createdAt,
+      token.expiresAt,
+      JSON.stringify(token.labels ?? []),
+    );
+    if (audit !== undefined) appendAuditSync(audit);
+  });
+
+  const cancelToken = db.transaction(
+    (
+      fingerprint: string,
+      audit?: (cancelled: EnrollmentTokenRecord) => NewAuditRecord,
+    ): EnrollmentTokenRecord | undefined => {
+      const row = s().cancelToken.get(fingerprint.length, fingerprint) as Row | undefined;
+      if (row === undefined) return undefined;
+      const cancelled = tokenFromRow(row);
+      if (audit !== undefined) appendAuditSync(audit(cancelled));
+      return cancelled;
+    },
+  );
+
   const revoke = db.transaction((r: NewRevocation) => {
     const row = s().revoke.get(r.kind, r.agentId, r.reason, r.revokedAt, r.actor) as Row;
     appendAuditSync(r.audit);
@@ -187,16 +214,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     async setSetting(key, value) {
       s().setSetting.run(key, value);
     },
-    async createToken(token: NewEnrollmentToken) {
-      s().createToken.run(
-        token.tokenHash,
-        token.kind,
-        token.agentId,
-        token.connectorId ?? null,
-        token.createdAt,
-        token.expiresAt,
-        JSON.stringify(token.labels ?? []),
-      );
+    async createToken(token, audit) {
+      createToken.immediate(token, audit);
     },
     async findToken(tokenHash) {
       const row = s().findToken.get(tokenHash) as Row | undefined;
@@ -230,9 +249,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     async listPendingTokens(now) {
       return (s().pendingTokens.all(now) as Row[]).map(tokenFromRow);
     },
-    async cancelToken(fingerprint) {
-      const row = s().cancelToken.get(fingerprint.length, fingerprint) as Row | undefined;
-      return row === undefined ? undefined : tokenFromRow(row);
+    async cancelToken(fingerprint, audit) {
+      return cancelToken.immediate(fingerprint, audit);
     },
     async listConnectors() {
       return (s().listConnectors.all() as Row[]).map(connectorFromRow);

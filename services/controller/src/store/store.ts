@@ -188,7 +188,8 @@ export interface ControllerStore extends TrustStore {
   schemaVersion(): Promise<number>;
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
-  createToken(token: NewEnrollmentToken): Promise<void>;
+  /** Stores a token; with `audit`, its record is appended in the same transaction. */
+  createToken(token: NewEnrollmentToken, audit?: NewAuditRecord): Promise<void>;
   findToken(tokenHash: string): Promise<EnrollmentTokenRecord | undefined>;
   /**
    * Redeems a token atomically (one conditional UPDATE: unused, unexpired, same kind and id), and
@@ -222,8 +223,15 @@ export interface ControllerStore extends TrustStore {
   listRevocations(limit: number): Promise<RevocationRecord[]>;
   /** Unused, unexpired tokens, soonest expiry first. */
   listPendingTokens(now: number): Promise<EnrollmentTokenRecord[]>;
-  /** Deletes the unused token whose hash starts with `fingerprint` (see tokenFingerprint); returns it, or undefined. */
-  cancelToken(fingerprint: string): Promise<EnrollmentTokenRecord | undefined>;
+  /**
+   * Deletes the unused token whose hash starts with `fingerprint` (see tokenFingerprint); returns
+   * it, or undefined. With `audit`, the record it builds from the deleted token is appended in the
+   * same transaction (nothing is deleted when that fails).
+   */
+  cancelToken(
+    fingerprint: string,
+    audit?: (cancelled: EnrollmentTokenRecord) => NewAuditRecord,
+  ): Promise<EnrollmentTokenRecord | undefined>;
   listConnectors(): Promise<ConnectorRecord[]>;
   listTunnelers(): Promise<TunnelerRecord[]>;
   /** Persists heartbeat timestamps (never moving last_seen backwards). */

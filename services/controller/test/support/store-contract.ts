@@ -294,44 +294,84 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.pruneAudit(T0)).toBe(0);
     });
 
-    it(
-      'replaces a lineage and appends its audit record in one transaction: both or neither',
-      async () => {
-        await createToken('h1');
-        await store.redeemToken(redemption({ tokenHash: 'h1' }));
-        const lineage = (await store.getLineage('connector', 'c1'))!;
-        const record = {
-          at: T0 + 2 * MINUTE,
-          action: 'renewal.succeeded',
-          outcome: 'success' as const,
-          actor: 'spiffe://example.org/connector/c1',
-          subject: 'spiffe://example.org/connector/c1',
-          details: { serial: 'serial-b' },
-        };
-        const renewed = (serial: string) => ({
-          ...lineage,
-          currentSerial: serial,
-          previousSerial: lineage.currentSerial,
-        });
-        const renewals = async () =>
-          (await store.listAudit({ limit: 100, action: 'renewal.succeeded' })).map(
-            (r) => r.details.serial,
-          );
-        expect(await store.replaceLineage(renewed('serial-b'), 'serial-a', record)).toBe(true);
-        expect(await renewals()).toEqual(['serial-b']);
-        // A lost compare-and-set writes no record.
-        expect(await store.replaceLineage(renewed('serial-c'), 'serial-a', record)).toBe(false);
-        // A record that cannot be written (here a NOT NULL column) undoes the lineage change.
-        await expect(
-          store.replaceLineage(renewed('serial-d'), 'serial-b', {
-            ...record,
-            action: null as unknown as string,
-          }),
-        ).rejects.toThrow();
-        expect((await store.getLineage('connector', 'c1'))!.currentSerial).toBe('serial-b');
-        expect(await renewals()).toEqual(['serial-b']);
-      },
-    );
+    it('replaces a lineage and appends its audit record in one transaction: both or neither', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      const lineage = (await store.getLineage('connector', 'c1'))!;
+      const record = {
+        at: T0 + 2 * MINUTE,
+        action: 'renewal.succeeded',
+        outcome: 'success' as const,
+        actor: 'spiffe://example.org/connector/c1',
+        subject: 'spiffe://example.org/connector/c1',
+        details: { serial: 'serial-b' },
+      };
+      const renewed = (serial: string) => ({
+        ...lineage,
+        currentSerial: serial,
+        previousSerial: lineage.currentSerial,
+      });
+      const renewals = async () =>
+        (await store.listAudit({ limit: 100, action: 'renewal.succeeded' })).map(
+          (r) => r.details.serial,
+        );
+      expect(await store.replaceLineage(renewed('serial-b'), 'serial-a', record)).toBe(true);
+      expect(await renewals()).toEqual(['serial-b']);
+      // A lost compare-and-set writes no record.
+      expect(await store.replaceLineage(renewed('serial-c'), 'serial-a', record)).toBe(false);
+      // A record that cannot be written (here a NOT NULL column) undoes the lineage change.
+      await expect(
+        store.replaceLineage(renewed('serial-d'), 'serial-b', {
+          ...record,
+          action: null as unknown as string,
+        }),
+      ).rejects.toThrow();
+      expect((await store.getLineage('connector', 'c1'))!.currentSerial).toBe('serial-b');
+      expect(await renewals()).toEqual(['serial-b']);
+    });
+
+    it('creates and cancels a token together with its audit record: both or neither', async () => {
+      const record = (action: string) => ({
+        at: T0,
+        action,
+        outcome: 'success' as const,
+        actor: 'admin',
+        subject: 'spiffe://example.org/connector/c1',
+        details: {},
+      });
+      const token = (hash: string) => ({
+        tokenHash: hash,
+        kind: 'connector' as const,
+        agentId: 'c1',
+        connectorId: null,
+        createdAt: T0,
+        expiresAt: T0 + 60 * MINUTE,
+      });
+      const actions = async () => (await store.listAudit({ limit: 100 })).map((r) => r.action);
+      const pending = async () => (await store.listPendingTokens(T0)).map((t) => t.tokenHash);
+      await store.createToken(token('aa11'), record('admin.token_created'));
+      expect(await pending()).toEqual(['aa11']);
+      expect(await actions()).toEqual(['admin.token_created']);
+      // A record that cannot be written (a NOT NULL column) leaves no token behind.
+      await expect(
+        store.createToken(token('bb22'), { ...record('x'), action: null as unknown as string }),
+      ).rejects.toThrow();
+      expect(await pending()).toEqual(['aa11']);
+
+      await expect(
+        store.cancelToken('aa11', () => ({ ...record('x'), action: null as unknown as string })),
+      ).rejects.toThrow();
+      expect(await pending()).toEqual(['aa11']);
+      const cancelled = await store.cancelToken('aa11', (t) => ({
+        ...record('admin.token_cancelled'),
+        details: { agent: t.agentId },
+      }));
+      expect(cancelled?.agentId).toBe('c1');
+      expect(await pending()).toEqual([]);
+      expect(await actions()).toEqual(['admin.token_cancelled', 'admin.token_created']);
+      expect(await store.cancelToken('aa11', () => record('never'))).toBeUndefined();
+      expect(await actions()).not.toContain('never');
+    });
 
     it('starts a lineage at enrollment, replaces it only by compare-and-set, and marks the latest presented', async () => {
       await createToken('h1');
