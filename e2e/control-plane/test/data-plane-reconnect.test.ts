@@ -41,11 +41,15 @@ function roundTrip(port: number, text: string): Promise<Outcome> {
   });
 }
 
-/** Resolves with how long `socket` stayed open after `since` once it closes, or 'hang' after HANG_MS. */
-function closedWithin(socket: Socket, since: number): Promise<number | 'hang'> {
+/** Resolves with how long `socket` stayed open after `since` once it closes, or 'hang' after `timeoutMs`. */
+function closedWithin(
+  socket: Socket,
+  since: number,
+  timeoutMs = HANG_MS,
+): Promise<number | 'hang'> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve(Date.now() - since);
-    const timer = setTimeout(() => resolve('hang'), HANG_MS);
+    const timer = setTimeout(() => resolve('hang'), timeoutMs);
     socket.once('close', () => {
       clearTimeout(timer);
       resolve(Date.now() - since);
@@ -61,9 +65,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** An open tunneled connection through `port`, once one byte went through. */
+async function openIdle(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) => {
+    socket.once('data', () => resolve());
+    socket.write('idle');
+  });
+  return socket;
+}
+
 describe('a forward across a connector restart', () => {
   let fx: ControlPlaneFixture;
   let echo: Server;
+  // Left by the first test for the second: the running connector, the tunneler and its port.
+  let connector: ReturnType<typeof spawnAgent>;
+  let roamer: RunningAgent<TunnelerPart>;
+  let port: number;
 
   const admin = async (path: string, body: unknown): Promise<void> => {
     const res = await fetch(`${fx.controller.adminUrl}${path}`, {
@@ -112,7 +131,7 @@ describe('a forward across a connector restart', () => {
       connectorId: 'edge-restart',
       env: { CONNECTOR_ADDR: connectorAddr, TUNNELER_FORWARDS: '127.0.0.1:0=echo' },
     });
-    const roamer: RunningAgent<TunnelerPart> = fx.track(
+    roamer = fx.track(
       await startAgent(
         fx.runtime(
           resolveAgentConfig({
@@ -126,16 +145,11 @@ describe('a forward across a connector restart', () => {
       ),
     );
     await waitFor('the tunnel', () => roamer.part.tunnel.up);
-    const port = Number(roamer.part.forwards.addresses[0]!.split(':').at(-1));
+    port = Number(roamer.part.forwards.addresses[0]!.split(':').at(-1));
     await waitFor('a first round trip', async () => (await roundTrip(port, 'one')) === 'echoed');
 
     // An open, idle tunneled connection when the connector dies.
-    const idle = connect(port, '127.0.0.1');
-    idle.on('error', () => undefined);
-    await new Promise<void>((resolve) => {
-      idle.once('data', () => resolve());
-      idle.write('idle');
-    });
+    const idle = await openIdle(port);
 
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
@@ -158,8 +172,8 @@ describe('a forward across a connector restart', () => {
     ).toBeGreaterThanOrEqual(1);
 
     // The connector again, from its state dir, on the same address.
-    const second = spawnAgent('connector', ['run'], runEnv);
-    await second.next('stream.connected', 30_000);
+    connector = spawnAgent('connector', ['run'], runEnv);
+    await connector.next('stream.connected', 30_000);
     await waitFor('the tunnel again', () => roamer.part.tunnel.up, 30_000);
     // The same local port tunnels again (once the connector has its policy from the controller).
     await waitFor('a round trip after the reconnect', async () => {
@@ -170,5 +184,31 @@ describe('a forward across a connector restart', () => {
     expect(roamer.part.forwards.addresses[0]).toBe(`127.0.0.1:${port}`);
     const connected = tunnelerRecords('stream.connected').filter((r) => r.stream === 'tunnel');
     expect(connected.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('resets the forwards on a connector that froze (no FIN, no RST) once a keepalive ping goes unanswered, and tunnels again when it thaws', async () => {
+    const lost = (): number =>
+      tunnelerRecords('forward.closed').filter((r) => r.reason === 'connector_unavailable').length;
+    const idle = await openIdle(port);
+    const before = lost();
+    const frozenAt = Date.now();
+    connector.child.kill('SIGSTOP');
+    let closedAfter: number | 'hang';
+    try {
+      // Keepalive: a ping every 10 s, 5 s to answer it.
+      closedAfter = await closedWithin(idle, frozenAt, 25_000);
+    } finally {
+      connector.child.kill('SIGCONT');
+    }
+    expect(closedAfter).not.toBe('hang');
+    expect(lost()).toBeGreaterThan(before);
+    await waitFor(
+      'a round trip after the thaw',
+      async () => (await roundTrip(port, 'three')) === 'echoed',
+      45_000,
+    );
+    process.stdout.write(
+      `frozen connector: the open forward was reset after ${String(closedAfter)} ms\n`,
+    );
   });
 });
