@@ -113,6 +113,9 @@ export async function createServerCredentials(
     // completes whatever the verdict; grpc-js then exposes the peer certificate in
     // getAuthContext() only for an authorized socket, so an unverified one is no identity.
     rejectUnauthorized: clientCertificate === 'require',
+    // No Nagle on accepted sockets (grpc-js sets it only on its client sockets): a small HTTP/2
+    // frame written after an unacknowledged one is not held back up to a delayed-ACK timeout.
+    noDelay: true,
   };
   const credentials = new RotatingServerCredentials(serverOptions, contextOptions(store.current));
   endpoint.onRotate((material) => credentials.rotate(contextOptions(material)));

@@ -12,7 +12,11 @@ import { controlplaneV1 } from '@sigil/proto';
 import { formatListenAddress } from '@sigil/runtime';
 import { Counter } from 'prom-client';
 import { createTunnelService, type TunnelService } from './tunnel-service';
-import { createForwardService, type ForwardService } from './forward-service';
+import {
+  createForwardService,
+  FORWARD_FLOW_CONTROL_OPTIONS,
+  type ForwardService,
+} from './forward-service';
 import { startConnectorWorkloadApi, type ConnectorWorkloadApi } from './workload-api';
 
 /** Tunnel reports kept while the control stream is down; older ones are dropped (and logged). */
@@ -255,6 +259,7 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    ...FORWARD_FLOW_CONTROL_OPTIONS,
   });
   server.addService(controlplaneV1.ConnectorServiceService, {
     ...tunnels.implementation,

@@ -23,6 +23,24 @@ type ForwardCall = grpc.ServerDuplexStream<
 /** The trailer that names why a Forward call was refused or closed (docs/data-plane.md). */
 export const FORWARD_REASON_METADATA = 'sigil-reason';
 
+/** The HTTP/2 receive window of each stream the connector accepts: 1 MiB. */
+export const FORWARD_STREAM_WINDOW_BYTES = 1024 * 1024;
+/** The HTTP/2 receive window of each tunneler's connection (all its streams together): 2 MiB. */
+export const FORWARD_CONNECTION_WINDOW_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Server options of the connector's gRPC server: the receive windows above (grpc-js honours them on
+ * a server through patches/@grpc__grpc-js@1.14.7.patch, as grpc/grpc-node#3058 proposes). An upload
+ * through a forward is then not held to grpc-js's default 64 KiB per round trip. Memory stays
+ * bounded: a paused stream (its resource socket full) stops at its window, so a tunneler can make
+ * the connector hold at most FORWARD_STREAM_WINDOW_BYTES × CONNECTOR_MAX_STREAMS_PER_TUNNELER of
+ * its upload (64 MiB at the default 64 streams; docs/data-plane.md#limits).
+ */
+export const FORWARD_FLOW_CONTROL_OPTIONS = {
+  'grpc-node.flow_control_window': FORWARD_STREAM_WINDOW_BYTES,
+  'grpc-node.connection_flow_control_window': FORWARD_CONNECTION_WINDOW_BYTES,
+} as const;
+
 /** How long the tunneler has to send its ForwardOpen frame, and the dial timeout, ms. */
 const OPEN_TIMEOUT_MS = 5_000;
 const DIAL_TIMEOUT_MS = 5_000;

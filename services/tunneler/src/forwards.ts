@@ -30,10 +30,16 @@ export interface Forwards {
   close(): Promise<void>;
 }
 
-/** The reason the connector gave in its trailer, or the status code's name. */
+/**
+ * The reason the connector gave in its trailer; `connector_unavailable` for an UNAVAILABLE
+ * without one (the mTLS connection dropped: the connector went away or restarted); else the
+ * status code's name.
+ */
 function reasonOf(status: grpc.StatusObject): string {
   const [reason] = status.metadata.get(REASON_METADATA);
-  return typeof reason === 'string' ? reason : (grpc.status[status.code] ?? String(status.code));
+  if (typeof reason === 'string') return reason;
+  if (status.code === grpc.status.UNAVAILABLE) return 'connector_unavailable';
+  return grpc.status[status.code] ?? String(status.code);
 }
 
 /**

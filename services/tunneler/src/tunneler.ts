@@ -12,6 +12,15 @@ import { controlplaneV1 } from '@sigil/proto';
 import { startForwards, type Forwards } from './forwards';
 
 const FLOW_CONTROL_WINDOW_BYTES = 1024 * 1024;
+/**
+ * HTTP/2 keepalive on the connection to the connector: a ping every 10 s, the connection dropped
+ * when one is not answered within 5 s. A connector that froze or whose network went silent (no
+ * FIN, no RST) then fails every Forward on that connection with UNAVAILABLE, so its local
+ * sockets are reset instead of hanging until TCP gives up. The connector accepts pings every 5 s
+ * or more (`grpc.http2.min_ping_interval_without_data_ms`).
+ */
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
 
 /** The tunneler-specific part of a running tunneler. */
 export interface TunnelerPart extends RunningAgentPart {
@@ -70,6 +79,8 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     // A 1 MiB HTTP/2 receive window (stream and connection): downloads through a forward are not
     // held to one 64 KiB window per round trip; memory per stream stays bounded by it.
     'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   };
   // The client of the current Tunnel stream: forwards open their calls on its connection.
   let current: controlplaneV1.ConnectorServiceClient | undefined;
