@@ -103,7 +103,7 @@ export interface WorkloadIdentities {
    * listeners are told, and SVIDs not signed by the current CA are re-signed at once.
    */
   bundleChanged(): void;
-  /** Sets the JWT bundle (JWKS JSON) of the trust domain. */
+  /** Sets the JWT bundle (JWKS JSON) of the trust domain; a change drops the cached JWT-SVIDs. */
   setJwtBundle(jwksJson: string): void;
   /** The JWT bundle (JWKS JSON), once the controller sent it. */
   jwtBundle(): string | undefined;
@@ -281,6 +281,9 @@ export function createWorkloadIdentities(options: WorkloadIdentitiesOptions): Wo
     setJwtBundle(json) {
       if (json === jwks) return;
       jwks = json;
+      // A new bundle may mean a new signing key (JWT authority rotation): mint again, so no
+      // cached token of a key about to retire is handed out.
+      jwtCache.clear();
       changed();
     },
     jwtBundle: () => jwks,
