@@ -374,6 +374,7 @@ async function main() {
         ENROLLMENT_TOKEN: connectorToken.token,
         CONNECTOR_ID: 'bench-edge',
         CONNECTOR_LISTEN_ADDR: `127.0.0.1:${connectorPort}`,
+        SIGIL_WORKLOAD_API_SOCKET: 'off',
       }),
     );
     const names = Object.keys(ports);

@@ -121,3 +121,14 @@ test('the three units share one hardening block', () => {
   );
   expect(new Set(blocks).size).toBe(1);
 });
+
+test('the connector unit makes /run/sigil for the Workload API socket and can attest other users', () => {
+  const settings = unitSettings(
+    readFileSync(path.join(UNIT_DIR, 'sigil-connector.service'), 'utf8'),
+  );
+  expect(settings.get('RuntimeDirectory')).toEqual(['sigil']);
+  expect(settings.get('RuntimeDirectoryMode')).toEqual(['0755']);
+  // The relaxations come after the shared block: the last assignment is the one systemd keeps.
+  expect(settings.get('ProtectProc')?.at(-1)).toBe('default');
+  expect(settings.get('PrivateUsers')?.at(-1)).toBe('no');
+});

@@ -21,10 +21,14 @@ export function unitSettings(text: string): Map<string, string[]> {
   return settings;
 }
 
-/** The `# Hardening` block of a unit, up to `[Install]`, without its comment lines. */
+/**
+ * The `# Hardening` block of a unit, up to `[Install]` (or the connector's `# Workload API`
+ * relaxations, which follow it), without its comment lines.
+ */
 export function hardeningBlock(text: string): string {
   const start = text.indexOf('# Hardening');
-  const end = text.indexOf('[Install]');
+  const relaxed = text.indexOf('# Workload API:');
+  const end = relaxed === -1 ? text.indexOf('[Install]') : relaxed;
   if (start === -1 || end === -1) throw new Error('no "# Hardening" block before [Install]');
   return text.slice(start, end);
 }

@@ -101,6 +101,7 @@ describe('sigil-connector, the real process', () => {
       STATE_DIR: env.STATE_DIR,
       AGENT_HTTP_ADDR: '127.0.0.1:0',
       CONNECTOR_LISTEN_ADDR: '127.0.0.1:0',
+      SIGIL_WORKLOAD_API_SOCKET: 'off',
       HEARTBEAT_INTERVAL: '200ms',
     };
     const readyz = async (agent: ReturnType<typeof spawnAgent>): Promise<void> => {

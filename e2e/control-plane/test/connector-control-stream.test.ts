@@ -185,6 +185,7 @@ describe('a connector restarted from STATE_DIR', () => {
       STATE_DIR: env.STATE_DIR,
       AGENT_HTTP_ADDR: '127.0.0.1:0',
       CONNECTOR_LISTEN_ADDR: '127.0.0.1:0',
+      SIGIL_WORKLOAD_API_SOCKET: 'off',
       HEARTBEAT_INTERVAL: '100ms',
     };
     const first = await fx.startConnector(runEnv);

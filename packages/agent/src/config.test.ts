@@ -48,22 +48,29 @@ describe('resolveAgentConfig', () => {
     });
   });
 
-  it('reads SIGIL_WORKLOAD_API_SOCKET (--workload-api-socket) for connectors only, refusing a relative path', () => {
-    const env = { ...enrollEnv, SIGIL_WORKLOAD_API_SOCKET: '/run/sigil/workload-api.sock' };
-    expect(resolveAgentConfig({ kind: 'connector', command: 'enroll', env })).toMatchObject({
-      workloadApiSocket: '/run/sigil/workload-api.sock',
-    });
-    expect(
-      resolveAgentConfig({ kind: 'connector', command: 'enroll', env: enrollEnv })
-        .workloadApiSocket,
-    ).toBeUndefined();
-    expect(() =>
+  it('serves the Workload API at /run/sigil/workload-api.sock unless SIGIL_WORKLOAD_API_SOCKET (--workload-api-socket) says another path or off, for connectors only', () => {
+    const connector = (env: Record<string, string>, flags = {}) =>
       resolveAgentConfig({
         kind: 'connector',
-        command: 'enroll',
-        env: { ...enrollEnv, SIGIL_WORKLOAD_API_SOCKET: 'relative.sock' },
-      }),
-    ).toThrow(/SIGIL_WORKLOAD_API_SOCKET/);
+        command: 'run',
+        env: { ...enrollEnv, ...env },
+        flags,
+      }).workloadApiSocket;
+    expect(connector({})).toBe('/run/sigil/workload-api.sock');
+    expect(connector({ SIGIL_WORKLOAD_API_SOCKET: '/tmp/wl/api.sock' })).toBe('/tmp/wl/api.sock');
+    expect(connector({}, { workloadApiSocket: '/tmp/flag.sock' })).toBe('/tmp/flag.sock');
+    expect(connector({ SIGIL_WORKLOAD_API_SOCKET: 'off' })).toBeUndefined();
+    expect(connector({ SIGIL_WORKLOAD_API_SOCKET: 'none' })).toBeUndefined();
+    expect(
+      resolveAgentConfig({
+        kind: 'tunneler',
+        command: 'run',
+        env: { ...enrollEnv, CONNECTOR_ADDR: '10.0.0.9:9443' },
+      }).workloadApiSocket,
+    ).toBeUndefined();
+    expect(() => connector({ SIGIL_WORKLOAD_API_SOCKET: 'relative.sock' })).toThrow(
+      /SIGIL_WORKLOAD_API_SOCKET.*absolute socket path, or off/,
+    );
   });
 
   it('lets flags win over the environment, and the environment over the file', () => {

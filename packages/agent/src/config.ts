@@ -89,7 +89,10 @@ export interface AgentConfig {
   };
   /** Undefined only when ephemeral. */
   stateDir?: string;
-  /** Connector: SIGIL_WORKLOAD_API_SOCKET, where to serve the SPIFFE Workload API (off when undefined). */
+  /**
+   * Connector: SIGIL_WORKLOAD_API_SOCKET, where to serve the SPIFFE Workload API
+   * (`/run/sigil/workload-api.sock` by default; undefined when set to `off` or `none`).
+   */
   workloadApiSocket?: string;
   httpAddress: ListenAddress;
   heartbeatIntervalMs: number;
@@ -186,7 +189,7 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
           }
         : undefined,
     stateDir,
-    ...(kind === 'connector' && values.workloadApiSocket !== undefined
+    ...(kind === 'connector' && values.workloadApiSocket !== false
       ? { workloadApiSocket: values.workloadApiSocket }
       : {}),
     httpAddress: values.httpAddr,

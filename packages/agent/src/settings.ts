@@ -110,6 +110,9 @@ function withDefault<T>(
   return { ...spec, default: value, defaultText };
 }
 
+/** Where a connector serves the Workload API unless told otherwise (docs/workload-api.md). */
+const DEFAULT_WORKLOAD_API_SOCKET = '/run/sigil/workload-api.sock';
+
 const DEFAULT_HTTP_ADDR: Record<AgentKind, string> = {
   connector: '127.0.0.1:9090',
   tunneler: '127.0.0.1:9091',
@@ -244,18 +247,24 @@ function fullTable(kind: AgentKind) {
         help: 'a tunneled connection with no byte either way for this long is closed (`idle_timeout`)',
       }),
     ),
-    workloadApiSocket: {
-      env: 'SIGIL_WORKLOAD_API_SOCKET',
-      flag: 'workload-api-socket',
-      yaml: 'workload_api.socket',
-      parse: (raw: string, at: string): string => {
-        if (!raw.startsWith('/'))
-          throw invalidSetting(at, 'is invalid: give an absolute socket path', { value: raw });
-        return raw;
+    workloadApiSocket: withDefault<string | false>(
+      DEFAULT_WORKLOAD_API_SOCKET,
+      DEFAULT_WORKLOAD_API_SOCKET,
+      {
+        env: 'SIGIL_WORKLOAD_API_SOCKET',
+        flag: 'workload-api-socket',
+        yaml: 'workload_api.socket',
+        parse: (raw: string, at: string): string | false => {
+          if (raw === 'off' || raw === 'none') return false;
+          if (!raw.startsWith('/'))
+            throw invalidSetting(at, 'is invalid: give an absolute socket path, or off', {
+              value: raw,
+            });
+          return raw;
+        },
+        help: 'serve the SPIFFE Workload API on this unix socket, its directory created 0755 when missing (docs/workload-api.md); `off` or `none`: not served',
       },
-      defaultText: 'off (conventional path: /run/sigil/workload-api.sock)',
-      help: 'serve the SPIFFE Workload API on this unix socket (docs/workload-api.md)',
-    },
+    ),
     logLevel: setting('LOG_LEVEL', 'log_level', {
       parse: (raw: string, at: string): LogLevel => parseLogLevel(raw, at),
       defaultText: 'info (error for enroll)',

@@ -320,6 +320,14 @@ export const ERROR_CATALOGUE = {
       'The JWT interceptor is misconfigured: unreadable or invalid JWKS, a private key in the JWKS, a non-https JWKS URL, bad `exemptMethods` or `SIGIL_JWT_*` value.',
     fix: 'Fix the option or variable the message names; see docs/authorization.md.',
   },
+  ERR_JWT_ROTATION_REFUSED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning:
+      'A JWT authority rotation step is not allowed now: nothing prepared, a key already prepared or not yet retired, or JWT-SVIDs signed by the key being retired may still be valid.',
+    fix: 'Read `sigil admin jwt-authority status` (`GET /api/admin/jwt-authority`): it lists the published keys and when the previous one may retire; wait, or retire with `--force`.',
+  },
   ERR_JWT_SVID_INVALID: {
     grpcStatus: G.INVALID_ARGUMENT,
     httpStatus: 400,

@@ -7,7 +7,11 @@ import { parseBoolean, parseDurationSeconds, parseList } from '@sigil/settings';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { workloadApiKeySet } from './internal/workload-api-keys';
-import type { WorkloadApiClient } from '@sigil/workload-api';
+import {
+  createWorkloadApiClient,
+  parseWorkloadApiEndpoint,
+  type WorkloadApiClient,
+} from '@sigil/workload-api';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { findCallState, callStateOf, outboundContext } from './internal/call-state';
@@ -433,6 +437,7 @@ export function requireTenant(call: { readonly metadata: Metadata }, tenantId: s
 const JWT_ENV = {
   jwksFile: 'SIGIL_JWT_JWKS_FILE',
   jwksUrl: 'SIGIL_JWT_JWKS_URL',
+  workloadApi: 'SIGIL_JWT_WORKLOAD_API',
   issuer: 'SIGIL_JWT_ISSUER',
   audience: 'SIGIL_JWT_AUDIENCE',
   algorithms: 'SIGIL_JWT_ALGORITHMS',
@@ -442,8 +447,12 @@ const JWT_ENV = {
 } as const;
 
 /**
- * JWT options from the environment, or `undefined` when neither `SIGIL_JWT_JWKS_FILE` nor
- * `SIGIL_JWT_JWKS_URL` is set (JWT verification off). Also reads `SIGIL_JWT_ISSUER`,
+ * JWT options from the environment, or `undefined` when none of `SIGIL_JWT_JWKS_FILE`,
+ * `SIGIL_JWT_JWKS_URL` and `SIGIL_JWT_WORKLOAD_API` is set (JWT verification off). The last is a
+ * SPIFFE Workload API (`unix:///path`, as `SPIFFE_ENDPOINT_SOCKET`; a Sigil connector's socket or
+ * SPIRE's) whose JWT bundles verify JWT-SVIDs; it needs `SIGIL_JWT_AUDIENCE`, as the JWT-SVID
+ * specification does, and its client (in `jwks.workloadApi`, connecting on the first token) is
+ * the caller's to close. Also reads `SIGIL_JWT_ISSUER`,
  * `SIGIL_JWT_AUDIENCE` and `SIGIL_JWT_ALGORITHMS` (comma-separated), `SIGIL_JWT_REQUIRED`
  * (`true`/`false`, also 1/0, yes/no, on/off as every Sigil boolean; default true), `SIGIL_JWT_TENANT_CLAIM` (turns on tenant isolation)
  * and `SIGIL_JWT_MAX_TOKEN_AGE` (a duration such as `1h`: {@link JwtInterceptorOptions.maxTokenAgeSeconds}).
@@ -453,6 +462,9 @@ const JWT_ENV = {
  * ```ts
  * const jwt = jwtOptionsFromEnv(process.env);
  * const interceptors = createServerInterceptors({ policy, logger, ...(jwt ? { jwt } : {}) });
+ * // SIGIL_JWT_WORKLOAD_API=unix:///run/sigil/workload-api.sock SIGIL_JWT_AUDIENCE=billing
+ * // and at shutdown:
+ * if (jwt !== undefined && 'workloadApi' in jwt.jwks) jwt.jwks.workloadApi.close();
  * ```
  */
 export function jwtOptionsFromEnv(
@@ -466,16 +478,15 @@ export function jwtOptionsFromEnv(
   };
   const file = read(JWT_ENV.jwksFile);
   const url = read(JWT_ENV.jwksUrl);
-  if (file !== undefined && url !== undefined) {
-    throw new SigilError(
-      'ERR_JWT_CONFIG_INVALID',
-      `set only one of ${JWT_ENV.jwksFile} and ${JWT_ENV.jwksUrl}`,
-      {
-        details: { variables: [JWT_ENV.jwksFile, JWT_ENV.jwksUrl] },
-      },
-    );
+  const workloadApi = read(JWT_ENV.workloadApi);
+  const sources = [JWT_ENV.jwksFile, JWT_ENV.jwksUrl, JWT_ENV.workloadApi];
+  const given = sources.filter((name) => read(name) !== undefined);
+  if (given.length > 1) {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', `set only one of ${given.join(' and ')}`, {
+      details: { variables: given },
+    });
   }
-  if (file === undefined && url === undefined) return undefined;
+  if (given.length === 0) return undefined;
   const requiredText = read(JWT_ENV.required);
   const required =
     requiredText === undefined
@@ -488,8 +499,19 @@ export function jwtOptionsFromEnv(
   const maxTokenAgeText = read(JWT_ENV.maxTokenAge);
   const maxTokenAgeSeconds =
     maxTokenAgeText === undefined ? undefined : maxTokenAgeOf(maxTokenAgeText);
+  if (workloadApi !== undefined && audience === undefined)
+    throw new SigilError(
+      'ERR_JWT_CONFIG_INVALID',
+      `${JWT_ENV.workloadApi} needs ${JWT_ENV.audience}: a JWT-SVID is valid only for the audience it names`,
+      { details: { variable: JWT_ENV.audience } },
+    );
   return {
-    jwks: file !== undefined ? { file } : { url: url! },
+    jwks:
+      workloadApi !== undefined
+        ? { workloadApi: workloadApiClientOf(workloadApi) }
+        : file !== undefined
+          ? { file }
+          : { url: url! },
     ...(issuer === undefined ? {} : { issuer }),
     ...(audience === undefined ? {} : { audience }),
     ...(algorithms === undefined ? {} : { algorithms }),
@@ -497,6 +519,23 @@ export function jwtOptionsFromEnv(
     ...(tenantClaim === undefined ? {} : { tenant: { claim: tenantClaim } }),
     ...(maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds }),
   };
+}
+
+/** A Workload API client for `SIGIL_JWT_WORKLOAD_API` (`unix:///path`; a bare absolute path too). */
+function workloadApiClientOf(value: string): WorkloadApiClient {
+  let endpoint;
+  try {
+    endpoint = parseWorkloadApiEndpoint(
+      value.startsWith('/') ? `unix://${value}` : value,
+      JWT_ENV.workloadApi,
+    );
+  } catch (cause) {
+    throw new SigilError('ERR_JWT_CONFIG_INVALID', (cause as Error).message, {
+      cause,
+      details: { variable: JWT_ENV.workloadApi, value },
+    });
+  }
+  return createWorkloadApiClient({ endpoint });
 }
 
 function maxTokenAgeOf(text: string): number {
@@ -590,6 +629,10 @@ function classify(
         ]
       : [status.UNAUTHENTICATED, 'expired', 'the bearer token has expired'];
   }
+  // A token the Workload API's bundles cannot verify (no JWT-SVID `sub`, a trust domain it has
+  // no bundle for) is the caller's fault, not an outage.
+  if (error instanceof SigilError && error.code === 'ERR_JWT_SVID_INVALID')
+    return [status.UNAUTHENTICATED, 'invalid', `invalid bearer token: ${error.message}`];
   if (
     error instanceof joseErrors.JWKSTimeout ||
     error instanceof joseErrors.JWKSInvalid ||

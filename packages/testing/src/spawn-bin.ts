@@ -22,6 +22,11 @@ export interface SpawnBinOptions {
   /** Run the child as this user and group (the test must be root). */
   readonly uid?: number;
   readonly gid?: number;
+  /**
+   * A command node runs under, e.g. `['nsenter', '-t', pid, '-m']` to share another process's
+   * mount namespace; it must exec node in place, so the child is node.
+   */
+  readonly prefix?: readonly string[];
 }
 
 /**
@@ -68,9 +73,10 @@ export interface BinProcess {
  * ```
  */
 export function spawnBin(script: string, options: SpawnBinOptions = {}): BinProcess {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
   const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), script, ...(options.args ?? [])],
+    command!,
+    [...prefixArgs, ...(options.nodeArgs ?? []), script, ...(options.args ?? [])],
     {
       env: { PATH: process.env.PATH, ...options.env },
       stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],

@@ -30,7 +30,7 @@ const answers = (socketPath: string): Promise<boolean> =>
 
 /**
  * Makes `socketPath` ready to listen on: an absolute path whose directory exists (created 0755
- * when missing) and cannot be written by other users (else another user could swap the socket);
+ * when missing; a directory that cannot be created is an error naming `variable`) and cannot be written by other users (else another user could swap the socket);
  * a stale socket left by a dead agent is removed, a live one (another agent listening) or any
  * other file is refused. `variable` names the setting in errors.
  *
@@ -45,8 +45,23 @@ export async function prepareSocketPath(socketPath: string, variable: string): P
   if (Buffer.byteLength(socketPath) > 107)
     throw unusable(socketPath, 'is longer than a unix socket path may be (107 bytes)', variable);
   const directory = path.dirname(socketPath);
-  mkdirSync(directory, { recursive: true, mode: 0o755 });
-  const dir = statSync(directory);
+  let dir;
+  try {
+    const created = mkdirSync(directory, { recursive: true, mode: 0o755 });
+    // mkdir's mode goes through the umask (systemd units often set 0077): workloads of other
+    // users must reach the socket, so the directories made here get 0755 exactly.
+    if (created !== undefined)
+      for (let at = directory; at.length >= created.length; at = path.dirname(at))
+        chmodSync(at, 0o755);
+    dir = statSync(directory);
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw unusable(
+      socketPath,
+      `cannot create its directory ${directory} (${code ?? message}); give ${variable} a path this user may create, or \`off\``,
+      variable,
+    );
+  }
   if ((dir.mode & 0o022) !== 0 && (dir.mode & 0o1000) === 0)
     throw unusable(
       socketPath,

@@ -1,5 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { createCertificateAuthority } from '@sigil/pki';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import {
+  createCertificateAuthority,
+  createCertificateSigningRequest,
+  generateKeyPair,
+} from '@sigil/pki';
 import { SignJWT, exportJWK } from 'jose';
 import { derCertificatesToPem, pkcs8DerToPem } from './der';
 import { validateJwtSvid } from './jwt-svid';
@@ -52,6 +56,69 @@ describe('createWorkloadIdentities', () => {
     expect(identities.svid(entry.id)!.chainDer.equals(svid.chainDer)).toBe(false);
     identities.setEntries([]);
     expect(identities.svid(entry.id)).toBeUndefined();
+    identities.close();
+  });
+
+  it('re-signs at once an SVID of the previous CA once the agent holds a certificate of the new one', async () => {
+    const oldCa = await createCertificateAuthority({ trustDomain: 'example.org' });
+    const newCa = await createCertificateAuthority({ trustDomain: 'example.org' });
+    let signer = oldCa;
+    let bundlePem = oldCa.bundlePem;
+    const agentCertOf = async (ca: typeof oldCa): Promise<string> =>
+      (
+        await ca.signCsr(await createCertificateSigningRequest(await generateKeyPair('ec-p256')), {
+          spiffeId: 'spiffe://example.org/connector/edge-1',
+          ttlSeconds: 60,
+          profile: 'svid',
+        })
+      ).chainPem;
+    let agentPem = await agentCertOf(oldCa);
+    let signed = 0;
+    const identities = createWorkloadIdentities({
+      trustDomain: 'example.org',
+      trustBundlePem: () => bundlePem,
+      agentCertificatePem: () => agentPem,
+      signCsr: async (_id, csrPem) => {
+        signed += 1;
+        const issued = await signer.signCsr(csrPem, {
+          spiffeId: entry.spiffeId,
+          ttlSeconds: 3600,
+          profile: 'svid',
+        });
+        return { certificateChainPem: issued.chainPem };
+      },
+      mintJwtSvid: async () => ({ spiffeId: entry.spiffeId, token: 't', expiresAt: 0 }),
+    });
+    identities.setEntries([entry]);
+    await identities.ready([entry.id]);
+    const pushed = (): Promise<void> =>
+      new Promise((resolve) => {
+        const stop = identities.onChange(() => {
+          if (signed === 2) {
+            stop();
+            resolve();
+          }
+        });
+      });
+    // Prepare: the bundle holds both roots; the agent's certificate is still of the old CA.
+    bundlePem = `${oldCa.bundlePem}${newCa.bundlePem}`;
+    identities.bundleChanged();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(signed).toBe(1);
+    // Activate: the agent renewed under the new CA, the controller signs with it.
+    signer = newCa;
+    agentPem = await agentCertOf(newCa);
+    const resigned = pushed();
+    identities.bundleChanged();
+    await resigned;
+    expect(
+      new X509Certificate(
+        derCertificatesToPem(identities.svid(entry.id)!.chainDer, 'chain'),
+      ).verify(new X509Certificate(newCa.certificatePem).publicKey),
+    ).toBe(true);
+    identities.bundleChanged();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(signed).toBe(2);
     identities.close();
   });
 });

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import {
   assertKeyMatchesCertificate,
   createCertificateSigningRequest,
@@ -45,6 +46,14 @@ export interface WorkloadIdentitiesOptions {
   trustDomain: string;
   /** The runtime trust bundle (PEM) the workload SVIDs chain to; read at each change. */
   trustBundlePem: () => string;
+  /**
+   * The serving agent's own certificate chain (PEM), read at each {@link
+   * WorkloadIdentities.bundleChanged}: the controller signs workload SVIDs with the CA that
+   * signed it, so once the agent holds a certificate of a newly activated CA, SVIDs still signed
+   * by the previous one are re-signed at once rather than at half their lifetime (before that
+   * CA retires). Without it, only SVIDs that no longer chain to the bundle are re-signed early.
+   */
+  agentCertificatePem?: () => string;
   /** The controller's SignWorkloadSvid: certifies the CSR's key for the entry. */
   signCsr: (entryId: string, csrPem: string) => Promise<{ certificateChainPem: string }>;
   /** The controller's MintJwtSvid. */
@@ -89,9 +98,12 @@ export interface WorkloadIdentities {
   rotate(entryIds?: readonly string[]): Promise<void>;
   /** The trust domain's X.509 bundle, concatenated DER. */
   x509Bundle(): Buffer;
-  /** Call when the trust bundle changed (CA rotation): listeners are told. */
+  /**
+   * Call when the trust bundle or the agent's own certificate changed (CA rotation, renewal):
+   * listeners are told, and SVIDs not signed by the current CA are re-signed at once.
+   */
   bundleChanged(): void;
-  /** Sets the JWT bundle (JWKS JSON) of the trust domain. */
+  /** Sets the JWT bundle (JWKS JSON) of the trust domain; a change drops the cached JWT-SVIDs. */
   setJwtBundle(jwksJson: string): void;
   /** The JWT bundle (JWKS JSON), once the controller sent it. */
   jwtBundle(): string | undefined;
@@ -106,12 +118,33 @@ export interface WorkloadIdentities {
 interface Slot {
   entry: WorkloadEntry;
   svid?: IssuedWorkloadSvid;
+  leaf?: X509Certificate;
   timer?: NodeJS.Timeout;
   inFlight?: Promise<void>;
 }
 
 const derOf = (pem: string, source: string): Buffer =>
   Buffer.concat(parseCertificatesPem(pem, source).map((c) => c.raw));
+
+const certificatesOf = (pem: string, source: string): X509Certificate[] =>
+  parseCertificatesPem(pem, source).map((c) => new X509Certificate(c.raw));
+
+/**
+ * The CAs a workload SVID must be signed by to stay: the one that signed the agent's own leaf
+ * when known (the controller's current CA), else every root of the bundle.
+ */
+function acceptedIssuers(options: WorkloadIdentitiesOptions): X509Certificate[] {
+  const roots = certificatesOf(options.trustBundlePem(), 'the trust bundle');
+  if (options.agentCertificatePem === undefined) return roots;
+  const [agentLeaf, ...intermediates] = certificatesOf(
+    options.agentCertificatePem(),
+    "the agent's certificate",
+  );
+  const issuer = [...intermediates, ...roots].find(
+    (ca) => agentLeaf !== undefined && agentLeaf.verify(ca.publicKey),
+  );
+  return issuer === undefined ? roots : [issuer];
+}
 
 /**
  * Creates the {@link WorkloadIdentities} of a serving agent.
@@ -157,6 +190,7 @@ export function createWorkloadIdentities(options: WorkloadIdentitiesOptions): Wo
       certificateSource: 'SignWorkloadSvidResponse',
     });
     if (slots.get(slot.entry.id) !== slot) return;
+    slot.leaf = validated.leaf;
     slot.svid = {
       entryId: slot.entry.id,
       spiffeId: validated.spiffeId,
@@ -235,10 +269,21 @@ export function createWorkloadIdentities(options: WorkloadIdentitiesOptions): Wo
       );
     },
     x509Bundle: () => derOf(options.trustBundlePem(), 'the trust bundle'),
-    bundleChanged: changed,
+    bundleChanged() {
+      changed();
+      // A CA activated (the agent's own certificate now comes from another CA) or retired (the
+      // bundle lost a root): SVIDs of the old CA are re-signed now, pushed when they are.
+      const issuers = acceptedIssuers(options);
+      for (const slot of slots.values())
+        if (slot.leaf !== undefined && !issuers.some((ca) => slot.leaf!.verify(ca.publicKey)))
+          void issue(slot);
+    },
     setJwtBundle(json) {
       if (json === jwks) return;
       jwks = json;
+      // A new bundle may mean a new signing key (JWT authority rotation): mint again, so no
+      // cached token of a key about to retire is handed out.
+      jwtCache.clear();
       changed();
     },
     jwtBundle: () => jwks,

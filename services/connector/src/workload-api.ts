@@ -42,6 +42,7 @@ export async function startConnectorWorkloadApi(
   const identities = createWorkloadIdentities({
     trustDomain: session.identity.trustDomain,
     trustBundlePem: () => session.identity.bundlePem,
+    agentCertificatePem: () => session.identity.certificateChainPem,
     signCsr: (entryId, csrPem) => session.dialer.signWorkloadSvid({ entryId, csrPem }),
     mintJwtSvid: (entryId, audience) => session.dialer.mintJwtSvid({ entryId, audience }),
     onIssued: (svid) =>

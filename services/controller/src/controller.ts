@@ -19,7 +19,7 @@ import {
   startHttpEndpoint,
 } from '@sigil/runtime';
 import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
-import { createAdminHandler } from './admin-api';
+import { createAdminHandler, readJsonObject } from './admin-api';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
 import { createAdminOperations } from './domain/admin-operations';
@@ -48,6 +48,7 @@ import { createControlPlane } from './internal/control-plane';
 import { createPolicyDistributor } from './internal/policy-distributor';
 import { createPolicyOperations } from './domain/resource-operations';
 import { loadOrCreateJwtAuthority } from './internal/jwt-authority';
+import { jwtAuthorityRoutes } from './internal/admin-jwt-authority-routes';
 import { createWorkloadRegistry } from './internal/workload-registry';
 import type { ControlPlane } from './internal/control-plane';
 import { createGrpcServer, shutdownServer } from './internal/grpc-server';
@@ -357,7 +358,8 @@ export function createController(options: ControllerOptions): Controller {
       };
       cleanup.push(() => ctx.audit.close());
       await refreshAgentVersionPins(ctx);
-      const workloads = createWorkloadRegistry(ctx, await loadOrCreateJwtAuthority(dataDir));
+      const jwtAuthority = await loadOrCreateJwtAuthority(dataDir);
+      const workloads = createWorkloadRegistry(ctx, jwtAuthority);
       const policyDistributor = createPolicyDistributor(ctx, {
         push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
       });
@@ -502,7 +504,7 @@ export function createController(options: ControllerOptions): Controller {
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           policy,
           workloads,
-          routes: createCaRoutes(ca),
+          routes: [...createCaRoutes(ca), ...jwtAuthorityRoutes(ctx, jwtAuthority, readJsonObject)],
         }),
       });
       cleanup.push(() => http.close());

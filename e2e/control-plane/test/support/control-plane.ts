@@ -154,7 +154,10 @@ export async function startControlPlane(
         RECONNECT_BACKOFF_INITIAL: '50ms',
         RECONNECT_BACKOFF_MAX: '500ms',
         PRIVATE_IP: '10.9.8.7',
-        ...(kind === 'connector' ? { CONNECTOR_LISTEN_ADDR: '127.0.0.1:0' } : {}),
+        // Not the machine-wide default socket: suites that serve it give their own path.
+        ...(kind === 'connector'
+          ? { CONNECTOR_LISTEN_ADDR: '127.0.0.1:0', SIGIL_WORKLOAD_API_SOCKET: 'off' }
+          : {}),
         ...extra.env,
       };
     },

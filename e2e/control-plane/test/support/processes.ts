@@ -4,23 +4,25 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AgentKind } from '@sigil/agent';
 import { spawnBin } from '@sigil/testing';
-import type { BinProcess } from '@sigil/testing';
+import type { BinProcess, SpawnBinOptions } from '@sigil/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
 const running = new Set<BinProcess>();
 
-/** Spawns `sigil-<kind> <args>` with exactly `env` (plus PATH). */
+/** Spawns `sigil-<kind> <args>` with exactly `env` (plus PATH), under `options.prefix` if given. */
 export function spawnAgent(
   kind: AgentKind,
   args: string[],
   env: Record<string, string | undefined>,
+  options: Pick<SpawnBinOptions, 'prefix'> = {},
 ): BinProcess {
   if (!existsSync(path.join(ROOT, 'services', kind, 'dist', 'main.js')))
     throw new Error(`services/${kind}/dist is missing: run \`pnpm build\` first`);
   const agent = spawnBin(path.join(ROOT, 'services', kind, 'bin', `sigil-${kind}.js`), {
     args,
     env,
+    ...options,
   });
   running.add(agent);
   void agent.exited.then(() => running.delete(agent));

@@ -5,6 +5,7 @@ import { registerAdminAgentVersions } from './admin-agent-versions';
 import { registerAdminAudit } from './admin-audit';
 import { registerAdminEntries } from './admin-entries';
 import { registerAdminCa } from './admin-ca';
+import { registerAdminJwtAuthority } from './admin-jwt-authority';
 import { registerAdminTokens } from './admin-tokens';
 import { registerAdminResources } from './admin-resources';
 import { registerAdminGrants } from './admin-grants';
@@ -28,4 +29,5 @@ export function registerAdmin(program: Command, context: CommandContext): void {
   registerAdminGrants(admin, context);
   registerAdminEntries(admin, context);
   registerAdminCa(admin, context);
+  registerAdminJwtAuthority(admin, context);
 }

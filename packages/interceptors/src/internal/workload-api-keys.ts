@@ -21,8 +21,15 @@ export function workloadApiKeySet(client: WorkloadApiClient, maxAgeMs = 30_000):
     ) as {
       sub?: unknown;
     };
-    if (typeof sub !== 'string') throw new Error('the token has no sub: not a JWT-SVID');
-    const trustDomain = parseSpiffeId(sub).trustDomain;
+    let trustDomain: string;
+    try {
+      if (typeof sub !== 'string') throw new Error('the token has no sub');
+      trustDomain = parseSpiffeId(sub).trustDomain;
+    } catch (cause) {
+      throw new SigilError('ERR_JWT_SVID_INVALID', `not a JWT-SVID: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
     let bundle = (await bundles(false)).get(trustDomain);
     if (bundle === undefined || !bundle.keys.some((k) => k.kid === header.kid))
       bundle = (await bundles(true)).get(trustDomain);

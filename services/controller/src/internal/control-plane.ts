@@ -486,6 +486,10 @@ export function createControlPlane(
     for (const session of sessions.values())
       if (session.spiffeId === parentId) pushEntries(session);
   });
+  workloads?.onJwtBundleChanged(() => {
+    for (const session of sessions.values())
+      command(session, { $case: 'jwtBundle', jwtBundle: workloads.jwtBundle() });
+  });
 
   /** A workload RPC: the caller must be a connector in good standing; the registry decides the rest. */
   const workloadCall = <T>(

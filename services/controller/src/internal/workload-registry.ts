@@ -32,6 +32,8 @@ export interface WorkloadRegistry {
   ): Promise<controlplaneV1.MintJwtSvidResponse>;
   /** Called with the parent whose entries changed (the control plane pushes them). */
   onChanged(listener: (parentId: string) => void): void;
+  /** Called when the JWT bundle changed (a JWT authority rotation step): every connector gets it. */
+  onJwtBundleChanged(listener: () => void): void;
 }
 
 /**
@@ -126,6 +128,7 @@ export function createWorkloadRegistry(
       };
     },
     jwtBundle: () => ({ trustDomain: ctx.trustDomain, jwksJson: jwt.jwks(), version: jwt.version }),
+    onJwtBundleChanged: (listener) => jwt.onChanged(listener),
     async signSvid(peer, entryId, csrPem) {
       const entry = await entitled(peer, entryId, 'workload_svid.refused');
       let issued;
