@@ -83,7 +83,7 @@ describe('the default Workload API socket', () => {
     await workload.exited;
   });
 
-  it('refuses to start a second connector on the same default path, naming the setting', async () => {
+  it('a second connector on the default path runs without it, warning with the fix; one asked to serve there stops', async () => {
     await connector.next('workload_api.listening', 30_000);
     const second = spawnAgent(
       'connector',
@@ -91,14 +91,30 @@ describe('the default Workload API socket', () => {
       await connectorEnv('wl-default-2', undefined),
       { prefix: inside(connector.child.pid!) },
     );
-    const { code } = await second.exited;
-    const output = [...second.stdout, ...second.stderr].join('\n');
+    expect(await second.next('workload_api.not_served', 30_000)).toMatchObject({
+      level: 'warn',
+      socket: DEFAULT_SOCKET,
+      reason: `SIGIL_WORKLOAD_API_SOCKET ${DEFAULT_SOCKET}: another process is already serving this socket`,
+      fix: expect.stringContaining('SIGIL_WORKLOAD_API_SOCKET'),
+    });
+    await second.next('connector.listening', 30_000);
+    expect(second.child.exitCode).toBeNull();
+
+    const asked = spawnAgent(
+      'connector',
+      ['run', '--ephemeral'],
+      await connectorEnv('wl-default-4', DEFAULT_SOCKET),
+      { prefix: inside(connector.child.pid!) },
+    );
+    const { code } = await asked.exited;
+    const output = [...asked.stdout, ...asked.stderr].join('\n');
     expect({ code, output }).toEqual({
       code: 3,
       output: expect.stringContaining(
         `SIGIL_WORKLOAD_API_SOCKET ${DEFAULT_SOCKET}: another process is already serving this socket`,
       ),
     });
+    expect(connector.child.exitCode).toBeNull();
   });
 
   it('is not served with SIGIL_WORKLOAD_API_SOCKET=off, so another connector runs beside', async () => {

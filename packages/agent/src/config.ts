@@ -94,6 +94,12 @@ export interface AgentConfig {
    * (`/run/sigil/workload-api.sock` by default; undefined when set to `off` or `none`).
    */
   workloadApiSocket?: string;
+  /**
+   * True when {@link AgentConfig.workloadApiSocket} is the default path, not one that was asked
+   * for: a connector that cannot serve there warns and runs on without the Workload API, where an
+   * asked-for path that cannot be served stops it.
+   */
+  workloadApiSocketDefaulted?: boolean;
   httpAddress: ListenAddress;
   heartbeatIntervalMs: number;
   reconnect: { initialMs: number; maxMs: number };
@@ -124,7 +130,7 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
     ...(sources.flags ? { flags: sources.flags } : {}),
     ...(file ? { file } : {}),
   };
-  const { values } = resolveSettings(table, inputs);
+  const { values, sources: settingSources } = resolveSettings(table, inputs);
 
   const need = `sigil-${kind} ${command}${ephemeral ? ' --ephemeral' : ''} needs it`;
   const required = <K extends AgentSettingName>(
@@ -190,7 +196,10 @@ export function resolveAgentConfig(sources: AgentConfigSources): AgentConfig {
         : undefined,
     stateDir,
     ...(kind === 'connector' && values.workloadApiSocket !== false
-      ? { workloadApiSocket: values.workloadApiSocket }
+      ? {
+          workloadApiSocket: values.workloadApiSocket,
+          workloadApiSocketDefaulted: settingSources.workloadApiSocket?.kind === 'default',
+        }
       : {}),
     httpAddress: values.httpAddr,
     heartbeatIntervalMs: values.heartbeatInterval,

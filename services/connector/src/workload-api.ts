@@ -61,11 +61,29 @@ export async function startConnectorWorkloadApi(
         'workload_svid.failed',
       ),
   });
-  const server = await createWorkloadApiServer({
-    socketPath: config.workloadApiSocket,
-    identities,
-    logger,
-  });
+  let server: WorkloadApiServer;
+  try {
+    server = await createWorkloadApiServer({
+      socketPath: config.workloadApiSocket,
+      identities,
+      logger,
+    });
+  } catch (err) {
+    identities.close();
+    // The default path was not asked for: a connector run by a user who may not create
+    // /run/sigil, or a second connector on one host, keeps working without the Workload API.
+    if (config.workloadApiSocketDefaulted !== true) throw err;
+    logger.warn(
+      {
+        event: 'workload_api.not_served',
+        socket: config.workloadApiSocket,
+        reason: (err as Error).message,
+        fix: 'set SIGIL_WORKLOAD_API_SOCKET to a path this connector may create, or to off',
+      },
+      'workload_api.not_served',
+    );
+    return undefined;
+  }
   return {
     server,
     identities,
