@@ -370,6 +370,7 @@ export function createController(options: ControllerOptions): Controller {
           void policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed')),
       });
       await policyDistributor.refresh();
+      await workloads.refresh();
       const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
@@ -534,6 +535,7 @@ export function createController(options: ControllerOptions): Controller {
             logFailure('controller.agent_versions_refresh_failed'),
           );
           policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed'));
+          workloads.refresh().catch(logFailure('controller.entries_sync_failed'));
           trust.refresh().catch(logFailure('controller.trust_sync_failed'));
         }, REVOCATION_SYNC_MS),
       ];

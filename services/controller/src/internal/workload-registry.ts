@@ -30,6 +30,12 @@ export interface WorkloadRegistry {
     entryId: string,
     audience: readonly string[],
   ): Promise<controlplaneV1.MintJwtSvidResponse>;
+  /**
+   * Re-reads the entries from the store and calls the {@link WorkloadRegistry.onChanged}
+   * listeners for every parent whose entries differ from the last read: how an entry created or
+   * deleted on another replica reaches the connectors streaming to this one.
+   */
+  refresh(): Promise<void>;
   /** Called with the parent whose entries changed (the control plane pushes them). */
   onChanged(listener: (parentId: string) => void): void;
   /** Called when the JWT bundle changed (a JWT authority rotation step): every connector gets it. */
@@ -51,8 +57,51 @@ export function createWorkloadRegistry(
   jwt: JwtAuthority,
 ): WorkloadRegistry {
   const listeners: Array<(parentId: string) => void> = [];
-  const changed = (parentId: string): void => {
-    for (const listener of listeners) listener(parentId);
+  // What each parent's entries were at the last read (JSON of the sorted records).
+  let known: Map<string, string> | undefined;
+  let reading: Promise<void> | undefined;
+  const read = async (): Promise<void> => {
+    const byParent = new Map<string, RegistrationEntryRecord[]>();
+    for (const entry of await ctx.store.listEntries())
+      byParent.set(entry.parentId, [...(byParent.get(entry.parentId) ?? []), entry]);
+    const next = new Map<string, string>();
+    for (const [parent, entries] of byParent)
+      next.set(parent, JSON.stringify(entries.sort((x, y) => x.id.localeCompare(y.id))));
+    const previous = known;
+    known = next;
+    // The first read only records: connectors get their entries when their stream opens.
+    if (previous === undefined) return;
+    for (const parent of new Set([...previous.keys(), ...next.keys()]))
+      if (previous.get(parent) !== next.get(parent))
+        for (const listener of listeners) listener(parent);
+  };
+  let again = false;
+  const refresh = (): Promise<void> => {
+    // One read at a time; a change during a read gets one more, so the last change always lands.
+    if (reading !== undefined) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      try {
+        do {
+          again = false;
+          await read();
+        } while (again);
+      } finally {
+        reading = undefined;
+      }
+    })();
+    return reading;
+  };
+  // A change made here is pushed at once, by the same diff a change on another replica takes.
+  const changed = (): void => {
+    void refresh().catch((err: unknown) =>
+      ctx.logger.error(
+        { event: 'workload.entries_refresh_failed', err },
+        'workload.entries_refresh_failed',
+      ),
+    );
   };
   const find = async (id: string): Promise<RegistrationEntryRecord | undefined> =>
     (await ctx.store.listEntries()).find((e) => e.id === id);
@@ -95,7 +144,7 @@ export function createWorkloadRegistry(
         subject: entry.spiffeId,
         details: { id: entry.id, parent_id: entry.parentId, selectors: entry.selectors },
       });
-      changed(entry.parentId);
+      changed();
       return entry;
     },
     list: () => ctx.store.listEntries(),
@@ -112,7 +161,7 @@ export function createWorkloadRegistry(
         subject: entry.spiffeId,
         details: { id: entry.id, parent_id: entry.parentId },
       });
-      changed(entry.parentId);
+      changed();
       return entry;
     },
     async entriesOf(parentId) {
@@ -180,6 +229,7 @@ export function createWorkloadRegistry(
         expiresAt: now.getTime() + entry.jwtTtlSeconds * 1000,
       };
     },
+    refresh,
     onChanged(listener) {
       listeners.push(listener);
     },
