@@ -5,7 +5,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { ADMIN_TOKEN, startAdminFixture, type AdminFixture } from './admin-support';
-import { OPENSSL, openssl, sigilProcess, temporaryDirectory } from './support';
+import { OPENSSL, newP256Key, openssl, sigilProcess, temporaryDirectory } from './support';
 
 jest.setTimeout(90_000);
 
@@ -84,13 +84,7 @@ describe('sigil admin against ADMIN_TLS=on', () => {
     openssl(
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(tmp.dir, 'other-ca.key'),
+      ...newP256Key(join(tmp.dir), 'other-ca.key'),
       '-out',
       other,
       '-subj',
@@ -135,13 +129,7 @@ describe('sigil admin against ADMIN_TLS_CERT_FILE', () => {
     openssl(
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      file('ops-ca.key'),
+      ...newP256Key(file('ops-ca.key')),
       '-out',
       file('ops-ca.crt'),
       '-subj',
@@ -156,13 +144,7 @@ describe('sigil admin against ADMIN_TLS_CERT_FILE', () => {
     openssl(
       'req',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      file('admin.key'),
+      ...newP256Key(file('admin.key')),
       '-out',
       file('admin.csr'),
       '-subj',

@@ -51,6 +51,17 @@ export function sigilProcess(
   });
 }
 
+/** The `openssl req` arguments that make a new P-256 key, unencrypted, into `keyFile`. */
+export const newP256Key = (keyFile: string): string[] => [
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:P-256',
+  '-nodes',
+  '-keyout',
+  keyFile,
+];
+
 /** Runs the real openssl binary; throws with its output when it exits non-zero. */
 export function openssl(...args: string[]): string {
   try {

@@ -8,7 +8,12 @@ import {
   parseCertificatesPem,
   type CertificateAuthority,
 } from '@sigil/pki';
-import { startHttpEndpoint, type HttpEndpoint, type HttpEndpointTls } from './http-endpoint';
+import {
+  startHttpEndpoint,
+  type HttpEndpoint,
+  type HttpEndpointOptions,
+  type HttpEndpointTls,
+} from './http-endpoint';
 
 const logger = pino({ level: 'silent' });
 
@@ -139,6 +144,15 @@ describe('startHttpEndpoint', () => {
 
 describe('startHttpEndpoint with tls', () => {
   const registry = new Registry();
+  const start = (extra: Partial<HttpEndpointOptions> = {}): Promise<HttpEndpoint> =>
+    startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      logger,
+      isReady: () => true,
+      ...extra,
+    });
 
   async function serverIdentity(ca: CertificateAuthority): Promise<HttpEndpointTls> {
     const issued = await ca.issue({
@@ -166,14 +180,7 @@ describe('startHttpEndpoint with tls', () => {
 
   it('serves HTTPS verified against the issuing CA, and refuses a plain HTTP request', async () => {
     const ca = await createCertificateAuthority({ trustDomain: 'example.org', commonName: 'CA' });
-    const endpoint = await startHttpEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      registry,
-      logger,
-      isReady: () => true,
-      tls: await serverIdentity(ca),
-    });
+    const endpoint = await start({ tls: await serverIdentity(ca) });
     try {
       expect(endpoint.url).toBe(`https://127.0.0.1:${endpoint.port}`);
       expect((await get(endpoint.url, ca.certificatePem)).status).toBe(200);
@@ -193,14 +200,7 @@ describe('startHttpEndpoint with tls', () => {
   it('serves the certificate given to updateTls from the next handshake on', async () => {
     const ca = await createCertificateAuthority({ trustDomain: 'example.org', commonName: 'CA' });
     const first = await serverIdentity(ca);
-    const endpoint = await startHttpEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      registry,
-      logger,
-      isReady: () => true,
-      tls: first,
-    });
+    const endpoint = await start({ tls: first });
     try {
       const before = await get(endpoint.url, ca.certificatePem);
       const second = await serverIdentity(ca);
@@ -215,13 +215,7 @@ describe('startHttpEndpoint with tls', () => {
   });
 
   it('refuses updateTls on a plain HTTP endpoint, naming it', async () => {
-    const endpoint = await startHttpEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      registry,
-      logger,
-      isReady: () => true,
-    });
+    const endpoint = await start();
     try {
       expect(() => endpoint.updateTls({ certificateChainPem: 'x', privateKeyPem: 'y' })).toThrow(
         /started without tls/,
