@@ -84,7 +84,7 @@ describe('sigil admin against ADMIN_TLS=on', () => {
     openssl(
       'req',
       '-x509',
-      ...newP256Key(join(tmp.dir), 'other-ca.key'),
+      ...newP256Key(join(tmp.dir, 'other-ca.key')),
       '-out',
       other,
       '-subj',
