@@ -65,6 +65,8 @@ import { startCaAutoRotation } from './ca-auto-rotation';
 import { createCaOperations } from './domain/ca-operations';
 import type { CaOperations } from './domain/ca-operations';
 import { loadCaKeySealer } from './internal/ca-key-sealing';
+import { lockDataDir } from './internal/data-dir-lock';
+import type { DataDirLock } from './internal/data-dir-lock';
 import { loadTrustRuntime } from './internal/trust-state';
 import type { TrustRuntime } from './internal/trust-state';
 import type { AgentKind, ControllerStore, RevocationRecord } from './store/store';
@@ -169,6 +171,7 @@ interface Running {
   stopAdminTlsWatch: () => void;
   grpcAddress: string;
   timers: NodeJS.Timeout[];
+  dataDirLock: DataDirLock | undefined;
 }
 
 /**
@@ -257,6 +260,12 @@ export function createController(options: ControllerOptions): Controller {
     starting = true;
     const cleanup: Array<() => Promise<void>> = [];
     try {
+      // The embedded SQLite store serves one replica: a second controller on DATA_DIR is refused.
+      const dataDirLock =
+        options.store === undefined && options.databaseUrl === undefined
+          ? lockDataDir(dataDir)
+          : undefined;
+      if (dataDirLock !== undefined) cleanup.push(async () => dataDirLock.release());
       const authorities = await loadOrCreateAuthorities({
         dataDir,
         trustDomain,
@@ -573,6 +582,7 @@ export function createController(options: ControllerOptions): Controller {
         adminTokens,
         guard,
         timers,
+        dataDirLock,
       };
       logger.info(
         {
@@ -619,6 +629,7 @@ export function createController(options: ControllerOptions): Controller {
       await state.ctx.registry.flush();
       state.storeHealth.close();
       if (state.ownsStore) await state.store.close();
+      state.dataDirLock?.release();
       running = undefined;
       logger.info({ event: 'controller.stopped' }, 'controller.stopped');
     })();
