@@ -367,7 +367,12 @@ export function createController(options: ControllerOptions): Controller {
       };
       cleanup.push(() => ctx.audit.close());
       await refreshAgentVersionPins(ctx);
-      const jwtAuthority = await loadOrCreateJwtAuthority(dataDir);
+      // Its keys live in the store, sealed like the CA keys, shared by replicas.
+      const jwtAuthority = await loadOrCreateJwtAuthority({
+        dataDir,
+        store,
+        sealer: loadCaKeySealer(dataDir),
+      });
       const workloads = createWorkloadRegistry(ctx, jwtAuthority);
       const policyDistributor = createPolicyDistributor(ctx, {
         push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
@@ -544,6 +549,7 @@ export function createController(options: ControllerOptions): Controller {
           );
           policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed'));
           trust.refresh().catch(logFailure('controller.trust_sync_failed'));
+          jwtAuthority.refresh().catch(logFailure('controller.jwt_authority_sync_failed'));
         }, REVOCATION_SYNC_MS),
       ];
       // CA_AUTO_ROTATE: prepare, activate and retire on the schedule domain/trust-lifecycle.ts decides.
