@@ -66,6 +66,7 @@ import { createCaOperations } from './domain/ca-operations';
 import type { CaOperations } from './domain/ca-operations';
 import { loadCaKeySealer } from './internal/ca-key-sealing';
 import { lockDataDir } from './internal/data-dir-lock';
+import { AGENT_COMMAND_POLL_MS, createAgentCommandRelay } from './internal/agent-command-relay';
 import type { DataDirLock } from './internal/data-dir-lock';
 import { loadTrustRuntime } from './internal/trust-state';
 import type { TrustRuntime } from './internal/trust-state';
@@ -135,7 +136,7 @@ export interface Controller {
   revokeAgent(kind: AgentKind, id: string, reason: string): Promise<RevokeAgentResult>;
   /** After start: every revocation, newest first (`GET /api/admin/revocations`). */
   listRevocations(): Promise<RevocationRecord[]>;
-  /** After start: sends RenewNow to a connected connector; resolves to the command id, rejects `ERR_AGENT_NOT_CONNECTED` without an open stream. */
+  /** After start: sends RenewNow to a connected connector (through the replica holding its stream, on PostgreSQL); resolves to the command id, rejects `ERR_AGENT_NOT_CONNECTED` when no replica holds a stream. */
   requestRenewal(connectorId: string): Promise<string>;
   /** After start: issues a new TLS certificate for the controller now (it also renews itself at two thirds of its lifetime). */
   renewServingCertificate(): Promise<void>;
@@ -385,9 +386,15 @@ export function createController(options: ControllerOptions): Controller {
       });
       await policyDistributor.refresh();
       const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
+      // Replicas (PostgreSQL only: SQLite serves one) relay commands to the one holding the stream.
+      const relay =
+        store.dialect === 'postgres'
+          ? createAgentCommandRelay({ store, streams: controlPlane, clock })
+          : undefined;
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
+        ...(relay === undefined ? {} : { relayRenewal: (id: string) => relay.requestRenewal(id) }),
       });
 
       // The serving certificate (bootstrap CA) and the roots client certificates are verified
@@ -565,6 +572,12 @@ export function createController(options: ControllerOptions): Controller {
             logger,
             registry: metrics.registry,
           }).timer,
+        );
+      if (relay !== undefined)
+        timers.push(
+          setInterval(() => {
+            relay.deliverQueued().catch(logFailure('controller.agent_commands_failed'));
+          }, AGENT_COMMAND_POLL_MS),
         );
       for (const timer of timers) timer.unref();
       running = {
