@@ -244,6 +244,14 @@ export const ERROR_CATALOGUE = {
       'A certificate signing request is malformed, its self-signature fails, or its key is weak.',
     fix: 'Create a new PKCS#10 CSR with a supported key (ECDSA P-256, RSA ≥ 2048, Ed25519); `details.reason` says what failed.',
   },
+  ERR_DATA_DIR_LOCKED: {
+    grpcStatus: G.FAILED_PRECONDITION,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning:
+      'Another controller process already runs on this `DATA_DIR` with the embedded SQLite store, which serves one replica only.',
+    fix: 'Stop the other controller, give this one its own `DATA_DIR`, or run replicas on PostgreSQL (`DATABASE_URL`).',
+  },
   ERR_DATA_DIR_UNUSABLE: {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,

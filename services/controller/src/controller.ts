@@ -65,6 +65,9 @@ import { startCaAutoRotation } from './ca-auto-rotation';
 import { createCaOperations } from './domain/ca-operations';
 import type { CaOperations } from './domain/ca-operations';
 import { loadCaKeySealer } from './internal/ca-key-sealing';
+import { lockDataDir } from './internal/data-dir-lock';
+import { AGENT_COMMAND_POLL_MS, createAgentCommandRelay } from './internal/agent-command-relay';
+import type { DataDirLock } from './internal/data-dir-lock';
 import { loadTrustRuntime } from './internal/trust-state';
 import type { TrustRuntime } from './internal/trust-state';
 import type { AgentKind, ControllerStore, RevocationRecord } from './store/store';
@@ -133,7 +136,7 @@ export interface Controller {
   revokeAgent(kind: AgentKind, id: string, reason: string): Promise<RevokeAgentResult>;
   /** After start: every revocation, newest first (`GET /api/admin/revocations`). */
   listRevocations(): Promise<RevocationRecord[]>;
-  /** After start: sends RenewNow to a connected connector; resolves to the command id, rejects `ERR_AGENT_NOT_CONNECTED` without an open stream. */
+  /** After start: sends RenewNow to a connected connector (through the replica holding its stream, on PostgreSQL); resolves to the command id, rejects `ERR_AGENT_NOT_CONNECTED` when no replica holds a stream. */
   requestRenewal(connectorId: string): Promise<string>;
   /** After start: issues a new TLS certificate for the controller now (it also renews itself at two thirds of its lifetime). */
   renewServingCertificate(): Promise<void>;
@@ -169,6 +172,7 @@ interface Running {
   stopAdminTlsWatch: () => void;
   grpcAddress: string;
   timers: NodeJS.Timeout[];
+  dataDirLock: DataDirLock | undefined;
 }
 
 /**
@@ -257,6 +261,12 @@ export function createController(options: ControllerOptions): Controller {
     starting = true;
     const cleanup: Array<() => Promise<void>> = [];
     try {
+      // The embedded SQLite store serves one replica: a second controller on DATA_DIR is refused.
+      const dataDirLock =
+        options.store === undefined && options.databaseUrl === undefined
+          ? lockDataDir(dataDir)
+          : undefined;
+      if (dataDirLock !== undefined) cleanup.push(async () => dataDirLock.release());
       const authorities = await loadOrCreateAuthorities({
         dataDir,
         trustDomain,
@@ -358,7 +368,12 @@ export function createController(options: ControllerOptions): Controller {
       };
       cleanup.push(() => ctx.audit.close());
       await refreshAgentVersionPins(ctx);
-      const jwtAuthority = await loadOrCreateJwtAuthority(dataDir);
+      // Its keys live in the store, sealed like the CA keys, shared by replicas.
+      const jwtAuthority = await loadOrCreateJwtAuthority({
+        dataDir,
+        store,
+        sealer: loadCaKeySealer(dataDir),
+      });
       const workloads = createWorkloadRegistry(ctx, jwtAuthority);
       const policyDistributor = createPolicyDistributor(ctx, {
         push: (connectorId, policy) => controlPlane.pushConnectorPolicy(connectorId, policy),
@@ -372,9 +387,15 @@ export function createController(options: ControllerOptions): Controller {
       await policyDistributor.refresh();
       await workloads.refresh();
       const policy = createPolicyOperations(ctx, () => policyDistributor.refresh());
+      // Replicas (PostgreSQL only: SQLite serves one) relay commands to the one holding the stream.
+      const relay =
+        store.dialect === 'postgres'
+          ? createAgentCommandRelay({ store, streams: controlPlane, clock })
+          : undefined;
       const admin = createAdminOperations(ctx, controlPlane, {
         tokenTtlSeconds:
           options.enrollmentTokenTtlSeconds ?? CONTROLLER_DEFAULTS.enrollmentTokenTtlSeconds,
+        ...(relay === undefined ? {} : { relayRenewal: (id: string) => relay.requestRenewal(id) }),
       });
 
       // The serving certificate (bootstrap CA) and the roots client certificates are verified
@@ -537,6 +558,7 @@ export function createController(options: ControllerOptions): Controller {
           policyDistributor.refresh().catch(logFailure('controller.policy_sync_failed'));
           workloads.refresh().catch(logFailure('controller.entries_sync_failed'));
           trust.refresh().catch(logFailure('controller.trust_sync_failed'));
+          jwtAuthority.refresh().catch(logFailure('controller.jwt_authority_sync_failed'));
         }, REVOCATION_SYNC_MS),
       ];
       // CA_AUTO_ROTATE: prepare, activate and retire on the schedule domain/trust-lifecycle.ts decides.
@@ -552,6 +574,12 @@ export function createController(options: ControllerOptions): Controller {
             logger,
             registry: metrics.registry,
           }).timer,
+        );
+      if (relay !== undefined)
+        timers.push(
+          setInterval(() => {
+            relay.deliverQueued().catch(logFailure('controller.agent_commands_failed'));
+          }, AGENT_COMMAND_POLL_MS),
         );
       for (const timer of timers) timer.unref();
       running = {
@@ -575,6 +603,7 @@ export function createController(options: ControllerOptions): Controller {
         adminTokens,
         guard,
         timers,
+        dataDirLock,
       };
       logger.info(
         {
@@ -621,6 +650,7 @@ export function createController(options: ControllerOptions): Controller {
       await state.ctx.registry.flush();
       state.storeHealth.close();
       if (state.ownsStore) await state.store.close();
+      state.dataDirLock?.release();
       running = undefined;
       logger.info({ event: 'controller.stopped' }, 'controller.stopped');
     })();

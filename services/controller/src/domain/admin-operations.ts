@@ -48,7 +48,16 @@ export interface AdminOperations {
 export function createAdminOperations(
   ctx: ControllerContext,
   notifier: AgentNotifier,
-  options: { tokenTtlSeconds: number },
+  options: {
+    tokenTtlSeconds: number;
+    /**
+     * With replicas: hands RenewNow to whichever replica holds the stream (when this one holds
+     * none); the command id and the replica that delivered it, or undefined when none did.
+     */
+    relayRenewal?: (
+      connectorId: string,
+    ) => Promise<{ commandId: string; deliveredBy: string } | undefined>;
+  },
 ): AdminOperations {
   return {
     createToken: (request) => issueEnrollmentToken(ctx, options.tokenTtlSeconds, request),
@@ -73,11 +82,18 @@ export function createAdminOperations(
         throw new SigilError('ERR_NOT_FOUND', `no connector "${connectorId}" is enrolled`, {
           details: { connectorId },
         });
-      const commandId = notifier.requestRenewal(connectorId);
+      const local = notifier.requestRenewal(connectorId);
+      const relayed =
+        local === undefined && options.relayRenewal !== undefined
+          ? await options.relayRenewal(connectorId)
+          : undefined;
+      const commandId = local ?? relayed?.commandId;
       if (commandId === undefined)
         throw new SigilError(
           'ERR_AGENT_NOT_CONNECTED',
-          `connector "${connectorId}" has no open control stream to send the command on`,
+          options.relayRenewal === undefined
+            ? `connector "${connectorId}" has no open control stream to send the command on`
+            : `connector "${connectorId}" has no open control stream on any controller replica to send the command on`,
           { details: { connectorId } },
         );
       await ctx.audit.record({
@@ -85,7 +101,10 @@ export function createAdminOperations(
         outcome: 'success',
         actor: 'admin',
         subject: agentSpiffeId(ctx.trustDomain, 'connector', connectorId),
-        details: { command_id: commandId },
+        details: {
+          command_id: commandId,
+          ...(relayed === undefined ? {} : { delivered_by: relayed.deliveredBy }),
+        },
       });
       return commandId;
     },

@@ -57,6 +57,10 @@ export interface ControlPlane extends AgentNotifier, CaNotifier {
   drain(reason: string, reconnectAfterMs: number): void;
   /** Number of open control streams. */
   size(): number;
+  /** True when the connector has an open control stream on this replica. */
+  hasStream(connectorId: string): boolean;
+  /** RenewNow with a command id another replica chose (see agent-command-relay.ts); undefined without a stream. */
+  deliverRenewal(connectorId: string, commandId: string): string | undefined;
   /** Sends the connector its data-plane policy; false when it has no open stream. */
   pushConnectorPolicy(connectorId: string, policy: controlplaneV1.ConnectorPolicy): boolean;
 }
@@ -99,8 +103,7 @@ export function createControlPlane(
     if (session.closed) return;
     session.call.write({ commandId, body });
   };
-  const command = (session: Session, body: ControllerBody): string => {
-    const id = randomUUID();
+  const command = (session: Session, body: ControllerBody, id: string = randomUUID()): string => {
     send(session, body, id);
     return id;
   };
@@ -650,6 +653,13 @@ export function createControlPlane(
         ? undefined
         : command(session, { $case: 'renewNow', renewNow: {} });
     },
+    deliverRenewal(connectorId, commandId) {
+      const session = sessions.get(connectorId);
+      return session === undefined
+        ? undefined
+        : command(session, { $case: 'renewNow', renewNow: {} }, commandId);
+    },
+    hasStream: (connectorId) => sessions.has(connectorId),
     requestTunnelerRenewal(connectorId, tunnelerIds) {
       const session = sessions.get(connectorId);
       if (session === undefined) return false;

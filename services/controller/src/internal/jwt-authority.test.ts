@@ -1,7 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
+import { createSqliteStore } from '../store/sqlite-store';
+import type { ControllerStore } from '../store/store';
+import { loadCaKeySealer } from './ca-key-sealing';
 import {
   JWT_AUTHORITY_KEY_FILE,
   JWT_AUTHORITY_NEXT_KEY_FILE,
@@ -14,12 +18,23 @@ const kids = (jwks: string): string[] =>
 
 describe('the JWT authority rotation', () => {
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sigil-jwt-authority-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let store: ControllerStore;
+  // A controller start: the keys come from the store, sealed with DATA_DIR's sealing key.
+  const load = () =>
+    loadOrCreateJwtAuthority({ dataDir: dir, store, sealer: loadCaKeySealer(dir) });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sigil-jwt-authority-'));
+    store = await createSqliteStore({ path: join(dir, 'controller.db') });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('prepares, activates and retires, publishing both keys in between, across restarts', async () => {
     const t0 = new Date('2026-12-02T12:00:00Z');
-    const jwt = await loadOrCreateJwtAuthority(dir);
+    const jwt = await load();
     const changes: number[] = [];
     jwt.onChanged(() => changes.push(jwt.version));
     const [first] = kids(jwt.jwks());
@@ -34,7 +49,7 @@ describe('the JWT authority rotation', () => {
     ).toBe(first);
     await expect(jwt.prepare(t0)).rejects.toMatchObject({ code: 'ERR_JWT_ROTATION_REFUSED' });
     // The prepared key survives a restart.
-    expect(kids((await loadOrCreateJwtAuthority(dir)).jwks())).toEqual([first, next]);
+    expect(kids((await load()).jwks())).toEqual([first, next]);
 
     const t1 = new Date(t0.getTime() + 60_000);
     const activated = await jwt.activate(t1);
@@ -53,13 +68,14 @@ describe('the JWT authority rotation', () => {
       await expect(jwtVerify(token, keys, { currentDate: t1 })).resolves.toBeDefined();
     expect(existsSync(join(dir, JWT_AUTHORITY_NEXT_KEY_FILE))).toBe(false);
 
-    const restarted = await loadOrCreateJwtAuthority(dir);
+    const restarted = await load();
     expect(restarted.status().keys.map((k) => [k.role, k.kid])).toEqual([
       ['current', next],
       ['previous', first],
     ]);
     await expect(
-      restarted.retire({ now: new Date(), maxJwtTtlSeconds: 3600 }),
+      // The activation time is stored: a restart does not reset the wait.
+      restarted.retire({ now: new Date(t1.getTime() + 3_599_000), maxJwtTtlSeconds: 3600 }),
     ).rejects.toMatchObject({
       code: 'ERR_JWT_ROTATION_REFUSED',
       message: expect.stringContaining('may be valid until'),
@@ -77,24 +93,59 @@ describe('the JWT authority rotation', () => {
       code: 'ERR_JWT_ROTATION_REFUSED',
     });
     expect(changes).toEqual([2, 3, 4]);
-    expect(kids((await loadOrCreateJwtAuthority(dir)).jwks())).toEqual([next]);
+    expect(kids((await load()).jwks())).toEqual([next]);
   });
 
-  it('completes an activation a crash interrupted: a prepared or previous file equal to the signing key is dropped', async () => {
-    const jwt = await loadOrCreateJwtAuthority(dir);
-    await jwt.prepare(new Date());
-    const nextPem = readFileSync(join(dir, JWT_AUTHORITY_NEXT_KEY_FILE), 'utf8');
-    const currentPem = readFileSync(join(dir, JWT_AUTHORITY_KEY_FILE), 'utf8');
-    // Crashed after writing the signing key, before removing the prepared file.
+  it('moves the key files of a store written before schema 7 into the store, sealed, dropping a duplicate of the signing key', async () => {
+    const pem = () =>
+      generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString();
+    const [currentPem, nextPem] = [pem(), pem()];
+    writeFileSync(join(dir, JWT_AUTHORITY_KEY_FILE), currentPem, { mode: 0o600 });
+    writeFileSync(join(dir, JWT_AUTHORITY_NEXT_KEY_FILE), nextPem, { mode: 0o600 });
+    // An activation of the file era interrupted after writing previous: a duplicate of current.
     writeFileSync(join(dir, JWT_AUTHORITY_PREVIOUS_KEY_FILE), currentPem, { mode: 0o600 });
-    writeFileSync(join(dir, JWT_AUTHORITY_KEY_FILE), nextPem, { mode: 0o600 });
-    const reloaded = await loadOrCreateJwtAuthority(dir);
-    expect(reloaded.status().keys.map((k) => k.role)).toEqual(['current', 'previous']);
-    expect(existsSync(join(dir, JWT_AUTHORITY_NEXT_KEY_FILE))).toBe(false);
+    const migrated = await load();
+    expect(migrated.status().keys.map((k) => k.role)).toEqual(['next', 'current']);
+    const stored = (await store.getJwtAuthorityState())!;
+    expect(stored.revision).toBe(1);
+    // The database holds sealed keys only: no PEM, nothing that opens without the sealing key.
+    expect(stored.document).not.toContain('PRIVATE KEY');
+    expect(stored.document).not.toContain(currentPem.split('\n')[1]!);
+    // The files are not read again: the store is the one source.
+    rmSync(join(dir, JWT_AUTHORITY_KEY_FILE));
+    expect(kids((await load()).jwks())).toEqual(kids(migrated.jwks()));
+    // Without the sealing key the stored keys do not open.
+    rmSync(join(dir, 'ca-key-sealing.key'));
+    await expect(load()).rejects.toMatchObject({ code: 'ERR_DATA_DIR_UNUSABLE' });
+  });
+
+  it('takes up a step another replica took on the shared store at its next refresh', async () => {
+    const a = await load();
+    const b = await load();
+    const changes: number[] = [];
+    b.onChanged(() => changes.push(b.version));
+    const { keys } = await a.prepare(new Date());
+    expect(kids(b.jwks())).toHaveLength(1);
+    await b.refresh();
+    expect(kids(b.jwks())).toEqual(kids(a.jwks()));
+    expect(b.status()).toEqual(a.status());
+    expect(changes).toEqual([2]);
+    // A step decided on stale keys is decided again on the stored ones: B cannot prepare twice.
+    await a.activate(new Date());
+    await expect(b.prepare(new Date())).rejects.toMatchObject({
+      code: 'ERR_JWT_ROTATION_REFUSED',
+      message: expect.stringContaining('retire it first'),
+    });
+    expect(b.status().keys.map((k) => [k.role, k.kid])).toEqual([
+      ['current', keys[0]!.kid],
+      ['previous', keys[1]!.kid],
+    ]);
   });
 
   it('refuses to activate with nothing prepared', async () => {
-    const jwt = await loadOrCreateJwtAuthority(dir);
+    const jwt = await load();
     await expect(jwt.activate(new Date())).rejects.toMatchObject({
       code: 'ERR_JWT_ROTATION_REFUSED',
       message: 'no key is prepared: prepare one first',

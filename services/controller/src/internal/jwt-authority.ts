@@ -4,13 +4,14 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SigilError } from '@sigil/errors';
-import { PRIVATE_KEY_MODE, writeFileAtomic } from '@sigil/pki';
 import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import type { ReplicaStore } from '../store/replica-store';
+import type { CaKeySealer } from './ca-key-sealing';
 
-/** The JWT authority's signing key under DATA_DIR. */
+/** Where the JWT authority's signing key lived under DATA_DIR before the store held it (read once, to migrate it). */
 export const JWT_AUTHORITY_KEY_FILE = 'jwt-authority.key';
 /** A prepared key: published in the JWT bundle, not signing yet. */
 export const JWT_AUTHORITY_NEXT_KEY_FILE = 'jwt-authority.next.key';
@@ -25,7 +26,7 @@ export interface JwtKeyStatus {
   readonly role: JwtKeyRole;
   /** RFC 7638 thumbprint, the JWKS `kid`. */
   readonly kid: string;
-  /** When it took this role (its file's modification time). */
+  /** When it took this role. */
   readonly since: Date;
 }
 
@@ -63,8 +64,10 @@ export interface JwtAuthority {
     maxJwtTtlSeconds: number;
     force?: boolean;
   }): Promise<JwtAuthorityStatus>;
-  /** Calls `listener` after each change of the published keys. */
+  /** Calls `listener` after each change of the published keys (made here or by another replica). */
   onChanged(listener: () => void): void;
+  /** Re-reads the keys from the store: a step another replica took takes effect here. */
+  refresh(): Promise<void>;
 }
 
 interface AuthorityKey {
@@ -104,117 +107,226 @@ async function readKey(file: string): Promise<AuthorityKey | undefined> {
 
 const pemOf = (key: KeyObject): string => key.export({ format: 'pem', type: 'pkcs8' }).toString();
 
+/** The stored document: every published key, its private key sealed under `jwt-authority/<kid>`. */
+interface JwtAuthorityDocument {
+  keys: Array<{ role: JwtKeyRole; kid: string; since: number; sealed: string }>;
+}
+
+interface Published {
+  revision: number;
+  current: AuthorityKey;
+  next: AuthorityKey | undefined;
+  previous: AuthorityKey | undefined;
+}
+
+const sealingContext = (kid: string): string => `jwt-authority/${kid}`;
+
+/** The keys of a store written before migration 7: the files under `dataDir`, or a new key. */
+async function keysToMigrate(dataDir: string): Promise<Omit<Published, 'revision'>> {
+  const current =
+    (await readKey(join(dataDir, JWT_AUTHORITY_KEY_FILE))) ??
+    (await keyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, new Date()));
+  const next = await readKey(join(dataDir, JWT_AUTHORITY_NEXT_KEY_FILE));
+  const previous = await readKey(join(dataDir, JWT_AUTHORITY_PREVIOUS_KEY_FILE));
+  // An activation of the file era interrupted after writing the signing key, or before: the
+  // duplicate goes.
+  return {
+    current,
+    next: next?.kid === current.kid ? undefined : next,
+    previous: previous?.kid === current.kid ? undefined : previous,
+  };
+}
+
 /**
- * Loads the JWT authority's ES256 keys from `dataDir` (creating the signing key, 0600, on first
- * start; a key readable by others is refused like the CA keys). Rotation goes through three
- * steps, each a file change under `dataDir` that survives a restart: {@link JwtAuthority.prepare}
- * writes `jwt-authority.next.key` (published, not signing), {@link JwtAuthority.activate} makes
- * it the signing key and keeps the old one as `jwt-authority.previous.key`, and
- * {@link JwtAuthority.retire} removes that once no JWT-SVID it signed can still be valid. The
- * JWKS lists every published key; `kid` is the key's RFC 7638 thumbprint. A step interrupted by
- * a crash is completed or undone at the next load (a file equal to the signing key is dropped).
+ * Loads the JWT authority's ES256 keys from the store, shared by every replica: each private key
+ * is sealed with `DATA_DIR/ca-key-sealing.key` (AES-256-GCM, like the runtime CA keys), so the
+ * database alone yields no signing key. On the first start under schema 7 the keys of the file
+ * era (`jwt-authority.key` and its `.next`/`.previous` files under `dataDir`, 0600; a key
+ * readable by others is refused) are moved into the store, or a new signing key is created; the
+ * files are not read again. Rotation goes through three steps, each one compare-and-set write of
+ * the stored keys: {@link JwtAuthority.prepare} adds a next key (published, not signing),
+ * {@link JwtAuthority.activate} makes it the signing key and keeps the old one as previous, and
+ * {@link JwtAuthority.retire} drops that once no JWT-SVID it signed can still be valid.
+ * {@link JwtAuthority.refresh} picks up a step another replica took. The JWKS lists every
+ * published key; `kid` is the key's RFC 7638 thumbprint; the bundle version is the stored
+ * revision, the same on every replica.
  *
  * @example
  * ```ts
- * const jwt = await loadOrCreateJwtAuthority(dataDir);
+ * const jwt = await loadOrCreateJwtAuthority({ dataDir, store, sealer: loadCaKeySealer(dataDir) });
  * const token = await jwt.mint('spiffe://example.org/web', ['billing'], 300, new Date());
  * await jwt.prepare(new Date());
  * ```
  */
-export async function loadOrCreateJwtAuthority(dataDir: string): Promise<JwtAuthority> {
-  const files = {
-    current: join(dataDir, JWT_AUTHORITY_KEY_FILE),
-    next: join(dataDir, JWT_AUTHORITY_NEXT_KEY_FILE),
-    previous: join(dataDir, JWT_AUTHORITY_PREVIOUS_KEY_FILE),
+export async function loadOrCreateJwtAuthority(options: {
+  dataDir: string;
+  store: ReplicaStore;
+  sealer: CaKeySealer;
+}): Promise<JwtAuthority> {
+  const { store, sealer } = options;
+  const serialize = (keys: Omit<Published, 'revision'>): string => {
+    const entries: JwtAuthorityDocument['keys'] = [];
+    for (const [role, key] of [
+      ['next', keys.next],
+      ['current', keys.current],
+      ['previous', keys.previous],
+    ] as const)
+      if (key !== undefined)
+        entries.push({
+          role,
+          kid: key.kid,
+          since: key.since.getTime(),
+          sealed: sealer.seal(pemOf(key.privateKey), sealingContext(key.kid)),
+        });
+    return JSON.stringify({ keys: entries } satisfies JwtAuthorityDocument);
   };
-  let current = await readKey(files.current);
-  if (current === undefined) {
-    const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    writeFileAtomic(files.current, pemOf(privateKey), { mode: PRIVATE_KEY_MODE });
-    current = await keyOf(privateKey, new Date());
+  const parse = async (revision: number, document: string): Promise<Published> => {
+    const parsed = JSON.parse(document) as JwtAuthorityDocument;
+    const keys: Partial<Record<JwtKeyRole, AuthorityKey>> = {};
+    for (const entry of parsed.keys)
+      keys[entry.role] = await keyOf(
+        createPrivateKey(sealer.open(entry.sealed, sealingContext(entry.kid))),
+        new Date(entry.since),
+      );
+    if (keys.current === undefined)
+      throw new SigilError(
+        'ERR_STORE_UNAVAILABLE',
+        `the stored JWT authority (revision ${revision}) has no signing key`,
+      );
+    return { revision, current: keys.current, next: keys.next, previous: keys.previous };
+  };
+  const read = async (): Promise<Published | undefined> => {
+    const stored = await store.getJwtAuthorityState();
+    return stored === undefined ? undefined : parse(stored.revision, stored.document);
+  };
+
+  let state = await read();
+  if (state === undefined) {
+    const migrated = await keysToMigrate(options.dataDir);
+    // Another replica migrating at the same moment wins or loses as a whole: read what won.
+    state = (await store.replaceJwtAuthorityState(
+      { revision: 1, document: serialize(migrated) },
+      undefined,
+    ))
+      ? { revision: 1, ...migrated }
+      : await read();
+    if (state === undefined) throw new Error('the JWT authority state vanished after its creation');
   }
-  let next = await readKey(files.next);
-  let previous = await readKey(files.previous);
-  // An activation interrupted after writing the signing key, or before: the duplicate goes.
-  if (next?.kid === current.kid) {
-    rmSync(files.next, { force: true });
-    next = undefined;
-  }
-  if (previous?.kid === current.kid) {
-    rmSync(files.previous, { force: true });
-    previous = undefined;
-  }
-  let version = 1;
+  let published: Published = state;
   const listeners: Array<() => void> = [];
-  const changed = (): JwtAuthorityStatus => {
-    version += 1;
-    for (const listener of listeners) listener();
-    return status();
+  const adopt = (next: Published): void => {
+    const changed = next.revision !== published.revision;
+    published = next;
+    if (changed) for (const listener of listeners) listener();
   };
-  const published = (): AuthorityKey[] =>
-    [current!, next, previous].filter((k): k is AuthorityKey => k !== undefined);
-  const status = (): JwtAuthorityStatus => ({
-    version,
-    keys: [
-      ...(next === undefined ? [] : [{ role: 'next' as const, kid: next.kid, since: next.since }]),
-      { role: 'current' as const, kid: current!.kid, since: current!.since },
-      ...(previous === undefined
-        ? []
-        : [{ role: 'previous' as const, kid: previous.kid, since: previous.since }]),
-    ],
-  });
+  // Steps and refreshes run one at a time, so none works on keys another is replacing.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const refreshNow = async (): Promise<void> => {
+    const stored = await store.getJwtAuthorityState();
+    if (stored !== undefined && stored.revision !== published.revision)
+      adopt(await parse(stored.revision, stored.document));
+  };
+  const status = (): JwtAuthorityStatus => {
+    const { current, next, previous } = published;
+    return {
+      version: published.revision,
+      keys: [
+        ...(next === undefined
+          ? []
+          : [{ role: 'next' as const, kid: next.kid, since: next.since }]),
+        { role: 'current' as const, kid: current.kid, since: current.since },
+        ...(previous === undefined
+          ? []
+          : [{ role: 'previous' as const, kid: previous.kid, since: previous.since }]),
+      ],
+    };
+  };
+  /** One rotation step: decided on the latest stored keys, written only if no replica wrote first. */
+  const step = (decide: (keys: Published) => Promise<Omit<Published, 'revision'>>) =>
+    serially(async () => {
+      await refreshNow();
+      const base = published;
+      const keys = await decide(base);
+      const revision = base.revision + 1;
+      if (
+        !(await store.replaceJwtAuthorityState(
+          { revision, document: serialize(keys) },
+          base.revision,
+        ))
+      ) {
+        await refreshNow();
+        throw refused(
+          'another replica changed the JWT authority at the same moment: check GET /api/admin/jwt-authority and retry',
+        );
+      }
+      adopt({ revision, ...keys });
+      return status();
+    });
 
   return {
-    jwks: () => JSON.stringify({ keys: published().map((k) => k.publicJwk) }),
+    jwks: () =>
+      JSON.stringify({
+        keys: [published.current, published.next, published.previous]
+          .filter((k): k is AuthorityKey => k !== undefined)
+          .map((k) => k.publicJwk),
+      }),
     get version() {
-      return version;
+      return published.revision;
     },
     mint: (spiffeId, audience, ttlSeconds, now) => {
       const iat = Math.floor(now.getTime() / 1000);
+      const { current } = published;
       return new SignJWT({})
-        .setProtectedHeader({ alg: 'ES256', kid: current!.kid, typ: 'JWT' })
+        .setProtectedHeader({ alg: 'ES256', kid: current.kid, typ: 'JWT' })
         .setSubject(spiffeId)
         .setAudience([...audience])
         .setIssuedAt(iat)
         .setExpirationTime(iat + ttlSeconds)
-        .sign(current!.privateKey);
+        .sign(current.privateKey);
     },
     status,
-    async prepare(now) {
-      if (next !== undefined)
-        throw refused(`a key is already prepared (kid ${next.kid}): activate it`);
-      if (previous !== undefined)
-        throw refused(`the previous key (kid ${previous.kid}) is still published: retire it first`);
-      const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-      writeFileAtomic(files.next, pemOf(privateKey), { mode: PRIVATE_KEY_MODE });
-      next = await keyOf(privateKey, now);
-      return changed();
-    },
-    async activate(now) {
-      if (next === undefined) throw refused('no key is prepared: prepare one first');
-      // previous first, then the signing key, then the prepared file: a crash in between leaves
-      // duplicates that the next load drops.
-      writeFileAtomic(files.previous, pemOf(current!.privateKey), { mode: PRIVATE_KEY_MODE });
-      writeFileAtomic(files.current, pemOf(next.privateKey), { mode: PRIVATE_KEY_MODE });
-      rmSync(files.next, { force: true });
-      previous = { ...current!, since: now };
-      current = { ...next, since: now };
-      next = undefined;
-      return changed();
-    },
-    async retire({ now, maxJwtTtlSeconds, force = false }) {
-      if (previous === undefined) throw refused('no previous key is published: nothing to retire');
-      const until = new Date(previous.since.getTime() + maxJwtTtlSeconds * 1000);
-      if (!force && now < until)
-        throw refused(
-          `JWT-SVIDs signed by the previous key (kid ${previous.kid}) may be valid until ${until.toISOString()} (the longest JWT-SVID lifetime, ${maxJwtTtlSeconds}s, after the activation); wait, or force`,
+    prepare: (now) =>
+      step(async ({ current, next, previous }) => {
+        if (next !== undefined)
+          throw refused(`a key is already prepared (kid ${next.kid}): activate it`);
+        if (previous !== undefined)
+          throw refused(
+            `the previous key (kid ${previous.kid}) is still published: retire it first`,
+          );
+        const prepared = await keyOf(
+          generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+          now,
         );
-      rmSync(files.previous, { force: true });
-      previous = undefined;
-      return changed();
-    },
+        return { current, next: prepared, previous: undefined };
+      }),
+    activate: (now) =>
+      step(async ({ current, next }) => {
+        if (next === undefined) throw refused('no key is prepared: prepare one first');
+        return {
+          current: { ...next, since: now },
+          next: undefined,
+          previous: { ...current, since: now },
+        };
+      }),
+    retire: ({ now, maxJwtTtlSeconds, force = false }) =>
+      step(async ({ current, next, previous }) => {
+        if (previous === undefined)
+          throw refused('no previous key is published: nothing to retire');
+        const until = new Date(previous.since.getTime() + maxJwtTtlSeconds * 1000);
+        if (!force && now < until)
+          throw refused(
+            `JWT-SVIDs signed by the previous key (kid ${previous.kid}) may be valid until ${until.toISOString()} (the longest JWT-SVID lifetime, ${maxJwtTtlSeconds}s, after the activation); wait, or force`,
+          );
+        return { current, next, previous: undefined };
+      }),
     onChanged(listener) {
       listeners.push(listener);
     },
+    refresh: () => serially(refreshNow),
   };
 }

@@ -344,4 +344,50 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX admin_api_tokens_user ON admin_api_tokens (user_name);
     `,
   },
+  {
+    version: 7,
+    name: 'replicas: sealed JWT authority keys, agent commands any replica may deliver',
+    sqlite: `
+      CREATE TABLE jwt_authority_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE agent_commands (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        claimed_by TEXT,
+        withdrawn_at INTEGER
+      );
+      CREATE INDEX agent_commands_open ON agent_commands (expires_at)
+        WHERE claimed_at IS NULL AND withdrawn_at IS NULL;
+    `,
+    postgres: `
+      CREATE TABLE jwt_authority_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE TABLE agent_commands (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('connector', 'tunneler')),
+        agent_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        claimed_at BIGINT,
+        claimed_by TEXT,
+        withdrawn_at BIGINT
+      );
+      CREATE INDEX agent_commands_open ON agent_commands (expires_at)
+        WHERE claimed_at IS NULL AND withdrawn_at IS NULL;
+    `,
+  },
 ];

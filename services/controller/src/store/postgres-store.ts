@@ -26,6 +26,7 @@ import type {
   RedemptionResult,
 } from './store';
 import { createTrustStore } from './trust-store';
+import { createReplicaStore } from './replica-store';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -168,6 +169,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       'postgres',
       async (sql, params) => (await pool.query(sql, [...params])).rows,
     ),
+    ...createReplicaStore(query),
     dialect: 'postgres',
     location,
     async migrate() {

@@ -18,6 +18,7 @@ import {
 import { outcomeOfLostRedemption } from './store';
 import { createPolicyStore } from './policy-store';
 import { createTrustStore } from './trust-store';
+import { createReplicaStore } from './replica-store';
 import type {
   ActivityBatch,
   AuditQuery,
@@ -188,6 +189,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       statement.run(...params);
       return [];
     }),
+    ...createReplicaStore(query),
     dialect: 'sqlite',
     location: path,
     async migrate() {

@@ -1,6 +1,7 @@
 import type { AdminAuthStore } from './admin-auth-store';
 import type { PolicyStore } from './policy-store';
 import type { TrustStore } from './trust-store';
+import type { ReplicaStore } from './replica-store';
 
 /** The two kinds of agent the controller enrolls. */
 export type AgentKind = 'connector' | 'tunneler';
@@ -177,7 +178,7 @@ export interface AuditQuery {
  * store ({@link createSqliteStore}) and PostgreSQL ({@link createPostgresStore}). Every write is
  * durable when its promise resolves.
  */
-export interface ControllerStore extends TrustStore {
+export interface ControllerStore extends TrustStore, ReplicaStore {
   /** `sqlite` or `postgres`. */
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the data lives, safe to log (file path, or URL with the password redacted). */

@@ -585,5 +585,59 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await a.findApiToken('tok-hash')).toBeUndefined();
       expect(await a.listUsers()).toEqual([]);
     });
+
+    it('keeps the JWT authority document by compare-and-set (schema 7)', async () => {
+      expect(await store.getJwtAuthorityState()).toBeUndefined();
+      expect(
+        await store.replaceJwtAuthorityState({ revision: 1, document: 'one' }, undefined),
+      ).toBe(true);
+      // A second first write loses, as does a write against a stale revision.
+      expect(
+        await store.replaceJwtAuthorityState({ revision: 1, document: 'other' }, undefined),
+      ).toBe(false);
+      expect(await store.replaceJwtAuthorityState({ revision: 2, document: 'two' }, 1)).toBe(true);
+      expect(await store.replaceJwtAuthorityState({ revision: 2, document: 'stale' }, 1)).toBe(
+        false,
+      );
+      const reopened = await fixture.reopen();
+      store = reopened;
+      expect(await reopened.getJwtAuthorityState()).toEqual({ revision: 2, document: 'two' });
+    });
+
+    it('queues agent commands that exactly one replica claims, or the queuing one withdraws (schema 7)', async () => {
+      const command = (id: string, createdAt = T0) => ({
+        id,
+        kind: 'connector' as const,
+        agentId: 'c1',
+        command: 'renew_now',
+        createdAt,
+        expiresAt: createdAt + MINUTE,
+      });
+      await store.queueAgentCommand(command('cmd-1'));
+      await store.queueAgentCommand(command('cmd-2', T0 + 1));
+      expect((await store.openAgentCommands(T0 + 2)).map((c) => c.id)).toEqual(['cmd-1', 'cmd-2']);
+      expect(await store.openAgentCommands(T0 + MINUTE + 1)).toEqual([]);
+      expect(await store.claimAgentCommand('cmd-1', 'replica-a', T0 + 2)).toBe(true);
+      expect(await store.claimAgentCommand('cmd-1', 'replica-b', T0 + 3)).toBe(false);
+      expect(await store.withdrawAgentCommand('cmd-1', T0 + 4)).toBe(false);
+      expect(await store.getAgentCommand('cmd-1')).toMatchObject({
+        claimedAt: T0 + 2,
+        claimedBy: 'replica-a',
+        withdrawnAt: null,
+        agentId: 'c1',
+        kind: 'connector',
+        command: 'renew_now',
+      });
+      expect(await store.withdrawAgentCommand('cmd-2', T0 + 4)).toBe(true);
+      expect(await store.claimAgentCommand('cmd-2', 'replica-a', T0 + 5)).toBe(false);
+      expect(await store.openAgentCommands(T0 + 6)).toEqual([]);
+      // Expired commands are neither claimed nor kept a day past their expiry.
+      await store.queueAgentCommand(command('cmd-3', T0 + 2 * MINUTE));
+      expect(await store.claimAgentCommand('cmd-3', 'replica-a', T0 + 4 * MINUTE)).toBe(false);
+      await store.queueAgentCommand(command('cmd-4', T0 + 2 * 86_400_000));
+      expect(await store.getAgentCommand('cmd-1')).toBeUndefined();
+      expect(await store.getAgentCommand('cmd-4')).toBeDefined();
+      expect(await store.getAgentCommand('missing')).toBeUndefined();
+    });
   });
 }
