@@ -207,6 +207,18 @@ describe('control plane', () => {
   );
 
   test.each(Object.entries(renders))(
+    '%s: every replica gets the same CA files and key-sealing key from the Secret',
+    (_name, objects) => {
+      const init = controller(objects).spec.template.spec.initContainers[0];
+      const script = init.command.join(' ');
+      expect(script).toContain('for name in bootstrap-ca runtime-ca; do');
+      expect(script).toContain(
+        'install -m 0600 /etc/sigil/ca/ca-key-sealing.key /var/lib/sigil/data/ca-key-sealing.key',
+      );
+    },
+  );
+
+  test.each(Object.entries(renders))(
     '%s: the admin port only from admin namespaces and Prometheus; egress to PostgreSQL only',
     (_name, objects) => {
       const policies: Loose[] = objects.filter(
