@@ -4,6 +4,7 @@ import fastifySwagger from '@fastify/swagger';
 import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
 import Fastify from 'fastify';
 import type {
+  FastifyError,
   FastifyInstance,
   FastifyPluginAsync,
   FastifyReply,
@@ -12,6 +13,7 @@ import type {
 } from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
 import type { AdminAuthenticator, AdminRole } from './principal';
+import { ADMIN_ROUTE_SCHEMAS, problemSchema } from './schemas';
 
 /** At most this many `GET /api/admin/events` streams at once (429 with `Retry-After` beyond). */
 export const MAX_EVENT_STREAMS = 64;
@@ -63,6 +65,20 @@ function requiredRole(request: FastifyRequest): AdminRole {
   return request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'admin';
 }
 
+/** Hands a request to the existing endpoints (admin-api.ts); 404 when none matched. */
+async function toLegacy(
+  options: AdminServerOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  reply.hijack();
+  if (!(await options.legacy(request.raw, reply.raw))) {
+    const err = new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`);
+    reply.raw.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
+    reply.raw.end(JSON.stringify(toProblemDetails(err, { instance: request.url })));
+  }
+}
+
 /** The `/api/admin` gate: `authenticate`, then the role the route needs (403 below it). */
 async function admit(
   options: AdminServerOptions,
@@ -110,17 +126,34 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
         problem(reply, new SigilError('ERR_REQUEST_INVALID', error.message), request.url);
         return;
       }
-      void admit(options, request, reply).then(async () => {
-        if (reply.sent) return;
-        reply.hijack();
-        if (!(await options.legacy(request.raw, reply.raw)))
-          problem(
-            reply,
-            new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`),
-            request.url,
-          );
-      });
+      admit(options, request, reply)
+        .then(() => (reply.sent ? undefined : toLegacy(options, request, reply)))
+        .catch(() => reply.raw.destroy());
     },
+  });
+  // fastify's own refusals (a body over bodyLimit, bad JSON) as problem bodies too.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof SigilError) return problem(reply, error, request.url);
+    const status = error.statusCode ?? 500;
+    if (status === 413)
+      return problem(
+        reply,
+        new SigilError(
+          'ERR_PAYLOAD_TOO_LARGE',
+          `request body exceeds ${ADMIN_MAX_BODY_BYTES} bytes`,
+          {
+            details: { limitBytes: ADMIN_MAX_BODY_BYTES },
+          },
+        ),
+        request.url,
+      );
+    if (status >= 400 && status < 500)
+      return problem(reply, new SigilError('ERR_REQUEST_INVALID', error.message), request.url);
+    return problem(
+      reply,
+      new SigilError('ERR_INTERNAL', 'internal error', { cause: error }),
+      request.url,
+    );
   });
   const { fallback } = options;
   if (fallback !== undefined)
@@ -145,6 +178,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
+  app.addSchema(problemSchema);
   await app.register(fastifySwagger, {
     openapi: { info: { title: 'Sigil admin API', version: '1' } },
   });
@@ -204,14 +238,13 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       scope.register(async (legacyScope) => {
         legacyScope.removeAllContentTypeParsers();
         legacyScope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-        legacyScope.all('/*', { schema: { hide: true } }, async (request, reply) => {
-          reply.hijack();
-          if (!(await options.legacy(request.raw, reply.raw))) {
-            const err = new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`);
-            reply.raw.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
-            reply.raw.end(JSON.stringify(toProblemDetails(err, { instance: request.url })));
-          }
-        });
+        // The schemas describe the endpoints for the OpenAPI description; the endpoints check
+        // their input themselves (with the error codes, messages and fields they always had).
+        legacyScope.setValidatorCompiler(() => () => true);
+        const handler = (request: FastifyRequest, reply: FastifyReply) =>
+          toLegacy(options, request, reply);
+        for (const route of ADMIN_ROUTE_SCHEMAS) legacyScope.route({ ...route, handler });
+        legacyScope.all('/*', { schema: { hide: true } }, handler);
       });
     },
     { prefix: '/api/admin' },
