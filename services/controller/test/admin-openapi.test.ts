@@ -78,6 +78,18 @@ describe('admin OpenAPI description and body limit on a running controller', () 
     });
     for (const path of ['/api/admin/ca/prepare', '/api/admin/ca/activate', '/api/admin/ca/retire'])
       expect(response(path, 'post', '200')).toMatchObject({ properties: { current: {} } });
+    expect(response('/api/admin/connectors/{id}/renew', 'post', '202')).toMatchObject({
+      properties: { command_id: {}, connector_id: {} },
+    });
+    expect(response('/api/admin/summary', 'get', '200')).toMatchObject({
+      properties: { connectors: {}, tunnelers: {}, latest_activity: {} },
+    });
+    expect(bodyOf('/api/admin/agent-versions', 'put')).toMatchObject({
+      properties: { connector_min: {}, tunneler_min: {} },
+    });
+    expect(op('/api/admin/bootstrap-ca', 'get').responses['200']?.content).toHaveProperty([
+      'application/x-pem-file',
+    ]);
     // Refusals are RFC 9457 problem bodies.
     const ref = (
       op('/api/admin/tokens', 'post').responses['4XX']?.content?.['application/json']?.schema as {

@@ -149,6 +149,45 @@ const caStatus = {
   },
 } as const;
 
+const auditRecord = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    at: isoTime,
+    action: { type: 'string' },
+    outcome: { type: 'string' },
+    actor: { type: 'string' },
+    subject: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const tally = {
+  type: 'object',
+  properties: {
+    total: { type: 'integer' },
+    online: { type: 'integer' },
+    offline: { type: 'integer' },
+  },
+} as const;
+
+const agentVersions = {
+  type: 'object',
+  properties: {
+    connector_min: nullable({ type: 'string' }),
+    tunneler_min: nullable({ type: 'string' }),
+    connector_min_set_at: nullable(isoTime),
+    tunneler_min_set_at: nullable(isoTime),
+    upgrade_grace_seconds: nullable({ type: 'integer' }),
+    connector_deadline: nullable(isoTime),
+    tunneler_deadline: nullable(isoTime),
+    upgrade_required: {
+      type: 'object',
+      properties: { connectors: { type: 'integer' }, tunnelers: { type: 'integer' } },
+    },
+  },
+} as const;
+
 const json = (description: string, schema: object) => ({ description, ...schema });
 
 /** One documented admin endpoint: its method, path (below `/api/admin`) and schema. */
@@ -362,6 +401,95 @@ export const ADMIN_ROUTE_SCHEMAS: readonly AdminRouteSchema[] = [
         }),
         ...problems,
       },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/connectors/:id/renew',
+    schema: {
+      tags: ['agents'],
+      summary: 'Send RenewNow to a connected connector (409 when it is not connected)',
+      params: agentParams,
+      response: {
+        202: json('the command was sent', {
+          type: 'object',
+          required: ['command_id', 'connector_id'],
+          properties: { command_id: { type: 'string' }, connector_id: { type: 'string' } },
+        }),
+        ...problems,
+      },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/audit',
+    schema: {
+      tags: ['audit'],
+      summary: 'The audit trail, newest first',
+      querystring: {
+        type: 'object',
+        properties: {
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          before: { type: 'integer', minimum: 1, description: 'records with a smaller id' },
+          action: { type: 'string', pattern: '^[a-z_.]{1,64}$' },
+        },
+      },
+      response: { 200: json('audit records', { type: 'array', items: auditRecord }), ...problems },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/summary',
+    schema: {
+      tags: ['audit'],
+      summary: 'Agent totals and the latest activity',
+      response: {
+        200: json('the overview', {
+          type: 'object',
+          properties: {
+            connectors: tally,
+            tunnelers: tally,
+            latest_activity: { type: 'array', items: auditRecord },
+          },
+        }),
+        ...problems,
+      },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/bootstrap-ca',
+    schema: {
+      tags: ['ca'],
+      summary: 'The bootstrap CA certificate agents pin (CONTROLLER_CA_PATH)',
+      produces: ['application/x-pem-file'],
+      response: { 200: { description: 'the certificate, PEM', type: 'string' } },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/agent-versions',
+    schema: {
+      tags: ['agents'],
+      summary: 'The minimum agent version pinned per kind',
+      response: { 200: json('the pins', agentVersions), ...problems },
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/agent-versions',
+    schema: {
+      tags: ['agents'],
+      summary: 'Replace both minimums (null or absent clears one)',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          connector_min: nullable({ type: 'string', description: 'MAJOR.MINOR.PATCH' }),
+          tunneler_min: nullable({ type: 'string', description: 'MAJOR.MINOR.PATCH' }),
+        },
+      },
+      response: { 200: json('the pins', agentVersions), ...problems },
     },
   },
 ];
