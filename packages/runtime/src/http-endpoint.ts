@@ -108,7 +108,7 @@ function sendJson(
 
 async function serveProbe(
   path: string,
-  options: HttpEndpointOptions,
+  options: Pick<HttpEndpointOptions, 'registry' | 'isReady' | 'readiness'>,
   res: ServerResponse,
 ): Promise<void> {
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -127,7 +127,7 @@ async function serveProbe(
 }
 
 async function route(
-  options: HttpEndpointOptions,
+  options: Pick<HttpEndpointOptions, 'registry' | 'isReady' | 'readiness' | 'handler'>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -151,6 +151,34 @@ async function route(
 }
 
 /**
+ * The request listener of {@link startHttpEndpoint} without a server of its own, for a server
+ * built elsewhere (the controller's fastify admin server): `/healthz`, `/readyz` and `/metrics`
+ * (405 with `Allow` on other methods), then `handler`, then a 404 JSON body; a throw of `handler`
+ * is logged (`http.request_failed`) and answered 500. The promise settles when the request is
+ * answered and never rejects.
+ *
+ * @example
+ * ```ts
+ * const serve = createHttpRequestListener({ registry, logger, isReady: () => true });
+ * createServer((req, res) => void serve(req, res)).listen(9090);
+ * ```
+ */
+export function createHttpRequestListener(
+  options: Pick<HttpEndpointOptions, 'registry' | 'isReady' | 'readiness' | 'logger' | 'handler'>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { logger } = options;
+  return (req, res) =>
+    route(options, req, res).catch((err: unknown) => {
+      logger.error(
+        { event: 'http.request_failed', method: req.method, url: req.url, err },
+        'http.request_failed',
+      );
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+}
+
+/**
  * Starts the HTTP endpoint every Sigil process exposes: `GET /healthz` (200 while the process
  * runs), `GET /readyz` (200 when `isReady()`, else 503) and `GET /metrics` (Prometheus text from
  * `registry`); anything else goes to `handler`, or gets a 404 JSON body. Resolves once listening;
@@ -167,16 +195,8 @@ async function route(
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
   const { logger, tls } = options;
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    route(options, req, res).catch((err: unknown) => {
-      logger.error(
-        { event: 'http.request_failed', method: req.method, url: req.url, err },
-        'http.request_failed',
-      );
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  };
+  const serve = createHttpRequestListener(options);
+  const listener = (req: IncomingMessage, res: ServerResponse): void => void serve(req, res);
   const https =
     tls === undefined
       ? undefined

@@ -3,7 +3,7 @@
 // graceful shutdown and a top-level runner that turns errors into one line. No TLS, no gRPC.
 export { createLogger, parseLogLevel } from './logger';
 export { parseListenAddress, formatListenAddress } from './listen-address';
-export { startHttpEndpoint } from './http-endpoint';
+export { createHttpRequestListener, startHttpEndpoint } from './http-endpoint';
 export { installShutdownHandlers } from './shutdown';
 export { runMain } from './run-main';
 export { parseResourceAddress, resourceContains } from './resource-address';

@@ -230,31 +230,12 @@ export function createAdminHandler(
     };
   }
 
-  async function authenticate(req: IncomingMessage, path: string): Promise<void> {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match !== null && secretMatchesHash(match[1]!, deps.adminTokenHash())) return;
-    deps.guard.failed(req);
-    ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
-    await ctx.audit.record({
-      action: 'admin.unauthorized',
-      outcome: 'refused',
-      actor: req.socket.remoteAddress ?? 'unknown',
-      subject: `${req.method ?? ''} ${path}`,
-      details: { reason: header === '' ? 'missing Authorization header' : 'wrong credentials' },
-    });
-    throw new SigilError(
-      'ERR_ADMIN_UNAUTHORIZED',
-      header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token',
-    );
-  }
-
   return async (req, res) => {
     let url = new URL('http://admin/');
     try {
       url = deps.guard.admit(req);
       if (!url.pathname.startsWith(PREFIX)) return false;
-      if (deps.skipAuthentication !== true) await authenticate(req, url.pathname);
+      if (deps.skipAuthentication !== true) await checkAdminBearer(deps, req, url.pathname);
       const rest = url.pathname.slice(PREFIX.length);
       const route = routes.find((r) => r.pattern.test(rest));
       if (route === undefined)
@@ -284,6 +265,40 @@ export function createAdminHandler(
     }
     return true;
   };
+}
+
+/**
+ * Checks the `Authorization: Bearer` header against the admin token's hash. A wrong or missing
+ * token counts against the address in `guard`, is counted in the refusals metric, audited as
+ * `admin.unauthorized`, and rejects with `ERR_ADMIN_UNAUTHORIZED` (401).
+ *
+ * @example
+ * ```ts
+ * await checkAdminBearer(deps, req, '/api/admin/tokens'); // throws ERR_ADMIN_UNAUTHORIZED
+ * ```
+ */
+export async function checkAdminBearer(
+  deps: Pick<AdminApiDependencies, 'ctx' | 'guard' | 'adminTokenHash'>,
+  req: IncomingMessage,
+  path: string,
+): Promise<void> {
+  const { ctx } = deps;
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match !== null && secretMatchesHash(match[1]!, deps.adminTokenHash())) return;
+  deps.guard.failed(req);
+  ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
+  await ctx.audit.record({
+    action: 'admin.unauthorized',
+    outcome: 'refused',
+    actor: req.socket.remoteAddress ?? 'unknown',
+    subject: `${req.method ?? ''} ${path}`,
+    details: { reason: header === '' ? 'missing Authorization header' : 'wrong credentials' },
+  });
+  throw new SigilError(
+    'ERR_ADMIN_UNAUTHORIZED',
+    header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token',
+  );
 }
 
 /**

@@ -12,14 +12,10 @@ import {
 import type { ServerCredentialsHandle } from '@sigil/grpc-tls';
 import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
-import {
-  createLogger,
-  formatListenAddress,
-  parseListenAddress,
-  startHttpEndpoint,
-} from '@sigil/runtime';
+import { createLogger, formatListenAddress, parseListenAddress } from '@sigil/runtime';
 import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
 import { createAdminHandler, readJsonObject } from './admin-api';
+import { createBearerAuthenticator } from './admin-server/bearer';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
 import { createAdminOperations } from './domain/admin-operations';
@@ -29,11 +25,8 @@ import { createRevocationSet, syncRevocations } from './domain/revocations';
 import { createAgentVersionPinSet, refreshAgentVersionPins } from './domain/agent-version-pins';
 import type { RevokeAgentResult } from './domain/revocations';
 import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './domain/tokens';
-import {
-  ADMIN_LIMIT_DEFAULTS,
-  applyAdminServerLimits,
-  createAdminGuard,
-} from './internal/admin-guard';
+import { ADMIN_LIMIT_DEFAULTS, createAdminGuard } from './internal/admin-guard';
+import { startAdminListener } from './internal/admin-listener';
 import { createAdminTokenSource } from './internal/admin-token';
 import { decideAdminTransport, readAdminTlsFiles, watchAdminTlsFiles } from './internal/admin-tls';
 import type { AdminTokenSource } from './internal/admin-token';
@@ -485,10 +478,25 @@ export function createController(options: ControllerOptions): Controller {
         adminTransport.tls && adminTransport.certificate === 'files'
           ? { certFile: options.adminTlsCertFile!, keyFile: options.adminTlsKeyFile! }
           : undefined;
-      const http = await startHttpEndpoint({
-        host: adminListen.host,
-        port: adminListen.port,
-        variable: 'ADMIN_LISTEN_ADDR',
+      const adminGuard = createAdminGuard({
+        limits: adminLimits,
+        clock,
+        onThrottled: (address) => {
+          metrics.refusals.inc({ reason: 'admin_unauthorized' });
+          void ctx.audit.record({
+            action: 'admin.unauthorized',
+            outcome: 'refused',
+            actor: address,
+            subject: 'throttled',
+            details: { reason: 'rate_limited' },
+          });
+        },
+      });
+      const adminTokenHash = () => adminTokens.hash();
+      // One listener: the fastify admin server (admin-server/), the probes of @sigil/runtime,
+      // the existing endpoints of admin-api.ts behind the bearer check.
+      const http = await startAdminListener({
+        listen: adminListen,
         ...(!adminTransport.tls
           ? {}
           : {
@@ -500,29 +508,18 @@ export function createController(options: ControllerOptions): Controller {
                     }
                   : readAdminTlsFiles(adminTlsFiles.certFile, adminTlsFiles.keyFile),
             }),
+        limits: adminLimits,
         registry: metrics.registry,
         isReady: () => running !== undefined && stopping === undefined && storeHealth.status().up,
         readiness: () => ({ store: storeHealth.status() }),
         logger,
-        configureServer: (httpServer) => applyAdminServerLimits(httpServer, adminLimits),
-        handler: createAdminHandler({
+        authenticate: createBearerAuthenticator({ ctx, guard: adminGuard, adminTokenHash }),
+        legacy: createAdminHandler({
           ctx,
           admin,
-          guard: createAdminGuard({
-            limits: adminLimits,
-            clock,
-            onThrottled: (address) => {
-              metrics.refusals.inc({ reason: 'admin_unauthorized' });
-              void ctx.audit.record({
-                action: 'admin.unauthorized',
-                outcome: 'refused',
-                actor: address,
-                subject: 'throttled',
-                details: { reason: 'rate_limited' },
-              });
-            },
-          }),
-          adminTokenHash: () => adminTokens.hash(),
+          guard: adminGuard,
+          adminTokenHash,
+          skipAuthentication: true,
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           policy,
           workloads,

@@ -3,9 +3,17 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerFactory,
+} from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
 import type { AdminAuthenticator, AdminRole } from './principal';
+import { ADMIN_ROUTE_SCHEMAS, problemSchema } from './schemas';
 
 /** At most this many `GET /api/admin/events` streams at once (429 with `Retry-After` beyond). */
 export const MAX_EVENT_STREAMS = 64;
@@ -25,24 +33,73 @@ export interface AdminServerOptions {
   consoleDir?: string;
   /** Subscribes to local changes (topics such as `tokens`); returns the unsubscribe function. */
   onChange?: (listener: (topics: string[]) => void) => () => void;
+  /**
+   * Answers every request no route matched (outside `/api/admin/`): the controller passes
+   * @sigil/runtime's `createHttpRequestListener` (`/healthz`, `/readyz`, `/metrics`, 404 JSON).
+   * Default: fastify's 404.
+   */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Creates the HTTP or HTTPS server (with its limits) the app serves on; default plain HTTP. */
+  serverFactory?: FastifyServerFactory;
 }
 
-function problem(reply: FastifyReply, err: SigilError, instance: string): FastifyReply {
+/** Sends `err` as an RFC 9457 problem body with its status and headers. */
+export function problem(reply: FastifyReply, err: SigilError, instance: string): FastifyReply {
   const details = toProblemDetails(err, { instance });
-  return reply
-    .code(details.status)
-    .headers({
-      'content-type': PROBLEM_CONTENT_TYPE,
-      'cache-control': 'no-store',
-      ...problemHeaders(err),
-    })
-    .send(JSON.stringify(details));
+  return (
+    reply
+      .code(details.status)
+      .headers({
+        'content-type': PROBLEM_CONTENT_TYPE,
+        'cache-control': 'no-store',
+        ...problemHeaders(err),
+      })
+      // A Buffer: fastify would append `; charset=utf-8` to the content type of a string.
+      .send(Buffer.from(JSON.stringify(details)))
+  );
 }
 
 function requiredRole(request: FastifyRequest): AdminRole {
   const configured = request.routeOptions.config.minimumRole;
   if (configured !== undefined) return configured;
   return request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'admin';
+}
+
+/** Hands a request to the existing endpoints (admin-api.ts); 404 when none matched. */
+async function toLegacy(
+  options: AdminServerOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  reply.hijack();
+  if (!(await options.legacy(request.raw, reply.raw))) {
+    const err = new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`);
+    reply.raw.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
+    reply.raw.end(JSON.stringify(toProblemDetails(err, { instance: request.url })));
+  }
+}
+
+/** The `/api/admin` gate: `authenticate`, then the role the route needs (403 below it). */
+async function admit(
+  options: AdminServerOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  if (request.routeOptions.config.public === true) return;
+  await options.authenticate(request, reply);
+  if (reply.sent) return;
+  const principal = request.principal;
+  if (principal === undefined)
+    return problem(reply, new SigilError('ERR_ADMIN_UNAUTHORIZED', 'not signed in'), request.url);
+  if (requiredRole(request) === 'admin' && principal.role !== 'admin')
+    return problem(
+      reply,
+      new SigilError(
+        'ERR_ADMIN_FORBIDDEN',
+        `${request.method} ${request.url} needs the admin role; ${principal.user} is a ${principal.role}`,
+      ),
+      request.url,
+    );
 }
 
 /**
@@ -61,7 +118,49 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     bodyLimit: ADMIN_MAX_BODY_BYTES,
     logger: false,
     forceCloseConnections: true,
+    ...(options.serverFactory === undefined ? {} : { serverFactory: options.serverFactory }),
+    frameworkErrors: (error, request, reply) => {
+      // A path fastify cannot decode (`/api/admin/connectors/%E0%A4%A/renew`): the legacy
+      // endpoints answer it as before (a 400 naming the segment), after the same gate.
+      if (error.code !== 'FST_ERR_BAD_URL' || !request.url.startsWith('/api/admin/')) {
+        problem(reply, new SigilError('ERR_REQUEST_INVALID', error.message), request.url);
+        return;
+      }
+      admit(options, request, reply)
+        .then(() => (reply.sent ? undefined : toLegacy(options, request, reply)))
+        .catch(() => reply.raw.destroy());
+    },
   });
+  // fastify's own refusals (a body over bodyLimit, bad JSON) as problem bodies too.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof SigilError) return problem(reply, error, request.url);
+    const status = error.statusCode ?? 500;
+    if (status === 413)
+      return problem(
+        reply,
+        new SigilError(
+          'ERR_PAYLOAD_TOO_LARGE',
+          `request body exceeds ${ADMIN_MAX_BODY_BYTES} bytes`,
+          {
+            details: { limitBytes: ADMIN_MAX_BODY_BYTES },
+          },
+        ),
+        request.url,
+      );
+    if (status >= 400 && status < 500)
+      return problem(reply, new SigilError('ERR_REQUEST_INVALID', error.message), request.url);
+    return problem(
+      reply,
+      new SigilError('ERR_INTERNAL', 'internal error', { cause: error }),
+      request.url,
+    );
+  });
+  const { fallback } = options;
+  if (fallback !== undefined)
+    app.setNotFoundHandler(async (request, reply) => {
+      reply.hijack();
+      await fallback(request.raw, reply.raw);
+    });
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -79,6 +178,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
+  app.addSchema(problemSchema);
   await app.register(fastifySwagger, {
     openapi: { info: { title: 'Sigil admin API', version: '1' } },
   });
@@ -100,27 +200,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
 
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', async (request, reply) => {
-        if (request.routeOptions.config.public === true) return;
-        await options.authenticate(request, reply);
-        if (reply.sent) return;
-        const principal = request.principal;
-        if (principal === undefined)
-          return problem(
-            reply,
-            new SigilError('ERR_ADMIN_UNAUTHORIZED', 'not signed in'),
-            request.url,
-          );
-        if (requiredRole(request) === 'admin' && principal.role !== 'admin')
-          return problem(
-            reply,
-            new SigilError(
-              'ERR_ADMIN_FORBIDDEN',
-              `${request.method} ${request.url} needs the admin role; ${principal.user} is a ${principal.role}`,
-            ),
-            request.url,
-          );
-      });
+      scope.addHook('onRequest', async (request, reply) => admit(options, request, reply));
       for (const plugin of options.plugins ?? []) await scope.register(plugin);
       let streams = 0;
       scope.get('/events', async (request, reply) => {
@@ -158,14 +238,13 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       scope.register(async (legacyScope) => {
         legacyScope.removeAllContentTypeParsers();
         legacyScope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-        legacyScope.all('/*', { schema: { hide: true } }, async (request, reply) => {
-          reply.hijack();
-          if (!(await options.legacy(request.raw, reply.raw))) {
-            const err = new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`);
-            reply.raw.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
-            reply.raw.end(JSON.stringify(toProblemDetails(err, { instance: request.url })));
-          }
-        });
+        // The schemas describe the endpoints for the OpenAPI description; the endpoints check
+        // their input themselves (with the error codes, messages and fields they always had).
+        legacyScope.setValidatorCompiler(() => () => true);
+        const handler = (request: FastifyRequest, reply: FastifyReply) =>
+          toLegacy(options, request, reply);
+        for (const route of ADMIN_ROUTE_SCHEMAS) legacyScope.route({ ...route, handler });
+        legacyScope.all('/*', { schema: { hide: true } }, handler);
       });
     },
     { prefix: '/api/admin' },

@@ -1,0 +1,119 @@
+// The controller's admin listener: the fastify admin server (admin-server/) on one HTTP or HTTPS
+// server bounded by applyAdminServerLimits, with the probes of @sigil/runtime's endpoint.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { FastifyPluginAsync, FastifyServerFactory } from 'fastify';
+import { SigilError } from '@sigil/errors';
+import { createHttpRequestListener, formatListenAddress } from '@sigil/runtime';
+import type {
+  HttpEndpoint,
+  HttpEndpointOptions,
+  HttpEndpointTls,
+  ListenAddress,
+} from '@sigil/runtime';
+import { createAdminServer } from '../admin-server/admin-server';
+import type { AdminAuthenticator } from '../admin-server/principal';
+import { applyAdminServerLimits } from './admin-guard';
+import type { AdminLimits } from './admin-guard';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Options of {@link startAdminListener}. */
+export interface AdminListenerOptions extends Pick<
+  HttpEndpointOptions,
+  'registry' | 'isReady' | 'readiness' | 'logger'
+> {
+  listen: ListenAddress;
+  /** HTTPS with this certificate (swap it with `updateTls`); plain HTTP without. */
+  tls?: HttpEndpointTls;
+  limits: AdminLimits;
+  authenticate: AdminAuthenticator;
+  /** The existing endpoints (admin-api.ts, created with `skipAuthentication: true`). */
+  legacy: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Routes with schemas inside `/api/admin`, after authentication. */
+  plugins?: FastifyPluginAsync[];
+}
+
+/**
+ * Starts the admin listener on `ADMIN_LISTEN_ADDR`: `/healthz`, `/readyz`, `/metrics` without
+ * authentication, `/api/admin/*` behind `authenticate`, the OpenAPI description. A bind failure
+ * rejects with `ERR_LISTEN_FAILED` naming the address.
+ *
+ * @example
+ * ```ts
+ * const http = await startAdminListener({ listen, limits, registry, logger, isReady, authenticate, legacy });
+ * ```
+ */
+export async function startAdminListener(options: AdminListenerOptions): Promise<HttpEndpoint> {
+  const { tls, limits } = options;
+  let https: HttpsServer | undefined;
+  const serverFactory: FastifyServerFactory = (handler) => {
+    https =
+      tls === undefined
+        ? undefined
+        : createHttpsServer(
+            {
+              cert: tls.certificateChainPem,
+              key: tls.privateKeyPem,
+              minVersion: 'TLSv1.2',
+              handshakeTimeout: tls.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+            },
+            handler,
+          );
+    // An https.Server is an http.Server to the limits: the same bounds apply.
+    const server: Server = (https as unknown as Server | undefined) ?? createServer(handler);
+    applyAdminServerLimits(server, limits);
+    return server;
+  };
+  // The probes, the 404 outside /api/admin/ and a logged 500 for a fault of the legacy
+  // endpoints: the request listener startHttpEndpoint has, not a copy of it.
+  const serve = createHttpRequestListener({
+    registry: options.registry,
+    isReady: options.isReady,
+    logger: options.logger,
+    handler: options.legacy,
+    ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
+  });
+  const app = await createAdminServer({
+    legacy: async (req, res) => {
+      await serve(req, res);
+      return true;
+    },
+    authenticate: options.authenticate,
+    ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+    fallback: serve,
+    serverFactory,
+  });
+  const address = formatListenAddress(options.listen);
+  try {
+    await app.listen({ host: options.listen.host, port: options.listen.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw new SigilError(
+      'ERR_LISTEN_FAILED',
+      `cannot listen for HTTP on ${address} (ADMIN_LISTEN_ADDR): ${(err as Error).message}`,
+      { cause: err, details: { address, variable: 'ADMIN_LISTEN_ADDR' } },
+    );
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `${tls === undefined ? 'http' : 'https'}://${formatListenAddress({ host: options.listen.host, port })}`;
+  options.logger.debug({ event: 'http.listening', url }, 'http.listening');
+  return {
+    url,
+    port,
+    updateTls: (material) => {
+      if (https === undefined)
+        throw new SigilError(
+          'ERR_INTERNAL',
+          `the admin listener at ${url} was started without TLS: there is no certificate to update`,
+        );
+      https.setSecureContext({
+        cert: material.certificateChainPem,
+        key: material.privateKeyPem,
+        minVersion: 'TLSv1.2',
+      });
+    },
+    close: () => app.close(),
+  };
+}
