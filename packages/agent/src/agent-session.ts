@@ -125,9 +125,10 @@ export interface AgentSession {
  * certificates in memory without touching open streams, and persists each change to STATE_DIR
  * (atomically; nothing when ephemeral). Exposes the agent metrics.
  *
- * The controller is verified by its SPIFFE ID `spiffe://<td>/controller`, chaining to the
- * bootstrap CA; the runtime roots are in that bundle too because grpc-tls requires an identity's
- * own issuer in its bundle, and the runtime CA never issues the controller's ID.
+ * The controller is verified by its SPIFFE ID `spiffe://<td>/controller` against the runtime
+ * bundle plus the bootstrap CA pinned at enrollment: its certificate is signed by the current
+ * runtime CA (so a new bootstrap CA does not cut the agent off), or by the bootstrap CA while the
+ * runtime CA is an upstream intermediate; the runtime CA issues the controller's ID to no agent.
  *
  * @example
  * ```ts

@@ -148,26 +148,49 @@ describe('sigil doctor agent', () => {
     rmSync(empty, { recursive: true });
   });
 
-  it('fails a controller that the pinned controller CA does not verify', async () => {
-    // Another CA in controller-ca.crt: what an agent sees after the controller's CA changed, or
-    // when the address now leads to some other server.
+  it('passes a controller whose bootstrap CA changed: the agent verifies it through its bundle', async () => {
+    // Another CA in controller-ca.crt: what an agent holds after the controller's bootstrap CA
+    // was rotated. The controller's certificate is signed by the runtime CA, in the bundle.
     const pinned = join(stateDir, 'controller-ca.crt');
     const original = readFileSync(pinned, 'utf8');
-    const impostor = await createCertificateAuthority({ trustDomain: 'doctor.sigil' });
-    writeFileSync(pinned, impostor.certificatePem);
+    const rotated = await createCertificateAuthority({ trustDomain: 'doctor.sigil' });
+    writeFileSync(pinned, rotated.certificatePem);
+    try {
+      const { run, notPassing } = await doctor(['--state-dir', stateDir]);
+      expect(notPassing).toEqual([]);
+      expect(run.code).toBe(0);
+    } finally {
+      writeFileSync(pinned, original);
+    }
+  });
+
+  it('fails a controller that neither the bundle nor the pinned controller CA verifies', async () => {
+    // Other CAs in controller-ca.crt and ca.crt: what an agent sees when the address now leads to
+    // some other server.
+    const files = ['controller-ca.crt', 'ca.crt'].map((name) => join(stateDir, name));
+    const originals = files.map((file) => readFileSync(file, 'utf8'));
+    for (const file of files)
+      writeFileSync(
+        file,
+        (await createCertificateAuthority({ trustDomain: 'doctor.sigil' })).certificatePem,
+      );
     try {
       const { run, notPassing } = await doctor(['--state-dir', stateDir]);
       expect(run.code).toBe(2);
-      expect(notPassing).toEqual([
-        expect.objectContaining({
-          check: 'controller-trust',
-          status: 'fail',
-          subject: controller.grpcAddress,
-          fix: expect.stringContaining('not issued by the CA pinned at enrollment'),
-        }),
-      ]);
+      expect(notPassing).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            check: 'controller-trust',
+            status: 'fail',
+            subject: controller.grpcAddress,
+            fix: expect.stringContaining(
+              "verifies against neither the agent's bundle nor the CA pinned at enrollment",
+            ),
+          }),
+        ]),
+      );
     } finally {
-      writeFileSync(pinned, original);
+      files.forEach((file, i) => writeFileSync(file, originals[i]!));
     }
   });
 

@@ -287,6 +287,76 @@ export async function createIntermediateCertificateAuthority(
 }
 
 /**
+ * Cross-signs the CA certificate `subject` with `issuer`: a certificate with the same subject Name,
+ * public key and key identifier as `subject`, issued by `issuer` (same trust domain), pathLen 0,
+ * valid from `subject`'s notBefore until the earlier of the two CAs' ends (or `ttlSeconds` from
+ * `now`). A leaf `subject` issued then chains to either root: through `subject` itself to its own
+ * root, or through the cross-certificate to `issuer`'s. Returns the PEM.
+ *
+ * @example
+ * ```ts
+ * const cross = await crossSignCertificateAuthority(bootstrap, runtime.certificate);
+ * const chainPem = (await runtime.issue({ spiffeId })).certificatePem + cross; // verifies against either root
+ * ```
+ */
+export async function crossSignCertificateAuthority(
+  issuer: CertificateAuthority,
+  subject: X509Certificate,
+  options: { now?: Date; ttlSeconds?: number } = {},
+): Promise<string> {
+  const info = certificateInfo(subject);
+  const uri = info.uris.find((u) => u.startsWith('spiffe://'));
+  if (!info.isCa || uri === undefined)
+    throw new SigilError(
+      'ERR_CA_INVALID',
+      `the certificate "${subject.subject}" is not a SPIFFE CA certificate; only a CA can be cross-signed`,
+      { details: { subject: subject.subject } },
+    );
+  const trustDomain = parseSpiffeId(uri).trustDomain;
+  if (trustDomain !== issuer.trustDomain)
+    throw new SigilError(
+      'ERR_TRUST_DOMAIN_INVALID',
+      `the CA "${subject.subject}" is for trust domain ${trustDomain}, the cross-signing CA for ${issuer.trustDomain}`,
+      { details: { trustDomain, issuerTrustDomain: issuer.trustDomain } },
+    );
+  if (certificateInfo(issuer.certificate).pathLength === 0)
+    throw new SigilError(
+      'ERR_CA_INVALID',
+      `the CA "${issuer.certificate.subject}" has pathLen 0: it may sign leaves only, not cross-certificates`,
+      { details: { subject: issuer.certificate.subject } },
+    );
+  const now = options.now ?? new Date();
+  const issuerNotAfter = new Date(issuer.certificate.validTo).getTime();
+  if (issuerNotAfter <= now.getTime()) throw caExpired(issuer.certificate, now);
+  const subjectNotAfter = new Date(subject.validTo).getTime();
+  const parsed = new x509.X509Certificate(subject.raw);
+  const publicKey = subject.publicKey;
+  const subjectKeyId = parsed.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const cert = await signCaCertificate({
+    subjectKey: { publicKey, keyType: keyTypeOf(publicKey, 'the cross-signed CA key') },
+    subjectName: parsed.subjectName,
+    ...(subjectKeyId === undefined ? {} : { subjectKeyId }),
+    issuerKey: importPrivateKeyPem(issuer.privateKeyPem, 'CA key'),
+    issuer: issuer.certificate,
+    commonName: subject.subject,
+    trustDomain,
+    pathLength: 0,
+    notBefore: new Date(subject.validFrom),
+    notAfter: new Date(
+      Math.min(
+        subjectNotAfter,
+        issuerNotAfter,
+        options.ttlSeconds === undefined
+          ? Infinity
+          : now.getTime() + checkTtl(options.ttlSeconds) * 1000,
+      ),
+    ),
+    inherited: nameConstraintsOf(issuer.certificate),
+  });
+  return toPem([cert]);
+}
+
+/**
  * Inputs of {@link loadCertificateAuthority}.
  *
  * @example
@@ -385,7 +455,11 @@ export function loadCertificateAuthority(
 }
 
 interface CaSigningInput {
-  subjectKey: KeyPair;
+  subjectKey: Pick<KeyPair, 'publicKey' | 'keyType'>;
+  /** The subject Name, byte for byte (a cross-certificate repeats its CA's). Default: `commonName` alone. */
+  subjectName?: x509.Name;
+  /** The subject key identifier to repeat (a cross-certificate's CA's). Default: computed from the key. */
+  subjectKeyId?: string;
   issuerKey: KeyPair;
   /** The issuing CA certificate; undefined for a self-signed root. */
   issuer: X509Certificate | undefined;
@@ -408,7 +482,7 @@ function nameConstraintsOf(certificate: X509Certificate): x509.Extension[] {
 }
 
 async function signCaCertificate(input: CaSigningInput): Promise<X509Certificate> {
-  const subject = commonNameOnly(input.commonName);
+  const subject = input.subjectName ?? commonNameOnly(input.commonName);
   const publicKey = await toWebCryptoPublicKey(
     input.subjectKey.publicKey,
     input.subjectKey.keyType,
@@ -438,7 +512,9 @@ async function signCaCertificate(input: CaSigningInput): Promise<X509Certificate
       new x509.SubjectAlternativeNameExtension([
         { type: 'url', value: `spiffe://${input.trustDomain}` },
       ]),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      input.subjectKeyId === undefined
+        ? await x509.SubjectKeyIdentifierExtension.create(publicKey)
+        : new x509.SubjectKeyIdentifierExtension(input.subjectKeyId),
       authorityKeyId
         ? new x509.AuthorityKeyIdentifierExtension(authorityKeyId)
         : await x509.AuthorityKeyIdentifierExtension.create(publicKey),

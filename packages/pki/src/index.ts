@@ -2,6 +2,7 @@
 export {
   createCertificateAuthority,
   createIntermediateCertificateAuthority,
+  crossSignCertificateAuthority,
   loadCertificateAuthority,
   isDnsName,
   DEFAULT_BACKDATE_SECONDS,

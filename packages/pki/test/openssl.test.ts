@@ -8,6 +8,7 @@ import {
   createCertificateAuthority,
   createCertificateSigningRequest,
   createIntermediateCertificateAuthority,
+  crossSignCertificateAuthority,
   generateKeyPair,
   loadCertificateAuthority,
   validateX509Svid,
@@ -224,6 +225,42 @@ describe('a CA made by openssl, loaded into @sigil/pki', () => {
     expect(verify(leaf, 'sslserver')).toMatchObject({ ok: true });
     expect(validateX509Svid(leaf.chainPem, leaf.caPem).spiffeId).toBe(
       'spiffe://acme.example/billing',
+    );
+  });
+});
+
+describe('a cross-certificate', () => {
+  it('lets a leaf of one root verify against another root, in openssl and in validateX509Svid', async () => {
+    const runtime = await createCertificateAuthority({ trustDomain: 'example.org' });
+    const other = await createCertificateAuthority({
+      trustDomain: 'example.org',
+      commonName: 'example.org other root',
+    });
+    const cross = await crossSignCertificateAuthority(other, runtime.certificate);
+    const leaf = await runtime.issue({ spiffeId: 'spiffe://example.org/controller' });
+    const strict = (caPem: string, untrusted?: string) =>
+      openssl([
+        'verify',
+        '-x509_strict',
+        '-purpose',
+        'sslserver',
+        '-CAfile',
+        write(caPem),
+        ...(untrusted === undefined ? [] : ['-untrusted', write(untrusted)]),
+        write(leaf.certificatePem),
+      ]);
+    expect(strict(other.certificatePem, cross)).toMatchObject({ ok: true });
+    expect(strict(runtime.certificatePem, cross)).toMatchObject({ ok: true });
+    expect(strict(other.certificatePem).ok).toBe(false);
+    // Same subject, key and key identifier as the cross-signed CA; pathlen 0 under the other root.
+    const crossText = text(cross);
+    expect(crossText).toContain(`Subject: CN = example.org root CA`);
+    expect(crossText).toContain(`Issuer: CN = example.org other root`);
+    expect(crossText).toMatch(/CA:TRUE, pathlen:0/);
+    const keyId = (pem: string) => /Subject Key Identifier:\s*\n\s*(\S+)/.exec(text(pem))?.[1];
+    expect(keyId(cross)).toBe(keyId(runtime.certificatePem));
+    expect(validateX509Svid(leaf.certificatePem + cross, other.certificatePem).spiffeId).toBe(
+      'spiffe://example.org/controller',
     );
   });
 });

@@ -391,11 +391,12 @@ export function createController(options: ControllerOptions): Controller {
         ...(relay === undefined ? {} : { relayRenewal: (id: string) => relay.requestRenewal(id) }),
       });
 
-      // The serving certificate (bootstrap CA) and the roots client certificates are verified
+      // The serving certificate (runtime CA, cross-signed by the bootstrap CA) and the roots client certificates are verified
       // against (the runtime bundle), swapped together whenever the certificate renews (never
       // before `identity` below exists: the first renewal is minutes away).
       const serving = await createServingCertificate({
         bootstrap: authorities.bootstrap,
+        runtime: () => trust.runtime().ca,
         trustDomain,
         names: [
           'localhost',
@@ -438,9 +439,14 @@ export function createController(options: ControllerOptions): Controller {
       cleanup.push(async () => tls.close());
       // A new bundle (a step here, or one another replica stored) reaches new handshakes at once
       // and every open control stream; nothing is torn down.
+      // A new current runtime CA (activation) re-issues the serving certificate under it.
+      let servedGeneration = trust.runtime().generation;
       trust.onChange(() => {
         identity.update({ ...identity.current, caPem: trust.runtime().bundlePem });
         controlPlane.broadcastBundle();
+        if (trust.runtime().generation === servedGeneration) return;
+        servedGeneration = trust.runtime().generation;
+        serving.renew().catch(logFailure('controller.certificate_renewal_failed'));
       });
       const ca = createCaOperations(ctx, trust, controlPlane, {
         graceSeconds:

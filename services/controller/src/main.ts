@@ -1,13 +1,18 @@
 // sigil-controller: parse the configuration at the edge, run the controller until SIGTERM/SIGINT;
-// `sigil-controller admin-token rotate` replaces the admin token and exits.
+// `sigil-controller admin-token rotate` replaces the admin token and exits;
+// `sigil-controller bootstrap-ca rotate` replaces the bootstrap CA in DATA_DIR and exits.
 import { createLogger, installShutdownHandlers, runMain } from '@sigil/runtime';
 import { runAdminTokenCommand } from './admin-token-command';
+import { runBootstrapCaCommand } from './bootstrap-ca-command';
 import { parseControllerConfig } from './config';
 import { createController } from './controller';
 
 runMain(async () => {
   const argv = process.argv.slice(2);
-  const command = argv[0] === 'admin-token' ? { verb: argv[1] } : undefined;
+  const command =
+    argv[0] === 'admin-token' || argv[0] === 'bootstrap-ca'
+      ? { noun: argv[0], verb: argv[1] }
+      : undefined;
   const parsed = parseControllerConfig({
     env: process.env,
     argv: command === undefined ? argv : argv.slice(2),
@@ -26,6 +31,17 @@ runMain(async () => {
       },
       'controller.secret_on_command_line',
     );
+  if (command?.noun === 'bootstrap-ca') {
+    const rotation = await runBootstrapCaCommand(command.verb, parsed.config);
+    process.stdout.write(
+      `sigil-controller: the bootstrap CA in ${parsed.config.dataDir} is new (sha256 ${rotation.fingerprint})` +
+        (rotation.previousFingerprint === undefined
+          ? ' (finished an interrupted rotation).\n'
+          : `; the previous one (sha256 ${rotation.previousFingerprint}) is kept as bootstrap-ca.previous.crt.\n`) +
+        'Restart the controller: it then serves the new CA at GET /api/admin/bootstrap-ca; give it to agents that enroll from now on (CONTROLLER_CA_PATH). Enrolled agents keep working.\n',
+    );
+    return;
+  }
   if (command !== undefined) {
     const token = await runAdminTokenCommand(command.verb, parsed.config);
     // Printed once, on stdout only (never logged): only its hash is stored.

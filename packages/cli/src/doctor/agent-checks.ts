@@ -103,7 +103,7 @@ export function checkAgent(facts: AgentFacts, now: Date): DoctorCheckResult[] {
             : {
                 ...result,
                 check: 'controller-trust',
-                fix: `the controller's certificate is not issued by the CA pinned at enrollment: if the controller's CA changed on purpose, ${ENROLL_AGAIN}; otherwise this is not your controller`,
+                fix: `the controller's certificate verifies against neither the agent's bundle nor the CA pinned at enrollment: if the controller's CAs changed on purpose, ${ENROLL_AGAIN}; otherwise this is not your controller`,
               },
         );
       } else {

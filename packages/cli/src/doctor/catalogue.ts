@@ -36,7 +36,8 @@ export const DOCTOR_CHECKS = {
   'agent-identity': 'STATE_DIR holds a complete, consistent enrolled identity',
   'agent-renewal': 'the agent renewed its certificate on schedule',
   'controller-reachable': 'a controller address persisted at enrollment answers a TLS handshake',
-  'controller-trust': "the controller's certificate verifies against the CA pinned at enrollment",
+  'controller-trust':
+    "the controller's certificate verifies against the agent's bundle or the CA pinned at enrollment",
 } as const;
 
 /**

@@ -5,8 +5,10 @@ import {
   CERTIFICATE_MODE,
   createCertificateAuthority,
   ensurePrivateDirectory,
+  fingerprint,
   loadCertificateAuthority,
   PRIVATE_KEY_MODE,
+  renameFileDurably,
   writeFileAtomic,
 } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
@@ -15,6 +17,11 @@ import type { CertificateAuthority } from '@sigil/pki';
 export const DATA_FILES = {
   bootstrapCaCertificate: 'bootstrap-ca.crt',
   bootstrapCaKey: 'bootstrap-ca.key',
+  /** The bootstrap CA certificate a rotation replaced (kept for reference only, no key). */
+  previousBootstrapCaCertificate: 'bootstrap-ca.previous.crt',
+  /** A rotation's new pair before it is renamed into place (left only by an interrupted rotation). */
+  nextBootstrapCaCertificate: 'bootstrap-ca.next.crt',
+  nextBootstrapCaKey: 'bootstrap-ca.next.key',
   runtimeCaCertificate: 'runtime-ca.crt',
   runtimeCaKey: 'runtime-ca.key',
   sqliteDatabase: 'controller.db',
@@ -126,4 +133,94 @@ async function loadOrCreate(
     );
   }
   return { ca, created: false };
+}
+
+/** What {@link rotateBootstrapCa} did. */
+export interface BootstrapCaRotation {
+  /** The new bootstrap CA certificate, PEM (what `GET /api/admin/bootstrap-ca` serves after a restart). */
+  certificatePem: string;
+  /** SHA-256 fingerprint of the new certificate. */
+  fingerprint: string;
+  /** That of the replaced one; undefined when this call finished an interrupted rotation. */
+  previousFingerprint: string | undefined;
+}
+
+/**
+ * Replaces the bootstrap CA in `dataDir` with a new one (`bootstrap-ca.crt`/`.key`), keeping the
+ * replaced certificate as `bootstrap-ca.previous.crt` (its key is dropped). The new pair is
+ * written as `bootstrap-ca.next.*` and renamed into place, so a crash never leaves a certificate
+ * with the wrong key: a rotation interrupted between the renames is finished by the next call.
+ * A running controller keeps the CA it loaded until it restarts.
+ *
+ * @example
+ * ```ts
+ * const { fingerprint } = await rotateBootstrapCa({ dataDir: '/var/lib/sigil', trustDomain: 'example.org', now: new Date() });
+ * ```
+ */
+export async function rotateBootstrapCa(options: {
+  dataDir: string;
+  trustDomain: string;
+  now: Date;
+}): Promise<BootstrapCaRotation> {
+  const { dataDir, trustDomain, now } = options;
+  ensurePrivateDirectory(dataDir, { variable: 'DATA_DIR', code: 'ERR_DATA_DIR_UNUSABLE' });
+  const path = (file: string): string => join(dataDir, file);
+  const certificatePath = path(DATA_FILES.bootstrapCaCertificate);
+  const keyPath = path(DATA_FILES.bootstrapCaKey);
+  const nextCertificatePath = path(DATA_FILES.nextBootstrapCaCertificate);
+  const nextKeyPath = path(DATA_FILES.nextBootstrapCaKey);
+  const install = (): void => {
+    // Key first: the certificate is renamed last, and its presence under .next marks the rotation unfinished.
+    if (existsSync(nextKeyPath)) renameFileDurably(nextKeyPath, keyPath);
+    renameFileDurably(nextCertificatePath, certificatePath);
+  };
+  if (existsSync(nextCertificatePath)) {
+    install();
+    const { ca } = await loadOrCreate(
+      dataDir,
+      DATA_FILES.bootstrapCaCertificate,
+      DATA_FILES.bootstrapCaKey,
+      trustDomain,
+      '',
+      now,
+      undefined,
+    );
+    return {
+      certificatePem: ca.certificatePem,
+      fingerprint: fingerprint(ca.certificate),
+      previousFingerprint: undefined,
+    };
+  }
+  if (!existsSync(certificatePath) && !existsSync(keyPath))
+    throw new SigilError(
+      'ERR_DATA_DIR_UNUSABLE',
+      `DATA_DIR ${dataDir} has no bootstrap CA (${certificatePath}) to rotate; the controller creates one at its first start`,
+      { details: { file: certificatePath } },
+    );
+  const { ca: previous } = await loadOrCreate(
+    dataDir,
+    DATA_FILES.bootstrapCaCertificate,
+    DATA_FILES.bootstrapCaKey,
+    trustDomain,
+    '',
+    now,
+    undefined,
+  );
+  const stamp = now.toISOString().replace(/[-:]|\.\d+/g, '');
+  const ca = await createCertificateAuthority({
+    trustDomain,
+    commonName: `${trustDomain} controller bootstrap CA ${stamp}`,
+    now,
+  });
+  writeFileAtomic(path(DATA_FILES.previousBootstrapCaCertificate), previous.certificatePem, {
+    mode: CERTIFICATE_MODE,
+  });
+  writeFileAtomic(nextKeyPath, ca.privateKeyPem, { mode: PRIVATE_KEY_MODE });
+  writeFileAtomic(nextCertificatePath, ca.certificatePem, { mode: CERTIFICATE_MODE });
+  install();
+  return {
+    certificatePem: ca.certificatePem,
+    fingerprint: fingerprint(ca.certificate),
+    previousFingerprint: fingerprint(previous.certificate),
+  };
 }

@@ -1,10 +1,13 @@
 import { isIP } from 'node:net';
 import type pino from 'pino';
+import { crossSignCertificateAuthority } from '@sigil/pki';
 import type { CertificateAuthority, IssuedCertificate } from '@sigil/pki';
 
 /** Options of {@link createServingCertificate}. */
 export interface ServingCertificateOptions {
   bootstrap: CertificateAuthority;
+  /** The current runtime CA, read at every issuance (see {@link createServingCertificate}). */
+  runtime: () => CertificateAuthority;
   trustDomain: string;
   /** DNS names and IP addresses the certificate names. */
   names: readonly string[];
@@ -25,11 +28,16 @@ export interface ServingCertificate {
 }
 
 /**
- * Issues the controller's serving certificate from the bootstrap CA and keeps it renewed.
+ * Issues the controller's serving certificate and keeps it renewed. A self-signed runtime CA
+ * signs it, and the chain carries that CA cross-signed by the bootstrap CA: an enrolled agent
+ * verifies it against its runtime bundle (so it survives a new bootstrap CA), a new agent holding
+ * only the bootstrap CA through the cross-certificate. An upstream runtime CA (an intermediate
+ * under an operator root) cannot be cross-signed usefully (two issuers of one name, and OpenSSL
+ * keeps the first), so then the bootstrap CA signs it as before.
  *
  * @example
  * ```ts
- * const serving = await createServingCertificate({ bootstrap, trustDomain, names: ['localhost'], ttlSeconds: 86400, clock, logger, onIssued });
+ * const serving = await createServingCertificate({ bootstrap, runtime: () => trust.runtime().ca, trustDomain, names: ['localhost'], ttlSeconds: 86400, clock, logger, onIssued });
  * ```
  */
 export async function createServingCertificate(
@@ -37,15 +45,28 @@ export async function createServingCertificate(
 ): Promise<ServingCertificate> {
   const { bootstrap, clock, logger } = options;
   const unique = [...new Set(options.names)];
-  const issue = (): Promise<IssuedCertificate> =>
-    bootstrap.issue({
+  // The cross-certificate of the runtime CA last used, made once per runtime CA.
+  let cross: { caPem: string; pem: string } | undefined;
+  const issue = async (): Promise<IssuedCertificate> => {
+    const runtime = options.runtime();
+    const upstream = runtime.intermediatesPem !== '';
+    const now = clock();
+    const issued = await (upstream ? bootstrap : runtime).issue({
       spiffeId: `spiffe://${options.trustDomain}/controller`,
       dnsNames: unique.filter((n) => isIP(n) === 0),
       ipAddresses: unique.filter((n) => isIP(n) !== 0),
       profile: 'server',
       ttlSeconds: options.ttlSeconds,
-      now: clock(),
+      now,
     });
+    if (upstream) return issued;
+    if (cross?.caPem !== runtime.certificatePem)
+      cross = {
+        caPem: runtime.certificatePem,
+        pem: await crossSignCertificateAuthority(bootstrap, runtime.certificate, { now }),
+      };
+    return { ...issued, chainPem: issued.certificatePem + cross.pem };
+  };
   let current = await issue();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
