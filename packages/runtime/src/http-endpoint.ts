@@ -89,6 +89,69 @@ export interface HttpEndpoint {
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * An HTTP server, or an HTTPS one with `tls`, and the way to swap its certificate.
+ *
+ * @example
+ * ```ts
+ * const { server, scheme, updateTls } = createHttpServer(listener, tls);
+ * ```
+ */
+export interface HttpServerHandle {
+  /** An `https.Server` with `tls`: to limits and timeouts it is an `http.Server`. */
+  server: Server;
+  scheme: 'http' | 'https';
+  /** Serves a new certificate and key from the next handshake on; throws `ERR_INTERNAL` without `tls`. */
+  updateTls(tls: Omit<HttpEndpointTls, 'handshakeTimeoutMs'>): void;
+}
+
+/**
+ * Creates the server every Sigil HTTP listener runs on: plain HTTP, or HTTPS (TLS 1.2 or newer, a
+ * handshake bounded by `handshakeTimeoutMs`, no client certificate asked for) with `tls`.
+ *
+ * @example
+ * ```ts
+ * const { server, updateTls } = createHttpServer((req, res) => res.end('ok'), { certificateChainPem, privateKeyPem });
+ * server.listen(8443);
+ * updateTls(renewed); // new handshakes get the renewed certificate
+ * ```
+ */
+export function createHttpServer(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: HttpEndpointTls,
+): HttpServerHandle {
+  if (tls === undefined)
+    return {
+      server: createServer(listener),
+      scheme: 'http',
+      updateTls: () => {
+        throw new SigilError(
+          'ERR_INTERNAL',
+          'this HTTP server was started without tls: there is no certificate to update',
+        );
+      },
+    };
+  const https = createHttpsServer(
+    {
+      cert: tls.certificateChainPem,
+      key: tls.privateKeyPem,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: tls.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    },
+    listener,
+  );
+  return {
+    server: https as unknown as Server,
+    scheme: 'https',
+    updateTls: (material) =>
+      https.setSecureContext({
+        cert: material.certificateChainPem,
+        key: material.privateKeyPem,
+        minVersion: 'TLSv1.2',
+      }),
+  };
+}
+
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 function sendJson(
@@ -194,23 +257,12 @@ export function createHttpRequestListener(
  * ```
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
-  const { logger, tls } = options;
+  const { logger } = options;
   const serve = createHttpRequestListener(options);
-  const listener = (req: IncomingMessage, res: ServerResponse): void => void serve(req, res);
-  const https =
-    tls === undefined
-      ? undefined
-      : createHttpsServer(
-          {
-            cert: tls.certificateChainPem,
-            key: tls.privateKeyPem,
-            minVersion: 'TLSv1.2',
-            handshakeTimeout: tls.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-          },
-          listener,
-        );
-  // An https.Server is an http.Server to configureServer: the same limits and timeouts apply.
-  const server: Server = https ?? createServer(listener);
+  const { server, scheme, updateTls } = createHttpServer(
+    (req, res) => void serve(req, res),
+    options.tls,
+  );
   options.configureServer?.(server);
   const address = formatListenAddress({ host: options.host, port: options.port });
   await new Promise<void>((resolve, reject) => {
@@ -229,23 +281,12 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `${https === undefined ? 'http' : 'https'}://${formatListenAddress({ host: options.host, port })}`;
+  const url = `${scheme}://${formatListenAddress({ host: options.host, port })}`;
   logger.debug({ event: 'http.listening', url }, 'http.listening');
   return {
     url,
     port,
-    updateTls: (material) => {
-      if (https === undefined)
-        throw new SigilError(
-          'ERR_INTERNAL',
-          `the HTTP endpoint at ${url} was started without tls: there is no certificate to update`,
-        );
-      https.setSecureContext({
-        cert: material.certificateChainPem,
-        key: material.privateKeyPem,
-        minVersion: 'TLSv1.2',
-      });
-    },
+    updateTls,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));

@@ -1,23 +1,21 @@
 // The controller's admin listener: the fastify admin server (admin-server/) on one HTTP or HTTPS
 // server bounded by applyAdminServerLimits, with the probes of @sigil/runtime's endpoint.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyPluginAsync, FastifyServerFactory } from 'fastify';
 import { SigilError } from '@sigil/errors';
-import { createHttpRequestListener, formatListenAddress } from '@sigil/runtime';
+import { createHttpRequestListener, createHttpServer, formatListenAddress } from '@sigil/runtime';
 import type {
   HttpEndpoint,
   HttpEndpointOptions,
   HttpEndpointTls,
+  HttpServerHandle,
   ListenAddress,
 } from '@sigil/runtime';
 import { createAdminServer } from '../admin-server/admin-server';
 import type { AdminAuthenticator } from '../admin-server/principal';
 import { applyAdminServerLimits } from './admin-guard';
 import type { AdminLimits } from './admin-guard';
-
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Options of {@link startAdminListener}. */
 export interface AdminListenerOptions extends Pick<
@@ -47,24 +45,14 @@ export interface AdminListenerOptions extends Pick<
  */
 export async function startAdminListener(options: AdminListenerOptions): Promise<HttpEndpoint> {
   const { tls, limits } = options;
-  let https: HttpsServer | undefined;
+  let updateTls: HttpServerHandle['updateTls'] | undefined;
+  let scheme: HttpServerHandle['scheme'] = 'http';
   const serverFactory: FastifyServerFactory = (handler) => {
-    https =
-      tls === undefined
-        ? undefined
-        : createHttpsServer(
-            {
-              cert: tls.certificateChainPem,
-              key: tls.privateKeyPem,
-              minVersion: 'TLSv1.2',
-              handshakeTimeout: tls.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
-            },
-            handler,
-          );
-    // An https.Server is an http.Server to the limits: the same bounds apply.
-    const server: Server = (https as unknown as Server | undefined) ?? createServer(handler);
-    applyAdminServerLimits(server, limits);
-    return server;
+    const created = createHttpServer(handler, tls);
+    updateTls = created.updateTls;
+    scheme = created.scheme;
+    applyAdminServerLimits(created.server, limits);
+    return created.server;
   };
   // The probes, the 404 outside /api/admin/ and a logged 500 for a fault of the legacy
   // endpoints: the request listener startHttpEndpoint has, not a copy of it.
@@ -97,23 +85,12 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     );
   }
   const port = (app.server.address() as AddressInfo).port;
-  const url = `${tls === undefined ? 'http' : 'https'}://${formatListenAddress({ host: options.listen.host, port })}`;
+  const url = `${scheme}://${formatListenAddress({ host: options.listen.host, port })}`;
   options.logger.debug({ event: 'http.listening', url }, 'http.listening');
   return {
     url,
     port,
-    updateTls: (material) => {
-      if (https === undefined)
-        throw new SigilError(
-          'ERR_INTERNAL',
-          `the admin listener at ${url} was started without TLS: there is no certificate to update`,
-        );
-      https.setSecureContext({
-        cert: material.certificateChainPem,
-        key: material.privateKeyPem,
-        minVersion: 'TLSv1.2',
-      });
-    },
+    updateTls: (material) => updateTls!(material),
     close: () => app.close(),
   };
 }
