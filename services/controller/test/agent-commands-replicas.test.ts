@@ -1,13 +1,10 @@
 // "Renew now" asked of one replica reaches the connector whose control stream another replica
 // holds, with the command id the admin call answered; 409 when no replica holds a stream.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPostgresStore } from '../src/store/postgres-store';
 import { agentClients } from './support/agents';
-import { admin, enrollNew, startController } from './support/fixtures';
+import { admin, enrollNew } from './support/fixtures';
 import type { StreamRecorder } from './support/fixtures';
-import { POSTGRES_URL, dropSchema, postgresSkipped, uniqueSchema } from './support/postgres';
+import { POSTGRES_URL, postgresSkipped } from './support/postgres';
+import { startReplicaPair } from './support/replicas';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -15,15 +12,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
   `agent commands across two replicas (${postgresSkipped ? 'SKIPPED because SIGIL_SKIP_POSTGRES=1' : POSTGRES_URL})`,
   () => {
     it('delivers RenewNow asked of replica A on the stream replica B holds, and answers 409 when no replica holds one', async () => {
-      const schema = uniqueSchema('sigil_commands');
-      const dataDir = mkdtempSync(join(tmpdir(), 'sigil-commands-'));
-      const a = await startController({
-        dataDir,
-        databaseUrl: POSTGRES_URL,
-        postgresSchema: schema,
-      });
-      const store = await createPostgresStore({ connectionString: POSTGRES_URL, schema });
-      const b = await startController({ dataDir, store });
+      const pair = await startReplicaPair('sigil_commands');
+      const { a, b } = pair;
       const onB = agentClients(() => b);
       let stream: StreamRecorder | undefined;
       try {
@@ -70,7 +60,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
           code: 'ERR_AGENT_NOT_CONNECTED',
           reason: expect.stringContaining('any controller replica'),
         });
-        expect(await store.openAgentCommands(Date.now())).toEqual([]);
+        expect(await pair.storeB.openAgentCommands(Date.now())).toEqual([]);
         // Not enrolled anywhere: 404 at once.
         const unknown = await admin(a.controller, '/api/admin/connectors/nobody/renew', {
           method: 'POST',
@@ -79,11 +69,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
       } finally {
         stream?.call.cancel();
         onB.close();
-        await b.cleanup();
-        await store.close();
-        await a.cleanup();
-        rmSync(dataDir, { recursive: true, force: true });
-        await dropSchema(schema);
+        await pair.close();
       }
     }, 40_000);
   },

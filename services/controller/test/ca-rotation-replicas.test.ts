@@ -1,14 +1,13 @@
 // The runtime trust state is shared by replicas on one PostgreSQL: a step taken on one reaches the
 // streams, the acknowledgements and the signing of the other.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateX509Svid } from '@sigil/pki';
 import { waitFor } from '@sigil/testing';
-import { createPostgresStore } from '../src/store/postgres-store';
 import { agentClients } from './support/agents';
-import { admin, enrollNew, startController } from './support/fixtures';
-import { POSTGRES_URL, dropSchema, postgresSkipped, uniqueSchema } from './support/postgres';
+import { admin, enrollNew } from './support/fixtures';
+import { POSTGRES_URL, postgresSkipped } from './support/postgres';
+import { startReplicaPair } from './support/replicas';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -16,15 +15,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
   `runtime CA rotation on two replicas (${postgresSkipped ? 'SKIPPED because SIGIL_SKIP_POSTGRES=1' : POSTGRES_URL})`,
   () => {
     it('prepares on one replica, is acknowledged through the other, and the other signs with the new CA', async () => {
-      const schema = uniqueSchema('sigil_trust');
-      const dataDir = mkdtempSync(join(tmpdir(), 'sigil-trust-replicas-'));
-      const a = await startController({
-        dataDir,
-        databaseUrl: POSTGRES_URL,
-        postgresSchema: schema,
-      });
-      const store = await createPostgresStore({ connectionString: POSTGRES_URL, schema });
-      const b = await startController({ dataDir, store });
+      const pair = await startReplicaPair('sigil_trust');
+      const { a, b, dataDir } = pair;
       const agents = agentClients(() => b);
       try {
         const connector = await enrollNew(a.controller, 'connector', 'replicated-ca');
@@ -74,11 +66,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
         stream.call.end();
       } finally {
         agents.close();
-        await b.cleanup();
-        await store.close();
-        await a.cleanup();
-        rmSync(dataDir, { recursive: true, force: true });
-        await dropSchema(schema);
+        await pair.close();
       }
     }, 30_000);
   },

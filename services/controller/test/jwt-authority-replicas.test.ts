@@ -1,16 +1,16 @@
 // The JWT authority keys live in the store (sealed), shared by replicas on one PostgreSQL: a
 // JWT-SVID minted on one replica verifies with the JWT bundle another replica serves, before and
 // after a rotation taken on the first.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { createPostgresStore } from '../src/store/postgres-store';
 import { agentClients } from './support/agents';
-import { admin, enrollNew, startController, unary } from './support/fixtures';
+import { admin, enrollNew, unary } from './support/fixtures';
 import type { StreamRecorder } from './support/fixtures';
 import type { Identity } from './support/agents';
-import { POSTGRES_URL, dropSchema, postgresSkipped, uniqueSchema } from './support/postgres';
+import { POSTGRES_URL, postgresSkipped } from './support/postgres';
+import { startReplicaPair } from './support/replicas';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -28,19 +28,17 @@ const verifyWith = (jwksJson: string, token: string) =>
   `JWT authority keys shared by two replicas (${postgresSkipped ? 'SKIPPED because SIGIL_SKIP_POSTGRES=1' : POSTGRES_URL})`,
   () => {
     it('verifies a JWT-SVID minted on one replica with the JWT bundle the other serves, across a rotation', async () => {
-      const schema = uniqueSchema('sigil_jwt_replicas');
-      const dataDir = mkdtempSync(join(tmpdir(), 'sigil-jwt-replicas-'));
-      const a = await startController({
-        dataDir,
-        databaseUrl: POSTGRES_URL,
-        postgresSchema: schema,
-      });
       // B's DATA_DIR holds copies of the CA files and the sealing key only: no JWT key file.
-      const dataDirB = mkdtempSync(join(tmpdir(), 'sigil-jwt-replicas-b-'));
-      for (const file of readdirSync(dataDir).filter((f) => !f.startsWith('jwt-authority')))
-        copyFileSync(join(dataDir, file), join(dataDirB, file));
-      const store = await createPostgresStore({ connectionString: POSTGRES_URL, schema });
-      const b = await startController({ dataDir: dataDirB, store });
+      let dataDirB = '';
+      const pair = await startReplicaPair('sigil_jwt_replicas', {
+        dataDirB: (dataDir) => {
+          dataDirB = mkdtempSync(join(tmpdir(), 'sigil-jwt-replicas-b-'));
+          for (const file of readdirSync(dataDir).filter((f) => !f.startsWith('jwt-authority')))
+            copyFileSync(join(dataDir, file), join(dataDirB, file));
+          return dataDirB;
+        },
+      });
+      const { a, b } = pair;
       expect(existsSync(join(dataDirB, 'jwt-authority.key'))).toBe(false);
       const onA = agentClients(() => a);
       const onB = agentClients(() => b);
@@ -113,12 +111,7 @@ const verifyWith = (jwksJson: string, token: string) =>
         stream?.call.cancel();
         onA.close();
         onB.close();
-        await b.cleanup();
-        await store.close();
-        await a.cleanup();
-        rmSync(dataDir, { recursive: true, force: true });
-        rmSync(dataDirB, { recursive: true, force: true });
-        await dropSchema(schema);
+        await pair.close();
       }
     }, 40_000);
   },
