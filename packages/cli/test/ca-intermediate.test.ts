@@ -4,7 +4,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { parseCertificatesPem } from '@sigil/pki';
-import { certificateText, openssl, opensslVerify, sigil, temporaryDirectory } from './support';
+import {
+  certificateText,
+  newP256Key,
+  openssl,
+  opensslVerify,
+  sigil,
+  temporaryDirectory,
+} from './support';
 import { handshake, startTlsServer } from './certs-tls-server';
 
 function certificatesIn(file: string): X509Certificate[] {
@@ -263,13 +270,7 @@ describe('sigil ca init --intermediate', () => {
     openssl(
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'ca.key'),
+      ...newP256Key(join(dir, 'ca.key')),
       '-out',
       join(dir, 'ca.crt'),
       '-days',

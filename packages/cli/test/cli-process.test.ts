@@ -6,6 +6,7 @@ import { createCertificateAuthority } from '@sigil/pki';
 import {
   certificateText,
   fileMode,
+  newP256Key,
   openssl,
   opensslVerify,
   sigilProcess,
@@ -174,13 +175,7 @@ describe('the sigil executable', () => {
     openssl(
       'req',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(tmp.dir, 'csr.key'),
+      ...newP256Key(join(tmp.dir, 'csr.key')),
       '-subj',
       '/CN=x',
       '-out',
