@@ -174,9 +174,8 @@ export async function rotateBootstrapCa(options: {
     if (existsSync(nextKeyPath)) renameFileDurably(nextKeyPath, keyPath);
     renameFileDurably(nextCertificatePath, certificatePath);
   };
-  if (existsSync(nextCertificatePath)) {
-    install();
-    const { ca } = await loadOrCreate(
+  const loadBootstrap = () =>
+    loadOrCreate(
       dataDir,
       DATA_FILES.bootstrapCaCertificate,
       DATA_FILES.bootstrapCaKey,
@@ -185,6 +184,9 @@ export async function rotateBootstrapCa(options: {
       now,
       undefined,
     );
+  if (existsSync(nextCertificatePath)) {
+    install();
+    const { ca } = await loadBootstrap();
     return {
       certificatePem: ca.certificatePem,
       fingerprint: fingerprint(ca.certificate),
@@ -197,15 +199,7 @@ export async function rotateBootstrapCa(options: {
       `DATA_DIR ${dataDir} has no bootstrap CA (${certificatePath}) to rotate; the controller creates one at its first start`,
       { details: { file: certificatePath } },
     );
-  const { ca: previous } = await loadOrCreate(
-    dataDir,
-    DATA_FILES.bootstrapCaCertificate,
-    DATA_FILES.bootstrapCaKey,
-    trustDomain,
-    '',
-    now,
-    undefined,
-  );
+  const { ca: previous } = await loadBootstrap();
   const stamp = now.toISOString().replace(/[-:]|\.\d+/g, '');
   const ca = await createCertificateAuthority({
     trustDomain,
