@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createClientCredentials, loadClientTlsConfig } from '@sigil/grpc-tls';
 import { parseCertificatesPem } from '@sigil/pki';
-import { identityV1 } from '@sigil/proto';
 import { spawnBin, waitFor, type BinProcess } from '@sigil/testing';
 import {
   adminRequest,
@@ -16,6 +15,7 @@ import {
   waitForRootAcknowledged,
   type ControlPlaneFixture,
 } from './support/control-plane';
+import { freshHandshakeCalls } from './support/identity-calls';
 import { killAll, spawnAgent } from './support/processes';
 
 jest.setTimeout(180_000);
@@ -124,24 +124,11 @@ describe('a CA rotation pushed to workloads connected to the Workload API', () =
         env: { ...env, GRPC_SERVER_SPIFFE_ID: 'spiffe://e2e.sigil/svc/identity-service' },
       }),
     );
-    let ok = 0;
-    const failures: string[] = [];
+    const { tally, call } = freshHandshakeCalls(Number(started.port), tls);
     let calling = true;
     const caller = (async () => {
       while (calling) {
-        const client = new identityV1.IdentityServiceClient(
-          `127.0.0.1:${String(started.port)}`,
-          tls.credentials,
-          { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 },
-        );
-        await new Promise<void>((resolve) =>
-          client.issueToken({ userId: 'u1', tenantId: 't1', ttlSeconds: 60 }, (err) => {
-            if (err === null) ok += 1;
-            else failures.push(`${err.code}: ${err.details}`);
-            client.close();
-            resolve();
-          }),
-        );
+        await call();
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     })();
@@ -195,8 +182,8 @@ describe('a CA rotation pushed to workloads connected to the Workload API', () =
         ),
       ).toMatchObject({ signedBy: newRoot, roots: [newRoot] });
       // Calls go on under the new root alone.
-      const after = ok;
-      await waitFor('calls after the retire', () => ok >= after + 5, 30_000);
+      const after = tally.ok;
+      await waitFor('calls after the retire', () => tally.ok >= after + 5, 30_000);
     } finally {
       calling = false;
       await caller;
@@ -204,7 +191,7 @@ describe('a CA rotation pushed to workloads connected to the Workload API', () =
     }
     expect(watcher.records.filter((r) => r.event === 'stream_ended')).toEqual([]);
     expect({
-      failures,
+      failures: tally.failures,
       rotatedServer: service.records.some((r) => r.event === 'grpc_tls.rotated'),
     }).toEqual({
       failures: [],
@@ -212,8 +199,8 @@ describe('a CA rotation pushed to workloads connected to the Workload API', () =
     });
     console.log(
       JSON.stringify({
-        calls: ok,
-        failures: failures.length,
+        calls: tally.ok,
+        failures: tally.failures.length,
         svidUpdates: watcher.records.filter((r) => r.event === 'svid_update').length,
         bundleUpdates: watcher.records.filter((r) => r.event === 'bundles_update').length,
       }),

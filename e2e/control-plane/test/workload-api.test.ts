@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createClientCredentials, loadClientTlsConfig } from '@sigil/grpc-tls';
 import { createCertificateSigningRequest, generateKeyPair } from '@sigil/pki';
-import { identityV1 } from '@sigil/proto';
 import { createJwtInterceptor } from '@sigil/interceptors';
 import {
   EchoClient,
@@ -20,6 +19,7 @@ import {
   validateJwtSvid,
 } from '@sigil/workload-api';
 import { ADMIN_TOKEN, startControlPlane, type ControlPlaneFixture } from './support/control-plane';
+import { freshHandshakeCalls } from './support/identity-calls';
 import { killAll, spawnAgent } from './support/processes';
 
 // A real connector process serves the socket; workloads are real processes under other uids.
@@ -265,33 +265,20 @@ describe('the SPIFFE Workload API served by a connector', () => {
     tls.onReload((result) => void (result.status === 'applied' && (clientRotations += 1)));
     const serverRotations = (): number =>
       service.records.filter((r) => r.event === 'grpc_tls.rotated').length;
-    let ok = 0;
-    const failures: string[] = [];
     // A fresh channel per call: every call is a new handshake with the material of that moment.
-    const call = async (): Promise<void> => {
-      const client = new identityV1.IdentityServiceClient(
-        `127.0.0.1:${String(started.port)}`,
-        tls.credentials,
-        { ...tls.channelOptions, 'grpc.use_local_subchannel_pool': 1 },
-      );
-      await new Promise<void>((resolve) =>
-        client.issueToken({ userId: 'u1', tenantId: 't1', ttlSeconds: 60 }, (err) => {
-          if (err === null) ok += 1;
-          else failures.push(`${err.code}: ${err.details}`);
-          client.close();
-          resolve();
-        }),
-      );
-    };
+    const { tally, call } = freshHandshakeCalls(Number(started.port), tls);
     const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline && !(clientRotations >= 1 && serverRotations() >= 1 && ok > 5)) {
+    while (
+      Date.now() < deadline &&
+      !(clientRotations >= 1 && serverRotations() >= 1 && tally.ok > 5)
+    ) {
       await call();
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     for (let i = 0; i < 3; i += 1) await call();
     tls.close();
     expect({
-      failures,
+      failures: tally.failures,
       clientRotated: clientRotations >= 1,
       serverRotated: serverRotations() >= 1,
     }).toEqual({
@@ -299,7 +286,7 @@ describe('the SPIFFE Workload API served by a connector', () => {
       clientRotated: true,
       serverRotated: true,
     });
-    expect(ok).toBeGreaterThan(5);
+    expect(tally.ok).toBeGreaterThan(5);
   });
 
   it('@sigil/interceptors verifies JWT-SVIDs against the Workload API JWT bundle', async () => {
