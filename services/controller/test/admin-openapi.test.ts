@@ -26,7 +26,7 @@ describe('admin OpenAPI description and body limit on a running controller', () 
     await fx.cleanup();
   });
 
-  it('lists the token, agent, revoke and CA endpoints with their request and response schemas, without authentication', async () => {
+  it('lists the token, agent, revoke, CA, data-plane, entry and JWT authority endpoints with their request and response schemas, without authentication', async () => {
     const res = await admin(fx.controller, '/api/admin/openapi.json', { token: null });
     expect(res.status).toBe(200);
     const doc = res.json as OpenApi;
@@ -90,15 +90,29 @@ describe('admin OpenAPI description and body limit on a running controller', () 
     expect(op('/api/admin/bootstrap-ca', 'get').responses['200']?.content).toHaveProperty([
       'application/x-pem-file',
     ]);
-    // Refusals are RFC 9457 problem bodies.
+    // Refusals are RFC 9457 problem bodies, named Problem.
     const ref = (
-      op('/api/admin/tokens', 'post').responses['4XX']?.content?.['application/json']?.schema as {
-        $ref: string;
-      }
+      op('/api/admin/tokens', 'post').responses['400']?.content?.['application/problem+json']
+        ?.schema as { $ref: string }
     ).$ref;
-    expect(doc.components.schemas[ref.split('/').pop()!]).toMatchObject({
+    expect(ref).toBe('#/components/schemas/Problem');
+    expect(doc.components.schemas.Problem).toMatchObject({
       properties: { code: {}, status: {}, detail: {} },
     });
+    expect(bodyOf('/api/admin/resources', 'post')).toMatchObject({
+      required: ['name', 'address', 'connector_id'],
+    });
+    expect(response('/api/admin/grants', 'get', '200')).toMatchObject({ type: 'array' });
+    expect(bodyOf('/api/admin/entries', 'post')).toMatchObject({
+      required: ['spiffe_id', 'parent_id', 'selectors'],
+    });
+    expect(response('/api/admin/entries/{id}', 'delete', '200')).toBeDefined();
+    expect(response('/api/admin/jwt-authority', 'get', '200')).toMatchObject({
+      properties: { keys: {}, retire_allowed_at: {} },
+    });
+    // A body the endpoint does without is not required.
+    expect(op('/api/admin/ca/retire', 'post').requestBody).toMatchObject({ required: false });
+    expect(op('/api/admin/tokens', 'post').requestBody).toMatchObject({ required: true });
     // The catch-all to the other endpoints is no documented path.
     expect(Object.keys(doc.paths).some((p) => p.includes('*'))).toBe(false);
   });

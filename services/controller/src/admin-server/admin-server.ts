@@ -13,7 +13,12 @@ import type {
 } from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
 import type { AdminAuthenticator, AdminRole } from './principal';
-import { ADMIN_ROUTE_SCHEMAS, problemSchema } from './schemas';
+import {
+  ADMIN_OPENAPI_OPTIONS,
+  ADMIN_ROUTE_SCHEMAS,
+  EVENTS_ROUTE_SCHEMA,
+  problemSchema,
+} from './schemas';
 
 /** At most this many `GET /api/admin/events` streams at once (429 with `Retry-After` beyond). */
 export const MAX_EVENT_STREAMS = 64;
@@ -179,9 +184,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     referrerPolicy: { policy: 'no-referrer' },
   });
   app.addSchema(problemSchema);
-  await app.register(fastifySwagger, {
-    openapi: { info: { title: 'Sigil admin API', version: '1' } },
-  });
+  await app.register(fastifySwagger, ADMIN_OPENAPI_OPTIONS);
   app.get(
     '/api/admin/openapi.json',
     { config: { public: true }, schema: { hide: true } },
@@ -203,7 +206,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       scope.addHook('onRequest', async (request, reply) => admit(options, request, reply));
       for (const plugin of options.plugins ?? []) await scope.register(plugin);
       let streams = 0;
-      scope.get('/events', async (request, reply) => {
+      scope.get('/events', { schema: EVENTS_ROUTE_SCHEMA }, async (request, reply) => {
         if (streams >= MAX_EVENT_STREAMS)
           return problem(
             reply,

@@ -1,201 +1,365 @@
 // Request and response schemas of the admin endpoints, for the OpenAPI description
-// (`GET /api/admin/openapi.json`). The endpoints themselves (admin-api.ts, ca-admin-routes.ts)
-// check their input and shape their answers; these schemas describe exactly that.
+// (`GET /api/admin/openapi.json`). The endpoints themselves (admin-api.ts, ca-admin-routes.ts,
+// admin-policy-routes.ts, internal/admin-entries-routes.ts, internal/admin-jwt-authority-routes.ts)
+// check their input and shape their answers; these schemas describe exactly that, and
+// test/admin-openapi-conformance.test.ts holds every real answer to them.
+import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] });
 const agentKind = { type: 'string', enum: ['connector', 'tunneler'] } as const;
 const status = { type: 'string', enum: ['ONLINE', 'OFFLINE', 'REVOKED'] } as const;
+const agentId = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9._-]{1,128}$',
+  description: 'CONNECTOR_ID / TUNNELER_ID: the last segment of the SPIFFE ID',
+} as const;
+const spiffeId = { type: 'string', pattern: '^spiffe://' } as const;
+const strict = <P extends Record<string, object>>(properties: P, required: (keyof P)[] = []) =>
+  ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
 /** An RFC 9457 problem body (`application/problem+json`), as `toProblemDetails` writes it. */
 export const problemSchema = {
   $id: 'Problem',
   type: 'object',
-  required: ['type', 'title', 'status', 'code'],
+  required: ['type', 'title', 'status', 'detail', 'code', 'error', 'reason'],
+  additionalProperties: false,
   properties: {
-    type: { type: 'string' },
+    type: { type: 'string', description: "the code's entry in docs/errors.md" },
     title: { type: 'string' },
     status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    code: { type: 'string', description: 'the stable error code, e.g. ERR_REQUEST_INVALID' },
-    error: { type: 'string', description: 'the same in snake case without ERR_ (bad_request)' },
+    detail: { type: 'string', description: 'what is wrong (= reason)' },
+    instance: { type: 'string', description: 'the request path' },
+    code: { type: 'string', pattern: '^ERR_[A-Z_]+$', description: 'e.g. ERR_REQUEST_INVALID' },
+    error: { type: 'string', description: 'the status in snake case, e.g. bad_request' },
     reason: { type: 'string' },
     field: { type: 'string', description: 'the request field at fault' },
   },
 } as const;
 
-const problems = { '4XX': { $ref: 'Problem#' }, '5XX': { $ref: 'Problem#' } } as const;
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+});
 
-const pendingToken = {
-  type: 'object',
-  required: ['token_id', 'kind', 'id', 'created_at', 'expires_at'],
-  properties: {
-    token_id: { type: 'string' },
+/** The refusals an endpoint may answer (status: when), besides those every endpoint has. */
+type Refusals = Partial<Record<400 | 404 | 409 | 413, string>>;
+
+/**
+ * The response map of one endpoint: its successes and its refusals, plus what any authenticated
+ * endpoint may answer (401, 403 for a state change, 429, 500, 503).
+ */
+function responses(
+  method: AdminRouteSchema['method'],
+  successes: Record<number, object>,
+  refusals: Refusals = {},
+): Record<string, unknown> {
+  const own = Object.fromEntries(
+    Object.entries(refusals).map(([code, when]) => [code, problem(when)]),
+  );
+  return {
+    ...successes,
+    ...(own[400] === undefined ? { 400: problem('a malformed request target') } : {}),
+    ...own,
+    401: problem('no or a wrong Authorization: Bearer token (WWW-Authenticate names the realm)'),
+    ...(method === 'GET' ? {} : { 403: problem('the signed-in user has the viewer role') }),
+    429: problem('too many failed sign-ins from this address (Retry-After)'),
+    500: {
+      description: 'a controller fault (logged as http.request_failed)',
+      content: {
+        'application/json': {
+          schema: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
+        },
+        'application/problem+json': { schema: { $ref: 'Problem#' } },
+      },
+    },
+    503: problem('the store is unavailable (Retry-After)'),
+  };
+}
+
+const json = (description: string, schema: object) => ({ description, ...schema });
+const BODY_TOO_LARGE = 'the body is over 16 KiB';
+
+const pendingToken = strict(
+  {
+    token_id: {
+      type: 'string',
+      pattern: '^[0-9a-f]{12}$',
+      description: "the first 12 hex characters of the token's SHA-256",
+    },
     kind: agentKind,
     id: { type: 'string' },
     connector_id: { type: 'string', description: 'tunneler tokens only' },
     created_at: isoTime,
     expires_at: isoTime,
   },
-} as const;
+  ['token_id', 'kind', 'id', 'created_at', 'expires_at'],
+);
 
-const revocation = {
-  type: 'object',
-  required: ['id', 'kind', 'agent_id', 'spiffe_id', 'revoked_at', 'active'],
-  properties: {
+const revocation = strict(
+  {
     id: { type: 'integer' },
     kind: agentKind,
     agent_id: { type: 'string' },
-    spiffe_id: { type: 'string' },
+    spiffe_id: spiffeId,
     reason: { type: 'string' },
     revoked_at: isoTime,
     actor: { type: 'string' },
-    active: { type: 'boolean' },
+    active: { type: 'boolean', description: 'false once a new enrollment lifted it' },
     lifted_at: nullable(isoTime),
   },
-} as const;
+  ['id', 'kind', 'agent_id', 'spiffe_id', 'reason', 'revoked_at', 'actor', 'active', 'lifted_at'],
+);
 
-const agentParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', description: 'the agent id' } },
-} as const;
+const pathParam = (name: string, description: string) =>
+  ({
+    type: 'object',
+    required: [name],
+    properties: { [name]: { type: 'string', description } },
+  }) as const;
+const agentParams = pathParam('id', 'the agent id');
 
-const connector = {
-  type: 'object',
-  required: ['id', 'status', 'connected'],
-  properties: {
+const connector = strict(
+  {
     id: { type: 'string' },
-    private_ip: nullable({ type: 'string' }),
+    private_ip: { type: 'string' },
     last_seen: nullable(isoTime),
-    version: nullable({ type: 'string' }),
+    version: { type: 'string' },
     status,
-    connected: { type: 'boolean' },
-    clock_skew_ms: nullable({ type: 'number' }),
+    connected: { type: 'boolean', description: 'an open control stream' },
+    clock_skew_ms: nullable({ type: 'integer' }),
     upgrade_required: { type: 'boolean' },
   },
-} as const;
+  [
+    'id',
+    'private_ip',
+    'last_seen',
+    'version',
+    'status',
+    'connected',
+    'clock_skew_ms',
+    'upgrade_required',
+  ],
+);
 
-const tunneler = {
-  type: 'object',
-  required: ['id', 'connector_id', 'status'],
-  properties: {
+const tunneler = strict(
+  {
     id: { type: 'string' },
     connector_id: { type: 'string' },
     last_seen: nullable(isoTime),
-    version: nullable({ type: 'string' }),
+    version: { type: 'string' },
     status,
-    clock_skew_ms: nullable({ type: 'number' }),
+    clock_skew_ms: nullable({ type: 'integer' }),
     upgrade_required: { type: 'boolean' },
   },
-} as const;
+  ['id', 'connector_id', 'last_seen', 'version', 'status', 'clock_skew_ms', 'upgrade_required'],
+);
 
-const agentReport = {
-  type: 'object',
-  properties: {
+const agentReport = strict(
+  {
     kind: agentKind,
     id: { type: 'string' },
     online: { type: 'boolean' },
-    bundle_version: { type: 'integer' },
+    bundle_version: { type: 'integer', description: 'the highest bundle version it reported' },
   },
-} as const;
+  ['kind', 'id', 'online', 'bundle_version'],
+);
 
-const activation = {
-  type: 'object',
-  properties: {
+const activation = strict(
+  {
     allowed: { type: 'boolean' },
-    basis: { type: 'string' },
+    basis: { type: 'string', enum: ['acknowledged', 'grace_period_elapsed', 'refused'] },
     grace_period_ends_at: isoTime,
     acknowledged: { type: 'array', items: agentReport },
     pending: { type: 'array', items: agentReport },
     offline: { type: 'array', items: agentReport },
   },
-} as const;
+  ['allowed', 'basis', 'grace_period_ends_at', 'acknowledged', 'pending', 'offline'],
+);
 
+const generationId = { type: 'integer', minimum: 1 } as const;
 const trustStateProperties = {
   bundle_version: { type: 'integer' },
   revision: { type: 'integer' },
-  next: nullable({ type: 'string' }),
-  current: { type: 'string' },
-  previous: nullable({ type: 'string' }),
+  next: nullable(generationId),
+  current: generationId,
+  previous: nullable(generationId),
 } as const;
+const trustStateRequired = ['bundle_version', 'revision', 'next', 'current', 'previous'] as const;
 
-const caStatus = {
-  type: 'object',
-  properties: {
+const byKind = strict(
+  { connector: { type: 'integer' }, tunneler: { type: 'integer' } },
+  ['connector', 'tunneler'],
+);
+
+const caStatus = strict(
+  {
     bundle_version: { type: 'integer' },
     revision: { type: 'integer' },
-    activation_grace_seconds: { type: 'integer' },
+    activation_grace_seconds: { type: 'integer', description: 'CA_ACTIVATION_GRACE' },
     generations: {
       type: 'array',
-      items: {
-        type: 'object',
-        properties: {
+      items: strict(
+        {
           role: { type: 'string', enum: ['next', 'current', 'previous'] },
-          generation: { type: 'string' },
+          generation: generationId,
           fingerprint: { type: 'string' },
           not_after: isoTime,
           created_at: isoTime,
           activated_at: nullable(isoTime),
           bundle_version: { type: 'integer' },
-          upstream: { type: 'boolean' },
-          live_certificates: { type: 'integer' },
+          upstream: { type: 'boolean', description: 'signed by an upstream CA' },
+          live_certificates: json('live agent certificates it signed, by kind', byKind),
         },
-      },
+        [
+          'role',
+          'generation',
+          'fingerprint',
+          'not_after',
+          'created_at',
+          'activated_at',
+          'bundle_version',
+          'upstream',
+          'live_certificates',
+        ],
+      ),
     },
-    activation: nullable(activation),
+    activation: {
+      ...nullable(activation),
+      description: 'while a generation is prepared: who has acknowledged its root',
+    },
   },
-} as const;
+  ['bundle_version', 'revision', 'activation_grace_seconds', 'generations', 'activation'],
+);
 
-const auditRecord = {
-  type: 'object',
-  properties: {
+const auditRecord = strict(
+  {
     id: { type: 'integer' },
     at: isoTime,
-    action: { type: 'string' },
-    outcome: { type: 'string' },
+    action: { type: 'string', description: 'e.g. enrollment.refused (docs/controller.md#audit)' },
+    outcome: { type: 'string', enum: ['success', 'refused'] },
     actor: { type: 'string' },
     subject: { type: 'string' },
     details: { type: 'object', additionalProperties: true },
   },
-} as const;
+  ['id', 'at', 'action', 'outcome', 'actor', 'subject', 'details'],
+);
 
-const tally = {
-  type: 'object',
-  properties: {
-    total: { type: 'integer' },
-    online: { type: 'integer' },
-    offline: { type: 'integer' },
-  },
-} as const;
+const tally = strict(
+  { total: { type: 'integer' }, online: { type: 'integer' }, offline: { type: 'integer' } },
+  ['total', 'online', 'offline'],
+);
 
-const agentVersions = {
-  type: 'object',
-  properties: {
+const agentVersions = strict(
+  {
     connector_min: nullable({ type: 'string' }),
     tunneler_min: nullable({ type: 'string' }),
     connector_min_set_at: nullable(isoTime),
     tunneler_min_set_at: nullable(isoTime),
-    upgrade_grace_seconds: nullable({ type: 'integer' }),
+    upgrade_grace_seconds: nullable({ type: 'integer', description: 'AGENT_UPGRADE_GRACE' }),
     connector_deadline: nullable(isoTime),
     tunneler_deadline: nullable(isoTime),
-    upgrade_required: {
-      type: 'object',
-      properties: { connectors: { type: 'integer' }, tunnelers: { type: 'integer' } },
-    },
+    upgrade_required: json(
+      'enrolled, non-revoked agents below their minimum',
+      strict({ connectors: { type: 'integer' }, tunnelers: { type: 'integer' } }, [
+        'connectors',
+        'tunnelers',
+      ]),
+    ),
+  },
+  [
+    'connector_min',
+    'tunneler_min',
+    'connector_min_set_at',
+    'tunneler_min_set_at',
+    'upgrade_grace_seconds',
+    'connector_deadline',
+    'tunneler_deadline',
+    'upgrade_required',
+  ],
+);
+
+const resource = strict(
+  {
+    name: { type: 'string' },
+    address: { type: 'string' },
+    connector_id: { type: 'string' },
+    created_at: isoTime,
+  },
+  ['name', 'address', 'connector_id', 'created_at'],
+);
+
+const grantId = { type: 'string', format: 'uuid' } as const;
+const grant = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'resource', 'created_at'],
+  oneOf: [{ required: ['tunneler_id'] }, { required: ['label'] }],
+  properties: {
+    id: grantId,
+    resource: { type: 'string' },
+    tunneler_id: { type: 'string', description: 'a grant to one tunneler' },
+    label: { type: 'string', description: 'a grant to every tunneler enrolled with the label' },
+    created_at: isoTime,
   },
 } as const;
 
-const json = (description: string, schema: object) => ({ description, ...schema });
+const entry = strict(
+  {
+    id: { type: 'string', format: 'uuid' },
+    spiffe_id: spiffeId,
+    parent_id: spiffeId,
+    selectors: { type: 'array', items: { type: 'string' }, description: 'sorted, unique' },
+    x509_ttl_seconds: { type: 'integer' },
+    jwt_ttl_seconds: { type: 'integer' },
+    created_at: isoTime,
+  },
+  ['id', 'spiffe_id', 'parent_id', 'selectors', 'x509_ttl_seconds', 'jwt_ttl_seconds', 'created_at'],
+);
+
+const jwtAuthority = strict(
+  {
+    bundle_version: { type: 'integer' },
+    keys: {
+      type: 'array',
+      items: strict(
+        {
+          role: { type: 'string', enum: ['next', 'current', 'previous'] },
+          kid: { type: 'string', description: 'RFC 7638 thumbprint, the JWKS kid' },
+          since: isoTime,
+        },
+        ['role', 'kid', 'since'],
+      ),
+    },
+    retire_allowed_at: {
+      ...nullable(isoTime),
+      description: "when the previous key's JWT-SVIDs have expired; null without a previous key",
+    },
+  },
+  ['bundle_version', 'keys', 'retire_allowed_at'],
+);
+
+const JWT_REFUSED = 'ERR_JWT_ROTATION_REFUSED: the step does not fit the current keys';
 
 /** One documented admin endpoint: its method, path (below `/api/admin`) and schema. */
 export interface AdminRouteSchema {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
-  schema: FastifySchema;
+  schema: FastifySchema & { 'x-body-optional'?: true };
 }
+
+const route = (
+  method: AdminRouteSchema['method'],
+  url: string,
+  schema: Omit<AdminRouteSchema['schema'], 'response'> & {
+    successes: Record<number, object>;
+    refusals?: Refusals;
+  },
+): AdminRouteSchema => {
+  const { successes, refusals, ...rest } = schema;
+  return { method, url, schema: { ...rest, response: responses(method, successes, refusals) } };
+};
 
 /**
  * The admin endpoints the OpenAPI description lists with their request and response schemas.
@@ -206,290 +370,465 @@ export interface AdminRouteSchema {
  * ```
  */
 export const ADMIN_ROUTE_SCHEMAS: readonly AdminRouteSchema[] = [
-  {
-    method: 'POST',
-    url: '/tokens',
-    schema: {
-      tags: ['tokens'],
-      summary: 'Create a one-time enrollment token (shown once)',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['kind', 'id'],
-        properties: {
-          kind: agentKind,
-          id: { type: 'string', description: 'the agent id (DNS label)' },
-          connector_id: { type: 'string', description: 'tunnelers: the connector it belongs to' },
-          ttl_seconds: { type: 'integer', minimum: 1 },
-          labels: { type: 'object', additionalProperties: { type: 'string' } },
+  route('POST', '/tokens', {
+    tags: ['tokens'],
+    summary: 'Create a one-time enrollment token (shown once)',
+    description: 'The body is parsed as JSON whatever its Content-Type.',
+    body: strict(
+      {
+        kind: agentKind,
+        id: agentId,
+        connector_id: { type: 'string', description: 'tunnelers only: the connector it belongs to' },
+        ttl_seconds: { type: 'integer', minimum: 1, maximum: 86400 },
+        labels: {
+          type: 'array',
+          maxItems: 16,
+          items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._=/:-]{0,62}$' },
+          description: 'tunnelers only: labels grants may name, e.g. team=db',
         },
       },
-      response: {
-        201: json('the token, shown once', {
-          type: 'object',
-          required: ['token', 'expires_at', 'kind', 'id', 'spiffe_id'],
-          properties: {
+      ['kind', 'id'],
+    ),
+    successes: {
+      201: json(
+        'the token, shown once',
+        strict(
+          {
             token: { type: 'string' },
             expires_at: isoTime,
             kind: agentKind,
             id: { type: 'string' },
-            connector_id: { type: 'string' },
-            spiffe_id: { type: 'string' },
+            connector_id: { type: 'string', description: 'tunneler tokens only' },
+            spiffe_id: spiffeId,
           },
-        }),
-        ...problems,
-      },
+          ['token', 'expires_at', 'kind', 'id', 'spiffe_id'],
+        ),
+      ),
     },
-  },
-  {
-    method: 'GET',
-    url: '/tokens',
-    schema: {
-      tags: ['tokens'],
-      summary: 'The pending enrollment tokens (never the secret)',
-      response: {
-        200: json('pending tokens', { type: 'array', items: pendingToken }),
-        ...problems,
-      },
+    refusals: {
+      400: 'ERR_TOKEN_REQUEST_INVALID or ERR_REQUEST_INVALID naming the field (field)',
+      413: BODY_TOO_LARGE,
     },
-  },
-  {
-    method: 'DELETE',
-    url: '/tokens/:token_id',
-    schema: {
-      tags: ['tokens'],
-      summary: 'Cancel a pending token',
-      params: {
-        type: 'object',
-        required: ['token_id'],
-        properties: { token_id: { type: 'string' } },
-      },
-      response: { 200: json('the cancelled token', pendingToken), ...problems },
+  }),
+  route('GET', '/tokens', {
+    tags: ['tokens'],
+    summary: 'The pending enrollment tokens, soonest expiry first (never the secret)',
+    successes: { 200: json('pending tokens', { type: 'array', items: pendingToken }) },
+  }),
+  route('DELETE', '/tokens/:token_id', {
+    tags: ['tokens'],
+    summary: 'Cancel a pending token',
+    params: pathParam('token_id', 'as GET /api/admin/tokens shows it'),
+    successes: { 200: json('the cancelled token', pendingToken) },
+    refusals: {
+      400: 'token_id is not 12 lower-case hex characters',
+      404: 'no unused token has this id',
     },
-  },
-  {
-    method: 'GET',
-    url: '/connectors',
-    schema: {
-      tags: ['agents'],
-      summary: 'Connectors with their live status',
-      response: { 200: json('connectors', { type: 'array', items: connector }), ...problems },
-    },
-  },
-  {
-    method: 'GET',
-    url: '/tunnelers',
-    schema: {
-      tags: ['agents'],
-      summary: 'Tunnelers with their live status',
-      response: { 200: json('tunnelers', { type: 'array', items: tunneler }), ...problems },
-    },
-  },
-  ...(['connectors', 'tunnelers'] as const).map((kind): AdminRouteSchema => ({
-    method: 'POST',
-    url: `/${kind}/:id/revoke`,
-    schema: {
+  }),
+  route('GET', '/connectors', {
+    tags: ['agents'],
+    summary: 'Every enrolled connector with its live status, sorted by id',
+    successes: { 200: json('connectors', { type: 'array', items: connector }) },
+  }),
+  route('GET', '/tunnelers', {
+    tags: ['agents'],
+    summary: 'Every enrolled tunneler with its live status, sorted by id',
+    successes: { 200: json('tunnelers', { type: 'array', items: tunneler }) },
+  }),
+  ...(['connectors', 'tunnelers'] as const).map((kind) =>
+    route('POST', `/${kind}/:id/revoke`, {
       tags: ['agents'],
       summary: `Revoke a ${kind.slice(0, -1)}: its certificates stop working, its stream closes`,
       params: agentParams,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { reason: { type: 'string' } },
-      },
-      response: {
-        200: json('already revoked: the existing revocation', revocation),
+      body: strict({ reason: { type: 'string', minLength: 1, maxLength: 500 } }, ['reason']),
+      successes: {
+        200: json('already revoked: the revocation in force (the new reason is ignored)', revocation),
         201: json('revoked now', revocation),
-        ...problems,
+      },
+      refusals: {
+        400: 'a missing or too long reason, an unknown field (field)',
+        404: `no such ${kind.slice(0, -1)} is enrolled`,
+        413: BODY_TOO_LARGE,
+      },
+    }),
+  ),
+  route('GET', '/revocations', {
+    tags: ['agents'],
+    summary: 'Every revocation, newest first, lifted ones too',
+    querystring: {
+      type: 'object',
+      properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+    },
+    successes: { 200: json('revocations', { type: 'array', items: revocation }) },
+    refusals: { 400: 'limit out of range (field)' },
+  }),
+  route('POST', '/connectors/:id/renew', {
+    tags: ['agents'],
+    summary: 'Send RenewNow to a connected connector',
+    params: agentParams,
+    successes: {
+      202: json(
+        'the command was sent',
+        strict({ command_id: { type: 'string' }, connector_id: { type: 'string' } }, [
+          'command_id',
+          'connector_id',
+        ]),
+      ),
+    },
+    refusals: {
+      400: 'the id is not a connector id or not valid percent-encoding (field)',
+      404: 'no such connector is enrolled',
+      409: 'ERR_AGENT_NOT_CONNECTED: no replica holds a control stream of the connector',
+    },
+  }),
+  route('GET', '/audit', {
+    tags: ['audit'],
+    summary: 'The audit trail, newest first',
+    querystring: {
+      type: 'object',
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        before: { type: 'integer', minimum: 1, description: 'only records with a smaller id' },
+        action: { type: 'string', pattern: '^[a-z_.]{1,64}$', description: 'only this action' },
       },
     },
-  })),
-  {
-    method: 'GET',
-    url: '/revocations',
-    schema: {
-      tags: ['agents'],
-      summary: 'Every revocation, newest first',
-      querystring: {
-        type: 'object',
-        properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+    successes: { 200: json('audit records', { type: 'array', items: auditRecord }) },
+    refusals: { 400: 'limit, before or action is malformed (field)' },
+  }),
+  route('GET', '/summary', {
+    tags: ['audit'],
+    summary: 'Agent totals and the latest activity (the ten newest audit records)',
+    successes: {
+      200: json(
+        'the overview',
+        strict(
+          {
+            connectors: tally,
+            tunnelers: tally,
+            latest_activity: { type: 'array', maxItems: 10, items: auditRecord },
+          },
+          ['connectors', 'tunnelers', 'latest_activity'],
+        ),
+      ),
+    },
+  }),
+  route('GET', '/bootstrap-ca', {
+    tags: ['ca'],
+    summary: 'The bootstrap CA certificate agents pin (CONTROLLER_CA_PATH)',
+    successes: {
+      200: {
+        description: 'the certificate, PEM, byte for byte $DATA_DIR/bootstrap-ca.crt',
+        content: {
+          'application/x-pem-file': {
+            schema: { type: 'string', pattern: '^-----BEGIN CERTIFICATE-----' },
+          },
+        },
       },
-      response: { 200: json('revocations', { type: 'array', items: revocation }), ...problems },
     },
-  },
-  {
-    method: 'GET',
-    url: '/ca',
-    schema: {
-      tags: ['ca'],
-      summary: 'Runtime CA generations and the activation check',
-      response: { 200: json('CA status', caStatus), ...problems },
-    },
-  },
-  {
-    method: 'POST',
-    url: '/ca/prepare',
-    schema: {
-      tags: ['ca'],
-      summary: 'Create the next runtime CA generation and publish it in the bundle',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'optional: no body means {}',
-        properties: {
-          ttl_seconds: { type: 'integer', minimum: 3600 },
-          upstream: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['root_certificate_file'],
-            description: 'file paths on the controller host',
-            properties: {
+  }),
+  route('GET', '/agent-versions', {
+    tags: ['agents'],
+    summary: 'The minimum agent version pinned per kind',
+    successes: { 200: json('the pins', agentVersions) },
+  }),
+  route('PUT', '/agent-versions', {
+    tags: ['agents'],
+    summary: 'Replace both minimums (null or absent clears one)',
+    body: strict({
+      connector_min: nullable({ type: 'string', description: 'MAJOR.MINOR.PATCH[-prerelease]' }),
+      tunneler_min: nullable({ type: 'string', description: 'MAJOR.MINOR.PATCH[-prerelease]' }),
+    }),
+    successes: { 200: json('the pins', agentVersions) },
+    refusals: { 400: 'not a semantic version, an unknown field (field)', 413: BODY_TOO_LARGE },
+  }),
+  route('GET', '/ca', {
+    tags: ['ca'],
+    summary: 'Runtime CA generations and the activation check',
+    successes: { 200: json('CA status', caStatus) },
+  }),
+  route('POST', '/ca/prepare', {
+    tags: ['ca'],
+    summary: 'Create the next runtime CA generation and publish it in the bundle',
+    'x-body-optional': true,
+    body: {
+      ...strict({
+        ttl_seconds: { type: 'integer', minimum: 3600, description: 'self-signed root only' },
+        upstream: {
+          ...strict(
+            {
               root_certificate_file: { type: 'string' },
               intermediate_certificate_file: { type: 'string' },
               intermediate_key_file: { type: 'string' },
               root_key_file: { type: 'string' },
             },
-          },
+            ['root_certificate_file'],
+          ),
+          description:
+            'file paths on the controller host: the intermediate certificate and key, or the root key',
         },
-      },
-      response: {
-        200: json('the trust state', { type: 'object', properties: trustStateProperties }),
-        ...problems,
-      },
+      }),
+      description: 'optional: no body means {} (a self-signed root)',
     },
-  },
-  {
-    method: 'POST',
-    url: '/ca/activate',
-    schema: {
-      tags: ['ca'],
-      summary: 'Issue from the prepared generation (409 while the activation check refuses)',
-      body: { type: 'object', additionalProperties: false, description: 'optional, empty' },
-      response: {
-        200: json('the trust state and the check that allowed it', {
-          type: 'object',
-          properties: { ...trustStateProperties, activation },
-        }),
-        ...problems,
-      },
+    successes: {
+      200: json('the trust state', strict(trustStateProperties, [...trustStateRequired])),
     },
-  },
-  {
-    method: 'POST',
-    url: '/ca/retire',
-    schema: {
-      tags: ['ca'],
-      summary: 'Drop the previous generation from the bundle',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'optional: no body means {}',
-        properties: {
-          force: { type: 'boolean' },
-          wait_seconds: { type: 'integer', minimum: 0, maximum: 600 },
-        },
-      },
-      response: {
-        200: json('the trust state after retiring', {
-          type: 'object',
-          properties: {
+    refusals: {
+      400: 'a bad field or an unreadable file (field)',
+      409: 'ERR_CA_ROTATION_REFUSED: a generation is prepared or a previous one is in the bundle',
+      413: BODY_TOO_LARGE,
+    },
+  }),
+  route('POST', '/ca/activate', {
+    tags: ['ca'],
+    summary: 'Issue from the prepared generation',
+    'x-body-optional': true,
+    body: { ...strict({}), description: 'optional, empty' },
+    successes: {
+      200: json(
+        'the trust state and the check that allowed it',
+        strict({ ...trustStateProperties, activation }, [...trustStateRequired, 'activation']),
+      ),
+    },
+    refusals: {
+      400: 'an unknown field (field)',
+      409: 'ERR_CA_ROTATION_REFUSED: nothing prepared, or online agents have not acknowledged it',
+      413: BODY_TOO_LARGE,
+    },
+  }),
+  route('POST', '/ca/retire', {
+    tags: ['ca'],
+    summary: 'Drop the previous generation from the bundle',
+    'x-body-optional': true,
+    body: {
+      ...strict({
+        force: { type: 'boolean', description: 'tell stranded agents to renew, then retire' },
+        wait_seconds: { type: 'integer', minimum: 0, maximum: 600, default: 30 },
+      }),
+      description: 'optional: no body means {}',
+    },
+    successes: {
+      200: json(
+        'the trust state after retiring',
+        strict(
+          {
             ...trustStateProperties,
             forced: { type: 'boolean' },
             told_to_renew: { type: 'array', items: { type: 'string' } },
             still_stranded: { type: 'array', items: { type: 'string' } },
           },
-        }),
-        ...problems,
-      },
+          [...trustStateRequired, 'forced', 'told_to_renew', 'still_stranded'],
+        ),
+      ),
     },
-  },
-  {
-    method: 'POST',
-    url: '/connectors/:id/renew',
-    schema: {
-      tags: ['agents'],
-      summary: 'Send RenewNow to a connected connector (409 when it is not connected)',
-      params: agentParams,
-      response: {
-        202: json('the command was sent', {
-          type: 'object',
-          required: ['command_id', 'connector_id'],
-          properties: { command_id: { type: 'string' }, connector_id: { type: 'string' } },
-        }),
-        ...problems,
-      },
+    refusals: {
+      400: 'a bad field (field)',
+      409: 'ERR_CA_ROTATION_REFUSED: no previous generation, or live certificates chain to it',
+      413: BODY_TOO_LARGE,
     },
-  },
-  {
-    method: 'GET',
-    url: '/audit',
-    schema: {
-      tags: ['audit'],
-      summary: 'The audit trail, newest first',
-      querystring: {
-        type: 'object',
-        properties: {
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-          before: { type: 'integer', minimum: 1, description: 'records with a smaller id' },
-          action: { type: 'string', pattern: '^[a-z_.]{1,64}$' },
+  }),
+  route('GET', '/jwt-authority', {
+    tags: ['jwt-authority'],
+    summary: 'The JWT-SVID signing keys and when the previous one may retire',
+    successes: { 200: json('the JWT authority', jwtAuthority) },
+  }),
+  route('POST', '/jwt-authority/prepare', {
+    tags: ['jwt-authority'],
+    summary: 'Publish a next key in the JWT bundle (not signing yet); no body',
+    successes: { 200: json('the JWT authority', jwtAuthority) },
+    refusals: { 409: JWT_REFUSED },
+  }),
+  route('POST', '/jwt-authority/activate', {
+    tags: ['jwt-authority'],
+    summary: 'Sign with the prepared key; the old one becomes previous; no body',
+    successes: { 200: json('the JWT authority', jwtAuthority) },
+    refusals: { 409: JWT_REFUSED },
+  }),
+  route('POST', '/jwt-authority/retire', {
+    tags: ['jwt-authority'],
+    summary: 'Drop the previous key from the JWT bundle',
+    'x-body-optional': true,
+    body: {
+      ...strict({
+        force: { type: 'boolean', description: 'retire before retire_allowed_at' },
+      }),
+      description: 'optional: no body means {}',
+    },
+    successes: { 200: json('the JWT authority', jwtAuthority) },
+    refusals: {
+      400: 'a bad field (field)',
+      409: `${JWT_REFUSED} (before retire_allowed_at without force, or no previous key)`,
+      413: BODY_TOO_LARGE,
+    },
+  }),
+  route('POST', '/resources', {
+    tags: ['data-plane'],
+    summary: 'Create a data-plane resource tunnelers may reach through its connector',
+    body: strict(
+      {
+        name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' },
+        address: {
+          type: 'string',
+          description: 'host:port, CIDR:port or CIDR:first-last, e.g. 10.0.0.0/24:8000-8099',
         },
+        connector_id: { type: 'string', description: 'the connector that dials it' },
       },
-      response: { 200: json('audit records', { type: 'array', items: auditRecord }), ...problems },
+      ['name', 'address', 'connector_id'],
+    ),
+    successes: { 201: json('the resource', resource) },
+    refusals: {
+      400: 'a bad name, address or connector_id, an unknown field (field)',
+      409: 'ERR_RESOURCE_EXISTS: the name is in use',
+      413: BODY_TOO_LARGE,
     },
-  },
-  {
-    method: 'GET',
-    url: '/summary',
-    schema: {
-      tags: ['audit'],
-      summary: 'Agent totals and the latest activity',
-      response: {
-        200: json('the overview', {
-          type: 'object',
-          properties: {
-            connectors: tally,
-            tunnelers: tally,
-            latest_activity: { type: 'array', items: auditRecord },
-          },
-        }),
-        ...problems,
-      },
-    },
-  },
-  {
-    method: 'GET',
-    url: '/bootstrap-ca',
-    schema: {
-      tags: ['ca'],
-      summary: 'The bootstrap CA certificate agents pin (CONTROLLER_CA_PATH)',
-      produces: ['application/x-pem-file'],
-      response: { 200: { description: 'the certificate, PEM', type: 'string' } },
-    },
-  },
-  {
-    method: 'GET',
-    url: '/agent-versions',
-    schema: {
-      tags: ['agents'],
-      summary: 'The minimum agent version pinned per kind',
-      response: { 200: json('the pins', agentVersions), ...problems },
-    },
-  },
-  {
-    method: 'PUT',
-    url: '/agent-versions',
-    schema: {
-      tags: ['agents'],
-      summary: 'Replace both minimums (null or absent clears one)',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          connector_min: nullable({ type: 'string', description: 'MAJOR.MINOR.PATCH' }),
-          tunneler_min: nullable({ type: 'string', description: 'MAJOR.MINOR.PATCH' }),
+  }),
+  route('GET', '/resources', {
+    tags: ['data-plane'],
+    summary: 'Every resource, sorted by name',
+    successes: { 200: json('resources', { type: 'array', items: resource }) },
+  }),
+  route('DELETE', '/resources/:name', {
+    tags: ['data-plane'],
+    summary: 'Delete a resource and its grants',
+    params: pathParam('name', 'the resource name'),
+    successes: { 200: json('the deleted resource', resource) },
+    refusals: { 400: 'not a resource name (field)', 404: 'no resource has this name' },
+  }),
+  route('POST', '/grants', {
+    tags: ['data-plane'],
+    summary: 'Grant one tunneler, or every tunneler with a label, access to a resource',
+    body: {
+      ...strict(
+        {
+          resource: { type: 'string', description: "an existing resource's name" },
+          tunneler_id: { type: 'string' },
+          label: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._=/:-]{0,62}$' },
         },
-      },
-      response: { 200: json('the pins', agentVersions), ...problems },
+        ['resource'],
+      ),
+      oneOf: [{ required: ['tunneler_id'] }, { required: ['label'] }],
     },
-  },
+    successes: { 201: json('the grant', grant) },
+    refusals: {
+      400: 'a bad resource, tunneler_id or label, not exactly one of the two, an unknown field',
+      404: 'no resource has this name',
+      413: BODY_TOO_LARGE,
+    },
+  }),
+  route('GET', '/grants', {
+    tags: ['data-plane'],
+    summary: 'Every grant, oldest first',
+    successes: { 200: json('grants', { type: 'array', items: grant }) },
+  }),
+  route('DELETE', '/grants/:id', {
+    tags: ['data-plane'],
+    summary: 'Delete a grant',
+    params: { type: 'object', required: ['id'], properties: { id: grantId } },
+    successes: { 200: json('the deleted grant', grant) },
+    refusals: { 400: 'the id is not a UUID (field)', 404: 'no grant has this id' },
+  }),
+  route('POST', '/entries', {
+    tags: ['workloads'],
+    summary: 'Create a registration entry (docs/workload-api.md)',
+    body: strict(
+      {
+        spiffe_id: { ...spiffeId, description: 'in the trust domain, not an agent identity' },
+        parent_id: { ...spiffeId, description: 'a connector: spiffe://<td>/connector/<id>' },
+        selectors: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: { type: 'string', maxLength: 512, description: 'e.g. unix:uid:1000' },
+        },
+        x509_ttl_seconds: { type: 'integer', minimum: 10, maximum: 2592000, default: 3600 },
+        jwt_ttl_seconds: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
+      },
+      ['spiffe_id', 'parent_id', 'selectors'],
+    ),
+    successes: { 201: json('the entry', entry) },
+    refusals: {
+      400: 'a bad field or an entry equal to an existing one (field)',
+      413: BODY_TOO_LARGE,
+    },
+  }),
+  route('GET', '/entries', {
+    tags: ['workloads'],
+    summary: 'Every registration entry',
+    successes: { 200: json('entries', { type: 'array', items: entry }) },
+  }),
+  route('DELETE', '/entries/:id', {
+    tags: ['workloads'],
+    summary: 'Delete a registration entry',
+    params: pathParam('id', 'the entry id'),
+    successes: { 200: json('the deleted entry', entry) },
+    refusals: { 404: 'no entry has this id' },
+  }),
 ];
+
+/**
+ * `GET /api/admin/events` (served by admin-server.ts): server-sent events, `change` with the
+ * topics that changed.
+ *
+ * @example
+ * ```ts
+ * scope.get('/events', { schema: EVENTS_ROUTE_SCHEMA }, handler);
+ * ```
+ */
+export const EVENTS_ROUTE_SCHEMA: FastifySchema = {
+  tags: ['events'],
+  summary: 'Server-sent events: `change` with the topics that changed (data: {"topics": [...]})',
+  response: {
+    ...responses('GET', {
+      200: {
+        description: 'a stream of text/event-stream events until the client closes it',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+    }),
+    429: problem(`too many event streams at once (Retry-After)`),
+  },
+};
+
+/**
+ * Marks the bodies of endpoints with `x-body-optional` as not required (fastify-swagger marks
+ * every body required) and drops the marker.
+ */
+function optionalBodies(document: Record<string, unknown>): Record<string, unknown> {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations)) {
+      if (operation['x-body-optional'] !== true) continue;
+      delete operation['x-body-optional'];
+      const body = operation.requestBody as { required?: boolean } | undefined;
+      if (body !== undefined) body.required = false;
+    }
+  return document;
+}
+
+/**
+ * The `@fastify/swagger` options of the admin server: OpenAPI 3, the problem body named
+ * `Problem` in `components.schemas`, optional bodies not required.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastifySwagger, ADMIN_OPENAPI_OPTIONS);
+ * ```
+ */
+export const ADMIN_OPENAPI_OPTIONS: SwaggerOptions = {
+  openapi: {
+    info: {
+      title: 'Sigil admin API',
+      version: '1',
+      description:
+        'The controller admin API (docs/admin-api.md). Every /api/admin endpoint but this description needs Authorization: Bearer <admin token>.',
+    },
+  },
+  refResolver: {
+    buildLocalReference: (json, _baseUri, _fragment, i) =>
+      typeof json.$id === 'string' ? json.$id : `def-${i}`,
+  },
+  transformObject: (documentObject) =>
+    optionalBodies(
+      ('openapiObject' in documentObject
+        ? documentObject.openapiObject
+        : documentObject.swaggerObject) as Record<string, unknown>,
+    ) as never,
+};
