@@ -60,7 +60,6 @@ function responses(
   );
   return {
     ...successes,
-    ...(own[400] === undefined ? { 400: problem('a malformed request target') } : {}),
     ...own,
     401: problem('no or a wrong Authorization: Bearer token (WWW-Authenticate names the realm)'),
     ...(method === 'GET' ? {} : { 403: problem('the signed-in user has the viewer role') }),
@@ -69,7 +68,12 @@ function responses(
       description: 'a controller fault (logged as http.request_failed)',
       content: {
         'application/json': {
-          schema: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
+          schema: {
+            type: 'object',
+            required: ['error'],
+            additionalProperties: true,
+            properties: { error: { type: 'string' } },
+          },
         },
         'application/problem+json': { schema: { $ref: 'Problem#' } },
       },
@@ -188,10 +192,10 @@ const trustStateProperties = {
 } as const;
 const trustStateRequired = ['bundle_version', 'revision', 'next', 'current', 'previous'] as const;
 
-const byKind = strict(
-  { connector: { type: 'integer' }, tunneler: { type: 'integer' } },
-  ['connector', 'tunneler'],
-);
+const byKind = strict({ connector: { type: 'integer' }, tunneler: { type: 'integer' } }, [
+  'connector',
+  'tunneler',
+]);
 
 const caStatus = strict(
   {
@@ -315,7 +319,15 @@ const entry = strict(
     jwt_ttl_seconds: { type: 'integer' },
     created_at: isoTime,
   },
-  ['id', 'spiffe_id', 'parent_id', 'selectors', 'x509_ttl_seconds', 'jwt_ttl_seconds', 'created_at'],
+  [
+    'id',
+    'spiffe_id',
+    'parent_id',
+    'selectors',
+    'x509_ttl_seconds',
+    'jwt_ttl_seconds',
+    'created_at',
+  ],
 );
 
 const jwtAuthority = strict(
@@ -378,7 +390,10 @@ export const ADMIN_ROUTE_SCHEMAS: readonly AdminRouteSchema[] = [
       {
         kind: agentKind,
         id: agentId,
-        connector_id: { type: 'string', description: 'tunnelers only: the connector it belongs to' },
+        connector_id: {
+          type: 'string',
+          description: 'tunnelers only: the connector it belongs to',
+        },
         ttl_seconds: { type: 'integer', minimum: 1, maximum: 86400 },
         labels: {
           type: 'array',
@@ -442,7 +457,10 @@ export const ADMIN_ROUTE_SCHEMAS: readonly AdminRouteSchema[] = [
       params: agentParams,
       body: strict({ reason: { type: 'string', minLength: 1, maxLength: 500 } }, ['reason']),
       successes: {
-        200: json('already revoked: the revocation in force (the new reason is ignored)', revocation),
+        200: json(
+          'already revoked: the revocation in force (the new reason is ignored)',
+          revocation,
+        ),
         201: json('revoked now', revocation),
       },
       refusals: {
