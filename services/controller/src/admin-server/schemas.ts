@@ -6,7 +6,8 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 
-const isoTime = { type: 'string', format: 'date-time' } as const;
+/** A time as the admin API writes it (ISO 8601, UTC). */
+export const isoTime = { type: 'string', format: 'date-time' } as const;
 const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] });
 const agentKind = { type: 'string', enum: ['connector', 'tunneler'] } as const;
 const status = { type: 'string', enum: ['ONLINE', 'OFFLINE', 'REVOKED'] } as const;
@@ -42,6 +43,15 @@ const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
 });
+
+/**
+ * Problem bodies for any 4xx and 5xx status, for a route module that does not list its refusals
+ * one by one (the endpoints here do, with {@link responses}).
+ */
+export const problems = {
+  '4XX': problem('a refusal: the code names why'),
+  '5XX': problem('a controller fault or the store unavailable'),
+} as const;
 
 /** The refusals an endpoint may answer (status: when), besides those every endpoint has. */
 type Refusals = Partial<Record<400 | 404 | 409 | 413, string>>;
