@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
+import type { IncomingMessage } from 'node:http';
+import { SigilError } from '@sigil/errors';
 import { policyRoutes } from './admin-policy-routes';
 import type { AdminOperations } from './domain/admin-operations';
 import type { AgentVersionsReport } from './domain/agent-version-pins';
@@ -16,7 +16,6 @@ import type { AgentKind, AuditRecord, RevocationRecord } from './store/store';
 /** The largest request body the admin API reads. */
 export const ADMIN_MAX_BODY_BYTES = 16 * 1024;
 
-const PREFIX = '/api/admin/';
 const MAX_AUDIT_LIMIT = 1000;
 
 /** What the admin API needs from the controller: the shared context and the operator actions. */
@@ -35,124 +34,125 @@ export interface AdminApiDependencies {
   workloads?: WorkloadRegistry;
   /** More endpoints under `/api/admin/` (e.g. the CA steps of ca-admin-routes.ts). */
   routes?: AdminRoute[];
-  /** Set when the admin server (admin-server/) has already authenticated the request. */
-  skipAuthentication?: boolean;
 }
 
-/** One admin endpoint's method: its captured path parameters in, status and body out. */
-export type AdminHandler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply>;
-type Handler = AdminHandler;
-interface Reply {
+/** What an admin endpoint answers: a status and a body (JSON unless `contentType` says). */
+export interface AdminReply {
   status: number;
   body: unknown;
   contentType?: string;
 }
-/** An admin endpoint: a path pattern below `/api/admin/` and its methods. */
+/**
+ * One admin endpoint's work: the request (its body unread), its target and the decoded path
+ * parameters in, status and body out; a refusal rejects with a `SigilError`.
+ */
+export type AdminHandler = (
+  req: IncomingMessage,
+  url: URL,
+  params: Readonly<Record<string, string>>,
+) => Promise<AdminReply>;
+type Handler = AdminHandler;
+type Reply = AdminReply;
+/** An admin endpoint: its method and path below `/api/admin` (`/tokens/:token_id`), its handler. */
 export interface AdminRoute {
-  pattern: RegExp;
-  methods: Record<string, Handler>;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  handler: Handler;
 }
-type Route = AdminRoute;
 
 const badRequest = (reason: string, field?: string): SigilError =>
   new SigilError('ERR_REQUEST_INVALID', reason, field === undefined ? {} : { details: { field } });
 
 /**
- * The admin HTTP API (`/api/admin/...`, JSON with snake_case fields, `Authorization: Bearer`),
- * as a handler for @sigil/runtime's `startHttpEndpoint`, which serves /healthz, /readyz and
- * /metrics without authentication on the same server. Client mistakes get 400/401/404/405/409/413
- * with an RFC 9457 problem body (`application/problem+json`) from `toProblemDetails` of
- * @sigil/errors, which keeps the fields `error`, `reason` and `field`; only a controller fault is
- * a 500.
+ * The admin HTTP API's endpoints (`/api/admin/...`, JSON with snake_case fields), for the admin
+ * server (admin-server/), which routes, authenticates and sends their answers: refusals as
+ * RFC 9457 problem bodies (`application/problem+json`) from `toProblemDetails` of
+ * @sigil/errors, which keeps the fields `error`, `reason` and `field`; only a controller fault
+ * is a 500.
  *
  * @example
  * ```ts
- * const http = await startHttpEndpoint({ host, port, registry, logger, isReady, handler: createAdminHandler(deps) });
+ * const app = await createAdminServer({ endpoints: createAdminEndpoints(deps), authenticate });
  * ```
  */
-export function createAdminHandler(
-  deps: AdminApiDependencies,
-): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createAdminEndpoints(
+  deps: Omit<AdminApiDependencies, 'guard' | 'adminTokenHash'>,
+): AdminRoute[] {
   const { ctx, admin } = deps;
   const revokeRoute =
     (kind: AgentKind): Handler =>
-    async (req, _url, [id]) =>
-      revoke(req, kind, decodePathSegment(id!));
-  const routes: Route[] = [
+    async (req, _url, { id }) =>
+      revoke(req, kind, id!);
+  const routes: AdminRoute[] = [
+    { method: 'POST', url: '/tokens', handler: (req) => createToken(req) },
     {
-      pattern: /^tokens$/,
-      methods: {
-        POST: (req) => createToken(req),
-        GET: async () => ({ status: 200, body: (await admin.listTokens()).map(tokenJson) }),
-      },
+      method: 'GET',
+      url: '/tokens',
+      handler: async () => ({ status: 200, body: (await admin.listTokens()).map(tokenJson) }),
     },
     {
-      pattern: /^tokens\/([^/]+)$/,
-      methods: {
-        DELETE: async (_req, _url, [id]) => ({
-          status: 200,
-          body: tokenJson(await admin.cancelToken(decodePathSegment(id!))),
-        }),
-      },
+      method: 'DELETE',
+      url: '/tokens/:token_id',
+      handler: async (_req, _url, { token_id: tokenId }) => ({
+        status: 200,
+        body: tokenJson(await admin.cancelToken(tokenId!)),
+      }),
     },
     {
-      pattern: /^connectors$/,
-      methods: {
-        GET: async () => ({ status: 200, body: admin.listConnectors().map(connectorJson) }),
-      },
+      method: 'GET',
+      url: '/connectors',
+      handler: async () => ({ status: 200, body: admin.listConnectors().map(connectorJson) }),
     },
     {
-      pattern: /^connectors\/([^/]+)\/renew$/,
-      methods: { POST: async (_req, _url, [id]) => requestRenewal(decodePathSegment(id!)) },
+      method: 'POST',
+      url: '/connectors/:id/renew',
+      handler: async (_req, _url, { id }) => requestRenewal(id!),
     },
-    { pattern: /^connectors\/([^/]+)\/revoke$/, methods: { POST: revokeRoute('connector') } },
+    { method: 'POST', url: '/connectors/:id/revoke', handler: revokeRoute('connector') },
     {
-      pattern: /^tunnelers$/,
-      methods: {
-        GET: async () => ({ status: 200, body: admin.listTunnelers().map(tunnelerJson) }),
-      },
+      method: 'GET',
+      url: '/tunnelers',
+      handler: async () => ({ status: 200, body: admin.listTunnelers().map(tunnelerJson) }),
     },
-    { pattern: /^tunnelers\/([^/]+)\/revoke$/, methods: { POST: revokeRoute('tunneler') } },
+    { method: 'POST', url: '/tunnelers/:id/revoke', handler: revokeRoute('tunneler') },
     {
-      pattern: /^revocations$/,
-      methods: {
-        GET: async (_req, url) => ({
-          status: 200,
-          body: (await admin.listRevocations(integerParam(url, 'limit', 1, 1000) ?? 100)).map((r) =>
-            revocationJson(r, ctx.trustDomain),
-          ),
-        }),
-      },
+      method: 'GET',
+      url: '/revocations',
+      handler: async (_req, url) => ({
+        status: 200,
+        body: (await admin.listRevocations(integerParam(url, 'limit', 1, 1000) ?? 100)).map((r) =>
+          revocationJson(r, ctx.trustDomain),
+        ),
+      }),
     },
     {
-      pattern: /^agent-versions$/,
-      methods: {
-        GET: async () => ({ status: 200, body: agentVersionsJson(admin.agentVersions()) }),
-        PUT: async (req) => ({
-          status: 200,
-          body: agentVersionsJson(await admin.setAgentVersions(await readJsonObject(req))),
-        }),
-      },
+      method: 'GET',
+      url: '/agent-versions',
+      handler: async () => ({ status: 200, body: agentVersionsJson(admin.agentVersions()) }),
     },
-    { pattern: /^audit$/, methods: { GET: async (_req, url) => listAudit(url) } },
-    { pattern: /^summary$/, methods: { GET: async () => summary() } },
     {
-      pattern: /^bootstrap-ca$/,
-      methods: {
-        GET: async () => ({
-          status: 200,
-          body: deps.bootstrapCaPem(),
-          contentType: 'application/x-pem-file',
-        }),
-      },
+      method: 'PUT',
+      url: '/agent-versions',
+      handler: async (req) => ({
+        status: 200,
+        body: agentVersionsJson(await admin.setAgentVersions(await readJsonObject(req))),
+      }),
     },
-    ...(deps.policy === undefined
-      ? []
-      : policyRoutes(deps.policy, { readJsonObject, decodePathSegment })),
+    { method: 'GET', url: '/audit', handler: async (_req, url) => listAudit(url) },
+    { method: 'GET', url: '/summary', handler: async () => summary() },
+    {
+      method: 'GET',
+      url: '/bootstrap-ca',
+      handler: async () => ({
+        status: 200,
+        body: deps.bootstrapCaPem(),
+        contentType: 'application/x-pem-file',
+      }),
+    },
+    ...(deps.policy === undefined ? [] : policyRoutes(deps.policy, { readJsonObject })),
     ...(deps.routes ?? []),
   ];
-  if (deps.workloads !== undefined)
-    routes.push(...entryRoutes(deps.workloads, readJsonObject, decodePathSegment));
+  if (deps.workloads !== undefined) routes.push(...entryRoutes(deps.workloads, readJsonObject));
 
   async function createToken(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonObject(req);
@@ -230,41 +230,7 @@ export function createAdminHandler(
     };
   }
 
-  return async (req, res) => {
-    let url = new URL('http://admin/');
-    try {
-      url = deps.guard.admit(req);
-      if (!url.pathname.startsWith(PREFIX)) return false;
-      if (deps.skipAuthentication !== true) await checkAdminBearer(deps, req, url.pathname);
-      const rest = url.pathname.slice(PREFIX.length);
-      const route = routes.find((r) => r.pattern.test(rest));
-      if (route === undefined)
-        throw new SigilError('ERR_NOT_FOUND', `no admin endpoint ${url.pathname}`);
-      const handler = route.methods[req.method ?? ''];
-      if (handler === undefined) {
-        const allow = Object.keys(route.methods).join(', ');
-        throw new SigilError(
-          'ERR_METHOD_NOT_ALLOWED',
-          `${req.method ?? ''} is not allowed on ${url.pathname} (allowed: ${allow})`,
-          { details: { allow } },
-        );
-      }
-      const reply = await handler(req, url, route.pattern.exec(rest)!.slice(1));
-      send(res, reply.status, reply.body, reply.contentType);
-    } catch (err) {
-      // A controller fault goes on to startHttpEndpoint: logged, and a bare 500.
-      // (A store outage is no fault of the controller: 503 with its reason and Retry-After.)
-      if (
-        !(err instanceof SigilError) ||
-        (errorInfo(err.code).httpStatus >= 500 && err.code !== 'ERR_STORE_UNAVAILABLE')
-      )
-        throw err;
-      drain(req);
-      const problem = toProblemDetails(err, { instance: url.pathname });
-      send(res, problem.status, problem, PROBLEM_CONTENT_TYPE, problemHeaders(err));
-    }
-    return true;
-  };
+  return routes;
 }
 
 /**
@@ -326,39 +292,6 @@ export function problemHeaders(err: SigilError): Record<string, string> {
     default:
       return {};
   }
-}
-
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw badRequest(
-      `the path segment "${segment.slice(0, 140)}" is not valid percent-encoding`,
-      'id',
-    );
-  }
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  contentType?: string,
-  headers: Record<string, string> = {},
-): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': contentType ?? 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
-}
-
-/** Discards an unread request body so the connection stays usable (or closes cleanly). */
-function drain(req: IncomingMessage): void {
-  if (!req.readableEnded) req.resume();
 }
 
 /**

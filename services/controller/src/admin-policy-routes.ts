@@ -1,23 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { SigilError } from '@sigil/errors';
+import type { AdminRoute } from './admin-api';
 import type { PolicyOperations } from './domain/resource-operations';
 import type { GrantRecord, ResourceRecord } from './store/policy-store';
-
-/** One admin API route, in the shape admin-api.ts serves. */
-export interface PolicyRoute {
-  pattern: RegExp;
-  methods: Record<
-    string,
-    (req: IncomingMessage, url: URL, params: string[]) => Promise<{ status: number; body: unknown }>
-  >;
-}
 
 /** What the routes borrow from the admin API. */
 export interface PolicyRouteHelpers {
   /** Reads a bounded JSON object body (400/413 otherwise). */
   readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>>;
-  /** Decodes one path segment (400 on bad percent-encoding). */
-  decodePathSegment(segment: string): string;
 }
 
 const fields = (body: Record<string, unknown>, allowed: readonly string[]): void => {
@@ -36,50 +26,57 @@ const fields = (body: Record<string, unknown>, allowed: readonly string[]): void
  *
  * @example
  * ```ts
- * const routes = [...coreRoutes, ...policyRoutes(policy, { readJsonObject, decodePathSegment })];
+ * const routes = [...coreRoutes, ...policyRoutes(policy, { readJsonObject })];
  * ```
  */
-export function policyRoutes(policy: PolicyOperations, helpers: PolicyRouteHelpers): PolicyRoute[] {
+export function policyRoutes(policy: PolicyOperations, helpers: PolicyRouteHelpers): AdminRoute[] {
   return [
     {
-      pattern: /^resources$/,
-      methods: {
-        POST: async (req) => {
-          const body = await helpers.readJsonObject(req);
-          fields(body, ['name', 'address', 'connector_id']);
-          return { status: 201, body: resourceJson(await policy.createResource(body)) };
-        },
-        GET: async () => ({ status: 200, body: (await policy.listResources()).map(resourceJson) }),
+      method: 'POST',
+      url: '/resources',
+      handler: async (req) => {
+        const body = await helpers.readJsonObject(req);
+        fields(body, ['name', 'address', 'connector_id']);
+        return { status: 201, body: resourceJson(await policy.createResource(body)) };
       },
     },
     {
-      pattern: /^resources\/([^/]+)$/,
-      methods: {
-        DELETE: async (_req, _url, [name]) => ({
-          status: 200,
-          body: resourceJson(await policy.deleteResource(helpers.decodePathSegment(name!))),
-        }),
+      method: 'GET',
+      url: '/resources',
+      handler: async () => ({
+        status: 200,
+        body: (await policy.listResources()).map(resourceJson),
+      }),
+    },
+    {
+      method: 'DELETE',
+      url: '/resources/:name',
+      handler: async (_req, _url, { name }) => ({
+        status: 200,
+        body: resourceJson(await policy.deleteResource(name!)),
+      }),
+    },
+    {
+      method: 'POST',
+      url: '/grants',
+      handler: async (req) => {
+        const body = await helpers.readJsonObject(req);
+        fields(body, ['resource', 'tunneler_id', 'label']);
+        return { status: 201, body: grantJson(await policy.createGrant(body)) };
       },
     },
     {
-      pattern: /^grants$/,
-      methods: {
-        POST: async (req) => {
-          const body = await helpers.readJsonObject(req);
-          fields(body, ['resource', 'tunneler_id', 'label']);
-          return { status: 201, body: grantJson(await policy.createGrant(body)) };
-        },
-        GET: async () => ({ status: 200, body: (await policy.listGrants()).map(grantJson) }),
-      },
+      method: 'GET',
+      url: '/grants',
+      handler: async () => ({ status: 200, body: (await policy.listGrants()).map(grantJson) }),
     },
     {
-      pattern: /^grants\/([^/]+)$/,
-      methods: {
-        DELETE: async (_req, _url, [id]) => ({
-          status: 200,
-          body: grantJson(await policy.deleteGrant(helpers.decodePathSegment(id!))),
-        }),
-      },
+      method: 'DELETE',
+      url: '/grants/:id',
+      handler: async (_req, _url, { id }) => ({
+        status: 200,
+        body: grantJson(await policy.deleteGrant(id!)),
+      }),
     },
   ];
 }

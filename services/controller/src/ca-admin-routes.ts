@@ -129,69 +129,64 @@ function statusJson(status: CaStatus) {
 
 /**
  * `GET /api/admin/ca`, `POST /api/admin/ca/prepare`, `POST /api/admin/ca/activate` and
- * `POST /api/admin/ca/retire`, for `createAdminHandler({ routes })`.
+ * `POST /api/admin/ca/retire`, for `createAdminEndpoints({ routes })`.
  *
  * @example
  * ```ts
- * createAdminHandler({ ...deps, routes: createCaRoutes(ca) });
+ * createAdminEndpoints({ ...deps, routes: createCaRoutes(ca) });
  * ```
  */
 export function createCaRoutes(ca: CaOperations): AdminRoute[] {
   return [
     {
-      pattern: /^ca$/,
-      methods: { GET: async () => ({ status: 200, body: statusJson(await ca.status()) }) },
+      method: 'GET',
+      url: '/ca',
+      handler: async () => ({ status: 200, body: statusJson(await ca.status()) }),
     },
     {
-      pattern: /^ca\/prepare$/,
-      methods: {
-        POST: async (req) => {
-          const state = await ca.prepare(sourceOf(await optionalBody(req)));
-          return { status: 200, body: stateJson(state) };
-        },
+      method: 'POST',
+      url: '/ca/prepare',
+      handler: async (req) => {
+        const state = await ca.prepare(sourceOf(await optionalBody(req)));
+        return { status: 200, body: stateJson(state) };
       },
     },
     {
-      pattern: /^ca\/activate$/,
-      methods: {
-        POST: async (req) => {
-          onlyFields(await optionalBody(req), []);
-          const { state, check } = await ca.activate();
-          return {
-            status: 200,
-            body: { ...stateJson(state), activation: activationJson(check) },
-          };
-        },
+      method: 'POST',
+      url: '/ca/activate',
+      handler: async (req) => {
+        onlyFields(await optionalBody(req), []);
+        const { state, check } = await ca.activate();
+        return { status: 200, body: { ...stateJson(state), activation: activationJson(check) } };
       },
     },
     {
-      pattern: /^ca\/retire$/,
-      methods: {
-        POST: async (req) => {
-          const body = await optionalBody(req);
-          onlyFields(body, ['force', 'wait_seconds']);
-          if (body.force !== undefined && typeof body.force !== 'boolean')
-            throw invalid('force', 'force must be true or false');
-          const wait = body.wait_seconds;
-          if (
-            wait !== undefined &&
-            (!Number.isInteger(wait) || (wait as number) < 0 || (wait as number) > 600)
-          )
-            throw invalid('wait_seconds', 'wait_seconds must be an integer from 0 to 600');
-          const result = await ca.retire({
-            force: body.force === true,
-            ...(wait === undefined ? {} : { waitSeconds: wait as number }),
-          });
-          return {
-            status: 200,
-            body: {
-              ...stateJson(result.state),
-              forced: result.forced,
-              told_to_renew: result.toldToRenew,
-              still_stranded: result.stillStranded,
-            },
-          };
-        },
+      method: 'POST',
+      url: '/ca/retire',
+      handler: async (req) => {
+        const body = await optionalBody(req);
+        onlyFields(body, ['force', 'wait_seconds']);
+        if (body.force !== undefined && typeof body.force !== 'boolean')
+          throw invalid('force', 'force must be true or false');
+        const wait = body.wait_seconds;
+        if (
+          wait !== undefined &&
+          (!Number.isInteger(wait) || (wait as number) < 0 || (wait as number) > 600)
+        )
+          throw invalid('wait_seconds', 'wait_seconds must be an integer from 0 to 600');
+        const result = await ca.retire({
+          force: body.force === true,
+          ...(wait === undefined ? {} : { waitSeconds: wait as number }),
+        });
+        return {
+          status: 200,
+          body: {
+            ...stateJson(result.state),
+            forced: result.forced,
+            told_to_renew: result.toldToRenew,
+            still_stranded: result.stillStranded,
+          },
+        };
       },
     },
   ];

@@ -14,7 +14,7 @@ import { parseTrustDomain } from '@sigil/pki';
 import type { CertificateAuthority } from '@sigil/pki';
 import { createLogger, formatListenAddress, parseListenAddress } from '@sigil/runtime';
 import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
-import { createAdminHandler, readJsonObject } from './admin-api';
+import { createAdminEndpoints, readJsonObject } from './admin-api';
 import { createBearerAuthenticator } from './admin-server/bearer';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
@@ -499,8 +499,8 @@ export function createController(options: ControllerOptions): Controller {
         },
       });
       const adminTokenHash = () => adminTokens.hash();
-      // One listener: the fastify admin server (admin-server/), the probes of @sigil/runtime,
-      // the existing endpoints of admin-api.ts behind the bearer check.
+      // One listener: the fastify admin server (admin-server/) with the endpoints of
+      // admin-api.ts behind the bearer check, the probes of @sigil/runtime.
       const http = await startAdminListener({
         listen: adminListen,
         ...(!adminTransport.tls
@@ -520,12 +520,9 @@ export function createController(options: ControllerOptions): Controller {
         readiness: () => ({ store: storeHealth.status() }),
         logger,
         authenticate: createBearerAuthenticator({ ctx, guard: adminGuard, adminTokenHash }),
-        legacy: createAdminHandler({
+        endpoints: createAdminEndpoints({
           ctx,
           admin,
-          guard: adminGuard,
-          adminTokenHash,
-          skipAuthentication: true,
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           policy,
           workloads,

@@ -271,12 +271,42 @@ describe('admin HTTP API', () => {
         detail: 'DELETE is not allowed on /api/admin/connectors (allowed: GET)',
         instance: '/api/admin/connectors',
       });
-      expect((await admin(fx.controller, '/api/admin/tokens', { method: 'PUT' })).status).toBe(405);
+      const put = await admin(fx.controller, '/api/admin/tokens', { method: 'PUT' });
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('POST, GET');
+      // HEAD is no alias of GET here: the allowed methods are the documented ones.
+      const head = await admin(fx.controller, '/api/admin/connectors', { method: 'HEAD' });
+      expect(head.status).toBe(405);
+      expect(head.headers.get('allow')).toBe('GET');
+      expect(missing.headers.get('content-type')).toBe('application/problem+json');
+      expect(missing.json).toMatchObject({
+        code: 'ERR_NOT_FOUND',
+        detail: 'no admin endpoint /api/admin/nothing-here',
+        instance: '/api/admin/nothing-here',
+      });
+      // Authentication first, whatever the path or method.
+      for (const [path, method] of [
+        ['/api/admin/nothing-here', 'GET'],
+        ['/api/admin/connectors', 'DELETE'],
+      ] as const) {
+        const anonymous = await admin(fx.controller, path, { method, token: null });
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.json).toMatchObject({ code: 'ERR_ADMIN_UNAUTHORIZED' });
+      }
       expect((await admin(fx.controller, '/not-admin')).status).toBe(404);
       expect(
         (await admin(fx.controller, '/api/admin/connectors/%E0%A4%A/renew', { method: 'POST' }))
           .json,
-      ).toMatchObject({ error: 'bad_request', field: 'id' });
+      ).toMatchObject({
+        error: 'bad_request',
+        field: 'id',
+        detail: 'the path segment "%E0%A4%A" is not valid percent-encoding',
+        instance: '/api/admin/connectors/%E0%A4%A/renew',
+      });
+      // Path parameters are decoded once: %2F is a slash inside the id, not a path separator.
+      const slash = await admin(fx.controller, '/api/admin/tokens/ab%2Fcd', { method: 'DELETE' });
+      expect(slash.status).toBe(400);
+      expect(slash.json).toMatchObject({ field: 'token_id' });
     });
 
     it('answers 400 for bad audit query parameters', async () => {

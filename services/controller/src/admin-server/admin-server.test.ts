@@ -1,3 +1,5 @@
+import { SigilError } from '@sigil/errors';
+import { createMemoryLogger } from '@sigil/testing';
 import { createAdminServer, MAX_EVENT_STREAMS } from './admin-server';
 import type { AdminAuthenticator } from './principal';
 
@@ -8,11 +10,11 @@ const viewer: AdminAuthenticator = async (request) => {
 async function start(changes?: (l: (t: string[]) => void) => () => void) {
   const app = await createAdminServer({
     authenticate: viewer,
-    legacy: async (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"ok":true}');
-      return true;
-    },
+    endpoints: (['GET', 'POST'] as const).map((method) => ({
+      method,
+      url: '/tokens',
+      handler: async () => ({ status: 200, body: { ok: true } }),
+    })),
     ...(changes === undefined ? {} : { onChange: changes }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -75,6 +77,49 @@ describe('createAdminServer', () => {
       await app.close();
     }
   });
+  it('sends a refusal as a problem body and a fault as a logged bare 500', async () => {
+    const { logger, lines } = createMemoryLogger();
+    const app = await createAdminServer({
+      authenticate: viewer,
+      logger,
+      endpoints: [
+        {
+          method: 'GET',
+          url: '/tokens',
+          handler: async () => {
+            throw new SigilError('ERR_NOT_FOUND', 'no such token');
+          },
+        },
+        {
+          method: 'GET',
+          url: '/connectors',
+          handler: async () => {
+            throw new Error('disk on fire');
+          },
+        },
+      ],
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    try {
+      const refused = await fetch(`http://127.0.0.1:${port}/api/admin/tokens?x=1`);
+      expect(refused.status).toBe(404);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(await refused.json()).toMatchObject({
+        code: 'ERR_NOT_FOUND',
+        detail: 'no such token',
+        instance: '/api/admin/tokens',
+      });
+      const fault = await fetch(`http://127.0.0.1:${port}/api/admin/connectors`);
+      expect(fault.status).toBe(500);
+      expect(await fault.json()).toEqual({ error: 'internal error' });
+      expect(lines.join('\n')).toContain('http.request_failed');
+      expect(lines.join('\n')).toContain('disk on fire');
+    } finally {
+      await app.close();
+    }
+  });
+
   it(`refuses event stream ${MAX_EVENT_STREAMS + 1} with 429 and Retry-After, and frees a closed one`, async () => {
     const { app, base } = await start();
     const open = async () => {

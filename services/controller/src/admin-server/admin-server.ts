@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
-import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
+import { PROBLEM_CONTENT_TYPE, SigilError, errorInfo, toProblemDetails } from '@sigil/errors';
 import Fastify from 'fastify';
 import type {
   FastifyError,
@@ -12,6 +13,8 @@ import type {
   FastifyServerFactory,
 } from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
+import type { AdminRoute } from '../admin-api';
+import { parseRequestTarget } from '../internal/admin-guard';
 import type { AdminAuthenticator, AdminRole } from './principal';
 import {
   ADMIN_OPENAPI_OPTIONS,
@@ -26,10 +29,12 @@ export const MAX_EVENT_STREAMS = 64;
 /** Options of {@link createAdminServer}. */
 export interface AdminServerOptions {
   /**
-   * The existing admin endpoints below `/api/admin/` (the handler of admin-api.ts, created with
-   * `skipAuthentication: true`); answers false when no endpoint matched.
+   * The admin endpoints below `/api/admin` (`createAdminEndpoints` of admin-api.ts), each with its
+   * schema in `ADMIN_ROUTE_SCHEMAS`; a wrong method on their paths is a 405 with `Allow`.
    */
-  legacy: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  endpoints: readonly AdminRoute[];
+  /** Where a controller fault of an endpoint is logged (`http.request_failed`). */
+  logger?: Pick<Logger, 'error'>;
   /** Authenticates `/api/admin/*` requests; required (the controller passes the bearer check). */
   authenticate: AdminAuthenticator;
   /** More routes inside the `/api/admin` scope, after authentication. */
@@ -70,17 +75,70 @@ function requiredRole(request: FastifyRequest): AdminRole {
   return request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'admin';
 }
 
-/** Hands a request to the existing endpoints (admin-api.ts); 404 when none matched. */
-async function toLegacy(
+/** Discards an unread request body so the connection stays usable (or closes cleanly). */
+function drain(req: IncomingMessage): void {
+  if (!req.readableEnded) req.resume();
+}
+
+/** A request target that is not valid percent-encoding: 400 naming the segment. */
+function badPercentEncoding(path: string): SigilError {
+  const segment =
+    path.split('/').find((s) => {
+      try {
+        decodeURIComponent(s);
+        return false;
+      } catch {
+        return true;
+      }
+    }) ?? path;
+  return new SigilError(
+    'ERR_REQUEST_INVALID',
+    `the path segment "${segment.slice(0, 140)}" is not valid percent-encoding`,
+    { details: { field: 'id' } },
+  );
+}
+
+/**
+ * Runs one endpoint and sends its answer as it is (no schema serialization): JSON, or its own
+ * content type, `Cache-Control: no-store`. A refusal (a `SigilError` below 500, or a store
+ * outage) is a problem body; anything else a controller fault: logged, and a bare 500.
+ */
+async function serve(
   options: AdminServerOptions,
+  endpoint: AdminRoute,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<void> {
-  reply.hijack();
-  if (!(await options.legacy(request.raw, reply.raw))) {
-    const err = new SigilError('ERR_NOT_FOUND', `no admin endpoint ${request.url}`);
-    reply.raw.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
-    reply.raw.end(JSON.stringify(toProblemDetails(err, { instance: request.url })));
+): Promise<FastifyReply> {
+  const url = parseRequestTarget(request.url);
+  try {
+    const answer = await endpoint.handler(
+      request.raw,
+      url,
+      request.params as Record<string, string>,
+    );
+    const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    return reply
+      .code(answer.status)
+      .headers({
+        'content-type': answer.contentType ?? 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+      })
+      .send(Buffer.from(text));
+  } catch (err) {
+    drain(request.raw);
+    if (
+      err instanceof SigilError &&
+      (errorInfo(err.code).httpStatus < 500 || err.code === 'ERR_STORE_UNAVAILABLE')
+    )
+      return problem(reply, err, url.pathname);
+    options.logger?.error(
+      { event: 'http.request_failed', method: request.method, url: request.url, err },
+      'http.request_failed',
+    );
+    return reply
+      .code(500)
+      .headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+      .send(Buffer.from(JSON.stringify({ error: 'internal error' })));
   }
 }
 
@@ -114,7 +172,7 @@ async function admit(
  *
  * @example
  * ```ts
- * const app = await createAdminServer({ legacy, authenticate });
+ * const app = await createAdminServer({ endpoints: createAdminEndpoints(deps), authenticate });
  * await app.listen({ host: '127.0.0.1', port: 8080 });
  * ```
  */
@@ -125,14 +183,19 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     forceCloseConnections: true,
     ...(options.serverFactory === undefined ? {} : { serverFactory: options.serverFactory }),
     frameworkErrors: (error, request, reply) => {
-      // A path fastify cannot decode (`/api/admin/connectors/%E0%A4%A/renew`): the legacy
-      // endpoints answer it as before (a 400 naming the segment), after the same gate.
+      // A path fastify cannot decode (`/api/admin/connectors/%E0%A4%A/renew`): a 400 naming
+      // the segment, after the same gate as every endpoint.
       if (error.code !== 'FST_ERR_BAD_URL' || !request.url.startsWith('/api/admin/')) {
         problem(reply, new SigilError('ERR_REQUEST_INVALID', error.message), request.url);
         return;
       }
+      const path = request.url.split('?')[0]!;
       admit(options, request, reply)
-        .then(() => (reply.sent ? undefined : toLegacy(options, request, reply)))
+        .then(() => {
+          if (reply.sent) return;
+          drain(request.raw);
+          problem(reply, badPercentEncoding(path), path);
+        })
         .catch(() => reply.raw.destroy());
     },
   });
@@ -237,17 +300,60 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
           unsubscribe();
         });
       });
-      // The existing endpoints: their own body reading (bounded), problem bodies and statuses.
-      scope.register(async (legacyScope) => {
-        legacyScope.removeAllContentTypeParsers();
-        legacyScope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+      // The endpoints: their own body reading (bounded), problem bodies and statuses.
+      scope.register(async (endpoints) => {
+        endpoints.removeAllContentTypeParsers();
+        endpoints.addContentTypeParser('*', (_request, _payload, done) => done(null));
         // The schemas describe the endpoints for the OpenAPI description; the endpoints check
         // their input themselves (with the error codes, messages and fields they always had).
-        legacyScope.setValidatorCompiler(() => () => true);
-        const handler = (request: FastifyRequest, reply: FastifyReply) =>
-          toLegacy(options, request, reply);
-        for (const route of ADMIN_ROUTE_SCHEMAS) legacyScope.route({ ...route, handler });
-        legacyScope.all('/*', { schema: { hide: true } }, handler);
+        endpoints.setValidatorCompiler(() => () => true);
+        const methods = new Map<string, string[]>();
+        for (const endpoint of options.endpoints) {
+          const described = ADMIN_ROUTE_SCHEMAS.find(
+            (r) => r.method === endpoint.method && r.url === endpoint.url,
+          );
+          if (described === undefined)
+            throw new Error(
+              `${endpoint.method} /api/admin${endpoint.url} has no schema in schemas.ts`,
+            );
+          endpoints.route({
+            ...described,
+            exposeHeadRoute: false,
+            handler: (request, reply) => serve(options, endpoint, request, reply),
+          });
+          methods.set(endpoint.url, [...(methods.get(endpoint.url) ?? []), endpoint.method]);
+        }
+        // Any other method on an endpoint's path: 405 with the allowed ones.
+        for (const [url, allowed] of methods) {
+          const allow = allowed.join(', ');
+          endpoints.route({
+            method: endpoints.supportedMethods.filter((m) => !allowed.includes(m)),
+            url,
+            schema: { hide: true },
+            handler: async (request, reply) => {
+              drain(request.raw);
+              const { pathname } = parseRequestTarget(request.url);
+              return problem(
+                reply,
+                new SigilError(
+                  'ERR_METHOD_NOT_ALLOWED',
+                  `${request.method} is not allowed on ${pathname} (allowed: ${allow})`,
+                  { details: { allow } },
+                ),
+                pathname,
+              );
+            },
+          });
+        }
+      });
+      scope.setNotFoundHandler(async (request, reply) => {
+        drain(request.raw);
+        const { pathname } = parseRequestTarget(request.url);
+        return problem(
+          reply,
+          new SigilError('ERR_NOT_FOUND', `no admin endpoint ${pathname}`),
+          pathname,
+        );
       });
     },
     { prefix: '/api/admin' },

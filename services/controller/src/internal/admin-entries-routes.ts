@@ -1,15 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import type { AdminRoute } from '../admin-api';
 import type { RegistrationEntryRecord } from '../store/store';
 import type { WorkloadRegistry } from './workload-registry';
-
-/** The shape of an admin API route (see admin-api.ts). */
-interface EntryRoute {
-  pattern: RegExp;
-  methods: Record<
-    string,
-    (req: IncomingMessage, url: URL, params: string[]) => Promise<{ status: number; body: unknown }>
-  >;
-}
 
 /**
  * An entry as the admin API shows it (snake_case, ISO time).
@@ -34,37 +26,38 @@ export function entryJson(e: RegistrationEntryRecord) {
 /**
  * `POST /api/admin/entries` (201 with the entry), `GET /api/admin/entries`, and
  * `DELETE /api/admin/entries/{id}` (200 with the deleted entry; 404 when unknown), as admin API
- * routes. The admin API passes its body reader and path decoding.
+ * routes. The admin API passes its body reader.
  *
  * @example
  * ```ts
- * routes.push(...entryRoutes(workloads, readJsonObject, decodePathSegment));
+ * routes.push(...entryRoutes(workloads, readJsonObject));
  * ```
  */
 export function entryRoutes(
   workloads: WorkloadRegistry,
   readJsonObject: (req: IncomingMessage) => Promise<Record<string, unknown>>,
-  decodePathSegment: (segment: string) => string,
-): EntryRoute[] {
+): AdminRoute[] {
   return [
     {
-      pattern: /^entries$/,
-      methods: {
-        POST: async (req) => ({
-          status: 201,
-          body: entryJson(await workloads.create(await readJsonObject(req), 'admin')),
-        }),
-        GET: async () => ({ status: 200, body: (await workloads.list()).map(entryJson) }),
-      },
+      method: 'POST',
+      url: '/entries',
+      handler: async (req) => ({
+        status: 201,
+        body: entryJson(await workloads.create(await readJsonObject(req), 'admin')),
+      }),
     },
     {
-      pattern: /^entries\/([^/]+)$/,
-      methods: {
-        DELETE: async (_req, _url, [id]) => ({
-          status: 200,
-          body: entryJson(await workloads.remove(decodePathSegment(id!), 'admin')),
-        }),
-      },
+      method: 'GET',
+      url: '/entries',
+      handler: async () => ({ status: 200, body: (await workloads.list()).map(entryJson) }),
+    },
+    {
+      method: 'DELETE',
+      url: '/entries/:id',
+      handler: async (_req, _url, { id }) => ({
+        status: 200,
+        body: entryJson(await workloads.remove(id!, 'admin')),
+      }),
     },
   ];
 }

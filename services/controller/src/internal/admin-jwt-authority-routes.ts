@@ -71,7 +71,7 @@ export function jwtAuthorityRoutes(
     (
       action: string,
       work: (req: IncomingMessage, maxTtl: number) => Promise<JwtAuthorityStatus>,
-    ): AdminRoute['methods'][string] =>
+    ): AdminRoute['handler'] =>
     async (req) => {
       const maxTtl = await maxJwtTtlSeconds();
       let status: JwtAuthorityStatus;
@@ -101,33 +101,33 @@ export function jwtAuthorityRoutes(
     };
   return [
     {
-      pattern: /^jwt-authority$/,
-      methods: {
-        GET: async () => ({
-          status: 200,
-          body: jwtAuthorityJson(jwt.status(), await maxJwtTtlSeconds()),
+      method: 'GET',
+      url: '/jwt-authority',
+      handler: async () => ({
+        status: 200,
+        body: jwtAuthorityJson(jwt.status(), await maxJwtTtlSeconds()),
+      }),
+    },
+    {
+      method: 'POST',
+      url: '/jwt-authority/prepare',
+      handler: step('admin.jwt_authority_prepared', () => jwt.prepare(ctx.clock())),
+    },
+    {
+      method: 'POST',
+      url: '/jwt-authority/activate',
+      handler: step('admin.jwt_authority_activated', () => jwt.activate(ctx.clock())),
+    },
+    {
+      method: 'POST',
+      url: '/jwt-authority/retire',
+      handler: step('admin.jwt_authority_retired', async (req, maxTtl) =>
+        jwt.retire({
+          now: ctx.clock(),
+          maxJwtTtlSeconds: maxTtl,
+          force: (await retireBody(req, readJsonObject)).force,
         }),
-      },
-    },
-    {
-      pattern: /^jwt-authority\/prepare$/,
-      methods: { POST: step('admin.jwt_authority_prepared', () => jwt.prepare(ctx.clock())) },
-    },
-    {
-      pattern: /^jwt-authority\/activate$/,
-      methods: { POST: step('admin.jwt_authority_activated', () => jwt.activate(ctx.clock())) },
-    },
-    {
-      pattern: /^jwt-authority\/retire$/,
-      methods: {
-        POST: step('admin.jwt_authority_retired', async (req, maxTtl) =>
-          jwt.retire({
-            now: ctx.clock(),
-            maxJwtTtlSeconds: maxTtl,
-            force: (await retireBody(req, readJsonObject)).force,
-          }),
-        ),
-      },
+      ),
     },
   ];
 }

@@ -1,6 +1,5 @@
 // The controller's admin listener: the fastify admin server (admin-server/) on one HTTP or HTTPS
 // server bounded by applyAdminServerLimits, with the probes of @sigil/runtime's endpoint.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyPluginAsync, FastifyServerFactory } from 'fastify';
 import { SigilError } from '@sigil/errors';
@@ -12,6 +11,7 @@ import type {
   HttpServerHandle,
   ListenAddress,
 } from '@sigil/runtime';
+import type { AdminRoute } from '../admin-api';
 import { createAdminServer } from '../admin-server/admin-server';
 import type { AdminAuthenticator } from '../admin-server/principal';
 import { applyAdminServerLimits } from './admin-guard';
@@ -27,8 +27,8 @@ export interface AdminListenerOptions extends Pick<
   tls?: HttpEndpointTls;
   limits: AdminLimits;
   authenticate: AdminAuthenticator;
-  /** The existing endpoints (admin-api.ts, created with `skipAuthentication: true`). */
-  legacy: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The admin endpoints (`createAdminEndpoints` of admin-api.ts). */
+  endpoints: readonly AdminRoute[];
   /** Routes with schemas inside `/api/admin`, after authentication. */
   plugins?: FastifyPluginAsync[];
 }
@@ -40,7 +40,7 @@ export interface AdminListenerOptions extends Pick<
  *
  * @example
  * ```ts
- * const http = await startAdminListener({ listen, limits, registry, logger, isReady, authenticate, legacy });
+ * const http = await startAdminListener({ listen, limits, registry, logger, isReady, authenticate, endpoints });
  * ```
  */
 export async function startAdminListener(options: AdminListenerOptions): Promise<HttpEndpoint> {
@@ -54,20 +54,17 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     applyAdminServerLimits(created.server, limits);
     return created.server;
   };
-  // The probes, the 404 outside /api/admin/ and a logged 500 for a fault of the legacy
-  // endpoints: the request listener startHttpEndpoint has, not a copy of it.
+  // The probes and the 404 outside /api/admin/: the request listener startHttpEndpoint has,
+  // not a copy of it.
   const serve = createHttpRequestListener({
     registry: options.registry,
     isReady: options.isReady,
     logger: options.logger,
-    handler: options.legacy,
     ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
   });
   const app = await createAdminServer({
-    legacy: async (req, res) => {
-      await serve(req, res);
-      return true;
-    },
+    endpoints: options.endpoints,
+    logger: options.logger,
     authenticate: options.authenticate,
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
     fallback: serve,
