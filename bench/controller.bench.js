@@ -330,7 +330,10 @@ function histogramPercentile(before, after, p) {
   return (found?.le ?? Infinity) * 1000;
 }
 
-async function startController(workDir, ttl) {
+async function startController(workDir, ttl, agents) {
+  // Every simulated agent connects from 127.0.0.1: the per-address guards, sized for a real
+  // network, would refuse the load generator itself. Room for a stream and a renewal per agent.
+  const connections = String(2 * agents + 64);
   const adminToken = randomBytes(24).toString('base64url');
   const child = spawn(
     process.execPath,
@@ -343,6 +346,10 @@ async function startController(workDir, ttl) {
         ADMIN_LISTEN_ADDR: '127.0.0.1:0',
         SIGIL_ADMIN_TOKEN: adminToken,
         CONNECTOR_CERT_TTL: `${ttl}s`,
+        CONTROLLER_MAX_CONNECTIONS: connections,
+        CONTROLLER_MAX_CONNECTIONS_PER_IP: connections,
+        CONTROLLER_ENROLL_RATE_PER_IP: '100000',
+        CONTROLLER_ENROLL_RATE: '100000',
         AGENT_OFFLINE_AFTER: '60s',
         ENROLLMENT_TOKEN_TTL: '1h',
         LOG_LEVEL: 'info',
@@ -405,7 +412,7 @@ function request(worker, message, reply) {
 
 async function scenario({ agents, duration, interval, ttl, workers: workerCount }) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigil-controller-bench-'));
-  const { child, started, adminToken } = await startController(workDir, ttl);
+  const { child, started, adminToken } = await startController(workDir, ttl, agents);
   const workers = [];
   try {
     const caPem = fs.readFileSync(started.bootstrapCaPath, 'utf8');

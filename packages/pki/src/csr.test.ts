@@ -308,6 +308,64 @@ describe('CertificateAuthority.signCsr', () => {
     });
   });
 
+  describe('hostile DER', () => {
+    const pemOf = (der: Buffer) =>
+      `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    let genuine: Buffer;
+    beforeAll(async () => {
+      const pem = await createCertificateSigningRequest(await generateKeyPair('ec-p256'));
+      genuine = Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+    });
+
+    it.each([
+      ['trailing bytes after the request', () => Buffer.concat([genuine, Buffer.from([0, 0])])],
+      [
+        'an indefinite length',
+        () => Buffer.concat([Buffer.from([0x30, 0x80]), genuine.subarray(2)]),
+      ],
+      [
+        'a length larger than the input',
+        () =>
+          Buffer.concat([Buffer.from([0x30, 0x84, 0x7f, 0xff, 0xff, 0xff]), genuine.subarray(3)]),
+      ],
+      ['a five-byte length', () => Buffer.from([0x30, 0x85, 0, 0, 0, 0, 1, 0])],
+      ['a multi-byte tag', () => Buffer.from([0x3f, 0x81, 0x01, 0x00])],
+      [
+        'a SET where the request SEQUENCE belongs',
+        () => Buffer.concat([Buffer.from([0x31]), genuine.subarray(1)]),
+      ],
+    ])('refuses %s as malformed', async (_what, make) => {
+      const err = await rejection(() =>
+        ca.signCsr(pemOf(make()), { spiffeId: 'spiffe://example.org/w', now: NOW }),
+      );
+      expect(err).toMatchObject({
+        code: 'ERR_CSR_INVALID',
+        details: expect.objectContaining({ reason: 'malformed' }),
+      });
+      expect(err.message).toContain('not a readable PKCS#10 request');
+    });
+
+    it('answers every truncation and every single-byte change with ERR_CSR_INVALID', async () => {
+      const variants: Buffer[] = [];
+      for (let length = 0; length < genuine.length; length += 1)
+        variants.push(genuine.subarray(0, length));
+      for (let at = 0; at < genuine.length; at += 1) {
+        for (const flip of [0x01, 0x80, 0xff]) {
+          const changed = Buffer.from(genuine);
+          changed[at]! ^= flip;
+          variants.push(changed);
+        }
+      }
+      for (const der of variants) {
+        const err = await rejection(() =>
+          ca.signCsr(pemOf(der), { spiffeId: 'spiffe://example.org/w', now: NOW }),
+        ).catch((thrown: unknown) => thrown);
+        // A change inside the subject or an attribute can still parse, then fails the signature.
+        expect(err).toMatchObject({ code: 'ERR_CSR_INVALID' });
+      }
+    });
+  });
+
   it('accepts the legacy NEW CERTIFICATE REQUEST label', async () => {
     const pem = (await createCertificateSigningRequest(await generateKeyPair('ec-p256'))).replace(
       /CERTIFICATE REQUEST/g,

@@ -41,13 +41,35 @@ const PROCESSED = new Set([
   id_ce_authorityKeyIdentifier,
 ]);
 
-// Bundle roots and intermediates are checked on every validation; parse each certificate once.
+// Bundle roots and intermediates are checked on every validation, and callers parse the bundle
+// PEM afresh each time (new X509Certificate objects, same DER): parse each certificate once. Per
+// object first, then by DER content in a small least-recently-used map, where the few CA
+// certificates every validation touches stay while one-off leaves pass through (a full
+// @peculiar/asn1-x509 parse was ~15% of the controller's CPU under renewal load).
 const cache = new WeakMap<X509Certificate, CertificateInfo>();
+const byContent = new Map<string, CertificateInfo>();
+const CONTENT_CACHE_SIZE = 64;
 
-/** Reads the extensions of a certificate (cached per X509Certificate object). */
+/** Reads the extensions of a certificate (cached per X509Certificate object and by DER content). */
 export function certificateInfo(certificate: X509Certificate): CertificateInfo {
   const cached = cache.get(certificate);
   if (cached) return cached;
+  const key = certificate.raw.toString('latin1');
+  const known = byContent.get(key);
+  if (known) {
+    byContent.delete(key);
+    byContent.set(key, known);
+    cache.set(certificate, known);
+    return known;
+  }
+  const info = parseCertificateInfo(certificate);
+  cache.set(certificate, info);
+  byContent.set(key, info);
+  if (byContent.size > CONTENT_CACHE_SIZE) byContent.delete(byContent.keys().next().value!);
+  return info;
+}
+
+function parseCertificateInfo(certificate: X509Certificate): CertificateInfo {
   const asn = AsnConvert.parse(certificate.raw, Certificate);
   let isCa = false;
   let pathLength: number | undefined;
@@ -85,7 +107,7 @@ export function certificateInfo(certificate: X509Certificate): CertificateInfo {
           unrecognisedCritical.push(extension.extnID);
     }
   }
-  const info: CertificateInfo = {
+  return {
     isCa,
     pathLength,
     keyUsage,
@@ -95,6 +117,4 @@ export function certificateInfo(certificate: X509Certificate): CertificateInfo {
     dnsNames,
     unrecognisedCritical,
   };
-  cache.set(certificate, info);
-  return info;
 }
