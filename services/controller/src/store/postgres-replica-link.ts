@@ -8,7 +8,9 @@ import type { ChangeTopic, ReplicaLink, ReplicaLinkEvents } from './replica-stor
 /** The notification channel of migration 9 (payload `<schema>:<topic>`). */
 export const CHANGE_CHANNEL = 'sigil_changes';
 /** First key of the leader lock (`pg_try_advisory_lock(key, hashtext(current_schema()))`). */
-const LEADER_LOCK_KEY = 0x5_16_1e;
+export const LEADER_LOCK_KEY = 0x5_16_1e;
+/** `application_name` of the link's session (pg_stat_activity). */
+const LINK_APPLICATION_NAME = 'sigil-controller-replica-link';
 
 /** Options of {@link createPostgresReplicaLink}. */
 export interface PostgresReplicaLinkOptions extends ReplicaLinkEvents {
@@ -62,7 +64,13 @@ export function createPostgresReplicaLink(options: PostgresReplicaLinkOptions): 
       connectionTimeoutMillis: timeoutMs,
       query_timeout: timeoutMs,
       keepAlive: true,
-      ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+      application_name: LINK_APPLICATION_NAME,
+      // The server drops this session (and the leader lock) within about 11 s when the replica's
+      // host vanishes without closing its socket; a killed process closes it at once.
+      options: [
+        ...(options.schema === undefined ? [] : [`-c search_path=${options.schema}`]),
+        '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3',
+      ].join(' '),
     });
     next.on('error', (err) => {
       if (client === next) drop(err);
