@@ -58,15 +58,7 @@ export interface ReplicaStore {
 
 /** What a replica acts on when another replica (or this one) changed it, named by the triggers. */
 export type ChangeTopic =
-  | 'commands'
-  | 'revocations'
-  | 'trust'
-  | 'jwt'
-  | 'policy'
-  | 'entries'
-  | 'settings'
-  | 'agents';
-
+  'commands' | 'revocations' | 'trust' | 'jwt' | 'policy' | 'entries' | 'settings' | 'agents';
 
 /** The replica's dedicated connection: notifications in, leadership held. */
 export interface ReplicaLink {
