@@ -1,6 +1,7 @@
 // The periodic shell of the automatic runtime CA rotation (CA_AUTO_ROTATE): every interval it
-// re-reads the trust state and takes the one step domain/trust-lifecycle.ts decides. Every replica
-// runs it; the store's compare-and-set lets one replica win a step, the others see it on refresh.
+// re-reads the trust state and takes the one step domain/trust-lifecycle.ts decides. Only the
+// leader runs it (the store's compare-and-set still lets one replica win a step should two lead for
+// a moment); the others see each step on refresh.
 import { isSigilError } from '@sigil/errors';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -19,11 +20,13 @@ export interface CaAutoRotationOptions {
   intervalMs: number;
   logger: pino.Logger;
   registry: Registry;
+  /** Steps are taken only while this is true (the replica leads, see replica-coordination.ts). Default always. */
+  isLeader?: () => boolean;
 }
 
 /** The running task. */
 export interface CaAutoRotation {
-  /** One decision and step now (what the timer runs); resolves when it is done. */
+  /** One decision and step now (what the timer runs; nothing while not leading); resolves when it is done. */
   tick(): Promise<void>;
   /** The interval timer (unref'd): the owner clears it on shutdown. */
   timer: NodeJS.Timeout;
@@ -96,6 +99,7 @@ export function startCaAutoRotation(options: CaAutoRotationOptions): CaAutoRotat
     }
   };
   const tick = (): Promise<void> => {
+    if (!(options.isLeader?.() ?? true)) return Promise.resolve();
     running ??= once().finally(() => (running = undefined));
     return running;
   };

@@ -60,6 +60,8 @@ import type { CaOperations } from './domain/ca-operations';
 import { loadCaKeySealer } from './internal/ca-key-sealing';
 import { lockDataDir } from './internal/data-dir-lock';
 import { AGENT_COMMAND_POLL_MS, createAgentCommandRelay } from './internal/agent-command-relay';
+import { startReplicaCoordination } from './internal/replica-coordination';
+import type { ReplicaCoordination } from './internal/replica-coordination';
 import type { DataDirLock } from './internal/data-dir-lock';
 import { loadTrustRuntime } from './internal/trust-state';
 import type { TrustRuntime } from './internal/trust-state';
@@ -141,6 +143,7 @@ export interface Controller {
 
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
+const SESSION_CLEANUP_MS = 3_600_000;
 const DEFAULT_RENEWALS_PER_MINUTE = 10;
 const ENROLL_PATH = '/sigil.controlplane.v1.EnrollmentService/Enroll';
 
@@ -166,6 +169,7 @@ interface Running {
   grpcAddress: string;
   timers: NodeJS.Timeout[];
   dataDirLock: DataDirLock | undefined;
+  coordination: ReplicaCoordination;
 }
 
 /**
@@ -253,6 +257,9 @@ export function createController(options: ControllerOptions): Controller {
       throw new SigilError('ERR_CONTROLLER_STARTED', 'the controller is already started');
     starting = true;
     const cleanup: Array<() => Promise<void>> = [];
+    // Started once everything it refreshes exists; until then this replica does not lead.
+    let coordination: ReplicaCoordination | undefined;
+    const isLeader = (): boolean => coordination?.isLeader() ?? false;
     try {
       // The embedded SQLite store serves one replica: a second controller on DATA_DIR is refused.
       const dataDirLock =
@@ -337,6 +344,7 @@ export function createController(options: ControllerOptions): Controller {
           summaryIntervalMs:
             (options.auditSummaryIntervalSeconds ??
               CONTROLLER_DEFAULTS.auditSummaryIntervalSeconds) * 1000,
+          isLeader,
         }),
         metrics,
         logger,
@@ -573,6 +581,7 @@ export function createController(options: ControllerOptions): Controller {
                 CONTROLLER_DEFAULTS.caAutoRotateIntervalSeconds) * 1000,
             logger,
             registry: metrics.registry,
+            isLeader,
           }).timer,
         );
       if (relay !== undefined)
@@ -581,6 +590,36 @@ export function createController(options: ControllerOptions): Controller {
             relay.deliverQueued().catch(logFailure('controller.agent_commands_failed'));
           }, AGENT_COMMAND_POLL_MS),
         );
+      // Replicas on PostgreSQL: what another replica changed is re-read at its commit, and one of
+      // them leads the periodic work (SQLite: one replica, always leader).
+      coordination = await startReplicaCoordination({
+        store: opened,
+        logger,
+        registry: metrics.registry,
+        replicaId: relay?.replicaId ?? 'sqlite',
+        refresh: {
+          commands: async () => relay?.changed(),
+          revocations: () => syncRevocations(ctx, controlPlane),
+          trust: () => trust.refresh(),
+          jwt: () => jwtAuthority.refresh(),
+          policy: () => policyDistributor.refresh(),
+          entries: () => workloads.refresh(),
+          settings: () => refreshAgentVersionPins(ctx),
+          agents: async () => {
+            for (const id of await registry.reload()) controlPlane.pushApprovedTunnelers(id);
+          },
+        },
+      });
+      const coordinated = coordination;
+      cleanup.push(() => coordinated.close());
+      timers.push(
+        setInterval(() => {
+          if (!isLeader()) return;
+          store.adminAuth
+            .deleteExpiredSessions(clock().getTime())
+            .catch(logFailure('controller.session_cleanup_failed'));
+        }, SESSION_CLEANUP_MS),
+      );
       for (const timer of timers) timer.unref();
       running = {
         store,
@@ -604,6 +643,7 @@ export function createController(options: ControllerOptions): Controller {
         guard,
         timers,
         dataDirLock,
+        coordination,
       };
       logger.info(
         {
@@ -639,6 +679,7 @@ export function createController(options: ControllerOptions): Controller {
       );
       state.serving.close();
       for (const timer of state.timers) clearInterval(timer);
+      await state.coordination.close();
       state.controlPlane.drain('controller shutting down', 1000);
       await shutdownServer(state.server, stopOptions.graceMs ?? 5000);
       await state.guard.close();

@@ -90,6 +90,38 @@ export class AgentRegistry {
     for (const t of await this.store.listTunnelers()) this.tunnelers.set(t.id, t);
   }
 
+  /**
+   * Re-reads the enrolled agents (another replica enrolled some): adds the new ones, takes each
+   * tunneler's connector from the store, keeps the latest `lastSeen`. Resolves to the connectors
+   * whose approved tunnelers changed.
+   */
+  async reload(): Promise<Set<string>> {
+    const later = (a: number | null, b: number | null): number | null =>
+      a === null ? b : b === null ? a : Math.max(a, b);
+    for (const c of await this.store.listConnectors()) {
+      const known = this.connectors.get(c.id);
+      this.connectors.set(
+        c.id,
+        known === undefined ? c : { ...known, lastSeen: later(known.lastSeen, c.lastSeen) },
+      );
+    }
+    const changed = new Set<string>();
+    for (const t of await this.store.listTunnelers()) {
+      const known = this.tunnelers.get(t.id);
+      if (known?.connectorId !== t.connectorId) {
+        if (known !== undefined) changed.add(known.connectorId);
+        changed.add(t.connectorId);
+      }
+      this.tunnelers.set(
+        t.id,
+        known === undefined
+          ? t
+          : { ...known, connectorId: t.connectorId, lastSeen: later(known.lastSeen, t.lastSeen) },
+      );
+    }
+    return changed;
+  }
+
   /** Records a successful enrollment (already persisted by the store's redemption). */
   enrolled(
     kind: AgentKind,

@@ -32,7 +32,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
         expect(commandId).toMatch(/^[0-9a-f-]{36}$/);
         const renewNow = await stream.next('renewNow');
         expect(renewNow.commandId).toBe(commandId);
-        // Delivered at B's next poll (every 250 ms), well inside the 3 s wait.
+        // Delivered at the queueing's notification (or B's next 250 ms poll), well inside the 3 s wait.
         expect(tookMs).toBeLessThan(2000);
         const audit = await admin(a.controller, '/api/admin/audit?action=admin.renewal_requested');
         expect((audit.json as Json[])[0]).toMatchObject({

@@ -36,6 +36,21 @@ describe('certificateStanding', () => {
     expect(certificateStanding(lineage, 'z', T0)).toBe('superseded');
     expect(certificateStanding(undefined, 'z', T0)).toBe('unknown');
   });
+
+  it('takes a certificate issued after the lineage last changed as restored, never one from before', () => {
+    // The store is behind the agent (restored from a backup taken before its renewal).
+    expect(certificateStanding(lineage, 'z', T0 + 5000, T0 + 1)).toBe('restored');
+    expect(certificateStanding(lineage, 'z', T0 + 5000, T0)).toBe('superseded');
+    expect(certificateStanding(lineage, 'z', T0 + 5000, T0 - 60_000)).toBe('superseded');
+    // What the lineage names keeps its own standing.
+    expect(certificateStanding(lineage, 'b', T0 + 5000, T0 + 1)).toBe('current');
+    expect(
+      decideAccess({ ...request, serial: 'z', action: 'connect', issuedAfter: T0 + 1 }),
+    ).toMatchObject({
+      ok: true,
+      standing: 'restored',
+    });
+  });
 });
 
 describe('decideAccess', () => {

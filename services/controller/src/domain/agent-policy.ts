@@ -10,12 +10,16 @@ export const RENEWAL_OVERLAP_MS = 60_000;
  * Where a presented certificate stands in its agent's lineage:
  * `current` — the latest issued; `previous` — the one it replaced, inside the overlap and while
  * the latest was never presented; `superseded` — anything older, or the previous one too late;
- * `unknown` — the agent has no lineage (enrolled before lineages were recorded).
+ * `unknown` — the agent has no lineage (enrolled before lineages were recorded); `restored` —
+ * issued after the lineage's last change, so the store lost that change (restored from a backup).
  */
-export type CertificateStanding = 'current' | 'previous' | 'superseded' | 'unknown';
+export type CertificateStanding = 'current' | 'previous' | 'superseded' | 'unknown' | 'restored';
 
 /**
- * The standing of certificate `serial` in `lineage` at `now`.
+ * The standing of certificate `serial` in `lineage` at `now`. `issuedAfter` (Unix ms): a time the
+ * certificate was certainly issued after (its notBefore plus the back-dating); a certificate
+ * neither current nor previous issued after the lineage last changed is `restored`: every
+ * certificate a lineage change superseded was issued before that change.
  *
  * @example
  * ```ts
@@ -26,6 +30,7 @@ export function certificateStanding(
   lineage: CertificateLineage | undefined,
   serial: string,
   now: number,
+  issuedAfter?: number,
 ): CertificateStanding {
   if (lineage === undefined) return 'unknown';
   if (lineage.currentSerial === serial) return 'current';
@@ -36,6 +41,7 @@ export function certificateStanding(
     now < lineage.previousUntil
   )
     return 'previous';
+  if (issuedAfter !== undefined && issuedAfter > lineage.updatedAt) return 'restored';
   return 'superseded';
 }
 
@@ -63,6 +69,8 @@ export interface AccessRequest {
   lineage: CertificateLineage | undefined;
   /** Unix milliseconds. */
   now: number;
+  /** See {@link certificateStanding}. */
+  issuedAfter?: number;
 }
 
 /**
@@ -97,10 +105,16 @@ export function decideAccess(request: AccessRequest): AccessDecision {
         },
       ),
     };
-  const standing = certificateStanding(request.lineage, request.serial, request.now);
+  const standing = certificateStanding(
+    request.lineage,
+    request.serial,
+    request.now,
+    request.issuedAfter,
+  );
   const allowed =
     standing === 'current' ||
     standing === 'unknown' ||
+    standing === 'restored' ||
     (standing === 'previous' && (request.action === 'renew' || request.action === 'call'));
   if (allowed) return { ok: true, standing };
   return {

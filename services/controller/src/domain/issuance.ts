@@ -116,15 +116,30 @@ export async function authorizeAgent(
     revocation: ctx.revocations.get(peer.kind, peer.id),
     lineage,
     now,
+    // notBefore is whole seconds, back-dated: the certificate was issued after this.
+    issuedAfter: peer.notBefore.getTime() + ctx.certBackdateSeconds * 1000 - 1000,
   });
   if (!decision.ok)
     throw await refuse(ctx, auditAction, peer, decision.reason, decision.error, details);
-  if (decision.standing === 'unknown')
+  if (decision.standing === 'unknown' || decision.standing === 'restored') {
+    // Adopted as the latest: a compare-and-set on what was read, so a renewal meanwhile wins.
     await ctx.store.replaceLineage(
       adoptedLineage(peer.kind, peer.id, peer.serial, peer.notAfter.getTime(), now),
-      undefined,
+      lineage?.currentSerial,
     );
-  else if (decision.standing === 'current' && lineage?.currentPresented === false)
+    if (decision.standing === 'restored')
+      await ctx.audit.record({
+        action: 'controlplane.lineage_restored',
+        outcome: 'success',
+        actor: peer.spiffeId,
+        subject: peer.spiffeId,
+        details: {
+          serial: peer.serial,
+          replaced_serial: lineage?.currentSerial ?? null,
+          ...details,
+        },
+      });
+  } else if (decision.standing === 'current' && lineage?.currentPresented === false)
     await ctx.store.markPresented(peer.kind, peer.id, peer.serial);
   return decision.standing;
 }

@@ -46,6 +46,8 @@ export interface AgentCommandRelay {
   requestRenewal(connectorId: string): Promise<RelayedCommand | undefined>;
   /** One round: claims and delivers the open commands whose stream is here; resolves to how many. */
   deliverQueued(): Promise<number>;
+  /** The commands changed (a notification): delivers at once and wakes the callers waiting for a claim. */
+  changed(): Promise<number>;
 }
 
 /**
@@ -64,6 +66,17 @@ export function createAgentCommandRelay(options: AgentCommandRelayOptions): Agen
   const waitMs = options.waitMs ?? AGENT_COMMAND_WAIT_MS;
   const pollMs = options.pollMs ?? AGENT_COMMAND_POLL_MS;
   let delivering: Promise<number> | undefined;
+  const waiters = new Set<() => void>();
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
 
   async function deliverOnce(): Promise<number> {
     let delivered = 0;
@@ -75,6 +88,20 @@ export function createAgentCommandRelay(options: AgentCommandRelayOptions): Agen
       if (streams.deliverRenewal(command.agentId, command.id) !== undefined) delivered += 1;
     }
     return delivered;
+  }
+
+  let again: Promise<number> | undefined;
+  function deliverQueued(): Promise<number> {
+    // One round at a time: a slow round is not overtaken by the next tick; a call during a round
+    // (a command queued after it read the table) gets one more round after it.
+    if (delivering === undefined)
+      return (delivering = deliverOnce().finally(() => (delivering = undefined)));
+    return (again ??= delivering
+      .catch(() => 0)
+      .then(() => {
+        again = undefined;
+        return deliverQueued();
+      }));
   }
 
   return {
@@ -95,17 +122,17 @@ export function createAgentCommandRelay(options: AgentCommandRelayOptions): Agen
         const command = await store.getAgentCommand(commandId);
         if (command?.claimedBy != null) return { commandId, deliveredBy: command.claimedBy };
         if (Date.now() >= deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs / 2, 100)));
+        await pause(Math.min(pollMs / 2, 100));
       }
       if (await store.withdrawAgentCommand(commandId, clock().getTime())) return undefined;
       // Claimed between the last look and the withdrawal: it was delivered.
       const claimed = await store.getAgentCommand(commandId);
       return { commandId, deliveredBy: claimed?.claimedBy ?? 'unknown' };
     },
-    deliverQueued() {
-      // One round at a time: a slow round is not overtaken by the next tick.
-      delivering ??= deliverOnce().finally(() => (delivering = undefined));
-      return delivering;
+    deliverQueued,
+    changed() {
+      for (const wake of [...waiters]) wake();
+      return deliverQueued();
     },
   };
 }

@@ -19,6 +19,8 @@ export interface AgentPeer {
   kind: AgentKind;
   id: string;
   notAfter: Date;
+  /** The presented leaf's notBefore (second precision, back-dated by `CERT_BACKDATE`). */
+  notBefore: Date;
   /** Lower-case hex serial of the presented leaf. */
   serial: string;
 }
@@ -159,6 +161,7 @@ export function agentPeerOf(call: AuthContextCall): AgentPeer | undefined {
     kind,
     id,
     notAfter: new Date(leaf.validTo),
+    notBefore: new Date(leaf.validFrom),
     serial: leaf.serialNumber.toLowerCase(),
   };
 }

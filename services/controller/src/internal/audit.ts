@@ -42,6 +42,8 @@ export interface AuditLogOptions {
   retentionMs?: number;
   /** How often the retention job runs. Default hourly. */
   pruneIntervalMs?: number;
+  /** The timer prunes only while this is true (the replica leads, see replica-coordination.ts). Default always. */
+  isLeader?: () => boolean;
 }
 
 /** The longest subject, actor or string detail kept; the rest is cut and its length noted. */
@@ -103,7 +105,9 @@ export function createAuditLog(
   const counters = new Map<string, SummaryCounter>();
   let windowStart: number | undefined;
   let summaryTimer: NodeJS.Timeout | undefined;
-  const pruneTimer = setInterval(() => void prune(), options.pruneIntervalMs ?? 3_600_000);
+  const pruneTimer = setInterval(() => {
+    if (options.isLeader?.() ?? true) void prune();
+  }, options.pruneIntervalMs ?? 3_600_000);
   pruneTimer.unref();
 
   const log = (record: NewAuditRecord): void => {

@@ -255,6 +255,7 @@ export function createControlPlane(
       kind: 'connector',
       id: session.connectorId,
       notAfter: svid.notAfter,
+      notBefore: svid.notBefore,
       serial: svid.leaf.serialNumber.toLowerCase(),
     };
     try {

@@ -390,4 +390,41 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE claimed_at IS NULL AND withdrawn_at IS NULL;
     `,
   },
+  {
+    version: 9,
+    name: 'replicas: a change notification (NOTIFY sigil_changes) for what other replicas act on',
+    // SQLite serves one replica: nobody to tell.
+    sqlite: `-- nothing: one replica`,
+    // One channel for the database, payload '<schema>:<topic>' (channels are database-wide, so
+    // replicas on another schema ignore it). Statement triggers: one notification per statement,
+    // sent at commit and merged within a transaction. Heartbeat writes (connectors/tunnelers
+    // last_seen, agent_bundle_versions) and issued certificates notify nobody.
+    postgres: `
+      CREATE FUNCTION sigil_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('sigil_changes', TG_TABLE_SCHEMA || ':' || TG_ARGV[0]);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER agent_commands_changed AFTER INSERT OR UPDATE ON agent_commands
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('commands');
+      CREATE TRIGGER revocations_changed AFTER INSERT OR UPDATE OR DELETE ON revocations
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('revocations');
+      CREATE TRIGGER trust_state_changed AFTER INSERT OR UPDATE OR DELETE ON trust_state
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('trust');
+      CREATE TRIGGER jwt_authority_changed AFTER INSERT OR UPDATE OR DELETE ON jwt_authority_state
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('jwt');
+      CREATE TRIGGER resources_changed AFTER INSERT OR UPDATE OR DELETE ON resources
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('policy');
+      CREATE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE ON grants
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('policy');
+      CREATE TRIGGER entries_changed AFTER INSERT OR UPDATE OR DELETE ON registration_entries
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('entries');
+      CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE ON settings
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('settings');
+      CREATE TRIGGER connectors_enrolled AFTER INSERT OR DELETE ON connectors
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('agents');
+      CREATE TRIGGER tunnelers_enrolled AFTER INSERT OR DELETE OR UPDATE OF connector_id, labels ON tunnelers
+        FOR EACH STATEMENT EXECUTE FUNCTION sigil_notify_change('agents');
+    `,
+  },
 ];

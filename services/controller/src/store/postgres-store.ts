@@ -27,6 +27,7 @@ import type {
 } from './store';
 import { createTrustStore } from './trust-store';
 import { createReplicaStore } from './replica-store';
+import { createPostgresReplicaLink } from './postgres-replica-link';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -172,6 +173,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     ...createReplicaStore(query),
     dialect: 'postgres',
     location,
+    replicaLink: (events) =>
+      createPostgresReplicaLink({
+        connectionString: options.connectionString,
+        ...(options.schema === undefined ? {} : { schema: options.schema }),
+        ...events,
+      }),
     async migrate() {
       const now: number[] = [];
       for (const migration of MIGRATIONS) {

@@ -56,6 +56,36 @@ export interface ReplicaStore {
   withdrawAgentCommand(id: string, now: number): Promise<boolean>;
 }
 
+/** What a replica acts on when another replica (or this one) changed it, named by the triggers. */
+export type ChangeTopic =
+  'commands' | 'revocations' | 'trust' | 'jwt' | 'policy' | 'entries' | 'settings' | 'agents';
+
+/** The replica's dedicated connection: notifications in, leadership held. */
+export interface ReplicaLink {
+  /** True while connected and listening: notifications arrive as they are committed. */
+  readonly listening: boolean;
+  /** True while this connection holds the leader lock. */
+  readonly leading: boolean;
+  /**
+   * One round: connects (and LISTENs) when not connected, then takes the leader lock when it is
+   * free, or checks the connection when it holds it. Resolves to `leading`; a failure drops the
+   * connection (and with it the lock) and rejects, the next round reconnects.
+   */
+  tick(): Promise<boolean>;
+  /** Closes the connection (releasing the lock). */
+  close(): Promise<void>;
+}
+
+/** What a {@link ReplicaLink} reports. */
+export interface ReplicaLinkEvents {
+  /** A change to this replica's schema was committed (by any replica, this one too). */
+  onChange: (topic: ChangeTopic) => void;
+  /** The connection is (re-)established: changes made while it was down were not notified. */
+  onConnected: () => void;
+  /** The connection was lost (the lock with it). */
+  onLost: (err: Error) => void;
+}
+
 const COMMAND_RETENTION_MS = 86_400_000;
 const COMMAND_COLUMNS =
   'id, kind, agent_id, command, created_at, expires_at, claimed_at, claimed_by, withdrawn_at';

@@ -1,7 +1,7 @@
 import type { AdminAuthStore } from './admin-auth-store';
 import type { PolicyStore } from './policy-store';
 import type { TrustStore } from './trust-store';
-import type { ReplicaStore } from './replica-store';
+import type { ReplicaLink, ReplicaLinkEvents, ReplicaStore } from './replica-store';
 
 /** The two kinds of agent the controller enrolls. */
 export type AgentKind = 'connector' | 'tunneler';
@@ -243,6 +243,11 @@ export interface ControllerStore extends TrustStore, ReplicaStore {
   pruneAudit(before: number): Promise<number>;
   /** Closes the database (and for PostgreSQL the pool). */
   close(): Promise<void>;
+  /**
+   * PostgreSQL only (SQLite serves one replica): a dedicated connection of this replica for
+   * change notifications and leadership; the caller ticks it and closes it.
+   */
+  replicaLink?(events: ReplicaLinkEvents): ReplicaLink;
   /** Data-plane resources, grants and tunneler labels (schema version 4). */
   readonly policy: PolicyStore;
   /** Stores a registration entry; false when an equal one (same SPIFFE ID, parent, selectors) exists. */

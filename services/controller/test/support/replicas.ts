@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresStore } from '../../src/store/postgres-store';
+import type { ControllerOptions } from '../../src/controller';
 import type { ControllerStore } from '../../src/store/store';
 import { startController, type ControllerFixture } from './fixtures';
 import { POSTGRES_URL, dropSchema, uniqueSchema } from './postgres';
@@ -14,6 +15,8 @@ export interface ReplicaPair {
   b: ControllerFixture;
   /** A's DATA_DIR (B's too, unless `dataDirB` gave it another). */
   dataDir: string;
+  /** The PostgreSQL schema both use. */
+  schema: string;
   /** B's store: passed in, so it stays open after B stops. */
   storeB: ControllerStore;
   /** Stops both, closes B's store, removes the data dirs and drops the schema. */
@@ -26,18 +29,28 @@ export interface ReplicaPair {
  */
 export async function startReplicaPair(
   name: string,
-  options: { dataDirB?: (dataDirA: string) => string } = {},
+  options: {
+    dataDirB?: (dataDirA: string) => string;
+    /** Options both replicas start with. */
+    controller?: Partial<ControllerOptions>;
+  } = {},
 ): Promise<ReplicaPair> {
   const schema = uniqueSchema(name);
   const dataDir = mkdtempSync(join(tmpdir(), `${name}-`));
-  const a = await startController({ dataDir, databaseUrl: POSTGRES_URL, postgresSchema: schema });
+  const a = await startController({
+    ...options.controller,
+    dataDir,
+    databaseUrl: POSTGRES_URL,
+    postgresSchema: schema,
+  });
   const dataDirB = options.dataDirB?.(dataDir) ?? dataDir;
   const storeB = await createPostgresStore({ connectionString: POSTGRES_URL, schema });
-  const b = await startController({ dataDir: dataDirB, store: storeB });
+  const b = await startController({ ...options.controller, dataDir: dataDirB, store: storeB });
   return {
     a,
     b,
     dataDir,
+    schema,
     storeB,
     async close() {
       await b.cleanup();
