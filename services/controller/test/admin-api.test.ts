@@ -369,6 +369,8 @@ describe('admin HTTP API', () => {
       expect(summary.json).toMatchObject({
         connectors: { total: 1, online: 0, offline: 1 },
         tunnelers: { total: 1, online: 0, offline: 1 },
+        // Where agents reach the controller: the console's install commands start from it.
+        grpc_listen_addr: fx.controller.grpcAddress,
       });
       expect(
         (summary.json as { latest_activity: unknown[] }).latest_activity.length,

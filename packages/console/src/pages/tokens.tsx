@@ -7,14 +7,14 @@ import { useAction, useConsole, useNow, useResource } from '../context';
 import { formatTime } from '../format';
 import {
   CONNECTOR_LISTEN_PORT,
-  CONTROLLER_GRPC_PORT,
   DEFAULT_CA_PATH,
   buildEnrollCommand,
   buildInstallCommand,
+  defaultControllerAddr,
   hostPort,
 } from '../install-command';
 import type { AgentKind } from '../install-command';
-import type { Agent, CreatedToken, PendingToken } from '../types';
+import type { Agent, CreatedToken, PendingToken, Summary } from '../types';
 
 function CreateForm({
   kind,
@@ -77,8 +77,9 @@ function CreateForm({
 
 function CreatedTokenView({ created }: { created: CreatedToken }) {
   const connectors = useResource<Agent[]>('/connectors', ['connectors']);
+  const summary = useResource<Summary>('/summary', []);
   const host = location.hostname === '' ? 'localhost' : location.hostname;
-  const [controllerAddr, setControllerAddr] = useState(hostPort(host, CONTROLLER_GRPC_PORT));
+  const [controllerAddr, setControllerAddr] = useState<string | undefined>(undefined);
   const [caPath, setCaPath] = useState(DEFAULT_CA_PATH);
   const [connectorAddr, setConnectorAddr] = useState<string | undefined>(undefined);
   const now = useNow(5000);
@@ -88,11 +89,13 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
   )?.private_ip;
   const effectiveConnectorAddr =
     connectorAddr ?? hostPort(connectorIp ?? '<connector-ip>', CONNECTOR_LISTEN_PORT);
+  const effectiveControllerAddr =
+    controllerAddr ?? defaultControllerAddr(summary.data?.grpc_listen_addr, host);
   const options = {
     kind: created.kind,
     id: created.id,
     token: created.token,
-    controllerAddr,
+    controllerAddr: effectiveControllerAddr,
     caPath,
     connectorAddr: effectiveConnectorAddr,
   };
@@ -121,7 +124,7 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
         <TextField
           id="install-controller-addr"
           label="Controller address"
-          value={controllerAddr}
+          value={effectiveControllerAddr}
           hint="host:port of the controller's gRPC port (CONTROLLER_ADDR) as the agent host reaches it"
           onInput={setControllerAddr}
         />
