@@ -1,7 +1,7 @@
 // The Tokens page: create a connector or tunneler enrollment token, shown once with its expiry
 // and the install command; the pending tokens with Cancel.
 import type { TargetedSubmitEvent } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, CopyButton, PageTitle, TextField, Time } from '../components/ui';
 import { useAction, useConsole, useNow, useResource } from '../context';
 import { formatTime } from '../format';
@@ -83,6 +83,9 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
   const [caPath, setCaPath] = useState(DEFAULT_CA_PATH);
   const [connectorAddr, setConnectorAddr] = useState<string | undefined>(undefined);
   const now = useNow(5000);
+  // Keyboard and screen reader users land on the new token.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [created]);
   // A tunneler's connector address: where its connector listens, from the connector's address.
   const connectorIp = (connectors.data ?? []).find(
     (c) => c.id === created.connector_id,
@@ -103,7 +106,7 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
   const enroll = buildEnrollCommand(options);
   return (
     <section class="card created" aria-labelledby="created-title">
-      <h2 id="created-title">
+      <h2 id="created-title" ref={heading} tabIndex={-1}>
         Token for {created.kind} {created.id}
       </h2>
       <p>
