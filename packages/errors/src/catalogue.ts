@@ -89,6 +89,14 @@ export const ERROR_CATALOGUE = {
       "The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API's JSON (the URL points at something else).",
     fix: "Check that `SIGIL_ADMIN_URL` is the controller's `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller's log (`http.request_failed`); retry once it is healthy.",
   },
+  ERR_ADMIN_CSRF: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      "A state-changing admin request authenticated by the console session cookie (`sigil_session`) lacks the session's `X-CSRF-Token` header, or sends a wrong one.",
+    fix: 'Send `X-CSRF-Token` with the `csrf_token` of `POST /api/admin/session` or `GET /api/admin/session`; scripts should use `Authorization: Bearer` (an API token) instead of the cookie.',
+  },
   ERR_ADMIN_FORBIDDEN: {
     grpcStatus: G.PERMISSION_DENIED,
     httpStatus: 403,
@@ -103,6 +111,14 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     meaning: 'An admin API request has no `Authorization: Bearer` header, or a wrong admin token.',
     fix: 'Send `Authorization: Bearer <token>` with the value of `SIGIL_ADMIN_TOKEN` (or the token the controller printed at its first start).',
+  },
+  ERR_ADMIN_USER_EXISTS: {
+    grpcStatus: G.ALREADY_EXISTS,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning:
+      'A console user with that name already exists (`POST /api/admin/users`, `sigil-controller admin-user add`).',
+    fix: "Pick another name, or change the existing user's password (`sigil-controller admin-user passwd NAME`).",
   },
   ERR_AUTHZ_POLICY_INVALID: {
     grpcStatus: G.INTERNAL,

@@ -34,6 +34,8 @@ export interface AdminApiDependencies {
   workloads?: WorkloadRegistry;
   /** More endpoints under `/api/admin/` (e.g. the CA steps of ca-admin-routes.ts). */
   routes?: AdminRoute[];
+  /** The `host:port` the gRPC port listens on (`GET /api/admin/summary`'s `grpc_listen_addr`). */
+  grpcListenAddress?: () => string;
 }
 
 /** What an admin endpoint answers: a status and a body (JSON unless `contentType` says). */
@@ -101,7 +103,11 @@ export function createAdminEndpoints(
     {
       method: 'GET',
       url: '/connectors',
-      handler: async () => ({ status: 200, body: admin.listConnectors().map(connectorJson) }),
+      handler: async () => {
+        const expiry = await certificateExpiries(ctx, 'connector');
+        const body = admin.listConnectors().map((c) => connectorJson(c, expiry.get(c.id)));
+        return { status: 200, body };
+      },
     },
     {
       method: 'POST',
@@ -112,7 +118,11 @@ export function createAdminEndpoints(
     {
       method: 'GET',
       url: '/tunnelers',
-      handler: async () => ({ status: 200, body: admin.listTunnelers().map(tunnelerJson) }),
+      handler: async () => {
+        const expiry = await certificateExpiries(ctx, 'tunneler');
+        const body = admin.listTunnelers().map((t) => tunnelerJson(t, expiry.get(t.id)));
+        return { status: 200, body };
+      },
     },
     { method: 'POST', url: '/tunnelers/:id/revoke', handler: revokeRoute('tunneler') },
     {
@@ -226,6 +236,7 @@ export function createAdminEndpoints(
         connectors: tally(counts.connector),
         tunnelers: tally(counts.tunneler),
         latest_activity: latest.map(auditJson),
+        grpc_listen_addr: deps.grpcListenAddress?.() ?? null,
       },
     };
   }
@@ -248,23 +259,46 @@ export async function checkAdminBearer(
   req: IncomingMessage,
   path: string,
 ): Promise<void> {
-  const { ctx } = deps;
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (match !== null && secretMatchesHash(match[1]!, deps.adminTokenHash())) return;
-  deps.guard.failed(req);
-  ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
-  await ctx.audit.record({
-    action: 'admin.unauthorized',
-    outcome: 'refused',
-    actor: req.socket.remoteAddress ?? 'unknown',
-    subject: `${req.method ?? ''} ${path}`,
-    details: { reason: header === '' ? 'missing Authorization header' : 'wrong credentials' },
-  });
+  await recordAdminRefusal(
+    deps,
+    req,
+    path,
+    header === '' ? 'missing Authorization header' : 'wrong credentials',
+  );
   throw new SigilError(
     'ERR_ADMIN_UNAUTHORIZED',
     header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token',
   );
+}
+
+/**
+ * Records a failed admin authentication from `req`: it counts against the address in `guard`
+ * (429 beyond `ADMIN_AUTH_FAILURES_PER_MINUTE`), in the refusals metric, and as an
+ * `admin.unauthorized` audit refusal with `reason`.
+ *
+ * @example
+ * ```ts
+ * await recordAdminRefusal(deps, req, '/api/admin/session', 'wrong user name or password');
+ * ```
+ */
+export async function recordAdminRefusal(
+  deps: Pick<AdminApiDependencies, 'ctx' | 'guard'>,
+  req: IncomingMessage,
+  path: string,
+  reason: string,
+): Promise<void> {
+  deps.guard.failed(req);
+  deps.ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
+  await deps.ctx.audit.record({
+    action: 'admin.unauthorized',
+    outcome: 'refused',
+    actor: req.socket.remoteAddress ?? 'unknown',
+    subject: `${req.method ?? ''} ${path}`,
+    details: { reason },
+  });
 }
 
 /**
@@ -347,7 +381,19 @@ function integerParam(url: URL, name: string, min: number, max: number): number 
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function connectorJson(c: ReturnType<ControllerContext['registry']['listConnectors']>[number]) {
+/** When each agent's latest unexpired certificate expires (Unix ms), by agent id. */
+async function certificateExpiries(
+  ctx: ControllerContext,
+  kind: AgentKind,
+): Promise<Map<string, number>> {
+  const live = await ctx.store.listLiveCertificates(ctx.clock().getTime());
+  return new Map(live.filter((c) => c.kind === kind).map((c) => [c.agentId, c.notAfter]));
+}
+
+function connectorJson(
+  c: ReturnType<ControllerContext['registry']['listConnectors']>[number],
+  certificateNotAfter: number | undefined,
+) {
   return {
     id: c.id,
     private_ip: c.privateIp,
@@ -357,10 +403,14 @@ function connectorJson(c: ReturnType<ControllerContext['registry']['listConnecto
     connected: c.connected,
     clock_skew_ms: c.clockSkewMs,
     upgrade_required: c.upgradeRequired,
+    certificate_expires_at: iso(certificateNotAfter ?? null),
   };
 }
 
-function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers']>[number]) {
+function tunnelerJson(
+  t: ReturnType<ControllerContext['registry']['listTunnelers']>[number],
+  certificateNotAfter: number | undefined,
+) {
   return {
     id: t.id,
     connector_id: t.connectorId,
@@ -369,6 +419,7 @@ function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers
     status: t.status,
     clock_skew_ms: t.clockSkewMs,
     upgrade_required: t.upgradeRequired,
+    certificate_expires_at: iso(certificateNotAfter ?? null),
   };
 }
 

@@ -323,6 +323,53 @@ describe('admin HTTP API', () => {
     });
   });
 
+  describe('the console', () => {
+    it('is served at / from the built @sigil/console, without authentication', async () => {
+      const page = await fetch(`${fx.controller.adminUrl}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const html = await page.text();
+      expect(html).toContain('<script type="module" src="app.js"></script>');
+      expect(html).not.toMatch(/<script>|<style|style=/);
+      const script = await fetch(`${fx.controller.adminUrl}/app.js`);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect((await script.text()).length).toBeGreaterThan(1000);
+      // The probes stay where they were.
+      expect((await fetch(`${fx.controller.adminUrl}/healthz`)).status).toBe(200);
+    });
+  });
+
+  describe('GET /api/admin/ca', () => {
+    interface CaAnswer {
+      auto_rotation: boolean;
+      next_rotation_at: string | null;
+      generations: Array<{ role: string; created_at: string; not_after: string }>;
+    }
+
+    it('reports no next rotation without CA_AUTO_ROTATE', async () => {
+      const { json } = await admin(fx.controller, '/api/admin/ca');
+      expect(json).toMatchObject({ auto_rotation: false, next_rotation_at: null });
+    });
+
+    it('reports when CA_AUTO_ROTATE prepares the successor: CA_ROTATE_AT of the lifetime', async () => {
+      const auto = await startController({
+        caAutoRotate: true,
+        caRotateAtFraction: 0.25,
+        caAutoRotateIntervalSeconds: 3600,
+      });
+      try {
+        const json = (await admin(auto.controller, '/api/admin/ca')).json as CaAnswer;
+        const current = json.generations.find((g) => g.role === 'current')!;
+        const created = Date.parse(current.created_at);
+        const lifetime = Date.parse(current.not_after) - created;
+        expect(json.auto_rotation).toBe(true);
+        expect(Date.parse(json.next_rotation_at!)).toBe(Math.floor(created + lifetime * 0.25));
+      } finally {
+        await auto.cleanup();
+      }
+    });
+  });
+
   describe('listing', () => {
     it('lists connectors and tunnelers with snake_case fields and ONLINE/OFFLINE status', async () => {
       await enrollNew(fx.controller, 'connector', 'connector-2');
@@ -339,6 +386,7 @@ describe('admin HTTP API', () => {
           connected: false,
           clock_skew_ms: null,
           upgrade_required: false,
+          certificate_expires_at: expect.any(String),
         },
       ]);
       const tunnelers = await admin(fx.controller, '/api/admin/tunnelers');
@@ -351,8 +399,12 @@ describe('admin HTTP API', () => {
           status: 'ONLINE',
           clock_skew_ms: null,
           upgrade_required: false,
+          certificate_expires_at: expect.any(String),
         },
       ]);
+      // The latest certificate issued at enrollment, still valid.
+      const [listed] = connectors.json as Array<{ certificate_expires_at: string }>;
+      expect(Date.parse(listed!.certificate_expires_at)).toBeGreaterThan(Date.parse(at(0)));
       clock.advance(31_000);
       expect(
         (
@@ -363,6 +415,8 @@ describe('admin HTTP API', () => {
       expect(summary.json).toMatchObject({
         connectors: { total: 1, online: 0, offline: 1 },
         tunnelers: { total: 1, online: 0, offline: 1 },
+        // Where agents reach the controller: the console's install commands start from it.
+        grpc_listen_addr: fx.controller.grpcAddress,
       });
       expect(
         (summary.json as { latest_activity: unknown[] }).latest_activity.length,
@@ -436,7 +490,12 @@ describe('admin HTTP API', () => {
         expect(
           (await fx.controller.store.listAudit({ limit: 1, action: 'admin.renewal_requested' }))[0]!
             .details,
-        ).toEqual({ command_id: commandId });
+        ).toEqual({
+          command_id: commandId,
+          address: '127.0.0.1',
+          user_agent: 'node',
+          via: 'admin-token',
+        });
         stream.call.end();
         await stream.until(() => stream.status !== undefined, 'stream end');
       } finally {

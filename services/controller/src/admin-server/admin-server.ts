@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
 import type { Logger } from 'pino';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
@@ -14,7 +15,10 @@ import type {
 } from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
 import type { AdminRoute } from '../admin-api';
+import { runAsAdminActor } from '../internal/admin-actor';
 import { parseRequestTarget } from '../internal/admin-guard';
+import { serveConsoleFiles } from './console-files';
+import { requestOrigin } from './principal';
 import type { AdminAuthenticator, AdminRole } from './principal';
 import {
   ADMIN_OPENAPI_OPTIONS,
@@ -142,6 +146,16 @@ async function serve(
   }
 }
 
+/** Runs `work` as the request's principal (its audit records name the user, address and agent). */
+function asPrincipal<T>(request: FastifyRequest, work: () => T): T {
+  const principal = request.principal;
+  if (principal === undefined) return work();
+  return runAsAdminActor(
+    { user: principal.user, via: principal.via, ...requestOrigin(request) },
+    work,
+  );
+}
+
 /** The `/api/admin` gate: `authenticate`, then the role the route needs (403 below it). */
 async function admit(
   options: AdminServerOptions,
@@ -246,6 +260,8 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
+  // Parses `Cookie` (the console's `sigil_session`) for the authenticator; sets it on sign-in.
+  await app.register(fastifyCookie);
   app.addSchema(problemSchema);
   await app.register(fastifySwagger, ADMIN_OPENAPI_OPTIONS);
   app.get(
@@ -253,12 +269,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     { config: { public: true }, schema: { hide: true } },
     async () => app.swagger(),
   );
-  if (options.consoleDir !== undefined)
-    // Loaded only when used: its content-disposition dependency is ESM-only.
-    await app.register((await import('@fastify/static')).default, {
-      root: options.consoleDir,
-      prefix: '/',
-    });
+  if (options.consoleDir !== undefined) serveConsoleFiles(app, options.consoleDir);
   else
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/plain').send('The Sigil console is not built (pnpm build).\n'),
@@ -267,6 +278,19 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   await app.register(
     async (scope) => {
       scope.addHook('onRequest', async (request, reply) => admit(options, request, reply));
+      // Everything after authentication (the handler included) runs as the principal.
+      scope.addHook('preHandler', (request, _reply, done) => asPrincipal(request, () => done()));
+      // A change made through this server reaches its event streams at once, named by the
+      // changed endpoint's first segment (`tokens`, `connectors`, `ca`, `users`, ...).
+      const localChange = new Set<(topics: string[]) => void>();
+      scope.addHook('onRequest', async (request, reply) => {
+        if (request.method === 'GET' || request.method === 'HEAD') return;
+        const topic = /^\/api\/admin\/([a-z-]+)/.exec(request.url)?.[1];
+        if (topic === undefined) return;
+        reply.raw.once('finish', () => {
+          if (reply.raw.statusCode < 400) for (const listener of localChange) listener([topic]);
+        });
+      });
       for (const plugin of options.plugins ?? []) await scope.register(plugin);
       let streams = 0;
       scope.get('/events', { schema: EVENTS_ROUTE_SCHEMA }, async (request, reply) => {
@@ -290,6 +314,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
         const send = (topics: string[]) =>
           res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
         const unsubscribe = options.onChange?.(send) ?? (() => undefined);
+        localChange.add(send);
         const poll = setInterval(() => send(['connectors', 'tunnelers']), 5000);
         const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
         request.raw.socket.setTimeout(0);
@@ -297,6 +322,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
           streams -= 1;
           clearInterval(poll);
           clearInterval(ping);
+          localChange.delete(send);
           unsubscribe();
         });
       });

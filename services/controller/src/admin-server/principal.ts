@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminSessionRecord } from '../store/admin-auth-store';
 
 /** An admin user's role: `viewer` reads, `admin` does everything. */
 export type AdminRole = 'viewer' | 'admin';
@@ -18,9 +19,29 @@ export interface AdminPrincipal {
  */
 export type AdminAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
+/** The longest user agent kept (sessions, audit records). */
+const MAX_USER_AGENT_CHARS = 256;
+
+/**
+ * Source address and user agent of a request, as sessions and audit records keep them.
+ *
+ * @example
+ * ```ts
+ * const { address, userAgent } = requestOrigin(request);
+ * ```
+ */
+export function requestOrigin(request: FastifyRequest): { address: string; userAgent: string } {
+  return {
+    address: request.raw.socket.remoteAddress ?? 'unknown',
+    userAgent: (request.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT_CHARS),
+  };
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: AdminPrincipal;
+    /** The console session the request authenticated with (`via: 'session'`). */
+    adminSession?: AdminSessionRecord;
   }
   interface FastifyContextConfig {
     /** Skip authentication (sign-in, the OpenAPI description, the console's static files). */

@@ -144,6 +144,10 @@ const connector = strict(
     connected: { type: 'boolean', description: 'an open control stream' },
     clock_skew_ms: nullable({ type: 'integer' }),
     upgrade_required: { type: 'boolean' },
+    certificate_expires_at: {
+      ...nullable(isoTime),
+      description: 'when the latest unexpired certificate issued to the agent expires',
+    },
   },
   [
     'id',
@@ -154,6 +158,7 @@ const connector = strict(
     'connected',
     'clock_skew_ms',
     'upgrade_required',
+    'certificate_expires_at',
   ],
 );
 
@@ -166,8 +171,21 @@ const tunneler = strict(
     status,
     clock_skew_ms: nullable({ type: 'integer' }),
     upgrade_required: { type: 'boolean' },
+    certificate_expires_at: {
+      ...nullable(isoTime),
+      description: 'when the latest unexpired certificate issued to the agent expires',
+    },
   },
-  ['id', 'connector_id', 'last_seen', 'version', 'status', 'clock_skew_ms', 'upgrade_required'],
+  [
+    'id',
+    'connector_id',
+    'last_seen',
+    'version',
+    'status',
+    'clock_skew_ms',
+    'upgrade_required',
+    'certificate_expires_at',
+  ],
 );
 
 const agentReport = strict(
@@ -243,8 +261,22 @@ const caStatus = strict(
       ...nullable(activation),
       description: 'while a generation is prepared: who has acknowledged its root',
     },
+    auto_rotation: { type: 'boolean', description: 'CA_AUTO_ROTATE is on' },
+    next_rotation_at: {
+      ...nullable(isoTime),
+      description:
+        "when automatic rotation prepares the current CA's successor; null without CA_AUTO_ROTATE or once one is prepared",
+    },
   },
-  ['bundle_version', 'revision', 'activation_grace_seconds', 'generations', 'activation'],
+  [
+    'bundle_version',
+    'revision',
+    'activation_grace_seconds',
+    'generations',
+    'activation',
+    'auto_rotation',
+    'next_rotation_at',
+  ],
 );
 
 const auditRecord = strict(
@@ -534,8 +566,12 @@ export const ADMIN_ROUTE_SCHEMAS: readonly AdminRouteSchema[] = [
             connectors: tally,
             tunnelers: tally,
             latest_activity: { type: 'array', maxItems: 10, items: auditRecord },
+            grpc_listen_addr: {
+              ...nullable({ type: 'string' }),
+              description: 'host:port the gRPC port (CONTROLLER_LISTEN_ADDR) listens on',
+            },
           },
-          ['connectors', 'tunnelers', 'latest_activity'],
+          ['connectors', 'tunnelers', 'latest_activity', 'grpc_listen_addr'],
         ),
       ),
     },

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AdminRoute } from '../admin-api';
 import type { RegistrationEntryRecord } from '../store/store';
 import type { WorkloadRegistry } from './workload-registry';
+import { adminActorName } from './admin-actor';
 
 /**
  * An entry as the admin API shows it (snake_case, ISO time).
@@ -43,7 +44,7 @@ export function entryRoutes(
       url: '/entries',
       handler: async (req) => ({
         status: 201,
-        body: entryJson(await workloads.create(await readJsonObject(req), 'admin')),
+        body: entryJson(await workloads.create(await readJsonObject(req), adminActorName())),
       }),
     },
     {
@@ -56,7 +57,7 @@ export function entryRoutes(
       url: '/entries/:id',
       handler: async (_req, _url, { id }) => ({
         status: 200,
-        body: entryJson(await workloads.remove(id!, 'admin')),
+        body: entryJson(await workloads.remove(id!, adminActorName())),
       }),
     },
   ];

@@ -25,14 +25,15 @@ export interface ReplicaPair {
 
 /**
  * Starts replica A on a new schema `<name>_<pid>_<random>` and a temp DATA_DIR, then replica B
- * on the same schema; B uses A's DATA_DIR unless `dataDirB` makes it one from A's.
+ * on the same schema; B uses A's DATA_DIR unless `dataDirB` makes it one from A's. `controller`
+ * adds options to both replicas.
  */
 export async function startReplicaPair(
   name: string,
   options: {
     dataDirB?: (dataDirA: string) => string;
-    /** Options both replicas start with. */
-    controller?: Partial<ControllerOptions>;
+    /** Options both replicas start with (each gets its own DATA_DIR and store). */
+    controller?: Partial<Omit<ControllerOptions, 'dataDir' | 'store'>>;
   } = {},
 ): Promise<ReplicaPair> {
   const schema = uniqueSchema(name);
