@@ -107,6 +107,17 @@ describe('admin sessions', () => {
     expect((await adminHttp(base, '/api/admin/connectors', { session })).status).toBe(401);
   });
 
+  it('authenticates a session on a path fastify cannot decode (the legacy 400 naming the segment)', async () => {
+    const { session, csrf } = await signIn(base, 'admin', PASSWORD);
+    const path = '/api/admin/connectors/%E0%A4%A/renew';
+    const bad = await adminHttp(base, path, { method: 'POST', session, csrf });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('id');
+    expect((await adminHttp(base, path, { method: 'POST', session })).json.code).toBe(
+      'ERR_ADMIN_CSRF',
+    );
+  });
+
   it('answers 401 without credentials and reports the SIGIL_ADMIN_TOKEN bearer as before', async () => {
     expect((await adminHttp(base, '/api/admin/session')).status).toBe(401);
     const bearer = await adminHttp(base, '/api/admin/session', { bearer: ADMIN_TOKEN });
@@ -196,6 +207,23 @@ describe('admin sessions', () => {
     // Another address still signs in.
     await signIn(base, 'admin', PASSWORD, { localAddress: '127.0.0.31' });
     clock.advance(60_000);
+  });
+
+  it('checks at most a few passwords at once: a flood of sign-ins gets 429, never a 500', async () => {
+    const flood = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        adminHttp(base, '/api/admin/session', {
+          method: 'POST',
+          body: { username: `flood${i}`, password: 'nope' },
+          localAddress: `127.0.1.${i + 1}`,
+        }),
+      ),
+    );
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    const busy = flood.filter((r) => r.status === 429);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy[0]!.headers['retry-after']).toBe('1');
   });
 
   it('refuses a malformed sign-in body with 400 naming the field', async () => {
