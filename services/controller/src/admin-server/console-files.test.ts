@@ -19,7 +19,7 @@ describe('serveConsoleFiles (the console at /)', () => {
     const app = await createAdminServer({
       consoleDir: dir,
       authenticate: async () => undefined,
-      legacy: async () => false,
+      endpoints: [],
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
