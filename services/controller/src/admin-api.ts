@@ -6,6 +6,7 @@ import type { AgentVersionsReport } from './domain/agent-version-pins';
 import type { PolicyOperations } from './domain/resource-operations';
 import type { PendingToken } from './domain/tokens';
 import type { AdminGuard } from './internal/admin-guard';
+import type { AdminHandler, AdminReply, AdminRoute } from './internal/admin-route';
 import { agentSpiffeId } from './internal/agent-identity';
 import { entryRoutes } from './internal/admin-entries-routes';
 import type { WorkloadRegistry } from './internal/workload-registry';
@@ -38,29 +39,9 @@ export interface AdminApiDependencies {
   grpcListenAddress?: () => string;
 }
 
-/** What an admin endpoint answers: a status and a body (JSON unless `contentType` says). */
-export interface AdminReply {
-  status: number;
-  body: unknown;
-  contentType?: string;
-}
-/**
- * One admin endpoint's work: the request (its body unread), its target and the decoded path
- * parameters in, status and body out; a refusal rejects with a `SigilError`.
- */
-export type AdminHandler = (
-  req: IncomingMessage,
-  url: URL,
-  params: Readonly<Record<string, string>>,
-) => Promise<AdminReply>;
+export type { AdminHandler, AdminReply, AdminRoute } from './internal/admin-route';
 type Handler = AdminHandler;
 type Reply = AdminReply;
-/** An admin endpoint: its method and path below `/api/admin` (`/tokens/:token_id`), its handler. */
-export interface AdminRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  url: string;
-  handler: Handler;
-}
 
 const badRequest = (reason: string, field?: string): SigilError =>
   new SigilError('ERR_REQUEST_INVALID', reason, field === undefined ? {} : { details: { field } });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { SigilError } from '@sigil/errors';
-import type { AdminRoute } from './admin-api';
+import type { AdminRoute } from './internal/admin-route';
 import type { PolicyOperations } from './domain/resource-operations';
 import type { GrantRecord, ResourceRecord } from './store/policy-store';
 

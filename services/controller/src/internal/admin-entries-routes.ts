@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { AdminRoute } from '../admin-api';
+import type { AdminRoute } from './admin-route';
 import type { RegistrationEntryRecord } from '../store/store';
 import type { WorkloadRegistry } from './workload-registry';
 import { adminActorName } from './admin-actor';
