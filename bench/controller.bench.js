@@ -21,6 +21,11 @@
 //   --interval 10000           heartbeat interval, ms (default 10000)
 //   --ttl 60                   connector certificate lifetime, s (default 30; renewals every ~20 s)
 //   --workers 4                agent processes (default 4)
+//   --storm 0                  skip the renewal storm after the window (default 1: run it)
+//
+// Memory per connected agent: the controller's RSS just before the streams open (after
+// enrollment, so the enrolled registry is counted in both) and once they are all up and have
+// beaten for the settle interval; (after - before) / streams up is reported as KiB per agent.
 'use strict';
 /* global fetch */
 const { fork, spawn } = require('node:child_process');
@@ -410,7 +415,7 @@ function request(worker, message, reply) {
   });
 }
 
-async function scenario({ agents, duration, interval, ttl, workers: workerCount }) {
+async function scenario({ agents, duration, interval, ttl, workers: workerCount, storm = true }) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigil-controller-bench-'));
   const { child, started, adminToken } = await startController(workDir, ttl, agents);
   const workers = [];
@@ -446,6 +451,9 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
     const enrolledCount = enrolled.reduce((s, r) => s + r.count, 0);
     const enrollFailures = enrolled.reduce((s, r) => s + r.failures, 0);
 
+    // Settle the enrollment's garbage first: the baseline of the memory-per-agent figure.
+    await sleep(2000);
+    const beforeStreams = processStats(child.pid);
     t = performance.now();
     const connected = await Promise.all(
       workers.map((w) => request(w, { type: 'connect' }, 'connected')),
@@ -455,6 +463,7 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
 
     // One interval to settle (the first heartbeats are spread over it), then the window.
     await sleep(Math.min(interval, 10_000));
+    const withStreams = processStats(child.pid);
     for (const w of workers) w.send({ type: 'window' });
     const before = processStats(child.pid);
     const controllerBefore = await controllerMetrics(started.adminUrl);
@@ -468,18 +477,20 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
     // Then every agent renews once, as fast as the agents can, while the heartbeats go on.
     for (const w of workers) w.send({ type: 'window' });
     const stormStart = processStats(child.pid);
-    await Promise.all(workers.map((w) => request(w, { type: 'renew-all' }, 'renewed')));
+    if (storm) await Promise.all(workers.map((w) => request(w, { type: 'renew-all' }, 'renewed')));
     const stormEnd = processStats(child.pid);
-    const storm = await Promise.all(workers.map((w) => request(w, { type: 'report' }, 'report')));
-    const stormRtts = storm.flatMap((r) => r.rtts).sort((a, b) => a - b);
+    const stormReports = await Promise.all(
+      workers.map((w) => request(w, { type: 'report' }, 'report')),
+    );
+    const stormRtts = stormReports.flatMap((r) => r.rtts).sort((a, b) => a - b);
     const stormSeconds = (stormEnd.at - stormStart.at) / 1000;
     return {
       controllerOneWayP99: histogramPercentile(controllerBefore, controllerAfter, 99),
       controllerLagP99: controllerAfter.lagP99,
       generatorLagP99: Math.max(...reports.map((r) => r.loopP99)),
-      stormRenewals: storm.reduce((sum, r) => sum + r.renewals, 0),
-      stormFailures: storm.reduce((sum, r) => sum + r.renewalFailures, 0),
-      stormRate: storm.reduce((sum, r) => sum + r.renewals, 0) / stormSeconds,
+      stormRenewals: stormReports.reduce((sum, r) => sum + r.renewals, 0),
+      stormFailures: stormReports.reduce((sum, r) => sum + r.renewalFailures, 0),
+      stormRate: stormReports.reduce((sum, r) => sum + r.renewals, 0) / stormSeconds,
       stormCpu: (stormEnd.cpuSeconds - stormStart.cpuSeconds) / stormSeconds,
       stormP99: percentile(stormRtts, 99),
       agents,
@@ -501,6 +512,8 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
       cpu: (after.cpuSeconds - before.cpuSeconds) / windowSeconds,
       rss: after.rss,
       peakRss: after.peakRss,
+      rssBeforeStreams: beforeStreams.rss,
+      rssWithStreams: withStreams.rss,
     };
   } finally {
     for (const worker of workers) {
@@ -519,6 +532,7 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
 
 const ms = (value) => (Number.isNaN(value) ? '-' : `${value.toFixed(2)} ms`);
 const mib = (bytes) => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+const perAgentKib = (r) => (r.rssWithStreams - r.rssBeforeStreams) / 1024 / Math.max(1, r.up);
 
 async function main() {
   const sizes = String(option('agents', '200')).split(',').map(Number);
@@ -526,6 +540,7 @@ async function main() {
   const interval = Number(option('interval', '10000'));
   const ttl = Number(option('ttl', '30'));
   const workers = Number(option('workers', '4'));
+  const storm = option('storm', '1') !== '0';
   process.stdout.write(
     `controller load test on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${mib(os.totalmem())} RAM, Node ${process.version}\n`,
   );
@@ -542,7 +557,7 @@ async function main() {
   const rows = [];
   for (const agents of sizes) {
     process.stdout.write(`N = ${agents}: enrolling, connecting, measuring ${duration} s ...\n`);
-    const r = await scenario({ agents, duration, interval, ttl, workers });
+    const r = await scenario({ agents, duration, interval, ttl, workers, storm });
     rows.push(r);
     process.stdout.write(
       [
@@ -554,15 +569,16 @@ async function main() {
         `  renewals         ${r.renewals} scheduled ones in the window, ${r.renewalRate.toFixed(1)}/s (${r.renewalFailures} failed)`,
         `  renewal storm    every agent renewed once: ${r.stormRenewals} at ${r.stormRate.toFixed(0)}/s (${r.stormFailures} failed), controller CPU ${(r.stormCpu * 100).toFixed(0)}%, heartbeat p99 meanwhile ${ms(r.stormP99)}`,
         `  controller       RSS ${mib(r.rss)} (peak ${mib(r.peakRss)}), CPU ${(r.cpu * 100).toFixed(0)}% of one core`,
+        `  memory/agent     RSS ${mib(r.rssBeforeStreams)} before the streams, ${mib(r.rssWithStreams)} with ${r.up} up: ${perAgentKib(r).toFixed(1)} KiB per connected agent`,
         '',
       ].join('\n'),
     );
   }
 
   process.stdout.write(
-    '| agents | enroll/s | heartbeat p50 | heartbeat p99 | renewals/s (storm) | controller RSS (peak) | controller CPU | errors |\n',
+    '| agents | enroll/s | heartbeat p50 | heartbeat p99 | renewals/s (storm) | controller RSS (peak) | KiB/agent | controller CPU | errors |\n',
   );
-  process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
+  process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of rows) {
     const errors =
       r.enrollFailures +
@@ -571,7 +587,7 @@ async function main() {
       r.streamFailures +
       (r.enrolledCount - r.up);
     process.stdout.write(
-      `| ${r.agents} | ${r.enrollRate.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.stormRate.toFixed(0)} | ${mib(r.rss)} (${mib(r.peakRss)}) | ${(r.cpu * 100).toFixed(0)}% | ${errors} |\n`,
+      `| ${r.agents} | ${r.enrollRate.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.stormRate.toFixed(0)} | ${mib(r.rss)} (${mib(r.peakRss)}) | ${perAgentKib(r).toFixed(1)} | ${(r.cpu * 100).toFixed(0)}% | ${errors} |\n`,
     );
   }
   const largest = rows.find((r) => r.agents >= GOAL.agents);
