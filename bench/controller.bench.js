@@ -312,7 +312,15 @@ async function controllerMetrics(adminUrl) {
   const text = await (await fetch(`${adminUrl}/metrics`)).text();
   const buckets = [];
   let lagP99;
+  // V8 heap (used and reserved) and memory outside it that V8 knows of (Buffers): what of the RSS
+  // is JavaScript objects; the rest is native (OpenSSL, nghttp2, malloc).
+  const memory = {};
   for (const line of text.split('\n')) {
+    const gauge =
+      /^sigil_controller_nodejs_(heap_size_used|heap_size_total|external_memory)_bytes (\S+)/.exec(
+        line,
+      );
+    if (gauge !== null) memory[gauge[1]] = Number(gauge[2]);
     const bucket = /^sigil_controller_heartbeat_latency_seconds_bucket\{le="([^"]+)"\} (\S+)/.exec(
       line,
     );
@@ -320,7 +328,7 @@ async function controllerMetrics(adminUrl) {
     const lag = /^sigil_controller_nodejs_eventloop_lag_p99_seconds (\S+)/.exec(line);
     if (lag !== null) lagP99 = Number(lag[1]) * 1000;
   }
-  return { buckets, lagP99 };
+  return { buckets, lagP99, memory };
 }
 
 /** The bucket bound under which `p` percent of the heartbeats between two scrapes fell. */
@@ -358,6 +366,10 @@ async function startController(workDir, ttl, agents) {
         AGENT_OFFLINE_AFTER: '60s',
         ENROLLMENT_TOKEN_TTL: '1h',
         LOG_LEVEL: 'info',
+        // glibc allocator tuning, passed through to compare (docs/benchmarks.md "Memory per agent").
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_')),
+        ),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -454,6 +466,7 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount,
     // Settle the enrollment's garbage first: the baseline of the memory-per-agent figure.
     await sleep(2000);
     const beforeStreams = processStats(child.pid);
+    const heapBeforeStreams = (await controllerMetrics(started.adminUrl)).memory;
     t = performance.now();
     const connected = await Promise.all(
       workers.map((w) => request(w, { type: 'connect' }, 'connected')),
@@ -464,6 +477,7 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount,
     // One interval to settle (the first heartbeats are spread over it), then the window.
     await sleep(Math.min(interval, 10_000));
     const withStreams = processStats(child.pid);
+    const heapWithStreams = (await controllerMetrics(started.adminUrl)).memory;
     for (const w of workers) w.send({ type: 'window' });
     const before = processStats(child.pid);
     const controllerBefore = await controllerMetrics(started.adminUrl);
@@ -514,6 +528,12 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount,
       peakRss: after.peakRss,
       rssBeforeStreams: beforeStreams.rss,
       rssWithStreams: withStreams.rss,
+      heapPerAgent: Object.fromEntries(
+        Object.keys(heapWithStreams).map((k) => [
+          k,
+          (heapWithStreams[k] - (heapBeforeStreams[k] ?? 0)) / 1024 / Math.max(1, up),
+        ]),
+      ),
     };
   } finally {
     for (const worker of workers) {
@@ -569,7 +589,7 @@ async function main() {
         `  renewals         ${r.renewals} scheduled ones in the window, ${r.renewalRate.toFixed(1)}/s (${r.renewalFailures} failed)`,
         `  renewal storm    every agent renewed once: ${r.stormRenewals} at ${r.stormRate.toFixed(0)}/s (${r.stormFailures} failed), controller CPU ${(r.stormCpu * 100).toFixed(0)}%, heartbeat p99 meanwhile ${ms(r.stormP99)}`,
         `  controller       RSS ${mib(r.rss)} (peak ${mib(r.peakRss)}), CPU ${(r.cpu * 100).toFixed(0)}% of one core`,
-        `  memory/agent     RSS ${mib(r.rssBeforeStreams)} before the streams, ${mib(r.rssWithStreams)} with ${r.up} up: ${perAgentKib(r).toFixed(1)} KiB per connected agent`,
+        `  memory/agent     RSS ${mib(r.rssBeforeStreams)} before the streams, ${mib(r.rssWithStreams)} with ${r.up} up: ${perAgentKib(r).toFixed(1)} KiB per connected agent (V8 heap used ${r.heapPerAgent.heap_size_used?.toFixed(1)}, heap reserved ${r.heapPerAgent.heap_size_total?.toFixed(1)}, external ${r.heapPerAgent.external_memory?.toFixed(1)} KiB/agent)`,
         '',
       ].join('\n'),
     );
