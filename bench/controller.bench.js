@@ -21,6 +21,11 @@
 //   --interval 10000           heartbeat interval, ms (default 10000)
 //   --ttl 60                   connector certificate lifetime, s (default 30; renewals every ~20 s)
 //   --workers 4                agent processes (default 4)
+//   --storm 0                  skip the renewal storm after the window (default 1: run it)
+//
+// Memory per connected agent: the controller's RSS just before the streams open (after
+// enrollment, so the enrolled registry is counted in both) and once they are all up and have
+// beaten for the settle interval; (after - before) / streams up is reported as KiB per agent.
 'use strict';
 /* global fetch */
 const { fork, spawn } = require('node:child_process');
@@ -307,7 +312,15 @@ async function controllerMetrics(adminUrl) {
   const text = await (await fetch(`${adminUrl}/metrics`)).text();
   const buckets = [];
   let lagP99;
+  // V8 heap (used and reserved) and memory outside it that V8 knows of (Buffers): what of the RSS
+  // is JavaScript objects; the rest is native (OpenSSL, nghttp2, malloc).
+  const memory = {};
   for (const line of text.split('\n')) {
+    const gauge =
+      /^sigil_controller_nodejs_(heap_size_used|heap_size_total|external_memory)_bytes (\S+)/.exec(
+        line,
+      );
+    if (gauge !== null) memory[gauge[1]] = Number(gauge[2]);
     const bucket = /^sigil_controller_heartbeat_latency_seconds_bucket\{le="([^"]+)"\} (\S+)/.exec(
       line,
     );
@@ -315,7 +328,7 @@ async function controllerMetrics(adminUrl) {
     const lag = /^sigil_controller_nodejs_eventloop_lag_p99_seconds (\S+)/.exec(line);
     if (lag !== null) lagP99 = Number(lag[1]) * 1000;
   }
-  return { buckets, lagP99 };
+  return { buckets, lagP99, memory };
 }
 
 /** The bucket bound under which `p` percent of the heartbeats between two scrapes fell. */
@@ -353,6 +366,10 @@ async function startController(workDir, ttl, agents) {
         AGENT_OFFLINE_AFTER: '60s',
         ENROLLMENT_TOKEN_TTL: '1h',
         LOG_LEVEL: 'info',
+        // glibc allocator tuning, passed through to compare (docs/benchmarks.md "Memory per agent").
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_')),
+        ),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -410,7 +427,7 @@ function request(worker, message, reply) {
   });
 }
 
-async function scenario({ agents, duration, interval, ttl, workers: workerCount }) {
+async function scenario({ agents, duration, interval, ttl, workers: workerCount, storm = true }) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigil-controller-bench-'));
   const { child, started, adminToken } = await startController(workDir, ttl, agents);
   const workers = [];
@@ -446,6 +463,10 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
     const enrolledCount = enrolled.reduce((s, r) => s + r.count, 0);
     const enrollFailures = enrolled.reduce((s, r) => s + r.failures, 0);
 
+    // Settle the enrollment's garbage first: the baseline of the memory-per-agent figure.
+    await sleep(2000);
+    const beforeStreams = processStats(child.pid);
+    const heapBeforeStreams = (await controllerMetrics(started.adminUrl)).memory;
     t = performance.now();
     const connected = await Promise.all(
       workers.map((w) => request(w, { type: 'connect' }, 'connected')),
@@ -455,6 +476,8 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
 
     // One interval to settle (the first heartbeats are spread over it), then the window.
     await sleep(Math.min(interval, 10_000));
+    const withStreams = processStats(child.pid);
+    const heapWithStreams = (await controllerMetrics(started.adminUrl)).memory;
     for (const w of workers) w.send({ type: 'window' });
     const before = processStats(child.pid);
     const controllerBefore = await controllerMetrics(started.adminUrl);
@@ -468,18 +491,20 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
     // Then every agent renews once, as fast as the agents can, while the heartbeats go on.
     for (const w of workers) w.send({ type: 'window' });
     const stormStart = processStats(child.pid);
-    await Promise.all(workers.map((w) => request(w, { type: 'renew-all' }, 'renewed')));
+    if (storm) await Promise.all(workers.map((w) => request(w, { type: 'renew-all' }, 'renewed')));
     const stormEnd = processStats(child.pid);
-    const storm = await Promise.all(workers.map((w) => request(w, { type: 'report' }, 'report')));
-    const stormRtts = storm.flatMap((r) => r.rtts).sort((a, b) => a - b);
+    const stormReports = await Promise.all(
+      workers.map((w) => request(w, { type: 'report' }, 'report')),
+    );
+    const stormRtts = stormReports.flatMap((r) => r.rtts).sort((a, b) => a - b);
     const stormSeconds = (stormEnd.at - stormStart.at) / 1000;
     return {
       controllerOneWayP99: histogramPercentile(controllerBefore, controllerAfter, 99),
       controllerLagP99: controllerAfter.lagP99,
       generatorLagP99: Math.max(...reports.map((r) => r.loopP99)),
-      stormRenewals: storm.reduce((sum, r) => sum + r.renewals, 0),
-      stormFailures: storm.reduce((sum, r) => sum + r.renewalFailures, 0),
-      stormRate: storm.reduce((sum, r) => sum + r.renewals, 0) / stormSeconds,
+      stormRenewals: stormReports.reduce((sum, r) => sum + r.renewals, 0),
+      stormFailures: stormReports.reduce((sum, r) => sum + r.renewalFailures, 0),
+      stormRate: stormReports.reduce((sum, r) => sum + r.renewals, 0) / stormSeconds,
       stormCpu: (stormEnd.cpuSeconds - stormStart.cpuSeconds) / stormSeconds,
       stormP99: percentile(stormRtts, 99),
       agents,
@@ -501,6 +526,14 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
       cpu: (after.cpuSeconds - before.cpuSeconds) / windowSeconds,
       rss: after.rss,
       peakRss: after.peakRss,
+      rssBeforeStreams: beforeStreams.rss,
+      rssWithStreams: withStreams.rss,
+      heapPerAgent: Object.fromEntries(
+        Object.keys(heapWithStreams).map((k) => [
+          k,
+          (heapWithStreams[k] - (heapBeforeStreams[k] ?? 0)) / 1024 / Math.max(1, up),
+        ]),
+      ),
     };
   } finally {
     for (const worker of workers) {
@@ -519,6 +552,7 @@ async function scenario({ agents, duration, interval, ttl, workers: workerCount 
 
 const ms = (value) => (Number.isNaN(value) ? '-' : `${value.toFixed(2)} ms`);
 const mib = (bytes) => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+const perAgentKib = (r) => (r.rssWithStreams - r.rssBeforeStreams) / 1024 / Math.max(1, r.up);
 
 async function main() {
   const sizes = String(option('agents', '200')).split(',').map(Number);
@@ -526,6 +560,7 @@ async function main() {
   const interval = Number(option('interval', '10000'));
   const ttl = Number(option('ttl', '30'));
   const workers = Number(option('workers', '4'));
+  const storm = option('storm', '1') !== '0';
   process.stdout.write(
     `controller load test on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${mib(os.totalmem())} RAM, Node ${process.version}\n`,
   );
@@ -542,7 +577,7 @@ async function main() {
   const rows = [];
   for (const agents of sizes) {
     process.stdout.write(`N = ${agents}: enrolling, connecting, measuring ${duration} s ...\n`);
-    const r = await scenario({ agents, duration, interval, ttl, workers });
+    const r = await scenario({ agents, duration, interval, ttl, workers, storm });
     rows.push(r);
     process.stdout.write(
       [
@@ -554,15 +589,16 @@ async function main() {
         `  renewals         ${r.renewals} scheduled ones in the window, ${r.renewalRate.toFixed(1)}/s (${r.renewalFailures} failed)`,
         `  renewal storm    every agent renewed once: ${r.stormRenewals} at ${r.stormRate.toFixed(0)}/s (${r.stormFailures} failed), controller CPU ${(r.stormCpu * 100).toFixed(0)}%, heartbeat p99 meanwhile ${ms(r.stormP99)}`,
         `  controller       RSS ${mib(r.rss)} (peak ${mib(r.peakRss)}), CPU ${(r.cpu * 100).toFixed(0)}% of one core`,
+        `  memory/agent     RSS ${mib(r.rssBeforeStreams)} before the streams, ${mib(r.rssWithStreams)} with ${r.up} up: ${perAgentKib(r).toFixed(1)} KiB per connected agent (V8 heap used ${r.heapPerAgent.heap_size_used?.toFixed(1)}, heap reserved ${r.heapPerAgent.heap_size_total?.toFixed(1)}, external ${r.heapPerAgent.external_memory?.toFixed(1)} KiB/agent)`,
         '',
       ].join('\n'),
     );
   }
 
   process.stdout.write(
-    '| agents | enroll/s | heartbeat p50 | heartbeat p99 | renewals/s (storm) | controller RSS (peak) | controller CPU | errors |\n',
+    '| agents | enroll/s | heartbeat p50 | heartbeat p99 | renewals/s (storm) | controller RSS (peak) | KiB/agent | controller CPU | errors |\n',
   );
-  process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
+  process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of rows) {
     const errors =
       r.enrollFailures +
@@ -571,7 +607,7 @@ async function main() {
       r.streamFailures +
       (r.enrolledCount - r.up);
     process.stdout.write(
-      `| ${r.agents} | ${r.enrollRate.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.stormRate.toFixed(0)} | ${mib(r.rss)} (${mib(r.peakRss)}) | ${(r.cpu * 100).toFixed(0)}% | ${errors} |\n`,
+      `| ${r.agents} | ${r.enrollRate.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.stormRate.toFixed(0)} | ${mib(r.rss)} (${mib(r.peakRss)}) | ${perAgentKib(r).toFixed(1)} | ${(r.cpu * 100).toFixed(0)}% | ${errors} |\n`,
     );
   }
   const largest = rows.find((r) => r.agents >= GOAL.agents);
