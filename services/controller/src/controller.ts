@@ -622,8 +622,7 @@ export function createController(options: ControllerOptions): Controller {
         setInterval(() => void registry.flush(), REGISTRY_FLUSH_MS),
         setInterval(() => {
           // Replicas share the sessions table: the leader sweeps it.
-          if (isLeader())
-            sessions.sweep().catch(logFailure('controller.session_sweep_failed'));
+          if (isLeader()) sessions.sweep().catch(logFailure('controller.session_sweep_failed'));
         }, SESSION_SWEEP_MS),
         setInterval(() => {
           syncRevocations(ctx, controlPlane).catch(logFailure('controller.revocation_sync_failed'));
