@@ -193,6 +193,9 @@ async function admit(
 export async function createAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ADMIN_MAX_BODY_BYTES,
+    // The routes fastify validates (sessions, users, API tokens) refuse an unknown field or a
+    // wrongly typed one with 400, as their schemas say, rather than drop or coerce it.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     logger: false,
     forceCloseConnections: true,
     ...(options.serverFactory === undefined ? {} : { serverFactory: options.serverFactory }),
