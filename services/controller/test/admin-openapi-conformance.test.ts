@@ -50,6 +50,9 @@ interface Call {
   csrf?: string;
 }
 
+/** The first admin user's password (`SIGIL_ADMIN_PASSWORD`). */
+const ADMIN_PASSWORD = 'conformance-admin-password';
+
 /**
  * What any endpoint may answer, not provoked one by one here (401 is, for every operation), and
  * the status ranges.
@@ -169,6 +172,7 @@ describe('admin API answers conform to the served OpenAPI description', () => {
     fx = await startController({
       // Activation waits for no acknowledgement; 401s for every endpoint stay below the throttle.
       caActivationGraceSeconds: 0,
+      adminPassword: ADMIN_PASSWORD,
       adminLimits: { ...ADMIN_LIMIT_DEFAULTS, authFailuresPerMinute: 1000 },
     });
     const res = await admin(fx.controller, '/api/admin/openapi.json', { token: null });
@@ -464,7 +468,7 @@ describe('admin API answers conform to the served OpenAPI description', () => {
   });
 
   it('console sessions: sign in, who am I, CSRF, sign out', async () => {
-    const password = fx.controller.adminPassword;
+    const password = ADMIN_PASSWORD;
     const session = { method: 'POST', path: '/session' } as const;
     expect(
       await call({ ...session, token: null, body: { username: 'admin', password } }, 200),
@@ -513,7 +517,12 @@ describe('admin API answers conform to the served OpenAPI description', () => {
     await call({ ...post, body: { ...given, password: 'short' } }, 400);
     await call({ ...post, body: { name: 'conf-x', role: 'robot' } }, 400);
     refusedByRequestSchema(post, { name: 'conf-x', role: 'robot' });
-    await call({ ...post, body: { name: 'conf-x', role: 'viewer', colour: 1 } }, 400);
+    expect(
+      await call({ ...post, body: { name: 'conf-x', role: 'viewer', colour: 1 } }, 400),
+    ).toMatchObject({ field: 'colour', detail: 'body: unknown field "colour"' });
+    expect(await call({ ...post, body: { name: 'conf-x' } }, 400)).toMatchObject({
+      field: 'role',
+    });
     refusedByRequestSchema(post, { name: 'conf-x', role: 'viewer', colour: 1 });
     const users = (await call({ method: 'GET', path: '/users' }, 200)) as Array<{ name: string }>;
     expect(users.map((u) => u.name)).toEqual(['admin', 'conf-admin', 'conf-viewer']);
@@ -557,7 +566,9 @@ describe('admin API answers conform to the served OpenAPI description', () => {
       id: string;
       token: string;
     };
-    await call({ ...post, body: { name: 'conf-ci', expires_in_seconds: 10 } }, 400);
+    expect(
+      await call({ ...post, body: { name: 'conf-ci', expires_in_seconds: 10 } }, 400),
+    ).toMatchObject({ field: 'expires_in_seconds' });
     refusedByRequestSchema(post, { name: 'conf-ci', expires_in_seconds: 10 });
     await call({ ...post, body: { name: 'conf-ci', expires_in_seconds: 60, colour: 1 } }, 400);
     refusedByRequestSchema(post, { name: 'conf-ci', expires_in_seconds: 60, colour: 1 });
