@@ -16,17 +16,21 @@ import {
   StreamRecorder,
 } from './support/fixtures';
 import type { ControllerFixture } from './support/fixtures';
+import { adminHttp, signIn } from './support/admin-http';
 
 interface Media {
   schema: object;
 }
 interface Operation {
+  /** `[]`: public, no credential. */
+  security?: unknown[];
   requestBody?: { required: boolean; content: Record<string, Media> };
   responses: Record<string, { content?: Record<string, Media> }>;
 }
 interface OpenApi {
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, object> };
+  components: { schemas: Record<string, object>; securitySchemes?: Record<string, unknown> };
+  security?: Array<Record<string, string[]>>;
 }
 
 /** A call: `path` is the description's path below /api/admin, `{name}` filled from `params`. */
@@ -40,7 +44,14 @@ interface Call {
   body?: unknown;
   rawBody?: string;
   token?: null;
+  /** Another credential than the admin token: a bearer (an API token) or a session cookie. */
+  bearer?: string;
+  session?: string;
+  csrf?: string;
 }
+
+/** The first admin user's password (`SIGIL_ADMIN_PASSWORD`). */
+const ADMIN_PASSWORD = 'conformance-admin-password';
 
 /**
  * What any endpoint may answer, not provoked one by one here (401 is, for every operation), and
@@ -88,27 +99,42 @@ describe('admin API answers conform to the served OpenAPI description', () => {
         return c.raw === true ? value : encodeURIComponent(value);
       }) +
       (c.query === undefined ? '' : `?${c.query}`);
-    const res = await admin(fx.controller, target, {
-      method: c.method,
-      ...(c.body === undefined ? {} : { body: c.body }),
-      ...(c.rawBody === undefined ? {} : { rawBody: c.rawBody }),
-      ...(c.token === null ? { token: null } : {}),
-    });
+    const init = { method: c.method, ...(c.body === undefined ? {} : { body: c.body }) };
+    const res =
+      c.bearer === undefined && c.session === undefined
+        ? await admin(fx.controller, target, {
+            ...init,
+            ...(c.rawBody === undefined ? {} : { rawBody: c.rawBody }),
+            ...(c.token === null ? { token: null } : {}),
+          }).then((r) => ({ ...r, contentType: r.headers.get('content-type') }))
+        : await adminHttp(fx.controller.adminUrl, target, {
+            ...init,
+            ...(c.bearer === undefined ? {} : { bearer: c.bearer }),
+            ...(c.session === undefined ? {} : { session: c.session }),
+            ...(c.csrf === undefined ? {} : { csrf: c.csrf }),
+          }).then((r) => ({ ...r, contentType: r.headers['content-type'] }));
     if (res.status !== status)
       throw new Error(`${label}: expected ${status}, got ${res.status}: ${res.text.slice(0, 400)}`);
     const documented = op.responses[String(status)] ?? op.responses[`${String(status)[0]}XX`];
     if (documented === undefined)
       throw new Error(`${label}: status ${status} is not in the OpenAPI description`);
-    const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-    const media = documented.content?.[type];
-    if (media === undefined)
-      throw new Error(`${label}: ${status} with ${type} is not in the OpenAPI description`);
-    const body: unknown = type.endsWith('json') ? JSON.parse(res.text) : res.text;
-    const validate = validator(media.schema);
-    if (!validate(body))
-      throw new Error(
-        `${label}: the ${status} body contradicts its schema: ${ajv.errorsText(validate.errors)}\n${res.text.slice(0, 600)}`,
-      );
+    const type = (res.contentType ?? '').split(';')[0]!.trim();
+    let body: unknown;
+    if (status === 204) {
+      // No content: the description gives none either.
+      if (res.text !== '' || documented.content !== undefined)
+        throw new Error(`${label}: 204 with a body (${type}) or content in the description`);
+    } else {
+      const media = documented.content?.[type];
+      if (media === undefined)
+        throw new Error(`${label}: ${status} with ${type} is not in the OpenAPI description`);
+      body = type.endsWith('json') ? JSON.parse(res.text) : res.text;
+      const validate = validator(media.schema);
+      if (!validate(body))
+        throw new Error(
+          `${label}: the ${status} body contradicts its schema: ${ajv.errorsText(validate.errors)}\n${res.text.slice(0, 600)}`,
+        );
+    }
     // What the endpoint accepted, the description accepts too.
     if (status < 300 && c.body !== undefined) {
       const schema = op.requestBody?.content['application/json']?.schema;
@@ -146,6 +172,7 @@ describe('admin API answers conform to the served OpenAPI description', () => {
     fx = await startController({
       // Activation waits for no acknowledgement; 401s for every endpoint stay below the throttle.
       caActivationGraceSeconds: 0,
+      adminPassword: ADMIN_PASSWORD,
       adminLimits: { ...ADMIN_LIMIT_DEFAULTS, authFailuresPerMinute: 1000 },
     });
     const res = await admin(fx.controller, '/api/admin/openapi.json', { token: null });
@@ -440,6 +467,128 @@ describe('admin API answers conform to the served OpenAPI description', () => {
     exercised.set(operationKey('GET', '/events'), new Set(['200']));
   });
 
+  it('console sessions: sign in, who am I, CSRF, sign out', async () => {
+    const password = ADMIN_PASSWORD;
+    const session = { method: 'POST', path: '/session' } as const;
+    expect(
+      await call({ ...session, token: null, body: { username: 'admin', password } }, 200),
+    ).toEqual(expect.objectContaining({ user: 'admin', role: 'admin' }));
+    await call(
+      { ...session, token: null, body: { username: 'admin', password: `${password}x` } },
+      401,
+    );
+    await call({ ...session, token: null, body: { username: 'ghost', password } }, 401);
+    await call({ ...session, token: null, body: { username: 'admin' } }, 400);
+    refusedByRequestSchema(session, { username: 'admin' });
+    await call({ ...session, token: null, body: { username: 'admin', password, colour: 1 } }, 400);
+    refusedByRequestSchema(session, { username: 'admin', password, colour: 1 });
+
+    const whoami = { method: 'GET', path: '/session' } as const;
+    expect(await call(whoami, 200)).toEqual({ user: 'admin', role: 'admin', via: 'admin-token' });
+    const signedIn = await signIn(fx.controller.adminUrl, 'admin', password);
+    expect(await call({ ...whoami, session: signedIn.session }, 200)).toEqual(
+      expect.objectContaining({ via: 'session', csrf_token: signedIn.csrf }),
+    );
+    const signOut = { method: 'DELETE', path: '/session' } as const;
+    expect(await call({ ...signOut, session: signedIn.session }, 403)).toEqual(
+      expect.objectContaining({ code: 'ERR_ADMIN_CSRF' }),
+    );
+    await call({ ...signOut, session: signedIn.session, csrf: signedIn.csrf }, 204);
+    await call({ ...whoami, session: signedIn.session }, 401);
+    await call(signOut, 204);
+  });
+
+  it('console users', async () => {
+    const post = { method: 'POST', path: '/users' } as const;
+    const viewer = (await call(
+      { ...post, body: { name: 'conf-viewer', role: 'viewer' } },
+      201,
+    )) as {
+      password: string;
+    };
+    expect(viewer.password).toEqual(expect.any(String));
+    const given = { name: 'conf-admin', role: 'admin', password: 'conformance-password-1' };
+    expect(await call({ ...post, body: given }, 201)).toEqual({
+      name: 'conf-admin',
+      role: 'admin',
+    });
+    await call({ ...post, body: given }, 409);
+    await call({ ...post, body: { name: 'bad name!', role: 'viewer' } }, 400);
+    await call({ ...post, body: { ...given, password: 'short' } }, 400);
+    await call({ ...post, body: { name: 'conf-x', role: 'robot' } }, 400);
+    refusedByRequestSchema(post, { name: 'conf-x', role: 'robot' });
+    expect(
+      await call({ ...post, body: { name: 'conf-x', role: 'viewer', colour: 1 } }, 400),
+    ).toMatchObject({ field: 'colour', detail: 'body: unknown field "colour"' });
+    expect(await call({ ...post, body: { name: 'conf-x' } }, 400)).toMatchObject({
+      field: 'role',
+    });
+    refusedByRequestSchema(post, { name: 'conf-x', role: 'viewer', colour: 1 });
+    const users = (await call({ method: 'GET', path: '/users' }, 200)) as Array<{ name: string }>;
+    expect(users.map((u) => u.name)).toEqual(['admin', 'conf-admin', 'conf-viewer']);
+
+    const passwd = { method: 'PUT', path: '/users/{name}/password' } as const;
+    expect(
+      await call(
+        { ...passwd, params: { name: 'conf-admin' }, body: { password: 'conformance-password-2' } },
+        200,
+      ),
+    ).toEqual({});
+    expect(await call({ ...passwd, params: { name: 'conf-viewer' }, body: {} }, 200)).toEqual({
+      password: expect.any(String),
+    });
+    await call({ ...passwd, params: { name: 'conf-admin' }, body: { password: 'short' } }, 400);
+    await call({ ...passwd, params: { name: 'conf-admin' }, body: { colour: 1 } }, 400);
+    refusedByRequestSchema(passwd, { colour: 1 });
+    await call({ ...passwd, params: { name: 'ghost' }, body: {} }, 404);
+
+    // A viewer: no user list, no one else's password.
+    await call(
+      { ...passwd, params: { name: 'conf-viewer' }, body: { password: 'viewer-password-1' } },
+      200,
+    );
+    const asViewer = await signIn(fx.controller.adminUrl, 'conf-viewer', 'viewer-password-1');
+    const viewerSession = { session: asViewer.session, csrf: asViewer.csrf };
+    await call({ method: 'GET', path: '/users', ...viewerSession }, 403);
+    await call({ ...passwd, params: { name: 'conf-admin' }, body: {}, ...viewerSession }, 403);
+
+    const remove = { method: 'DELETE', path: '/users/{name}' } as const;
+    await call({ ...remove, params: { name: 'conf-admin' } }, 204);
+    await call({ ...remove, params: { name: 'conf-admin' } }, 404);
+  });
+
+  it('API tokens: create, use, list, revoke', async () => {
+    const post = { method: 'POST', path: '/api-tokens' } as const;
+    const created = (await call(
+      { ...post, body: { name: 'conf-ci', expires_in_seconds: 3600 } },
+      201,
+    )) as {
+      id: string;
+      token: string;
+    };
+    expect(
+      await call({ ...post, body: { name: 'conf-ci', expires_in_seconds: 10 } }, 400),
+    ).toMatchObject({ field: 'expires_in_seconds' });
+    refusedByRequestSchema(post, { name: 'conf-ci', expires_in_seconds: 10 });
+    await call({ ...post, body: { name: 'conf-ci', expires_in_seconds: 60, colour: 1 } }, 400);
+    refusedByRequestSchema(post, { name: 'conf-ci', expires_in_seconds: 60, colour: 1 });
+    expect(await call({ method: 'GET', path: '/session', bearer: created.token }, 200)).toEqual({
+      user: 'admin',
+      role: 'admin',
+      via: 'api-token',
+    });
+    const list = { method: 'GET', path: '/api-tokens' } as const;
+    expect(await call(list, 200)).toEqual([
+      expect.objectContaining({ id: created.id, revoked_at: null }),
+    ]);
+    const revoke = { method: 'DELETE', path: '/api-tokens/{id}' } as const;
+    await call({ ...revoke, params: { id: created.id } }, 204);
+    await call({ ...revoke, params: { id: created.id } }, 404);
+    expect(await call(list, 200)).toEqual([
+      expect.objectContaining({ id: created.id, revoked_at: expect.any(String) }),
+    ]);
+  });
+
   it('refuses a body over 16 KiB on every endpoint that takes one (413)', async () => {
     const calls: Call[] = [];
     each((method, path, op) => {
@@ -450,9 +599,17 @@ describe('admin API answers conform to the served OpenAPI description', () => {
     for (const c of calls) await call(c, 413);
   });
 
-  it('refuses every endpoint without the admin token (401)', async () => {
+  it('refuses every endpoint but the public ones without a credential (401)', async () => {
+    // Every operation needs the bearer or the session cookie, unless it says `security: []`.
+    expect(doc.security).toEqual([{ bearer: [] }, { session: [] }]);
+    expect(Object.keys(doc.components.securitySchemes ?? {}).sort()).toEqual(['bearer', 'session']);
     const calls: Call[] = [];
-    each((method, path) => calls.push({ method, path, params: anyParams(path), token: null }));
+    const open: string[] = [];
+    each((method, path, op) => {
+      if (op.security?.length === 0) open.push(`${method} ${path}`);
+      else calls.push({ method, path, params: anyParams(path), token: null });
+    });
+    expect(open).toEqual(['POST /session']);
     for (const c of calls) await call(c, 401);
   });
 

@@ -79,6 +79,29 @@ function requiredRole(request: FastifyRequest): AdminRole {
   return request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'admin';
 }
 
+/**
+ * The 400 of a request its route schema refused (the routes fastify validates): the first fault,
+ * naming the field (`field`), e.g. `body: unknown field "colour"`.
+ */
+function schemaRefusal(
+  faults: NonNullable<FastifyError['validation']>,
+  context = 'body',
+): SigilError {
+  const fault = faults[0]!;
+  const params = fault.params as { additionalProperty?: string; missingProperty?: string };
+  const path = fault.instancePath.slice(1).replaceAll('/', '.');
+  const field = params.additionalProperty ?? params.missingProperty ?? path;
+  const what =
+    params.additionalProperty !== undefined
+      ? `unknown field "${field}"`
+      : params.missingProperty !== undefined
+        ? `missing field "${field}"`
+        : `${path === '' ? '' : `${path} `}${fault.message ?? 'is invalid'}`;
+  return new SigilError('ERR_REQUEST_INVALID', `${context}: ${what}`, {
+    ...(field === '' ? {} : { details: { field } }),
+  });
+}
+
 /** Discards an unread request body so the connection stays usable (or closes cleanly). */
 function drain(req: IncomingMessage): void {
   if (!req.readableEnded) req.resume();
@@ -193,6 +216,9 @@ async function admit(
 export async function createAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ADMIN_MAX_BODY_BYTES,
+    // The routes fastify validates (sessions, users, API tokens) refuse an unknown field or a
+    // wrongly typed one with 400, as their schemas say, rather than drop or coerce it.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     logger: false,
     forceCloseConnections: true,
     ...(options.serverFactory === undefined ? {} : { serverFactory: options.serverFactory }),
@@ -229,6 +255,8 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
         ),
         request.url,
       );
+    if (error.validation !== undefined)
+      return problem(reply, schemaRefusal(error.validation, error.validationContext), request.url);
     if (status >= 400 && status < 500)
       return problem(reply, new SigilError('ERR_REQUEST_INVALID', error.message), request.url);
     return problem(

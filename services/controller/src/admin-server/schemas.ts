@@ -8,7 +8,15 @@ import type { FastifySchema } from 'fastify';
 
 /** A time as the admin API writes it (ISO 8601, UTC). */
 export const isoTime = { type: 'string', format: 'date-time' } as const;
-const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] });
+/**
+ * `schema` or null.
+ *
+ * @example
+ * ```ts
+ * const revokedAt = nullable(isoTime);
+ * ```
+ */
+export const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] });
 const agentKind = { type: 'string', enum: ['connector', 'tunneler'] } as const;
 const status = { type: 'string', enum: ['ONLINE', 'OFFLINE', 'REVOKED'] } as const;
 const agentId = {
@@ -17,8 +25,18 @@ const agentId = {
   description: 'CONNECTOR_ID / TUNNELER_ID: the last segment of the SPIFFE ID',
 } as const;
 const spiffeId = { type: 'string', pattern: '^spiffe://' } as const;
-const strict = <P extends Record<string, object>>(properties: P, required: (keyof P)[] = []) =>
-  ({ type: 'object', additionalProperties: false, required, properties }) as const;
+/**
+ * An object schema with exactly `properties` (no others may appear), `required` of them always.
+ *
+ * @example
+ * ```ts
+ * const user = strict({ name: { type: 'string' }, role }, ['name', 'role']);
+ * ```
+ */
+export const strict = <P extends Record<string, object>>(
+  properties: P,
+  required: (keyof P)[] = [],
+) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
 /** An RFC 9457 problem body (`application/problem+json`), as `toProblemDetails` writes it. */
 export const problemSchema = {
@@ -45,35 +63,48 @@ const problem = (description: string) => ({
 });
 
 /**
- * Problem bodies for any 4xx and 5xx status, for a route module that does not list its refusals
- * one by one (the endpoints here do, with {@link responses}).
+ * The refusals an endpoint may answer (status: when), besides those every endpoint has; a 401,
+ * 403 or 429 given here replaces the common one, `null` says the endpoint never answers it.
  */
-export const problems = {
-  '4XX': problem('a refusal: the code names why'),
-  '5XX': problem('a controller fault or the store unavailable'),
-} as const;
-
-/** The refusals an endpoint may answer (status: when), besides those every endpoint has. */
-type Refusals = Partial<Record<400 | 404 | 409 | 413, string>>;
+export type Refusals = Partial<Record<400 | 404 | 409 | 413, string>> &
+  Partial<Record<401 | 403 | 429, string | null>>;
 
 /**
  * The response map of one endpoint: its successes and its refusals, plus what any authenticated
  * endpoint may answer (401, 403 for a state change, 429, 500, 503).
+ *
+ * @example
+ * ```ts
+ * const response = responses('GET', { 200: json('users', { type: 'array', items: user }) }, { 403: 'not an admin' });
+ * ```
  */
-function responses(
+export function responses(
   method: AdminRouteSchema['method'],
   successes: Record<number, object>,
   refusals: Refusals = {},
 ): Record<string, unknown> {
   const own = Object.fromEntries(
-    Object.entries(refusals).map(([code, when]) => [code, problem(when)]),
+    Object.entries(refusals).flatMap(([code, when]) =>
+      when === null ? [] : [[code, problem(when as string)]],
+    ),
   );
+  const common = Object.entries({
+    401: problem(
+      'ERR_ADMIN_UNAUTHORIZED: no or a wrong credential (Authorization: Bearer with the admin token or an API token, or the sigil_session cookie; WWW-Authenticate names the realm)',
+    ),
+    ...(method === 'GET'
+      ? {}
+      : {
+          403: problem(
+            "ERR_ADMIN_FORBIDDEN: the signed-in user has the viewer role; ERR_ADMIN_CSRF: the session cookie without the session's X-CSRF-Token",
+          ),
+        }),
+    429: problem('too many failed sign-ins from this address (Retry-After)'),
+  }).filter(([code]) => !(code in refusals));
   return {
     ...successes,
     ...own,
-    401: problem('no or a wrong Authorization: Bearer token (WWW-Authenticate names the realm)'),
-    ...(method === 'GET' ? {} : { 403: problem('the signed-in user has the viewer role') }),
-    429: problem('too many failed sign-ins from this address (Retry-After)'),
+    ...Object.fromEntries(common),
     500: {
       description: 'a controller fault (logged as http.request_failed)',
       content: {
@@ -92,8 +123,17 @@ function responses(
   };
 }
 
-const json = (description: string, schema: object) => ({ description, ...schema });
-const BODY_TOO_LARGE = 'the body is over 16 KiB';
+/**
+ * A JSON response: `schema` with its `description`.
+ *
+ * @example
+ * ```ts
+ * const ok = { 200: json('the pins', agentVersions) };
+ * ```
+ */
+export const json = (description: string, schema: object) => ({ description, ...schema });
+/** The 413 refusal of an endpoint that takes a body. */
+export const BODY_TOO_LARGE = 'the body is over 16 KiB';
 
 const pendingToken = strict(
   {
@@ -882,8 +922,26 @@ export const ADMIN_OPENAPI_OPTIONS: SwaggerOptions = {
       title: 'Sigil admin API',
       version: '1',
       description:
-        'The controller admin API (docs/admin-api.md). Every /api/admin endpoint but this description needs Authorization: Bearer <admin token>.',
+        'The controller admin API (docs/admin-api.md). Every /api/admin endpoint but this description and POST /api/admin/session (security: []) needs a credential: Authorization: Bearer with SIGIL_ADMIN_TOKEN or a user API token (sigil_at_...), or the console session cookie sigil_session (state-changing requests with it also send X-CSRF-Token).',
     },
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "SIGIL_ADMIN_TOKEN (user admin, role admin), or an API token sigil_at_... (POST /api/admin/api-tokens) with its user's role",
+        },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'sigil_session',
+          description:
+            'the console session (POST /api/admin/session); a request other than GET, HEAD or OPTIONS also sends the header X-CSRF-Token: <csrf_token>',
+        },
+      },
+    },
+    security: [{ bearer: [] }, { session: [] }],
   },
   refResolver: {
     buildLocalReference: (json, _baseUri, _fragment, i) =>

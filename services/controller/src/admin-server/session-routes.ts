@@ -10,7 +10,7 @@ import type { RateLimiter } from '../internal/rate-limiter';
 import type { AdminUserRecord } from '../store/admin-auth-store';
 import { CLEARED_SESSION_COOKIE, sessionCookieOf } from './authenticator';
 import { requestOrigin } from './principal';
-import { isoTime, problems } from './schemas';
+import { BODY_TOO_LARGE, isoTime, json, responses, strict } from './schemas';
 
 /**
  * At most this many sign-ins check a password at once (each scrypt check takes 32 MiB and tens of
@@ -30,58 +30,82 @@ const role = { type: 'string', enum: ['viewer', 'admin'] } as const;
 const signInSchema = {
   summary: 'Sign in: starts a console session (cookie sigil_session)',
   tags: ['session'],
-  body: {
-    type: 'object',
-    required: ['username', 'password'],
-    additionalProperties: false,
-    properties: {
+  // Public: no credential (OpenAPI's empty security requirement).
+  security: [],
+  body: strict(
+    {
       username: { type: 'string', minLength: 1, maxLength: MAX_USER_NAME_CHARS },
       password: { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_CHARS },
     },
-  },
-  response: {
-    200: {
-      type: 'object',
-      required: ['user', 'role', 'csrf_token', 'idle_expires_at', 'expires_at'],
-      properties: {
-        user: { type: 'string' },
-        role,
-        csrf_token: {
-          type: 'string',
-          description: 'send it as X-CSRF-Token on every state-changing request',
-        },
-        idle_expires_at: isoTime,
-        expires_at: isoTime,
-      },
+    ['username', 'password'],
+  ),
+  response: responses(
+    'POST',
+    {
+      200: json(
+        'signed in: Set-Cookie sigil_session (HttpOnly, SameSite=Strict, Path=/)',
+        strict(
+          {
+            user: { type: 'string' },
+            role,
+            csrf_token: {
+              type: 'string',
+              description: 'send it as X-CSRF-Token on every state-changing request',
+            },
+            idle_expires_at: isoTime,
+            expires_at: isoTime,
+          },
+          ['user', 'role', 'csrf_token', 'idle_expires_at', 'expires_at'],
+        ),
+      ),
     },
-    ...problems,
-  },
+    {
+      400: 'a missing or empty username or password, an unknown field',
+      401: 'ERR_ADMIN_UNAUTHORIZED: wrong user name or password (one message for both)',
+      403: null,
+      413: BODY_TOO_LARGE,
+      429: 'ERR_RATE_LIMITED: too many failed sign-ins from this address or for this user name, or too many sign-ins being checked (Retry-After)',
+    },
+  ),
 } as const;
 
 const whoamiSchema = {
   summary: 'Who is signed in (any authentication)',
   tags: ['session'],
-  response: {
-    200: {
-      type: 'object',
-      required: ['user', 'role', 'via'],
-      properties: {
-        user: { type: 'string' },
-        role,
-        via: { type: 'string', enum: ['session', 'api-token', 'admin-token'] },
-        csrf_token: { type: 'string', description: 'only with via=session' },
-        idle_expires_at: { ...isoTime, description: 'only with via=session' },
-        expires_at: { ...isoTime, description: 'only with via=session' },
-      },
+  response: responses(
+    'GET',
+    {
+      200: json(
+        'the signed-in user',
+        strict(
+          {
+            user: { type: 'string' },
+            role,
+            via: { type: 'string', enum: ['session', 'api-token', 'admin-token'] },
+            csrf_token: { type: 'string', description: 'only with via=session' },
+            idle_expires_at: { ...isoTime, description: 'only with via=session' },
+            expires_at: { ...isoTime, description: 'only with via=session' },
+          },
+          ['user', 'role', 'via'],
+        ),
+      ),
     },
-    ...problems,
-  },
+    { 401: 'ERR_ADMIN_UNAUTHORIZED: not signed in, or the session has ended' },
+  ),
 } as const;
 
 const signOutSchema = {
   summary: 'Sign out: ends the session on every replica and clears the cookie',
   tags: ['session'],
-  response: { 204: { type: 'null' }, ...problems },
+  response: responses(
+    'DELETE',
+    {
+      204: json('signed out (with a bearer credential: only the cookie is cleared)', {
+        type: 'null',
+      }),
+    },
+    { 403: "ERR_ADMIN_CSRF: the session cookie without the session's X-CSRF-Token" },
+  ),
 } as const;
 
 const iso = (ms: number): string => new Date(ms).toISOString();

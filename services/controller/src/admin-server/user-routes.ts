@@ -6,13 +6,14 @@ import {
   ADMIN_ROLES,
   MAX_PASSWORD_CHARS,
   MAX_USER_NAME_CHARS,
+  MIN_PASSWORD_CHARS,
   addAdminUser,
   removeAdminUser,
   setAdminPassword,
 } from '../admin-auth/users';
 import type { AdminApiTokenRecord, AdminUserRecord } from '../store/admin-auth-store';
 import type { AdminRole } from './principal';
-import { isoTime, problems } from './schemas';
+import { BODY_TOO_LARGE, isoTime, json, nullable, responses, strict } from './schemas';
 
 /** The longest lifetime of an API token: one year. */
 export const MAX_API_TOKEN_TTL_SECONDS = 365 * 86_400;
@@ -23,7 +24,6 @@ export interface UserRoutesOptions extends Pick<AdminApiDependencies, 'ctx'> {
 }
 
 const role = { type: 'string', enum: ADMIN_ROLES } as const;
-const nullableTime = { anyOf: [isoTime, { type: 'null' }] } as const;
 const nameParams = {
   type: 'object',
   required: ['name'],
@@ -34,27 +34,28 @@ const generatedPassword = {
   description: 'only when generated (no password given): shown this once',
 } as const;
 const password = { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_CHARS } as const;
-const noContent = { 204: { type: 'null' }, ...problems } as const;
+const BAD_PASSWORD = `a password of fewer than ${MIN_PASSWORD_CHARS} or more than ${MAX_PASSWORD_CHARS} characters`;
+const noContent = (description: string) => ({ 204: json(description, { type: 'null' }) });
 
-const user = {
-  type: 'object',
-  required: ['name', 'role', 'created_at', 'updated_at'],
-  properties: { name: { type: 'string' }, role, created_at: isoTime, updated_at: isoTime },
-} as const;
+const user = strict({ name: { type: 'string' }, role, created_at: isoTime, updated_at: isoTime }, [
+  'name',
+  'role',
+  'created_at',
+  'updated_at',
+]);
 
-const apiToken = {
-  type: 'object',
-  required: ['id', 'name', 'user', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'],
-  properties: {
+const apiToken = strict(
+  {
     id: { type: 'string' },
     name: { type: 'string' },
     user: { type: 'string' },
     created_at: isoTime,
     expires_at: isoTime,
-    last_used_at: nullableTime,
-    revoked_at: nullableTime,
+    last_used_at: nullable(isoTime),
+    revoked_at: nullable(isoTime),
   },
-} as const;
+  ['id', 'name', 'user', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'],
+);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -102,7 +103,11 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
         schema: {
           summary: 'The console users (admin)',
           tags: ['users'],
-          response: { 200: { type: 'array', items: user }, ...problems },
+          response: responses(
+            'GET',
+            { 200: json('the users, sorted by name', { type: 'array', items: user }) },
+            { 403: 'ERR_ADMIN_FORBIDDEN: the signed-in user is not an admin' },
+          ),
         },
       },
       async () => (await store.listUsers()).map(userJson),
@@ -113,24 +118,27 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
         schema: {
           summary: 'Create a console user (admin); without a password one is generated',
           tags: ['users'],
-          body: {
-            type: 'object',
-            required: ['name', 'role'],
-            additionalProperties: false,
-            properties: {
-              name: { type: 'string', maxLength: MAX_USER_NAME_CHARS },
-              role,
-              password,
+          body: strict(
+            { name: { type: 'string', maxLength: MAX_USER_NAME_CHARS }, role, password },
+            ['name', 'role'],
+          ),
+          response: responses(
+            'POST',
+            {
+              201: json(
+                'the user',
+                strict({ name: { type: 'string' }, role, password: generatedPassword }, [
+                  'name',
+                  'role',
+                ]),
+              ),
             },
-          },
-          response: {
-            201: {
-              type: 'object',
-              required: ['name', 'role'],
-              properties: { name: { type: 'string' }, role, password: generatedPassword },
+            {
+              400: `a bad name or role, ${BAD_PASSWORD}, an unknown field (field)`,
+              409: 'ERR_ADMIN_USER_EXISTS: the name is taken',
+              413: BODY_TOO_LARGE,
             },
-            ...problems,
-          },
+          ),
         },
       },
       async (request, reply) => {
@@ -159,7 +167,9 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
           summary: 'Remove a console user with their sessions and API tokens (admin)',
           tags: ['users'],
           params: nameParams,
-          response: noContent,
+          response: responses('DELETE', noContent('removed'), {
+            404: 'no console user has this name',
+          }),
         },
       },
       async (request, reply) => {
@@ -177,11 +187,17 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
             "Set a user's password (admin, or the user itself); ends the user's sessions; without a password one is generated",
           tags: ['users'],
           params: nameParams,
-          body: { type: 'object', additionalProperties: false, properties: { password } },
-          response: {
-            200: { type: 'object', properties: { password: generatedPassword } },
-            ...problems,
-          },
+          body: strict({ password }),
+          response: responses(
+            'PUT',
+            { 200: json('the password is set', strict({ password: generatedPassword })) },
+            {
+              400: `${BAD_PASSWORD}, an unknown field (field)`,
+              403: "ERR_ADMIN_FORBIDDEN: a viewer setting another user's password; ERR_ADMIN_CSRF: the session cookie without the session's X-CSRF-Token",
+              404: 'no console user has this name',
+              413: BODY_TOO_LARGE,
+            },
+          ),
         },
       },
       async (request, reply) => {
@@ -203,7 +219,12 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
         schema: {
           summary: "API tokens: an admin sees everyone's, a viewer their own",
           tags: ['api-tokens'],
-          response: { 200: { type: 'array', items: apiToken }, ...problems },
+          response: responses('GET', {
+            200: json('the API tokens, revoked and expired ones too', {
+              type: 'array',
+              items: apiToken,
+            }),
+          }),
         },
       },
       async (request) => {
@@ -221,11 +242,8 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
         schema: {
           summary: "Create an API token of the signed-in user (with that user's role)",
           tags: ['api-tokens'],
-          body: {
-            type: 'object',
-            required: ['name', 'expires_in_seconds'],
-            additionalProperties: false,
-            properties: {
+          body: strict(
+            {
               name: { type: 'string', minLength: 1, maxLength: 128 },
               expires_in_seconds: {
                 type: 'integer',
@@ -233,24 +251,34 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
                 maximum: MAX_API_TOKEN_TTL_SECONDS,
               },
             },
-          },
-          response: {
-            201: {
-              type: 'object',
-              required: ['id', 'name', 'user', 'token', 'expires_at'],
-              properties: {
-                id: { type: 'string' },
-                name: { type: 'string' },
-                user: { type: 'string' },
-                token: {
-                  type: 'string',
-                  description: 'sigil_at_...: shown this once, stored hashed',
-                },
-                expires_at: isoTime,
-              },
+            ['name', 'expires_in_seconds'],
+          ),
+          response: responses(
+            'POST',
+            {
+              201: json(
+                'the token, shown once',
+                strict(
+                  {
+                    id: { type: 'string' },
+                    name: { type: 'string' },
+                    user: { type: 'string' },
+                    token: {
+                      type: 'string',
+                      description: 'sigil_at_...: shown this once, stored hashed',
+                    },
+                    expires_at: isoTime,
+                  },
+                  ['id', 'name', 'user', 'token', 'expires_at'],
+                ),
+              ),
             },
-            ...problems,
-          },
+            {
+              400: 'a missing or too long name, expires_in_seconds out of range, an unknown field (field)',
+              403: "ERR_ADMIN_FORBIDDEN: the signed-in principal is no console user (the admin token without a user admin); ERR_ADMIN_CSRF: the session cookie without the session's X-CSRF-Token",
+              413: BODY_TOO_LARGE,
+            },
+          ),
         },
       },
       async (request, reply) => {
@@ -293,7 +321,9 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
             required: ['id'],
             properties: { id: { type: 'string' } },
           },
-          response: noContent,
+          response: responses('DELETE', noContent('revoked'), {
+            404: 'no unrevoked API token has this id (among your own, for a viewer)',
+          }),
         },
       },
       async (request, reply) => {
