@@ -53,14 +53,14 @@ module.exports = tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: __dirname },
     },
     plugins: { 'import-x': importX },
     settings: {
       'import-x/resolver-next': [
-        importX.createNodeResolver({ extensions: ['.ts', '.js', '.json'] }),
+        importX.createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.json'] }),
       ],
     },
     rules: {

@@ -89,6 +89,14 @@ export const ERROR_CATALOGUE = {
       "The admin API gave `sigil admin` no usable answer: a server error (5xx), or a body that is not the admin API's JSON (the URL points at something else).",
     fix: "Check that `SIGIL_ADMIN_URL` is the controller's `ADMIN_LISTEN_ADDR` (`http://HOST:PORT`), and read the controller's log (`http.request_failed`); retry once it is healthy.",
   },
+  ERR_ADMIN_CSRF: {
+    grpcStatus: G.PERMISSION_DENIED,
+    httpStatus: 403,
+    exitCode: 1,
+    meaning:
+      "A state-changing admin request authenticated by the console session cookie (`sigil_session`) lacks the session's `X-CSRF-Token` header, or sends a wrong one.",
+    fix: 'Send `X-CSRF-Token` with the `csrf_token` of `POST /api/admin/session` or `GET /api/admin/session`; scripts should use `Authorization: Bearer` (an API token) instead of the cookie.',
+  },
   ERR_ADMIN_FORBIDDEN: {
     grpcStatus: G.PERMISSION_DENIED,
     httpStatus: 403,

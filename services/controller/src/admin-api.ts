@@ -282,23 +282,46 @@ export async function checkAdminBearer(
   req: IncomingMessage,
   path: string,
 ): Promise<void> {
-  const { ctx } = deps;
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (match !== null && secretMatchesHash(match[1]!, deps.adminTokenHash())) return;
-  deps.guard.failed(req);
-  ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
-  await ctx.audit.record({
-    action: 'admin.unauthorized',
-    outcome: 'refused',
-    actor: req.socket.remoteAddress ?? 'unknown',
-    subject: `${req.method ?? ''} ${path}`,
-    details: { reason: header === '' ? 'missing Authorization header' : 'wrong credentials' },
-  });
+  await recordAdminRefusal(
+    deps,
+    req,
+    path,
+    header === '' ? 'missing Authorization header' : 'wrong credentials',
+  );
   throw new SigilError(
     'ERR_ADMIN_UNAUTHORIZED',
     header === '' ? 'missing Authorization: Bearer <admin token>' : 'invalid admin token',
   );
+}
+
+/**
+ * Records a failed admin authentication from `req`: it counts against the address in `guard`
+ * (429 beyond `ADMIN_AUTH_FAILURES_PER_MINUTE`), in the refusals metric, and as an
+ * `admin.unauthorized` audit refusal with `reason`.
+ *
+ * @example
+ * ```ts
+ * await recordAdminRefusal(deps, req, '/api/admin/session', 'wrong user name or password');
+ * ```
+ */
+export async function recordAdminRefusal(
+  deps: Pick<AdminApiDependencies, 'ctx' | 'guard'>,
+  req: IncomingMessage,
+  path: string,
+  reason: string,
+): Promise<void> {
+  deps.guard.failed(req);
+  deps.ctx.metrics.refusals.inc({ reason: 'admin_unauthorized' });
+  await deps.ctx.audit.record({
+    action: 'admin.unauthorized',
+    outcome: 'refused',
+    actor: req.socket.remoteAddress ?? 'unknown',
+    subject: `${req.method ?? ''} ${path}`,
+    details: { reason },
+  });
 }
 
 /**

@@ -26,6 +26,9 @@ describe('parseControllerConfig', () => {
       trustDomain: 'sigil.local',
       controllerListenAddress: '127.0.0.1:8443',
       adminListenAddress: '127.0.0.1:8080',
+      adminSessionIdleTimeoutSeconds: 1800,
+      adminSessionMaxAgeSeconds: 43_200,
+      adminSignInFailuresPerMinute: 5,
       adminTls: 'auto',
       connectorCertTtlSeconds: 3600,
       tunnelerCertTtlSeconds: 1800,
@@ -73,6 +76,9 @@ describe('parseControllerConfig', () => {
       trustDomain: 'flag.example',
       controllerListenAddress: '0.0.0.0:9443',
       adminListenAddress: '127.0.0.1:9080',
+      adminSessionIdleTimeoutSeconds: 1800,
+      adminSessionMaxAgeSeconds: 43_200,
+      adminSignInFailuresPerMinute: 5,
       adminTls: 'auto',
       databaseUrl: 'postgresql://sigil@db:5432/sigil',
       connectorCertTtlSeconds: 5400,
@@ -413,6 +419,34 @@ describe('redactUrl', () => {
     );
     expect(redactUrl('postgresql://postgres@127.0.0.1:5432/test')).toBe(
       'postgresql://postgres@127.0.0.1:5432/test',
+    );
+  });
+});
+
+describe('admin session settings', () => {
+  it('reads ADMIN_SESSION_IDLE_TIMEOUT, ADMIN_SESSION_MAX_AGE and SIGIL_ADMIN_PASSWORD', () => {
+    expect(
+      run({
+        DATA_DIR: 'data',
+        ADMIN_SESSION_IDLE_TIMEOUT: '5m',
+        ADMIN_SESSION_MAX_AGE: '1h',
+        ADMIN_SIGN_IN_FAILURES_PER_MINUTE: '3',
+        SIGIL_ADMIN_PASSWORD: 'a-good-long-password',
+      }),
+    ).toMatchObject({
+      adminSessionIdleTimeoutSeconds: 300,
+      adminSessionMaxAgeSeconds: 3600,
+      adminSignInFailuresPerMinute: 3,
+      adminPassword: 'a-good-long-password',
+    });
+  });
+
+  it('refuses a short SIGIL_ADMIN_PASSWORD and an out-of-range timeout, naming the variable', () => {
+    expect(() => run({ DATA_DIR: 'data', SIGIL_ADMIN_PASSWORD: 'short' })).toThrow(
+      /SIGIL_ADMIN_PASSWORD.*too short/,
+    );
+    expect(() => run({ DATA_DIR: 'data', ADMIN_SESSION_IDLE_TIMEOUT: '1s' })).toThrow(
+      /ADMIN_SESSION_IDLE_TIMEOUT/,
     );
   });
 });

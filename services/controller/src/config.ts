@@ -73,6 +73,14 @@ export interface ControllerConfig {
   serverNames: string[];
   /** The admin bearer token (from `SIGIL_ADMIN_TOKEN`); when absent one is generated on first start. */
   adminToken?: string;
+  /** The first admin user's password (`SIGIL_ADMIN_PASSWORD`); when absent one is generated on first start. */
+  adminPassword?: string;
+  /** A console session unused for this long ends (`ADMIN_SESSION_IDLE_TIMEOUT`). Default 1800 (30m). */
+  adminSessionIdleTimeoutSeconds: number;
+  /** A console session ends this long after sign-in whatever happens (`ADMIN_SESSION_MAX_AGE`). Default 43200 (12h). */
+  adminSessionMaxAgeSeconds: number;
+  /** Failed sign-ins per minute per user name before it gets 429 (`ADMIN_SIGN_IN_FAILURES_PER_MINUTE`). Default 5. */
+  adminSignInFailuresPerMinute: number;
   /** Log level (`LOG_LEVEL`). Default `info`. */
   logLevel: LogLevel;
   /** Limits of the gRPC listener (docs/controller.md "Limits"). */
@@ -135,6 +143,9 @@ export const CONTROLLER_DEFAULTS = {
   caRotateAtFraction: 0.5,
   caAutoRotateIntervalSeconds: 60,
   runtimeCaTtlSeconds: 10 * 365 * 86_400,
+  adminSessionIdleTimeoutSeconds: 1800,
+  adminSessionMaxAgeSeconds: 43_200,
+  adminSignInFailuresPerMinute: 5,
 } as const;
 
 /**
@@ -428,6 +439,35 @@ export const CONTROLLER_SETTINGS = {
     defaultText: 'generated and printed once',
     secret: true,
   },
+  adminPassword: {
+    env: 'SIGIL_ADMIN_PASSWORD',
+    parse: (raw: string, at: string): string => {
+      if (raw.length < 12) throw invalidSetting(at, 'is too short: use at least 12 characters');
+      return raw;
+    },
+    help: 'password of the user `admin` created at first start when no admin user exists (later changes: `sigil-controller admin-user passwd admin`); no flag, secrets stay off the command line',
+    defaultText: 'generated and printed once',
+    secret: true,
+  },
+  adminSessionIdleTimeoutSeconds: ttl(
+    'ADMIN_SESSION_IDLE_TIMEOUT',
+    CONTROLLER_DEFAULTS.adminSessionIdleTimeoutSeconds,
+    '30m',
+    [60, 7 * 86_400],
+    'a console session (cookie `sigil_session`) unused for this long ends',
+  ),
+  adminSessionMaxAgeSeconds: ttl(
+    'ADMIN_SESSION_MAX_AGE',
+    CONTROLLER_DEFAULTS.adminSessionMaxAgeSeconds,
+    '12h',
+    [300, 30 * 86_400],
+    'a console session ends this long after sign-in, used or not',
+  ),
+  adminSignInFailuresPerMinute: count(
+    'ADMIN_SIGN_IN_FAILURES_PER_MINUTE',
+    CONTROLLER_DEFAULTS.adminSignInFailuresPerMinute,
+    'failed sign-ins (`POST /api/admin/session`) per minute per user name; beyond it that name gets 429 `ERR_RATE_LIMITED` (per address: `ADMIN_AUTH_FAILURES_PER_MINUTE`)',
+  ),
   maxMessageBytes: count(
     'CONTROLLER_MAX_MESSAGE_SIZE',
     GRPC_LIMIT_DEFAULTS.maxMessageBytes,

@@ -16,6 +16,10 @@ import { createLogger, formatListenAddress, parseListenAddress } from '@sigil/ru
 import type { HttpEndpoint, ListenAddress } from '@sigil/runtime';
 import { createAdminHandler, readJsonObject } from './admin-api';
 import { createBearerAuthenticator } from './admin-server/bearer';
+import { createAdminAuthenticator } from './admin-server/authenticator';
+import { sessionRoutes } from './admin-server/session-routes';
+import { ensureFirstAdminUser } from './admin-auth/first-admin';
+import { createAdminSessions } from './admin-auth/sessions';
 import { CONTROLLER_DEFAULTS } from './config';
 import type { ControllerConfig } from './config';
 import { createAdminOperations } from './domain/admin-operations';
@@ -103,6 +107,10 @@ export interface Controller {
   readonly adminToken: string | undefined;
   /** After start: true when this start generated the admin token (first start without SIGIL_ADMIN_TOKEN). */
   readonly adminTokenGenerated: boolean;
+  /** After start: the password of user `admin` when this start created that user (first start); undefined otherwise. */
+  readonly adminPassword: string | undefined;
+  /** After start: true when this start created user `admin` with a generated password (no SIGIL_ADMIN_PASSWORD). */
+  readonly adminPasswordGenerated: boolean;
   readonly trustDomain: string;
   readonly dataDir: string;
   /** `$DATA_DIR/bootstrap-ca.crt`: what agents pin as CONTROLLER_CA_PATH. */
@@ -141,12 +149,16 @@ export interface Controller {
 
 const REGISTRY_FLUSH_MS = 2000;
 const REVOCATION_SYNC_MS = 2000;
+/** How often expired console sessions are deleted from the store. */
+const SESSION_SWEEP_MS = 10 * 60_000;
 const DEFAULT_RENEWALS_PER_MINUTE = 10;
 const ENROLL_PATH = '/sigil.controlplane.v1.EnrollmentService/Enroll';
 
 interface Running {
   adminToken: string | undefined;
   adminTokenGenerated: boolean;
+  adminPassword: string | undefined;
+  adminPasswordGenerated: boolean;
   adminTokens: AdminTokenSource;
   guard: GrpcGuard;
   store: ControllerStore;
@@ -294,6 +306,20 @@ export function createController(options: ControllerOptions): Controller {
       });
       const adminStart = await adminTokens.start();
       cleanup.push(async () => adminTokens.close());
+      const firstAdmin = await ensureFirstAdminUser(store.adminAuth, {
+        password: options.adminPassword,
+        now: clock(),
+      });
+      if (firstAdmin.created)
+        // The password itself is never logged: the caller prints a generated one once.
+        logger.info(
+          {
+            event: 'admin_user.created',
+            user: firstAdmin.user,
+            password: firstAdmin.generated ? 'generated' : 'SIGIL_ADMIN_PASSWORD',
+          },
+          'admin_user.created',
+        );
       // The runtime CA generations and bundle version live in the store, shared by replicas.
       const trust = await loadTrustRuntime({
         store,
@@ -499,6 +525,16 @@ export function createController(options: ControllerOptions): Controller {
         },
       });
       const adminTokenHash = () => adminTokens.hash();
+      const sessions = createAdminSessions({
+        store: store.adminAuth,
+        clock,
+        idleTimeoutMs:
+          (options.adminSessionIdleTimeoutSeconds ??
+            CONTROLLER_DEFAULTS.adminSessionIdleTimeoutSeconds) * 1000,
+        maxAgeMs:
+          (options.adminSessionMaxAgeSeconds ?? CONTROLLER_DEFAULTS.adminSessionMaxAgeSeconds) *
+          1000,
+      });
       // One listener: the fastify admin server (admin-server/), the probes of @sigil/runtime,
       // the existing endpoints of admin-api.ts behind the bearer check.
       const http = await startAdminListener({
@@ -519,7 +555,25 @@ export function createController(options: ControllerOptions): Controller {
         isReady: () => running !== undefined && stopping === undefined && storeHealth.status().up,
         readiness: () => ({ store: storeHealth.status() }),
         logger,
-        authenticate: createBearerAuthenticator({ ctx, guard: adminGuard, adminTokenHash }),
+        authenticate: createAdminAuthenticator({
+          ctx,
+          guard: adminGuard,
+          sessions,
+          bearer: createBearerAuthenticator({ ctx, guard: adminGuard, adminTokenHash }),
+        }),
+        plugins: [
+          sessionRoutes({
+            ctx,
+            guard: adminGuard,
+            sessions,
+            userFailures: createRateLimiter({
+              perMinute:
+                options.adminSignInFailuresPerMinute ??
+                CONTROLLER_DEFAULTS.adminSignInFailuresPerMinute,
+              clock,
+            }),
+          }),
+        ],
         legacy: createAdminHandler({
           ctx,
           admin,
@@ -551,6 +605,9 @@ export function createController(options: ControllerOptions): Controller {
         );
       const timers = [
         setInterval(() => void registry.flush(), REGISTRY_FLUSH_MS),
+        setInterval(() => {
+          sessions.sweep().catch(logFailure('controller.session_sweep_failed'));
+        }, SESSION_SWEEP_MS),
         setInterval(() => {
           syncRevocations(ctx, controlPlane).catch(logFailure('controller.revocation_sync_failed'));
         }, REVOCATION_SYNC_MS),
@@ -603,6 +660,8 @@ export function createController(options: ControllerOptions): Controller {
         grpcAddress: formatListenAddress({ host: grpcListen.host, port: grpcPort }),
         adminToken: adminStart.token,
         adminTokenGenerated: adminStart.generated,
+        adminPassword: firstAdmin.created ? firstAdmin.password : undefined,
+        adminPasswordGenerated: firstAdmin.created && firstAdmin.generated,
         adminTokens,
         guard,
         timers,
@@ -678,6 +737,12 @@ export function createController(options: ControllerOptions): Controller {
     },
     get adminTokenGenerated() {
       return live().adminTokenGenerated;
+    },
+    get adminPassword() {
+      return live().adminPassword;
+    },
+    get adminPasswordGenerated() {
+      return live().adminPasswordGenerated;
     },
     trustDomain,
     dataDir,

@@ -60,5 +60,12 @@ runMain(async () => {
         `(or set SIGIL_ADMIN_TOKEN to choose one, or rotate it with: sigil-controller admin-token rotate):\n\n    ${controller.adminToken}\n\n`,
     );
   }
+  if (controller.adminPasswordGenerated) {
+    // Printed once, on the terminal only (never logged): only its hash is stored.
+    process.stderr.write(
+      `\nsigil-controller: created the console user "admin" with a generated password. It is shown only this once; store it now\n` +
+        `(or set SIGIL_ADMIN_PASSWORD before the first start, or change it with: sigil-controller admin-user passwd admin):\n\n    ${controller.adminPassword}\n\n`,
+    );
+  }
   installShutdownHandlers({ logger, shutdown: () => controller.stop() });
 });

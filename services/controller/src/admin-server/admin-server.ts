@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import { PROBLEM_CONTENT_TYPE, SigilError, toProblemDetails } from '@sigil/errors';
@@ -178,6 +179,8 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
+  // Parses `Cookie` (the console's `sigil_session`) for the authenticator; sets it on sign-in.
+  await app.register(fastifyCookie);
   app.addSchema(problemSchema);
   await app.register(fastifySwagger, {
     openapi: { info: { title: 'Sigil admin API', version: '1' } },

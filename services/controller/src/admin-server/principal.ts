@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminSessionRecord } from '../store/admin-auth-store';
 
 /** An admin user's role: `viewer` reads, `admin` does everything. */
 export type AdminRole = 'viewer' | 'admin';
@@ -21,6 +22,8 @@ export type AdminAuthenticator = (request: FastifyRequest, reply: FastifyReply) 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: AdminPrincipal;
+    /** The console session the request authenticated with (`via: 'session'`). */
+    adminSession?: AdminSessionRecord;
   }
   interface FastifyContextConfig {
     /** Skip authentication (sign-in, the OpenAPI description, the console's static files). */

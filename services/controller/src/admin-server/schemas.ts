@@ -3,7 +3,8 @@
 // check their input and shape their answers; these schemas describe exactly that.
 import type { FastifySchema } from 'fastify';
 
-const isoTime = { type: 'string', format: 'date-time' } as const;
+/** A time as the admin API writes it (ISO 8601, UTC). */
+export const isoTime = { type: 'string', format: 'date-time' } as const;
 const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] });
 const agentKind = { type: 'string', enum: ['connector', 'tunneler'] } as const;
 const status = { type: 'string', enum: ['ONLINE', 'OFFLINE', 'REVOKED'] } as const;
@@ -26,7 +27,8 @@ export const problemSchema = {
   },
 } as const;
 
-const problems = { '4XX': { $ref: 'Problem#' }, '5XX': { $ref: 'Problem#' } } as const;
+/** The problem bodies every endpoint may answer with. */
+export const problems = { '4XX': { $ref: 'Problem#' }, '5XX': { $ref: 'Problem#' } } as const;
 
 const pendingToken = {
   type: 'object',

@@ -1,7 +1,9 @@
 // The controller's admin listener: the fastify admin server (admin-server/) on one HTTP or HTTPS
 // server bounded by applyAdminServerLimits, with the probes of @sigil/runtime's endpoint.
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync, FastifyServerFactory } from 'fastify';
 import { SigilError } from '@sigil/errors';
 import { createHttpRequestListener, createHttpServer, formatListenAddress } from '@sigil/runtime';
@@ -31,6 +33,28 @@ export interface AdminListenerOptions extends Pick<
   legacy: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Routes with schemas inside `/api/admin`, after authentication. */
   plugins?: FastifyPluginAsync[];
+  /** The console's built files served at `/`; default {@link findConsoleDir}'s. */
+  consoleDir?: string;
+}
+
+/**
+ * The built console (`@sigil/console`'s `dist/`), or undefined when it is not installed or not
+ * built: the admin server then answers `/` with a line saying so.
+ *
+ * @example
+ * ```ts
+ * const consoleDir = findConsoleDir(); // '/opt/sigil/app/node_modules/@sigil/console/dist'
+ * ```
+ */
+function findConsoleDir(): string | undefined {
+  let manifest: string;
+  try {
+    manifest = require.resolve('@sigil/console/package.json');
+  } catch {
+    return undefined;
+  }
+  const dist = join(dirname(manifest), 'dist');
+  return existsSync(join(dist, 'index.html')) ? dist : undefined;
 }
 
 /**
@@ -63,7 +87,9 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     handler: options.legacy,
     ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
   });
+  const consoleDir = options.consoleDir ?? findConsoleDir();
   const app = await createAdminServer({
+    ...(consoleDir === undefined ? {} : { consoleDir }),
     legacy: async (req, res) => {
       await serve(req, res);
       return true;

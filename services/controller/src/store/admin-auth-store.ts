@@ -1,5 +1,10 @@
 import type { SqlQuery } from './policy-store';
 
+/** Runs `statements` (`?` placeholders) in one transaction; each statement's rows, in order. */
+export type SqlBatch = (
+  statements: ReadonlyArray<readonly [sql: string, params: readonly unknown[]]>,
+) => Promise<Array<Array<Record<string, unknown>>>>;
+
 /** An admin user's role (the same names as the admin server's `AdminRole`). */
 export type AdminUserRole = 'viewer' | 'admin';
 
@@ -133,14 +138,15 @@ const apiTokenFromRow = (row: Row): AdminApiTokenRecord => ({
 
 /**
  * The admin-auth store over one SQL connection (both dialects: the statements are portable SQL
- * with `?` placeholders).
+ * with `?` placeholders); `batch` runs the writes that must happen together (a password change
+ * and the end of the user's sessions) in one transaction.
  *
  * @example
  * ```ts
- * const adminAuth = createAdminAuthStore((sql, params) => pool.query(toPostgresPlaceholders(sql), [...params]).then((r) => r.rows));
+ * const adminAuth = createAdminAuthStore(query, (statements) => inTransaction(...));
  * ```
  */
-export function createAdminAuthStore(query: SqlQuery): AdminAuthStore {
+export function createAdminAuthStore(query: SqlQuery, batch: SqlBatch): AdminAuthStore {
   const first = async <T>(rows: Promise<Row[]>, map: (row: Row) => T): Promise<T | undefined> => {
     const row = (await rows)[0];
     return row === undefined ? undefined : map(row);
@@ -161,18 +167,22 @@ export function createAdminAuthStore(query: SqlQuery): AdminAuthStore {
       Number((await query('SELECT COUNT(*) AS n FROM admin_users', []))[0]?.n ?? 0),
     async deleteUser(name) {
       // Explicit, so sessions and tokens go even where foreign keys are not enforced.
-      await query('DELETE FROM admin_sessions WHERE user_name = ?', [name]);
-      await query('DELETE FROM admin_api_tokens WHERE user_name = ?', [name]);
-      const rows = await query('DELETE FROM admin_users WHERE name = ? RETURNING name', [name]);
-      return rows.length === 1;
+      const [, , users] = await batch([
+        ['DELETE FROM admin_sessions WHERE user_name = ?', [name]],
+        ['DELETE FROM admin_api_tokens WHERE user_name = ?', [name]],
+        ['DELETE FROM admin_users WHERE name = ? RETURNING name', [name]],
+      ]);
+      return users!.length === 1;
     },
     async setPassword(name, passwordHash, at) {
-      const rows = await query(
-        'UPDATE admin_users SET password_hash = ?, updated_at = ? WHERE name = ? RETURNING name',
-        [passwordHash, at, name],
-      );
-      await query('DELETE FROM admin_sessions WHERE user_name = ?', [name]);
-      return rows.length === 1;
+      const [users] = await batch([
+        [
+          'UPDATE admin_users SET password_hash = ?, updated_at = ? WHERE name = ? RETURNING name',
+          [passwordHash, at, name],
+        ],
+        ['DELETE FROM admin_sessions WHERE user_name = ?', [name]],
+      ]);
+      return users!.length === 1;
     },
     async createSession(s) {
       await query(

@@ -430,6 +430,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       await pool.end();
     },
     policy: createPolicyStore(query),
-    adminAuth: createAdminAuthStore(query),
+    adminAuth: createAdminAuthStore(query, (statements) =>
+      inTransaction(async (client) => {
+        const results: Array<Array<Record<string, unknown>>> = [];
+        for (const [sql, params] of statements)
+          results.push((await client.query(toPostgresPlaceholders(sql), [...params])).rows);
+        return results;
+      }),
+    ),
   };
 }

@@ -97,12 +97,18 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     return auditFromRow(row);
   };
 
-  const query = async (sql: string, params: readonly unknown[]): Promise<Row[]> => {
+  const querySync = (sql: string, params: readonly unknown[]): Row[] => {
     const statement = db.prepare(sql);
     if (statement.reader) return statement.all(...params) as Row[];
     statement.run(...params);
     return [];
   };
+  const query = async (sql: string, params: readonly unknown[]): Promise<Row[]> =>
+    querySync(sql, params);
+  const batch = db.transaction(
+    (statements: ReadonlyArray<readonly [string, readonly unknown[]]>): Row[][] =>
+      statements.map(([sql, params]) => querySync(sql, params)),
+  );
 
   const redeem = db.transaction((r: TokenRedemption): RedemptionResult => {
     const won = s().redeem.get(
@@ -283,7 +289,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       db.close();
     },
     policy: createPolicyStore(query),
-    adminAuth: createAdminAuthStore(query),
+    adminAuth: createAdminAuthStore(query, async (statements) => batch(statements)),
   });
 }
 

@@ -1,0 +1,266 @@
+// The Tokens page: create a connector or tunneler enrollment token, shown once with its expiry
+// and the install command; the pending tokens with Cancel.
+import type { TargetedSubmitEvent } from 'preact';
+import { useState } from 'preact/hooks';
+import { Alert, CopyButton, PageTitle, TextField, Time } from '../components/ui';
+import { useAction, useConsole, useNow, useResource } from '../context';
+import { formatTime } from '../format';
+import {
+  CONNECTOR_LISTEN_PORT,
+  CONTROLLER_GRPC_PORT,
+  DEFAULT_CA_PATH,
+  buildEnrollCommand,
+  buildInstallCommand,
+  hostPort,
+} from '../install-command';
+import type { AgentKind } from '../install-command';
+import type { Agent, CreatedToken, PendingToken } from '../types';
+
+function CreateForm({
+  kind,
+  onCreated,
+}: {
+  kind: AgentKind;
+  onCreated: (token: CreatedToken) => void;
+}) {
+  const { api } = useConsole();
+  const [id, setId] = useState('');
+  const [connectorId, setConnectorId] = useState('');
+  const action = useAction();
+  const connectors = useResource<Agent[]>('/connectors', ['connectors']);
+  const submit = async (e: TargetedSubmitEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    let created: CreatedToken | undefined;
+    const done = await action.run(async () => {
+      created = await api.send<CreatedToken>(
+        'POST',
+        '/tokens',
+        kind === 'connector'
+          ? { kind, id: id.trim() }
+          : { kind, id: id.trim(), connector_id: connectorId.trim() },
+      );
+    });
+    if (done && created !== undefined)
+      onCreated(kind === 'tunneler' ? { ...created, connector_id: connectorId.trim() } : created);
+  };
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby={`${kind}-form-title`}>
+      <h2 id={`${kind}-form-title`}>New {kind} token</h2>
+      {kind === 'tunneler' && (
+        <TextField id="tunneler-id" label="Tunneler ID" value={id} required onInput={setId} />
+      )}
+      <TextField
+        id={`${kind}-connector-id`}
+        label="Connector ID"
+        value={kind === 'connector' ? id : connectorId}
+        required
+        list={kind === 'tunneler' ? 'known-connectors' : undefined}
+        hint="1-128 of A-Z a-z 0-9 . _ -"
+        onInput={kind === 'connector' ? setId : setConnectorId}
+      />
+      {kind === 'tunneler' && (
+        <datalist id="known-connectors">
+          {(connectors.data ?? []).map((c) => (
+            <option key={c.id} value={c.id} />
+          ))}
+        </datalist>
+      )}
+      <Alert message={action.error} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={action.busy}>
+          Create token
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function CreatedTokenView({ created }: { created: CreatedToken }) {
+  const connectors = useResource<Agent[]>('/connectors', ['connectors']);
+  const host = location.hostname === '' ? 'localhost' : location.hostname;
+  const [controllerAddr, setControllerAddr] = useState(hostPort(host, CONTROLLER_GRPC_PORT));
+  const [caPath, setCaPath] = useState(DEFAULT_CA_PATH);
+  const [connectorAddr, setConnectorAddr] = useState<string | undefined>(undefined);
+  const now = useNow(5000);
+  // A tunneler's connector address: where its connector listens, from the connector's address.
+  const connectorIp = (connectors.data ?? []).find(
+    (c) => c.id === created.connector_id,
+  )?.private_ip;
+  const effectiveConnectorAddr =
+    connectorAddr ?? hostPort(connectorIp ?? '<connector-ip>', CONNECTOR_LISTEN_PORT);
+  const options = {
+    kind: created.kind,
+    id: created.id,
+    token: created.token,
+    controllerAddr,
+    caPath,
+    connectorAddr: effectiveConnectorAddr,
+  };
+  const install = buildInstallCommand(options);
+  const enroll = buildEnrollCommand(options);
+  return (
+    <section class="card created" aria-labelledby="created-title">
+      <h2 id="created-title">
+        Token for {created.kind} {created.id}
+      </h2>
+      <p>
+        Shown only now: the controller keeps only its hash. It enrolls{' '}
+        <code>{created.spiffe_id}</code> once and expires{' '}
+        <Time iso={created.expires_at} now={now} /> (
+        <span id="token-expiry">{formatTime(created.expires_at)}</span>).
+      </p>
+      <div class="field">
+        <label for="enrollment-token">Enrollment token</label>
+        <output id="enrollment-token" class="secret">
+          {created.token}
+        </output>
+        <CopyButton text={created.token} label="Copy token" />
+      </div>
+      <fieldset>
+        <legend>Install settings</legend>
+        <TextField
+          id="install-controller-addr"
+          label="Controller address"
+          value={controllerAddr}
+          hint="host:port of the controller's gRPC port (CONTROLLER_ADDR) as the agent host reaches it"
+          onInput={setControllerAddr}
+        />
+        <TextField
+          id="install-ca-path"
+          label="Bootstrap CA path"
+          value={caPath}
+          hint="where the controller's bootstrap-ca.crt lies on the agent host (CONTROLLER_CA_PATH)"
+          onInput={setCaPath}
+        />
+        {created.kind === 'tunneler' && (
+          <TextField
+            id="install-connector-addr"
+            label="Connector address"
+            value={effectiveConnectorAddr}
+            hint="host:port where the tunneler's connector listens (CONNECTOR_ADDR)"
+            onInput={setConnectorAddr}
+          />
+        )}
+      </fieldset>
+      <div class="field">
+        <label for="install-command">Install command</label>
+        <output id="install-command" class="command">
+          {install}
+        </output>
+        <p class="hint">
+          Run on the agent host from a Sigil checkout: installs the {created.kind} as a systemd
+          service, enrolls it once and starts it.
+        </p>
+        <CopyButton text={install} label="Copy install command" />
+      </div>
+      <div class="field">
+        <label for="enroll-command">Enroll command</label>
+        <output id="enroll-command" class="command">
+          {enroll}
+        </output>
+        <p class="hint">
+          Without systemd: enrolls into STATE_DIR; then run <code>sigil-{created.kind} run</code>{' '}
+          with the same STATE_DIR.
+        </p>
+        <CopyButton text={enroll} label="Copy enroll command" />
+      </div>
+    </section>
+  );
+}
+
+/** The Tokens page. */
+export function TokensPage() {
+  const { api } = useConsole();
+  const pending = useResource<PendingToken[]>('/tokens', ['tokens']);
+  const now = useNow(5000);
+  const [form, setForm] = useState<AgentKind | undefined>(undefined);
+  const [created, setCreated] = useState<CreatedToken | undefined>(undefined);
+  const cancel = useAction();
+  const onCreated = (token: CreatedToken) => {
+    setCreated(token);
+    setForm(undefined);
+    void pending.reload();
+  };
+  const cancelToken = async (token: PendingToken) => {
+    if (await cancel.run(() => api.send('DELETE', `/tokens/${token.token_id}`)))
+      await pending.reload();
+  };
+  return (
+    <section aria-labelledby="page-title">
+      <PageTitle>Tokens</PageTitle>
+      <div class="actions">
+        <button
+          type="button"
+          aria-expanded={form === 'connector'}
+          onClick={() => {
+            setCreated(undefined);
+            setForm(form === 'connector' ? undefined : 'connector');
+          }}
+        >
+          Create connector token
+        </button>
+        <button
+          type="button"
+          aria-expanded={form === 'tunneler'}
+          onClick={() => {
+            setCreated(undefined);
+            setForm(form === 'tunneler' ? undefined : 'tunneler');
+          }}
+        >
+          Create tunneler token
+        </button>
+      </div>
+      {form !== undefined && <CreateForm key={form} kind={form} onCreated={onCreated} />}
+      {created !== undefined && <CreatedTokenView created={created} />}
+      <h2>Pending tokens</h2>
+      <Alert message={pending.error ?? cancel.error} />
+      <div class="table-wrap">
+        <table>
+          <caption>
+            {pending.data === undefined
+              ? 'Loading pending tokens…'
+              : `${pending.data.length} unused, unexpired tokens`}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Token</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Agent ID</th>
+              <th scope="col">Connector</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(pending.data ?? []).map((token) => (
+              <tr key={token.token_id}>
+                <td class="mono">{token.token_id}</td>
+                <td>{token.kind}</td>
+                <td class="mono">{token.id}</td>
+                <td class="mono">{token.connector_id ?? '—'}</td>
+                <td>
+                  <Time iso={token.created_at} now={now} />
+                </td>
+                <td>
+                  <Time iso={token.expires_at} now={now} />
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    disabled={cancel.busy}
+                    onClick={() => void cancelToken(token)}
+                  >
+                    Cancel
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
