@@ -23,7 +23,8 @@ import {
 // enrolled with the token the console showed, and Chromium watching the live tables.
 jest.setTimeout(120_000);
 
-const OPERATOR = { name: 'operator', password: 'operator-password-0123456789' };
+// User `admin` gets this password at the controller's first start (SIGIL_ADMIN_PASSWORD).
+const ADMIN = { name: 'admin', password: 'admin-password-0123456789' };
 const CONNECTOR = 'console-connector-01';
 
 describeInChromium('the admin console in Chromium: a connector from token to revocation', () => {
@@ -32,9 +33,7 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
   let page: Page;
 
   beforeAll(async () => {
-    fx = await startControlPlane();
-    const created = await adminRequest(fx, 'POST', 'users', { ...OPERATOR, role: 'admin' });
-    expect(created.status).toBe(201);
+    fx = await startControlPlane({ adminPassword: ADMIN.password });
     browser = await launchChromium();
     page = await openConsole(browser, fx.controller.adminUrl);
   });
@@ -47,7 +46,7 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
   it('signs in, creates a connector token, watches the enrolled connector go ONLINE and then REVOKED, and signs out', async () => {
     await page.getByLabel('Username').waitFor();
     await screenshot(page, 'sign-in');
-    await signIn(page, OPERATOR.name, OPERATOR.password);
+    await signIn(page, ADMIN.name, ADMIN.password);
     const cookie = await sessionCookie(page.context());
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
     // A reload would lose this mark: the tables must change in place.
@@ -62,14 +61,29 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
     await page.getByLabel('Enrollment token', { exact: true }).waitFor();
     const token = await labelledText(page, 'Enrollment token');
     expect(token).toMatch(/^sigil_et_\S+$/);
+    // The install one-liner, with this controller's gRPC address and bootstrap CA filled in.
+    await page.getByLabel('Controller address', { exact: true }).fill(fx.controller.grpcAddress);
+    await page.getByLabel('Bootstrap CA path', { exact: true }).fill(fx.controller.bootstrapCaPath);
     const command = await labelledText(page, 'Install command');
-    expect(command).toContain('sigil-connector');
-    expect(command).toContain(token);
+    expect(command).toMatch(/ bash scripts\/setup\.sh$/);
+    const settings = Object.fromEntries(
+      command.split(' ').flatMap((word) => {
+        const setting = /^([A-Z_]+)=(.+)$/.exec(word);
+        return setting === null ? [] : [[setting[1]!, setting[2]!]];
+      }),
+    );
+    expect(settings).toEqual({
+      CONTROLLER_ADDR: fx.controller.grpcAddress,
+      CONNECTOR_ID: CONNECTOR,
+      ENROLLMENT_TOKEN: token,
+      CONTROLLER_CA_PATH: fx.controller.bootstrapCaPath,
+    });
     await screenshot(page, 'token');
 
     // The real connector process, enrolled with that token, then running.
     await goTo(page, 'Connectors');
-    const env = fx.agentEnv('connector', CONNECTOR, token);
+    // The settings of the install command are what the real connector process enrolls with.
+    const env = { ...fx.agentEnv('connector', CONNECTOR, token), ...settings };
     const enrolled = await runAgent('connector', ['enroll'], env);
     expect({ code: enrolled.code, stderr: enrolled.stderr }).toEqual({ code: 0, stderr: [] });
     const connector = spawnAgent('connector', ['run'], env);
