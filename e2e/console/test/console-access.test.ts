@@ -69,7 +69,7 @@ describeInChromium('the admin console in Chromium: sign-in refusals', () => {
   });
 
   it('refuses a wrong password, then throttles the user and address even with the right one', async () => {
-    const page = await openConsole(browser, fx.controller.adminUrl);
+    const { page } = await openConsole(browser, fx.controller.adminUrl);
     expect(await submitSignIn(page, ADMIN.name, 'not-the-password')).toBe(401);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
@@ -110,7 +110,7 @@ describeInChromium('the admin console in Chromium: CSRF and roles', () => {
   });
 
   it('refuses a state-changing request with the session cookie but without X-CSRF-Token', async () => {
-    const page = await openConsole(browser, fx.controller.adminUrl);
+    const { page } = await openConsole(browser, fx.controller.adminUrl);
     await signIn(page, ADMIN.name, ADMIN.password);
     const token = { kind: 'connector', id: 'csrf-probe-01' };
 
@@ -153,7 +153,7 @@ describeInChromium('the admin console in Chromium: CSRF and roles', () => {
   it('lets a viewer see the connectors but not revoke one', async () => {
     const viewer = await adminRequest(fx, 'POST', 'users', { ...VIEWER, role: 'viewer' });
     expect(viewer).toEqual({ status: 201, body: { name: VIEWER.name, role: 'viewer' } });
-    const page = await openConsole(browser, fx.controller.adminUrl);
+    const { page } = await openConsole(browser, fx.controller.adminUrl);
     await signIn(page, VIEWER.name, VIEWER.password);
     await goTo(page, 'Connectors');
     await waitForStatus(page, CONNECTOR, 'ONLINE');
@@ -190,6 +190,46 @@ describeInChromium('the admin console in Chromium: CSRF and roles', () => {
     const listed = await adminRequest<{ id: string; status: string }[]>(fx, 'GET', 'connectors');
     expect(listed.body.find((c) => c.id === CONNECTOR)?.status).toBe('ONLINE');
     await waitForStatus(page, CONNECTOR, 'ONLINE');
+    await page.context().close();
+  });
+});
+
+describeInChromium('the admin console in Chromium over HTTPS (ADMIN_TLS=on)', () => {
+  let fx: ControlPlaneFixture;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    fx = await startControlPlane({ adminPassword: ADMIN.password, adminTls: 'on' });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await fx?.cleanup();
+  });
+
+  it('signs in with a Secure cookie, under a CSP without inline scripts and with frames denied', async () => {
+    expect(fx.controller.adminUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const { page, errors } = await openConsole(browser, fx.controller.adminUrl, {
+      ignoreHTTPSErrors: true,
+    });
+    const headers = (await page.request.get(`${fx.controller.adminUrl}/`)).headers();
+    const csp = headers['content-security-policy'] ?? '';
+    const scripts =
+      /(?:^|;)\s*script-src ([^;]*)/.exec(csp)?.[1] ?? /default-src ([^;]*)/.exec(csp)?.[1];
+    expect(scripts).toBeDefined();
+    expect(scripts).not.toContain("'unsafe-inline'");
+    expect(`${headers['x-frame-options'] ?? ''} ${csp}`).toMatch(/DENY|frame-ancestors 'none'/i);
+
+    await signIn(page, ADMIN.name, ADMIN.password);
+    expect(await sessionCookie(page.context())).toMatchObject({
+      secure: true,
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
+    await goTo(page, 'Connectors');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 });

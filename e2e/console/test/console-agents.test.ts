@@ -31,11 +31,12 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
   let fx: ControlPlaneFixture;
   let browser: Browser;
   let page: Page;
+  let errors: string[];
 
   beforeAll(async () => {
     fx = await startControlPlane({ adminPassword: ADMIN.password });
     browser = await launchChromium();
-    page = await openConsole(browser, fx.controller.adminUrl);
+    ({ page, errors } = await openConsole(browser, fx.controller.adminUrl));
   });
   afterAll(async () => {
     await browser?.close();
@@ -123,6 +124,8 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
     expect(signedOut.status()).toBe(204);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect((await withCookie(sessionUrl, cookie)).status).toBe(401);
+    // Nothing broke on the way: no uncaught exception, nothing blocked by the CSP.
+    expect(errors).toEqual([]);
     expect(
       (await withCookie(`${fx.controller.adminUrl}/api/admin/connectors`, cookie)).status,
     ).toBe(401);

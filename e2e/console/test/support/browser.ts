@@ -40,12 +40,40 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 }
 
-/** A fresh browser context (no cookies) at 1280x800 with the console open at `url`. */
-export async function openConsole(browser: Browser, url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+/** The console open in a browser tab, and what the tab reported as broken so far. */
+export interface ConsoleTab {
+  page: Page;
+  /**
+   * Uncaught exceptions and console errors (a script or style the Content-Security-Policy
+   * blocked, say), except the browser's notes on API answers that are not 2xx: refusals are
+   * part of the tests.
+   */
+  errors: string[];
+}
+
+/**
+ * A fresh browser context (no cookies) at 1280x800 with the console open at `url`.
+ * `ignoreHTTPSErrors`: accept the admin server's certificate (issued by the controller's own CA,
+ * which this browser does not trust).
+ */
+export async function openConsole(
+  browser: Browser,
+  url: string,
+  options: { ignoreHTTPSErrors?: boolean } = {},
+): Promise<ConsoleTab> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
+  });
   const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      errors.push(`console: ${message.text()}`);
+  });
   await page.goto(`${url}/`);
-  return page;
+  return { page, errors };
 }
 
 /** Fills the sign-in form and submits it; resolves with the status of `POST /api/admin/session`. */
@@ -74,7 +102,7 @@ export async function signIn(page: Page, username: string, password: string): Pr
 
 /** Follows the navigation link `name` and waits for the page's heading of that name. */
 export async function goTo(page: Page, name: string): Promise<void> {
-  await page.getByRole('link', { name, exact: true }).click();
+  await page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
   await page.getByRole('heading', { name, exact: true }).first().waitFor();
 }
 
