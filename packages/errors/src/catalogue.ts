@@ -112,6 +112,14 @@ export const ERROR_CATALOGUE = {
     meaning: 'An admin API request has no `Authorization: Bearer` header, or a wrong admin token.',
     fix: 'Send `Authorization: Bearer <token>` with the value of `SIGIL_ADMIN_TOKEN` (or the token the controller printed at its first start).',
   },
+  ERR_ADMIN_USER_EXISTS: {
+    grpcStatus: G.ALREADY_EXISTS,
+    httpStatus: 409,
+    exitCode: 1,
+    meaning:
+      'A console user with that name already exists (`POST /api/admin/users`, `sigil-controller admin-user add`).',
+    fix: "Pick another name, or change the existing user's password (`sigil-controller admin-user passwd NAME`).",
+  },
   ERR_AUTHZ_POLICY_INVALID: {
     grpcStatus: G.INTERNAL,
     httpStatus: 500,

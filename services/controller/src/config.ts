@@ -23,6 +23,7 @@ import {
 import { ADMIN_LIMIT_DEFAULTS, adminTokenWeakness, type AdminLimits } from './internal/admin-guard';
 import { ADMIN_TLS_MODES, type AdminTlsMode } from './internal/admin-tls';
 import { GRPC_LIMIT_DEFAULTS, type GrpcLimits } from './internal/grpc-limits';
+import { MIN_PASSWORD_CHARS } from './admin-auth/users';
 
 /**
  * The controller's configuration, fully resolved: what {@link parseControllerConfig} returns and
@@ -442,7 +443,8 @@ export const CONTROLLER_SETTINGS = {
   adminPassword: {
     env: 'SIGIL_ADMIN_PASSWORD',
     parse: (raw: string, at: string): string => {
-      if (raw.length < 12) throw invalidSetting(at, 'is too short: use at least 12 characters');
+      if (raw.length < MIN_PASSWORD_CHARS)
+        throw invalidSetting(at, `is too short: use at least ${MIN_PASSWORD_CHARS} characters`);
       return raw;
     },
     help: 'password of the user `admin` created at first start when no admin user exists (later changes: `sigil-controller admin-user passwd admin`); no flag, secrets stay off the command line',

@@ -18,6 +18,7 @@ import { createAdminHandler, readJsonObject } from './admin-api';
 import { createBearerAuthenticator } from './admin-server/bearer';
 import { createAdminAuthenticator } from './admin-server/authenticator';
 import { sessionRoutes } from './admin-server/session-routes';
+import { userRoutes } from './admin-server/user-routes';
 import { ensureFirstAdminUser } from './admin-auth/first-admin';
 import { createAdminSessions } from './admin-auth/sessions';
 import { CONTROLLER_DEFAULTS } from './config';
@@ -573,6 +574,7 @@ export function createController(options: ControllerOptions): Controller {
               clock,
             }),
           }),
+          userRoutes({ ctx, sessions }),
         ],
         legacy: createAdminHandler({
           ctx,

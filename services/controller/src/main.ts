@@ -1,8 +1,10 @@
 // sigil-controller: parse the configuration at the edge, run the controller until SIGTERM/SIGINT;
 // `sigil-controller admin-token rotate` replaces the admin token and exits;
-// `sigil-controller bootstrap-ca rotate` replaces the bootstrap CA in DATA_DIR and exits.
+// `sigil-controller bootstrap-ca rotate` replaces the bootstrap CA in DATA_DIR and exits;
+// `sigil-controller admin-user add|rm|passwd NAME` manages console users and exits.
 import { createLogger, installShutdownHandlers, runMain } from '@sigil/runtime';
 import { runAdminTokenCommand } from './admin-token-command';
+import { parseAdminUserArgs, readPipedPassword, runAdminUserCommand } from './admin-user-command';
 import { runBootstrapCaCommand } from './bootstrap-ca-command';
 import { parseControllerConfig } from './config';
 import { createController } from './controller';
@@ -13,9 +15,10 @@ runMain(async () => {
     argv[0] === 'admin-token' || argv[0] === 'bootstrap-ca'
       ? { noun: argv[0], verb: argv[1] }
       : undefined;
+  const userCommand = argv[0] === 'admin-user' ? parseAdminUserArgs(argv.slice(1)) : undefined;
   const parsed = parseControllerConfig({
     env: process.env,
-    argv: command === undefined ? argv : argv.slice(2),
+    argv: userCommand?.rest ?? (command === undefined ? argv : argv.slice(2)),
   });
   if (parsed.action !== 'run') {
     process.stdout.write(parsed.text);
@@ -31,6 +34,14 @@ runMain(async () => {
       },
       'controller.secret_on_command_line',
     );
+  if (userCommand !== undefined) {
+    const outcome = await runAdminUserCommand(userCommand, parsed.config, readPipedPassword);
+    // A generated password is printed once, on stdout only (never logged): only its hash is stored.
+    if (outcome.generatedPassword !== undefined)
+      process.stdout.write(`${outcome.generatedPassword}\n`);
+    process.stderr.write(`sigil-controller: ${outcome.message}.\n`);
+    return;
+  }
   if (command?.noun === 'bootstrap-ca') {
     const rotation = await runBootstrapCaCommand(command.verb, parsed.config);
     process.stdout.write(

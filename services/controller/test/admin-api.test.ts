@@ -406,7 +406,12 @@ describe('admin HTTP API', () => {
         expect(
           (await fx.controller.store.listAudit({ limit: 1, action: 'admin.renewal_requested' }))[0]!
             .details,
-        ).toEqual({ command_id: commandId });
+        ).toEqual({
+          command_id: commandId,
+          address: '127.0.0.1',
+          user_agent: 'node',
+          via: 'admin-token',
+        });
         stream.call.end();
         await stream.until(() => stream.status !== undefined, 'stream end');
       } finally {

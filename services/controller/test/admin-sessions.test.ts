@@ -208,6 +208,26 @@ describe('admin sessions', () => {
     expect(res.text).toMatch(/password/);
   });
 
+  it('sends the security headers on sign-in, refusals and the existing endpoints', async () => {
+    const { session } = await signIn(base, 'admin', PASSWORD);
+    for (const res of [
+      await adminHttp(base, '/api/admin/session', {
+        method: 'POST',
+        body: { username: 'admin', password: PASSWORD },
+      }),
+      await adminHttp(base, '/api/admin/session'),
+      await adminHttp(base, '/api/admin/connectors', { session }),
+      await adminHttp(base, '/'),
+    ]) {
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toMatch(/script-src 'self'/);
+      expect(csp).toMatch(/frame-ancestors 'none'/);
+      expect(csp).not.toMatch(/unsafe-inline/);
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
   it('describes the session endpoints in the OpenAPI description', async () => {
     const doc = await adminHttp(base, '/api/admin/openapi.json');
     expect(Object.keys(doc.json.paths['/api/admin/session'])).toEqual(

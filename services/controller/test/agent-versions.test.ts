@@ -75,6 +75,10 @@ describe('agent version pinning at the controller', () => {
           tunneler_min: null,
           previous_connector_min: null,
           previous_tunneler_min: null,
+          // Who asked, from where (the SIGIL_ADMIN_TOKEN bearer over loopback).
+          address: '127.0.0.1',
+          user_agent: 'node',
+          via: 'admin-token',
         },
       }),
     ]);

@@ -13,6 +13,8 @@ import type {
   FastifyServerFactory,
 } from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
+import { runAsAdminActor } from '../internal/admin-actor';
+import { requestOrigin } from './principal';
 import type { AdminAuthenticator, AdminRole } from './principal';
 import { ADMIN_ROUTE_SCHEMAS, problemSchema } from './schemas';
 
@@ -80,6 +82,16 @@ async function toLegacy(
   }
 }
 
+/** Runs `work` as the request's principal (its audit records name the user, address and agent). */
+function asPrincipal<T>(request: FastifyRequest, work: () => T): T {
+  const principal = request.principal;
+  if (principal === undefined) return work();
+  return runAsAdminActor(
+    { user: principal.user, via: principal.via, ...requestOrigin(request) },
+    work,
+  );
+}
+
 /** The `/api/admin` gate: `authenticate`, then the role the route needs (403 below it). */
 async function admit(
   options: AdminServerOptions,
@@ -128,7 +140,9 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
         return;
       }
       admit(options, request, reply)
-        .then(() => (reply.sent ? undefined : toLegacy(options, request, reply)))
+        .then(() =>
+          reply.sent ? undefined : asPrincipal(request, () => toLegacy(options, request, reply)),
+        )
         .catch(() => reply.raw.destroy());
     },
   });
@@ -204,6 +218,8 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   await app.register(
     async (scope) => {
       scope.addHook('onRequest', async (request, reply) => admit(options, request, reply));
+      // Everything after authentication (the handler included) runs as the principal.
+      scope.addHook('preHandler', (request, _reply, done) => asPrincipal(request, () => done()));
       for (const plugin of options.plugins ?? []) await scope.register(plugin);
       let streams = 0;
       scope.get('/events', async (request, reply) => {

@@ -19,6 +19,24 @@ export interface AdminPrincipal {
  */
 export type AdminAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
+/** The longest user agent kept (sessions, audit records). */
+const MAX_USER_AGENT_CHARS = 256;
+
+/**
+ * Source address and user agent of a request, as sessions and audit records keep them.
+ *
+ * @example
+ * ```ts
+ * const { address, userAgent } = requestOrigin(request);
+ * ```
+ */
+export function requestOrigin(request: FastifyRequest): { address: string; userAgent: string } {
+  return {
+    address: request.raw.socket.remoteAddress ?? 'unknown',
+    userAgent: (request.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT_CHARS),
+  };
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: AdminPrincipal;

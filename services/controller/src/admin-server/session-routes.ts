@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { SigilError } from '@sigil/errors';
 import { recordAdminRefusal } from '../admin-api';
 import type { AdminApiDependencies } from '../admin-api';
@@ -7,26 +7,18 @@ import { SESSION_COOKIE } from '../admin-auth/sessions';
 import type { AdminSessions } from '../admin-auth/sessions';
 import type { RateLimiter } from '../internal/rate-limiter';
 import { CLEARED_SESSION_COOKIE, sessionCookieOf } from './authenticator';
+import { requestOrigin } from './principal';
 import { isoTime, problems } from './schemas';
 
 /** The longest user name, password and user agent taken (longer ones are refused or cut). */
 export const MAX_USER_NAME_CHARS = 64;
 const MAX_PASSWORD_CHARS = 1024;
-const MAX_USER_AGENT_CHARS = 256;
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions extends Pick<AdminApiDependencies, 'ctx' | 'guard'> {
   sessions: AdminSessions;
   /** Failed sign-ins per user name (`ADMIN_SIGN_IN_FAILURES_PER_MINUTE`; bounded key count). */
   userFailures: RateLimiter;
-}
-
-/** Source address and user agent of a request, as sessions and audit records keep them. */
-export function requestOrigin(request: FastifyRequest): { address: string; userAgent: string } {
-  return {
-    address: request.raw.socket.remoteAddress ?? 'unknown',
-    userAgent: (request.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT_CHARS),
-  };
 }
 
 const role = { type: 'string', enum: ['viewer', 'admin'] } as const;
@@ -174,13 +166,12 @@ export function sessionRoutes(options: SessionRoutesOptions): FastifyPluginAsync
         const cookie = sessionCookieOf(request);
         if (principal.via === 'session' && cookie !== undefined) {
           await sessions.signOut(cookie);
-          const origin = requestOrigin(request);
           await ctx.audit.record({
             action: 'admin.signed_out',
             outcome: 'success',
             actor: principal.user,
             subject: principal.user,
-            details: { address: origin.address, user_agent: origin.userAgent, via: principal.via },
+            details: {},
           });
         }
         reply.clearCookie(SESSION_COOKIE, CLEARED_SESSION_COOKIE);

@@ -10,13 +10,14 @@ import { revokeAgent } from './revocations';
 import type { RevokeAgentResult } from './revocations';
 import { cancelEnrollmentToken, issueEnrollmentToken, listPendingTokens } from './tokens';
 import type { CreatedEnrollmentToken, EnrollmentTokenRequest, PendingToken } from './tokens';
+import { adminActorName } from '../internal/admin-actor';
 
 /** The most revocations one listing returns. */
 export const MAX_REVOCATIONS_LISTED = 1000;
 
 /**
  * Every operator action, once: the `Controller` methods and the admin HTTP API both call these.
- * Each audits what it did (actor `admin`).
+ * Each audits what it did (actor: the admin request's user, `admin` outside a request).
  */
 export interface AdminOperations {
   createToken(request: {
@@ -66,10 +67,10 @@ export function createAdminOperations(
     listConnectors: () => ctx.registry.listConnectors(),
     listTunnelers: () => ctx.registry.listTunnelers(),
     revoke: (kind, agentId, reason) =>
-      revokeAgent(ctx, notifier, { kind, agentId, reason, actor: 'admin' }),
+      revokeAgent(ctx, notifier, { kind, agentId, reason, actor: adminActorName() }),
     agentVersions: () => agentVersionsReport(ctx),
     async setAgentVersions(body) {
-      await setAgentVersionPins(ctx, body, 'admin');
+      await setAgentVersionPins(ctx, body, adminActorName());
       return agentVersionsReport(ctx);
     },
     listRevocations: (limit = MAX_REVOCATIONS_LISTED) =>
@@ -99,7 +100,7 @@ export function createAdminOperations(
       await ctx.audit.record({
         action: 'admin.renewal_requested',
         outcome: 'success',
-        actor: 'admin',
+        actor: adminActorName(),
         subject: agentSpiffeId(ctx.trustDomain, 'connector', connectorId),
         details: {
           command_id: commandId,

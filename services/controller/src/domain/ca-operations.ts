@@ -13,6 +13,7 @@ import type {
   LiveCertificate,
   TrustState,
 } from './trust-lifecycle';
+import { adminActorName } from '../internal/admin-actor';
 
 /** What the CA steps ask of the live agent connections. */
 export interface CaNotifier {
@@ -105,8 +106,8 @@ export function createCaOperations(
     (await trust.liveCertificates()).filter(
       (c) => ctx.revocations.get(c.kind, c.agentId) === undefined,
     );
-  // Who took a step: `admin` (the API), or `auto-rotation` (CA_AUTO_ROTATE).
-  type Actor = 'admin' | 'auto-rotation';
+  // Who took a step: the admin request's user (the API), or `auto-rotation` (CA_AUTO_ROTATE).
+  type Actor = string;
   const audit = (
     actor: Actor,
     action: string,
@@ -175,9 +176,9 @@ export function createCaOperations(
         graceSeconds: options.graceSeconds,
       };
     },
-    prepare: (source) => prepare('admin', source),
-    activate: () => activate('admin'),
-    retire: (retireOptions) => retire('admin', retireOptions),
+    prepare: (source) => prepare(adminActorName(), source),
+    activate: () => activate(adminActorName()),
+    retire: (retireOptions) => retire(adminActorName(), retireOptions),
     async rotateAutomatically({ rotateAtFraction }) {
       const state = trust.state;
       const previous = state.previous;

@@ -3,10 +3,11 @@ import { SigilError } from '@sigil/errors';
 import type { ControllerContext } from '../internal/context';
 import type { GrantRecord, ResourceRecord } from '../store/policy-store';
 import { resourceNameProblem, validateGrantRequest, validateResourceRequest } from './resources';
+import { adminActorName } from '../internal/admin-actor';
 
 /**
  * The operator's data-plane actions (resources and grants), each validated, stored, audited
- * (actor `admin`) and then pushed to the connectors by `changed`.
+ * (actor: the admin request's user) and then pushed to the connectors by `changed`.
  *
  * @example
  * ```ts
@@ -44,7 +45,7 @@ export function createPolicyOperations(
 ): PolicyOperations {
   const { policy } = ctx.store;
   const audit = (action: string, subject: string, details: Record<string, unknown>) =>
-    ctx.audit.record({ action, outcome: 'success', actor: 'admin', subject, details });
+    ctx.audit.record({ action, outcome: 'success', actor: adminActorName(), subject, details });
   return {
     async createResource(body) {
       const request = validateResourceRequest(body);

@@ -11,6 +11,7 @@ import { agentIdProblem, agentSpiffeId } from '../internal/agent-identity';
 import type { ControllerContext } from '../internal/context';
 import { generateEnrollmentToken } from '../internal/secrets';
 import { validateLabels } from './resources';
+import { adminActorName } from '../internal/admin-actor';
 
 /** A request for a one-time enrollment token (the admin API's `POST /api/admin/tokens` body). */
 export interface EnrollmentTokenRequest {
@@ -91,7 +92,7 @@ export async function issueEnrollmentToken(
   const audit = ctx.audit.entry({
     action: 'admin.token_created',
     outcome: 'success',
-    actor: 'admin',
+    actor: adminActorName(),
     subject: spiffeId,
     details: {
       kind,
@@ -169,7 +170,7 @@ export async function cancelEnrollmentToken(
     audit = ctx.audit.entry({
       action: 'admin.token_cancelled',
       outcome: 'success',
-      actor: 'admin',
+      actor: adminActorName(),
       subject: agentSpiffeId(ctx.trustDomain, token.kind, token.agentId),
       details: { kind: token.kind, token: tokenId },
     });

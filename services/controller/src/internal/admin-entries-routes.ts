@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RegistrationEntryRecord } from '../store/store';
 import type { WorkloadRegistry } from './workload-registry';
+import { adminActorName } from './admin-actor';
 
 /** The shape of an admin API route (see admin-api.ts). */
 interface EntryRoute {
@@ -52,7 +53,7 @@ export function entryRoutes(
       methods: {
         POST: async (req) => ({
           status: 201,
-          body: entryJson(await workloads.create(await readJsonObject(req), 'admin')),
+          body: entryJson(await workloads.create(await readJsonObject(req), adminActorName())),
         }),
         GET: async () => ({ status: 200, body: (await workloads.list()).map(entryJson) }),
       },
@@ -62,7 +63,7 @@ export function entryRoutes(
       methods: {
         DELETE: async (_req, _url, [id]) => ({
           status: 200,
-          body: entryJson(await workloads.remove(decodePathSegment(id!), 'admin')),
+          body: entryJson(await workloads.remove(decodePathSegment(id!), adminActorName())),
         }),
       },
     },

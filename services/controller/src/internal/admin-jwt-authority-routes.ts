@@ -5,6 +5,7 @@ import { SigilError } from '@sigil/errors';
 import type { AdminRoute } from '../admin-api';
 import type { ControllerContext } from './context';
 import type { JwtAuthority, JwtAuthorityStatus } from './jwt-authority';
+import { adminActorName } from './admin-actor';
 
 /**
  * The JWT authority as the admin API shows it: the bundle version, the published keys, and when
@@ -81,7 +82,7 @@ export function jwtAuthorityRoutes(
         await ctx.audit.record({
           action,
           outcome: 'refused',
-          actor: 'admin',
+          actor: adminActorName(),
           subject: 'jwt-authority',
           details: { reason: (err as Error).message },
         });
@@ -90,7 +91,7 @@ export function jwtAuthorityRoutes(
       await ctx.audit.record({
         action,
         outcome: 'success',
-        actor: 'admin',
+        actor: adminActorName(),
         subject: 'jwt-authority',
         details: {
           bundle_version: status.version,

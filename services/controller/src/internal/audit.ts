@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type pino from 'pino';
 import type { AuditRecord, ControllerStore, NewAuditRecord } from '../store/store';
+import { currentAdminActor } from './admin-actor';
 
 /**
  * What callers give: the time is filled in. `unauthenticated` marks a refusal of a caller that
@@ -120,13 +121,20 @@ export function createAuditLog(
       'audit',
     );
   };
+  // Inside an admin request, every record names where the request came from.
+  const requestDetails = (): Record<string, unknown> => {
+    const actor = currentAdminActor();
+    return actor === undefined
+      ? {}
+      : { address: actor.address, user_agent: actor.userAgent, via: actor.via };
+  };
   const entry = (e: AuditEntry): NewAuditRecord => ({
     at: clock().getTime(),
     action: cut(e.action),
     outcome: e.outcome,
     actor: cut(e.actor),
     subject: cut(e.subject),
-    details: cutDetails(e.details),
+    details: cutDetails({ ...requestDetails(), ...e.details }),
   });
   const persist = async (record: NewAuditRecord): Promise<AuditRecord | undefined> => {
     try {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresStore } from '../../src/store/postgres-store';
+import type { ControllerOptions } from '../../src/controller';
 import type { ControllerStore } from '../../src/store/store';
 import { startController, type ControllerFixture } from './fixtures';
 import { POSTGRES_URL, dropSchema, uniqueSchema } from './postgres';
@@ -22,18 +23,27 @@ export interface ReplicaPair {
 
 /**
  * Starts replica A on a new schema `<name>_<pid>_<random>` and a temp DATA_DIR, then replica B
- * on the same schema; B uses A's DATA_DIR unless `dataDirB` makes it one from A's.
+ * on the same schema; B uses A's DATA_DIR unless `dataDirB` makes it one from A's. `controller`
+ * adds options to both replicas.
  */
 export async function startReplicaPair(
   name: string,
-  options: { dataDirB?: (dataDirA: string) => string } = {},
+  options: {
+    dataDirB?: (dataDirA: string) => string;
+    controller?: Partial<Omit<ControllerOptions, 'dataDir' | 'store'>>;
+  } = {},
 ): Promise<ReplicaPair> {
   const schema = uniqueSchema(name);
   const dataDir = mkdtempSync(join(tmpdir(), `${name}-`));
-  const a = await startController({ dataDir, databaseUrl: POSTGRES_URL, postgresSchema: schema });
+  const a = await startController({
+    ...options.controller,
+    dataDir,
+    databaseUrl: POSTGRES_URL,
+    postgresSchema: schema,
+  });
   const dataDirB = options.dataDirB?.(dataDir) ?? dataDir;
   const storeB = await createPostgresStore({ connectionString: POSTGRES_URL, schema });
-  const b = await startController({ dataDir: dataDirB, store: storeB });
+  const b = await startController({ ...options.controller, dataDir: dataDirB, store: storeB });
   return {
     a,
     b,
