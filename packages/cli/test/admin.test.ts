@@ -169,6 +169,7 @@ describe('sigil admin', () => {
           connected: false,
           clock_skew_ms: expect.any(Number),
           upgrade_required: false,
+          certificate_expires_at: expect.any(String),
         },
       ]);
       expect(await json(['tunnelers', 'ls'])).toEqual([

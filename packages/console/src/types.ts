@@ -16,7 +16,7 @@ export interface Agent {
   /** Tunnelers: the connector they belong to. */
   connector_id?: string;
   clock_skew_ms?: number | null;
-  /** When the agent's current certificate expires, when the controller reports it. */
+  /** When the agent's latest unexpired certificate expires; null when none is live. */
   certificate_expires_at?: string | null;
 }
 
@@ -92,7 +92,9 @@ export interface CaStatus {
     pending: CaAgentAck[];
     offline: CaAgentAck[];
   } | null;
-  /** When automatic rotation next prepares a generation, when the controller reports it. */
+  /** `CA_AUTO_ROTATE` is on. */
+  auto_rotation?: boolean;
+  /** When automatic rotation prepares the current CA's successor (null once one is prepared). */
   next_rotation_at?: string | null;
 }
 

@@ -98,7 +98,11 @@ export function createAdminHandler(
     {
       pattern: /^connectors$/,
       methods: {
-        GET: async () => ({ status: 200, body: admin.listConnectors().map(connectorJson) }),
+        GET: async () => {
+          const expiry = await certificateExpiries(ctx, 'connector');
+          const body = admin.listConnectors().map((c) => connectorJson(c, expiry.get(c.id)));
+          return { status: 200, body };
+        },
       },
     },
     {
@@ -109,7 +113,11 @@ export function createAdminHandler(
     {
       pattern: /^tunnelers$/,
       methods: {
-        GET: async () => ({ status: 200, body: admin.listTunnelers().map(tunnelerJson) }),
+        GET: async () => {
+          const expiry = await certificateExpiries(ctx, 'tunneler');
+          const body = admin.listTunnelers().map((t) => tunnelerJson(t, expiry.get(t.id)));
+          return { status: 200, body };
+        },
       },
     },
     { pattern: /^tunnelers\/([^/]+)\/revoke$/, methods: { POST: revokeRoute('tunneler') } },
@@ -437,7 +445,19 @@ function integerParam(url: URL, name: string, min: number, max: number): number 
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function connectorJson(c: ReturnType<ControllerContext['registry']['listConnectors']>[number]) {
+/** When each agent's latest unexpired certificate expires (Unix ms), by agent id. */
+async function certificateExpiries(
+  ctx: ControllerContext,
+  kind: AgentKind,
+): Promise<Map<string, number>> {
+  const live = await ctx.store.listLiveCertificates(ctx.clock().getTime());
+  return new Map(live.filter((c) => c.kind === kind).map((c) => [c.agentId, c.notAfter]));
+}
+
+function connectorJson(
+  c: ReturnType<ControllerContext['registry']['listConnectors']>[number],
+  certificateNotAfter: number | undefined,
+) {
   return {
     id: c.id,
     private_ip: c.privateIp,
@@ -447,10 +467,14 @@ function connectorJson(c: ReturnType<ControllerContext['registry']['listConnecto
     connected: c.connected,
     clock_skew_ms: c.clockSkewMs,
     upgrade_required: c.upgradeRequired,
+    certificate_expires_at: iso(certificateNotAfter ?? null),
   };
 }
 
-function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers']>[number]) {
+function tunnelerJson(
+  t: ReturnType<ControllerContext['registry']['listTunnelers']>[number],
+  certificateNotAfter: number | undefined,
+) {
   return {
     id: t.id,
     connector_id: t.connectorId,
@@ -459,6 +483,7 @@ function tunnelerJson(t: ReturnType<ControllerContext['registry']['listTunnelers
     status: t.status,
     clock_skew_ms: t.clockSkewMs,
     upgrade_required: t.upgradeRequired,
+    certificate_expires_at: iso(certificateNotAfter ?? null),
   };
 }
 

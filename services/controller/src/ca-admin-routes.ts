@@ -6,6 +6,7 @@ import { SigilError } from '@sigil/errors';
 import { readJsonObject } from './admin-api';
 import type { AdminRoute } from './admin-api';
 import type { CaOperations, CaStatus, GenerationStatus } from './domain/ca-operations';
+import { caRotationDueAt } from './domain/trust-lifecycle';
 import type { ActivationCheck, AgentBundleReport, TrustState } from './domain/trust-lifecycle';
 import type { GenerationSource } from './internal/trust-state';
 
@@ -117,13 +118,28 @@ function stateJson(state: TrustState) {
   };
 }
 
-function statusJson(status: CaStatus) {
+/** Options of {@link createCaRoutes}. */
+export interface CaRoutesOptions {
+  /** With `CA_AUTO_ROTATE`: `CA_ROTATE_AT`, the fraction of its lifetime after which the current CA's successor is prepared. */
+  autoRotateAtFraction?: number;
+}
+
+function statusJson(status: CaStatus, options: CaRoutesOptions) {
+  const current = status.generations.find((g) => g.role === 'current')?.generation;
+  const prepared = status.generations.some((g) => g.role === 'next');
+  const fraction = options.autoRotateAtFraction;
   return {
     bundle_version: status.bundleVersion,
     revision: status.revision,
     activation_grace_seconds: status.graceSeconds,
     generations: status.generations.map(generationJson),
     activation: status.activation === null ? null : activationJson(status.activation),
+    auto_rotation: fraction !== undefined,
+    // When automatic rotation prepares the current CA's successor (once, until it is prepared).
+    next_rotation_at:
+      fraction === undefined || current === undefined || prepared
+        ? null
+        : new Date(caRotationDueAt(current, fraction)).toISOString(),
   };
 }
 
@@ -133,14 +149,16 @@ function statusJson(status: CaStatus) {
  *
  * @example
  * ```ts
- * createAdminHandler({ ...deps, routes: createCaRoutes(ca) });
+ * createAdminHandler({ ...deps, routes: createCaRoutes(ca, { autoRotateAtFraction: 0.5 }) });
  * ```
  */
-export function createCaRoutes(ca: CaOperations): AdminRoute[] {
+export function createCaRoutes(ca: CaOperations, options: CaRoutesOptions = {}): AdminRoute[] {
   return [
     {
       pattern: /^ca$/,
-      methods: { GET: async () => ({ status: 200, body: statusJson(await ca.status()) }) },
+      methods: {
+        GET: async () => ({ status: 200, body: statusJson(await ca.status(), options) }),
+      },
     },
     {
       pattern: /^ca\/prepare$/,

@@ -585,7 +585,15 @@ export function createController(options: ControllerOptions): Controller {
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
           policy,
           workloads,
-          routes: [...createCaRoutes(ca), ...jwtAuthorityRoutes(ctx, jwtAuthority, readJsonObject)],
+          routes: [
+            ...createCaRoutes(ca, {
+              ...(options.caAutoRotate === true && {
+                autoRotateAtFraction:
+                  options.caRotateAtFraction ?? CONTROLLER_DEFAULTS.caRotateAtFraction,
+              }),
+            }),
+            ...jwtAuthorityRoutes(ctx, jwtAuthority, readJsonObject),
+          ],
         }),
       });
       cleanup.push(() => http.close());

@@ -293,6 +293,37 @@ describe('admin HTTP API', () => {
     });
   });
 
+  describe('GET /api/admin/ca', () => {
+    interface CaAnswer {
+      auto_rotation: boolean;
+      next_rotation_at: string | null;
+      generations: Array<{ role: string; created_at: string; not_after: string }>;
+    }
+
+    it('reports no next rotation without CA_AUTO_ROTATE', async () => {
+      const { json } = await admin(fx.controller, '/api/admin/ca');
+      expect(json).toMatchObject({ auto_rotation: false, next_rotation_at: null });
+    });
+
+    it('reports when CA_AUTO_ROTATE prepares the successor: CA_ROTATE_AT of the lifetime', async () => {
+      const auto = await startController({
+        caAutoRotate: true,
+        caRotateAtFraction: 0.25,
+        caAutoRotateIntervalSeconds: 3600,
+      });
+      try {
+        const json = (await admin(auto.controller, '/api/admin/ca')).json as CaAnswer;
+        const current = json.generations.find((g) => g.role === 'current')!;
+        const created = Date.parse(current.created_at);
+        const lifetime = Date.parse(current.not_after) - created;
+        expect(json.auto_rotation).toBe(true);
+        expect(Date.parse(json.next_rotation_at!)).toBe(Math.floor(created + lifetime * 0.25));
+      } finally {
+        await auto.cleanup();
+      }
+    });
+  });
+
   describe('listing', () => {
     it('lists connectors and tunnelers with snake_case fields and ONLINE/OFFLINE status', async () => {
       await enrollNew(fx.controller, 'connector', 'connector-2');
@@ -309,6 +340,7 @@ describe('admin HTTP API', () => {
           connected: false,
           clock_skew_ms: null,
           upgrade_required: false,
+          certificate_expires_at: expect.any(String),
         },
       ]);
       const tunnelers = await admin(fx.controller, '/api/admin/tunnelers');
@@ -321,8 +353,12 @@ describe('admin HTTP API', () => {
           status: 'ONLINE',
           clock_skew_ms: null,
           upgrade_required: false,
+          certificate_expires_at: expect.any(String),
         },
       ]);
+      // The latest certificate issued at enrollment, still valid.
+      const [listed] = connectors.json as Array<{ certificate_expires_at: string }>;
+      expect(Date.parse(listed!.certificate_expires_at)).toBeGreaterThan(Date.parse(at(0)));
       clock.advance(31_000);
       expect(
         (

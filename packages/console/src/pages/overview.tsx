@@ -60,12 +60,14 @@ export function CaSummary({ ca, now }: { ca: CaStatus; now: Date }) {
         <dd>
           {next !== undefined ? (
             `generation ${next.generation} prepared, ${ca.activation?.allowed === true ? 'ready to activate' : 'waiting for agents'}`
-          ) : ca.next_rotation_at ? (
+          ) : typeof ca.next_rotation_at === 'string' ? (
             <>
               {formatTime(ca.next_rotation_at)} (<Time iso={ca.next_rotation_at} now={now} />)
             </>
+          ) : ca.auto_rotation === true ? (
+            'automatic'
           ) : (
-            'none scheduled (no automatic rotation)'
+            'manual (CA_AUTO_ROTATE is off)'
           )}
         </dd>
       </div>

@@ -14,6 +14,7 @@ import type {
 } from 'fastify';
 import { ADMIN_MAX_BODY_BYTES, problemHeaders } from '../admin-api';
 import { runAsAdminActor } from '../internal/admin-actor';
+import { serveConsoleFiles } from './console-files';
 import { requestOrigin } from './principal';
 import type { AdminAuthenticator, AdminRole } from './principal';
 import { ADMIN_ROUTE_SCHEMAS, problemSchema } from './schemas';
@@ -204,12 +205,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     { config: { public: true }, schema: { hide: true } },
     async () => app.swagger(),
   );
-  if (options.consoleDir !== undefined)
-    // Loaded only when used: its content-disposition dependency is ESM-only.
-    await app.register((await import('@fastify/static')).default, {
-      root: options.consoleDir,
-      prefix: '/',
-    });
+  if (options.consoleDir !== undefined) serveConsoleFiles(app, options.consoleDir);
   else
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/plain').send('The Sigil console is not built (pnpm build).\n'),

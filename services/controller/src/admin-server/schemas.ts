@@ -77,6 +77,10 @@ const connector = {
     connected: { type: 'boolean' },
     clock_skew_ms: nullable({ type: 'number' }),
     upgrade_required: { type: 'boolean' },
+    certificate_expires_at: {
+      ...nullable(isoTime),
+      description: 'when the latest unexpired certificate issued to the agent expires',
+    },
   },
 } as const;
 
@@ -91,6 +95,10 @@ const tunneler = {
     status,
     clock_skew_ms: nullable({ type: 'number' }),
     upgrade_required: { type: 'boolean' },
+    certificate_expires_at: {
+      ...nullable(isoTime),
+      description: 'when the latest unexpired certificate issued to the agent expires',
+    },
   },
 } as const;
 
@@ -148,6 +156,12 @@ const caStatus = {
       },
     },
     activation: nullable(activation),
+    auto_rotation: { type: 'boolean', description: 'CA_AUTO_ROTATE is on' },
+    next_rotation_at: {
+      ...nullable(isoTime),
+      description:
+        "when automatic rotation prepares the current CA's successor; null without CA_AUTO_ROTATE or once one is prepared",
+    },
   },
 } as const;
 
