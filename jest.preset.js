@@ -4,10 +4,6 @@ const path = require('node:path');
 
 const root = __dirname;
 
-/** Packages that ship only ES modules (see `transform` below). */
-const ESM_ONLY = ['content-disposition'];
-const ESM_ONLY_JS = `/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`;
-
 /** @param {string} dir the package directory (pass __dirname) */
 module.exports = function preset(dir) {
   return {
@@ -17,12 +13,7 @@ module.exports = function preset(dir) {
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
     transform: {
       '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(root, 'tsconfig.test.json') }],
-      // ESM-only dependencies (content-disposition, under @fastify/static, which serves the
-      // console): Node 20.19+ require()s them natively, Jest's module loader does not, so they are
-      // compiled to CommonJS for the tests.
-      [ESM_ONLY_JS]: ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
     },
-    transformIgnorePatterns: [`/node_modules/(?!\\.pnpm/|(${ESM_ONLY.join('|')})/)`],
     moduleNameMapper: {
       '^@sigil/proto$': path.join(root, 'proto/src/index.ts'),
       '^@sigil/(controller|connector|tunneler)$': path.join(root, 'services/$1/src/index.ts'),
