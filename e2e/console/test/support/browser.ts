@@ -15,7 +15,7 @@ export const ARTIFACTS = path.resolve(__dirname, '../../artifacts');
 export const SESSION_COOKIE = 'sigil_session';
 
 /** How long the console may take to show a change pushed by the controller (server-sent events). */
-export const LIVE_MS = 15_000;
+export const LIVE_MS = 30_000;
 
 /**
  * `describe` when Chromium is installed; otherwise `describe.skip` with a notice, except on CI
