@@ -198,6 +198,23 @@ describe('admin sessions', () => {
     clock.advance(60_000);
   });
 
+  it('checks at most a few passwords at once: a flood of sign-ins gets 429, never a 500', async () => {
+    const flood = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        adminHttp(base, '/api/admin/session', {
+          method: 'POST',
+          body: { username: `flood${i}`, password: 'nope' },
+          localAddress: `127.0.1.${i + 1}`,
+        }),
+      ),
+    );
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    const busy = flood.filter((r) => r.status === 429);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy[0]!.headers['retry-after']).toBe('1');
+  });
+
   it('refuses a malformed sign-in body with 400 naming the field', async () => {
     const res = await adminHttp(base, '/api/admin/session', {
       method: 'POST',

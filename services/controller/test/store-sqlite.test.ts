@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../src/store/sqlite-store';
 import type { ControllerStore } from '../src/store/store';
-import { describeStoreContract } from './support/store-contract';
+import Database from 'better-sqlite3';
+import { describeStoreContract, expectAdminAuthWritesAtomic } from './support/store-contract';
 import type { StoreFixture } from './support/store-contract';
 
 async function sqliteFixture(): Promise<StoreFixture> {
@@ -27,6 +28,25 @@ async function sqliteFixture(): Promise<StoreFixture> {
 describeStoreContract('SQLite (embedded, temp dir)', sqliteFixture);
 
 describe('SQLite store specifics', () => {
+  it('changes a password and removes a user in one transaction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-store-'));
+    const path = join(dir, 'controller.db');
+    const store = await createSqliteStore({ path });
+    const other = new Database(path);
+    try {
+      await store.migrate();
+      await expectAdminAuthWritesAtomic(store, async (table) => {
+        other.exec(
+          `CREATE TRIGGER refuse_${table} BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, 'refused by test'); END`,
+        );
+      });
+    } finally {
+      other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('creates the database file 0600, in WAL mode', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigil-store-'));
     const store = await createSqliteStore({ path: join(dir, 'controller.db') });

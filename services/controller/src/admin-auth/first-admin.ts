@@ -1,5 +1,6 @@
+import { SigilError } from '@sigil/errors';
 import type { AdminAuthStore } from '../store/admin-auth-store';
-import { generatePassword, hashPassword } from './password';
+import { addAdminUser } from './users';
 
 /** The user created at first start. */
 export const FIRST_ADMIN_USER = 'admin';
@@ -24,20 +25,17 @@ export async function ensureFirstAdminUser(
   options: { password?: string | undefined; now: Date },
 ): Promise<FirstAdminOutcome> {
   if ((await store.listUsers()).some((user) => user.role === 'admin')) return { created: false };
-  const password = options.password ?? generatePassword();
-  const at = options.now.getTime();
-  const created = await store.createUser({
-    name: FIRST_ADMIN_USER,
-    role: 'admin',
-    passwordHash: await hashPassword(password),
-    createdAt: at,
-    updatedAt: at,
-  });
-  if (!created) return { created: false };
-  return {
-    created: true,
-    user: FIRST_ADMIN_USER,
-    password,
-    generated: options.password === undefined,
-  };
+  try {
+    const outcome = await addAdminUser(store, {
+      name: FIRST_ADMIN_USER,
+      role: 'admin',
+      password: options.password,
+      now: options.now,
+    });
+    return { created: true, user: FIRST_ADMIN_USER, ...outcome };
+  } catch (err) {
+    if (err instanceof SigilError && err.code === 'ERR_ADMIN_USER_EXISTS')
+      return { created: false };
+    throw err;
+  }
 }

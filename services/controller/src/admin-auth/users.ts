@@ -2,6 +2,8 @@ import { SigilError } from '@sigil/errors';
 import type { AdminAuthStore, AdminUserRole } from '../store/admin-auth-store';
 import { generatePassword, hashPassword } from './password';
 
+/** The longest user name. */
+export const MAX_USER_NAME_CHARS = 64;
 /** A user name: 1 to 64 letters, digits, `.`, `_`, `@` or `-`, starting with a letter or digit. */
 export const USER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** The shortest password accepted (a generated one has 24 characters). */

@@ -4,15 +4,19 @@ import { recordAdminRefusal } from '../admin-api';
 import type { AdminApiDependencies } from '../admin-api';
 import { verifyPassword } from '../admin-auth/password';
 import { SESSION_COOKIE } from '../admin-auth/sessions';
+import { MAX_PASSWORD_CHARS, MAX_USER_NAME_CHARS } from '../admin-auth/users';
 import type { AdminSessions } from '../admin-auth/sessions';
 import type { RateLimiter } from '../internal/rate-limiter';
+import type { AdminUserRecord } from '../store/admin-auth-store';
 import { CLEARED_SESSION_COOKIE, sessionCookieOf } from './authenticator';
 import { requestOrigin } from './principal';
 import { isoTime, problems } from './schemas';
 
-/** The longest user name, password and user agent taken (longer ones are refused or cut). */
-export const MAX_USER_NAME_CHARS = 64;
-const MAX_PASSWORD_CHARS = 1024;
+/**
+ * At most this many sign-ins check a password at once (each scrypt check takes 32 MiB and tens of
+ * milliseconds); more get 429 with `Retry-After`, so a flood cannot exhaust memory.
+ */
+export const MAX_CONCURRENT_SIGN_INS = 4;
 
 /** Options of {@link sessionRoutes}. */
 export interface SessionRoutesOptions extends Pick<AdminApiDependencies, 'ctx' | 'guard'> {
@@ -95,6 +99,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  */
 export function sessionRoutes(options: SessionRoutesOptions): FastifyPluginAsync {
   const { ctx, guard, sessions, userFailures } = options;
+  let checking = 0;
   return async (scope) => {
     scope.post<{ Body: { username: string; password: string } }>(
       '/session',
@@ -109,9 +114,22 @@ export function sessionRoutes(options: SessionRoutesOptions): FastifyPluginAsync
             `too many failed sign-ins for this user: retry in ${throttled.retryAfterSeconds} s`,
             { details: { retryAfterSeconds: throttled.retryAfterSeconds } },
           );
-        const user = await ctx.store.adminAuth.getUser(username);
-        // Checked against a dummy hash for an unknown user: the same time and the same answer.
-        const matches = await verifyPassword(password, user?.passwordHash);
+        if (checking >= MAX_CONCURRENT_SIGN_INS)
+          throw new SigilError(
+            'ERR_RATE_LIMITED',
+            `${MAX_CONCURRENT_SIGN_INS} sign-ins are being checked: retry in a second`,
+            { details: { retryAfterSeconds: 1 } },
+          );
+        checking += 1;
+        let user: AdminUserRecord | undefined;
+        let matches: boolean;
+        try {
+          user = await ctx.store.adminAuth.getUser(username);
+          // Checked against a dummy hash for an unknown user: the same time and the same answer.
+          matches = await verifyPassword(password, user?.passwordHash);
+        } finally {
+          checking -= 1;
+        }
         if (!matches || user === undefined) {
           userFailures.take(username);
           await recordAdminRefusal(options, request.raw, path, 'wrong user name or password');

@@ -5,6 +5,7 @@ import type { AdminSessions } from '../admin-auth/sessions';
 import {
   ADMIN_ROLES,
   MAX_PASSWORD_CHARS,
+  MAX_USER_NAME_CHARS,
   addAdminUser,
   removeAdminUser,
   setAdminPassword,
@@ -116,7 +117,11 @@ export function userRoutes(options: UserRoutesOptions): FastifyPluginAsync {
             type: 'object',
             required: ['name', 'role'],
             additionalProperties: false,
-            properties: { name: { type: 'string', maxLength: 64 }, role, password },
+            properties: {
+              name: { type: 'string', maxLength: MAX_USER_NAME_CHARS },
+              role,
+              password,
+            },
           },
           response: {
             201: {

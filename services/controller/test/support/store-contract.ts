@@ -641,3 +641,43 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     });
   });
 }
+
+/**
+ * A password change and a user removal are all-or-nothing: with `refuseDeletes(table)` making
+ * every DELETE on that table fail (a trigger), the statements before it are rolled back.
+ * `store` is migrated and empty.
+ */
+export async function expectAdminAuthWritesAtomic(
+  store: ControllerStore,
+  refuseDeletes: (table: 'admin_users' | 'admin_sessions') => Promise<void>,
+): Promise<void> {
+  const a = store.adminAuth;
+  await a.createUser({
+    name: 'alice',
+    role: 'viewer',
+    passwordHash: 'h1',
+    createdAt: T0,
+    updatedAt: T0,
+  });
+  await a.createSession({
+    idHash: 's1',
+    userName: 'alice',
+    csrfToken: 'csrf',
+    createdAt: T0,
+    lastSeenAt: T0,
+    idleExpiresAt: T0 + 30 * MINUTE,
+    expiresAt: T0 + 60 * MINUTE,
+    address: '127.0.0.1',
+    userAgent: 'jest',
+  });
+  // deleteUser deletes the sessions first: refused at the user, the sessions stay.
+  await refuseDeletes('admin_users');
+  await expect(a.deleteUser('alice')).rejects.toThrow(/refused by test/);
+  expect(await a.touchSession('s1', T0 + MINUTE, T0 + 2 * MINUTE)).toMatchObject({
+    userName: 'alice',
+  });
+  // setPassword updates the hash first: refused at the sessions, the old hash stays.
+  await refuseDeletes('admin_sessions');
+  await expect(a.setPassword('alice', 'h2', T0 + MINUTE)).rejects.toThrow(/refused by test/);
+  expect((await a.getUser('alice'))?.passwordHash).toBe('h1');
+}
