@@ -33,7 +33,8 @@ async function main() {
     minify: true,
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(src, 'index.html'), path.join(dist, 'index.html'));
+  for (const file of ['index.html', 'favicon.svg'])
+    fs.copyFileSync(path.join(src, file), path.join(dist, file));
 }
 
 main().catch((err) => {

@@ -24,6 +24,8 @@ describe('formatDuration and formatRelative', () => {
     expect(formatRelative('2030-01-01T11:59:48Z', now)).toBe('12 s ago');
     expect(formatRelative('2030-01-01T12:15:00Z', now)).toBe('in 15 min');
     expect(formatRelative('2030-01-01T12:00:00.200Z', now)).toBe('just now');
+    expect(formatRelative('2030-01-01T12:00:02Z', now)).toBe('just now');
+    expect(formatRelative('2030-01-01T12:00:03Z', now)).toBe('in 3 s');
     expect(formatRelative(null, now)).toBe('—');
   });
 });

@@ -37,6 +37,9 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(abs / size)} ${unit}`;
 }
 
+/** Closer to now than this reads `just now`. */
+const JUST_NOW_SECONDS = 3;
+
 /**
  * How far `iso` is from `now`: `12 s ago`, `in 15 min`, `just now`; `—` when unknown.
  *
@@ -50,7 +53,8 @@ export function formatRelative(iso: string | null | undefined, now: Date): strin
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return '—';
   const seconds = Math.round((ms - now.getTime()) / 1000);
-  if (Math.abs(seconds) < 1) return 'just now';
+  // A few seconds either way is the browser's and the controller's clocks disagreeing.
+  if (Math.abs(seconds) < JUST_NOW_SECONDS) return 'just now';
   return seconds < 0 ? `${formatDuration(seconds)} ago` : `in ${formatDuration(seconds)}`;
 }
 

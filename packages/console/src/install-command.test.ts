@@ -2,6 +2,7 @@ import {
   DEFAULT_CA_PATH,
   buildEnrollCommand,
   buildInstallCommand,
+  defaultControllerAddr,
   hostPort,
   shellQuote,
 } from './install-command';
@@ -65,5 +66,18 @@ describe('shellQuote and hostPort', () => {
     expect(hostPort('::1', 8443)).toBe('[::1]:8443');
     expect(hostPort('[fd00::7]', 9443)).toBe('[fd00::7]:9443');
     expect(hostPort('controller.example.org', 8443)).toBe('controller.example.org:8443');
+  });
+});
+
+describe('defaultControllerAddr', () => {
+  it('takes the listen address, the page host for a wildcard one', () => {
+    expect(defaultControllerAddr('10.0.0.5:9443', 'localhost')).toBe('10.0.0.5:9443');
+    expect(defaultControllerAddr('0.0.0.0:8443', 'ctl.example.org')).toBe('ctl.example.org:8443');
+    expect(defaultControllerAddr('[::]:8443', 'ctl.example.org')).toBe('ctl.example.org:8443');
+    expect(defaultControllerAddr('[fd00::5]:8443', 'x')).toBe('[fd00::5]:8443');
+  });
+  it('falls back to the page host and port 8443 without a usable address', () => {
+    expect(defaultControllerAddr(null, '192.0.2.9')).toBe('192.0.2.9:8443');
+    expect(defaultControllerAddr('garbage', '::1')).toBe('[::1]:8443');
   });
 });

@@ -60,6 +60,30 @@ export function hostPort(host: string, port: number): string {
   return bare.includes(':') ? `[${bare}]:${port}` : `${bare}:${port}`;
 }
 
+const WILDCARD_HOSTS = ['', '0.0.0.0', '::'];
+
+/**
+ * The `CONTROLLER_ADDR` to offer: the gRPC listen address the controller reports
+ * (`grpc_listen_addr` of `GET /api/admin/summary`), with the host the console was loaded from
+ * when it listens on every address (`0.0.0.0:8443`); `pageHost` and port 8443 without one.
+ *
+ * @example
+ * ```ts
+ * defaultControllerAddr('0.0.0.0:8443', 'controller.example.org'); // 'controller.example.org:8443'
+ * defaultControllerAddr('10.0.0.5:9443', 'localhost'); // '10.0.0.5:9443'
+ * ```
+ */
+export function defaultControllerAddr(
+  grpcListenAddr: string | null | undefined,
+  pageHost: string,
+): string {
+  const match = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(grpcListenAddr ?? '');
+  if (match === null) return hostPort(pageHost, CONTROLLER_GRPC_PORT);
+  const host = match[1] ?? match[2] ?? '';
+  const port = Number(match[3]);
+  return hostPort(WILDCARD_HOSTS.includes(host) ? pageHost : host, port);
+}
+
 function settings(options: InstallCommandOptions): string[] {
   const idVar = options.kind === 'connector' ? 'CONNECTOR_ID' : 'TUNNELER_ID';
   return [

@@ -55,6 +55,8 @@ export interface CreatedToken {
 /** `GET /api/admin/summary`. */
 export interface Summary {
   latest_activity: AuditRecord[];
+  /** `host:port` the controller's gRPC port listens on. */
+  grpc_listen_addr?: string | null;
 }
 
 /** One generation of `GET /api/admin/ca`. */

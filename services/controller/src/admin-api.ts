@@ -35,6 +35,8 @@ export interface AdminApiDependencies {
   workloads?: WorkloadRegistry;
   /** More endpoints under `/api/admin/` (e.g. the CA steps of ca-admin-routes.ts). */
   routes?: AdminRoute[];
+  /** The `host:port` the gRPC port listens on (`GET /api/admin/summary`'s `grpc_listen_addr`). */
+  grpcListenAddress?: () => string;
   /** Set when the admin server (admin-server/) has already authenticated the request. */
   skipAuthentication?: boolean;
 }
@@ -234,6 +236,7 @@ export function createAdminHandler(
         connectors: tally(counts.connector),
         tunnelers: tally(counts.tunneler),
         latest_activity: latest.map(auditJson),
+        grpc_listen_addr: deps.grpcListenAddress?.() ?? null,
       },
     };
   }

@@ -583,6 +583,7 @@ export function createController(options: ControllerOptions): Controller {
           adminTokenHash,
           skipAuthentication: true,
           bootstrapCaPem: () => authorities.bootstrap.certificatePem,
+          grpcListenAddress: () => formatListenAddress({ host: grpcListen.host, port: grpcPort }),
           policy,
           workloads,
           routes: [

@@ -293,6 +293,22 @@ describe('admin HTTP API', () => {
     });
   });
 
+  describe('the console', () => {
+    it('is served at / from the built @sigil/console, without authentication', async () => {
+      const page = await fetch(`${fx.controller.adminUrl}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const html = await page.text();
+      expect(html).toContain('<script type="module" src="app.js"></script>');
+      expect(html).not.toMatch(/<script>|<style|style=/);
+      const script = await fetch(`${fx.controller.adminUrl}/app.js`);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect((await script.text()).length).toBeGreaterThan(1000);
+      // The probes stay where they were.
+      expect((await fetch(`${fx.controller.adminUrl}/healthz`)).status).toBe(200);
+    });
+  });
+
   describe('GET /api/admin/ca', () => {
     interface CaAnswer {
       auto_rotation: boolean;
@@ -369,6 +385,8 @@ describe('admin HTTP API', () => {
       expect(summary.json).toMatchObject({
         connectors: { total: 1, online: 0, offline: 1 },
         tunnelers: { total: 1, online: 0, offline: 1 },
+        // Where agents reach the controller: the console's install commands start from it.
+        grpc_listen_addr: fx.controller.grpcAddress,
       });
       expect(
         (summary.json as { latest_activity: unknown[] }).latest_activity.length,

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Alert, PageTitle, TextField, Time } from '../components/ui';
 import { useAction, useConsole, useNow } from '../context';
 import { NO_AUDIT_FILTER, filterAudit } from '../filter';
+import { formatTime } from '../format';
 import type { AuditFilter } from '../filter';
 import type { AuditRecord } from '../types';
 
@@ -14,10 +15,13 @@ export function AuditTable({
   records,
   now,
   label,
+  absolute = false,
 }: {
   records: AuditRecord[] | undefined;
   now: Date;
   label: string;
+  /** Times as `YYYY-MM-DD HH:MM:SS UTC` (the audit log) rather than `5 min ago`. */
+  absolute?: boolean;
 }) {
   return (
     <div class="table-wrap">
@@ -38,8 +42,12 @@ export function AuditTable({
         <tbody>
           {(records ?? []).map((r) => (
             <tr key={r.id}>
-              <td>
-                <Time iso={r.at} now={now} />
+              <td class="nowrap">
+                {absolute ? (
+                  <time dateTime={r.at}>{formatTime(r.at)}</time>
+                ) : (
+                  <Time iso={r.at} now={now} />
+                )}
               </td>
               <td class="mono">{r.action}</td>
               <td class={`outcome-${r.outcome}`}>{r.outcome}</td>
@@ -143,6 +151,7 @@ export function AuditPage() {
         records={records === undefined ? undefined : shown}
         now={now}
         label={`Audit log (of ${records?.length ?? 0} loaded)`}
+        absolute
       />
       {!exhausted && records !== undefined && (
         <div class="actions">

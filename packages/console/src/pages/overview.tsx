@@ -8,13 +8,13 @@ import { formatTime } from '../format';
 import type { Agent, CaStatus, Summary } from '../types';
 import { AuditTable } from './audit';
 
-function Totals({ title, href, counts }: { title: string; href: string; counts?: AgentCounts }) {
+// No links in these headings: a second link named `Connectors` next to the navigation's would
+// make the accessible names ambiguous.
+function Totals({ title, counts }: { title: string; counts?: AgentCounts }) {
   const id = `totals-${title.toLowerCase()}`;
   return (
     <section class="card totals" aria-labelledby={id}>
-      <h2 id={id}>
-        <a href={href}>{title}</a>
-      </h2>
+      <h2 id={id}>{title}</h2>
       <dl>
         <div>
           <dt>Total</dt>
@@ -95,20 +95,10 @@ export function OverviewPage() {
       <PageTitle>Overview</PageTitle>
       <Alert message={connectors.error ?? tunnelers.error ?? summary.error ?? ca.error} />
       <div class="grid">
-        <Totals
-          title="Connectors"
-          href="#/connectors"
-          counts={connectors.data && countAgents(connectors.data)}
-        />
-        <Totals
-          title="Tunnelers"
-          href="#/tunnelers"
-          counts={tunnelers.data && countAgents(tunnelers.data)}
-        />
+        <Totals title="Connectors" counts={connectors.data && countAgents(connectors.data)} />
+        <Totals title="Tunnelers" counts={tunnelers.data && countAgents(tunnelers.data)} />
         <section class="card" aria-labelledby="overview-ca">
-          <h2 id="overview-ca">
-            <a href="#/ca">Certificate authority</a>
-          </h2>
+          <h2 id="overview-ca">Certificate authority</h2>
           {ca.data === undefined ? <p>Loading…</p> : <CaSummary ca={ca.data} now={now} />}
         </section>
       </div>

@@ -1,33 +1,34 @@
 // The Tokens page: create a connector or tunneler enrollment token, shown once with its expiry
 // and the install command; the pending tokens with Cancel.
 import type { TargetedSubmitEvent } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, CopyButton, PageTitle, TextField, Time } from '../components/ui';
 import { useAction, useConsole, useNow, useResource } from '../context';
 import { formatTime } from '../format';
 import {
   CONNECTOR_LISTEN_PORT,
-  CONTROLLER_GRPC_PORT,
   DEFAULT_CA_PATH,
   buildEnrollCommand,
   buildInstallCommand,
+  defaultControllerAddr,
   hostPort,
 } from '../install-command';
 import type { AgentKind } from '../install-command';
-import type { Agent, CreatedToken, PendingToken } from '../types';
+import type { Agent, CreatedToken, PendingToken, Summary } from '../types';
 
 function CreateForm({
   kind,
+  connectors,
   onCreated,
 }: {
   kind: AgentKind;
+  connectors: Agent[] | undefined;
   onCreated: (token: CreatedToken) => void;
 }) {
   const { api } = useConsole();
   const [id, setId] = useState('');
   const [connectorId, setConnectorId] = useState('');
   const action = useAction();
-  const connectors = useResource<Agent[]>('/connectors', ['connectors']);
   const submit = async (e: TargetedSubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     let created: CreatedToken | undefined;
@@ -60,7 +61,7 @@ function CreateForm({
       />
       {kind === 'tunneler' && (
         <datalist id="known-connectors">
-          {(connectors.data ?? []).map((c) => (
+          {(connectors ?? []).map((c) => (
             <option key={c.id} value={c.id} />
           ))}
         </datalist>
@@ -75,24 +76,33 @@ function CreateForm({
   );
 }
 
-function CreatedTokenView({ created }: { created: CreatedToken }) {
-  const connectors = useResource<Agent[]>('/connectors', ['connectors']);
+function CreatedTokenView({
+  created,
+  connectors,
+  grpcListenAddr,
+}: {
+  created: CreatedToken;
+  connectors: Agent[] | undefined;
+  grpcListenAddr: string | null | undefined;
+}) {
   const host = location.hostname === '' ? 'localhost' : location.hostname;
-  const [controllerAddr, setControllerAddr] = useState(hostPort(host, CONTROLLER_GRPC_PORT));
+  const [controllerAddr, setControllerAddr] = useState<string | undefined>(undefined);
   const [caPath, setCaPath] = useState(DEFAULT_CA_PATH);
   const [connectorAddr, setConnectorAddr] = useState<string | undefined>(undefined);
   const now = useNow(5000);
+  // Keyboard and screen reader users land on the new token.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [created]);
   // A tunneler's connector address: where its connector listens, from the connector's address.
-  const connectorIp = (connectors.data ?? []).find(
-    (c) => c.id === created.connector_id,
-  )?.private_ip;
+  const connectorIp = (connectors ?? []).find((c) => c.id === created.connector_id)?.private_ip;
   const effectiveConnectorAddr =
     connectorAddr ?? hostPort(connectorIp ?? '<connector-ip>', CONNECTOR_LISTEN_PORT);
+  const effectiveControllerAddr = controllerAddr ?? defaultControllerAddr(grpcListenAddr, host);
   const options = {
     kind: created.kind,
     id: created.id,
     token: created.token,
-    controllerAddr,
+    controllerAddr: effectiveControllerAddr,
     caPath,
     connectorAddr: effectiveConnectorAddr,
   };
@@ -100,7 +110,7 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
   const enroll = buildEnrollCommand(options);
   return (
     <section class="card created" aria-labelledby="created-title">
-      <h2 id="created-title">
+      <h2 id="created-title" ref={heading} tabIndex={-1}>
         Token for {created.kind} {created.id}
       </h2>
       <p>
@@ -121,7 +131,7 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
         <TextField
           id="install-controller-addr"
           label="Controller address"
-          value={controllerAddr}
+          value={effectiveControllerAddr}
           hint="host:port of the controller's gRPC port (CONTROLLER_ADDR) as the agent host reaches it"
           onInput={setControllerAddr}
         />
@@ -172,6 +182,9 @@ function CreatedTokenView({ created }: { created: CreatedToken }) {
 export function TokensPage() {
   const { api } = useConsole();
   const pending = useResource<PendingToken[]>('/tokens', ['tokens']);
+  // Fetched with the page, so the install command is complete when a token is created.
+  const connectors = useResource<Agent[]>('/connectors', ['connectors']);
+  const summary = useResource<Summary>('/summary', []);
   const now = useNow(5000);
   const [form, setForm] = useState<AgentKind | undefined>(undefined);
   const [created, setCreated] = useState<CreatedToken | undefined>(undefined);
@@ -210,8 +223,16 @@ export function TokensPage() {
           Create tunneler token
         </button>
       </div>
-      {form !== undefined && <CreateForm key={form} kind={form} onCreated={onCreated} />}
-      {created !== undefined && <CreatedTokenView created={created} />}
+      {form !== undefined && (
+        <CreateForm key={form} kind={form} connectors={connectors.data} onCreated={onCreated} />
+      )}
+      {created !== undefined && (
+        <CreatedTokenView
+          created={created}
+          connectors={connectors.data}
+          grpcListenAddr={summary.data?.grpc_listen_addr}
+        />
+      )}
       <h2>Pending tokens</h2>
       <Alert message={pending.error ?? cancel.error} />
       <div class="table-wrap">

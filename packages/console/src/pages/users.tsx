@@ -20,7 +20,17 @@ const ROLES = [
 ];
 
 /** A secret the API returns once (a generated password, a new API token). */
-function ShownOnce({ id, label, value }: { id: string; label: string; value: string }) {
+function ShownOnce({
+  id,
+  label,
+  copyLabel,
+  value,
+}: {
+  id: string;
+  label: string;
+  copyLabel: string;
+  value: string;
+}) {
   return (
     <div class="field created">
       <label for={id}>{label}</label>
@@ -28,7 +38,7 @@ function ShownOnce({ id, label, value }: { id: string; label: string; value: str
         {value}
       </output>
       <p class="hint">Shown only now.</p>
-      <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />
+      <CopyButton text={value} label={copyLabel} />
     </div>
   );
 }
@@ -137,6 +147,7 @@ function UsersSection() {
           <ShownOnce
             id="generated-password"
             label={`Password of ${generated.name}`}
+            copyLabel="Copy password"
             value={generated.password}
           />
         )}
@@ -256,7 +267,12 @@ function ApiTokensSection() {
           </button>
         </div>
         {created !== undefined && (
-          <ShownOnce id="api-token" label="API token" value={created.token} />
+          <ShownOnce
+            id="api-token"
+            label="API token"
+            copyLabel="Copy API token"
+            value={created.token}
+          />
         )}
       </form>
     </section>

@@ -75,6 +75,38 @@ describe('createAdminServer', () => {
       await app.close();
     }
   });
+  it('tells its event streams which endpoint a successful change went to', async () => {
+    const admin: AdminAuthenticator = async (request) => {
+      request.principal = { user: 'ada', role: 'admin', via: 'session' };
+    };
+    const app = await createAdminServer({
+      authenticate: admin,
+      legacy: async (req, res) => {
+        const refused = req.url!.includes('refused');
+        res.writeHead(refused ? 409 : 200, { 'content-type': 'application/json' });
+        res.end('{}');
+        return true;
+      },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    try {
+      const ac = new AbortController();
+      const res = await fetch(`${base}/api/admin/events`, { signal: ac.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes(': connected')) text += Buffer.from((await reader.read()).value!);
+      // A refused change says nothing; the successful one names its endpoint.
+      await fetch(`${base}/api/admin/grants/refused`, { method: 'DELETE' });
+      await fetch(`${base}/api/admin/tokens`, { method: 'POST', body: '{}' });
+      while (!text.includes('event: change')) text += Buffer.from((await reader.read()).value!);
+      expect(text).toContain('event: change\ndata: {"topics":["tokens"]}');
+      expect(text).not.toContain('grants');
+      ac.abort();
+    } finally {
+      await app.close();
+    }
+  });
   it(`refuses event stream ${MAX_EVENT_STREAMS + 1} with 429 and Retry-After, and frees a closed one`, async () => {
     const { app, base } = await start();
     const open = async () => {

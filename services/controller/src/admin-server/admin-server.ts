@@ -216,6 +216,17 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       scope.addHook('onRequest', async (request, reply) => admit(options, request, reply));
       // Everything after authentication (the handler included) runs as the principal.
       scope.addHook('preHandler', (request, _reply, done) => asPrincipal(request, () => done()));
+      // A change made through this server reaches its event streams at once, named by the
+      // changed endpoint's first segment (`tokens`, `connectors`, `ca`, `users`, ...).
+      const localChange = new Set<(topics: string[]) => void>();
+      scope.addHook('onRequest', async (request, reply) => {
+        if (request.method === 'GET' || request.method === 'HEAD') return;
+        const topic = /^\/api\/admin\/([a-z-]+)/.exec(request.url)?.[1];
+        if (topic === undefined) return;
+        reply.raw.once('finish', () => {
+          if (reply.raw.statusCode < 400) for (const listener of localChange) listener([topic]);
+        });
+      });
       for (const plugin of options.plugins ?? []) await scope.register(plugin);
       let streams = 0;
       scope.get('/events', async (request, reply) => {
@@ -239,6 +250,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
         const send = (topics: string[]) =>
           res.write(`event: change\ndata: ${JSON.stringify({ topics })}\n\n`);
         const unsubscribe = options.onChange?.(send) ?? (() => undefined);
+        localChange.add(send);
         const poll = setInterval(() => send(['connectors', 'tunnelers']), 5000);
         const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
         request.raw.socket.setTimeout(0);
@@ -246,6 +258,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
           streams -= 1;
           clearInterval(poll);
           clearInterval(ping);
+          localChange.delete(send);
           unsubscribe();
         });
       });

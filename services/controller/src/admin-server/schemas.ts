@@ -466,6 +466,10 @@ export const ADMIN_ROUTE_SCHEMAS: readonly AdminRouteSchema[] = [
             connectors: tally,
             tunnelers: tally,
             latest_activity: { type: 'array', items: auditRecord },
+            grpc_listen_addr: {
+              ...nullable({ type: 'string' }),
+              description: 'host:port the gRPC port (CONTROLLER_LISTEN_ADDR) listens on',
+            },
           },
         }),
         ...problems,
