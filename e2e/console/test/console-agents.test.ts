@@ -62,8 +62,11 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
     await page.getByLabel('Enrollment token', { exact: true }).waitFor();
     const token = await labelledText(page, 'Enrollment token');
     expect(token).toMatch(/^sigil_et_\S+$/);
-    // The install one-liner, with this controller's gRPC address and bootstrap CA filled in.
-    await page.getByLabel('Controller address', { exact: true }).fill(fx.controller.grpcAddress);
+    // The install one-liner names this controller's gRPC address; the bootstrap CA's path on the
+    // agent host is the operator's to fill in.
+    expect(await page.getByLabel('Controller address', { exact: true }).inputValue()).toBe(
+      fx.controller.grpcAddress,
+    );
     await page.getByLabel('Bootstrap CA path', { exact: true }).fill(fx.controller.bootstrapCaPath);
     const command = await labelledText(page, 'Install command');
     expect(command).toMatch(/ bash scripts\/setup\.sh$/);
