@@ -107,6 +107,17 @@ describe('admin sessions', () => {
     expect((await adminHttp(base, '/api/admin/connectors', { session })).status).toBe(401);
   });
 
+  it('authenticates a session on a path fastify cannot decode (the legacy 400 naming the segment)', async () => {
+    const { session, csrf } = await signIn(base, 'admin', PASSWORD);
+    const path = '/api/admin/connectors/%E0%A4%A/renew';
+    const bad = await adminHttp(base, path, { method: 'POST', session, csrf });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('id');
+    expect((await adminHttp(base, path, { method: 'POST', session })).json.code).toBe(
+      'ERR_ADMIN_CSRF',
+    );
+  });
+
   it('answers 401 without credentials and reports the SIGIL_ADMIN_TOKEN bearer as before', async () => {
     expect((await adminHttp(base, '/api/admin/session')).status).toBe(401);
     const bearer = await adminHttp(base, '/api/admin/session', { bearer: ADMIN_TOKEN });
