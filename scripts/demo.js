@@ -218,12 +218,15 @@ function agoText(iso) {
 
 async function startControlPlane() {
   const adminToken = randomBytes(24).toString('base64url');
+  // The console's sign-in: user `admin` gets this password at the controller's first start.
+  const adminPassword = randomBytes(18).toString('base64url');
   const controller = start('controller', BINS.controller, [], {
     DATA_DIR: path.join(workDir, 'controller'),
     TRUST_DOMAIN: 'demo.sigil',
     CONTROLLER_LISTEN_ADDR: '127.0.0.1:0',
     ADMIN_LISTEN_ADDR: '127.0.0.1:0',
     SIGIL_ADMIN_TOKEN: adminToken,
+    SIGIL_ADMIN_PASSWORD: adminPassword,
     CONNECTOR_CERT_TTL: mode.connectorTtl,
     TUNNELER_CERT_TTL: mode.tunnelerTtl,
     AGENT_OFFLINE_AFTER: mode.offlineAfter,
@@ -308,7 +311,7 @@ async function startControlPlane() {
   for (const agent of agents) watchUnexpectedExit(agent.child);
   watchUnexpectedExit(controller);
   startTraffic(resource);
-  return { started, admin, adminToken, agents, connectorAddr, notes: [], resource };
+  return { started, admin, adminToken, adminPassword, agents, connectorAddr, notes: [], resource };
 }
 
 /**
@@ -448,12 +451,18 @@ function draw(lines) {
   }
 }
 
+/** The admin console's address and a sign-in that works there (docs/console.md). */
+function consoleLine(plane) {
+  return `console: ${plane.started.adminUrl}/ user admin password ${plane.adminPassword}`;
+}
+
 async function live(plane) {
   const { started, adminToken } = plane;
   process.stdout.write(
     [
       '',
       'Sigil control plane demo (Ctrl-C stops everything and removes the temp dir)',
+      `  ${consoleLine(plane)}`,
       `  controller gRPC   ${started.grpcAddress}   bootstrap CA ${started.bootstrapCaPath}`,
       `  admin API         ${started.adminUrl}`,
       `  admin token       export SIGIL_ADMIN_TOKEN=${adminToken}`,
@@ -599,6 +608,32 @@ function checks(rows, audit, plane, tunnels) {
   return list;
 }
 
+/**
+ * --once: the console the live demo prints is there, and its printed sign-in works: `/` serves
+ * the console's page and `POST /api/admin/session` signs in user admin with the password.
+ */
+async function consoleChecks(plane) {
+  const url = `${plane.started.adminUrl}/`;
+  const page = await fetch(url);
+  const type = page.headers.get('content-type') ?? 'none';
+  const signIn = await fetch(`${plane.started.adminUrl}/api/admin/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: plane.adminPassword }),
+  });
+  const session = await signIn.json().catch(() => ({}));
+  return [
+    {
+      ok: page.status === 200 && type.startsWith('text/html'),
+      text: `the console is served at ${url} (GET / ${page.status}, ${type})`,
+    },
+    {
+      ok: signIn.status === 200 && session.user === 'admin' && session.role === 'admin',
+      text: `the printed sign-in works: POST /api/admin/session as admin answered ${signIn.status} (role ${session.role ?? 'none'})`,
+    },
+  ];
+}
+
 /** --once, after the first checks: revoke REVOKED_ID, then poll until the revocation checks pass or their deadline. */
 async function verifyRevocation(plane) {
   const { before, result } = await revoke(plane);
@@ -711,13 +746,14 @@ async function main() {
 
   const first = await verify(plane);
   const revocation = await verifyRevocation(plane);
-  const results = [...first.results, ...revocation.results];
+  const results = [...first.results, ...revocation.results, ...(await consoleChecks(plane))];
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const passed = results.filter((c) => c.ok).length;
   const ok = passed === results.length;
   const lines = [
     `sigil demo --once: ${ok ? `all ${results.length} checks passed` : `${results.length - passed} of ${results.length} checks FAILED`} in ${seconds} s`,
     `  controller ${plane.started.grpcAddress}, admin API ${plane.started.adminUrl}, connector ${CONNECTOR_ID} on ${plane.connectorAddr}`,
+    `  ${consoleLine(plane)}`,
     ...table(revocation.rows).map((l) => `  ${l}`),
     `  $ sigil admin tunnelers ls`,
     ...revocation.listed.stdout.map((l) => `  ${l}`),

@@ -21,7 +21,7 @@ describe('pnpm demo --once', () => {
     const { code } = await demo.exited;
     const stdout = demo.stdout.join('\n');
     expect({ code, stderr: demo.stderr.join('\n') }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(/^sigil demo --once: all 26 checks passed in [\d.]+ s$/m);
+    expect(stdout).toMatch(/^sigil demo --once: all 28 checks passed in [\d.]+ s$/m);
     for (const [kind, id] of [
       ['connector', 'connector-local-01'],
       ['tunneler', 'tunneler-local-01'],
@@ -53,6 +53,16 @@ describe('pnpm demo --once', () => {
     );
     expect(stdout).toContain(
       'ok   tunnel.closed for tunneler-local-01 -> demo-web in GET /api/admin/audit',
+    );
+    // The console the live demo prints, with a sign-in that works (checked by the demo itself).
+    const consoleLine =
+      /^ {2}console: (http:\/\/127\.0\.0\.1:\d+\/) user admin password (\S+)$/m.exec(stdout);
+    expect(consoleLine).not.toBeNull();
+    expect(stdout).toContain(
+      `ok   the console is served at ${consoleLine![1]} (GET / 200, text/html`,
+    );
+    expect(stdout).toContain(
+      'ok   the printed sign-in works: POST /api/admin/session as admin answered 200 (role admin)',
     );
     expect(stdout).not.toContain('FAIL');
   });

@@ -82,6 +82,16 @@ export interface ControlPlaneFixture {
     id: string,
     extra?: { connectorId?: string; env?: Record<string, string>; labels?: string[] },
   ): Promise<Record<string, string>>;
+  /**
+   * Env for an agent of `kind` enrolling with `token` (made elsewhere, e.g. in the console) and a
+   * fresh STATE_DIR.
+   */
+  agentEnv(
+    kind: AgentKind,
+    id: string,
+    token: string,
+    env?: Record<string, string>,
+  ): Record<string, string>;
   /** A config for `command`, parsed from `env` as the bins do. */
   config(
     kind: AgentKind,
@@ -142,6 +152,10 @@ export async function startControlPlane(
         ...(extra.connectorId === undefined ? {} : { connectorId: extra.connectorId }),
         ...(extra.labels === undefined ? {} : { labels: extra.labels }),
       });
+      return fixture.agentEnv(kind, id, token, extra.env);
+    },
+    agentEnv(kind, id, token, env = {}) {
+      const { controller } = current;
       stateDirs += 1;
       return {
         ENROLLMENT_TOKEN: token,
@@ -158,7 +172,7 @@ export async function startControlPlane(
         ...(kind === 'connector'
           ? { CONNECTOR_LISTEN_ADDR: '127.0.0.1:0', SIGIL_WORKLOAD_API_SOCKET: 'off' }
           : {}),
-        ...extra.env,
+        ...env,
       };
     },
     config: (kind, command, env, ephemeral = false) =>
