@@ -28,6 +28,10 @@ describe('formatDuration and formatRelative', () => {
     expect(formatRelative('2030-01-01T12:00:03Z', now)).toBe('in 3 s');
     expect(formatRelative(null, now)).toBe('—');
   });
+  it('reads a past event stamped later than the page clock as just now', () => {
+    expect(formatRelative('2030-01-01T12:00:04Z', now, { past: true })).toBe('just now');
+    expect(formatRelative('2030-01-01T11:59:48Z', now, { past: true })).toBe('12 s ago');
+  });
 });
 
 describe('readProblem', () => {

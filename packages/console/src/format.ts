@@ -41,20 +41,27 @@ export function formatDuration(seconds: number): string {
 const JUST_NOW_SECONDS = 3;
 
 /**
- * How far `iso` is from `now`: `12 s ago`, `in 15 min`, `just now`; `—` when unknown.
+ * How far `iso` is from `now`: `12 s ago`, `in 15 min`, `just now`; `—` when unknown. With
+ * `past` (a time that has happened: last seen, created), a later time reads `just now`: the
+ * page's clock ticks every few seconds and the browser's may lag the controller's.
  *
  * @example
  * ```ts
  * formatRelative('2030-01-01T00:00:00Z', new Date('2030-01-01T00:05:00Z')); // '5 min ago'
  * ```
  */
-export function formatRelative(iso: string | null | undefined, now: Date): string {
+export function formatRelative(
+  iso: string | null | undefined,
+  now: Date,
+  options: { past?: boolean } = {},
+): string {
   if (iso === null || iso === undefined) return '—';
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return '—';
   const seconds = Math.round((ms - now.getTime()) / 1000);
   // A few seconds either way is the browser's and the controller's clocks disagreeing.
-  if (Math.abs(seconds) < JUST_NOW_SECONDS) return 'just now';
+  if (Math.abs(seconds) < JUST_NOW_SECONDS || (options.past === true && seconds > 0))
+    return 'just now';
   return seconds < 0 ? `${formatDuration(seconds)} ago` : `in ${formatDuration(seconds)}`;
 }
 

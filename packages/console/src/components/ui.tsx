@@ -92,12 +92,23 @@ export function SelectField(props: SelectFieldProps) {
   );
 }
 
-/** A time in UTC with how long ago (or until) it is; the exact time as a tooltip. */
-export function Time({ iso, now }: { iso: string | null | undefined; now: Date }) {
+/**
+ * A time in UTC with how long ago (or until) it is; the exact time as a tooltip. `past` for
+ * times that have happened (never shown as in the future).
+ */
+export function Time({
+  iso,
+  now,
+  past = false,
+}: {
+  iso: string | null | undefined;
+  now: Date;
+  past?: boolean;
+}) {
   if (iso === null || iso === undefined) return <span>—</span>;
   return (
     <time dateTime={iso} title={formatTime(iso)}>
-      {formatRelative(iso, now)}
+      {formatRelative(iso, now, { past })}
     </time>
   );
 }

@@ -96,7 +96,7 @@ export function AgentsPage({ kind }: { kind: 'connector' | 'tunneler' }) {
                 <td>{agent.version ?? '—'}</td>
                 <td>{agent.upgrade_required ? 'yes' : 'no'}</td>
                 <td>
-                  <Time iso={agent.last_seen} now={now} />
+                  <Time iso={agent.last_seen} now={now} past />
                 </td>
                 <td>
                   <Time iso={agent.certificate_expires_at} now={now} />

@@ -46,7 +46,7 @@ export function AuditTable({
                 {absolute ? (
                   <time dateTime={r.at}>{formatTime(r.at)}</time>
                 ) : (
-                  <Time iso={r.at} now={now} />
+                  <Time iso={r.at} now={now} past />
                 )}
               </td>
               <td class="mono">{r.action}</td>

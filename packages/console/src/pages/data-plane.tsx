@@ -164,7 +164,7 @@ export function EntriesPage() {
             <td>{e.x509_ttl_seconds} s</td>
             <td>{e.jwt_ttl_seconds} s</td>
             <td>
-              <Time iso={e.created_at} now={now} />
+              <Time iso={e.created_at} now={now} past />
             </td>
             <DeleteButton onClick={() => del.ask(`/entries/${e.id}`, `entry ${e.spiffe_id}`)} />
           </tr>
@@ -253,7 +253,7 @@ export function ResourcesPage() {
             <td class="mono">{r.address}</td>
             <td class="mono">{r.connector_id}</td>
             <td>
-              <Time iso={r.created_at} now={now} />
+              <Time iso={r.created_at} now={now} past />
             </td>
             <DeleteButton
               onClick={() =>
@@ -318,7 +318,7 @@ export function GrantsPage() {
             <td class="mono">{g.tunneler_id ?? '—'}</td>
             <td class="mono">{g.label ?? '—'}</td>
             <td>
-              <Time iso={g.created_at} now={now} />
+              <Time iso={g.created_at} now={now} past />
             </td>
             <DeleteButton onClick={() => del.ask(`/grants/${g.id}`, `grant on ${g.resource}`)} />
           </tr>

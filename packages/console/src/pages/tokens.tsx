@@ -263,7 +263,7 @@ export function TokensPage() {
                 <td class="mono">{token.id}</td>
                 <td class="mono">{token.connector_id ?? '—'}</td>
                 <td>
-                  <Time iso={token.created_at} now={now} />
+                  <Time iso={token.created_at} now={now} past />
                 </td>
                 <td>
                   <Time iso={token.expires_at} now={now} />

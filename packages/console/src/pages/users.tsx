@@ -101,10 +101,10 @@ function UsersSection() {
                 <td class="mono">{u.name}</td>
                 <td>{u.role}</td>
                 <td>
-                  <Time iso={u.created_at} now={now} />
+                  <Time iso={u.created_at} now={now} past />
                 </td>
                 <td>
-                  <Time iso={u.updated_at} now={now} />
+                  <Time iso={u.updated_at} now={now} past />
                 </td>
                 <td>
                   <button
@@ -221,16 +221,16 @@ function ApiTokensSection() {
                 <td class="mono">{t.name}</td>
                 <td class="mono">{t.user}</td>
                 <td>
-                  <Time iso={t.created_at} now={now} />
+                  <Time iso={t.created_at} now={now} past />
                 </td>
                 <td>
                   <Time iso={t.expires_at} now={now} />
                 </td>
                 <td>
-                  <Time iso={t.last_used_at} now={now} />
+                  <Time iso={t.last_used_at} now={now} past />
                 </td>
                 <td>
-                  <Time iso={t.revoked_at} now={now} />
+                  <Time iso={t.revoked_at} now={now} past />
                 </td>
                 <td>
                   <button
