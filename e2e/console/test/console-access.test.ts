@@ -1,15 +1,15 @@
 import type { Browser, Page } from 'playwright-core';
 import {
   adminRequest,
-  startControlPlane,
   type ControlPlaneFixture,
 } from '../../control-plane/test/support/control-plane';
 import {
   agentRow,
   describeInChromium,
   goTo,
-  launchChromium,
+  ADMIN,
   openConsole,
+  startConsoleControlPlane,
   screenshot,
   sessionCookie,
   signIn,
@@ -22,8 +22,6 @@ import {
 // made with the session cookie, and the viewer role, each against a real controller in Chromium.
 jest.setTimeout(90_000);
 
-// User `admin` gets this password at the controller's first start (SIGIL_ADMIN_PASSWORD).
-const ADMIN = { name: 'admin', password: 'admin-password-0123456789' };
 const VIEWER = { name: 'watcher', password: 'watcher-password-0123456789' };
 
 /** `fetch` from inside the console's page (same origin, so the browser sends the session cookie). */
@@ -60,8 +58,7 @@ describeInChromium('the admin console in Chromium: sign-in refusals', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    fx = await startControlPlane({ adminPassword: ADMIN.password });
-    browser = await launchChromium();
+    ({ fx, browser } = await startConsoleControlPlane());
   });
   afterAll(async () => {
     await browser?.close();
@@ -100,9 +97,8 @@ describeInChromium('the admin console in Chromium: CSRF and roles', () => {
   const CONNECTOR = 'viewer-sees-01';
 
   beforeAll(async () => {
-    fx = await startControlPlane({ adminPassword: ADMIN.password });
+    ({ fx, browser } = await startConsoleControlPlane());
     await fx.startConnector(await fx.enrollEnv('connector', CONNECTOR), true);
-    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -199,8 +195,7 @@ describeInChromium('the admin console in Chromium over HTTPS (ADMIN_TLS=on)', ()
   let browser: Browser;
 
   beforeAll(async () => {
-    fx = await startControlPlane({ adminPassword: ADMIN.password, adminTls: 'on' });
-    browser = await launchChromium();
+    ({ fx, browser } = await startConsoleControlPlane({ adminTls: 'on' }));
   });
   afterAll(async () => {
     await browser?.close();

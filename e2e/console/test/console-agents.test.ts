@@ -1,7 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import {
   adminRequest,
-  startControlPlane,
   type ControlPlaneFixture,
 } from '../../control-plane/test/support/control-plane';
 import { killAll, runAgent, spawnAgent } from '../../control-plane/test/support/processes';
@@ -10,8 +9,9 @@ import {
   describeInChromium,
   goTo,
   labelledText,
-  launchChromium,
+  ADMIN,
   openConsole,
+  startConsoleControlPlane,
   screenshot,
   sessionCookie,
   signIn,
@@ -23,8 +23,6 @@ import {
 // enrolled with the token the console showed, and Chromium watching the live tables.
 jest.setTimeout(120_000);
 
-// User `admin` gets this password at the controller's first start (SIGIL_ADMIN_PASSWORD).
-const ADMIN = { name: 'admin', password: 'admin-password-0123456789' };
 const CONNECTOR = 'console-connector-01';
 
 describeInChromium('the admin console in Chromium: a connector from token to revocation', () => {
@@ -34,8 +32,7 @@ describeInChromium('the admin console in Chromium: a connector from token to rev
   let errors: string[];
 
   beforeAll(async () => {
-    fx = await startControlPlane({ adminPassword: ADMIN.password });
-    browser = await launchChromium();
+    ({ fx, browser } = await startConsoleControlPlane());
     ({ page, errors } = await openConsole(browser, fx.controller.adminUrl));
   });
   afterAll(async () => {

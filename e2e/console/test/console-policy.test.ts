@@ -1,14 +1,14 @@
 import type { Browser, Page } from 'playwright-core';
 import {
   adminRequest,
-  startControlPlane,
   type ControlPlaneFixture,
 } from '../../control-plane/test/support/control-plane';
 import {
   describeInChromium,
   goTo,
-  launchChromium,
+  ADMIN,
   openConsole,
+  startConsoleControlPlane,
   screenshot,
   signIn,
 } from './support/browser';
@@ -18,7 +18,6 @@ import {
 // against what the admin API then holds.
 jest.setTimeout(120_000);
 
-const ADMIN = { name: 'admin', password: 'admin-password-0123456789' };
 const ENTRY = {
   spiffeId: 'spiffe://e2e.sigil/workload/billing',
   parentId: 'spiffe://e2e.sigil/connector/edge-entries',
@@ -44,8 +43,7 @@ describeInChromium('the admin console in Chromium: entries, resources and grants
   let errors: string[];
 
   beforeAll(async () => {
-    fx = await startControlPlane({ adminPassword: ADMIN.password });
-    browser = await launchChromium();
+    ({ fx, browser } = await startConsoleControlPlane());
     ({ page, errors } = await openConsole(browser, fx.controller.adminUrl));
     await signIn(page, ADMIN.name, ADMIN.password);
   });

@@ -5,6 +5,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Cookie, Locator, Page } from 'playwright-core';
+import type { ControllerOptions } from '@sigil/controller';
+import {
+  startControlPlane,
+  type ControlPlaneFixture,
+} from '../../../control-plane/test/support/control-plane';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -38,6 +43,20 @@ export function describeInChromium(name: string, suite: () => void): void {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+}
+
+/** User `admin` and the password it gets at the controller's first start (SIGIL_ADMIN_PASSWORD). */
+export const ADMIN = { name: 'admin', password: 'admin-password-0123456789' };
+
+/**
+ * A real controller whose user `admin` has {@link ADMIN}'s password, and Chromium to drive its
+ * console; the suite closes both (`browser.close()`, `fx.cleanup()`).
+ */
+export async function startConsoleControlPlane(
+  options: Partial<ControllerOptions> = {},
+): Promise<{ fx: ControlPlaneFixture; browser: Browser }> {
+  const fx = await startControlPlane({ adminPassword: ADMIN.password, ...options });
+  return { fx, browser: await launchChromium() };
 }
 
 /** The console open in a browser tab, and what the tab reported as broken so far. */

@@ -1,6 +1,6 @@
-// Small building blocks shared by the pages: alerts, labelled fields, times, copy buttons and the
-// confirmation dialog.
-import type { ComponentChildren, TargetedSubmitEvent } from 'preact';
+// Small building blocks shared by the pages: alerts, labelled fields, times, tables, copy buttons
+// and the confirmation dialog.
+import type { ComponentChildren, JSX, TargetedSubmitEvent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatRelative, formatTime } from '../format';
 
@@ -110,6 +110,49 @@ export function Time({
     <time dateTime={iso} title={formatTime(iso)}>
       {formatRelative(iso, now, { past })}
     </time>
+  );
+}
+
+/** A `<td>` holding a {@link Time}. */
+export function TimeCell(props: { iso: string | null | undefined; now: Date; past?: boolean }) {
+  return (
+    <td>
+      <Time {...props} />
+    </td>
+  );
+}
+
+/**
+ * A scrollable table: `caption`, one header cell per column plus a visually hidden `Actions`
+ * one, and `row(item)` for each item (a `<tr>` whose last cell holds the row's buttons).
+ */
+export function DataTable<T>(props: {
+  caption: string;
+  columns: ReadonlyArray<string | false>;
+  items: readonly T[];
+  row: (item: T) => JSX.Element;
+}) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns
+              .filter((c): c is string => c !== false)
+              .map((c) => (
+                <th key={c} scope="col">
+                  {c}
+                </th>
+              ))}
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>{props.items.map(props.row)}</tbody>
+      </table>
+    </div>
   );
 }
 

@@ -1,7 +1,15 @@
 // The Connectors and Tunnelers pages: one row per agent with its live status, a filter, and a
 // Revoke button confirmed in a dialog.
 import { useMemo, useState } from 'preact/hooks';
-import { Alert, ConfirmDialog, PageTitle, SelectField, TextField, Time } from '../components/ui';
+import {
+  Alert,
+  ConfirmDialog,
+  DataTable,
+  PageTitle,
+  SelectField,
+  TextField,
+  TimeCell,
+} from '../components/ui';
 import { useAction, useConsole, useNow, useResource } from '../context';
 import { filterAgents } from '../filter';
 import type { AgentFilter } from '../filter';
@@ -64,58 +72,46 @@ export function AgentsPage({ kind }: { kind: 'connector' | 'tunneler' }) {
         />
       </form>
       <Alert message={agents.error} />
-      <div class="table-wrap">
-        <table>
-          <caption>
-            {agents.data === undefined
-              ? `Loading ${plural}…`
-              : `${rows.length} of ${agents.data.length} ${plural}`}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">ID</th>
-              <th scope="col">Status</th>
-              {kind === 'tunneler' && <th scope="col">Connector</th>}
-              {kind === 'connector' && <th scope="col">Private IP</th>}
-              <th scope="col">Version</th>
-              <th scope="col">Upgrade required</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Certificate expiry</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((agent) => (
-              <tr key={agent.id}>
-                <td class="mono">{agent.id}</td>
-                <td class={`status status-${agent.status.toLowerCase()}`}>{agent.status}</td>
-                {kind === 'tunneler' && <td class="mono">{agent.connector_id ?? '—'}</td>}
-                {kind === 'connector' && <td class="mono">{agent.private_ip ?? '—'}</td>}
-                <td>{agent.version ?? '—'}</td>
-                <td>{agent.upgrade_required ? 'yes' : 'no'}</td>
-                <td>
-                  <Time iso={agent.last_seen} now={now} past />
-                </td>
-                <td>
-                  <Time iso={agent.certificate_expires_at} now={now} />
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    class="danger"
-                    disabled={agent.status === 'REVOKED'}
-                    onClick={() => open(agent)}
-                  >
-                    Revoke
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={
+          agents.data === undefined
+            ? `Loading ${plural}…`
+            : `${rows.length} of ${agents.data.length} ${plural}`
+        }
+        columns={[
+          'ID',
+          'Status',
+          kind === 'tunneler' && 'Connector',
+          kind === 'connector' && 'Private IP',
+          'Version',
+          'Upgrade required',
+          'Last seen',
+          'Certificate expiry',
+        ]}
+        items={rows}
+        row={(agent) => (
+          <tr key={agent.id}>
+            <td class="mono">{agent.id}</td>
+            <td class={`status status-${agent.status.toLowerCase()}`}>{agent.status}</td>
+            {kind === 'tunneler' && <td class="mono">{agent.connector_id ?? '—'}</td>}
+            {kind === 'connector' && <td class="mono">{agent.private_ip ?? '—'}</td>}
+            <td>{agent.version ?? '—'}</td>
+            <td>{agent.upgrade_required ? 'yes' : 'no'}</td>
+            <TimeCell iso={agent.last_seen} now={now} past />
+            <TimeCell iso={agent.certificate_expires_at} now={now} />
+            <td>
+              <button
+                type="button"
+                class="danger"
+                disabled={agent.status === 'REVOKED'}
+                onClick={() => open(agent)}
+              >
+                Revoke
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       <ConfirmDialog
         open={revoking !== undefined}
         title={`Revoke ${kind} ${revoking?.id ?? ''}?`}

@@ -3,7 +3,15 @@
 // list with a create form and a Delete button per row.
 import type { ComponentChildren, JSX, TargetedSubmitEvent } from 'preact';
 import { useState } from 'preact/hooks';
-import { Alert, ConfirmDialog, PageTitle, SelectField, TextField, Time } from '../components/ui';
+import {
+  Alert,
+  ConfirmDialog,
+  DataTable,
+  PageTitle,
+  SelectField,
+  TextField,
+  TimeCell,
+} from '../components/ui';
 import { useAction, useConsole, useNow, useResource } from '../context';
 import type { Resource as Fetched } from '../context';
 import type { Entry, Grant, Resource } from '../types';
@@ -85,26 +93,12 @@ function Table<T>({
   return (
     <>
       <Alert message={fetched.error} />
-      <div class="table-wrap">
-        <table>
-          <caption>
-            {fetched.data === undefined ? 'Loading…' : `${caption}: ${fetched.data.length}`}
-          </caption>
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th key={c} scope="col">
-                  {c}
-                </th>
-              ))}
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>{(fetched.data ?? []).map(row)}</tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={fetched.data === undefined ? 'Loading…' : `${caption}: ${fetched.data.length}`}
+        columns={columns}
+        items={fetched.data ?? []}
+        row={row}
+      />
     </>
   );
 }
@@ -163,9 +157,7 @@ export function EntriesPage() {
             <td class="mono">{e.selectors.join(' ')}</td>
             <td>{e.x509_ttl_seconds} s</td>
             <td>{e.jwt_ttl_seconds} s</td>
-            <td>
-              <Time iso={e.created_at} now={now} past />
-            </td>
+            <TimeCell iso={e.created_at} now={now} past />
             <DeleteButton onClick={() => del.ask(`/entries/${e.id}`, `entry ${e.spiffe_id}`)} />
           </tr>
         )}
@@ -252,9 +244,7 @@ export function ResourcesPage() {
             <td class="mono">{r.name}</td>
             <td class="mono">{r.address}</td>
             <td class="mono">{r.connector_id}</td>
-            <td>
-              <Time iso={r.created_at} now={now} past />
-            </td>
+            <TimeCell iso={r.created_at} now={now} past />
             <DeleteButton
               onClick={() =>
                 del.ask(`/resources/${encodeURIComponent(r.name)}`, `resource ${r.name}`)
@@ -317,9 +307,7 @@ export function GrantsPage() {
             <td class="mono">{g.resource}</td>
             <td class="mono">{g.tunneler_id ?? '—'}</td>
             <td class="mono">{g.label ?? '—'}</td>
-            <td>
-              <Time iso={g.created_at} now={now} past />
-            </td>
+            <TimeCell iso={g.created_at} now={now} past />
             <DeleteButton onClick={() => del.ask(`/grants/${g.id}`, `grant on ${g.resource}`)} />
           </tr>
         )}

@@ -2,7 +2,15 @@
 // and the install command; the pending tokens with Cancel.
 import type { TargetedSubmitEvent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Alert, CopyButton, PageTitle, TextField, Time } from '../components/ui';
+import {
+  Alert,
+  CopyButton,
+  DataTable,
+  PageTitle,
+  TextField,
+  Time,
+  TimeCell,
+} from '../components/ui';
 import { useAction, useConsole, useNow, useResource } from '../context';
 import { formatTime } from '../format';
 import {
@@ -235,53 +243,30 @@ export function TokensPage() {
       )}
       <h2>Pending tokens</h2>
       <Alert message={pending.error ?? cancel.error} />
-      <div class="table-wrap">
-        <table>
-          <caption>
-            {pending.data === undefined
-              ? 'Loading pending tokens…'
-              : `${pending.data.length} unused, unexpired tokens`}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Agent ID</th>
-              <th scope="col">Connector</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(pending.data ?? []).map((token) => (
-              <tr key={token.token_id}>
-                <td class="mono">{token.token_id}</td>
-                <td>{token.kind}</td>
-                <td class="mono">{token.id}</td>
-                <td class="mono">{token.connector_id ?? '—'}</td>
-                <td>
-                  <Time iso={token.created_at} now={now} past />
-                </td>
-                <td>
-                  <Time iso={token.expires_at} now={now} />
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    disabled={cancel.busy}
-                    onClick={() => void cancelToken(token)}
-                  >
-                    Cancel
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={
+          pending.data === undefined
+            ? 'Loading pending tokens…'
+            : `${pending.data.length} unused, unexpired tokens`
+        }
+        columns={['Token', 'Kind', 'Agent ID', 'Connector', 'Created', 'Expires']}
+        items={pending.data ?? []}
+        row={(token) => (
+          <tr key={token.token_id}>
+            <td class="mono">{token.token_id}</td>
+            <td>{token.kind}</td>
+            <td class="mono">{token.id}</td>
+            <td class="mono">{token.connector_id ?? '—'}</td>
+            <TimeCell iso={token.created_at} now={now} past />
+            <TimeCell iso={token.expires_at} now={now} />
+            <td>
+              <button type="button" disabled={cancel.busy} onClick={() => void cancelToken(token)}>
+                Cancel
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

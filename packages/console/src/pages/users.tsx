@@ -6,10 +6,11 @@ import {
   Alert,
   ConfirmDialog,
   CopyButton,
+  DataTable,
   PageTitle,
   SelectField,
   TextField,
-  Time,
+  TimeCell,
 } from '../components/ui';
 import { useAction, useConsole, useNow, useResource } from '../context';
 import type { AdminUser, ApiToken } from '../types';
@@ -81,49 +82,32 @@ function UsersSection() {
     <section aria-labelledby="users-title">
       <h2 id="users-title">Users</h2>
       <Alert message={users.error} />
-      <div class="table-wrap">
-        <table>
-          <caption>Console users</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-              <th scope="col">Updated</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(users.data ?? []).map((u) => (
-              <tr key={u.name}>
-                <td class="mono">{u.name}</td>
-                <td>{u.role}</td>
-                <td>
-                  <Time iso={u.created_at} now={now} past />
-                </td>
-                <td>
-                  <Time iso={u.updated_at} now={now} past />
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    class="danger"
-                    disabled={u.name === session.user}
-                    onClick={() => {
-                      remove.setError(undefined);
-                      setRemoving(u.name);
-                    }}
-                  >
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={'Console users'}
+        columns={['Name', 'Role', 'Created', 'Updated']}
+        items={users.data ?? []}
+        row={(u) => (
+          <tr key={u.name}>
+            <td class="mono">{u.name}</td>
+            <td>{u.role}</td>
+            <TimeCell iso={u.created_at} now={now} past />
+            <TimeCell iso={u.updated_at} now={now} past />
+            <td>
+              <button
+                type="button"
+                class="danger"
+                disabled={u.name === session.user}
+                onClick={() => {
+                  remove.setError(undefined);
+                  setRemoving(u.name);
+                }}
+              >
+                Remove
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="add-user-title">
         <h3 id="add-user-title">Add user</h3>
         <TextField id="user-name" label="Name" value={name} required onInput={setName} />
@@ -199,54 +183,31 @@ function ApiTokensSection() {
     <section aria-labelledby="api-tokens-title">
       <h2 id="api-tokens-title">API tokens</h2>
       <Alert message={tokens.error ?? revoke.error} />
-      <div class="table-wrap">
-        <table>
-          <caption>API tokens (Authorization: Bearer sigil_at_…)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">User</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Revoked</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(tokens.data ?? []).map((t) => (
-              <tr key={t.id}>
-                <td class="mono">{t.name}</td>
-                <td class="mono">{t.user}</td>
-                <td>
-                  <Time iso={t.created_at} now={now} past />
-                </td>
-                <td>
-                  <Time iso={t.expires_at} now={now} />
-                </td>
-                <td>
-                  <Time iso={t.last_used_at} now={now} past />
-                </td>
-                <td>
-                  <Time iso={t.revoked_at} now={now} past />
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    class="danger"
-                    disabled={revoke.busy || t.revoked_at !== null}
-                    onClick={() => void revokeToken(t)}
-                  >
-                    Revoke token
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={'API tokens (Authorization: Bearer sigil_at_…)'}
+        columns={['Name', 'User', 'Created', 'Expires', 'Last used', 'Revoked']}
+        items={tokens.data ?? []}
+        row={(t) => (
+          <tr key={t.id}>
+            <td class="mono">{t.name}</td>
+            <td class="mono">{t.user}</td>
+            <TimeCell iso={t.created_at} now={now} past />
+            <TimeCell iso={t.expires_at} now={now} />
+            <TimeCell iso={t.last_used_at} now={now} past />
+            <TimeCell iso={t.revoked_at} now={now} past />
+            <td>
+              <button
+                type="button"
+                class="danger"
+                disabled={revoke.busy || t.revoked_at !== null}
+                onClick={() => void revokeToken(t)}
+              >
+                Revoke token
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="add-token-title">
         <h3 id="add-token-title">Create API token</h3>
         <TextField id="api-token-name" label="Token name" value={name} required onInput={setName} />
