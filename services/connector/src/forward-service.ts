@@ -169,6 +169,9 @@ export function createForwardService(options: ForwardServiceOptions): ForwardSer
     labelNames: ['direction'],
     registers,
   });
+  // Bound once: a labelled inc() hashes its labels on every call, and these run per chunk.
+  const upCounter = bytes.labels({ direction: 'up' });
+  const downCounter = bytes.labels({ direction: 'down' });
 
   const count = (predicate: (c: Connection) => boolean): number => {
     let n = 0;
@@ -284,7 +287,7 @@ export function createForwardService(options: ForwardServiceOptions): ForwardSer
       if (done || frame.body?.$case !== 'data') return;
       const chunk = frame.body.data;
       connection.bytesUp += chunk.length;
-      bytes.inc({ direction: 'up' }, chunk.length);
+      upCounter.inc(chunk.length);
       touch();
       if (!socket.write(chunk)) {
         call.pause();
@@ -307,7 +310,7 @@ export function createForwardService(options: ForwardServiceOptions): ForwardSer
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
       connection.bytesDown += chunk.length;
-      bytes.inc({ direction: 'down' }, chunk.length);
+      downCounter.inc(chunk.length);
       touch();
       if (!call.write({ body: { $case: 'data', data: chunk } })) {
         socket.pause();

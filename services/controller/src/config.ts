@@ -506,6 +506,11 @@ export const CONTROLLER_SETTINGS = {
     [1, 3600],
     'a connection without a verified client certificate (enrollment) is closed after this long',
   ),
+  maxConcurrentHandshakes: count(
+    'CONTROLLER_MAX_CONCURRENT_HANDSHAKES',
+    GRPC_LIMIT_DEFAULTS.maxConcurrentHandshakes,
+    'TLS handshakes worked on at once; later connections wait, unread, for a turn (each turn lasts at most 1 s), so a reconnect or renewal burst cannot stall heartbeats',
+  ),
   maxConnections: count(
     'CONTROLLER_MAX_CONNECTIONS',
     GRPC_LIMIT_DEFAULTS.maxConnections,
@@ -660,6 +665,7 @@ export function parseControllerConfig(
     idleConnectionTimeoutSeconds,
     handshakeTimeoutSeconds,
     unauthenticatedConnectionTimeoutSeconds,
+    maxConcurrentHandshakes,
     maxConnections,
     maxConnectionsPerAddress,
     enrollmentsPerMinutePerAddress,
@@ -696,6 +702,7 @@ export function parseControllerConfig(
       idleConnectionTimeoutMs: idleConnectionTimeoutSeconds * 1000,
       handshakeTimeoutMs: handshakeTimeoutSeconds * 1000,
       unauthenticatedConnectionTimeoutMs: unauthenticatedConnectionTimeoutSeconds * 1000,
+      maxConcurrentHandshakes,
       maxConnections,
       maxConnectionsPerAddress,
       enrollmentsPerMinutePerAddress,

@@ -69,6 +69,13 @@ export interface GrpcGuard {
   close(): Promise<void>;
 }
 
+/**
+ * How long one connection may hold a handshake turn. A peer that stalls mid-handshake gives its
+ * turn up after this and finishes (or times out) unthrottled, so stalled peers can delay the
+ * queue by at most this much, never block it.
+ */
+const HANDSHAKE_TURN_MS = 1_000;
+
 interface Tracked {
   socket: Socket;
   address: string;
@@ -76,6 +83,8 @@ interface Tracked {
   authenticated: boolean;
   called: boolean;
   presented: PresentedCertificate | undefined;
+  /** Gives up the connection's handshake turn (set while it holds one). */
+  endTurn?: () => void;
 }
 
 /**
@@ -89,6 +98,10 @@ interface Tracked {
  * arrived on from its remote address and port. With secure credentials the guard ends TLS itself
  * (a `tls.Server` that follows the credentials' certificate rotations) and hands grpc-js the TLS
  * socket, so it keeps each connection's {@link PresentedCertificate} and its verification error.
+ * It works on at most `maxConcurrentHandshakes` TLS handshakes at once: later connections wait,
+ * unread, in arrival order (admission control: a storm of renewals or reconnects is served at the
+ * rate the process can sustain while heartbeats keep flowing, instead of every handshake landing
+ * on the event loop at once). A turn ends when the handshake does, or after one second.
  *
  * @example
  * ```ts
@@ -109,6 +122,36 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
   const allEnroll = createRateLimiter({ perMinute: limits.enrollmentsPerMinute, clock });
   let listener: Server | undefined;
   let stopWatchingCredentials: (() => void) | undefined;
+  let handshaking = 0;
+  // In arrival order; a connection that closes while waiting leaves at once (bounded by maxConnections).
+  const waiting = new Map<Tracked, () => void>();
+
+  /** Runs `start` (the connection's TLS handshake) now, or once a handshake turn is free. */
+  const takeTurn = (tracked: Tracked, start: () => void): void => {
+    if (handshaking >= limits.maxConcurrentHandshakes) {
+      waiting.set(tracked, start);
+      tracked.socket.once('close', () => waiting.delete(tracked));
+      return;
+    }
+    handshaking += 1;
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      clearTimeout(turn);
+      handshaking -= 1;
+      tracked.endTurn = undefined;
+      for (const [next, nextStart] of waiting) {
+        waiting.delete(next);
+        if (!next.socket.destroyed) return takeTurn(next, nextStart);
+      }
+    };
+    const turn = setTimeout(release, HANDSHAKE_TURN_MS);
+    turn.unref();
+    tracked.endTurn = release;
+    tracked.socket.once('close', release);
+    start();
+  };
 
   const refuse = (reason: ConnectionRefusalReason, address: string): void =>
     options.onRefused?.({ reason, address });
@@ -122,7 +165,7 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
     tracked.timer.unref();
   };
 
-  const accept = (socket: Socket, hand: (socket: Socket) => void): void => {
+  const accept = (socket: Socket, hand: (tracked: Tracked) => void): void => {
     const address = socket.remoteAddress ?? 'unknown';
     const fromAddress = perAddress.get(address) ?? 0;
     if (byPeer.size >= limits.maxConnections || fromAddress >= limits.maxConnectionsPerAddress) {
@@ -154,7 +197,7 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
     });
     // A peer that resets mid-handshake must not crash the process; TLS reports it on its own socket.
     socket.on('error', () => undefined);
-    hand(socket);
+    hand(tracked);
   };
 
   // TLS is ended here, not in grpc-js, so each connection's handshake outcome is visible: with
@@ -190,6 +233,7 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
       const tracked = byPeer.get(
         peerKey(tlsSocket.remoteAddress ?? 'unknown', tlsSocket.remotePort),
       );
+      tracked?.endTurn?.();
       if (tracked !== undefined && raw?.raw !== undefined)
         tracked.presented = {
           notAfter: Date.parse(raw.valid_to),
@@ -255,11 +299,12 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
       );
       const tls = secure ? terminateTls(credentials, injector) : undefined;
       const tcp = createServer({ pauseOnConnect: false }, (socket) =>
-        accept(socket, (accepted) =>
-          tls === undefined
-            ? injector.injectConnection(accepted)
-            : tls.emit('connection', accepted),
-        ),
+        accept(socket, (tracked) => {
+          if (tls === undefined) return injector.injectConnection(tracked.socket);
+          // Not flowing until its turn; TLS then takes over what was read (at most a ClientHello).
+          tracked.socket.pause();
+          takeTurn(tracked, () => tls.emit('connection', tracked.socket));
+        }),
       );
       const port = await new Promise<number>((resolve, reject) => {
         tcp.once('error', (err) =>

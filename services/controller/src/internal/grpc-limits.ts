@@ -17,6 +17,12 @@ export interface GrpcLimits {
   handshakeTimeoutMs: number;
   /** A connection without a verified client certificate (enrollment) is closed after this long (`CONTROLLER_UNAUTHENTICATED_CONNECTION_TIMEOUT`). */
   unauthenticatedConnectionTimeoutMs: number;
+  /**
+   * TLS handshakes worked on at once (`CONTROLLER_MAX_CONCURRENT_HANDSHAKES`); later connections
+   * wait their turn, unread, so a burst of (re)connecting agents cannot stall the event loop that
+   * answers heartbeats.
+   */
+  maxConcurrentHandshakes: number;
   /** Open connections in total (`CONTROLLER_MAX_CONNECTIONS`). */
   maxConnections: number;
   /** Open connections per remote address (`CONTROLLER_MAX_CONNECTIONS_PER_IP`). */
@@ -43,6 +49,7 @@ export const GRPC_LIMIT_DEFAULTS: GrpcLimits = {
   idleConnectionTimeoutMs: 5 * 60_000,
   handshakeTimeoutMs: 10_000,
   unauthenticatedConnectionTimeoutMs: 30_000,
+  maxConcurrentHandshakes: 8,
   maxConnections: 700,
   maxConnectionsPerAddress: 32,
   enrollmentsPerMinutePerAddress: 30,
