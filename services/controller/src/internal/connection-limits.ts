@@ -1,3 +1,4 @@
+import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import {
   createServer as createTlsServer,
@@ -75,6 +76,16 @@ export interface GrpcGuard {
  * queue by at most this much, never block it.
  */
 const HANDSHAKE_TURN_MS = 1_000;
+
+/**
+ * No TLS session tickets, and so no resumption (the server keeps no session cache either): every
+ * connection is a full handshake whose client certificate is verified then, against the trust
+ * bundle of that moment, so a renewed, revoked or expired certificate is never carried over from an
+ * earlier session. It also saves memory: a TLS 1.3 ticket copies the session, the peer's
+ * certificate with it, for as long as the connection lives (about 15 KiB per connection,
+ * docs/benchmarks.md).
+ */
+const NO_RESUMPTION = { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } as const;
 
 interface Tracked {
   socket: Socket;
@@ -213,11 +224,12 @@ export function createGrpcGuard(options: GrpcGuardOptions): GrpcGuard {
     const tls = createTlsServer({
       ...credentials._getConstructorOptions(),
       ...credentials._getSecureContextOptions(),
+      ...NO_RESUMPTION,
       // What http2.createSecureServer sets: HTTP/2 only.
       ALPNProtocols: ['h2'],
     });
     const watcher = (context: SecureContextOptions | null): void => {
-      if (context !== null) tls.setSecureContext(context);
+      if (context !== null) tls.setSecureContext({ ...context, ...NO_RESUMPTION });
       valid = context !== null;
     };
     credentials._addWatcher(watcher);
