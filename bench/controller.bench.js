@@ -641,11 +641,12 @@ async function scenario({
           if (counted >= up) survivorBack = (now - killedAt) / 1000;
         }
       }
+      const survivorStats = processStats(survivor.child.pid);
       failoverResult = {
         agentsBack,
         survivorBack,
-        survivorRss: processStats(survivor.child.pid).rss,
-        survivorPeakRss: processStats(survivor.child.pid).peakRss,
+        survivorRss: survivorStats.rss,
+        survivorPeakRss: survivorStats.peakRss,
       };
     }
     return {

@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as connectTls } from 'node:tls';
-import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -67,32 +65,21 @@ describe('handshake admission control (CONTROLLER_MAX_CONCURRENT_HANDSHAKES, the
 
   it('resumes no TLS session: a connector offering its previous session gets a full handshake, its certificate verified again', async () => {
     const identity = await enrollConnector(controller, 'resume-1');
-    const connect = (session?: Buffer): Promise<{ socket: TLSSocket; tickets: Buffer[] }> =>
-      new Promise((resolve, reject) => {
-        const tickets: Buffer[] = [];
-        const socket = connectTls({
-          host: '127.0.0.1',
-          port: controller.grpcPort,
-          ca: controller.caPem,
-          cert: identity.chainPem,
-          key: identity.keyPem,
-          servername: 'localhost',
-          ALPNProtocols: ['h2'],
-          session,
-        });
-        socket.on('session', (ticket: Buffer) => tickets.push(ticket));
-        socket.once('secureConnect', () => resolve({ socket, tickets }));
-        socket.once('error', reject);
-      });
-    const first = await connect();
+    const agent = { cert: identity.chainPem, key: identity.keyPem };
+    const first = await openTls(controller.grpcPort, controller.caPem, '127.0.0.1', agent);
+    let ticket: Buffer | undefined;
+    first.on('session', (session: Buffer) => (ticket = session));
     // TLS 1.3 tickets follow the handshake; give them time to arrive.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const offered = first.tickets.at(-1) ?? first.socket.getSession();
-    first.socket.destroy();
+    const offered = ticket ?? first.getSession();
+    first.destroy();
     expect(offered).toBeDefined();
-    const second = await connect(offered);
-    expect(second.socket.isSessionReused()).toBe(false);
-    expect(second.socket.authorized).toBe(true);
-    second.socket.destroy();
+    const second = await openTls(controller.grpcPort, controller.caPem, '127.0.0.1', {
+      ...agent,
+      session: offered,
+    });
+    expect(second.isSessionReused()).toBe(false);
+    expect(second.authorized).toBe(true);
+    second.destroy();
   }, 30_000);
 });

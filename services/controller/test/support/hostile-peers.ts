@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { spawnBin } from '@sigil/testing';
 import type { BinProcess } from '@sigil/testing';
 import type { controlplaneV1 } from '@sigil/proto';
@@ -106,11 +106,15 @@ export function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-/** A TLS connection as an Enroll client opens it (no client certificate), from `localAddress`. */
+/**
+ * A TLS connection as an Enroll client opens it (no client certificate), from `localAddress`;
+ * `client` adds an agent's certificate and key, or a TLS session to offer for resumption.
+ */
 export function openTls(
   port: number,
   caPem: string,
   localAddress = '127.0.0.1',
+  client: Pick<ConnectionOptions, 'cert' | 'key' | 'session'> = {},
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = connectTls({
@@ -118,6 +122,7 @@ export function openTls(
       ca: caPem,
       servername: 'localhost',
       ALPNProtocols: ['h2'],
+      ...client,
     });
     socket.once('secureConnect', () => resolve(socket));
     socket.once('error', reject);
