@@ -132,6 +132,7 @@ describe('parseControllerConfig', () => {
       CONTROLLER_IDLE_CONNECTION_TIMEOUT: '1m',
       CONTROLLER_HANDSHAKE_TIMEOUT: '3s',
       CONTROLLER_UNAUTHENTICATED_CONNECTION_TIMEOUT: '20s',
+      CONTROLLER_MAX_CONCURRENT_HANDSHAKES: '3',
       CONTROLLER_MAX_CONNECTIONS: '500',
       CONTROLLER_MAX_CONNECTIONS_PER_IP: '4',
       CONTROLLER_ENROLL_RATE_PER_IP: '5',
@@ -150,6 +151,7 @@ describe('parseControllerConfig', () => {
         idleConnectionTimeoutMs: 60_000,
         handshakeTimeoutMs: 3000,
         unauthenticatedConnectionTimeoutMs: 20_000,
+        maxConcurrentHandshakes: 3,
         maxConnections: 500,
         maxConnectionsPerAddress: 4,
         enrollmentsPerMinutePerAddress: 5,
@@ -161,6 +163,9 @@ describe('parseControllerConfig', () => {
     });
     expect(() => run({ DATA_DIR: '/d', CONTROLLER_MAX_CONNECTIONS_PER_IP: '0' })).toThrow(
       /^CONTROLLER_MAX_CONNECTIONS_PER_IP="0" is not a positive integer/,
+    );
+    expect(() => run({ DATA_DIR: '/d', CONTROLLER_MAX_CONCURRENT_HANDSHAKES: 'abc' })).toThrow(
+      /^CONTROLLER_MAX_CONCURRENT_HANDSHAKES="abc" is not a positive integer/,
     );
   });
 
