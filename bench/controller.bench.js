@@ -32,6 +32,9 @@
 //                              --agents is then the whole fleet (20000 on two: 10k each)
 //   --failover 0               skip the failover run (default 1 with two or more replicas)
 //
+// BENCH_CONTROLLER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") adds Node flags to every
+// controller process (NODE_OPTIONS refuses --cpu-prof); MALLOC_* and NODE_OPTIONS pass through too.
+//
 // Memory per connected agent: the controller's RSS just before the streams open (after
 // enrollment, so the enrolled registry is counted in both) and once they are all up and have
 // beaten for the settle interval; (after - before) / streams up is reported as KiB per agent.
@@ -420,7 +423,10 @@ async function startController({ workDir, ttl, agents, adminToken, databaseUrl }
   const connections = String(2 * agents + 64);
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'services/controller/bin/sigil-controller.js')],
+    [
+      ...(process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      path.join(ROOT, 'services/controller/bin/sigil-controller.js'),
+    ],
     {
       env: {
         PATH: process.env.PATH,

@@ -45,6 +45,8 @@ export interface PeerIdentity {
   readonly serialNumber: string;
   /** When the certificate expires: a stream or session bound to this identity should not outlive it. */
   readonly notAfter: Date;
+  /** When the certificate became valid (its notBefore). */
+  readonly notBefore: Date;
 }
 
 /**

@@ -204,6 +204,7 @@ describe('a clientCertificate: request server with @sigil/interceptors', () => {
       spiffeId: CONNECTOR,
       serialNumber: connector.serialNumber,
       notAfter: new Date(new X509Certificate(connector.certificatePem).validTo),
+      notBefore: new Date(new X509Certificate(connector.certificatePem).validFrom),
     });
   });
 

@@ -6,6 +6,7 @@ import { readConformance } from '../test/support/conformance';
 import type { Forged } from '../test/support/forge';
 import { forge, forgeKey } from '../test/support/forge';
 import { createCertificateAuthority, createIntermediateCertificateAuthority } from './ca';
+import * as pem from './pem';
 import {
   createTrustBundleSet,
   spiffeIdOfCertificate,
@@ -85,6 +86,30 @@ describe('validateX509Svid with Sigil-issued certificates', () => {
     expect(result.notAfter).toEqual(leaf.notAfter);
     expect(result.path.map((c) => c.subject ?? '')).toEqual(['', 'CN=example.org root CA']);
     expect(result.leaf.raw.equals(new X509Certificate(leaf.certificatePem).raw)).toBe(true);
+  });
+
+  it('parses a bundle PEM once for every validation against it, and a changed bundle afresh', async () => {
+    const root = await createCertificateAuthority({ trustDomain: 'example.org', now });
+    const other = await createCertificateAuthority({ trustDomain: 'example.org', now });
+    const leaf = await root.issue({ spiffeId: 'spiffe://example.org/svc/api', now });
+    const parse = jest.spyOn(pem, 'parseCertificatesPem');
+    try {
+      // A bundle text no earlier test used, so nothing is cached for it yet.
+      const bundle = `${root.certificatePem}\n`;
+      for (let i = 0; i < 3; i += 1) validateX509Svid(leaf.certificatePem, bundle, { at: now });
+      expect(parse.mock.calls.filter(([input]) => input === bundle)).toHaveLength(1);
+      const rotated = `${bundle}${other.certificatePem}`;
+      validateX509Svid(leaf.certificatePem, rotated, { at: now });
+      expect(parse.mock.calls.filter(([input]) => input === rotated)).toHaveLength(1);
+      // A bundle without the signer is refused every time, cache or not.
+      for (let i = 0; i < 2; i += 1)
+        expect(
+          rejection(() => validateX509Svid(leaf.certificatePem, other.certificatePem, { at: now }))
+            .code,
+        ).toBe('ERR_SVID_INVALID');
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('walks two intermediates and honours the root pathLen', async () => {

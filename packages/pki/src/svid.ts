@@ -533,12 +533,24 @@ function checkCriticalExtensions(certificate: X509Certificate, what: string, id:
   }
 }
 
+// Bundles and intermediates come as PEM text, the same text call after call (a verifier checks
+// every peer against its one bundle): parsed once, kept by content, the few most recent.
+const parsedPem = new Map<string, readonly X509Certificate[]>();
+const PARSED_PEM_CACHE_SIZE = 8;
+
 function toCertificates(
   input: string | readonly X509Certificate[] | undefined,
   source: string,
 ): X509Certificate[] {
   if (input === undefined) return [];
-  return typeof input === 'string' ? parseCertificatesPem(input, source) : [...input];
+  if (typeof input !== 'string') return [...input];
+  let parsed = parsedPem.get(input);
+  if (parsed === undefined) {
+    parsed = parseCertificatesPem(input, source);
+    if (parsedPem.size >= PARSED_PEM_CACHE_SIZE) parsedPem.delete(parsedPem.keys().next().value!);
+  } else parsedPem.delete(input);
+  parsedPem.set(input, parsed);
+  return [...parsed];
 }
 
 /** Names a certificate in messages: subject and serial number (SVIDs often have no subject). */

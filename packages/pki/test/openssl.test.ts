@@ -14,6 +14,7 @@ import {
   validateX509Svid,
 } from '@sigil/pki';
 import { rsaTestKey } from './support/keys';
+import { opensslSelfSigned } from './support/openssl';
 
 let dir: string;
 let counter = 0;
@@ -187,33 +188,18 @@ describe('a CA made by openssl, loaded into @sigil/pki', () => {
   it('issues leaves that chain to it in openssl and in validateX509Svid', async () => {
     const key = join(dir, 'ossl-ca.key');
     const cert = join(dir, 'ossl-ca.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '30',
-        '-subj',
-        '/C=DE/O=Acme Corp/CN=Acme SPIFFE Root',
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-        '-addext',
-        'subjectAltName=URI:spiffe://acme.example',
-      ],
-      { stdio: 'pipe' },
-    );
+    opensslSelfSigned(key, cert, [
+      '-days',
+      '30',
+      '-subj',
+      '/C=DE/O=Acme Corp/CN=Acme SPIFFE Root',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-addext',
+      'subjectAltName=URI:spiffe://acme.example',
+    ]);
     const ca = loadCertificateAuthority({
       certificatePem: readFileSync(cert, 'utf8'),
       privateKeyPem: readFileSync(key, 'utf8'),

@@ -102,6 +102,7 @@ function identityOfCertificate(peer: PeerCertificate | undefined): PeerIdentity 
     fingerprint: certificate.fingerprint256.toLowerCase(),
     serialNumber: certificate.serialNumber.toLowerCase(),
     notAfter: new Date(certificate.validTo),
+    notBefore: new Date(certificate.validFrom),
   });
   identities.set(key, identity);
   certificates.set(identity, certificate);

@@ -6,9 +6,20 @@ import { csrInvalid, invalidRequest } from '../internal/context';
 import type { ControllerContext } from '../internal/context';
 import type { AgentPeer } from '../internal/agent-peer';
 import type { AgentKind } from '../store/store';
+import type { IssuedCertificateRecord } from '../store/trust-store';
 import { adoptedLineage, decideAccess, lineageAfterRenewal } from './agent-policy';
 import type { AgentAction, CertificateStanding } from './agent-policy';
 import { renewalUpgradeRefusal } from './agent-versions';
+
+/** A certificate the runtime CA signed, and the record of which generation signed it. */
+export interface SignedAgentCertificate {
+  issued: IssuedCertificate;
+  /**
+   * What GET /api/admin/ca counts and retire waits on: the caller stores it before the
+   * certificate is handed out, on its own (recordIssuedCertificate) or with the lineage.
+   */
+  record: IssuedCertificateRecord;
+}
 
 /**
  * Signs `csrPem` as the X509-SVID of `spiffeId`: the runtime CA signs, with the lifetime of the
@@ -17,7 +28,8 @@ import { renewalUpgradeRefusal } from './agent-versions';
  *
  * @example
  * ```ts
- * const issued = await signAgentCertificate(ctx, 'connector', 'spiffe://example.org/connector/c1', csrPem);
+ * const { issued, record } = await signAgentCertificate(ctx, 'connector', 'spiffe://example.org/connector/c1', csrPem);
+ * await ctx.store.recordIssuedCertificate(record);
  * ```
  */
 export async function signAgentCertificate(
@@ -25,7 +37,7 @@ export async function signAgentCertificate(
   kind: AgentKind,
   spiffeId: string,
   csrPem: string,
-): Promise<IssuedCertificate> {
+): Promise<SignedAgentCertificate> {
   const runtime = ctx.runtime();
   let issued: IssuedCertificate;
   try {
@@ -40,15 +52,16 @@ export async function signAgentCertificate(
     if (isSigilError(err)) throw csrInvalid(err);
     throw err;
   }
-  // Which generation signed it: what GET /api/admin/ca counts and retire waits on.
-  await ctx.store.recordIssuedCertificate({
-    serial: issued.serialNumber,
-    kind,
-    agentId: spiffeId.slice(spiffeId.lastIndexOf('/') + 1),
-    generation: runtime.generation,
-    notAfter: issued.notAfter.getTime(),
-  });
-  return issued;
+  return {
+    issued,
+    record: {
+      serial: issued.serialNumber,
+      kind,
+      agentId: spiffeId.slice(spiffeId.lastIndexOf('/') + 1),
+      generation: runtime.generation,
+      notAfter: issued.notAfter.getTime(),
+    },
+  };
 }
 
 /**
@@ -195,14 +208,15 @@ export async function renewAgentCertificate(
   if (outdated !== undefined)
     throw await refuse(ctx, 'renewal.refused', peer, 'upgrade_required', outdated, details);
   const lineage = await ctx.store.getLineage(peer.kind, peer.id);
-  let issued: IssuedCertificate;
+  let signed: SignedAgentCertificate;
   try {
-    issued = await signAgentCertificate(ctx, peer.kind, peer.spiffeId, csrPem);
+    signed = await signAgentCertificate(ctx, peer.kind, peer.spiffeId, csrPem);
   } catch (err) {
     if (isSigilError(err, 'ERR_CSR_INVALID'))
       throw await refuse(ctx, 'renewal.refused', peer, 'csr_invalid', err, details);
     throw err;
   }
+  const { issued, record } = signed;
   const now = ctx.clock().getTime();
   const next = lineageAfterRenewal(
     lineage,
@@ -212,8 +226,9 @@ export async function renewAgentCertificate(
     now,
     ctx.renewalOverlapMs,
   );
-  // The record commits with the lineage: a certificate whose record cannot be written is not
-  // handed out (the store's outage answers "unavailable, retry" and the agent keeps its own).
+  // The audit and generation records commit with the lineage: a certificate whose records cannot
+  // be written is not handed out (the store's outage answers "unavailable, retry" and the agent
+  // keeps its own).
   const audit = ctx.audit.entry({
     action: 'renewal.succeeded',
     outcome: 'success',
@@ -229,7 +244,7 @@ export async function renewAgentCertificate(
       ...details,
     },
   });
-  if (!(await ctx.store.replaceLineage(next, lineage?.currentSerial, audit)))
+  if (!(await ctx.store.replaceLineage(next, lineage?.currentSerial, audit, record)))
     throw await refuse(
       ctx,
       'renewal.refused',

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import {
   createAuthorizationInterceptor,
@@ -137,8 +136,9 @@ export function createAgentAuthorizationInterceptor(
 
 /**
  * The agent behind a call the authorization interceptor let through: its SPIFFE ID from
- * @sigil/interceptors' peer identity, kind and id from the ID's two path segments, serial and
- * notAfter from the presented leaf. Undefined when the ID is not exactly `/connector/<id>` or
+ * @sigil/interceptors' peer identity, kind and id from the ID's two path segments, serial,
+ * notBefore and notAfter from the presented leaf as the interceptor read it (no second parse of
+ * the certificate per call). Undefined when the ID is not exactly `/connector/<id>` or
  * `/tunneler/<id>`.
  *
  * @example
@@ -148,20 +148,19 @@ export function createAgentAuthorizationInterceptor(
  * ```
  */
 export function agentPeerOf(call: AuthContextCall): AgentPeer | undefined {
-  const spiffeId = getPeerIdentity(call)?.spiffeId;
-  const raw = call.getAuthContext().sslPeerCertificate?.raw;
-  if (spiffeId === undefined || raw === undefined) return undefined;
+  const identity = getPeerIdentity(call);
+  const spiffeId = identity?.spiffeId;
+  if (spiffeId === undefined) return undefined;
   const segments = parseSpiffeId(spiffeId).segments;
   const [kind, id] = segments;
   if (segments.length !== 2 || (kind !== 'connector' && kind !== 'tunneler') || id === undefined)
     return undefined;
-  const leaf = new X509Certificate(raw);
   return {
     spiffeId,
     kind,
     id,
-    notAfter: new Date(leaf.validTo),
-    notBefore: new Date(leaf.validFrom),
-    serial: leaf.serialNumber.toLowerCase(),
+    notAfter: identity!.notAfter,
+    notBefore: identity!.notBefore,
+    serial: identity!.serialNumber,
   };
 }

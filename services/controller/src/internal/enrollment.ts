@@ -112,7 +112,9 @@ export function createEnrollmentService(
     const spiffeId = agentSpiffeId(ctx.trustDomain, kind, request.agentId);
     let issued: IssuedCertificate;
     try {
-      issued = await signAgentCertificate(ctx, kind, spiffeId, request.csrPem);
+      const signed = await signAgentCertificate(ctx, kind, spiffeId, request.csrPem);
+      issued = signed.issued;
+      await ctx.store.recordIssuedCertificate(signed.record);
     } catch (err) {
       if (!isSigilError(err, 'ERR_CSR_INVALID')) throw err;
       throw await refuse('csr_invalid', err);

@@ -25,7 +25,7 @@ import type {
   NewAuditRecord,
   RedemptionResult,
 } from './store';
-import { createTrustStore } from './trust-store';
+import { createIssuedCertificateStatements, createTrustStore } from './trust-store';
 import { createReplicaStore } from './replica-store';
 import { createPostgresReplicaLink } from './postgres-replica-link';
 
@@ -163,12 +163,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       Record<string, unknown>
     >;
 
+  const issuedStatements = createIssuedCertificateStatements('postgres');
   let closed = false;
   return {
     ...postgresEntryMethods(pool),
     ...createTrustStore(
       'postgres',
       async (sql, params) => (await pool.query(sql, [...params])).rows,
+      issuedStatements,
     ),
     ...createReplicaStore(query),
     dialect: 'postgres',
@@ -318,11 +320,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rows[0] === undefined ? undefined : lineageFromRow(rows[0]);
     },
-    async replaceLineage(next, expectedCurrentSerial, audit) {
-      if (audit === undefined) return replaceLineageWith(pool, next, expectedCurrentSerial);
+    async replaceLineage(next, expectedCurrentSerial, audit, issued) {
+      if (audit === undefined && issued === undefined)
+        return replaceLineageWith(pool, next, expectedCurrentSerial);
       return inTransaction(async (client) => {
         const written = await replaceLineageWith(client, next, expectedCurrentSerial);
-        if (written) await appendAudit(client, audit);
+        if (written && audit !== undefined) await appendAudit(client, audit);
+        if (written && issued !== undefined)
+          for (const [sql, params] of issuedStatements(issued))
+            await client.query(sql, [...params]);
         return written;
       });
     },

@@ -17,7 +17,8 @@ import {
 } from './rows';
 import { outcomeOfLostRedemption } from './store';
 import { createPolicyStore } from './policy-store';
-import { createTrustStore } from './trust-store';
+import { createIssuedCertificateStatements, createTrustStore } from './trust-store';
+import type { IssuedCertificateRecord } from './trust-store';
 import { createReplicaStore } from './replica-store';
 import type {
   ActivityBatch,
@@ -97,14 +98,19 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     return auditFromRow(row);
   };
 
+  // The query texts are the code's own constants, so this holds a fixed handful of statements:
+  // preparing one costs about as much as running it.
+  const prepared = new Map<string, Database.Statement>();
   const querySync = (sql: string, params: readonly unknown[]): Row[] => {
-    const statement = db.prepare(sql);
+    let statement = prepared.get(sql);
+    if (statement === undefined) prepared.set(sql, (statement = db.prepare(sql)));
     if (statement.reader) return statement.all(...params) as Row[];
     statement.run(...params);
     return [];
   };
   const query = async (sql: string, params: readonly unknown[]): Promise<Row[]> =>
     querySync(sql, params);
+  const issuedStatements = createIssuedCertificateStatements('sqlite');
   const batch = db.transaction(
     (statements: ReadonlyArray<readonly [string, readonly unknown[]]>): Row[][] =>
       statements.map(([sql, params]) => querySync(sql, params)),
@@ -144,12 +150,19 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   });
 
   const replaceLineage = db.transaction(
-    (next: CertificateLineage, expected: string | undefined, audit?: NewAuditRecord): boolean => {
+    (
+      next: CertificateLineage,
+      expected: string | undefined,
+      audit?: NewAuditRecord,
+      issued?: IssuedCertificateRecord,
+    ): boolean => {
       const row = s().getLineage.get(next.kind, next.agentId) as Row | undefined;
       const current = row === undefined ? undefined : String(row.current_serial);
       if (current !== expected) return false;
       s().putLineage.run(...lineageParams(next));
       if (audit !== undefined) appendAuditSync(audit);
+      if (issued !== undefined)
+        for (const [sql, params] of issuedStatements(issued)) querySync(sql, params);
       return true;
     },
   );
@@ -189,12 +202,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   let closed = false;
   return rethrowingLocalErrors({
     ...sqliteEntryMethods(db),
-    ...createTrustStore('sqlite', async (sql, params) => {
-      const statement = db.prepare(sql);
-      if (statement.reader) return statement.all(...params) as Row[];
-      statement.run(...params);
-      return [];
-    }),
+    ...createTrustStore('sqlite', query, issuedStatements),
     ...createReplicaStore(query),
     dialect: 'sqlite',
     location: path,
@@ -239,8 +247,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
       const row = s().getLineage.get(kind, agentId) as Row | undefined;
       return row === undefined ? undefined : lineageFromRow(row);
     },
-    async replaceLineage(next, expectedCurrentSerial, audit) {
-      return replaceLineage.immediate(next, expectedCurrentSerial, audit);
+    async replaceLineage(next, expectedCurrentSerial, audit, issued) {
+      return replaceLineage.immediate(next, expectedCurrentSerial, audit, issued);
     },
     async markPresented(kind, agentId, serial) {
       s().markPresented.run(kind, agentId, serial);

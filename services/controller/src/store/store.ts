@@ -1,6 +1,6 @@
 import type { AdminAuthStore } from './admin-auth-store';
 import type { PolicyStore } from './policy-store';
-import type { TrustStore } from './trust-store';
+import type { IssuedCertificateRecord, TrustStore } from './trust-store';
 import type { ReplicaLink, ReplicaLinkEvents, ReplicaStore } from './replica-store';
 
 /** The two kinds of agent the controller enrolls. */
@@ -207,12 +207,14 @@ export interface ControllerStore extends TrustStore, ReplicaStore {
    * (a compare-and-set, so two racing renewals cannot both win). Undefined `expectedCurrentSerial`
    * means "only if the agent has no lineage yet". True when written. With `audit`, the record is
    * appended in the same transaction (only when the lineage is written), so a renewal never
-   * lacks its record.
+   * lacks its record; with `issued`, so is the certificate's generation record (what
+   * recordIssuedCertificate writes), in the same commit.
    */
   replaceLineage(
     next: CertificateLineage,
     expectedCurrentSerial: string | undefined,
     audit?: NewAuditRecord,
+    issued?: IssuedCertificateRecord,
   ): Promise<boolean>;
   /** Marks the latest certificate as presented (no-op when `serial` is no longer the latest). */
   markPresented(kind: AgentKind, agentId: string, serial: string): Promise<void>;

@@ -48,7 +48,7 @@ export interface TrustStore {
    * only if none is stored yet). True when written; false when another replica won.
    */
   replaceTrustState(next: StoredTrustState, expectedRevision: number | undefined): Promise<boolean>;
-  /** Records which generation signed a certificate (and forgets records expired a day ago). */
+  /** Records which generation signed a certificate (and, at most once a minute, forgets records expired a day ago). */
   recordIssuedCertificate(record: IssuedCertificateRecord): Promise<void>;
   /** Raises the agent's reported bundle version (never lowers it). */
   recordBundleVersion(report: BundleVersionReport): Promise<void>;
@@ -68,6 +68,56 @@ type Row = Record<string, unknown>;
 export type TrustQuery = (sql: string, params: readonly unknown[]) => Promise<Row[]>;
 
 const EXPIRED_RECORD_RETENTION_MS = 86_400_000;
+/**
+ * Expired records are pruned by the first recording after this much time, not by every one: a
+ * second statement per certificate was a second commit (an fsync on SQLite) on the renewal path.
+ */
+const PRUNE_INTERVAL_MS = 60_000;
+
+type Dialect = 'sqlite' | 'postgres';
+
+/** `?` placeholders as the dialect numbers them. */
+function inDialect(dialect: Dialect, sql: string): string {
+  let n = 0;
+  return dialect === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+}
+
+/** The statements, SQL text and parameters, that record one issued certificate. */
+export type IssuedCertificateStatements = (
+  record: IssuedCertificateRecord,
+) => ReadonlyArray<readonly [string, readonly unknown[]]>;
+
+/**
+ * What recording an issued certificate runs: its insert and, at most once a minute, the prune of
+ * records expired two days before it. A store runs them alone (recordIssuedCertificate) or inside
+ * the transaction that hands the certificate out (a renewal's lineage write), so that renewal
+ * costs one commit, one fsync on SQLite, not two.
+ *
+ * @example
+ * ```ts
+ * const issued = createIssuedCertificateStatements('sqlite');
+ * for (const [sql, params] of issued(record)) db.prepare(sql).run(...params);
+ * ```
+ */
+export function createIssuedCertificateStatements(dialect: Dialect): IssuedCertificateStatements {
+  const insert = inDialect(
+    dialect,
+    'INSERT INTO issued_certificates (serial, kind, agent_id, generation, not_after) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING',
+  );
+  const prune = inDialect(dialect, 'DELETE FROM issued_certificates WHERE not_after < ?');
+  let prunedAt = -Infinity;
+  return (record) => {
+    const statements: Array<readonly [string, readonly unknown[]]> = [
+      [insert, [record.serial, record.kind, record.agentId, record.generation, record.notAfter]],
+    ];
+    const now = Date.now();
+    if (now - prunedAt >= PRUNE_INTERVAL_MS) {
+      prunedAt = now;
+      statements.push([prune, [record.notAfter - EXPIRED_RECORD_RETENTION_MS * 2]]);
+    }
+    return statements;
+  };
+}
 
 /**
  * The {@link TrustStore} over `query` for `dialect`: both stores spread it into theirs.
@@ -77,11 +127,13 @@ const EXPIRED_RECORD_RETENTION_MS = 86_400_000;
  * const trust = createTrustStore('postgres', async (sql, params) => (await pool.query(sql, [...params])).rows);
  * ```
  */
-export function createTrustStore(dialect: 'sqlite' | 'postgres', query: TrustQuery): TrustStore {
-  const q = (sql: string, params: readonly unknown[] = []): Promise<Row[]> => {
-    let n = 0;
-    return query(dialect === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql, params);
-  };
+export function createTrustStore(
+  dialect: Dialect,
+  query: TrustQuery,
+  issuedStatements: IssuedCertificateStatements = createIssuedCertificateStatements(dialect),
+): TrustStore {
+  const q = (sql: string, params: readonly unknown[] = []): Promise<Row[]> =>
+    query(inDialect(dialect, sql), params);
   const greatest = dialect === 'postgres' ? 'GREATEST' : 'MAX';
   return {
     async getTrustState() {
@@ -104,13 +156,7 @@ export function createTrustStore(dialect: 'sqlite' | 'postgres', query: TrustQue
       return rows.length === 1;
     },
     async recordIssuedCertificate(record) {
-      await q(
-        'INSERT INTO issued_certificates (serial, kind, agent_id, generation, not_after) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING',
-        [record.serial, record.kind, record.agentId, record.generation, record.notAfter],
-      );
-      await q('DELETE FROM issued_certificates WHERE not_after < ?', [
-        record.notAfter - EXPIRED_RECORD_RETENTION_MS * 2,
-      ]);
+      for (const [sql, params] of issuedStatements(record)) await query(sql, params);
     },
     async recordBundleVersion(report) {
       await q(

@@ -422,6 +422,84 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       });
     });
 
+    it('records the generation of issued certificates, and prunes records expired two days before a later one at most once a minute', async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      const generationOfLive = async (): Promise<number | undefined> =>
+        (await store.listLiveCertificates(T0 + 2 * MINUTE)).find((c) => c.agentId === 'c1')
+          ?.generation;
+      const record = (serial: string, notAfter: number) =>
+        store.recordIssuedCertificate({
+          serial,
+          kind: 'connector',
+          agentId: 'c1',
+          generation: 2,
+          notAfter,
+        });
+      const wallClock = jest.spyOn(Date, 'now');
+      try {
+        const start = Date.UTC(2031, 0, 1);
+        wallClock.mockReturnValue(start);
+        // The live certificate's record, already expired three days before the later ones.
+        await record('serial-a', T0 - 3 * 24 * 60 * MINUTE);
+        expect(await generationOfLive()).toBe(2);
+        wallClock.mockReturnValue(start + 30_000);
+        await record('serial-b', T0 + 60 * MINUTE);
+        expect(await generationOfLive()).toBe(2);
+        wallClock.mockReturnValue(start + 61_000);
+        await record('serial-c', T0 + 60 * MINUTE);
+        // Its record is gone: a certificate signed before records were kept counts as generation 1.
+        expect(await generationOfLive()).toBe(1);
+      } finally {
+        wallClock.mockRestore();
+      }
+    });
+
+    it("writes a renewal's generation record in the lineage's transaction: both or neither", async () => {
+      await createToken('h1');
+      await store.redeemToken(redemption({ tokenHash: 'h1' }));
+      const lineage = (await store.getLineage('connector', 'c1'))!;
+      const renewed = (serial: string) => ({ ...lineage, currentSerial: serial });
+      const issued = (serial: string, generation: number) => ({
+        serial,
+        kind: 'connector' as const,
+        agentId: 'c1',
+        generation,
+        notAfter: T0 + 60 * MINUTE,
+      });
+      const live = async () =>
+        (await store.listLiveCertificates(T0 + 2 * MINUTE)).find((c) => c.agentId === 'c1');
+      expect(
+        await store.replaceLineage(
+          renewed('serial-b'),
+          'serial-a',
+          undefined,
+          issued('serial-b', 3),
+        ),
+      ).toBe(true);
+      expect(await live()).toMatchObject({ serial: 'serial-b', generation: 3 });
+      // A lost compare-and-set records nothing: serial-c, made current later without a record,
+      // counts as generation 1.
+      expect(
+        await store.replaceLineage(
+          renewed('serial-c'),
+          'serial-a',
+          undefined,
+          issued('serial-c', 4),
+        ),
+      ).toBe(false);
+      expect(await store.replaceLineage(renewed('serial-c'), 'serial-b')).toBe(true);
+      expect(await live()).toMatchObject({ serial: 'serial-c', generation: 1 });
+      // A record that cannot be written (a kind the CHECK refuses) undoes the lineage change.
+      await expect(
+        store.replaceLineage(renewed('serial-d'), 'serial-c', undefined, {
+          ...issued('serial-d', 5),
+          kind: 'bogus' as 'connector',
+        }),
+      ).rejects.toThrow();
+      expect((await store.getLineage('connector', 'c1'))!.currentSerial).toBe('serial-c');
+    });
+
     it('stores revocations with their audit record, keeps them across reopen, and a new enrollment lifts them', async () => {
       await createToken('h1');
       await store.redeemToken(redemption({ tokenHash: 'h1' }));
