@@ -33,7 +33,8 @@
 //   --failover 0               skip the failover run (default 1 with two or more replicas)
 //
 // BENCH_CONTROLLER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") adds Node flags to every
-// controller process (NODE_OPTIONS refuses --cpu-prof); MALLOC_* and NODE_OPTIONS pass through too.
+// controller process (NODE_OPTIONS refuses --cpu-prof); MALLOC_*, NODE_OPTIONS and LD_PRELOAD (an
+// allocator such as jemalloc) pass through too.
 //
 // Memory per connected agent: the controller's RSS just before the streams open (after
 // enrollment, so the enrolled registry is counted in both) and once they are all up and have
@@ -443,11 +444,12 @@ async function startController({ workDir, ttl, agents, adminToken, databaseUrl }
         ENROLLMENT_TOKEN_TTL: '1h',
         LOG_LEVEL: 'info',
         ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
-        // glibc allocator tuning and Node/V8 flags, passed through to compare (docs/benchmarks.md
-        // "Memory per agent").
+        // Allocator choice and tuning and Node/V8 flags, passed through to compare
+        // (docs/benchmarks.md "Memory per agent").
         ...Object.fromEntries(
           Object.entries(process.env).filter(
-            ([name]) => name.startsWith('MALLOC_') || name === 'NODE_OPTIONS',
+            ([name]) =>
+              name.startsWith('MALLOC_') || name === 'NODE_OPTIONS' || name === 'LD_PRELOAD',
           ),
         ),
       },

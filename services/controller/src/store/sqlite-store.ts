@@ -19,6 +19,8 @@ import { outcomeOfLostRedemption } from './store';
 import { createPolicyStore } from './policy-store';
 import { createIssuedCertificateStatements, createTrustStore } from './trust-store';
 import type { IssuedCertificateRecord } from './trust-store';
+import { createWalDurability } from './wal-durability';
+import type { WalDurability } from './wal-durability';
 import { createReplicaStore } from './replica-store';
 import type {
   ActivityBatch,
@@ -57,13 +59,14 @@ type Row = Record<string, unknown>;
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<ControllerStore> {
   const { path } = options;
   let db: Database.Database;
+  let durability: WalDurability;
   try {
     // Create the file ourselves so it (and the -wal/-shm files SQLite derives from it) is 0600.
     closeSync(openSync(path, 'a', 0o600));
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
+    durability = createWalDurability(db, path);
   } catch (cause) {
     throw new SigilError(
       'ERR_STORE_UNAVAILABLE',
@@ -200,7 +203,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   });
 
   let closed = false;
-  return rethrowingLocalErrors({
+  return storeMethods(durability, {
     ...sqliteEntryMethods(db),
     ...createTrustStore('sqlite', query, issuedStatements),
     ...createReplicaStore(query),
@@ -294,7 +297,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
     async close() {
       if (closed) return;
       closed = true;
+      // What is committed reaches the disk either way: SQLite checkpoints it when it closes.
+      await durability.afterCommit().catch(() => undefined);
       db.close();
+      durability.close();
     },
     policy: createPolicyStore(query),
     adminAuth: createAdminAuthStore(query, async (statements) => batch(statements)),
@@ -321,25 +327,34 @@ function asLocalError(err: unknown): unknown {
   return local;
 }
 
-/** Wraps every method of `target` (and of its nested objects) with {@link asLocalError}. */
-function rethrowingLocalErrors<T extends object>(target: T): T {
+/**
+ * Wraps every method of `target` (and of its nested objects): an operation resolves only once what
+ * it committed is durable ({@link WalDurability.afterCommit}), and rethrows with
+ * {@link asLocalError}.
+ */
+function storeMethods<T extends object>(durability: WalDurability, target: T): T {
   const methods = target as Record<string, unknown>;
   for (const [key, value] of Object.entries(methods)) {
     if (typeof value === 'function') {
       const method = value as (...args: unknown[]) => unknown;
+      const durable = key !== 'close';
       methods[key] = function (this: unknown, ...args: unknown[]): unknown {
         try {
           const result = method.apply(this, args);
-          return typeof (result as Promise<unknown> | undefined)?.then === 'function'
-            ? (result as Promise<unknown>).then(undefined, (err: unknown) => {
-                throw asLocalError(err);
-              })
-            : result;
+          if (typeof (result as Promise<unknown> | undefined)?.then !== 'function') return result;
+          return (result as Promise<unknown>)
+            .then(async (value: unknown) => {
+              if (durable) await durability.afterCommit();
+              return value;
+            })
+            .then(undefined, (err: unknown) => {
+              throw asLocalError(err);
+            });
         } catch (err) {
           throw asLocalError(err);
         }
       };
-    } else if (value !== null && typeof value === 'object') rethrowingLocalErrors(value);
+    } else if (value !== null && typeof value === 'object') storeMethods(durability, value);
   }
   return target;
 }
