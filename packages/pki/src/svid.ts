@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { SigilError } from '@sigil/errors';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { certificateInfo } from './internal/certificate-info';
+import { RecentCache } from './internal/recent-cache';
 import { parseCertificatesPem } from './pem';
 import type { SpiffeId } from './spiffe-id';
 import { parseSpiffeId, parseTrustDomain } from './spiffe-id';
@@ -535,8 +536,7 @@ function checkCriticalExtensions(certificate: X509Certificate, what: string, id:
 
 // Bundles and intermediates come as PEM text, the same text call after call (a verifier checks
 // every peer against its one bundle): parsed once, kept by content, the few most recent.
-const parsedPem = new Map<string, readonly X509Certificate[]>();
-const PARSED_PEM_CACHE_SIZE = 8;
+const parsedPem = new RecentCache<string, readonly X509Certificate[]>(8);
 
 function toCertificates(
   input: string | readonly X509Certificate[] | undefined,
@@ -547,9 +547,8 @@ function toCertificates(
   let parsed = parsedPem.get(input);
   if (parsed === undefined) {
     parsed = parseCertificatesPem(input, source);
-    if (parsedPem.size >= PARSED_PEM_CACHE_SIZE) parsedPem.delete(parsedPem.keys().next().value!);
-  } else parsedPem.delete(input);
-  parsedPem.set(input, parsed);
+    parsedPem.set(input, parsed);
+  }
   return [...parsed];
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@peculiar/asn1-x509';
 import type { Tlv } from './der';
 import { decodeObjectIdentifier, expectTlv, readTlv, Tag } from './der';
+import { RecentCache } from './recent-cache';
 
 /** The extension facts Sigil's policy checks need. */
 export interface CertificateInfo {
@@ -44,25 +45,19 @@ const PROCESSED = new Set([
 // @peculiar/asn1-x509 parse was ~15% of the controller's CPU under renewal load; it is now a
 // slicing pass of the DER TLV reader, see readCertificateInfo).
 const cache = new WeakMap<X509Certificate, CertificateInfo>();
-const byContent = new Map<string, CertificateInfo>();
-const CONTENT_CACHE_SIZE = 64;
+const byContent = new RecentCache<string, CertificateInfo>(64);
 
 /** Reads the extensions of a certificate (cached per X509Certificate object and by DER content). */
 export function certificateInfo(certificate: X509Certificate): CertificateInfo {
   const cached = cache.get(certificate);
   if (cached) return cached;
   const key = certificate.raw.toString('latin1');
-  const known = byContent.get(key);
-  if (known) {
-    byContent.delete(key);
-    byContent.set(key, known);
-    cache.set(certificate, known);
-    return known;
+  let info = byContent.get(key);
+  if (info === undefined) {
+    info = readCertificateInfo(certificate.raw);
+    byContent.set(key, info);
   }
-  const info = readCertificateInfo(certificate.raw);
   cache.set(certificate, info);
-  byContent.set(key, info);
-  if (byContent.size > CONTENT_CACHE_SIZE) byContent.delete(byContent.keys().next().value!);
   return info;
 }
 
@@ -102,7 +97,8 @@ export function readCertificateInfo(der: Uint8Array): CertificateInfo {
     'tbsCertificate',
   );
   let at = tbs.contentStart;
-  if (readTlv(der, at, tbs.end).tag === VERSION) at = readTlv(der, at, tbs.end).end;
+  const first = readTlv(der, at, tbs.end);
+  if (first.tag === VERSION) at = first.end;
   at = expectTlv(der, at, tbs.end, Tag.INTEGER, 'serialNumber').end;
   for (const what of ['signature', 'issuer', 'validity', 'subject', 'subjectPublicKeyInfo'])
     at = expectTlv(der, at, tbs.end, Tag.SEQUENCE, what).end;

@@ -149,8 +149,8 @@ export function createAgentAuthorizationInterceptor(
  */
 export function agentPeerOf(call: AuthContextCall): AgentPeer | undefined {
   const identity = getPeerIdentity(call);
-  const spiffeId = identity?.spiffeId;
-  if (spiffeId === undefined) return undefined;
+  if (identity?.spiffeId === undefined) return undefined;
+  const { spiffeId } = identity;
   const segments = parseSpiffeId(spiffeId).segments;
   const [kind, id] = segments;
   if (segments.length !== 2 || (kind !== 'connector' && kind !== 'tunneler') || id === undefined)
@@ -159,8 +159,8 @@ export function agentPeerOf(call: AuthContextCall): AgentPeer | undefined {
     spiffeId,
     kind,
     id,
-    notAfter: identity!.notAfter,
-    notBefore: identity!.notBefore,
-    serial: identity!.serialNumber,
+    notAfter: identity.notAfter,
+    notBefore: identity.notBefore,
+    serial: identity.serialNumber,
   };
 }

@@ -163,15 +163,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       Record<string, unknown>
     >;
 
-  const issuedStatements = createIssuedCertificateStatements('postgres');
+  const issuedStatements = createIssuedCertificateStatements();
   let closed = false;
   return {
     ...postgresEntryMethods(pool),
-    ...createTrustStore(
-      'postgres',
-      async (sql, params) => (await pool.query(sql, [...params])).rows,
-      issuedStatements,
-    ),
+    ...createTrustStore('postgres', query, issuedStatements),
     ...createReplicaStore(query),
     dialect: 'postgres',
     location,
@@ -328,7 +324,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         if (written && audit !== undefined) await appendAudit(client, audit);
         if (written && issued !== undefined)
           for (const [sql, params] of issuedStatements(issued))
-            await client.query(sql, [...params]);
+            await client.query(toPostgresPlaceholders(sql), [...params]);
         return written;
       });
     },

@@ -113,7 +113,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Co
   };
   const query = async (sql: string, params: readonly unknown[]): Promise<Row[]> =>
     querySync(sql, params);
-  const issuedStatements = createIssuedCertificateStatements('sqlite');
+  const issuedStatements = createIssuedCertificateStatements();
   const batch = db.transaction(
     (statements: ReadonlyArray<readonly [string, readonly unknown[]]>): Row[][] =>
       statements.map(([sql, params]) => querySync(sql, params)),

@@ -64,7 +64,10 @@ export interface TrustStore {
 
 type Row = Record<string, unknown>;
 
-/** Runs one statement; resolves to the rows it returned (none for a write without RETURNING). */
+/**
+ * Runs one statement written with `?` placeholders (the store numbers them as its dialect wants);
+ * resolves to the rows it returned (none for a write without RETURNING).
+ */
 export type TrustQuery = (sql: string, params: readonly unknown[]) => Promise<Row[]>;
 
 const EXPIRED_RECORD_RETENTION_MS = 86_400_000;
@@ -74,15 +77,7 @@ const EXPIRED_RECORD_RETENTION_MS = 86_400_000;
  */
 const PRUNE_INTERVAL_MS = 60_000;
 
-type Dialect = 'sqlite' | 'postgres';
-
-/** `?` placeholders as the dialect numbers them. */
-function inDialect(dialect: Dialect, sql: string): string {
-  let n = 0;
-  return dialect === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
-}
-
-/** The statements, SQL text and parameters, that record one issued certificate. */
+/** The statements, SQL text with `?` placeholders and parameters, that record one issued certificate. */
 export type IssuedCertificateStatements = (
   record: IssuedCertificateRecord,
 ) => ReadonlyArray<readonly [string, readonly unknown[]]>;
@@ -95,16 +90,14 @@ export type IssuedCertificateStatements = (
  *
  * @example
  * ```ts
- * const issued = createIssuedCertificateStatements('sqlite');
+ * const issued = createIssuedCertificateStatements();
  * for (const [sql, params] of issued(record)) db.prepare(sql).run(...params);
  * ```
  */
-export function createIssuedCertificateStatements(dialect: Dialect): IssuedCertificateStatements {
-  const insert = inDialect(
-    dialect,
-    'INSERT INTO issued_certificates (serial, kind, agent_id, generation, not_after) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING',
-  );
-  const prune = inDialect(dialect, 'DELETE FROM issued_certificates WHERE not_after < ?');
+export function createIssuedCertificateStatements(): IssuedCertificateStatements {
+  const insert =
+    'INSERT INTO issued_certificates (serial, kind, agent_id, generation, not_after) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING';
+  const prune = 'DELETE FROM issued_certificates WHERE not_after < ?';
   let prunedAt = -Infinity;
   return (record) => {
     const statements: Array<readonly [string, readonly unknown[]]> = [
@@ -124,16 +117,15 @@ export function createIssuedCertificateStatements(dialect: Dialect): IssuedCerti
  *
  * @example
  * ```ts
- * const trust = createTrustStore('postgres', async (sql, params) => (await pool.query(sql, [...params])).rows);
+ * const trust = createTrustStore('postgres', query, createIssuedCertificateStatements());
  * ```
  */
 export function createTrustStore(
-  dialect: Dialect,
+  dialect: 'sqlite' | 'postgres',
   query: TrustQuery,
-  issuedStatements: IssuedCertificateStatements = createIssuedCertificateStatements(dialect),
+  issuedStatements: IssuedCertificateStatements,
 ): TrustStore {
-  const q = (sql: string, params: readonly unknown[] = []): Promise<Row[]> =>
-    query(inDialect(dialect, sql), params);
+  const q = (sql: string, params: readonly unknown[] = []): Promise<Row[]> => query(sql, params);
   const greatest = dialect === 'postgres' ? 'GREATEST' : 'MAX';
   return {
     async getTrustState() {
