@@ -8,7 +8,14 @@ import * as path from 'node:path';
 import { enrollFromConfig } from '@sigil/agent';
 import { isSigilError } from '@sigil/errors';
 import { spawnBin, waitFor } from '@sigil/testing';
-import { agentsOf, failuresOf, registriesOf, renewalsOf, startFleet } from './support/ca-fleet';
+import {
+  CA_SUITE_CONTROLLER,
+  agentsOf,
+  failuresOf,
+  registriesOf,
+  renewalsOf,
+  startFleet,
+} from './support/ca-fleet';
 import type { Fleet } from './support/ca-fleet';
 import {
   ADMIN_TOKEN,
@@ -48,11 +55,7 @@ describe('bootstrap CA rotation with live agents', () => {
   });
 
   it('keeps enrolled agents connected and renewing; new enrollments need the new bootstrap CA', async () => {
-    fx = await startControlPlane({
-      connectorCertTtlSeconds: 6,
-      tunnelerCertTtlSeconds: 4,
-      renewalsPerMinute: 60,
-    });
+    fx = await startControlPlane(CA_SUITE_CONTROLLER);
     const oldCaFile = path.join(fx.scratch, 'old-bootstrap-ca.crt');
     copyFileSync(fx.controller.bootstrapCaPath, oldCaFile);
     const oldCaPem = fx.controller.bootstrapCaPem;

@@ -25,6 +25,7 @@ import {
   type ControlPlaneFixture,
 } from './support/control-plane';
 import {
+  CA_SUITE_CONTROLLER,
   expectNoLostHeartbeats,
   failuresOf,
   renewalsOf,
@@ -62,11 +63,7 @@ const leafOf = (agent: { runtime: { session: { identity: { certificateChainPem: 
 
 /** A controller with certificates of seconds (renewals allowed at that pace) and its fleet. */
 async function startRotationFixture(): Promise<{ fx: ControlPlaneFixture; fleet: Fleet }> {
-  const fx = await startControlPlane({
-    connectorCertTtlSeconds: 6,
-    tunnelerCertTtlSeconds: 4,
-    renewalsPerMinute: 60,
-  });
+  const fx = await startControlPlane(CA_SUITE_CONTROLLER);
   return { fx, fleet: await startFleet(fx) };
 }
 

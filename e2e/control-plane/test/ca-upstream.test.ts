@@ -3,12 +3,18 @@
 // with the root key used once. A connector and a tunneler stay live through both rotations; their
 // bundles end up holding the operator's root only, and `openssl verify -x509_strict` accepts the
 // chains they present (leaf plus intermediate) against that root.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseCertificatesPem, toPem } from '@sigil/pki';
 import { waitFor } from '@sigil/testing';
-import { agentsOf, failuresOf, startFleet, type Fleet } from './support/ca-fleet';
+import {
+  CA_SUITE_CONTROLLER,
+  agentsOf,
+  failuresOf,
+  startFleet,
+  type Fleet,
+} from './support/ca-fleet';
 import {
   adminRequest,
   startControlPlane,
@@ -18,16 +24,20 @@ import {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Runs the real openssl; throws with its output when it fails. */
-function openssl(...args: string[]): string {
-  try {
-    return execFileSync('openssl', args, { stdio: 'pipe' }).toString();
-  } catch (err) {
-    const e = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`openssl ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, {
-      cause: err,
-    });
-  }
+/**
+ * Runs the real openssl; rejects with its output when it fails. Asynchronous: the agents under
+ * test share this process, and a blocked event loop would delay their renewals.
+ */
+function openssl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('openssl', args, (err, stdout, stderr) =>
+      err === null
+        ? resolve(stdout)
+        : reject(
+            new Error(`openssl ${args.join(' ')} failed:\n${stdout}${stderr}`, { cause: err }),
+          ),
+    ),
+  );
 }
 
 interface OperatorPki {
@@ -41,7 +51,7 @@ interface OperatorPki {
  * An operator's root (EC P-256, carrying the trust domain's URI SAN so the controller may sign an
  * intermediate with its key) and an intermediate signed by it, all with openssl.
  */
-function createOperatorPki(dir: string, trustDomain: string): OperatorPki {
+async function createOperatorPki(dir: string, trustDomain: string): Promise<OperatorPki> {
   mkdirSync(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
   const pki: OperatorPki = {
@@ -52,9 +62,9 @@ function createOperatorPki(dir: string, trustDomain: string): OperatorPki {
   };
   const ecKey = (out: string) =>
     openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out);
-  ecKey(pki.rootKey);
+  await ecKey(pki.rootKey);
   // openssl 3.0 refuses `req -x509 -extfile`: the extensions go in with -addext.
-  openssl(
+  await openssl(
     'req', '-x509', '-new', '-key', pki.rootKey, '-sha256', '-days', '30',
     '-subj', '/O=Example Corp/CN=Example Corp Root CA',
     '-addext', 'basicConstraints=critical,CA:TRUE',
@@ -63,9 +73,9 @@ function createOperatorPki(dir: string, trustDomain: string): OperatorPki {
     '-addext', `subjectAltName=URI:spiffe://${trustDomain}`,
     '-out', pki.rootCertificate,
   ); // prettier-ignore
-  ecKey(pki.intermediateKey);
+  await ecKey(pki.intermediateKey);
   const csr = file('intermediate.csr');
-  openssl(
+  await openssl(
     'req', '-new', '-key', pki.intermediateKey, '-subj', '/O=Example Corp/CN=Sigil runtime CA',
     '-out', csr,
   ); // prettier-ignore
@@ -81,7 +91,7 @@ function createOperatorPki(dir: string, trustDomain: string): OperatorPki {
       '',
     ].join('\n'),
   );
-  openssl(
+  await openssl(
     'x509', '-req', '-in', csr, '-CA', pki.rootCertificate, '-CAkey', pki.rootKey,
     '-CAcreateserial', '-sha256', '-days', '20', '-extfile', extensions,
     '-out', pki.intermediateCertificate,
@@ -128,12 +138,8 @@ describe('a runtime CA under an operator root made with openssl', () => {
   let counter = 0;
 
   beforeAll(async () => {
-    fx = await startControlPlane({
-      connectorCertTtlSeconds: 6,
-      tunnelerCertTtlSeconds: 4,
-      renewalsPerMinute: 60,
-    });
-    pki = createOperatorPki(path.join(fx.scratch, 'operator-pki'), 'e2e.sigil');
+    fx = await startControlPlane(CA_SUITE_CONTROLLER);
+    pki = await createOperatorPki(path.join(fx.scratch, 'operator-pki'), 'e2e.sigil');
     fleet = await startFleet(fx, ['laptop-1']);
   }, 60_000);
   afterAll(() => fx.cleanup());
@@ -150,22 +156,24 @@ describe('a runtime CA under an operator root made with openssl', () => {
    * the chain as untrusted intermediates, against the operator's root alone. Returns the
    * intermediates the agents present.
    */
-  const expectOpensslAccepts = (): string[] =>
-    agentsOf(fleet).map((agent) => {
-      const chain = certificates(identityOf(agent).certificateChainPem);
-      expect(chain.length).toBeGreaterThanOrEqual(2);
-      const [leaf, ...intermediates] = chain;
-      const out = openssl(
+  const expectOpensslAccepts = (): Promise<string[]> =>
+    Promise.all(
+      agentsOf(fleet).map(async (agent) => {
+        const chain = certificates(identityOf(agent).certificateChainPem);
+        expect(chain.length).toBeGreaterThanOrEqual(2);
+        const [leaf, ...intermediates] = chain;
+        const out = await openssl(
         'verify', '-x509_strict', '-CAfile', pki.rootCertificate,
         '-untrusted', write(`${intermediates.join('\n')}\n`), write(`${leaf}\n`),
       ); // prettier-ignore
-      expect(out).toMatch(/: OK\n$/);
-      // Without the intermediates the root alone does not verify the leaf.
-      expect(() =>
-        openssl('verify', '-x509_strict', '-CAfile', pki.rootCertificate, write(`${leaf}\n`)),
-      ).toThrow(/unable to get local issuer certificate/);
-      return intermediates.join('\n');
-    });
+        expect(out).toMatch(/: OK\n$/);
+        // Without the intermediates the root alone does not verify the leaf.
+        await expect(
+          openssl('verify', '-x509_strict', '-CAfile', pki.rootCertificate, write(`${leaf}\n`)),
+        ).rejects.toThrow(/unable to get local issuer certificate/);
+        return intermediates.join('\n');
+      }),
+    );
 
   /** Every agent's bundle and the controller's hold exactly the operator's root. */
   const expectOperatorRootOnly = async (bundleVersion: number): Promise<void> => {
@@ -194,7 +202,7 @@ describe('a runtime CA under an operator root made with openssl', () => {
     await expectOperatorRootOnly(retired.bundle_version);
     const status = (await admin(fx, 'GET', 'ca')).body;
     expect(status.generations.map((g: Json) => [g.role, g.upstream])).toEqual([['current', true]]);
-    const presented = expectOpensslAccepts();
+    const presented = await expectOpensslAccepts();
     const intermediate = certificates(readFileSync(pki.intermediateCertificate, 'utf8'));
     for (const chain of presented) expect(certificates(chain)).toEqual(intermediate);
     expect(fleet.connector.part.control.up).toBe(true);
@@ -212,7 +220,7 @@ describe('a runtime CA under an operator root made with openssl', () => {
     expect(prepared.bundle_version).toBe(before.bundle_version + 1);
     expect(retired.bundle_version).toBe(prepared.bundle_version);
     await expectOperatorRootOnly(retired.bundle_version);
-    const presented = expectOpensslAccepts();
+    const presented = await expectOpensslAccepts();
     const first = certificates(readFileSync(pki.intermediateCertificate, 'utf8'));
     for (const chain of presented) {
       expect(certificates(chain)).toHaveLength(1);

@@ -6,6 +6,18 @@ import { startTunnelerPart, type TunnelerPart } from '@sigil/tunneler';
 import type { Registry } from 'prom-client';
 import { metric, type ControlPlaneFixture, type RunningConnector } from './control-plane';
 
+/**
+ * The controller options of the CA suites: lifetimes short enough that a rotation completes in
+ * seconds, long enough that a renewal due while the machine stalls (a loaded CI runner, a
+ * controller restart that takes 2 s) still lands before expiry. X.509 times are whole seconds:
+ * a 4 s certificate may live 3 s and leave its renewal about 1 s, too little on a shared runner.
+ */
+export const CA_SUITE_CONTROLLER = {
+  connectorCertTtlSeconds: 12,
+  tunnelerCertTtlSeconds: 10,
+  renewalsPerMinute: 60,
+} as const;
+
 /** A connector `edge-1` and tunnelers that connect through it. */
 export interface Fleet {
   connector: RunningConnector;
