@@ -163,9 +163,9 @@ describe('a runtime CA under an operator root made with openssl', () => {
         expect(chain.length).toBeGreaterThanOrEqual(2);
         const [leaf, ...intermediates] = chain;
         const out = await openssl(
-        'verify', '-x509_strict', '-CAfile', pki.rootCertificate,
-        '-untrusted', write(`${intermediates.join('\n')}\n`), write(`${leaf}\n`),
-      ); // prettier-ignore
+          'verify', '-x509_strict', '-CAfile', pki.rootCertificate,
+          '-untrusted', write(`${intermediates.join('\n')}\n`), write(`${leaf}\n`),
+        ); // prettier-ignore
         expect(out).toMatch(/: OK\n$/);
         // Without the intermediates the root alone does not verify the leaf.
         await expect(
