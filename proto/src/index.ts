@@ -8,6 +8,8 @@
 export * as identityV1 from './gen/sigil/identity/v1/identity';
 export * as userV1 from './gen/sigil/user/v1/user';
 export * as contentV1 from './gen/sigil/content/v1/content';
-export * as controlplaneV1 from './gen/sigil/controlplane/v1/controlplane';
+// With the Forward data-path codec (forward-frame-wire.ts): ConnectorServiceDataPathService and
+// ConnectorServiceDataPathClient read and write data frames without the generated codec's copies.
+export * as controlplaneV1 from './controlplane-v1';
 // The SPIFFE Workload API (no proto package: the service is /SpiffeWorkloadAPI/<Method>).
 export * as spiffeWorkload from './gen/spiffe/workload/workload';

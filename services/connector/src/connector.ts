@@ -261,7 +261,8 @@ export async function startConnectorPart(context: AgentStartContext): Promise<Co
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
     ...FORWARD_FLOW_CONTROL_OPTIONS,
   });
-  server.addService(controlplaneV1.ConnectorServiceService, {
+  // The data-path definition: Forward data frames skip the generated codec's copies.
+  server.addService(controlplaneV1.ConnectorServiceDataPathService, {
     ...tunnels.implementation,
     forward: forwards.handler,
   });

@@ -132,7 +132,7 @@ const REFUSAL_CODES: Record<ForwardRefusalReason, grpc.status> = {
  * @example
  * ```ts
  * const forwards = createForwardService({ connectorId, trustDomain, admission, connected, limits, report, registry, logger });
- * server.addService(controlplaneV1.ConnectorServiceService, { ...tunnels.implementation, forward: forwards.handler });
+ * server.addService(controlplaneV1.ConnectorServiceDataPathService, { ...tunnels.implementation, forward: forwards.handler });
  * ```
  */
 export function createForwardService(options: ForwardServiceOptions): ForwardService {

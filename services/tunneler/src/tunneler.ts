@@ -93,7 +93,8 @@ export async function startTunnelerPart(context: AgentStartContext): Promise<Tun
     addresses: () => [connectorAddress],
     // A connection per stream: a reconnect handshakes with the certificate current at that time.
     open: (address) => {
-      const client = new controlplaneV1.ConnectorServiceClient(
+      // The data-path client: Forward data frames skip the generated codec's copies.
+      const client = new controlplaneV1.ConnectorServiceDataPathClient(
         address,
         tls.credentials,
         channelOptions,
