@@ -380,7 +380,7 @@ export function createController(options: ControllerOptions): Controller {
           if (version > 0)
             trust
               .noteBundleVersion(kind, id, version)
-              .catch(logFailure('controller.bundle_version_record_failed'));
+              ?.catch(logFailure('controller.bundle_version_record_failed'));
         },
         revocations,
         renewalLimiter: createRateLimiter({

@@ -132,6 +132,42 @@ describe('AgentRegistry', () => {
     expect(registry.approvedTunnelers('c-other')).toEqual([]);
   });
 
+  it('counts what the views report, and a view taken before a heartbeat keeps its values', async () => {
+    const revoked = new Set(['connector/c-revoked']);
+    const registry = new AgentRegistry(store, clock, 30_000, logger, (kind, id) =>
+      revoked.has(`${kind}/${id}`),
+    );
+    await registry.load();
+    for (const id of ['c-online', 'c-stopped', 'c-revoked'])
+      registry.enrolled('connector', {
+        id,
+        connectorId: null,
+        privateIp: '',
+        version: '1',
+        at: now,
+      });
+    registry.connectorSeen('c-stopped', {});
+    registry.connectorStopped('c-stopped');
+    registry.tunnelerSeen('t1', 'c1', {});
+    const before = registry.listConnectors();
+    now += 1000;
+    registry.connectorSeen('c-online', { version: '2', privateIp: '10.0.0.2' });
+    // c1 was last seen at enrollment (500 s before now): OFFLINE; c-revoked is in neither count.
+    expect(registry.counts()).toEqual({
+      connector: { online: 1, offline: 2 },
+      tunneler: { online: 1, offline: 0 },
+    });
+    const tally = (status: string) =>
+      registry.listConnectors().filter((c) => c.status === status).length;
+    expect([tally('ONLINE'), tally('OFFLINE'), tally('REVOKED')]).toEqual([1, 2, 1]);
+    expect(before.find((c) => c.id === 'c-online')).toMatchObject({ version: '1', privateIp: '' });
+    expect(registry.listConnectors().find((c) => c.id === 'c-online')).toMatchObject({
+      version: '2',
+      privateIp: '10.0.0.2',
+      lastSeen: now,
+    });
+  });
+
   it('keeps entries dirty and retries them on the next flush when a flush fails', async () => {
     // The real store, with one injected failure (a full disk, a lost database connection).
     let failures = 1;

@@ -153,22 +153,21 @@ export class AgentRegistry {
     }
   }
 
-  /** A heartbeat (or hello) from a connector on its control stream. */
+  /**
+   * A heartbeat (or hello) from a connector on its control stream. The record is updated in
+   * place: at 10k agents a new object per heartbeat was a thousand promotions to the old
+   * generation a second (the records leave the registry only as copies: views, flush batches).
+   */
   connectorSeen(id: string, report: { privateIp?: string; version?: string }): void {
     const now = this.clock().getTime();
-    const existing = this.connectors.get(id) ?? {
-      id,
-      privateIp: '',
-      version: '',
-      lastSeen: null,
-      enrolledAt: now,
-    };
-    this.connectors.set(id, {
-      ...existing,
-      privateIp: report.privateIp || existing.privateIp,
-      version: report.version || existing.version,
-      lastSeen: Math.max(existing.lastSeen ?? 0, now),
-    });
+    let record = this.connectors.get(id);
+    if (record === undefined) {
+      record = { id, privateIp: '', version: '', lastSeen: null, enrolledAt: now };
+      this.connectors.set(id, record);
+    }
+    if (report.privateIp) record.privateIp = report.privateIp;
+    if (report.version) record.version = report.version;
+    record.lastSeen = Math.max(record.lastSeen ?? 0, now);
     this.stopped.delete(id);
     this.dirtyConnectors.add(id);
   }
@@ -188,14 +187,11 @@ export class AgentRegistry {
    * the tunneler is enrolled under that connector.
    */
   tunnelerSeen(id: string, viaConnector: string, report: { version?: string }): boolean {
-    const existing = this.tunnelers.get(id);
-    if (existing === undefined || existing.connectorId !== viaConnector) return false;
-    const now = this.clock().getTime();
-    this.tunnelers.set(id, {
-      ...existing,
-      version: report.version || existing.version,
-      lastSeen: Math.max(existing.lastSeen ?? 0, now),
-    });
+    const record = this.tunnelers.get(id);
+    if (record === undefined || record.connectorId !== viaConnector) return false;
+    // In place, as connectorSeen.
+    if (report.version) record.version = report.version;
+    record.lastSeen = Math.max(record.lastSeen ?? 0, this.clock().getTime());
     this.dirtyTunnelers.add(id);
     return true;
   }
@@ -247,11 +243,7 @@ export class AgentRegistry {
         privateIp: c.privateIp,
         version: c.version,
         lastSeen: c.lastSeen,
-        status: this.isRevoked('connector', c.id)
-          ? 'REVOKED'
-          : this.stopped.has(c.id)
-            ? 'OFFLINE'
-            : agentStatus(c.lastSeen, now, this.offlineAfterMs),
+        status: this.connectorStatus(c, now),
         connected: this.streaming.has(c.id),
         clockSkewMs: this.clockSkews.get(`connector/${c.id}`) ?? null,
         upgradeRequired: this.upgradeRequired('connector', c.version),
@@ -267,21 +259,44 @@ export class AgentRegistry {
         connectorId: t.connectorId,
         version: t.version,
         lastSeen: t.lastSeen,
-        status: this.isRevoked('tunneler', t.id)
-          ? 'REVOKED'
-          : agentStatus(t.lastSeen, now, this.offlineAfterMs),
+        status: this.tunnelerStatus(t, now),
         clockSkewMs: this.clockSkews.get(`tunneler/${t.id}`) ?? null,
         upgradeRequired: this.upgradeRequired('tunneler', t.version),
       }));
   }
 
-  /** ONLINE and OFFLINE agents per kind (revoked ones are in neither). */
+  private connectorStatus(c: ConnectorRecord, now: number): AgentStatus {
+    if (this.isRevoked('connector', c.id)) return 'REVOKED';
+    if (this.stopped.has(c.id)) return 'OFFLINE';
+    return agentStatus(c.lastSeen, now, this.offlineAfterMs);
+  }
+
+  private tunnelerStatus(t: TunnelerRecord, now: number): AgentStatus {
+    return this.isRevoked('tunneler', t.id)
+      ? 'REVOKED'
+      : agentStatus(t.lastSeen, now, this.offlineAfterMs);
+  }
+
+  /**
+   * ONLINE and OFFLINE agents per kind (revoked ones are in neither), in one pass over the
+   * records: every /metrics scrape calls it twice, and building and sorting the views of 10k
+   * agents took 15-50 ms of the event loop each time.
+   */
   counts(): Record<AgentKind, { online: number; offline: number }> {
-    const tally = (views: Array<{ status: AgentStatus }>): { online: number; offline: number } => ({
-      online: views.filter((v) => v.status === 'ONLINE').length,
-      offline: views.filter((v) => v.status === 'OFFLINE').length,
-    });
-    return { connector: tally(this.listConnectors()), tunneler: tally(this.listTunnelers()) };
+    const now = this.clock().getTime();
+    const tally = <R>(records: Iterable<R>, statusOf: (record: R, now: number) => AgentStatus) => {
+      const count = { online: 0, offline: 0 };
+      for (const record of records) {
+        const status = statusOf(record, now);
+        if (status === 'ONLINE') count.online += 1;
+        else if (status === 'OFFLINE') count.offline += 1;
+      }
+      return count;
+    };
+    return {
+      connector: tally(this.connectors.values(), (c, at) => this.connectorStatus(c, at)),
+      tunneler: tally(this.tunnelers.values(), (t, at) => this.tunnelerStatus(t, at)),
+    };
   }
 
   /** Writes heartbeat timestamps seen since the last flush to the store, in one transaction. */

@@ -37,14 +37,17 @@ export function recordClockSkew(
   const skewMs = sentAt - receivedAt;
   const previous = ctx.registry.clockSkewSeen(kind, id, skewMs);
   ctx.metrics.clockSkew.observe({ kind }, Math.abs(skewMs) / 1000);
-  const over = (ms: number | undefined) => ms !== undefined && Math.abs(ms) > ctx.clockSkewWarnMs;
+  const isOver = Math.abs(skewMs) > ctx.clockSkewWarnMs;
+  const wasOver = previous !== undefined && Math.abs(previous) > ctx.clockSkewWarnMs;
+  // Every heartbeat comes through here: the log fields are built only when the state changes.
+  if (isOver === wasOver) return;
   const fields = {
     kind,
     agentId: id.slice(0, 140),
     clockSkewMs: skewMs,
     thresholdMs: ctx.clockSkewWarnMs,
   };
-  if (over(skewMs) && !over(previous))
+  if (isOver)
     ctx.logger.warn(
       {
         event: 'agent.clock_skew',
@@ -53,6 +56,6 @@ export function recordClockSkew(
       },
       'agent.clock_skew',
     );
-  else if (!over(skewMs) && over(previous))
+  else
     ctx.logger.info({ event: 'agent.clock_skew_resolved', ...fields }, 'agent.clock_skew_resolved');
 }

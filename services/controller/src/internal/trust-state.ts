@@ -85,8 +85,12 @@ export interface TrustRuntime {
   liveCertificates(): Promise<LiveCertificate[]>;
   /** Removes previous from the bundle (see retireRotation). */
   retire(force: boolean): Promise<TrustState>;
-  /** Records the bundle version an agent reported (written only when it rises). */
-  noteBundleVersion(kind: AgentKind, agentId: string, version: number): Promise<void>;
+  /**
+   * Records the bundle version an agent reported (written only when it rises): the write's
+   * promise, or undefined when there was nothing to write (every heartbeat reports its version, so
+   * the usual case allocates no promise).
+   */
+  noteBundleVersion(kind: AgentKind, agentId: string, version: number): Promise<void> | undefined;
   /** `agents` (from the registry) with the highest bundle version each reported (0: none). */
   bundleReports(
     agents: ReadonlyArray<Omit<AgentBundleReport, 'bundleVersion'>>,
@@ -233,11 +237,11 @@ export async function loadTrustRuntime(options: TrustRuntimeOptions): Promise<Tr
         return { state, keys };
       });
     },
-    async noteBundleVersion(kind, agentId, version) {
+    noteBundleVersion(kind, agentId, version) {
       const key = `${kind}/${agentId}`;
-      if (version <= (reported.get(key) ?? 0)) return;
+      if (version <= (reported.get(key) ?? 0)) return undefined;
       reported.set(key, version);
-      await store.recordBundleVersion({
+      return store.recordBundleVersion({
         kind,
         agentId,
         bundleVersion: version,
