@@ -27,8 +27,10 @@ describe('tunnelers behind a connector', () => {
   let connectorAddr: string;
 
   beforeAll(async () => {
-    // Tunneler certificates live 4 s so renewals happen while the stream runs.
-    fx = await startControlPlane({ tunnelerCertTtlSeconds: 4 });
+    // Tunneler certificates live 8 s so renewals happen while the stream runs (every ~5 s). Not
+    // shorter: a 4 s certificate lives ~3 s in whole-second X.509 time and leaves its renewal ~1 s,
+    // which a stalled runner can miss (support/ca-fleet.ts, CA_SUITE_CONTROLLER).
+    fx = await startControlPlane({ tunnelerCertTtlSeconds: 8 });
     connector = await fx.startConnector(await fx.enrollEnv('connector', 'edge-1'), true);
     connectorAddr = `127.0.0.1:${connector.part.port}`;
     await fx.startConnector(await fx.enrollEnv('connector', 'edge-2'), true);
