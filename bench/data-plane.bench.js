@@ -265,14 +265,13 @@ async function measured(processes, workload) {
 // The data-path codec: µs per encode + decode of one data frame, generated against @sigil/proto's.
 
 function codecBench() {
-  const generated = {
-    encode: (frame) => Buffer.from(controlplaneV1.ForwardFrame.encode(frame).finish()),
-    decode: (bytes) => controlplaneV1.ForwardFrame.decode(bytes),
-  };
-  const dataPath = {
-    encode: controlplaneV1.encodeForwardFrame,
-    decode: controlplaneV1.decodeForwardFrame,
-  };
+  // The Forward (de)serializers of the generated definition and of the one the agents use.
+  const codec = (service) => ({
+    encode: service.forward.requestSerialize,
+    decode: service.forward.requestDeserialize,
+  });
+  const generated = codec(controlplaneV1.ConnectorServiceService);
+  const dataPath = codec(controlplaneV1.ConnectorServiceDataPathService);
   const perFrame = (codec, frame, n) => {
     const started = performance.now();
     for (let i = 0; i < n; i += 1) codec.decode(codec.encode(frame));

@@ -3,8 +3,8 @@ import { decodeForwardFrame, encodeForwardFrame } from './forward-frame-wire';
 import * as generated from './gen/sigil/controlplane/v1/controlplane';
 import { controlplaneV1 } from './index';
 
-const generatedBytes = (frame: generated.ForwardFrame): Buffer =>
-  Buffer.from(generated.ForwardFrame.encode(frame).finish());
+// What the generated definition puts on the wire.
+const generatedBytes = generated.ConnectorServiceService.forward.requestSerialize;
 
 const dataFrame = (size: number): generated.ForwardFrame => ({
   body: { $case: 'data', data: Buffer.alloc(size, size % 251) },

@@ -5,8 +5,14 @@
 // copy on encode, none on decode) and leave every other frame, and every input they do not
 // recognise, to the generated codec, so the wire format and the errors stay the generated ones.
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
-import type { ConnectorServiceClient } from './gen/sigil/controlplane/v1/controlplane';
-import { ConnectorServiceService, ForwardFrame } from './gen/sigil/controlplane/v1/controlplane';
+import type {
+  ConnectorServiceClient,
+  ForwardFrame,
+} from './gen/sigil/controlplane/v1/controlplane';
+import { ConnectorServiceService } from './gen/sigil/controlplane/v1/controlplane';
+
+/** The generated codec of Forward (both directions carry ForwardFrame), for every other case. */
+const generated = ConnectorServiceService.forward;
 
 /** Field 2 (`data`), wire type 2 (length-delimited): the tag byte of a data frame. */
 const DATA_TAG = 0x12;
@@ -24,7 +30,7 @@ const MAX_LENGTH_BYTES = 4;
  */
 export function encodeForwardFrame(frame: ForwardFrame): Buffer {
   const body = frame.body;
-  if (body?.$case !== 'data') return Buffer.from(ForwardFrame.encode(frame).finish());
+  if (body?.$case !== 'data') return generated.requestSerialize(frame);
   const data = body.data;
   let length = data.length;
   let header = 2;
@@ -69,7 +75,7 @@ export function decodeForwardFrame(bytes: Buffer): ForwardFrame {
       }
     }
   }
-  return ForwardFrame.decode(bytes);
+  return generated.requestDeserialize(bytes);
 }
 
 /**
