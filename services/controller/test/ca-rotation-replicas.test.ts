@@ -43,11 +43,14 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
           },
         });
         await stream.next('heartbeatAck');
-        const status = await admin(a.controller, '/api/admin/ca');
-        expect((status.json as Json).activation).toMatchObject({
-          allowed: true,
-          basis: 'acknowledged',
+        // B records the reported version in the store after it answers the heartbeat (the write
+        // is not on the heartbeat's path), so A sees the acknowledgement once that commit lands.
+        const activation = await waitFor('A seeing the acknowledgement', async () => {
+          const { json } = await admin(a.controller, '/api/admin/ca');
+          const check = (json as Json).activation as Json;
+          return check.allowed === true ? check : undefined;
         });
+        expect(activation).toMatchObject({ allowed: true, basis: 'acknowledged' });
         expect(
           (await admin(a.controller, '/api/admin/ca/activate', { method: 'POST' })).status,
         ).toBe(200);
